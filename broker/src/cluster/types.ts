@@ -1,0 +1,52 @@
+/**
+ * The cluster as the API layer sees it. On a single broker it is a local metadata store
+ * persisted with fsync; later the metadata raft group implements the same interface.
+ */
+import type { ReplicatedPartition } from '../replication/types.js';
+
+export interface BrokerInfo {
+  readonly nodeId: number;
+  readonly host: string;
+  readonly port: number;
+  readonly rack: string | null;
+}
+
+export interface TopicInfo {
+  readonly name: string;
+  /** Lowercase hyphenated UUID, stable for the topic's life. */
+  readonly topicId: string;
+  readonly partitions: number;
+  readonly replicationFactor: number;
+  readonly internal: boolean;
+  /** Only the configs set on the topic; defaults come from the broker config. */
+  readonly configs: Readonly<Record<string, string>>;
+}
+
+export interface CreateTopicSpec {
+  readonly name: string;
+  /** -1 means the broker default (num.partitions). */
+  readonly partitions: number;
+  readonly replicationFactor: number;
+  readonly configs: Readonly<Record<string, string>>;
+  readonly internal?: boolean;
+}
+
+export interface Cluster {
+  readonly clusterId: string;
+  readonly nodeId: number;
+  brokers(): readonly BrokerInfo[];
+  controllerId(): number;
+  topics(): readonly TopicInfo[];
+  topic(name: string): TopicInfo | undefined;
+  topicById(topicId: string): TopicInfo | undefined;
+  /** The partition if this broker hosts it (leader or follower), else undefined. */
+  partition(topic: string, partition: number): ReplicatedPartition | undefined;
+  /** Throws KafkaError (TOPIC_ALREADY_EXISTS, INVALID_TOPIC_EXCEPTION, INVALID_PARTITIONS, INVALID_CONFIG, ...). */
+  createTopic(spec: CreateTopicSpec, validateOnly?: boolean): Promise<TopicInfo>;
+  deleteTopic(name: string): Promise<void>;
+  createPartitions(name: string, totalCount: number, validateOnly?: boolean): Promise<void>;
+  /** Replaces (incremental=false) or merges (true; null value deletes) the topic's configs. */
+  alterTopicConfigs(name: string, configs: Readonly<Record<string, string | null>>, incremental: boolean, validateOnly?: boolean): Promise<void>;
+  /** Effective value of a topic config: topic override, else broker default. */
+  topicConfig(name: string, key: string): string | undefined;
+}

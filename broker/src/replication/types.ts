@@ -1,0 +1,30 @@
+/**
+ * A partition as the Kafka APIs see it: a replicated log with a leader. Today one broker hosts
+ * each partition alone and "committed" means fsynced locally; the Raft-backed implementation
+ * replaces it without changing this interface.
+ */
+import type { AppendResult, ReadResult } from '../log/types.js';
+
+export type Acks = -1 | 0 | 1;
+export type IsolationLevel = 0 | 1; // READ_UNCOMMITTED, READ_COMMITTED
+
+export interface ReplicatedPartition {
+  readonly topic: string;
+  readonly partition: number;
+  isLeader(): boolean;
+  leaderEpoch(): number;
+  logStartOffset(): number;
+  logEndOffset(): number;
+  /** Offset after the last committed (durable on a quorum) record. */
+  highWatermark(): number;
+  /** Offset below which no transaction is open; equals the high watermark without transactions. */
+  lastStableOffset(): number;
+  /**
+   * Validates and appends CRC-checked batches (producer id/epoch/sequence checks included),
+   * resolving when `acks` is satisfied. Throws KafkaError with the partition error code.
+   */
+  append(batches: Buffer, acks: Acks): Promise<AppendResult>;
+  read(offset: number, maxBytes: number, isolation: IsolationLevel): Promise<ReadResult>;
+  /** Resolves when the high watermark passes `offset`, or on timeout/abort (never rejects). */
+  waitForData(offset: number, timeoutMs: number, signal: AbortSignal): Promise<void>;
+}
