@@ -1,0 +1,143 @@
+import { describe, expect, it } from 'vitest';
+import { ErrorCode } from '../../../src/kafka/protocol/errors.js';
+import type { BatchInfo } from '../../../src/log/types.js';
+import {
+  incrementSequence,
+  MAX_CACHED_BATCHES,
+  ProducerStateTable,
+  type ProducerBatch,
+} from '../../../src/coordinator/producer-state.js';
+
+const INT32_MAX = 0x7fffffff;
+
+function batch(producerId: number, producerEpoch: number, baseSequence: number, recordCount = 1): ProducerBatch {
+  return { producerId, producerEpoch, baseSequence, recordCount, isTransactional: false };
+}
+
+/** Appends like a partition leader would: check, then record at the next offsets. */
+function appendAll(t: ProducerStateTable, batches: ProducerBatch[], start = 0): number {
+  let next = start;
+  for (const b of batches) {
+    expect(t.check(b)).toEqual({ kind: 'append' });
+    t.record(b, next, next + b.recordCount - 1);
+    next += b.recordCount;
+  }
+  return next;
+}
+
+describe('ProducerStateTable', () => {
+  it('accepts batches without a producer id untouched', () => {
+    const t = new ProducerStateTable();
+    expect(t.check(batch(-1, -1, -1))).toEqual({ kind: 'append' });
+    t.record(batch(-1, -1, -1), 0, 0);
+    expect(t.size).toBe(0);
+  });
+
+  it('accepts in-order sequences and reports a retried batch as a duplicate with its original offsets', () => {
+    const t = new ProducerStateTable();
+    appendAll(t, [batch(7, 0, 0, 3), batch(7, 0, 3, 2), batch(7, 0, 5, 1)], 100);
+    expect(t.check(batch(7, 0, 3, 2))).toEqual({ kind: 'duplicate', baseOffset: 103, lastOffset: 104 });
+    expect(t.check(batch(7, 0, 0, 3))).toEqual({ kind: 'duplicate', baseOffset: 100, lastOffset: 102 });
+    expect(t.check(batch(7, 0, 6, 1))).toEqual({ kind: 'append' });
+  });
+
+  it('remembers only the last five batches for duplicate detection', () => {
+    const t = new ProducerStateTable();
+    const bs = Array.from({ length: MAX_CACHED_BATCHES + 1 }, (_, i) => batch(1, 0, i));
+    appendAll(t, bs);
+    // The oldest batch fell out of the cache: it is now simply out of order.
+    const oldest = t.check(batch(1, 0, 0));
+    expect(oldest.kind).toBe('error');
+    if (oldest.kind === 'error') expect(oldest.code).toBe(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
+    expect(t.check(batch(1, 0, 1))).toEqual({ kind: 'duplicate', baseOffset: 1, lastOffset: 1 });
+  });
+
+  it('rejects a sequence gap and a partial overlap with OUT_OF_ORDER_SEQUENCE_NUMBER', () => {
+    const t = new ProducerStateTable();
+    appendAll(t, [batch(2, 0, 0, 5)]);
+    const gap = t.check(batch(2, 0, 6));
+    expect(gap).toMatchObject({ kind: 'error', code: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER });
+    const overlap = t.check(batch(2, 0, 2, 5));
+    expect(overlap).toMatchObject({ kind: 'error', code: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER });
+  });
+
+  it('fences an older epoch with INVALID_PRODUCER_EPOCH', () => {
+    const t = new ProducerStateTable();
+    appendAll(t, [batch(3, 4, 0)]);
+    expect(t.check(batch(3, 3, 1))).toMatchObject({ kind: 'error', code: ErrorCode.INVALID_PRODUCER_EPOCH });
+  });
+
+  it('requires a new epoch to start at sequence 0 and then forgets the old epoch', () => {
+    const t = new ProducerStateTable();
+    appendAll(t, [batch(3, 0, 0), batch(3, 0, 1)]);
+    expect(t.check(batch(3, 1, 5))).toMatchObject({ kind: 'error', code: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER });
+    expect(t.check(batch(3, 1, 0))).toEqual({ kind: 'append' });
+    t.record(batch(3, 1, 0), 2, 2);
+    expect(t.epochOf(3)).toBe(1);
+    expect(t.check(batch(3, 0, 2))).toMatchObject({ kind: 'error', code: ErrorCode.INVALID_PRODUCER_EPOCH });
+    expect(t.check(batch(3, 1, 1))).toEqual({ kind: 'append' });
+  });
+
+  it('accepts any sequence from an unknown producer (state lost to retention, KIP-360)', () => {
+    const t = new ProducerStateTable();
+    expect(t.check(batch(9, 2, 1234))).toEqual({ kind: 'append' });
+    t.record(batch(9, 2, 1234), 0, 0);
+    expect(t.check(batch(9, 2, 1235))).toEqual({ kind: 'append' });
+  });
+
+  it('wraps the sequence at int32 max', () => {
+    expect(incrementSequence(INT32_MAX, 1)).toBe(0);
+    expect(incrementSequence(INT32_MAX - 1, 3)).toBe(1);
+    const t = new ProducerStateTable();
+    // A batch of 3 starting at INT32_MAX-1 covers MAX-1, MAX, 0: the next one starts at 1.
+    t.record(batch(5, 0, INT32_MAX - 1, 3), 0, 2);
+    expect(t.check(batch(5, 0, 1))).toEqual({ kind: 'append' });
+    expect(t.check(batch(5, 0, INT32_MAX - 1, 3))).toEqual({ kind: 'duplicate', baseOffset: 0, lastOffset: 2 });
+    const t2 = new ProducerStateTable();
+    t2.record(batch(5, 0, INT32_MAX), 0, 0);
+    expect(t2.check(batch(5, 0, 0))).toEqual({ kind: 'append' });
+  });
+
+  it('rejects transactional batches and malformed sequence fields with clear messages', () => {
+    const t = new ProducerStateTable();
+    const txn = t.check({ ...batch(1, 0, 0), isTransactional: true });
+    expect(txn).toMatchObject({ kind: 'error', code: ErrorCode.INVALID_TXN_STATE });
+    const badSeq = t.check(batch(1, 0, -1));
+    expect(badSeq).toMatchObject({ kind: 'error', code: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER });
+    if (badSeq.kind === 'error') expect(badSeq.message).toContain('baseSequence');
+  });
+
+  it('rebuilds the same state from the log batch headers, skipping control batches', async () => {
+    const live = new ProducerStateTable();
+    const infos: BatchInfo[] = [];
+    let next = 0;
+    for (const b of [batch(1, 0, 0, 2), batch(2, 0, 0, 1), batch(1, 0, 2, 3), batch(2, 1, 0, 1)]) {
+      expect(live.check(b)).toEqual({ kind: 'append' });
+      live.record(b, next, next + b.recordCount - 1);
+      infos.push({
+        baseOffset: next,
+        lastOffset: next + b.recordCount - 1,
+        partitionLeaderEpoch: 0,
+        maxTimestamp: 0,
+        producerId: b.producerId,
+        producerEpoch: b.producerEpoch,
+        baseSequence: b.baseSequence,
+        isTransactional: false,
+        isControl: false,
+        sizeInBytes: 100,
+      });
+      next += b.recordCount;
+    }
+    infos.push({ ...infos[0]!, baseOffset: next, lastOffset: next, isControl: true, producerId: 1, producerEpoch: 9 });
+    async function* gen(): AsyncIterable<BatchInfo> {
+      yield* infos;
+    }
+    const restored = new ProducerStateTable();
+    await restored.restore(gen());
+    expect(restored.snapshot()).toEqual(live.snapshot());
+    expect(restored.check(batch(1, 0, 2, 3))).toEqual({ kind: 'duplicate', baseOffset: 3, lastOffset: 5 });
+    expect(restored.check(batch(2, 0, 1))).toMatchObject({ kind: 'error', code: ErrorCode.INVALID_PRODUCER_EPOCH });
+    const copy = ProducerStateTable.fromSnapshot(JSON.parse(JSON.stringify(restored.snapshot())));
+    expect(copy.snapshot()).toEqual(live.snapshot());
+  });
+});
