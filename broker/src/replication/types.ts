@@ -28,3 +28,18 @@ export interface ReplicatedPartition {
   /** Resolves when the high watermark passes `offset`, or on timeout/abort (never rejects). */
   waitForData(offset: number, timeoutMs: number, signal: AbortSignal): Promise<void>;
 }
+
+/**
+ * Offset maintenance a partition leader offers beside the data path (DeleteRecords, ListOffsets).
+ * Added beside ReplicatedPartition so existing implementers are not forced to change.
+ */
+export interface PartitionOffsetsAdmin {
+  /** Moves the log start to `offset` (-1 = high watermark); resolves to the new log start offset. */
+  deleteRecordsBefore(offset: number): Promise<number>;
+  /** First committed offset whose timestamp is >= ts, or null. */
+  offsetForTimestamp(ts: number): Promise<{ offset: number; timestamp: number } | null>;
+  /** The committed batch with the largest timestamp (its last offset), or null when empty. */
+  maxTimestamp(): { timestamp: number; offset: number } | null;
+}
+
+export type DataPartition = ReplicatedPartition & PartitionOffsetsAdmin;
