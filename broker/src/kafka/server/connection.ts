@@ -1,0 +1,286 @@
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from '../../observability/logger.js';
+import type { BrokerMetrics } from '../../observability/metrics.js';
+import { KafkaError } from '../protocol/errors.js';
+import type { ApiDef } from '../protocol/schema.js';
+import { API_VERSIONS_KEY, unsupportedApiVersionsBody } from '../apis/api-versions.js';
+import type { FrameCodec } from './frame-codec.js';
+import { FrameReader, FrameTooLargeError } from './framing.js';
+import type { ApiHandler, MessageBody, RequestContext } from './handler.js';
+import { versionInRange } from './versions.js';
+
+export interface ConnectionOptions {
+  readonly id: number;
+  readonly socket: Socket;
+  readonly codec: FrameCodec;
+  readonly handlers: ReadonlyMap<number, ApiHandler>;
+  readonly logger: Logger;
+  readonly metrics: BrokerMetrics;
+  readonly maxFrameBytes: number;
+  readonly maxInFlight: number;
+  readonly onClose: (connection: Connection) => void;
+}
+
+/** One request's place in the response order; `response` stays undefined until it is known. */
+interface Slot {
+  done: boolean;
+  response: Buffer | null;
+}
+
+/**
+ * One client connection. Requests are dispatched to their handlers in arrival order and may
+ * run concurrently; responses are written strictly in request order. A handler is invoked
+ * synchronously as its frame is read, so work it does before its first await happens in
+ * request order (Produce relies on this to append pipelined batches in order).
+ */
+export class Connection {
+  readonly remoteAddress: string;
+  private readonly reader: FrameReader;
+  private readonly slots: Slot[] = [];
+  private readonly abort = new AbortController();
+  private closed = false;
+  private draining = false;
+  private pausedForDrain = false;
+  private pausedForInFlight = false;
+  private idleWaiters: (() => void)[] = [];
+  private readonly log: Logger;
+
+  constructor(private readonly options: ConnectionOptions) {
+    const { socket } = options;
+    this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    this.log = options.logger.child({ conn: options.id, remote: this.remoteAddress });
+    this.reader = new FrameReader(options.maxFrameBytes);
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => {
+      this.pausedForDrain = false;
+      this.updateReading();
+    });
+    socket.on('error', (err) => this.log.debug({ err }, 'socket error'));
+    socket.on('close', () => this.onSocketClosed());
+  }
+
+  get id(): number {
+    return this.options.id;
+  }
+
+  get inFlight(): number {
+    return this.slots.length;
+  }
+
+  /** Stops reading new requests, lets in-flight ones finish (their long polls are aborted), then closes. */
+  async drainAndClose(timeoutMs: number): Promise<void> {
+    if (this.closed) return;
+    this.draining = true;
+    this.options.socket.pause();
+    this.abort.abort(new Error('broker shutting down'));
+    if (this.slots.length > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        this.idleWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    if (this.slots.length > 0) this.log.warn({ inFlight: this.slots.length }, 'closing connection with requests still in flight');
+    await new Promise<void>((resolve) => {
+      if (this.closed) return resolve();
+      this.options.socket.once('close', () => resolve());
+      this.options.socket.end();
+      // A peer that never reads must not hold shutdown forever.
+      setTimeout(() => this.options.socket.destroy(), Math.max(100, timeoutMs)).unref();
+    });
+  }
+
+  /** Closes immediately (bad input, handler failure). */
+  destroy(): void {
+    if (this.closed) return;
+    this.options.socket.destroy();
+    this.onSocketClosed();
+  }
+
+  private onSocketClosed(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (!this.abort.signal.aborted) this.abort.abort(new Error('connection closed'));
+    this.slots.length = 0;
+    this.notifyIdle();
+    this.options.onClose(this);
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return;
+    this.options.metrics.bytesIn.inc(chunk.length);
+    let frames: Buffer[];
+    try {
+      frames = this.reader.push(chunk);
+    } catch (err) {
+      if (err instanceof FrameTooLargeError) {
+        this.options.metrics.protocolFailures.inc({ reason: 'frame-size' });
+        this.log.warn({ size: err.size, max: err.maxBytes }, `closing connection: ${err.message}`);
+      } else {
+        this.log.error({ err }, 'closing connection: framing failed');
+      }
+      this.destroy();
+      return;
+    }
+    for (const frame of frames) {
+      if (this.closed || this.draining) return;
+      this.onFrame(frame);
+    }
+    this.updateReading();
+  }
+
+  private onFrame(frame: Buffer): void {
+    const { codec, handlers, metrics } = this.options;
+    const decoded = codec.decodeRequest(frame, (key) => handlers.get(key)?.api);
+    if (!decoded.ok) {
+      if (decoded.reason === 'unsupported-version' && decoded.apiKey === API_VERSIONS_KEY && decoded.correlationId !== undefined) {
+        this.respondUnsupportedApiVersions(decoded.correlationId, decoded.apiVersion);
+        return;
+      }
+      metrics.protocolFailures.inc({ reason: decoded.reason });
+      const level = decoded.reason === 'malformed' ? 'warn' : 'info';
+      this.log[level](
+        { reason: decoded.reason, apiKey: decoded.apiKey, apiVersion: decoded.apiVersion, correlationId: decoded.correlationId },
+        `closing connection: ${decoded.message}`,
+      );
+      this.destroy();
+      return;
+    }
+    const handler = handlers.get(decoded.apiKey);
+    if (!handler) {
+      // The codec resolved the key through our registry, so this only happens if they disagree.
+      this.log.warn({ apiKey: decoded.apiKey }, 'closing connection: no handler for api');
+      this.destroy();
+      return;
+    }
+    const ctx: RequestContext = {
+      apiKey: decoded.apiKey,
+      apiVersion: decoded.apiVersion,
+      correlationId: decoded.correlationId,
+      clientId: decoded.clientId,
+      connectionId: this.options.id,
+      remoteAddress: this.remoteAddress,
+      signal: this.abort.signal,
+    };
+    const slot: Slot = { done: false, response: null };
+    this.slots.push(slot);
+    metrics.requests.inc({ api: handler.api.name, version: String(decoded.apiVersion) });
+    const started = performance.now();
+    let pending: Promise<MessageBody | null>;
+    try {
+      pending = handler.handle(decoded.body, ctx);
+    } catch (err) {
+      pending = Promise.reject(err);
+    }
+    pending.then(
+      (body) => {
+        metrics.requestLatency.observe({ api: handler.api.name }, (performance.now() - started) / 1000);
+        if (body === null) {
+          this.complete(slot, null);
+          return;
+        }
+        const code = body['errorCode'];
+        if (typeof code === 'number' && code !== 0) metrics.errors.inc({ api: handler.api.name, code: String(code) });
+        this.complete(slot, this.encode(handler.api, ctx, body));
+      },
+      (err: unknown) => {
+        metrics.requestLatency.observe({ api: handler.api.name }, (performance.now() - started) / 1000);
+        this.onHandlerError(slot, handler.api, ctx, err);
+      },
+    );
+  }
+
+  private encode(api: ApiDef, ctx: Pick<RequestContext, 'apiVersion' | 'correlationId'>, body: MessageBody): Buffer | undefined {
+    try {
+      return this.options.codec.encodeResponse(api, ctx.apiVersion, ctx.correlationId, body);
+    } catch (err) {
+      this.log.error({ err, api: api.name, apiVersion: ctx.apiVersion, correlationId: ctx.correlationId }, 'closing connection: response encoding failed');
+      this.options.metrics.protocolFailures.inc({ reason: 'encode' });
+      this.destroy();
+      return undefined;
+    }
+  }
+
+  private onHandlerError(slot: Slot, api: ApiDef, ctx: RequestContext, err: unknown): void {
+    if (this.closed) return;
+    const fields = { api: api.name, apiVersion: ctx.apiVersion, correlationId: ctx.correlationId };
+    if (err instanceof KafkaError) {
+      this.options.metrics.errors.inc({ api: api.name, code: String(err.code) });
+      if (hasTopLevelField(api, 'errorCode', ctx.apiVersion)) {
+        const body: MessageBody = { errorCode: err.code, throttleTimeMs: 0 };
+        if (hasTopLevelField(api, 'errorMessage', ctx.apiVersion)) body['errorMessage'] = err.message;
+        this.log.debug({ ...fields, code: err.code, msg: err.message }, 'request failed');
+        const encoded = this.encode(api, ctx, body);
+        if (encoded) this.complete(slot, encoded);
+        return;
+      }
+      this.log.info({ ...fields, code: err.code }, `closing connection: ${err.message} (response has no top-level errorCode)`);
+      this.options.metrics.protocolFailures.inc({ reason: 'kafka-error' });
+    } else {
+      this.log.error({ ...fields, err }, 'closing connection: handler failed');
+      this.options.metrics.protocolFailures.inc({ reason: 'handler' });
+    }
+    this.destroy();
+  }
+
+  private respondUnsupportedApiVersions(correlationId: number, requested: number | undefined): void {
+    const handler = this.options.handlers.get(API_VERSIONS_KEY);
+    if (!handler) {
+      this.destroy();
+      return;
+    }
+    this.log.debug({ requested }, 'ApiVersions version unsupported; answering with v0 and error 35');
+    const apis = [...this.options.handlers.values()].map((h) => h.api);
+    const encoded = this.encode(handler.api, { apiVersion: 0, correlationId }, unsupportedApiVersionsBody(apis));
+    if (!encoded) return;
+    const slot: Slot = { done: false, response: null };
+    this.slots.push(slot);
+    this.complete(slot, encoded);
+  }
+
+  private complete(slot: Slot, response: Buffer | null | undefined): void {
+    if (this.closed || response === undefined) return;
+    slot.done = true;
+    slot.response = response;
+    this.flush();
+  }
+
+  /** Writes every finished response at the head of the queue, in request order. */
+  private flush(): void {
+    const { socket, metrics } = this.options;
+    while (this.slots.length > 0 && (this.slots[0] as Slot).done) {
+      const slot = this.slots.shift() as Slot;
+      if (slot.response === null) continue;
+      metrics.bytesOut.inc(slot.response.length);
+      if (!socket.write(slot.response)) this.pausedForDrain = true;
+    }
+    if (this.slots.length === 0) this.notifyIdle();
+    this.updateReading();
+  }
+
+  private updateReading(): void {
+    if (this.closed || this.draining) return;
+    this.pausedForInFlight = this.slots.length >= this.options.maxInFlight;
+    const { socket } = this.options;
+    if (this.pausedForDrain || this.pausedForInFlight) {
+      if (!socket.isPaused()) socket.pause();
+    } else if (socket.isPaused()) {
+      socket.resume();
+    }
+  }
+
+  private notifyIdle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+}
+
+function hasTopLevelField(api: ApiDef, name: string, version: number): boolean {
+  return api.response.fields.some((f) => f.name === name && versionInRange(f.versions, version));
+}
+

@@ -1,0 +1,31 @@
+import type { ApiDef } from '../protocol/schema.js';
+import type { MessageBody } from './handler.js';
+
+/**
+ * The server's view of the protocol codec (kafka/protocol/headers.ts provides the real one).
+ * Kept as a port so the connection pipeline is independent of the codec's internals.
+ */
+export type DecodedRequest = {
+  readonly ok: true;
+  readonly apiKey: number;
+  readonly apiVersion: number;
+  readonly correlationId: number;
+  readonly clientId: string | null;
+  readonly body: MessageBody;
+};
+
+export type RequestDecodeFailure = {
+  readonly ok: false;
+  readonly reason: 'unknown-api' | 'unsupported-version' | 'malformed';
+  readonly apiKey?: number;
+  readonly apiVersion?: number;
+  readonly correlationId?: number;
+  readonly message: string;
+};
+
+export interface FrameCodec {
+  /** `frame` is one request without its 4-byte size prefix. Never throws. */
+  decodeRequest(frame: Buffer, lookup: (apiKey: number) => ApiDef | undefined): DecodedRequest | RequestDecodeFailure;
+  /** Returns the whole response including its 4-byte size prefix. */
+  encodeResponse(api: ApiDef, version: number, correlationId: number, body: MessageBody): Buffer;
+}
