@@ -38,8 +38,11 @@ export class Connection {
   readonly remoteAddress: string;
   private readonly reader: FrameReader;
   private readonly slots: Slot[] = [];
+  /** Whole frames read but not yet dispatched because the in-flight window is full. */
+  private readonly waiting: Buffer[] = [];
   private readonly abort = new AbortController();
   private closed = false;
+  private pumping = false;
   private draining = false;
   private pausedForDrain = false;
   private pausedForInFlight = false;
@@ -106,6 +109,7 @@ export class Connection {
     this.closed = true;
     if (!this.abort.signal.aborted) this.abort.abort(new Error('connection closed'));
     this.slots.length = 0;
+    this.waiting.length = 0;
     this.notifyIdle();
     this.options.onClose(this);
   }
@@ -126,9 +130,21 @@ export class Connection {
       this.destroy();
       return;
     }
-    for (const frame of frames) {
-      if (this.closed || this.draining) return;
-      this.onFrame(frame);
+    for (const frame of frames) this.waiting.push(frame);
+    this.pump();
+  }
+
+  /** Dispatches waiting frames while the in-flight window has room. */
+  private pump(): void {
+    // A response completed synchronously inside onFrame re-enters here; the outer loop carries on.
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.waiting.length > 0 && this.slots.length < this.options.maxInFlight && !this.closed && !this.draining) {
+        this.onFrame(this.waiting.shift() as Buffer);
+      }
+    } finally {
+      this.pumping = false;
     }
     this.updateReading();
   }
@@ -259,12 +275,12 @@ export class Connection {
       if (!socket.write(slot.response)) this.pausedForDrain = true;
     }
     if (this.slots.length === 0) this.notifyIdle();
-    this.updateReading();
+    this.pump();
   }
 
   private updateReading(): void {
     if (this.closed || this.draining) return;
-    this.pausedForInFlight = this.slots.length >= this.options.maxInFlight;
+    this.pausedForInFlight = this.waiting.length > 0 || this.slots.length >= this.options.maxInFlight;
     const { socket } = this.options;
     if (this.pausedForDrain || this.pausedForInFlight) {
       if (!socket.isPaused()) socket.pause();
