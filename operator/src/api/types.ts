@@ -110,6 +110,8 @@ export interface Operation {
   targetReplicas?: number;
   /** Roll: the configuration hash every pod must end up with. */
   targetHash?: string;
+  /** Roll: the pod incarnation to replace, so a repeated delete never hits its successor. */
+  podUid?: string;
   startedAt: string;
   stepStartedAt: string;
   message?: string;

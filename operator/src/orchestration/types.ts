@@ -1,0 +1,63 @@
+import type { BrokerStatus, Operation } from '../api/types.js';
+import type { BrokerAdmin } from '../brokers/types.js';
+
+/** A broker pod as Kubernetes shows it right now. */
+export interface PodObservation {
+  name: string;
+  ordinal: number;
+  uid: string;
+  ready: boolean;
+  /** The config hash the pod was created with (pod annotation). */
+  configHash: string | null;
+  terminating: boolean;
+}
+
+/**
+ * Everything a step may do to the world. Each call must be idempotent: a step whose effect
+ * landed but whose progress was not yet recorded runs again after an operator restart.
+ */
+export interface Ports {
+  pods(): Promise<PodObservation[]>;
+  /** Publishes the broker-id table, then sets the StatefulSet's replica count. */
+  setStatefulSetReplicas(replicas: number, brokers: readonly BrokerStatus[]): Promise<void>;
+  /** Deletes the pod only while it is still the incarnation with this uid. */
+  deletePod(name: string, uid: string): Promise<void>;
+  deleteClaim(ordinal: number): Promise<void>;
+  admin(): BrokerAdmin;
+}
+
+/** The part of status the machines own; persisted after every step. */
+export interface MachineState {
+  brokers: BrokerStatus[];
+  nextBrokerId: number;
+  statefulSetReplicas: number;
+  operation: Operation | null;
+}
+
+export interface MachineInput {
+  desiredReplicas: number;
+  desiredHash: string;
+  /** Advertised host of broker pod N, e.g. its headless DNS name. */
+  podHost(ordinal: number): string;
+  podName(ordinal: number): string;
+  kafkaPort: number;
+  reclaimPolicy: 'Retain' | 'Delete';
+  now: string;
+}
+
+export interface MachineEvent {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
+export interface StepResult {
+  state: MachineState;
+  /** A step completed (state changed): persist, then run the next step at once. */
+  progressed: boolean;
+  /** Waiting for the world: look again after this long. */
+  requeueAfterMs?: number;
+  events: MachineEvent[];
+}
+
+export const POLL_MS = 5_000;
