@@ -26,14 +26,13 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   let stream: DestinationStream;
   if (format === 'pretty') {
     // In-process pretty printing (not a worker transport) so nothing is lost on a fast exit.
-    const pretty = pinoPretty({
+    stream = pinoPretty({
       colorize: options.destination === undefined && process.stdout.isTTY === true,
       translateTime: 'SYS:HH:MM:ss.l',
       ignore: 'pid,hostname',
       sync: true,
+      ...(options.destination ? { destination: options.destination } : {}),
     });
-    if (options.destination) pretty.pipe(options.destination);
-    stream = pretty;
   } else if (options.destination) {
     stream = options.destination as DestinationStream;
   } else {
