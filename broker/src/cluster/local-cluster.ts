@@ -18,7 +18,7 @@ import { applyMetadataRecord, type MetadataRecord, type MetadataState } from './
 import { loadMetadata, saveMetadata } from './metadata-store.js';
 import { brokerDefaultFor, topicConfigDefs, validateTopicConfig } from './topic-configs.js';
 import { collisionKey, validateTopicName } from './topic-names.js';
-import type { BrokerInfo, Cluster, CreateTopicSpec, TopicInfo } from './types.js';
+import type { BrokerInfo, CreateTopicSpec, DataCluster, TopicInfo } from './types.js';
 
 /** Upper bound on partitions per topic, so one request cannot open an unbounded number of logs. */
 export const MAX_PARTITIONS_PER_TOPIC = 10_000;
@@ -32,12 +32,7 @@ export interface LocalClusterOptions {
   readonly now?: () => number;
 }
 
-export interface LocalCluster extends Cluster {
-  partition(topic: string, partition: number): DataPartition | undefined;
-  /** Broker defaults as configured (BrokerConfig.defaults). */
-  brokerDefaults(): Readonly<Record<string, string>>;
-  /** Whether Produce/Metadata may create unknown topics (auto.create.topics.enable). */
-  autoCreateTopics(): boolean;
+export interface LocalCluster extends DataCluster {
   /** Closes every partition log (the LogManager itself belongs to the caller). */
   close(): Promise<void>;
 }

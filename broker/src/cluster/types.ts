@@ -3,6 +3,7 @@
  * persisted with fsync; later the metadata raft group implements the same interface.
  */
 import type { ReplicatedPartition } from '../replication/types.js';
+import type { DataPartition } from '../replication/types.js';
 
 export interface BrokerInfo {
   readonly nodeId: number;
@@ -49,4 +50,16 @@ export interface Cluster {
   alterTopicConfigs(name: string, configs: Readonly<Record<string, string | null>>, incremental: boolean, validateOnly?: boolean): Promise<void>;
   /** Effective value of a topic config: topic override, else broker default. */
   topicConfig(name: string, key: string): string | undefined;
+}
+
+/**
+ * What the data and admin APIs need beyond Cluster: partitions with offset maintenance, and the
+ * broker defaults behind topic configs. LocalCluster implements it; the raft cluster will too.
+ */
+export interface DataCluster extends Cluster {
+  partition(topic: string, partition: number): DataPartition | undefined;
+  /** BrokerConfig.defaults, the fallback of every topic config. */
+  brokerDefaults(): Readonly<Record<string, string>>;
+  /** auto.create.topics.enable. */
+  autoCreateTopics(): boolean;
 }

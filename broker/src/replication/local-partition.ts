@@ -36,7 +36,7 @@ interface Waiter {
   readonly wake: () => void;
 }
 
-const EMPTY = Buffer.alloc(0);
+const EMPTY: Buffer = Buffer.alloc(0);
 
 export class LocalPartition implements ReplicatedPartition {
   readonly topic: string;

@@ -1,0 +1,80 @@
+/**
+ * Shared pieces of the data and topic-admin APIs: their dependencies, error mapping, and the
+ * small request-shape helpers. Request bodies arrive decoded by the codec against the message
+ * definitions, so their shape is guaranteed; each API declares the fields it reads.
+ */
+import type { Logger } from 'pino';
+import type { DataCluster } from '../../cluster/types.js';
+import type { BrokerConfig } from '../../config.js';
+import { ErrorCode, KafkaError } from '../protocol/errors.js';
+import type { MessageBody } from '../server/handler.js';
+
+export interface DataDeps {
+  readonly cluster: DataCluster;
+  readonly config: BrokerConfig;
+  readonly logger: Logger;
+}
+
+export const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
+
+/** Interprets a decoded body as the API's request shape (the codec guarantees the fields). */
+export function asRequest<T>(body: MessageBody): T {
+  return body as unknown as T;
+}
+
+export function asBody<T extends object>(response: T): MessageBody {
+  return response as unknown as MessageBody;
+}
+
+export interface ErrorOutcome {
+  readonly code: number;
+  readonly message: string;
+}
+
+/**
+ * Maps a failure to a Kafka error code. Unexpected exceptions become UNKNOWN_SERVER_ERROR and
+ * are logged, so one bad partition never takes down the request or the connection.
+ */
+export function errorOutcome(err: unknown, logger: Logger, what: string): ErrorOutcome {
+  if (err instanceof KafkaError) return { code: err.code, message: err.message };
+  logger.error({ err }, `${what} failed unexpectedly`);
+  return { code: ErrorCode.UNKNOWN_SERVER_ERROR, message: `${what} failed: ${err instanceof Error ? err.message : String(err)}` };
+}
+
+/** Resolves to `value`, or rejects with REQUEST_TIMED_OUT after `ms` (ms <= 0: no limit). */
+export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  if (!(ms > 0)) return p;
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new KafkaError(ErrorCode.REQUEST_TIMED_OUT, `${what} did not complete within ${ms} ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
+}
+
+/** Names that appear more than once in a request; Kafka answers those with INVALID_REQUEST. */
+export function duplicates(names: Iterable<string>): Set<string> {
+  const seen = new Set<string>();
+  const dup = new Set<string>();
+  for (const n of names) {
+    if (seen.has(n)) dup.add(n);
+    seen.add(n);
+  }
+  return dup;
+}
+
+/** Current-leader-epoch check shared by Fetch, ListOffsets and OffsetForLeaderEpoch. */
+export function leaderEpochError(requested: number | undefined, current: number): ErrorOutcome | null {
+  if (requested === undefined || requested < 0 || requested === current) return null;
+  if (requested < current) {
+    return { code: ErrorCode.FENCED_LEADER_EPOCH, message: `Leader epoch ${requested} is older than the current ${current}` };
+  }
+  return { code: ErrorCode.UNKNOWN_LEADER_EPOCH, message: `Leader epoch ${requested} is newer than the current ${current}` };
+}
