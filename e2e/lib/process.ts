@@ -1,0 +1,61 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync, closeSync, readFileSync } from 'node:fs';
+import { log, sleep } from './exec.js';
+
+/** A long-running daemon of the cluster (etcd, kube-apiserver, kubelet...) with its log in a file. */
+export class ManagedProcess {
+  private exited = false;
+  private exitCode: number | null = null;
+
+  private constructor(
+    readonly name: string,
+    readonly logFile: string,
+    private readonly child: ChildProcess,
+  ) {
+    child.on('exit', (code, signal) => {
+      this.exited = true;
+      this.exitCode = code ?? (signal ? 128 : null);
+    });
+  }
+
+  static start(name: string, cmd: string, args: readonly string[], logFile: string, env?: NodeJS.ProcessEnv): ManagedProcess {
+    const fd = openSync(logFile, 'a');
+    const child = spawn(cmd, args, { stdio: ['ignore', fd, fd], env: env ?? process.env });
+    closeSync(fd);
+    child.on('error', (e) => log(`${name} failed to start: ${e.message}`));
+    return new ManagedProcess(name, logFile, child);
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get running(): boolean {
+    return !this.exited;
+  }
+
+  /** Throws with the tail of the log if the process has died (a clearer error than a later timeout). */
+  assertRunning(): void {
+    if (!this.exited) return;
+    throw new Error(`${this.name} exited with code ${this.exitCode}; last log lines:\n${this.logTail()}`);
+  }
+
+  logTail(lines = 25): string {
+    try {
+      return readFileSync(this.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    } catch {
+      return '(no log)';
+    }
+  }
+
+  async stop(graceMs = 10_000): Promise<void> {
+    if (this.exited) return;
+    this.child.kill('SIGTERM');
+    const deadline = Date.now() + graceMs;
+    while (!this.exited && Date.now() < deadline) await sleep(100);
+    if (!this.exited) {
+      this.child.kill('SIGKILL');
+      while (!this.exited) await sleep(50);
+    }
+  }
+}
