@@ -1,0 +1,51 @@
+/** The real `chronik` process: exit codes and messages for help and bad flags. */
+import { spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../helpers/broker-process.js';
+
+const BIN = resolve(REPO_ROOT, 'broker/bin/chronik.mjs');
+
+function chronik(args: string[], env: Record<string, string> = {}) {
+  const result = spawnSync(process.execPath, [BIN, ...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe('chronik command line', () => {
+  it('prints help with exit 0', () => {
+    const top = chronik(['--help']);
+    expect(top.code).toBe(0);
+    expect(top.stdout).toContain('chronik <command>');
+    const broker = chronik(['broker', '--help']);
+    expect(broker.code).toBe(0);
+    expect(broker.stdout).toContain('--kafka-listen HOST:PORT');
+    expect(broker.stdout).toContain('CHRONIK_DATA_DIR');
+  });
+
+  it('exits 2 naming the flag for unknown or malformed flags', () => {
+    const unknown = chronik(['broker', '--bogus-flag']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("'--bogus-flag'");
+    const missing = chronik(['broker', '--data-dir']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('--data-dir');
+    const bad = chronik(['broker', '--kafka-listen', 'nope']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--kafka-listen');
+    const env = chronik(['broker'], { CHRONIK_NODE_ID: 'seven' });
+    expect(env.code).toBe(2);
+    expect(env.stderr).toContain('CHRONIK_NODE_ID');
+  });
+
+  it('exits 2 for an unknown command or none', () => {
+    const unknown = chronik(['brokr']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("unknown command 'brokr'");
+    expect(chronik([]).code).toBe(2);
+  });
+});
