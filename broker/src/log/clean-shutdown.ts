@@ -1,0 +1,43 @@
+/**
+ * The clean-shutdown marker: written last by a clean close, removed first on open. Its presence
+ * (with the active segment's size matching) lets open trust the persisted indexes instead of
+ * rescanning segments; any crash leaves no marker, so the next open recovers.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { CLEAN_SHUTDOWN_FILE, fsyncDir, writeFileAtomic } from './files.js';
+import type { Segment } from './segment.js';
+
+export interface CleanMarker {
+  readonly activeBaseOffset: number;
+  readonly activeSize: number;
+  readonly nextOffset: number;
+}
+
+export async function writeCleanMarker(dir: string, active: Segment): Promise<void> {
+  const marker: CleanMarker = { activeBaseOffset: active.baseOffset, activeSize: active.size, nextOffset: active.nextOffset };
+  await writeFileAtomic(path.join(dir, CLEAN_SHUTDOWN_FILE), JSON.stringify(marker) + '\n');
+}
+
+/** Reads and removes the marker (durably, so a crash after this open is never taken as clean). */
+export async function takeCleanMarker(dir: string): Promise<CleanMarker | null> {
+  const file = path.join(dir, CLEAN_SHUTDOWN_FILE);
+  let text: string;
+  try {
+    text = await fs.promises.readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  await fs.promises.unlink(file);
+  await fsyncDir(dir);
+  try {
+    const v = JSON.parse(text) as Partial<CleanMarker>;
+    if (typeof v.activeBaseOffset === 'number' && typeof v.activeSize === 'number' && typeof v.nextOffset === 'number') {
+      return { activeBaseOffset: v.activeBaseOffset, activeSize: v.activeSize, nextOffset: v.nextOffset };
+    }
+  } catch {
+    // a damaged marker counts as no marker
+  }
+  return null;
+}

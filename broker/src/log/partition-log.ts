@@ -1,0 +1,614 @@
+/**
+ * The partition log on disk: a directory of segments, each `.log` + `.index` + `.timeindex`,
+ * named by base offset. Appends are synchronous bookkeeping into the active segment's memory
+ * buffer; the shared GroupCommitter writes and fsyncs them. See recovery.ts for start-up.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { ErrorCode, KafkaError } from '../kafka/protocol/errors.js';
+import {
+  BATCH_HEADER_SIZE,
+  CURRENT_MAGIC,
+  LOG_OVERHEAD,
+  RecordBatchError,
+  decodeRecords,
+  readBatchHeader,
+  setBaseOffset,
+  setLogAppendTime,
+  setPartitionLeaderEpoch,
+} from '../kafka/protocol/records.js';
+import { BatchReader } from './batch-reader.js';
+import { CHECKPOINT_FILE, fsyncDir, fsyncFd, writeFileAtomic } from './files.js';
+import type { FileFlush, FlushPlan, Flushable, GroupCommitter } from './group-committer.js';
+import { writeCleanMarker } from './clean-shutdown.js';
+import { Segment } from './segment.js';
+import { restoreTailState } from './segment-scan.js';
+import type { AppendResult, BatchInfo, LogConfig, PartitionLog, ReadResult } from './types.js';
+
+const MAX_RELATIVE_OFFSET = 0x7fffffff;
+const MAX_SEGMENT_POSITION = 0x7fffffff;
+const EMPTY = Buffer.alloc(0);
+
+export interface PartitionLogState {
+  readonly dir: string;
+  readonly segments: Segment[];
+  readonly logStartOffset: number;
+  readonly recoveryPoint: number;
+}
+
+interface Deferred {
+  promise: Promise<void>;
+}
+
+export class FilePartitionLog implements PartitionLog, Flushable {
+  readonly dir: string;
+  private config: LogConfig;
+  private readonly committer: GroupCommitter;
+  private readonly logger: Logger;
+  private segments: Segment[];
+  private startOffset: number;
+  private flushed: number;
+  private recoveryPoint: number;
+  /** Sealed segments whose last bytes or index files are not yet durable. */
+  private sealedPending: Segment[] = [];
+  private dirty = false;
+  private dirDirty = false;
+  /** Promise of the round this log has requested but that has not started. */
+  private requested: Promise<void> | null = null;
+  /** Promise of the round currently flushing this log. */
+  private inflight: Deferred | null = null;
+  private roundTarget = 0;
+  private roundSegments: Segment[] = [];
+  private roundIndexFds: number[] = [];
+  private roundSealed: Segment[] = [];
+  private checkpointChain: Promise<void> = Promise.resolve();
+  private failed: Error | null = null;
+  private closed = false;
+
+  constructor(state: PartitionLogState, config: LogConfig, committer: GroupCommitter, logger: Logger) {
+    this.dir = state.dir;
+    this.segments = state.segments;
+    this.startOffset = state.logStartOffset;
+    this.recoveryPoint = state.recoveryPoint;
+    this.config = config;
+    this.committer = committer;
+    this.logger = logger;
+    this.flushed = this.logEndOffset();
+  }
+
+  private get active(): Segment {
+    return this.segments[this.segments.length - 1]!;
+  }
+
+  logStartOffset(): number {
+    return this.startOffset;
+  }
+
+  logEndOffset(): number {
+    return this.active.nextOffset;
+  }
+
+  flushedOffset(): number {
+    return this.flushed;
+  }
+
+  /** Segment base offsets, oldest first (for tests and admin). */
+  segmentBaseOffsets(): number[] {
+    return this.segments.map((s) => s.baseOffset);
+  }
+
+  /** Total bytes in all segments. */
+  sizeInBytes(): number {
+    let n = 0;
+    for (const s of this.segments) n += s.size;
+    return n;
+  }
+
+  private checkWritable(): void {
+    if (this.closed) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `log ${this.dir} is closed`);
+    if (this.failed) {
+      throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `log ${this.dir} failed: ${this.failed.message}`);
+    }
+  }
+
+  append(batches: Buffer, leaderEpoch: number, now: number): AppendResult {
+    return this.appendInternal(batches, leaderEpoch, now, false);
+  }
+
+  /**
+   * Appends batches that already carry their offsets (a follower copying the leader's log):
+   * the first must start at the log end offset and offsets must increase.
+   */
+  appendWithOffsets(batches: Buffer, now: number): AppendResult {
+    return this.appendInternal(batches, -1, now, true);
+  }
+
+  private appendInternal(batches: Buffer, leaderEpoch: number, now: number, keepOffsets: boolean): AppendResult {
+    this.checkWritable();
+    // Framing only: the caller verified CRCs, but sizes must be right or the segment is garbage.
+    const positions: number[] = [];
+    const deltas: number[] = [];
+    let pos = 0;
+    let expected = this.logEndOffset();
+    while (pos < batches.length) {
+      if (batches.length - pos < BATCH_HEADER_SIZE) {
+        throw new RecordBatchError(ErrorCode.CORRUPT_MESSAGE, 'batchLength', pos, `truncated record batch at ${pos}`);
+      }
+      const size = batches.readInt32BE(pos + 8) + LOG_OVERHEAD;
+      if (size < BATCH_HEADER_SIZE || pos + size > batches.length) {
+        throw new RecordBatchError(ErrorCode.CORRUPT_MESSAGE, 'batchLength', pos, `bad batchLength at ${pos}`);
+      }
+      const magic = batches.readInt8(pos + 16);
+      if (magic !== CURRENT_MAGIC) {
+        throw new RecordBatchError(ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT, 'magic', pos, `magic ${magic} at ${pos}`);
+      }
+      const delta = batches.readInt32BE(pos + 23);
+      if (delta < 0) {
+        throw new RecordBatchError(ErrorCode.INVALID_RECORD, 'lastOffsetDelta', pos, `negative lastOffsetDelta at ${pos}`);
+      }
+      if (keepOffsets) {
+        const base = readBatchHeader(batches, pos).baseOffset;
+        if (base < expected) {
+          throw new KafkaError(
+            ErrorCode.INVALID_RECORD,
+            `batch base offset ${base} is below the log end offset ${expected} of ${this.dir}`,
+          );
+        }
+        expected = base + delta + 1;
+      }
+      positions.push(pos);
+      deltas.push(delta);
+      pos += size;
+    }
+    if (positions.length === 0) {
+      throw new RecordBatchError(ErrorCode.CORRUPT_MESSAGE, 'records', 0, 'no record batch to append');
+    }
+    const firstBase = keepOffsets ? readBatchHeader(batches, 0).baseOffset : this.logEndOffset();
+    const lastOffset = keepOffsets ? expected - 1 : this.logEndOffset() + positions.length - 1 + sum(deltas);
+    this.maybeRoll(batches.length, firstBase, lastOffset, now);
+
+    const seg = this.active;
+    const { position: filePos, copy } = seg.appendBytes(batches);
+    const logAppendTime = this.config.timestampType === 'LogAppendTime' ? now : -1;
+    let offset = firstBase;
+    for (let i = 0; i < positions.length; i++) {
+      const p = positions[i]!;
+      const size = (i + 1 < positions.length ? positions[i + 1]! : batches.length) - p;
+      if (keepOffsets) {
+        offset = readBatchHeader(copy, p).baseOffset;
+      } else {
+        setBaseOffset(copy, p, offset);
+        setPartitionLeaderEpoch(copy, p, leaderEpoch);
+      }
+      if (logAppendTime >= 0) setLogAppendTime(copy, p, logAppendTime);
+      const maxTimestamp = logAppendTime >= 0 ? logAppendTime : readBatchHeader(copy, p).maxTimestamp;
+      seg.indexBatch(
+        { baseOffset: offset, lastOffset: offset + deltas[i]!, maxTimestamp, size },
+        filePos + p,
+        this.config.indexIntervalBytes,
+      );
+      offset += deltas[i]! + 1;
+    }
+    if (seg.createdMs < 0) seg.createdMs = now;
+    this.dirty = true;
+    return { baseOffset: firstBase, lastOffset: seg.nextOffset - 1, logAppendTime };
+  }
+
+  private maybeRoll(incoming: number, firstOffset: number, lastOffset: number, now: number): void {
+    const seg = this.active;
+    if (seg.isEmpty) return;
+    const full = seg.size + incoming > Math.min(this.config.segmentBytes, MAX_SEGMENT_POSITION);
+    const old = this.config.segmentMs > 0 && seg.createdMs >= 0 && now - seg.createdMs >= this.config.segmentMs;
+    const overflow = lastOffset - seg.baseOffset > MAX_RELATIVE_OFFSET;
+    if (full || old || overflow) this.roll(firstOffset);
+  }
+
+  private roll(baseOffset: number): void {
+    const old = this.active;
+    old.sealed = true;
+    old.finalizeTimeIndex();
+    this.sealedPending.push(old);
+    this.segments.push(Segment.create(this.dir, baseOffset));
+    this.dirDirty = true;
+    this.dirty = true;
+    this.logger.debug({ dir: this.dir, baseOffset, previous: old.baseOffset }, 'rolled segment');
+  }
+
+  sync(): Promise<void> {
+    if (this.failed) {
+      return Promise.reject(new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `log ${this.dir} failed: ${this.failed.message}`));
+    }
+    if (this.dirty) {
+      this.requested ??= this.committer.request(this);
+      return this.requested;
+    }
+    if (this.requested) return this.requested;
+    if (this.inflight) return this.inflight.promise;
+    return Promise.resolve();
+  }
+
+  prepareFlush(): FlushPlan {
+    this.dirty = false;
+    const promise = this.requested ?? Promise.resolve();
+    this.requested = null;
+    this.inflight = { promise };
+    this.roundTarget = this.logEndOffset();
+    const files: FileFlush[] = [];
+    const dirs: string[] = [];
+    this.roundSegments = [];
+    this.roundIndexFds = [];
+    this.roundSealed = [];
+    const candidates = [...this.sealedPending];
+    if (!candidates.includes(this.active)) candidates.push(this.active);
+    for (const seg of candidates) {
+      const { position, buffers } = seg.freezePending();
+      if (buffers.length > 0 || seg.needsFsync) {
+        files.push({ fd: seg.fd, buffers, position });
+        this.roundSegments.push(seg);
+        seg.needsFsync = false;
+      }
+      if (seg.sealed && !seg.indexesPersisted) {
+        const indexFd = fs.openSync(seg.indexPath, 'w');
+        const timeFd = fs.openSync(seg.timeIndexPath, 'w');
+        this.roundIndexFds.push(indexFd, timeFd);
+        files.push({ fd: indexFd, buffers: [seg.offsetIndex.serialize()], position: 0 });
+        files.push({ fd: timeFd, buffers: [seg.timeIndex.serialize()], position: 0 });
+        this.roundSealed.push(seg);
+        this.dirDirty = true;
+      }
+    }
+    if (this.dirDirty) {
+      dirs.push(this.dir);
+      this.dirDirty = false;
+    }
+    return { files, dirs };
+  }
+
+  completeFlush(error: Error | null): void {
+    for (const fd of this.roundIndexFds) {
+      try {
+        fs.closeSync(fd);
+      } catch {
+        // already reported through the round's error, if any
+      }
+    }
+    this.inflight = null;
+    if (error) {
+      // After a failed fsync the page cache state is unknown (retrying can report success for
+      // lost data), so the log refuses further writes until the broker reopens it.
+      this.failed = error;
+      this.logger.error({ err: error, dir: this.dir }, 'log flush failed; partition log is now read-only');
+      return;
+    }
+    for (const seg of this.roundSegments) seg.commitFrozen();
+    for (const seg of this.roundSealed) seg.indexesPersisted = true;
+    this.sealedPending = this.sealedPending.filter((s) => !(s.indexesPersisted && !s.hasUnwritten));
+    this.flushed = Math.max(this.flushed, this.roundTarget);
+    const rp = this.sealedPending[0]?.baseOffset ?? this.active.baseOffset;
+    if (rp > this.recoveryPoint) {
+      this.recoveryPoint = rp;
+      void this.persistCheckpoint().catch((err: unknown) =>
+        this.logger.error({ err, dir: this.dir }, 'writing the partition checkpoint failed'),
+      );
+    }
+  }
+
+  /** Waits until nothing is pending or in flight, so files can be cut or removed safely. */
+  private async quiesce(): Promise<void> {
+    for (;;) {
+      if (this.failed) throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `log ${this.dir} failed: ${this.failed.message}`);
+      if (this.dirty || this.requested || this.sealedPending.length > 0) {
+        if (!this.dirty && !this.requested && !this.inflight) {
+          // sealed segments waiting for index files with no round asked: ask for one
+          this.dirty = true;
+        }
+        await this.sync();
+        continue;
+      }
+      if (this.inflight) {
+        await this.inflight.promise;
+        continue;
+      }
+      return;
+    }
+  }
+
+  persistCheckpoint(): Promise<void> {
+    const run = async (): Promise<void> => {
+      const body = JSON.stringify({ version: 1, logStartOffset: this.startOffset, recoveryPoint: this.recoveryPoint });
+      await writeFileAtomic(path.join(this.dir, CHECKPOINT_FILE), body + '\n');
+    };
+    const next = this.checkpointChain.then(run, run);
+    this.checkpointChain = next.catch(() => undefined);
+    return next;
+  }
+
+  private findSegmentIndex(offset: number): number {
+    let lo = 0;
+    let hi = this.segments.length - 1;
+    let found = 0;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.segments[mid]!.baseOffset <= offset) {
+        found = mid;
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    return found;
+  }
+
+  async read(offset: number, maxBytes: number, maxOffset: number): Promise<ReadResult> {
+    if (this.closed) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `log ${this.dir} is closed`);
+    const leo = this.logEndOffset();
+    if (offset < this.startOffset || offset > leo) {
+      throw new KafkaError(
+        ErrorCode.OFFSET_OUT_OF_RANGE,
+        `offset ${offset} is outside [${this.startOffset}, ${leo}] of ${this.dir}`,
+      );
+    }
+    const limit = Math.min(maxOffset, leo);
+    const empty: ReadResult = { records: EMPTY, firstOffset: offset, nextOffset: offset };
+    if (offset >= limit) return empty;
+    for (let i = this.findSegmentIndex(offset); i < this.segments.length; i++) {
+      const seg = this.segments[i]!;
+      if (seg.nextOffset <= offset) continue;
+      const r = await seg.withReader(() => this.readSegment(seg, offset, maxBytes, limit));
+      if (r) return r;
+      return empty;
+    }
+    return empty;
+  }
+
+  private async readSegment(seg: Segment, offset: number, maxBytes: number, limit: number): Promise<ReadResult | null> {
+    const start = seg.offsetIndex.floor(offset).position;
+    const window = Math.min(Math.max(maxBytes + this.config.indexIntervalBytes, 64 * 1024), 8 * 1024 * 1024);
+    const reader = new BatchReader(seg, start, window);
+    const parts: Buffer[] = [];
+    let total = 0;
+    let first = -1;
+    let next = offset;
+    for (;;) {
+      const step = await reader.next();
+      if (step.kind !== 'batch') break;
+      const h = step.header;
+      if (h.lastOffset < offset) continue;
+      if (h.lastOffset >= limit) break;
+      if (parts.length > 0 && total + step.bytes.length > maxBytes) break;
+      parts.push(step.bytes);
+      total += step.bytes.length;
+      if (first < 0) first = h.baseOffset;
+      next = h.lastOffset + 1;
+      if (total >= maxBytes) break;
+    }
+    if (parts.length === 0) return null;
+    return { records: parts.length === 1 ? Buffer.from(parts[0]!) : Buffer.concat(parts, total), firstOffset: first, nextOffset: next };
+  }
+
+  async offsetForTimestamp(ts: number): Promise<{ offset: number; timestamp: number } | null> {
+    for (const seg of [...this.segments]) {
+      if (seg.nextOffset <= this.startOffset || seg.maxTimestamp < ts) continue;
+      const found = await seg.withReader(async () => {
+        const from = Math.max(seg.timeIndex.scanStartFor(ts), this.startOffset);
+        const reader = new BatchReader(seg, seg.offsetIndex.floor(from).position);
+        for (;;) {
+          const step = await reader.next();
+          if (step.kind !== 'batch') return null;
+          const h = step.header;
+          if (h.lastOffset < this.startOffset || h.maxTimestamp < ts) continue;
+          if (h.compression === 0 && h.timestampType === 0) {
+            for (const r of decodeRecords(step.bytes, 0).records) {
+              if (r.offset >= this.startOffset && r.timestamp >= ts) return { offset: r.offset, timestamp: r.timestamp };
+            }
+            continue;
+          }
+          return { offset: Math.max(h.baseOffset, this.startOffset), timestamp: h.maxTimestamp };
+        }
+      });
+      if (found) return found;
+    }
+    return null;
+  }
+
+  async *scanBatches(fromOffset: number): AsyncIterable<BatchInfo> {
+    const segments = [...this.segments];
+    for (let i = 0; i < segments.length; i++) {
+      const seg = segments[i]!;
+      if (seg.nextOffset <= fromOffset) continue;
+      const reader = new BatchReader(seg, seg.offsetIndex.floor(fromOffset).position, 1024 * 1024);
+      for (;;) {
+        const step = await seg.withReader(() => reader.next());
+        if (step.kind !== 'batch') break;
+        const h = step.header;
+        if (h.lastOffset < fromOffset) continue;
+        yield {
+          baseOffset: h.baseOffset,
+          lastOffset: h.lastOffset,
+          partitionLeaderEpoch: h.partitionLeaderEpoch,
+          maxTimestamp: h.maxTimestamp,
+          producerId: h.producerId,
+          producerEpoch: h.producerEpoch,
+          baseSequence: h.baseSequence,
+          isTransactional: h.isTransactional,
+          isControl: h.isControl,
+          sizeInBytes: h.sizeInBytes,
+        };
+      }
+    }
+  }
+
+  async advanceLogStart(offset: number): Promise<void> {
+    this.checkWritable();
+    const leo = this.logEndOffset();
+    if (offset > leo || offset < 0) {
+      throw new KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, `log start offset ${offset} is outside [0, ${leo}] of ${this.dir}`);
+    }
+    if (offset <= this.startOffset) return;
+    this.startOffset = offset;
+    await this.persistCheckpoint();
+    await this.deleteSegmentsBelowStart();
+  }
+
+  /** Deletes whole non-active, durable segments whose offsets all lie below the log start. */
+  private async deleteSegmentsBelowStart(): Promise<number> {
+    let n = 0;
+    while (this.segments.length > 1) {
+      const seg = this.segments[0]!;
+      const next = this.segments[1]!;
+      if (next.baseOffset > this.startOffset || this.sealedPending.includes(seg)) break;
+      this.segments.shift();
+      seg.deleteFiles();
+      n++;
+    }
+    if (n > 0) await fsyncDir(this.dir);
+    return n;
+  }
+
+  async applyRetention(now: number): Promise<number> {
+    this.checkWritable();
+    const eligible = (i: number): boolean => {
+      const seg = this.segments[i]!;
+      return i < this.segments.length - 1 && !this.sealedPending.includes(seg);
+    };
+    let drop = 0;
+    if (this.config.retentionMs >= 0) {
+      while (eligible(drop) && this.segments[drop]!.largestTimestamp() < now - this.config.retentionMs) drop++;
+    }
+    if (this.config.retentionBytes >= 0) {
+      let size = 0;
+      for (let i = drop; i < this.segments.length; i++) size += this.segments[i]!.size;
+      while (eligible(drop) && size - this.segments[drop]!.size >= this.config.retentionBytes) {
+        size -= this.segments[drop]!.size;
+        drop++;
+      }
+    }
+    if (drop === 0) return this.deleteSegmentsBelowStart();
+    const removed = this.segments.splice(0, drop);
+    this.startOffset = Math.max(this.startOffset, this.segments[0]!.baseOffset);
+    await this.persistCheckpoint();
+    for (const seg of removed) seg.deleteFiles();
+    await fsyncDir(this.dir);
+    this.logger.info(
+      { dir: this.dir, segments: removed.map((s) => s.baseOffset), logStartOffset: this.startOffset },
+      'retention deleted segments',
+    );
+    return removed.length + (await this.deleteSegmentsBelowStart());
+  }
+
+  async truncateTo(offset: number): Promise<void> {
+    this.checkWritable();
+    await this.quiesce();
+    if (offset >= this.logEndOffset()) return;
+    const before = this.logEndOffset();
+    let removed = false;
+    // Whole segments at or above the offset go; if that is all of them, start a fresh one there.
+    while (this.segments.length > 0 && this.segments[this.segments.length - 1]!.baseOffset >= offset) {
+      const seg = this.segments.pop()!;
+      seg.deleteFiles();
+      removed = true;
+    }
+    if (this.segments.length === 0) {
+      this.segments.push(Segment.create(this.dir, offset));
+      this.startOffset = Math.min(this.startOffset, offset);
+    } else {
+      const seg = this.active;
+      let cut = seg.size;
+      let newNext = seg.nextOffset;
+      const reader = new BatchReader(seg, seg.offsetIndex.floor(offset).position);
+      for (;;) {
+        const step = await reader.next();
+        if (step.kind !== 'batch') break;
+        if (step.header.lastOffset >= offset) {
+          cut = step.position;
+          newNext = step.header.baseOffset;
+          if (newNext < offset) {
+            this.logger.warn({ dir: this.dir, offset, batchBase: newNext }, 'truncation point inside a batch; cut before it');
+          }
+          break;
+        }
+      }
+      seg.offsetIndex.truncateTo(newNext, cut);
+      seg.timeIndex.truncateTo(newNext);
+      await seg.truncateFile(cut);
+      await fsyncFd(seg.fd);
+      seg.sealed = false;
+      // stale index files of a once-sealed segment must never be trusted again
+      for (const f of [seg.indexPath, seg.timeIndexPath]) fs.rmSync(f, { force: true });
+      await restoreTailState(seg, this.config.indexIntervalBytes);
+      if (seg.isEmpty) seg.createdMs = -1;
+    }
+    if (removed) await fsyncDir(this.dir);
+    this.flushed = Math.min(this.flushed, this.logEndOffset());
+    this.startOffset = Math.min(this.startOffset, this.logEndOffset());
+    if (this.recoveryPoint > this.active.baseOffset) this.recoveryPoint = this.active.baseOffset;
+    await this.persistCheckpoint();
+    this.logger.info({ dir: this.dir, offset, from: before, to: this.logEndOffset() }, 'truncated log');
+  }
+
+  updateConfig(config: LogConfig): void {
+    this.config = config;
+  }
+
+  get currentConfig(): LogConfig {
+    return this.config;
+  }
+
+  /** Flushes, persists indexes and writes the clean-shutdown marker (see recovery.ts). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (!this.failed) {
+      await this.quiesce();
+      const seg = this.active;
+      seg.finalizeTimeIndex();
+      await writeIndexFiles(seg);
+      await this.persistCheckpoint();
+      await writeCleanMarker(this.dir, seg);
+    }
+    this.closed = true;
+    for (const s of this.segments) s.close();
+  }
+
+  async delete(): Promise<void> {
+    if (!this.closed) {
+      try {
+        await this.quiesce();
+      } catch {
+        // deleting anyway
+      }
+      this.closed = true;
+      for (const s of this.segments) s.close();
+    }
+    await fs.promises.rm(this.dir, { recursive: true, force: true });
+    await fsyncDir(path.dirname(this.dir));
+  }
+
+  /** Appended-but-not-yet-flushed state, for tests. */
+  debugState(): { dirty: boolean; sealedPending: number; inflight: boolean } {
+    return { dirty: this.dirty, sealedPending: this.sealedPending.length, inflight: this.inflight !== null };
+  }
+}
+
+/** Writes and fsyncs a segment's two index files. */
+export async function writeIndexFiles(seg: Segment): Promise<void> {
+  for (const [file, data] of [
+    [seg.indexPath, seg.offsetIndex.serialize()],
+    [seg.timeIndexPath, seg.timeIndex.serialize()],
+  ] as const) {
+    const fh = await fs.promises.open(file, 'w');
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  }
+  seg.indexesPersisted = true;
+}
+
+function sum(xs: number[]): number {
+  let s = 0;
+  for (const x of xs) s += x;
+  return s;
+}

@@ -1,0 +1,62 @@
+/**
+ * Rebuilding a segment's in-memory state from its file: a full verified scan (recovery of a
+ * segment that may have a torn or corrupt tail) or a tail scan after loading persisted indexes.
+ */
+import { RecordBatchError, checkBatch } from '../kafka/protocol/records.js';
+import { BatchReader } from './batch-reader.js';
+import type { Segment } from './segment.js';
+
+export interface ScanResult {
+  /** Position after the last good batch. */
+  readonly validEnd: number;
+  readonly batches: number;
+  /** Why the scan stopped before the end of the file, or null. */
+  readonly problem: string | null;
+}
+
+const SCAN_WINDOW = 8 * 1024 * 1024;
+
+/**
+ * Scans from `fromPosition` to the file end, verifying each batch's framing, magic, CRC and that
+ * offsets increase, and feeding good batches to the segment's indexes.
+ */
+export async function scanSegment(seg: Segment, fromPosition: number, indexIntervalBytes: number): Promise<ScanResult> {
+  const reader = new BatchReader(seg, fromPosition, SCAN_WINDOW);
+  let batches = 0;
+  for (;;) {
+    const step = await reader.next();
+    if (step.kind === 'end') return { validEnd: step.position, batches, problem: null };
+    if (step.kind === 'torn') return { validEnd: step.position, batches, problem: step.reason };
+    const checked = checkBatch(step.bytes, 0);
+    if (checked instanceof RecordBatchError) {
+      return { validEnd: step.position, batches, problem: `${checked.field}: ${checked.message}` };
+    }
+    const h = checked;
+    const minBase = seg.nextOffset;
+    if (h.baseOffset < minBase) {
+      return {
+        validEnd: step.position,
+        batches,
+        problem: `batch base offset ${h.baseOffset} at ${step.position} is below the expected ${minBase}`,
+      };
+    }
+    seg.indexBatch(
+      { baseOffset: h.baseOffset, lastOffset: h.lastOffset, maxTimestamp: h.maxTimestamp, size: h.sizeInBytes },
+      step.position,
+      indexIntervalBytes,
+    );
+    batches++;
+  }
+}
+
+/**
+ * Restores running state (next offset, max timestamp, bytes since the last index entry) from the
+ * indexes plus a scan of the batches after the last offset-index entry.
+ */
+export async function restoreTailState(seg: Segment, indexIntervalBytes: number): Promise<ScanResult> {
+  const lastTime = seg.timeIndex.last();
+  const lastIdx = seg.offsetIndex.last();
+  seg.restoreState(lastTime?.timestamp ?? -1, lastTime?.offset ?? -1, 0);
+  seg.nextOffset = lastIdx ? lastIdx.offset : seg.baseOffset;
+  return scanSegment(seg, lastIdx ? lastIdx.position : 0, indexIntervalBytes);
+}
