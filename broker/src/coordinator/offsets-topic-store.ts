@@ -1,0 +1,132 @@
+/**
+ * GroupStore over the internal `__consumer_offsets` topic: creates the topic on first start,
+ * appends coordinator records with acks=-1 (durable before the request is answered), and replays
+ * every local partition at start-up. Compaction of the topic is not implemented yet: the log only
+ * grows (retention does not apply to it), and replay reads it whole.
+ */
+import { ErrorCode, KafkaError } from '../kafka/protocol/errors.js';
+import { buildRecordBatch, decodeRecords, readBatchHeader, BATCH_HEADER_SIZE } from '../kafka/protocol/records.js';
+import type { Cluster } from '../cluster/types.js';
+import type { CoordinatorLogger, CoordinatorRecord, GroupStore } from './group-coordinator.js';
+import { OFFSETS_TOPIC, partitionForKey } from './group-partition.js';
+import {
+  CoordinatorRecordError,
+  decodeGroupValue,
+  decodeKey,
+  decodeOffsetValue,
+  type CoordinatorKey,
+  type GroupValue,
+  type OffsetValue,
+} from './offsets-records.js';
+
+const REPLAY_READ_BYTES = 4 * 1024 * 1024;
+
+export interface OffsetsTopicOptions {
+  readonly cluster: Cluster;
+  readonly partitions: number;
+  readonly replicationFactor: number;
+  readonly logger: CoordinatorLogger;
+}
+
+export type ReplayVisitor = (key: CoordinatorKey, value: OffsetValue | GroupValue | null) => void;
+
+export class OffsetsTopicStore implements GroupStore {
+  private constructor(
+    private readonly cluster: Cluster,
+    /** The partition count actually in use (an existing topic wins over the config). */
+    readonly partitions: number,
+    private readonly log: CoordinatorLogger,
+  ) {}
+
+  /** Opens the topic, creating it (internal, compacted) if it does not exist yet. */
+  static async open(opts: OffsetsTopicOptions): Promise<OffsetsTopicStore> {
+    let info = opts.cluster.topic(OFFSETS_TOPIC);
+    if (info === undefined) {
+      try {
+        info = await opts.cluster.createTopic({
+          name: OFFSETS_TOPIC,
+          partitions: opts.partitions,
+          replicationFactor: opts.replicationFactor,
+          configs: { 'cleanup.policy': 'compact' },
+          internal: true,
+        });
+        opts.logger.info({ topic: OFFSETS_TOPIC, partitions: opts.partitions }, 'created the offsets topic');
+      } catch (e) {
+        // Another path (a racing broker start, an admin) may have created it meanwhile.
+        if (!(e instanceof KafkaError && e.code === ErrorCode.TOPIC_ALREADY_EXISTS)) throw e;
+        info = opts.cluster.topic(OFFSETS_TOPIC);
+        if (info === undefined) throw e;
+      }
+    } else if (info.partitions !== opts.partitions) {
+      opts.logger.warn(
+        { configured: opts.partitions, actual: info.partitions },
+        'offsets.topic.num.partitions differs from the existing offsets topic; using the existing partition count',
+      );
+    }
+    return new OffsetsTopicStore(opts.cluster, info.partitions, opts.logger);
+  }
+
+  partitionFor(groupId: string): number {
+    return partitionForKey(groupId, this.partitions);
+  }
+
+  owns(groupId: string): boolean {
+    return this.cluster.partition(OFFSETS_TOPIC, this.partitionFor(groupId))?.isLeader() ?? false;
+  }
+
+  async append(groupId: string, records: readonly CoordinatorRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const partition = this.partitionFor(groupId);
+    const p = this.cluster.partition(OFFSETS_TOPIC, partition);
+    if (p === undefined || !p.isLeader()) {
+      throw new KafkaError(ErrorCode.NOT_COORDINATOR, `this broker does not lead ${OFFSETS_TOPIC}-${partition} (group '${groupId}')`);
+    }
+    const now = Date.now();
+    const batch = buildRecordBatch({ records: records.map((r) => ({ key: r.key, value: r.value, timestamp: now })) });
+    await p.append(batch, -1);
+  }
+
+  /** Reads every local partition from its start to its high watermark, in offset order. */
+  async replay(visit: ReplayVisitor): Promise<{ records: number; skipped: number }> {
+    let records = 0;
+    let skipped = 0;
+    for (let partition = 0; partition < this.partitions; partition++) {
+      const p = this.cluster.partition(OFFSETS_TOPIC, partition);
+      if (p === undefined) continue;
+      let offset = p.logStartOffset();
+      const end = p.highWatermark();
+      while (offset < end) {
+        const read = await p.read(offset, REPLAY_READ_BYTES, 0);
+        if (read.records.length === 0 || read.nextOffset <= offset) break;
+        let pos = 0;
+        while (pos + BATCH_HEADER_SIZE <= read.records.length) {
+          const header = readBatchHeader(read.records, pos);
+          if (pos + header.sizeInBytes > read.records.length) break;
+          if (!header.isControl) {
+            for (const rec of decodeRecords(read.records, pos).records) {
+              if (rec.offset < offset) continue;
+              try {
+                visit(...decodeRecord(rec.key, rec.value));
+                records++;
+              } catch (e) {
+                if (!(e instanceof CoordinatorRecordError)) throw e;
+                skipped++;
+                this.log.warn({ partition, offset: rec.offset, err: e.message }, 'skipping unreadable offsets-topic record');
+              }
+            }
+          }
+          pos += header.sizeInBytes;
+        }
+        offset = read.nextOffset;
+      }
+    }
+    return { records, skipped };
+  }
+}
+
+function decodeRecord(key: Buffer | null, value: Buffer | null): [CoordinatorKey, OffsetValue | GroupValue | null] {
+  if (key === null) throw new CoordinatorRecordError('record without a key');
+  const k = decodeKey(key);
+  if (value === null) return [k, null];
+  return [k, k.type === 'offset' ? decodeOffsetValue(value) : decodeGroupValue(value)];
+}
