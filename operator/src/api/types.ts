@@ -126,6 +126,7 @@ export interface ChronikClusterStatus {
   nextBrokerId?: number;
   statefulSetReplicas?: number;
   configHash?: string;
+  image?: string;
   conditions?: Condition[];
   brokers?: BrokerStatus[];
   operation?: Operation | null;
