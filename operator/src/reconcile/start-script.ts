@@ -21,7 +21,7 @@ export function brokerStartScript(c: ChronikCluster, clusterDomain = 'cluster.lo
     lines.push(
       // The operator annotates the pod once it is scheduled; the downward API file follows.
       'i=0; rack=""',
-      `while [ -z "$rack" ]; do rack=$(sed -n 's/^${RACK_ANNOTATION.replace('.', '\\.')}="\\(.*\\)"$/\\1/p' ${PODINFO_DIR}/annotations); [ -n "$rack" ] && break; i=$((i+1)); if [ $i -ge 300 ]; then echo "chronik: rack annotation never appeared" >&2; exit 65; fi; sleep 1; done`,
+      `while [ -z "$rack" ]; do rack=$(sed -n 's|^${RACK_ANNOTATION.replace('.', '\\.')}="\\(.*\\)"$|\\1|p' ${PODINFO_DIR}/annotations); [ -n "$rack" ] && break; i=$((i+1)); if [ $i -ge 300 ]; then echo "chronik: rack annotation never appeared" >&2; exit 65; fi; sleep 1; done`,
       'set -- "$@" --rack "$rack"',
     );
   }
