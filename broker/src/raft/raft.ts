@@ -457,7 +457,9 @@ export class RaftNode {
 
   private tickElection(): void {
     this.electionElapsed++;
-    if (this.electionElapsed >= this.randomizedElectionTimeout) {
+    // A replica that may not campaign keeps counting, so its leader lease runs out and it can
+    // grant votes to the voters that can campaign.
+    if (this.electionElapsed >= this.randomizedElectionTimeout && this.promotable()) {
       this.electionElapsed = 0;
       this.campaign(false);
     }
@@ -505,8 +507,19 @@ export class RaftNode {
 
   // ---------------------------------------------------------------- elections
 
+  /**
+   * Voters campaign. So does a replica that an uncommitted configuration has just removed (or
+   * demoted) while the committed one still counts it: it may hold the only copy of that
+   * configuration entry (a removed leader deposed by CheckQuorum before committing it), and the
+   * remaining voters cannot elect anyone without its vote. Votes are still counted in the latest
+   * configuration, so this is as safe as any other candidacy.
+   */
+  private promotable(): boolean {
+    return isVoter(this.confValue, this.id) || isVoter(this.baseConf, this.id);
+  }
+
   private campaign(transfer: boolean): void {
-    if (this.roleValue === Role.Leader || !isVoter(this.confValue, this.id)) return;
+    if (this.roleValue === Role.Leader || !this.promotable()) return;
     if (this.preVote && !transfer) {
       this.becomePreCandidate();
       this.requestVotes(MessageType.PreVote, this.termValue + 1, false);

@@ -1,0 +1,44 @@
+/**
+ * Shrinks a failing run to a short script that still fails: first the shortest failing prefix of
+ * the action script, then greedy removal of single actions. Every candidate is a full,
+ * deterministic re-run, so the result replays exactly with `--seed S --steps M --keep ...`.
+ */
+import { runSimulation, type SimResult } from './world.js';
+
+export interface Shrunk {
+  readonly keep: number[];
+  readonly result: SimResult;
+  readonly runs: number;
+}
+
+export function shrinkFailure(seed: number, steps: number, budgetMs = 60_000): Shrunk {
+  const deadline = Date.now() + budgetMs;
+  let runs = 0;
+  const fails = (keep: number[]): boolean => {
+    runs++;
+    return !runSimulation({ seed, steps, keep: new Set(keep) }).ok;
+  };
+  let keep = Array.from({ length: steps }, (_, i) => i);
+
+  // Shortest failing prefix (binary search; failure need not be monotone, so verify the result).
+  let lo = 0;
+  let hi = keep.length;
+  while (lo < hi && Date.now() < deadline) {
+    const mid = (lo + hi) >> 1;
+    if (fails(keep.slice(0, mid))) hi = mid;
+    else lo = mid + 1;
+  }
+  if (fails(keep.slice(0, hi))) keep = keep.slice(0, hi);
+
+  // Drop actions one at a time, from the end (late actions are the likeliest to be irrelevant).
+  for (let i = keep.length - 1; i >= 0 && Date.now() < deadline; i--) {
+    const candidate = keep.filter((_, j) => j !== i);
+    if (fails(candidate)) keep = candidate;
+  }
+  const result = runSimulation({ seed, steps, keep: new Set(keep), trace: true });
+  return { keep, result, runs };
+}
+
+export function replayCommand(seed: number, steps: number, keep: number[]): string {
+  return `npm run sim -- --seed ${seed} --steps ${steps} --keep ${keep.join(',')} --trace`;
+}
