@@ -1,0 +1,177 @@
+/**
+ * Real clients against a tiny fake broker: the frames kafkajs and @platformatic/kafka send are
+ * decoded with our engine, and our encoded ApiVersions/Metadata responses must satisfy them
+ * (the client only moves on to Metadata, and only resolves, if it accepted our answers).
+ */
+import { Admin } from '@platformatic/kafka';
+import { Kafka, logLevel } from 'kafkajs';
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { decodeRequestFrame, encodeResponseFrame } from '../../../src/kafka/protocol/headers.js';
+import { ALL_APIS, apiByKey } from '../../../src/kafka/protocol/messages/index.js';
+import type { ApiDef } from '../../../src/kafka/protocol/schema.js';
+
+interface Captured {
+  apiKey: number;
+  apiVersion: number;
+  correlationId: number;
+  clientId: string | null;
+  body: Record<string, unknown>;
+}
+
+class FakeBroker {
+  readonly captured: Captured[] = [];
+  readonly failures: string[] = [];
+  private readonly server = net.createServer((s) => this.serve(s));
+  private readonly sockets = new Set<net.Socket>();
+  port = 0;
+
+  async start(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server.address() as net.AddressInfo).port;
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private serve(socket: net.Socket): void {
+    this.sockets.add(socket);
+    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('error', () => undefined);
+    let pending = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk]);
+      while (pending.length >= 4) {
+        const size = pending.readInt32BE(0);
+        if (pending.length < 4 + size) break;
+        const frame = pending.subarray(4, 4 + size);
+        pending = pending.subarray(4 + size);
+        this.answer(socket, frame);
+      }
+    });
+  }
+
+  private answer(socket: net.Socket, frame: Buffer): void {
+    const req = decodeRequestFrame(frame, apiByKey);
+    if (!req.ok) {
+      this.failures.push(`${req.reason}: ${req.message}`);
+      socket.destroy();
+      return;
+    }
+    this.captured.push({ ...req });
+    const api = apiByKey(req.apiKey) as ApiDef;
+    const body = this.respond(req.apiKey, req.body);
+    if (body === null) {
+      socket.destroy();
+      return;
+    }
+    socket.write(encodeResponseFrame(api, req.apiVersion, req.correlationId, body));
+  }
+
+  private respond(apiKey: number, _request: Record<string, unknown>): Record<string, unknown> | null {
+    if (apiKey === 18) {
+      return {
+        errorCode: 0,
+        apiKeys: ALL_APIS.map((a) => ({ apiKey: a.apiKey, minVersion: a.minVersion, maxVersion: a.maxVersion })),
+        throttleTimeMs: 0,
+      };
+    }
+    if (apiKey === 3) {
+      return {
+        throttleTimeMs: 0,
+        brokers: [{ nodeId: 1, host: '127.0.0.1', port: this.port, rack: null }],
+        clusterId: 'chronik-test',
+        controllerId: 1,
+        topics: [],
+      };
+    }
+    return null;
+  }
+}
+
+// @platformatic/kafka 2.x calls Promise.withResolvers (Node 22+); Node 20 needs this stand-in.
+const promiseStatics = Promise as unknown as { withResolvers?: () => unknown };
+if (typeof promiseStatics.withResolvers !== 'function') {
+  promiseStatics.withResolvers = () => {
+    let resolve: (v: unknown) => void = () => undefined;
+    let reject: (e: unknown) => void = () => undefined;
+    const promise = new Promise((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    return { promise, resolve, reject };
+  };
+}
+
+let broker: FakeBroker | undefined;
+afterEach(async () => {
+  await broker?.stop();
+  broker = undefined;
+});
+
+describe('real clients accept our encoding', () => {
+  it('kafkajs 2.2.4: ApiVersions then Metadata', async () => {
+    broker = new FakeBroker();
+    await broker.start();
+    const kafka = new Kafka({
+      clientId: 'kafkajs-probe',
+      brokers: [`127.0.0.1:${broker.port}`],
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 0 },
+      connectionTimeout: 2000,
+      requestTimeout: 5000,
+    });
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      const topics = await admin.listTopics();
+      expect(topics).toEqual([]);
+    } finally {
+      await admin.disconnect();
+    }
+    expect(broker.failures).toEqual([]);
+    const [first, second] = broker.captured;
+    expect(first?.apiKey).toBe(18);
+    expect(first?.clientId).toBe('kafkajs-probe');
+    // kafkajs 2.2.4 speaks ApiVersions v2 and Metadata v6 at most (both non-flexible).
+    expect(first?.apiVersion).toBe(2);
+    expect(second?.apiKey).toBe(3);
+    expect(second?.apiVersion).toBe(6);
+    expect(second?.clientId).toBe('kafkajs-probe');
+    expect(second?.correlationId).toBeGreaterThan(first!.correlationId);
+    // listTopics asks for every topic, which from v1 on is a null topic list.
+    expect(second?.body.topics).toBeNull();
+    expect(second?.body.allowAutoTopicCreation).toBe(false);
+  }, 20_000);
+
+  it('@platformatic/kafka: ApiVersions v3 (flexible) then Metadata (flexible)', async () => {
+    broker = new FakeBroker();
+    await broker.start();
+    const admin = new Admin({
+      clientId: 'platformatic-probe',
+      bootstrapBrokers: [`127.0.0.1:${broker.port}`],
+      retries: 0,
+    });
+    try {
+      const metadata = await admin.metadata({ topics: [] });
+      expect(metadata.id).toBe('chronik-test');
+      expect(metadata.brokers.get(1)?.port).toBe(broker.port);
+    } finally {
+      await admin.close();
+    }
+    expect(broker.failures).toEqual([]);
+    const [first, second] = broker.captured;
+    expect(first?.apiKey).toBe(18);
+    expect(first?.apiVersion).toBe(3);
+    expect(first?.clientId).toBe('platformatic-probe');
+    expect(first?.body.clientSoftwareName).toBe('platformatic-kafka');
+    expect(first?.body.clientSoftwareVersion).toMatch(/^2\./);
+    expect(second?.apiKey).toBe(3);
+    // It picks the highest Metadata version we advertised: v12 is flexible (compact strings, tagged fields).
+    expect(second?.apiVersion).toBe(12);
+    expect(second?.body.topics).toEqual([]);
+    expect(typeof second?.body.allowAutoTopicCreation).toBe('boolean');
+  }, 20_000);
+});
