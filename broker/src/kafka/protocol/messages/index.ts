@@ -30,6 +30,7 @@ export * from './offsets.js';
 export * from './produce.js';
 export * from './producers.js';
 export * from './topics.js';
+export * from './types.js';
 
 export const ALL_APIS: readonly ApiDef[] = [
   ProduceApi,
