@@ -1,0 +1,136 @@
+import { mkdir } from 'node:fs/promises';
+import type { BrokerConfig } from './config.js';
+import { openLocalCluster } from './cluster/index.js';
+import { createCoordinator } from './coordinator/index.js';
+import { createApiVersionsHandler } from './kafka/apis/api-versions.js';
+import { createDataHandlers } from './kafka/apis/data-handlers.js';
+import { createDescribeClusterHandler } from './kafka/apis/describe-cluster.js';
+import { createMetadataHandler } from './kafka/apis/metadata.js';
+import { ALL_APIS } from './kafka/protocol/messages/index.js';
+import type { ApiDef } from './kafka/protocol/schema.js';
+import type { ApiHandler } from './kafka/server/handler.js';
+import { createKafkaServer, type KafkaServer } from './kafka/server/kafka-server.js';
+import { protocolCodec } from './kafka/server/protocol-codec.js';
+import { createLogManager } from './log/index.js';
+import type { Logger } from './observability/logger.js';
+import { createBrokerMetrics, type BrokerMetrics } from './observability/metrics.js';
+import { startHttpServer, type ObservabilityServer } from './observability/http-server.js';
+
+export interface Broker {
+  readonly config: BrokerConfig;
+  readonly metrics: BrokerMetrics;
+  /** Bound ports (differ from the config when it asked for port 0). */
+  readonly kafkaPort: number;
+  readonly httpPort: number;
+  ready(): boolean;
+  /** Stops accepting, finishes in-flight requests, closes the coordinator, cluster and logs (fsync). Idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface StartBrokerOptions {
+  readonly logger: Logger;
+  /** Bound on how long stop() waits for in-flight requests. */
+  readonly shutdownTimeoutMs?: number;
+  readonly withProcessMetrics?: boolean;
+}
+
+const API_VERSIONS = 18;
+const METADATA = 3;
+const DESCRIBE_CLUSTER = 60;
+
+function apiDef(apiKey: number): ApiDef {
+  const api = ALL_APIS.find((a) => a.apiKey === apiKey);
+  if (!api) throw new Error(`protocol definitions lack api key ${apiKey}`);
+  return api;
+}
+
+/**
+ * Assembles one broker: HTTP probes first (so /healthz answers during recovery), then storage
+ * and metadata, the coordinator, the API handlers, and last the Kafka listener.
+ */
+export async function startBroker(config: BrokerConfig, options: StartBrokerOptions): Promise<Broker> {
+  const logger = options.logger;
+  const metrics = createBrokerMetrics(undefined, options.withProcessMetrics ?? true);
+  let storageReady = false;
+  let kafka: KafkaServer | null = null;
+  const cleanups: (() => Promise<void>)[] = [];
+
+  const http: ObservabilityServer = await startHttpServer({
+    host: config.httpHost,
+    port: config.httpPort,
+    registry: metrics.registry,
+    logger: logger.child({ component: 'http' }),
+    checks: () => [
+      { name: 'storage', ready: () => storageReady },
+      { name: 'kafka-listener', ready: () => kafka?.listening === true },
+    ],
+  });
+  logger.info({ host: config.httpHost, port: http.port }, 'http listener started');
+  cleanups.push(() => http.close());
+
+  const runCleanups = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      try {
+        await cleanup();
+      } catch (err) {
+        logger.error({ err }, 'shutdown step failed');
+      }
+    }
+  };
+
+  try {
+    await mkdir(config.dataDir, { recursive: true });
+    const logManager = await createLogManager({ dataDir: config.dataDir, logger: logger.child({ component: 'log' }) });
+    cleanups.push(() => logManager.close());
+    const cluster = await openLocalCluster({ config, logger: logger.child({ component: 'cluster' }), logManager });
+    cleanups.push(() => cluster.close());
+    storageReady = true;
+    const coordinator = await createCoordinator({ cluster, config, logger: logger.child({ component: 'coordinator' }) });
+    cleanups.push(() => coordinator.close());
+
+    const handlers: ApiHandler[] = [
+      createMetadataHandler({ api: apiDef(METADATA), cluster, config, logger: logger.child({ component: 'metadata' }) }),
+      createDescribeClusterHandler({ api: apiDef(DESCRIBE_CLUSTER), cluster }),
+      ...createDataHandlers({ cluster, config, logger: logger.child({ component: 'apis' }) }),
+      ...coordinator.handlers,
+    ];
+    const apiVersions = createApiVersionsHandler(apiDef(API_VERSIONS), () => handlers.map((h) => h.api));
+    handlers.push(apiVersions);
+
+    kafka = createKafkaServer({
+      host: config.kafkaHost,
+      port: config.kafkaPort,
+      handlers,
+      apiVersionsApi: apiVersions.api,
+      codec: protocolCodec,
+      logger: logger.child({ component: 'kafka' }),
+      metrics,
+    });
+    await kafka.start();
+    const server = kafka;
+    // Registered last so it runs first: no new requests while the rest closes.
+    cleanups.push(() => server.stop(options.shutdownTimeoutMs ?? 10_000));
+  } catch (err) {
+    await runCleanups();
+    throw err;
+  }
+
+  const listener = kafka;
+  let stopping: Promise<void> | null = null;
+  logger.info({ nodeId: config.nodeId, kafkaPort: listener.port, httpPort: http.port, dataDir: config.dataDir }, 'broker ready');
+  return {
+    config,
+    metrics,
+    kafkaPort: listener.port,
+    httpPort: http.port,
+    ready: () => storageReady && listener.listening,
+    stop() {
+      stopping ??= (async () => {
+        logger.info('broker stopping');
+        await runCleanups();
+        logger.info('broker stopped');
+      })();
+      return stopping;
+    },
+  };
+}
