@@ -20,6 +20,8 @@ export interface ControlPlaneOptions {
   clusterCidr?: string;
   /** Working directory (certs, etcd data, logs); a fresh temp dir by default, removed on stop. */
   dir?: string;
+  /** Run the daemons in their own sessions so they outlive this process (see ManagedProcess.start). */
+  detached?: boolean;
 }
 
 export interface ControlPlane {
@@ -46,7 +48,7 @@ export async function ensureEtcd(): Promise<string> {
   return ensureGoBinary(ETCD_BUILD);
 }
 
-async function startEtcd(dir: string, processes: ManagedProcess[]): Promise<string> {
+async function startEtcd(dir: string, processes: ManagedProcess[], detached: boolean): Promise<string> {
   const etcd = await ensureEtcd();
   const clientPort = await freePort();
   const peerPort = await freePort();
@@ -68,6 +70,8 @@ async function startEtcd(dir: string, processes: ManagedProcess[]): Promise<stri
       '--log-level=warn',
     ],
     join(dir, 'etcd.log'),
+    undefined,
+    detached,
   );
   processes.push(p);
   await waitFor(
@@ -124,7 +128,8 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     });
     const kubeletClient = await pki.issue({ name: 'apiserver-kubelet-client', commonName: 'kube-apiserver-kubelet-client', organizations: ['system:masters'] });
     const sa = await pki.serviceAccountKeys();
-    const etcdUrl = await startEtcd(dir, processes);
+    const detached = opts.detached ?? false;
+    const etcdUrl = await startEtcd(dir, processes, detached);
     const port = await freePort(bind);
     const server = `https://${bind}:${port}`;
     const loopbackAdvertise = advertise.startsWith('127.');
@@ -155,6 +160,8 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
         '--v=1',
       ],
       join(dir, 'kube-apiserver.log'),
+      undefined,
+      detached,
     );
     processes.push(apiserver);
     const admin = await pki.issue({ name: 'admin', commonName: 'kubernetes-admin', organizations: ['system:masters'] });
@@ -201,6 +208,8 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
             '--v=1',
           ],
           join(dir, 'kube-controller-manager.log'),
+          undefined,
+          detached,
         ),
       );
     }
@@ -212,6 +221,8 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
           join(binDir, 'kube-scheduler'),
           [`--kubeconfig=${kc}`, `--authentication-kubeconfig=${kc}`, `--authorization-kubeconfig=${kc}`, '--bind-address=127.0.0.1', '--secure-port=0', '--leader-elect=false', '--v=1'],
           join(dir, 'kube-scheduler.log'),
+          undefined,
+          detached,
         ),
       );
     }

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, readFileSync } from 'node:fs';
-import { log, sleep } from './exec.js';
+import { log, processAlive, sleep } from './exec.js';
 
 /** A long-running daemon of the cluster (etcd, kube-apiserver, kubelet...) with its log in a file. */
 export class ManagedProcess {
@@ -18,10 +18,15 @@ export class ManagedProcess {
     });
   }
 
-  static start(name: string, cmd: string, args: readonly string[], logFile: string, env?: NodeJS.ProcessEnv): ManagedProcess {
+  /**
+   * `detached` puts the daemon in its own session so it outlives this process (a cluster kept
+   * for the next run); it is then stopped through its pid with stopPid().
+   */
+  static start(name: string, cmd: string, args: readonly string[], logFile: string, env?: NodeJS.ProcessEnv, detached = false): ManagedProcess {
     const fd = openSync(logFile, 'a');
-    const child = spawn(cmd, args, { stdio: ['ignore', fd, fd], env: env ?? process.env });
+    const child = spawn(cmd, args, { stdio: ['ignore', fd, fd], env: env ?? process.env, detached });
     closeSync(fd);
+    if (detached) child.unref();
     child.on('error', (e) => log(`${name} failed to start: ${e.message}`));
     return new ManagedProcess(name, logFile, child);
   }
@@ -56,6 +61,25 @@ export class ManagedProcess {
     if (!this.exited) {
       this.child.kill('SIGKILL');
       while (!this.exited) await sleep(50);
+    }
+  }
+}
+
+/** Stops a daemon this suite started earlier (pid from its state file): TERM, then KILL. */
+export async function stopPid(pid: number, graceMs = 10_000): Promise<void> {
+  if (!processAlive(pid)) return;
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + graceMs;
+  while (processAlive(pid) && Date.now() < deadline) await sleep(100);
+  if (processAlive(pid)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
     }
   }
 }
