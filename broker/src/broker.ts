@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import type { BrokerConfig } from './config.js';
 import { openLocalCluster } from './cluster/index.js';
 import { createCoordinator } from './coordinator/index.js';
@@ -34,6 +35,23 @@ export interface StartBrokerOptions {
   readonly withProcessMetrics?: boolean;
 }
 
+/**
+ * Metadata must advertise the real port before the listener starts (handlers need the cluster,
+ * the cluster needs the advertised address), so "port 0" is resolved to a free port up front.
+ */
+async function resolveListenPort(config: BrokerConfig): Promise<BrokerConfig> {
+  if (config.kafkaPort !== 0) return config;
+  const port = await new Promise<number>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, config.kafkaHost, () => {
+      const address = probe.address() as AddressInfo;
+      probe.close(() => resolve(address.port));
+    });
+  });
+  return { ...config, kafkaPort: port, advertisedPort: config.advertisedPort === 0 ? port : config.advertisedPort };
+}
+
 const API_VERSIONS = 18;
 const METADATA = 3;
 const DESCRIBE_CLUSTER = 60;
@@ -48,8 +66,9 @@ function apiDef(apiKey: number): ApiDef {
  * Assembles one broker: HTTP probes first (so /healthz answers during recovery), then storage
  * and metadata, the coordinator, the API handlers, and last the Kafka listener.
  */
-export async function startBroker(config: BrokerConfig, options: StartBrokerOptions): Promise<Broker> {
+export async function startBroker(requested: BrokerConfig, options: StartBrokerOptions): Promise<Broker> {
   const logger = options.logger;
+  const config = await resolveListenPort(requested);
   const metrics = createBrokerMetrics(undefined, options.withProcessMetrics ?? true);
   let storageReady = false;
   let kafka: KafkaServer | null = null;

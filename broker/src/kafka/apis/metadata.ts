@@ -61,7 +61,10 @@ export function createMetadataHandler(options: MetadataHandlerOptions): ApiHandl
         for (const t of cluster.topics()) topics.push(describeTopic(cluster, t, includeTopicOps));
       } else {
         for (const req of requested) {
-          topics.push(await resolveTopic(req, allowAutoCreate && autoCreateEnabled, includeTopicOps));
+          const topic = await resolveTopic(req, allowAutoCreate && autoCreateEnabled, includeTopicOps);
+          // The response's name is nullable only from v12; older versions carry an empty name.
+          if (topic['name'] === null && version < 12) topic['name'] = '';
+          topics.push(topic);
         }
       }
 
