@@ -120,7 +120,7 @@ export class ByteReader {
     throw new ProtocolError('varlong longer than 10 bytes');
   }
 
-  /** Signed (zigzag) 64-bit varint, as a number. */
+  /** Signed (zigzag) 64-bit varint, as a number (exact for |v| <= 2^52). */
   varlong(): number {
     const u = this.uvarlong();
     return u % 2 === 0 ? u / 2 : -(u + 1) / 2;
