@@ -9,6 +9,7 @@ export type ActionKind =
   | 'propose'
   | 'read'
   | 'crash'
+  | 'crash-leader'
   | 'restart'
   | 'partition'
   | 'isolate'
@@ -30,7 +31,8 @@ export interface Action {
 const WEIGHTS: [ActionKind, number][] = [
   ['propose', 40],
   ['read', 8],
-  ['crash', 5],
+  ['crash', 4],
+  ['crash-leader', 3],
   ['restart', 7],
   ['partition', 3],
   ['isolate', 3],
@@ -46,6 +48,9 @@ export interface ScenarioShape {
   /** Founding voters (ids 1..voters); ids up to `pool` exist as spares that may join. */
   readonly voters: number;
   readonly pool: number;
+  /** Flow-control knobs: tiny batches and windows make partial replication (Figure 8) likely. */
+  readonly maxAppendBytes: number;
+  readonly maxInflight: number;
   readonly actions: Action[];
 }
 
@@ -53,6 +58,8 @@ export function generateScenario(seed: number, steps: number): ScenarioShape {
   const rng = new SeededRandom(seed * 2654435761 + 17);
   const voters = rng.chance(0.7) ? 3 : 5;
   const pool = voters + 2;
+  const maxAppendBytes = [1, 16, 64, 4096][rng.nextInt(4)] as number;
+  const maxInflight = [1, 4, 64][rng.nextInt(3)] as number;
   const actions: Action[] = [];
   let at = 50;
   for (let n = 0; n < steps; n++) {
@@ -68,5 +75,5 @@ export function generateScenario(seed: number, steps: number): ScenarioShape {
     }
     actions.push({ n, at, kind, seed: rng.nextU32() });
   }
-  return { voters, pool, actions };
+  return { voters, pool, maxAppendBytes, maxInflight, actions };
 }

@@ -30,10 +30,13 @@ export function shrinkFailure(seed: number, steps: number, budgetMs = 60_000): S
   }
   if (fails(keep.slice(0, hi))) keep = keep.slice(0, hi);
 
-  // Drop actions one at a time, from the end (late actions are the likeliest to be irrelevant).
-  for (let i = keep.length - 1; i >= 0 && Date.now() < deadline; i--) {
-    const candidate = keep.filter((_, j) => j !== i);
-    if (fails(candidate)) keep = candidate;
+  // Drop chunks of actions, halving the chunk size down to single actions (delta debugging).
+  for (let chunk = Math.max(1, keep.length >> 1); chunk >= 1 && Date.now() < deadline; chunk >>= 1) {
+    for (let start = keep.length - chunk; start >= 0 && Date.now() < deadline; start -= chunk) {
+      const candidate = [...keep.slice(0, start), ...keep.slice(start + chunk)];
+      if (fails(candidate)) keep = candidate;
+    }
+    if (chunk === 1) break;
   }
   const result = runSimulation({ seed, steps, keep: new Set(keep), trace: true });
   return { keep, result, runs };

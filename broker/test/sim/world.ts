@@ -36,6 +36,11 @@ export interface SimOptions {
   readonly keep?: ReadonlySet<number>;
   /** Record a readable event trace (slower). */
   readonly trace?: boolean;
+  /**
+   * Deliberately break the persist-before-send contract (send a Ready's messages before its
+   * fsync), to prove the checks catch what a crash then loses.
+   */
+  readonly sendBeforeSync?: boolean;
 }
 
 export interface SimStats {
@@ -113,6 +118,8 @@ class World {
   private readonly inv = new Invariants();
   private readonly actions: Action[];
   private readonly founders: ConfState;
+  private readonly maxAppendBytes: number;
+  private readonly maxInflight: number;
   private drop = 0;
   private dup = 0;
   private maxDelay = 10;
@@ -141,6 +148,8 @@ class World {
     const shape = generateScenario(opts.seed, opts.steps);
     this.actions = opts.keep === undefined ? shape.actions : shape.actions.filter((a) => opts.keep?.has(a.n));
     this.net = new SeededRandom(opts.seed ^ 0x5bd1e995);
+    this.maxAppendBytes = shape.maxAppendBytes;
+    this.maxInflight = shape.maxInflight;
     this.tracing = opts.trace === true;
     const voters: number[] = [];
     for (let i = 1; i <= shape.voters; i++) voters.push(i);
@@ -273,7 +282,12 @@ class World {
       const rd = n.raft.ready();
       this.write(n, rd);
       if (rd.mustSync) {
-        n.syncing = rd;
+        if (this.opts.sendBeforeSync === true) {
+          for (const m of rd.messages) this.send(m);
+          n.syncing = { ...rd, messages: [] };
+        } else {
+          n.syncing = rd;
+        }
         this.schedule(this.now + 1 + this.net.nextInt(8), EV_FSYNC, n.id, n.inc, null, null);
         return;
       }
@@ -419,9 +433,10 @@ class World {
         this.pump(n);
         return;
       }
-      case 'crash': {
-        const n = pick();
-        if (!n.alive) return;
+      case 'crash':
+      case 'crash-leader': {
+        const n = a.kind === 'crash' ? pick() : leader;
+        if (n === undefined || !n.alive) return;
         this.note(`node ${n.id} crashes (unsynced writes lost)`);
         n.alive = false;
         n.inc++;
@@ -529,8 +544,8 @@ class World {
       random: new SeededRandom(this.opts.seed * 31 + id * 1009 + inc * 7),
       electionTicks: ELECTION_TICKS,
       heartbeatTicks: 1,
-      maxInflight: 8,
-      maxAppendBytes: 64,
+      maxInflight: this.maxInflight,
+      maxAppendBytes: this.maxAppendBytes,
     });
   }
 
