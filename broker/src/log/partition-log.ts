@@ -118,7 +118,7 @@ export class FilePartitionLog implements PartitionLog, Flushable {
 
   /**
    * Appends batches that already carry their offsets (a follower copying the leader's log):
-   * the first must start at the log end offset and offsets must increase.
+   * they must continue the log exactly (offsets stay contiguous; recovery relies on it).
    */
   appendWithOffsets(batches: Buffer, now: number): AppendResult {
     return this.appendInternal(batches, -1, now, true);
@@ -149,10 +149,10 @@ export class FilePartitionLog implements PartitionLog, Flushable {
       }
       if (keepOffsets) {
         const base = readBatchHeader(batches, pos).baseOffset;
-        if (base < expected) {
+        if (base !== expected) {
           throw new KafkaError(
             ErrorCode.INVALID_RECORD,
-            `batch base offset ${base} is below the log end offset ${expected} of ${this.dir}`,
+            `batch base offset ${base} does not continue the log at ${expected} (${this.dir})`,
           );
         }
         expected = base + delta + 1;

@@ -183,6 +183,21 @@ export async function openPartitionLog(opts: OpenPartitionOptions): Promise<File
       if (idx >= 0) rebuiltIndexes.splice(idx, 1);
       break;
     }
+    const following = segments[i + 1];
+    if (following && following.baseOffset !== seg.nextOffset) {
+      // A crash inside a round can leave a new segment's bytes on disk while the tail of the
+      // previous one never got there; offsets must stay contiguous, so the later part goes.
+      const dropped = segments.splice(i + 1);
+      for (const d of dropped) {
+        logger.warn(
+          { dir, segment: d.baseOffset, bytes: d.size, expectedBase: seg.nextOffset },
+          'deleting segment that does not continue the previous one',
+        );
+        d.deleteFiles();
+      }
+      await fsyncDir(dir);
+      break;
+    }
   }
 
   for (const seg of scanned) await fsyncFd(seg.fd);

@@ -33,11 +33,11 @@ export async function scanSegment(seg: Segment, fromPosition: number, indexInter
     }
     const h = checked;
     const minBase = seg.nextOffset;
-    if (h.baseOffset < minBase) {
+    if (h.baseOffset !== minBase) {
       return {
         validEnd: step.position,
         batches,
-        problem: `batch base offset ${h.baseOffset} at ${step.position} is below the expected ${minBase}`,
+        problem: `batch base offset ${h.baseOffset} at ${step.position} does not continue at ${minBase}`,
       };
     }
     seg.indexBatch(
