@@ -157,3 +157,8 @@ export class TestCluster {
 }
 
 export const text = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+/** A message with every field defaulted, for stepping a replica by hand. */
+export function msg(m: Partial<Message> & Pick<Message, 'type' | 'from' | 'to' | 'term'>): Message {
+  return { group: 1, logTerm: 0, index: 0, commit: 0, entries: [], snapshot: null, reject: false, hint: 0, transfer: false, context: null, ...m };
+}
