@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 // The `chronik` command. Runs the compiled broker/dist when it exists (the published image);
-// in a source checkout it loads the TypeScript directly through tsx.
+// in a source checkout (or with CHRONIK_FROM_SOURCE=1) it loads the TypeScript through tsx.
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const compiled = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 let entry;
-if (existsSync(compiled)) {
+if (existsSync(compiled) && process.env.CHRONIK_FROM_SOURCE !== '1') {
   entry = pathToFileURL(compiled).href;
 } else {
   const { register } = await import('tsx/esm/api');

@@ -28,12 +28,17 @@ export function unsupportedApiVersionsBody(apis: Iterable<ApiDef>): MessageBody 
 // KIP-511: client software name and version must match this when sent (v3+).
 const SOFTWARE_ID = /^[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?$/;
 
-/** ApiVersions answered from the live handler registry, so it never advertises an API we cannot serve. */
+/**
+ * ApiVersions answered from the handler registry, so it never advertises an API we cannot serve.
+ * The registry is fixed once the server is built, so the list is computed on first use.
+ */
 export function createApiVersionsHandler(api: ApiDef, registered: () => Iterable<ApiDef>): ApiHandler {
+  let cached: ApiVersionRange[] | null = null;
   return {
     api,
     handle: async (request, ctx) => {
-      const apiKeys = advertisedVersions(registered());
+      cached ??= advertisedVersions(registered());
+      const apiKeys = cached;
       if (ctx.apiVersion >= 3) {
         const name = request['clientSoftwareName'];
         const version = request['clientSoftwareVersion'];

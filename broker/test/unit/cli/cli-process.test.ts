@@ -9,7 +9,8 @@ const BIN = resolve(REPO_ROOT, 'broker/bin/chronik.mjs');
 function chronik(args: string[], env: Record<string, string> = {}) {
   const result = spawnSync(process.execPath, [BIN, ...args], {
     cwd: REPO_ROOT,
-    env: { ...process.env, ...env },
+    // Test the source, not a possibly stale broker/dist.
+    env: { ...process.env, CHRONIK_FROM_SOURCE: '1', ...env },
     encoding: 'utf8',
     timeout: 30_000,
   });
