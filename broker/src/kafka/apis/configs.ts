@@ -6,9 +6,11 @@
 import { ConfigSource, brokerDefaultFor, configTypeCode, ConfigType, topicConfigDefs } from '../../cluster/topic-configs.js';
 import type { DataCluster } from '../../cluster/types.js';
 import type { BrokerConfig } from '../../config.js';
+import type { DescribeConfigsRequest as DescribeConfigsRequestDef, AlterConfigsRequest as AlterConfigsRequestDef, IncrementalAlterConfigsRequest as IncrementalAlterConfigsRequestDef } from '../protocol/messages/index.js';
+import type { BodyOf } from '../protocol/messages/types.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import type { Handler, MessageBody, RequestContext } from '../server/handler.js';
-import { asBody, asRequest, duplicates, errorOutcome, type DataDeps } from './data-common.js';
+import { asBody, asRequest, duplicates, errorOutcome, type DataDeps, type DecodesAs, type Expect } from './data-common.js';
 
 export const ResourceType = { UNKNOWN: 0, ANY: 1, TOPIC: 2, GROUP: 3, BROKER: 4, CLUSTER: 5, BROKER_LOGGER: 8 } as const;
 export const ConfigOperation = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const;
@@ -111,6 +113,8 @@ interface DescribeConfigsRequest {
   includeSynonyms: boolean;
   includeDocumentation: boolean;
 }
+/** Breaks the build if the DescribeConfigsRequest definition stops decoding into this shape. */
+type DescribeConfigsRequestChecked = Expect<DecodesAs<BodyOf<typeof DescribeConfigsRequestDef>, DescribeConfigsRequest>>;
 
 export function createDescribeConfigsHandler(deps: DataDeps): Handler {
   const { cluster, config, logger } = deps;
@@ -166,6 +170,8 @@ interface AlterConfigsRequest {
   resources: { resourceType: number; resourceName: string; configs: { name: string; value: string | null }[] }[];
   validateOnly: boolean;
 }
+/** Breaks the build if the AlterConfigsRequest definition stops decoding into this shape. */
+type AlterConfigsRequestChecked = Expect<DecodesAs<BodyOf<typeof AlterConfigsRequestDef>, AlterConfigsRequest>>;
 
 export function createAlterConfigsHandler(deps: DataDeps): Handler {
   const { cluster, config, logger } = deps;
@@ -209,6 +215,8 @@ interface IncrementalAlterConfigsRequest {
   }[];
   validateOnly: boolean;
 }
+/** Breaks the build if the IncrementalAlterConfigsRequest definition stops decoding into this shape. */
+type IncrementalAlterConfigsRequestChecked = Expect<DecodesAs<BodyOf<typeof IncrementalAlterConfigsRequestDef>, IncrementalAlterConfigsRequest>>;
 
 function splitList(v: string | undefined): string[] {
   return v === undefined || v.trim() === '' ? [] : v.split(',').map((s) => s.trim());

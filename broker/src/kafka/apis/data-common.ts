@@ -78,3 +78,10 @@ export function leaderEpochError(requested: number | undefined, current: number)
   }
   return { code: ErrorCode.UNKNOWN_LEADER_EPOCH, message: `Leader epoch ${requested} is newer than the current ${current}` };
 }
+
+/**
+ * Compile-time proof that the codec's decoded body fits the shape a handler reads, so a
+ * renamed or retyped field in the message definitions breaks the build, not a client.
+ */
+export type DecodesAs<Decoded, Shape> = [Decoded] extends [Shape] ? true : false;
+export type Expect<T extends true> = T;

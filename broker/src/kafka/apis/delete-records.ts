@@ -2,14 +2,18 @@
  * DeleteRecords (api key 21), versions 0-2: moves each partition's log start offset forward
  * (offset -1 means the high watermark) and answers with the new low watermark.
  */
+import type { DeleteRecordsRequest as DeleteRecordsRequestDef } from '../protocol/messages/index.js';
+import type { BodyOf } from '../protocol/messages/types.js';
 import { ErrorCode } from '../protocol/errors.js';
 import type { Handler, MessageBody } from '../server/handler.js';
-import { asBody, asRequest, duplicates, errorOutcome, withTimeout, type DataDeps } from './data-common.js';
+import { asBody, asRequest, duplicates, errorOutcome, withTimeout, type DataDeps, type DecodesAs, type Expect } from './data-common.js';
 
 interface DeleteRecordsRequest {
   topics: { name: string; partitions: { partitionIndex: number; offset: number }[] }[];
   timeoutMs: number;
 }
+/** Breaks the build if the DeleteRecordsRequest definition stops decoding into this shape. */
+type DeleteRecordsRequestChecked = Expect<DecodesAs<BodyOf<typeof DeleteRecordsRequestDef>, DeleteRecordsRequest>>;
 
 interface DeleteRecordsResponse {
   throttleTimeMs: number;

@@ -4,11 +4,13 @@
  * clients send full fetches. Long polls wait on the partitions' high-watermark events, never
  * on a timer loop, and end early when the connection closes.
  */
+import type { FetchRequest as FetchRequestDef } from '../protocol/messages/index.js';
+import type { BodyOf } from '../protocol/messages/types.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { LOG_OVERHEAD } from '../protocol/records.js';
 import type { DataPartition, IsolationLevel } from '../../replication/types.js';
 import type { Handler, MessageBody, RequestContext } from '../server/handler.js';
-import { asBody, asRequest, errorOutcome, leaderEpochError, ZERO_UUID, type DataDeps } from './data-common.js';
+import { asBody, asRequest, errorOutcome, leaderEpochError, ZERO_UUID, type DataDeps, type DecodesAs, type Expect } from './data-common.js';
 
 interface FetchPartitionRequest {
   partition: number;
@@ -28,6 +30,8 @@ interface FetchRequest {
   sessionEpoch: number;
   topics: { topic: string; topicId: string; partitions: FetchPartitionRequest[] }[];
 }
+/** Breaks the build if the FetchRequest definition stops decoding into this shape. */
+type FetchRequestChecked = Expect<DecodesAs<BodyOf<typeof FetchRequestDef>, FetchRequest>>;
 
 interface FetchPartitionResponse {
   partitionIndex: number;

@@ -3,10 +3,12 @@
  * earliest local (-4), latest tiered (-5, no tiered storage: not found) and by timestamp.
  * Version 0 answers in the old shape (a list of offsets).
  */
+import type { ListOffsetsRequest as ListOffsetsRequestDef } from '../protocol/messages/index.js';
+import type { BodyOf } from '../protocol/messages/types.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import type { DataPartition } from '../../replication/types.js';
 import type { Handler, MessageBody, RequestContext } from '../server/handler.js';
-import { asBody, asRequest, duplicates, errorOutcome, leaderEpochError, type DataDeps } from './data-common.js';
+import { asBody, asRequest, duplicates, errorOutcome, leaderEpochError, type DataDeps, type DecodesAs, type Expect } from './data-common.js';
 
 export const LATEST_TIMESTAMP = -1;
 export const EARLIEST_TIMESTAMP = -2;
@@ -22,6 +24,8 @@ interface ListOffsetsRequest {
     partitions: { partitionIndex: number; currentLeaderEpoch: number; timestamp: number; maxNumOffsets: number }[];
   }[];
 }
+/** Breaks the build if the ListOffsetsRequest definition stops decoding into this shape. */
+type ListOffsetsRequestChecked = Expect<DecodesAs<BodyOf<typeof ListOffsetsRequestDef>, ListOffsetsRequest>>;
 
 interface ListOffsetsPartitionResponse {
   partitionIndex: number;

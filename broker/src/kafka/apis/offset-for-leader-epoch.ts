@@ -3,14 +3,18 @@
  * so far: its end offset is the log end offset; any later epoch is unknown (-1, -1), which is
  * how Kafka answers an epoch it has never seen.
  */
+import type { OffsetForLeaderEpochRequest as OffsetForLeaderEpochRequestDef } from '../protocol/messages/index.js';
+import type { BodyOf } from '../protocol/messages/types.js';
 import { ErrorCode } from '../protocol/errors.js';
 import type { Handler, MessageBody } from '../server/handler.js';
-import { asBody, asRequest, leaderEpochError, type DataDeps } from './data-common.js';
+import { asBody, asRequest, leaderEpochError, type DataDeps, type DecodesAs, type Expect } from './data-common.js';
 
 interface OffsetForLeaderEpochRequest {
   replicaId: number;
   topics: { topic: string; partitions: { partition: number; currentLeaderEpoch: number; leaderEpoch: number }[] }[];
 }
+/** Breaks the build if the OffsetForLeaderEpochRequest definition stops decoding into this shape. */
+type OffsetForLeaderEpochRequestChecked = Expect<DecodesAs<BodyOf<typeof OffsetForLeaderEpochRequestDef>, OffsetForLeaderEpochRequest>>;
 
 interface EpochEndOffset {
   errorCode: number;

@@ -2,10 +2,12 @@
  * Produce (api key 0), versions 3-11: magic-2 record batches only. Each partition succeeds or
  * fails on its own; the partition validates CRC, sizes and producer sequences under its lock.
  */
+import type { ProduceRequest as ProduceRequestDef } from '../protocol/messages/index.js';
+import type { BodyOf } from '../protocol/messages/types.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import type { Acks } from '../../replication/types.js';
 import type { Handler, MessageBody, RequestContext } from '../server/handler.js';
-import { asBody, asRequest, errorOutcome, withTimeout, type DataDeps } from './data-common.js';
+import { asBody, asRequest, errorOutcome, withTimeout, type DataDeps, type DecodesAs, type Expect } from './data-common.js';
 
 interface ProduceRequest {
   transactionalId: string | null;
@@ -13,6 +15,8 @@ interface ProduceRequest {
   timeoutMs: number;
   topicData: { name: string; partitionData: { index: number; records: Buffer | null }[] }[];
 }
+/** Breaks the build if the ProduceRequest definition stops decoding into this shape. */
+type ProduceRequestChecked = Expect<DecodesAs<BodyOf<typeof ProduceRequestDef>, ProduceRequest>>;
 
 interface PartitionProduceResponse {
   index: number;

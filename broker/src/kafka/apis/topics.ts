@@ -2,10 +2,12 @@
  * Topic administration: CreateTopics (19) v0-7, DeleteTopics (20) v0-6 and CreatePartitions
  * (37) v0-3. Each topic succeeds or fails on its own with a message naming the problem.
  */
+import type { CreateTopicsRequest as CreateTopicsRequestDef, DeleteTopicsRequest as DeleteTopicsRequestDef, CreatePartitionsRequest as CreatePartitionsRequestDef } from '../protocol/messages/index.js';
+import type { BodyOf } from '../protocol/messages/types.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import type { Handler, MessageBody, RequestContext } from '../server/handler.js';
 import { describeTopicConfigs } from './configs.js';
-import { asBody, asRequest, duplicates, errorOutcome, ZERO_UUID, type DataDeps } from './data-common.js';
+import { asBody, asRequest, duplicates, errorOutcome, ZERO_UUID, type DataDeps, type DecodesAs, type Expect } from './data-common.js';
 
 interface CreateTopicsRequest {
   topics: {
@@ -18,6 +20,8 @@ interface CreateTopicsRequest {
   timeoutMs: number;
   validateOnly: boolean;
 }
+/** Breaks the build if the CreateTopicsRequest definition stops decoding into this shape. */
+type CreateTopicsRequestChecked = Expect<DecodesAs<BodyOf<typeof CreateTopicsRequestDef>, CreateTopicsRequest>>;
 
 interface CreatableTopicResult {
   name: string;
@@ -109,6 +113,8 @@ interface DeleteTopicsRequest {
   topics: { name: string | null; topicId: string }[];
   timeoutMs: number;
 }
+/** Breaks the build if the DeleteTopicsRequest definition stops decoding into this shape. */
+type DeleteTopicsRequestChecked = Expect<DecodesAs<BodyOf<typeof DeleteTopicsRequestDef>, DeleteTopicsRequest>>;
 
 interface DeletableTopicResult {
   name: string | null;
@@ -156,6 +162,8 @@ interface CreatePartitionsRequest {
   timeoutMs: number;
   validateOnly: boolean;
 }
+/** Breaks the build if the CreatePartitionsRequest definition stops decoding into this shape. */
+type CreatePartitionsRequestChecked = Expect<DecodesAs<BodyOf<typeof CreatePartitionsRequestDef>, CreatePartitionsRequest>>;
 
 export function createCreatePartitionsHandler(deps: DataDeps): Handler {
   const { cluster, config, logger } = deps;
