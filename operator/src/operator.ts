@@ -24,6 +24,7 @@ export interface StartOptions {
   adminFor?: (c: ChronikCluster, brokers: readonly BrokerStatus[]) => BrokerAdmin;
   onLostLeadership?: () => void;
   resyncMs?: number;
+  leaseDurationSec?: number;
 }
 
 /** Starts one operator replica: health server, leader election, and (when leading) the controller. */
@@ -44,7 +45,7 @@ export async function startOperator(o: StartOptions): Promise<OperatorHandle> {
     metrics,
     reconciler,
     namespaces: o.config.watchNamespaces,
-    leaderElection: { namespace: o.config.leaseNamespace, name: o.config.leaseName, identity: o.config.identity },
+    leaderElection: { namespace: o.config.leaseNamespace, name: o.config.leaseName, identity: o.config.identity, leaseDurationSec: o.leaseDurationSec },
     workers: o.config.workers,
     resyncMs: o.resyncMs,
     onLostLeadership: o.onLostLeadership,
