@@ -103,7 +103,17 @@ export class OffsetsTopicStore implements GroupStore {
           const header = readBatchHeader(read.records, pos);
           if (pos + header.sizeInBytes > read.records.length) break;
           if (!header.isControl) {
-            for (const rec of decodeRecords(read.records, pos).records) {
+            let decoded: ReturnType<typeof decodeRecords>['records'];
+            try {
+              decoded = decodeRecords(read.records, pos).records;
+            } catch (e) {
+              // Not ours (e.g. a compressed batch some client produced): skip it, never refuse to start.
+              skipped++;
+              this.log.warn({ partition, offset: header.baseOffset, err: e instanceof Error ? e.message : String(e) }, 'skipping unreadable offsets-topic batch');
+              pos += header.sizeInBytes;
+              continue;
+            }
+            for (const rec of decoded) {
               if (rec.offset < offset) continue;
               try {
                 visit(...decodeRecord(rec.key, rec.value));

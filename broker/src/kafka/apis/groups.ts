@@ -20,6 +20,28 @@ function out<T extends object>(r: T): MessageBody {
   return r as unknown as MessageBody;
 }
 
+/**
+ * Waits for a rebalance outcome unless the connection closes or the broker shuts down first; the
+ * member stays in the group either way (its session timeout decides), like in Kafka.
+ */
+function unlessAborted<T>(result: Promise<T>, signal: AbortSignal, aborted: () => T): Promise<T> {
+  if (signal.aborted) return Promise.resolve(aborted());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => resolve(aborted());
+    signal.addEventListener('abort', onAbort, { once: true });
+    result.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
 interface JoinGroupRequest {
   groupId: string;
   sessionTimeoutMs: number;
@@ -37,7 +59,7 @@ export function createJoinGroupHandler(deps: GroupApiDeps): Handler {
     const v = ctx.apiVersion;
     // v0 has no rebalance timeout: the session timeout doubled as one.
     const rebalanceTimeoutMs = v >= 1 && req.rebalanceTimeoutMs >= 0 ? req.rebalanceTimeoutMs : req.sessionTimeoutMs;
-    const r = await deps.groups.join({
+    const r = await unlessAborted(deps.groups.join({
       groupId: req.groupId,
       sessionTimeoutMs: req.sessionTimeoutMs,
       rebalanceTimeoutMs,
@@ -49,7 +71,16 @@ export function createJoinGroupHandler(deps: GroupApiDeps): Handler {
       clientHost: ctx.remoteAddress,
       requireKnownMemberId: v >= 4,
       reason: v >= 8 ? (req.reason ?? null) : null,
-    });
+    }), ctx.signal, () => ({
+      errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+      generationId: -1,
+      protocolType: null,
+      protocolName: null,
+      leader: '',
+      skipAssignment: false,
+      memberId: req.memberId,
+      members: [],
+    }));
     return out({
       throttleTimeMs: 0,
       errorCode: r.errorCode,
@@ -78,7 +109,7 @@ export function createSyncGroupHandler(deps: GroupApiDeps): Handler {
   return async (raw, ctx) => {
     const req = body<SyncGroupRequest>(raw);
     const v = ctx.apiVersion;
-    const r = await deps.groups.sync({
+    const r = await unlessAborted(deps.groups.sync({
       groupId: req.groupId,
       generationId: req.generationId,
       memberId: req.memberId,
@@ -86,7 +117,7 @@ export function createSyncGroupHandler(deps: GroupApiDeps): Handler {
       protocolType: v >= 5 ? (req.protocolType ?? null) : null,
       protocolName: v >= 5 ? (req.protocolName ?? null) : null,
       assignments: req.assignments.map((a) => ({ memberId: a.memberId, assignment: a.assignment ?? Buffer.alloc(0) })),
-    });
+    }), ctx.signal, () => ({ errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, protocolType: null, protocolName: null, assignment: Buffer.alloc(0) }));
     return out({
       throttleTimeMs: 0,
       errorCode: r.errorCode,
