@@ -21,7 +21,11 @@ interface FieldPlan {
   /** Null when the field is not written inline (absent from the version, or tagged). */
   readonly write: Write | null;
   readonly makeDefault: () => unknown;
+  /** ByteReader/ByteWriter method for a fixed-width primitive, called directly by generated code. */
+  readonly method?: InlineMethod;
 }
+
+type InlineMethod = 'int8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'float64' | 'uuid';
 
 interface TaggedPlan {
   readonly name: string;
@@ -91,9 +95,30 @@ export function decodeMessage(
 }
 
 export function encodeMessage(def: MessageDef, version: number, value: MessageValue): Buffer {
-  const w = new ByteWriter(512);
-  encodeMessageInto(w, def, version, value);
-  return w.finish();
+  return withScratchWriter((w) => encodeMessageInto(w, def, version, value));
+}
+
+/** Scratch buffers above this size are not kept, so one huge response does not pin memory. */
+const SCRATCH_KEEP_LIMIT = 4 * 1024 * 1024;
+let scratch: ByteWriter | null = null;
+
+/**
+ * Runs `fill` against a reused scratch writer and returns an exact-size copy of what it wrote.
+ * Growing a fresh buffer by doubling copies a large message several times; the scratch buffer
+ * has usually grown already, so each encode costs one copy. Re-entrant calls get a fresh writer.
+ */
+export function withScratchWriter(fill: (w: ByteWriter) => void): Buffer {
+  const w = scratch ?? new ByteWriter(64 * 1024);
+  scratch = null;
+  w.pos = 0;
+  try {
+    fill(w);
+    const out = Buffer.allocUnsafe(w.pos);
+    out.set(w.buf.subarray(0, w.pos));
+    return out;
+  } finally {
+    if (w.buf.length <= SCRATCH_KEEP_LIMIT) scratch = w;
+  }
 }
 
 /** Appends the encoding of `value` to `w` (lets frames share one buffer with their header). */
@@ -155,7 +180,7 @@ function compileStruct(fields: readonly FieldDef[], version: number, flexible: b
     }
     const codec = fieldCodec(f, version, flexible);
     minSize += codec.minSize;
-    plans.push({ name: f.name, read: codec.read, write: codec.write, makeDefault });
+    plans.push({ name: f.name, read: codec.read, write: codec.write, makeDefault, ...(codec.method ? { method: codec.method } : {}) });
   }
   tagged.sort((a, b) => a.tag - b.tag);
   const taggedByTag = new Map<number, TaggedPlan>();
@@ -170,6 +195,7 @@ interface FieldCodec {
   readonly read: Read;
   readonly write: Write;
   readonly minSize: number;
+  readonly method?: InlineMethod;
 }
 
 function fieldCodec(f: FieldDef, version: number, flexible: boolean): FieldCodec {
@@ -210,25 +236,50 @@ function requireFields(f: FieldDef): readonly FieldDef[] {
   return f.fields;
 }
 
+const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+/**
+ * Compiles a struct reader into one function whose body reads every field in order and builds
+ * the object with a literal, so every decoded struct of a plan shares one hidden class and
+ * fixed-width fields are read without an extra call. Names come from our own definitions and are
+ * checked to be identifiers before they reach generated code.
+ */
 function structReader(plan: StructPlan): (r: ByteReader) => MessageValue {
   const fields = plan.fields;
-  const n = fields.length;
-  const flexible = plan.flexible;
-  return (r) => {
-    const out: MessageValue = {};
-    let i = 0;
-    try {
-      for (; i < n; i++) {
-        const f = fields[i]!;
-        out[f.name] = f.read(r);
-      }
-    } catch (e) {
-      if (e instanceof ProtocolError) e.inField(fields[i]!.name);
-      throw e;
-    }
-    if (flexible) readTaggedFields(r, plan, out);
-    return out;
-  };
+  for (const f of fields) if (!IDENTIFIER.test(f.name)) throw new Error(`field name ${JSON.stringify(f.name)} is not an identifier`);
+  const decls = fields.map((_, k) => `v${k}`);
+  const reads = fields.map((f, k) => {
+    const expr = f.write === null ? constantExpression(f.makeDefault) ?? `R[${k}](r)` : f.method !== undefined ? `r.${f.method}()` : `R[${k}](r)`;
+    return `i = ${k}; v${k} = ${expr};`;
+  });
+  const literal = fields.map((f, k) => `${f.name}: v${k}`).join(', ');
+  const body = [
+    `let i = 0${decls.map((d) => `, ${d}`).join('')};`,
+    `try { ${reads.join(' ')} } catch (e) { if (e instanceof PE) e.inField(NAMES[i]); throw e; }`,
+    `const out = { ${literal} };`,
+    plan.flexible ? 'readTagged(r, plan, out);' : '',
+    'return out;',
+  ].join('\n');
+  const factory = new Function('PE', 'NAMES', 'R', 'readTagged', 'plan', `return function readStruct(r) {\n${body}\n};`) as (
+    ...args: unknown[]
+  ) => (r: ByteReader) => MessageValue;
+  return factory(
+    ProtocolError,
+    fields.map((f) => f.name),
+    fields.map((f) => f.read),
+    readTaggedFields,
+    plan,
+  );
+}
+
+/** A JavaScript literal for defaults that are immutable constants (fresh arrays/objects need a call). */
+function constantExpression(makeDefault: () => unknown): string | undefined {
+  const d = makeDefault();
+  if (d === null) return 'null';
+  if (typeof d === 'boolean') return d ? 'true' : 'false';
+  if (typeof d === 'number' && Number.isFinite(d)) return String(d);
+  if (typeof d === 'string') return JSON.stringify(d);
+  return undefined;
 }
 
 function readTaggedFields(r: ByteReader, plan: StructPlan, out: MessageValue): void {
@@ -269,27 +320,31 @@ function readTaggedFields(r: ByteReader, plan: StructPlan, out: MessageValue): v
   }
 }
 
+/** Compiles a struct writer the same way: one function, direct property reads, direct primitive writes. */
 function structWriter(plan: StructPlan): Write {
   const fields = plan.fields.filter((f) => f.write !== null);
-  const n = fields.length;
-  const flexible = plan.flexible;
-  const tagged = plan.tagged;
-  return (w, v) => {
-    if (typeof v !== 'object' || v === null) throw new ProtocolError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-    const obj = v as MessageValue;
-    let i = 0;
-    try {
-      for (; i < n; i++) {
-        const f = fields[i]!;
-        const fv = obj[f.name];
-        f.write!(w, fv === undefined ? f.makeDefault() : fv);
-      }
-    } catch (e) {
-      if (e instanceof ProtocolError) e.inField(fields[i]!.name);
-      throw e;
-    }
-    if (flexible) writeTaggedFields(w, tagged, obj);
-  };
+  const stmts = fields.map((f, k) => {
+    const d = constantExpression(f.makeDefault) ?? `D[${k}]()`;
+    const call = f.method !== undefined ? `w.${f.method}(x)` : `W[${k}](w, x)`;
+    return `i = ${k}; x = v.${f.name}; if (x === undefined) x = ${d}; ${call};`;
+  });
+  const body = [
+    "if (typeof v !== 'object' || v === null) throw new PE('expected an object, got ' + (v === null ? 'null' : typeof v));",
+    'let i = 0, x;',
+    `try { ${stmts.join(' ')} } catch (e) { if (e instanceof PE) e.inField(NAMES[i]); throw e; }`,
+    !plan.flexible ? '' : plan.tagged.length === 0 ? 'w.ensure(1); w.buf[w.pos++] = 0;' : 'writeTagged(w, tagged, v);',
+  ].join('\n');
+  const factory = new Function('PE', 'NAMES', 'W', 'D', 'writeTagged', 'tagged', `return function writeStruct(w, v) {\n${body}\n};`) as (
+    ...args: unknown[]
+  ) => Write;
+  return factory(
+    ProtocolError,
+    fields.map((f) => f.name),
+    fields.map((f) => f.write),
+    fields.map((f) => f.makeDefault),
+    writeTaggedFields,
+    plan.tagged,
+  );
 }
 
 function writeTaggedFields(w: ByteWriter, tagged: readonly TaggedPlan[], obj: MessageValue): void {
@@ -378,21 +433,21 @@ function primitiveCodec(type: PrimitiveType, nullable: boolean, flexible: boolea
     case 'bool':
       return { read: (r) => r.bool(), write: (w, v) => w.bool(expectBoolean(v)), minSize: 1 };
     case 'int8':
-      return { read: (r) => r.int8(), write: (w, v) => w.int8(v as number), minSize: 1 };
+      return { read: (r) => r.int8(), write: (w, v) => w.int8(v as number), minSize: 1, method: 'int8' };
     case 'int16':
-      return { read: (r) => r.int16(), write: (w, v) => w.int16(v as number), minSize: 2 };
+      return { read: (r) => r.int16(), write: (w, v) => w.int16(v as number), minSize: 2, method: 'int16' };
     case 'uint16':
-      return { read: (r) => r.uint16(), write: (w, v) => w.uint16(v as number), minSize: 2 };
+      return { read: (r) => r.uint16(), write: (w, v) => w.uint16(v as number), minSize: 2, method: 'uint16' };
     case 'int32':
-      return { read: (r) => r.int32(), write: (w, v) => w.int32(v as number), minSize: 4 };
+      return { read: (r) => r.int32(), write: (w, v) => w.int32(v as number), minSize: 4, method: 'int32' };
     case 'uint32':
-      return { read: (r) => r.uint32(), write: (w, v) => w.uint32(v as number), minSize: 4 };
+      return { read: (r) => r.uint32(), write: (w, v) => w.uint32(v as number), minSize: 4, method: 'uint32' };
     case 'int64':
-      return { read: (r) => r.int64(), write: (w, v) => w.int64(v as number | bigint), minSize: 8 };
+      return { read: (r) => r.int64(), write: (w, v) => w.int64(v as number | bigint), minSize: 8, method: 'int64' };
     case 'float64':
-      return { read: (r) => r.float64(), write: (w, v) => w.float64(v as number), minSize: 8 };
+      return { read: (r) => r.float64(), write: (w, v) => w.float64(v as number), minSize: 8, method: 'float64' };
     case 'uuid':
-      return { read: (r) => r.uuid(), write: (w, v) => w.uuid(v as string), minSize: 16 };
+      return { read: (r) => r.uuid(), write: (w, v) => w.uuid(v as string), minSize: 16, method: 'uuid' };
     case 'string':
       return stringCodec(nullable, flexible);
     case 'bytes':

@@ -5,7 +5,7 @@
  * so that a client that sent a version we do not know can still read the answer (KIP-511).
  * The clientId is a nullable int16-length string in request header v1 and v2 alike.
  */
-import { decodeMessage, encodeMessageInto, isFlexible, type MessageValue } from './codec.js';
+import { decodeMessage, encodeMessageInto, isFlexible, withScratchWriter, type MessageValue } from './codec.js';
 import { ProtocolError } from './protocol-error.js';
 import { ByteReader } from './reader.js';
 import type { ApiDef } from './schema.js';
@@ -100,13 +100,13 @@ export function decodeRequestFrame(
 
 /** Encodes a whole response frame: 4-byte size, response header, body. */
 export function encodeResponseFrame(api: ApiDef, version: number, correlationId: number, body: MessageValue): Buffer {
-  const w = new ByteWriter(1024);
-  w.int32(0);
-  w.int32(correlationId);
-  if (responseHeaderVersion(api, version) === 1) w.uvarint(0);
-  encodeMessageInto(w, api.response, version, body);
-  w.buf.writeInt32BE(w.pos - 4, 0);
-  return w.finish();
+  return withScratchWriter((w) => {
+    w.int32(0);
+    w.int32(correlationId);
+    if (responseHeaderVersion(api, version) === 1) w.uvarint(0);
+    encodeMessageInto(w, api.response, version, body);
+    w.buf.writeInt32BE(w.pos - 4, 0);
+  });
 }
 
 /** Encodes a whole request frame (size, header, body): what a client sends. Used by tests and tools. */
@@ -117,7 +117,19 @@ export function encodeRequestFrame(
   clientId: string | null,
   body: MessageValue,
 ): Buffer {
-  const w = new ByteWriter(256);
+  return withScratchWriter((w) => {
+    writeRequestFrame(w, api, version, correlationId, clientId, body);
+  });
+}
+
+function writeRequestFrame(
+  w: ByteWriter,
+  api: ApiDef,
+  version: number,
+  correlationId: number,
+  clientId: string | null,
+  body: MessageValue,
+): void {
   w.int32(0);
   w.int16(api.apiKey);
   w.int16(version);
@@ -132,7 +144,6 @@ export function encodeRequestFrame(
   if (requestHeaderVersion(api, version) === 2) w.uvarint(0);
   encodeMessageInto(w, api.request, version, body);
   w.buf.writeInt32BE(w.pos - 4, 0);
-  return w.finish();
 }
 
 /** Decodes a response frame (without its size prefix) for a request we sent. Throws ProtocolError. */

@@ -20,7 +20,7 @@ export class ByteWriter {
     let cap = this.buf.length * 2;
     if (cap < needed) cap = needed + 1024;
     const next = Buffer.allocUnsafe(cap);
-    this.buf.copy(next, 0, 0, this.pos);
+    next.set(this.buf.subarray(0, this.pos));
     this.buf = next;
   }
 
