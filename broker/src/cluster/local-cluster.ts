@@ -22,6 +22,8 @@ import type { BrokerInfo, CreateTopicSpec, DataCluster, TopicInfo } from './type
 
 /** Upper bound on partitions per topic, so one request cannot open an unbounded number of logs. */
 export const MAX_PARTITIONS_PER_TOPIC = 10_000;
+/** Kafka's default log.retention.check.interval.ms. */
+const DEFAULT_RETENTION_CHECK_MS = 300_000;
 
 export interface LocalClusterOptions {
   readonly config: BrokerConfig;
@@ -33,6 +35,8 @@ export interface LocalClusterOptions {
 }
 
 export interface LocalCluster extends DataCluster {
+  /** One retention pass over every partition (also run every log.retention.check.interval.ms). */
+  applyRetention(now?: number): Promise<number>;
   /** Closes every partition log (the LogManager itself belongs to the caller). */
   close(): Promise<void>;
 }
@@ -53,6 +57,8 @@ class LocalClusterImpl implements LocalCluster {
   /** Metadata changes run one at a time: validation, persistence and log opening together. */
   private readonly metaLock = new AppendLock();
   private closed = false;
+  private retentionTimer: NodeJS.Timeout | null = null;
+  private retentionRunning = false;
 
   constructor(
     private readonly opts: LocalClusterOptions,
@@ -152,7 +158,7 @@ class LocalClusterImpl implements LocalCluster {
       };
       if (validateOnly) return info;
       await this.commit({ type: 'create-topic', ...info });
-      await this.openPartitions(info.name, 0, info.partitions);
+      await this.openPartitions(info.name, 0, info.partitions, true);
       this.opts.logger.info({ topic: info.name, topicId: info.topicId, partitions }, 'topic created');
       return this.state.topics.get(info.name) ?? info;
     });
@@ -194,7 +200,7 @@ class LocalClusterImpl implements LocalCluster {
       }
       if (validateOnly) return;
       await this.commit({ type: 'create-partitions', name, totalCount });
-      await this.openPartitions(name, t.partitions, totalCount);
+      await this.openPartitions(name, t.partitions, totalCount, true);
       this.opts.logger.info({ topic: name, partitions: totalCount }, 'partitions added');
     });
   }
@@ -224,7 +230,44 @@ class LocalClusterImpl implements LocalCluster {
     });
   }
 
+  /**
+   * Applies retention to every partition once; returns how many segments were deleted. Runs
+   * on a timer (log.retention.check.interval.ms) and may be called directly.
+   */
+  async applyRetention(now = (this.opts.now ?? Date.now)()): Promise<number> {
+    let deleted = 0;
+    for (const [topic, parts] of this.partitions) {
+      for (const p of parts) {
+        try {
+          deleted += await p.applyRetention(now);
+        } catch (err) {
+          this.opts.logger.error({ err, topic, partition: p.partition }, 'retention failed');
+        }
+      }
+    }
+    if (deleted > 0) this.opts.logger.info({ segments: deleted }, 'retention deleted segments');
+    return deleted;
+  }
+
+  startRetention(): void {
+    const configured = Number(this.opts.config.defaults['log.retention.check.interval.ms']);
+    const every = Number.isFinite(configured) && configured > 0 ? configured : DEFAULT_RETENTION_CHECK_MS;
+    this.retentionTimer = setInterval(() => {
+      if (this.retentionRunning || this.closed) return;
+      this.retentionRunning = true;
+      this.applyRetention()
+        .catch((err: unknown) => this.opts.logger.error({ err }, 'retention pass failed'))
+        .finally(() => {
+          this.retentionRunning = false;
+        });
+    }, every);
+    // Retention alone must never keep the process alive.
+    this.retentionTimer.unref();
+  }
+
   async close(): Promise<void> {
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
+    this.retentionTimer = null;
     await this.metaLock.run(async () => {
       if (this.closed) return;
       this.closed = true;
@@ -256,7 +299,12 @@ class LocalClusterImpl implements LocalCluster {
     this.state = next;
   }
 
-  private async openPartitions(name: string, from: number, to: number): Promise<void> {
+  /**
+   * Opens (creating if needed) partitions [from, to). `fresh` partitions must start empty: data
+   * found there is a leftover of a deleted topic of the same name (a crash between the
+   * metadata change and the directory removal), so it is removed rather than served.
+   */
+  private async openPartitions(name: string, from: number, to: number, fresh = false): Promise<void> {
     const list = this.partitions.get(name) ?? [];
     this.partitions.set(name, list);
     const logConfig = this.logConfigFor(name);
@@ -264,7 +312,12 @@ class LocalClusterImpl implements LocalCluster {
     const opened = await Promise.all(
       Array.from({ length: to - from }, async (_, i) => {
         const partition = from + i;
-        const log = await this.opts.logManager.open(name, partition, logConfig);
+        let log = await this.opts.logManager.open(name, partition, logConfig);
+        if (fresh && (log.logEndOffset() > 0 || log.logStartOffset() > 0)) {
+          this.opts.logger.warn({ topic: name, partition, endOffset: log.logEndOffset() }, 'removing leftover data of a deleted topic');
+          await log.delete();
+          log = await this.opts.logManager.open(name, partition, logConfig);
+        }
         return LocalPartition.open({
           topic: name,
           partition,
@@ -314,6 +367,7 @@ export async function openLocalCluster(opts: LocalClusterOptions): Promise<Local
   if (fresh) await saveMetadata(opts.config.dataDir, state);
   const cluster = new LocalClusterImpl(opts, state);
   await cluster.openAll();
+  cluster.startRetention();
   opts.logger.info({ clusterId: state.clusterId, topics: state.topics.size }, 'cluster metadata loaded');
   return cluster;
 }

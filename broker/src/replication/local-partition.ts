@@ -251,6 +251,12 @@ export class LocalPartition implements ReplicatedPartition {
     });
   }
 
+  /** Applies retention.ms / retention.bytes; serialised with appends because it moves the log start. */
+  applyRetention(now: number): Promise<number> {
+    if (this.closed) return Promise.resolve(0);
+    return this.lock.run(() => this.log.applyRetention(now));
+  }
+
   /** Offset of the first batch with timestamp >= ts, within the committed log. */
   async offsetForTimestamp(ts: number): Promise<{ offset: number; timestamp: number } | null> {
     const found = await this.log.offsetForTimestamp(ts);

@@ -132,4 +132,33 @@ describe('LocalCluster', () => {
     expect(again.topicId).not.toBe(first.topicId);
     expect(cluster.partition('gone', 0)?.logEndOffset()).toBe(0);
   });
+
+  it('applies retention by time, moving the log start past whole old segments', async () => {
+    const { cluster } = await start();
+    await cluster.createTopic({ name: 'old', partitions: 1, replicationFactor: 1, configs: { 'retention.ms': '1000', 'segment.bytes': '200' } });
+    const p = cluster.partition('old', 0)!;
+    for (let i = 0; i < 10; i++) {
+      await p.append(buildRecordBatch({ records: [{ key: null, value: `ancient-${i}`, timestamp: 1_000 + i }] }), 1);
+    }
+    expect(await cluster.applyRetention(Date.now())).toBeGreaterThan(0);
+    expect(p.logStartOffset()).toBeGreaterThan(0);
+    expect(p.highWatermark()).toBe(10);
+  });
+
+  it('never serves leftover data of a deleted topic to a new topic of the same name', async () => {
+    const dataDir = tmpDataDir();
+    const logger = silentLogger();
+    // A crash after the metadata delete but before the directory removal leaves this behind.
+    const manager = await createLogManager({ dataDir, logger });
+    const ghost = await manager.open('ghost', 0, {
+      segmentBytes: 1 << 20, segmentMs: 3_600_000, retentionMs: -1, retentionBytes: -1, indexIntervalBytes: 4096, cleanupPolicy: 'delete', timestampType: 'CreateTime',
+    });
+    ghost.append(buildRecordBatch({ records: [{ key: null, value: 'stale' }] }), 0, Date.now());
+    await ghost.sync();
+    await manager.close();
+
+    const { cluster } = await start(dataDir);
+    await cluster.createTopic({ name: 'ghost', partitions: 1, replicationFactor: 1, configs: {} });
+    expect(cluster.partition('ghost', 0)?.logEndOffset()).toBe(0);
+  });
 });
