@@ -3,7 +3,7 @@
  * decoded with our engine, and our encoded ApiVersions/Metadata responses must satisfy them
  * (the client only moves on to Metadata, and only resolves, if it accepted our answers).
  */
-import { Admin } from '@platformatic/kafka';
+import { Admin, Producer, stringSerializers } from '@platformatic/kafka';
 import { Kafka, logLevel } from 'kafkajs';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -79,12 +79,34 @@ class FakeBroker {
       };
     }
     if (apiKey === 3) {
+      const requested = (_request.topics as Array<{ name: string | null }> | null) ?? [];
       return {
         throttleTimeMs: 0,
         brokers: [{ nodeId: 1, host: '127.0.0.1', port: this.port, rack: null }],
         clusterId: 'chronik-test',
         controllerId: 1,
-        topics: [],
+        topics: requested
+          .filter((t) => t.name === PROBE_TOPIC)
+          .map(() => ({
+            errorCode: 0,
+            name: PROBE_TOPIC,
+            topicId: PROBE_TOPIC_ID,
+            isInternal: false,
+            partitions: [
+              { errorCode: 0, partitionIndex: 0, leaderId: 1, leaderEpoch: 0, replicaNodes: [1], isrNodes: [1], offlineReplicas: [] },
+            ],
+          })),
+      };
+    }
+    if (apiKey === 22) return { throttleTimeMs: 0, errorCode: 0, producerId: 4000, producerEpoch: 0 };
+    if (apiKey === 0) {
+      const topics = _request.topicData as Array<{ name: string; partitionData: Array<{ index: number }> }>;
+      return {
+        responses: topics.map((t) => ({
+          name: t.name,
+          partitionResponses: t.partitionData.map((p) => ({ index: p.index, errorCode: 0, baseOffset: 41, logAppendTimeMs: -1, logStartOffset: 0 })),
+        })),
+        throttleTimeMs: 0,
       };
     }
     return null;
@@ -103,6 +125,18 @@ if (typeof promiseStatics.withResolvers !== 'function') {
     });
     return { promise, resolve, reject };
   };
+}
+
+const PROBE_TOPIC = 'probe';
+const PROBE_TOPIC_ID = '6c1e8b0a-5f3d-4c2b-9a11-0123456789ab';
+
+/** Checks the raw record batch a client produced: v2 header fields sit at fixed offsets. */
+function expectRecordBatch(records: unknown, recordCount: number): void {
+  expect(Buffer.isBuffer(records)).toBe(true);
+  const batch = records as Buffer;
+  expect(batch.readInt32BE(8) + 12).toBe(batch.length); // batchLength covers everything after itself
+  expect(batch.readInt8(16)).toBe(2); // magic
+  expect(batch.readInt32BE(57)).toBe(recordCount);
 }
 
 let broker: FakeBroker | undefined;
@@ -173,5 +207,57 @@ describe('real clients accept our encoding', () => {
     expect(second?.apiVersion).toBe(12);
     expect(second?.body.topics).toEqual([]);
     expect(typeof second?.body.allowAutoTopicCreation).toBe('boolean');
+  }, 20_000);
+
+  it('kafkajs 2.2.4: Produce v7 request decodes with the raw record batch intact, and the send resolves', async () => {
+    broker = new FakeBroker();
+    await broker.start();
+    const kafka = new Kafka({
+      clientId: 'kafkajs-producer',
+      brokers: [`127.0.0.1:${broker.port}`],
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 0 },
+    });
+    const producer = kafka.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    try {
+      const result = await producer.send({ topic: PROBE_TOPIC, acks: -1, messages: [{ key: 'k', value: 'v1' }, { value: 'v2' }] });
+      expect(result).toEqual([expect.objectContaining({ topicName: PROBE_TOPIC, partition: 0, errorCode: 0, baseOffset: '41' })]);
+    } finally {
+      await producer.disconnect();
+    }
+    expect(broker.failures).toEqual([]);
+    const produce = broker.captured.find((c) => c.apiKey === 0);
+    expect(produce?.apiVersion).toBe(7);
+    expect(produce?.body.acks).toBe(-1);
+    expect(produce?.body.transactionalId).toBeNull();
+    const topicData = produce?.body.topicData as Array<{ name: string; partitionData: Array<{ index: number; records: unknown }> }>;
+    expect(topicData.map((t) => t.name)).toEqual([PROBE_TOPIC]);
+    expect(topicData[0]?.partitionData[0]?.index).toBe(0);
+    expectRecordBatch(topicData[0]?.partitionData[0]?.records, 2);
+  }, 20_000);
+
+  it('@platformatic/kafka: flexible Produce request decodes and the send resolves with our offset', async () => {
+    broker = new FakeBroker();
+    await broker.start();
+    const producer = new Producer({
+      clientId: 'platformatic-producer',
+      bootstrapBrokers: [`127.0.0.1:${broker.port}`],
+      serializers: stringSerializers,
+      retries: 0,
+    });
+    try {
+      const result = await producer.send({ messages: [{ topic: PROBE_TOPIC, key: 'k', value: 'v1', partition: 0 }], acks: -1 });
+      expect(result.offsets?.[0]).toMatchObject({ topic: PROBE_TOPIC, partition: 0 });
+      expect(String(result.offsets?.[0]?.offset)).toBe('41');
+    } finally {
+      await producer.close();
+    }
+    expect(broker.failures).toEqual([]);
+    const produce = broker.captured.find((c) => c.apiKey === 0);
+    expect(produce?.apiVersion).toBeGreaterThanOrEqual(9);
+    const topicData = produce?.body.topicData as Array<{ name: string; partitionData: Array<{ index: number; records: unknown }> }>;
+    expect(topicData[0]?.name).toBe(PROBE_TOPIC);
+    expectRecordBatch(topicData[0]?.partitionData[0]?.records, 1);
   }, 20_000);
 });
