@@ -224,6 +224,36 @@ describe('kafka server pipeline', () => {
     client.socket.destroy();
   });
 
+  it('stops handling requests for a client that does not read its responses, without blocking others', async () => {
+    let handled = 0;
+    const big: ApiHandler = {
+      api: ECHO,
+      handle: async (body) => {
+        handled++;
+        return { value: body['value'] ?? null, pad: 'x'.repeat(256 * 1024) };
+      },
+    };
+    const port = await start([big], { maxInFlight: 8 });
+    const stalled = await RawClient.open(port);
+    stalled.socket.pause();
+    const frames: Buffer[] = [];
+    for (let i = 0; i < 300; i++) frames.push(request(100, 0, i, { value: i }));
+    stalled.socket.write(Buffer.concat(frames));
+    await sleep(500);
+    // 300 x 256 KiB would be 75 MiB of responses; the server stops once the socket buffers fill.
+    expect(handled).toBeLessThan(100);
+    const other = await RawClient.open(port);
+    other.socket.write(request(100, 0, 1, { value: 'other' }));
+    await other.until(() => other.responses.length === 1);
+    expect(other.responses[0]?.body['value']).toBe('other');
+    // Once the stalled client reads, everything is answered in order.
+    stalled.socket.resume();
+    await stalled.until(() => stalled.responses.length === 300, 30_000);
+    expect(stalled.responses.map((r) => r.correlationId)).toEqual([...Array(300).keys()]);
+    stalled.socket.destroy();
+    other.socket.destroy();
+  });
+
   it('puts a KafkaError into the top-level errorCode when the response has one', async () => {
     const port = await start([echo]);
     const client = await RawClient.open(port);

@@ -4,6 +4,8 @@
  * also check the codec independently.
  */
 import { connect, type Socket } from 'node:net';
+import '../helpers/node20-polyfills.js';
+import { Admin } from '@platformatic/kafka';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBrokerProcess, type BrokerProcess } from '../helpers/index.js';
@@ -176,6 +178,20 @@ describe('broker process', () => {
       expect(meta.topics[0]?.partitions.every((p) => p.leader === 3)).toBe(true);
     } finally {
       await admin.disconnect();
+    }
+  });
+
+  it('serves @platformatic/kafka: metadata with auto-creation', async () => {
+    const admin = new Admin({ clientId: 'server-test-pk', bootstrapBrokers: [broker.bootstrap], retries: 3 });
+    try {
+      const meta = await admin.metadata({ topics: ['pk-topic'], autocreateTopics: true });
+      expect(meta.controllerId).toBe(3);
+      expect([...meta.brokers.keys()]).toEqual([3]);
+      expect(meta.brokers.get(3)).toMatchObject({ host: '127.0.0.1', port: broker.kafkaPort });
+      const topic = meta.topics.get('pk-topic');
+      expect(topic?.partitionsCount).toBe(2);
+    } finally {
+      await admin.close();
     }
   });
 

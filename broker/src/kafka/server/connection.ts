@@ -58,7 +58,7 @@ export class Connection {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => {
       this.pausedForDrain = false;
-      this.updateReading();
+      this.pump();
     });
     socket.on('error', (err) => this.log.debug({ err }, 'socket error'));
     socket.on('close', () => this.onSocketClosed());
@@ -140,7 +140,8 @@ export class Connection {
     if (this.pumping) return;
     this.pumping = true;
     try {
-      while (this.waiting.length > 0 && this.slots.length < this.options.maxInFlight && !this.closed && !this.draining) {
+      // A client that is not reading its responses gets no more requests handled until it does.
+      while (this.waiting.length > 0 && this.slots.length < this.options.maxInFlight && !this.pausedForDrain && !this.closed && !this.draining) {
         this.onFrame(this.waiting.shift() as Buffer);
       }
     } finally {
