@@ -161,6 +161,38 @@ describe('produce, list offsets and delete records', () => {
   });
 });
 
+describe('round trip through a kafkajs consumer group', () => {
+  it('delivers every produced message once, in order per partition', async () => {
+    await admin.createTopics({ topics: [{ topic: 'roundtrip', numPartitions: 3 }], waitForLeaders: true });
+    const sent = Array.from({ length: 300 }, (_, i) => ({ key: `k${i % 7}`, value: `v${i}` }));
+    for (let i = 0; i < sent.length; i += 50) await producer.send({ topic: 'roundtrip', acks: -1, messages: sent.slice(i, i + 50) });
+
+    const consumer = kafka.consumer({ groupId: 'roundtrip-group', maxWaitTimeInMs: 200 });
+    const got: { partition: number; offset: number; key: string; value: string }[] = [];
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topic: 'roundtrip', fromBeginning: true });
+      const done = new Promise<void>((resolve) => {
+        void consumer.run({
+          eachMessage: async ({ partition, message }) => {
+            got.push({ partition, offset: Number(message.offset), key: String(message.key), value: String(message.value) });
+            if (got.length >= sent.length) resolve();
+          },
+        });
+      });
+      await Promise.race([done, new Promise((_, reject) => setTimeout(() => reject(new Error(`only ${got.length} of ${sent.length} consumed`)), 30_000))]);
+    } finally {
+      await consumer.disconnect();
+    }
+    expect(got).toHaveLength(sent.length);
+    expect(new Set(got.map((m) => m.value))).toEqual(new Set(sent.map((m) => m.value)));
+    for (let p = 0; p < 3; p++) {
+      const offsets = got.filter((m) => m.partition === p).map((m) => m.offset);
+      expect(offsets).toEqual(offsets.map((_, i) => i));
+    }
+  });
+});
+
 describe('fetch by topic id (v17)', () => {
   it('returns records with watermarks and wakes a long poll when data arrives', async () => {
     await admin.createTopics({ topics: [{ topic: 'fetchme', numPartitions: 1 }], waitForLeaders: true });
