@@ -9,11 +9,12 @@ import type { Logger } from 'pino';
 import { ErrorCode, KafkaError } from '../kafka/protocol/errors.js';
 import {
   BATCH_HEADER_SIZE,
+  BatchField,
   CURRENT_MAGIC,
   LOG_OVERHEAD,
   RecordBatchError,
   decodeRecords,
-  readBatchHeader,
+  readInt64,
   setBaseOffset,
   setLogAppendTime,
   setPartitionLeaderEpoch,
@@ -148,7 +149,7 @@ export class FilePartitionLog implements PartitionLog, Flushable {
         throw new RecordBatchError(ErrorCode.INVALID_RECORD, 'lastOffsetDelta', pos, `negative lastOffsetDelta at ${pos}`);
       }
       if (keepOffsets) {
-        const base = readBatchHeader(batches, pos).baseOffset;
+        const base = readInt64(batches, pos + BatchField.baseOffset);
         if (base !== expected) {
           throw new KafkaError(
             ErrorCode.INVALID_RECORD,
@@ -164,28 +165,28 @@ export class FilePartitionLog implements PartitionLog, Flushable {
     if (positions.length === 0) {
       throw new RecordBatchError(ErrorCode.CORRUPT_MESSAGE, 'records', 0, 'no record batch to append');
     }
-    const firstBase = keepOffsets ? readBatchHeader(batches, 0).baseOffset : this.logEndOffset();
+    const firstBase = keepOffsets ? readInt64(batches, BatchField.baseOffset) : this.logEndOffset();
     const lastOffset = keepOffsets ? expected - 1 : this.logEndOffset() + positions.length - 1 + sum(deltas);
     this.maybeRoll(batches.length, firstBase, lastOffset, now);
 
     const seg = this.active;
-    const { position: filePos, copy } = seg.appendBytes(batches);
+    const { position: filePos, buf, at } = seg.appendBytes(batches);
     const logAppendTime = this.config.timestampType === 'LogAppendTime' ? now : -1;
     let offset = firstBase;
     for (let i = 0; i < positions.length; i++) {
-      const p = positions[i]!;
-      const size = (i + 1 < positions.length ? positions[i + 1]! : batches.length) - p;
+      const p = at + positions[i]!;
+      const size = (i + 1 < positions.length ? positions[i + 1]! : batches.length) - positions[i]!;
       if (keepOffsets) {
-        offset = readBatchHeader(copy, p).baseOffset;
+        offset = readInt64(buf, p + BatchField.baseOffset);
       } else {
-        setBaseOffset(copy, p, offset);
-        setPartitionLeaderEpoch(copy, p, leaderEpoch);
+        setBaseOffset(buf, p, offset);
+        setPartitionLeaderEpoch(buf, p, leaderEpoch);
       }
-      if (logAppendTime >= 0) setLogAppendTime(copy, p, logAppendTime);
-      const maxTimestamp = logAppendTime >= 0 ? logAppendTime : readBatchHeader(copy, p).maxTimestamp;
+      if (logAppendTime >= 0) setLogAppendTime(buf, p, logAppendTime);
+      const maxTimestamp = logAppendTime >= 0 ? logAppendTime : readInt64(buf, p + BatchField.maxTimestamp);
       seg.indexBatch(
         { baseOffset: offset, lastOffset: offset + deltas[i]!, maxTimestamp, size },
-        filePos + p,
+        filePos + positions[i]!,
         this.config.indexIntervalBytes,
       );
       offset += deltas[i]! + 1;

@@ -62,12 +62,13 @@ export interface OpenPartitionOptions {
   readonly now: number;
 }
 
+/** Creates the partition directory (and missing parents), each new entry made durable. */
 async function ensureDir(dir: string): Promise<void> {
-  try {
-    await fs.promises.mkdir(dir);
-    await fsyncDir(path.dirname(dir));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  const first = await fs.promises.mkdir(dir, { recursive: true });
+  if (first === undefined) return;
+  for (let d = dir; ; d = path.dirname(d)) {
+    await fsyncDir(path.dirname(d));
+    if (d === first || path.dirname(d) === d) break;
   }
 }
 

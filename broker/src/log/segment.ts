@@ -18,6 +18,21 @@ import { OffsetIndex } from './offset-index.js';
 import { TimeIndex } from './time-index.js';
 
 const CHUNK_SIZE = 1 << 20;
+/**
+ * Written chunks are recycled: fresh 1 MiB buffers cost page faults and GC of external memory on
+ * every round, which dominated append cost for small batches.
+ */
+const POOL_LIMIT = 64;
+const chunkPool: Buffer[] = [];
+
+function takeChunk(size: number): Buffer {
+  if (size <= CHUNK_SIZE) return chunkPool.pop() ?? Buffer.allocUnsafeSlow(CHUNK_SIZE);
+  return Buffer.allocUnsafeSlow(size);
+}
+
+function returnChunk(buf: Buffer): void {
+  if (buf.length === CHUNK_SIZE && chunkPool.length < POOL_LIMIT) chunkPool.push(buf);
+}
 
 interface Chunk {
   /** File position of buf[0]. */
@@ -121,26 +136,21 @@ export class Segment {
   }
 
   /**
-   * Copies `batch` (whole batches) to the end of the segment's pending data; returns its file
-   * position and the copy, which the caller may still rewrite until the next flush round.
+   * Copies `batch` (whole batches) to the end of the segment's pending data. The copy lives at
+   * `buf[at, at + batch.length)`; the caller may rewrite it synchronously, before any flush round.
    */
-  appendBytes(batch: Buffer): { position: number; copy: Buffer } {
+  appendBytes(batch: Buffer): { position: number; buf: Buffer; at: number } {
     const position = this.size;
     let tail = this.chunks[this.chunks.length - 1];
     if (!tail || tail.frozen || tail.buf.length - tail.used < batch.length) {
-      tail = {
-        position,
-        buf: Buffer.allocUnsafe(Math.max(CHUNK_SIZE, batch.length)),
-        used: 0,
-        frozen: false,
-      };
+      tail = { position, buf: takeChunk(batch.length), used: 0, frozen: false };
       this.chunks.push(tail);
     }
-    batch.copy(tail.buf, tail.used);
-    const copy = tail.buf.subarray(tail.used, tail.used + batch.length);
+    const at = tail.used;
+    batch.copy(tail.buf, at);
     tail.used += batch.length;
     this.size += batch.length;
-    return { position, copy };
+    return { position, buf: tail.buf, at };
   }
 
   /** Freezes pending chunks for a flush round; returns what to write and where. */
@@ -159,6 +169,7 @@ export class Segment {
     while (this.chunks.length > 0 && this.chunks[0]!.frozen) {
       const c = this.chunks.shift()!;
       this.writtenSize = c.position + c.used;
+      returnChunk(c.buf);
     }
   }
 

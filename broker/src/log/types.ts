@@ -66,6 +66,11 @@ export interface PartitionLog {
    * Written, not yet durable: durability comes from `sync()`.
    */
   append(batches: Buffer, leaderEpoch: number, now: number): AppendResult;
+  /**
+   * Appends batches that already carry their offsets (a follower copying its leader): they must
+   * continue the log exactly. Optional so other implementations need not provide it.
+   */
+  appendWithOffsets?(batches: Buffer, now: number): AppendResult;
   /** Resolves once everything appended before the call is fsynced (group commit). */
   sync(): Promise<void>;
   /**
