@@ -50,6 +50,7 @@ export class LocalPartition implements ReplicatedPartition {
   private readonly waiters = new Set<Waiter>();
   private hwm: number;
   private closed = false;
+  private deleted = false;
   /** Batch with the largest timestamp, for ListOffsets -3 (MAX_TIMESTAMP). */
   private maxTs: { timestamp: number; offset: number } = { timestamp: -1, offset: -1 };
 
@@ -111,8 +112,15 @@ export class LocalPartition implements ReplicatedPartition {
     return this.maxTs;
   }
 
+  /** Why this partition no longer serves: deleted (clients drop it) or closed (clients retry elsewhere). */
+  private gone(): KafkaError {
+    return this.deleted
+      ? new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${this.topic}-${this.partition} was deleted`)
+      : new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.topic}-${this.partition} is closed on this broker`);
+  }
+
   async append(batches: Buffer, acks: Acks): Promise<AppendResult> {
-    if (this.closed) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.topic}-${this.partition} is closed`);
+    if (this.closed) throw this.gone();
     const result = await this.lock.run(() => this.appendLocked(batches));
     const synced = this.syncAndAdvance();
     if (acks === 0) {
@@ -124,6 +132,8 @@ export class LocalPartition implements ReplicatedPartition {
   }
 
   private appendLocked(batches: Buffer): AppendResult {
+    // Re-checked under the lock: a close or delete may have been queued ahead of this append.
+    if (this.closed) throw this.gone();
     // Framing, magic and CRC are checked here rather than by callers so that no path (produce,
     // the group coordinator, later raft apply) can put a corrupt batch into the log.
     const split = validateBatches(batches);
@@ -204,6 +214,7 @@ export class LocalPartition implements ReplicatedPartition {
   }
 
   async read(offset: number, maxBytes: number, isolation: IsolationLevel): Promise<ReadResult> {
+    if (this.closed) throw this.gone();
     const start = this.log.logStartOffset();
     const end = this.log.logEndOffset();
     if (offset < start || offset > end) {
@@ -239,6 +250,7 @@ export class LocalPartition implements ReplicatedPartition {
    */
   deleteRecordsBefore(offset: number): Promise<number> {
     return this.lock.run(async () => {
+      if (this.closed) throw this.gone();
       const target = offset === -1 ? this.hwm : offset;
       if (target < 0 || target > this.hwm) {
         throw new KafkaError(
@@ -280,6 +292,7 @@ export class LocalPartition implements ReplicatedPartition {
   /** Closes and removes the partition's data (topic deletion). */
   async delete(): Promise<void> {
     this.closed = true;
+    this.deleted = true;
     this.wakeAll();
     await this.lock.run(() => undefined);
     await this.log.delete();

@@ -174,5 +174,7 @@ describe('LocalPartition', () => {
     await partition.append(batch(['x']), 1);
     await partition.delete();
     expect((await readdir(dataDir)).filter((d) => d.startsWith('t-'))).toEqual([]);
+    expect(await codeOf(partition.append(batch(['late']), 1))).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    expect(await codeOf(partition.read(0, 100, 0))).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   });
 });
