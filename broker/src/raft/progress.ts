@@ -72,7 +72,11 @@ export class Progress {
   sentCommit = 0;
   readonly inflights: Inflights;
 
-  constructor(next: number, maxInflight: number) {
+  constructor(
+    readonly id: number,
+    next: number,
+    maxInflight: number,
+  ) {
     this.next = next;
     this.inflights = new Inflights(maxInflight);
   }

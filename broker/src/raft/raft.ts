@@ -70,6 +70,8 @@ export class RaftNode {
   private confValue: ConfState;
 
   private readonly progress = new Map<number, Progress>();
+  /** The same Progress objects as an array, for allocation-free iteration on the hot path. */
+  private progressList: Progress[] = [];
   private readonly votes = new Map<number, boolean>();
   private leadTransferee = NONE;
   private transferElapsed = 0;
@@ -97,7 +99,8 @@ export class RaftNode {
   /** Reason for the last InvalidConfChange refusal, for the caller's error message. */
   lastRefusalReason = '';
 
-  private readonly scratch: number[] = [];
+  /** Reused buffer for quorum computations (no per-ack allocation). */
+  private scratch = new Float64Array(8);
 
   constructor(opts: RaftOptions) {
     if (!Number.isSafeInteger(opts.id) || opts.id <= 0) throw new Error(`raft: id must be a positive integer, got ${opts.id}`);
@@ -198,6 +201,18 @@ export class RaftNode {
     this.log.appendOne({ term: this.termValue, index, type: EntryType.Normal, data });
     this.needFlush = true;
     return index;
+  }
+
+  /** Appends several entries at once; returns the index of the first, or a negative Refusal. */
+  proposeBatch(data: readonly Uint8Array[]): number {
+    if (this.roleValue !== Role.Leader) return Refusal.NotLeader;
+    if (this.leadTransferee !== NONE) return Refusal.TransferInProgress;
+    const first = this.log.lastIndex() + 1;
+    for (let i = 0; i < data.length; i++) {
+      this.log.appendOne({ term: this.termValue, index: first + i, type: EntryType.Normal, data: data[i] as Uint8Array });
+    }
+    if (data.length > 0) this.needFlush = true;
+    return first;
   }
 
   /**
@@ -395,6 +410,7 @@ export class RaftNode {
     this.leadTransferee = NONE;
     this.votes.clear();
     this.progress.clear();
+    this.progressList = [];
     // Outstanding reads die with the leadership; callers retry on a timeout of their own.
     this.pendingReads = [];
     this.readsAwaitingCommit = [];
@@ -418,6 +434,7 @@ export class RaftNode {
     this.roleValue = Role.PreCandidate;
     this.votes.clear();
     this.progress.clear();
+    this.progressList = [];
     this.leadValue = NONE;
     this.electionElapsed = 0;
     this.randomizeElectionTimeout();
@@ -448,9 +465,10 @@ export class RaftNode {
   }
 
   private addProgress(id: number, next: number): void {
-    const pr = new Progress(next, this.maxInflight);
+    const pr = new Progress(id, next, this.maxInflight);
     pr.recentActive = true;
     this.progress.set(id, pr);
+    this.progressList = [...this.progress.values()];
   }
 
   // ---------------------------------------------------------------- ticks
@@ -479,8 +497,8 @@ export class RaftNode {
         return;
       }
     }
-    for (const [id, pr] of this.progress) {
-      if (id !== this.id && pr.state === ProgressState.Snapshot && ++pr.snapshotTicks >= this.electionTicks) {
+    for (const pr of this.progressList) {
+      if (pr.id !== this.id && pr.state === ProgressState.Snapshot && ++pr.snapshotTicks >= this.electionTicks) {
         pr.becomeProbe();
       }
     }
@@ -501,7 +519,7 @@ export class RaftNode {
       const pr = this.progress.get(v);
       if (pr !== undefined && pr.recentActive) active++;
     }
-    for (const [id, pr] of this.progress) if (id !== this.id) pr.recentActive = false;
+    for (const pr of this.progressList) if (pr.id !== this.id) pr.recentActive = false;
     return voters.length > 0 && active >= (voters.length >> 1) + 1;
   }
 
@@ -820,9 +838,11 @@ export class RaftNode {
 
   private broadcastHeartbeat(): void {
     const committed = this.log.committed;
-    for (const [id, pr] of this.progress) {
-      if (id === this.id) continue;
-      const m = this.send(MessageType.Heartbeat, id, this.termValue);
+    const list = this.progressList;
+    for (let i = 0; i < list.length; i++) {
+      const pr = list[i] as Progress;
+      if (pr.id === this.id) continue;
+      const m = this.send(MessageType.Heartbeat, pr.id, this.termValue);
       m.commit = Math.min(pr.match, committed);
       m.index = this.readRound;
     }
@@ -836,9 +856,11 @@ export class RaftNode {
     if (!this.needFlush) return;
     this.needFlush = false;
     const committed = this.log.committed;
-    for (const [id, pr] of this.progress) {
-      if (id === this.id) continue;
-      while (this.sendAppend(id, pr, pr.sentCommit < committed)) {
+    const list = this.progressList;
+    for (let i = 0; i < list.length; i++) {
+      const pr = list[i] as Progress;
+      if (pr.id === this.id) continue;
+      while (this.sendAppend(pr.id, pr, pr.sentCommit < committed)) {
         // keep filling the window
       }
     }
@@ -849,13 +871,12 @@ export class RaftNode {
     const voters = this.confValue.voters;
     const n = voters.length;
     if (n === 0) return false;
-    const s = this.scratch;
-    s.length = n;
+    const s = this.scratchFor(n);
     for (let i = 0; i < n; i++) {
       const pr = this.progress.get(voters[i] as number);
       s[i] = pr === undefined ? 0 : pr.match;
     }
-    const quorumIndex = kthLargest(s, (n >> 1) + 1);
+    const quorumIndex = kthLargest(s, n, (n >> 1) + 1);
     if (quorumIndex <= this.log.committed || this.log.term(quorumIndex) !== this.termValue) return false;
     this.commitTo(quorumIndex);
     this.needFlush = true;
@@ -893,14 +914,13 @@ export class RaftNode {
     const voters = this.confValue.voters;
     const n = voters.length;
     if (n === 0) return;
-    const s = this.scratch;
-    s.length = n;
+    const s = this.scratchFor(n);
     for (let i = 0; i < n; i++) {
       const v = voters[i] as number;
       if (v === this.id) s[i] = this.readRound;
       else s[i] = this.progress.get(v)?.readRound ?? 0;
     }
-    const acked = kthLargest(s, (n >> 1) + 1);
+    const acked = kthLargest(s, n, (n >> 1) + 1);
     let k = 0;
     while (k < this.pendingReads.length && (this.pendingReads[k] as PendingRead).round <= acked) {
       const r = this.pendingReads[k] as PendingRead;
@@ -929,6 +949,7 @@ export class RaftNode {
     for (const id of [...this.progress.keys()]) {
       if (id !== this.id && !isMember(this.confValue, id)) this.progress.delete(id);
     }
+    this.progressList = [...this.progress.values()];
     if (this.leadTransferee !== NONE && !isVoter(this.confValue, this.leadTransferee)) this.leadTransferee = NONE;
     this.needFlush = true;
     this.releaseReads();
@@ -986,6 +1007,11 @@ export class RaftNode {
 
   // ---------------------------------------------------------------- helpers
 
+  private scratchFor(n: number): Float64Array {
+    if (this.scratch.length < n) this.scratch = new Float64Array(n * 2);
+    return this.scratch;
+  }
+
   private hardStateChanged(): boolean {
     const p = this.persisted;
     return p.term !== this.termValue || p.vote !== this.voteValue || p.commit !== this.log.committed;
@@ -1013,9 +1039,9 @@ export class RaftNode {
   }
 }
 
-/** k-th largest (1-based) of a small array, sorting it in place (voter counts are tiny). */
-function kthLargest(a: number[], k: number): number {
-  for (let i = 1; i < a.length; i++) {
+/** k-th largest (1-based) of a[0..n), sorting that prefix in place (voter counts are tiny). */
+function kthLargest(a: Float64Array, n: number, k: number): number {
+  for (let i = 1; i < n; i++) {
     const v = a[i] as number;
     let j = i - 1;
     while (j >= 0 && (a[j] as number) < v) {

@@ -99,7 +99,7 @@ export class MemoryStorage implements RaftStorage {
       this.ents.length = 0;
     } else if (first > base + this.ents.length + 1) {
       throw new Error(`raft storage: gap, appending ${first} after ${base + this.ents.length}`);
-    } else {
+    } else if (first <= base + this.ents.length) {
       this.ents.length = first - base - 1;
     }
     for (let i = 0; i < entries.length; i++) this.ents.push(entries[i] as Entry);
