@@ -12,6 +12,7 @@ import type { ApiDef } from './kafka/protocol/schema.js';
 import type { ApiHandler } from './kafka/server/handler.js';
 import { createKafkaServer, type KafkaServer } from './kafka/server/kafka-server.js';
 import { protocolCodec } from './kafka/server/protocol-codec.js';
+import { serverSettings } from './kafka/server/settings.js';
 import { createLogManager } from './log/index.js';
 import type { Logger } from './observability/logger.js';
 import { createBrokerMetrics, type BrokerMetrics } from './observability/metrics.js';
@@ -124,6 +125,7 @@ export async function startBroker(requested: BrokerConfig, options: StartBrokerO
       codec: protocolCodec,
       logger: logger.child({ component: 'kafka' }),
       metrics,
+      ...serverSettings(config.defaults),
     });
     await kafka.start();
     const server = kafka;

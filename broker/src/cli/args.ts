@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { BrokerConfig } from '../config.js';
+import { serverSettings } from '../kafka/server/settings.js';
 
 /** A usage error: the process prints `message` and exits with code 2. */
 export class CliUsageError extends Error {
@@ -26,6 +27,9 @@ a flag wins over its variable.
   --config KEY=VALUE        broker default in Kafka's name, e.g.     CHRONIK_CONFIG        (KEY=VALUE entries
                             --config num.partitions=3; repeatable                           separated by newlines or ';')
   -h, --help                show this help
+
+The Kafka listener also reads socket.request.max.bytes (100 MiB), connections.max.idle.ms
+(600000) and chronik.max.inflight.requests.per.connection (64) from --config.
 `;
 
 export const MAIN_USAGE = `Usage: chronik <command> [options]
@@ -120,6 +124,11 @@ export function parseBrokerArgs(argv: readonly string[], env: NodeJS.ProcessEnv,
   }
   const flagConfig = values['config'];
   if (Array.isArray(flagConfig)) for (const entry of flagConfig) addConfig(defaults, entry, '--config');
+  try {
+    serverSettings(defaults);
+  } catch (err) {
+    throw new CliUsageError(`--config ${(err as Error).message}`);
+  }
 
   return {
     help: false,

@@ -8,10 +8,9 @@ import { Connection } from './connection.js';
 import type { FrameCodec } from './frame-codec.js';
 import type { ApiHandler } from './handler.js';
 
-export const DEFAULT_MAX_FRAME_BYTES = 100 * 1024 * 1024;
-export const DEFAULT_MAX_IN_FLIGHT = 64;
-/** connections.max.idle.ms in Kafka. */
-export const DEFAULT_IDLE_TIMEOUT_MS = 10 * 60 * 1000;
+import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_IN_FLIGHT } from './limits.js';
+
+export { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_IN_FLIGHT };
 
 export interface KafkaServerOptions {
   readonly host: string;

@@ -105,6 +105,8 @@ describe('chronik broker arguments', () => {
     expect(usageError(['stray'])).toContain("'stray'");
     expect(usageError([], { CHRONIK_NODE_ID: 'x' })).toContain('CHRONIK_NODE_ID');
     expect(usageError([], { CHRONIK_CONFIG: 'a.b' })).toContain('CHRONIK_CONFIG');
+    expect(usageError(['--config', 'socket.request.max.bytes=lots'])).toContain('socket.request.max.bytes');
+    expect(usageError(['--config', 'connections.max.idle.ms=0'])).toContain('connections.max.idle.ms');
   });
 
   it('returns help for -h and --help', () => {
