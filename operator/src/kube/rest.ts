@@ -173,7 +173,8 @@ export class KubeRest {
           }
         });
         res.on('end', () => resolve());
-        res.on('error', reject);
+        res.on('error', (err) => (signal.aborted ? resolve() : reject(err)));
+        res.on('aborted', () => (signal.aborted ? resolve() : reject(new Error(`watch ${u.pathname}: stream aborted`))));
       });
       req.on('error', (err) => (signal.aborted ? resolve() : reject(err)));
       req.end();

@@ -215,6 +215,7 @@ export class Reconciler {
     const d = desiredObjects({ cluster: c, image, statefulSetReplicas: state.statefulSetReplicas, brokers: state.brokers });
     for (const obj of d.objects) {
       const meta = obj.metadata as { name: string };
+      if (obj.kind === 'StatefulSet') await this.keepClaimTemplates(c, obj, state);
       const p = apiPath(obj.apiVersion as string, obj.kind as string, c.metadata.namespace);
       try {
         await rest.apply(p.item(meta.name), obj, FIELD_MANAGER);
@@ -242,6 +243,42 @@ export class Reconciler {
       const keep = new Set(c.spec.listeners?.external ? state.brokers.map((b) => names.externalService(c, b.ordinal)) : []);
       for (const svc of list.items) {
         if (!keep.has(svc.metadata.name)) await rest.delete(apiPath('v1', 'Service', c.metadata.namespace).item(svc.metadata.name)).catch(() => undefined);
+      }
+    }
+  }
+
+  /**
+   * volumeClaimTemplates of a StatefulSet cannot change. The existing ones are kept, and a
+   * larger spec.storage.size (the CRD forbids shrinking) is applied by expanding each claim.
+   */
+  private async keepClaimTemplates(c: ChronikCluster, sts: Record<string, unknown>, state: MachineState): Promise<void> {
+    const { rest } = this.o;
+    const ns = c.metadata.namespace;
+    type Tpl = { spec?: { resources?: { requests?: { storage?: string } } } }[];
+    let existing: { spec: { volumeClaimTemplates?: Tpl } };
+    try {
+      existing = await rest.get(apiPath('apps/v1', 'StatefulSet', ns).item(names.statefulSet(c)));
+    } catch (err) {
+      if (isNotFound(err)) return;
+      throw err;
+    }
+    const current = existing.spec.volumeClaimTemplates;
+    if (!current) return;
+    (sts.spec as { volumeClaimTemplates: Tpl }).volumeClaimTemplates = current;
+    const want = c.spec.storage.size;
+    if (current[0]?.spec?.resources?.requests?.storage === want) return;
+    for (const b of state.brokers) {
+      const path = apiPath('v1', 'PersistentVolumeClaim', ns).item(names.claim(c, b.ordinal));
+      try {
+        const pvc = await rest.get<{ spec: { resources?: { requests?: { storage?: string } } } }>(path);
+        if (pvc.spec.resources?.requests?.storage !== want) {
+          await rest.mergePatch(path, { spec: { resources: { requests: { storage: want } } } });
+          await this.event(c, 'Normal', 'StorageExpanding', `claim ${names.claim(c, b.ordinal)} requested to grow to ${want}`);
+        }
+      } catch (err) {
+        if (isNotFound(err)) continue;
+        // Expansion refused (e.g. the storage class does not allow it): say so, keep reconciling.
+        await this.event(c, 'Warning', 'StorageExpansionFailed', `claim ${names.claim(c, b.ordinal)}: ${err instanceof Error ? err.message : String(err)}`);
       }
     }
   }
