@@ -1,0 +1,226 @@
+#!/usr/bin/python3
+"""Drives a real Python Kafka client for Chronik's client tests.
+
+Usage: python_client.py <confluent|kafka-python> <command> '<json arguments>'
+Every command prints JSON lines on stdout; the test reads them. Commands:
+  produce   {bootstrap, topic, messages: [{key, value, partition?}], compression, acks, idempotent}
+            -> {"delivered": [[partition, offset], ...]}
+  consume   {bootstrap, topic, group, count, timeout_s}   (from earliest, commits synchronously)
+            -> {"messages": [{"partition", "offset", "key", "value"}]}
+  member    {bootstrap, topic, group, run_s}  a group member that prints events until run_s passes or stdin closes
+            -> {"event": "assigned", "partitions": [...]} / {"event": "message", ...} / {"event": "done"}
+  admin     {bootstrap, topic, partitions}  create, describe, add partitions, delete -> {"steps": [...]}
+"""
+import json
+import select
+import sys
+import time
+
+
+def emit(obj):
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+def stdin_closed():
+    r, _, _ = select.select([sys.stdin], [], [], 0)
+    return bool(r) and sys.stdin.read(1) == ""
+
+
+# ---------------------------------------------------------------- confluent-kafka (librdkafka)
+def confluent(command, a):
+    from confluent_kafka import Consumer, Producer, TopicPartition
+    from confluent_kafka.admin import AdminClient, NewTopic, NewPartitions, ConfigResource
+
+    if command == "produce":
+        p = Producer({
+            "bootstrap.servers": a["bootstrap"],
+            "compression.type": a.get("compression", "none"),
+            "acks": str(a.get("acks", "all")),
+            "enable.idempotence": a.get("idempotent", True),
+            "linger.ms": 5,
+        })
+        delivered, errors = [], []
+
+        def cb(err, msg):
+            if err is not None:
+                errors.append(str(err))
+            else:
+                delivered.append([msg.partition(), msg.offset()])
+
+        for m in a["messages"]:
+            kw = {"key": m.get("key"), "value": m["value"], "on_delivery": cb}
+            if m.get("partition") is not None:
+                kw["partition"] = m["partition"]
+            while True:
+                try:
+                    p.produce(a["topic"], **kw)
+                    break
+                except BufferError:
+                    p.poll(0.1)
+            p.poll(0)
+        remaining = p.flush(30)
+        emit({"delivered": delivered, "errors": errors, "undelivered": remaining})
+        return
+
+    if command in ("consume", "member"):
+        c = Consumer({
+            "bootstrap.servers": a["bootstrap"],
+            "group.id": a["group"],
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            "session.timeout.ms": 10000,
+            "heartbeat.interval.ms": 500,
+            "partition.assignment.strategy": a.get("strategy", "cooperative-sticky" if command == "member" else "range"),
+        })
+        owned = set()
+
+        def on_assign(consumer, parts):
+            owned.update(tp.partition for tp in parts)
+            emit({"event": "assigned", "partitions": sorted(owned)})
+
+        def on_revoke(consumer, parts):
+            owned.difference_update(tp.partition for tp in parts)
+            emit({"event": "revoked", "partitions": sorted(tp.partition for tp in parts)})
+
+        c.subscribe([a["topic"]], on_assign=on_assign, on_revoke=on_revoke)
+        out = []
+        deadline = time.time() + (a.get("run_s") or a.get("timeout_s", 30))
+        while time.time() < deadline:
+            if command == "consume" and len(out) >= a["count"]:
+                break
+            if command == "member" and stdin_closed():
+                break
+            msg = c.poll(0.2)
+            if msg is None:
+                continue
+            if msg.error():
+                emit({"event": "error", "error": str(msg.error())})
+                continue
+            rec = {"partition": msg.partition(), "offset": msg.offset(),
+                   "key": msg.key().decode() if msg.key() else None, "value": msg.value().decode()}
+            c.commit(message=msg, asynchronous=False)
+            if command == "member":
+                emit({"event": "message", **rec})
+            out.append(rec)
+        c.close()
+        emit({"messages": out} if command == "consume" else {"event": "done"})
+        return
+
+    if command == "admin":
+        ad = AdminClient({"bootstrap.servers": a["bootstrap"]})
+        steps = []
+        t = a["topic"]
+        ad.create_topics([NewTopic(t, num_partitions=a["partitions"], replication_factor=1,
+                                   config={"retention.ms": "3600000"})])[t].result(15)
+        steps.append("created")
+        md = ad.list_topics(timeout=10)
+        steps.append({"partitions": len(md.topics[t].partitions)})
+        res = ad.describe_configs([ConfigResource(ConfigResource.Type.TOPIC, t)])
+        cfg = list(res.values())[0].result(15)
+        steps.append({"retention.ms": cfg["retention.ms"].value})
+        ad.create_partitions([NewPartitions(t, a["partitions"] + 2)])[t].result(15)
+        md = ad.list_topics(timeout=10)
+        steps.append({"partitions": len(md.topics[t].partitions)})
+        ad.delete_topics([t])[t].result(15)
+        steps.append("deleted")
+        emit({"steps": steps})
+        return
+    raise SystemExit("unknown command " + command)
+
+
+# ---------------------------------------------------------------- kafka-python
+def kafka_python(command, a):
+    from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+    from kafka.admin import ConfigResource, ConfigResourceType, NewPartitions, NewTopic
+
+    if command == "produce":
+        comp = a.get("compression", "none")
+        p = KafkaProducer(bootstrap_servers=a["bootstrap"], acks=(-1 if a.get("acks", "all") == "all" else int(a["acks"])),
+                          compression_type=None if comp == "none" else comp, linger_ms=5, api_version_auto_timeout_ms=10000)
+        futures = [p.send(a["topic"], key=(m["key"].encode() if m.get("key") else None), value=m["value"].encode(),
+                          partition=m.get("partition")) for m in a["messages"]]
+        p.flush(30)
+        delivered, errors = [], []
+        for f in futures:
+            try:
+                md = f.get(timeout=30)
+                delivered.append([md.partition, md.offset])
+            except Exception as e:  # noqa: BLE001 - reported to the test
+                errors.append(repr(e))
+        p.close()
+        emit({"delivered": delivered, "errors": errors, "undelivered": 0})
+        return
+
+    if command in ("consume", "member"):
+        from kafka import ConsumerRebalanceListener
+
+        owned = set()
+
+        class Listener(ConsumerRebalanceListener):
+            def on_partitions_revoked(self, revoked):
+                owned.difference_update(tp.partition for tp in revoked)
+                emit({"event": "revoked", "partitions": sorted(tp.partition for tp in revoked)})
+
+            def on_partitions_assigned(self, assigned):
+                owned.update(tp.partition for tp in assigned)
+                emit({"event": "assigned", "partitions": sorted(owned)})
+
+        c = KafkaConsumer(bootstrap_servers=a["bootstrap"], group_id=a["group"], auto_offset_reset="earliest",
+                          enable_auto_commit=False, session_timeout_ms=10000, heartbeat_interval_ms=500,
+                          api_version_auto_timeout_ms=10000)
+        c.subscribe([a["topic"]], listener=Listener())
+        out = []
+        deadline = time.time() + (a.get("run_s") or a.get("timeout_s", 30))
+        while time.time() < deadline:
+            if command == "consume" and len(out) >= a["count"]:
+                break
+            if command == "member" and stdin_closed():
+                break
+            batch = c.poll(timeout_ms=200)
+            for _tp, msgs in batch.items():
+                for msg in msgs:
+                    rec = {"partition": msg.partition, "offset": msg.offset,
+                           "key": msg.key.decode() if msg.key else None, "value": msg.value.decode()}
+                    if command == "member":
+                        emit({"event": "message", **rec})
+                    out.append(rec)
+            if batch:
+                c.commit()
+        c.close()
+        emit({"messages": out} if command == "consume" else {"event": "done"})
+        return
+
+    if command == "admin":
+        ad = KafkaAdminClient(bootstrap_servers=a["bootstrap"], api_version_auto_timeout_ms=10000)
+        steps = []
+        t = a["topic"]
+        ad.create_topics([NewTopic(t, num_partitions=a["partitions"], replication_factor=1,
+                                   topic_configs={"retention.ms": "3600000"})])
+        steps.append("created")
+        steps.append({"partitions": len(ad.describe_topics([t])[0]["partitions"])})
+        res = ad.describe_configs([ConfigResource(ConfigResourceType.TOPIC, t)])
+        entries = {e[0]: e[1] for e in res[0].resources[0][4]}
+        steps.append({"retention.ms": entries.get("retention.ms")})
+        ad.create_partitions({t: NewPartitions(a["partitions"] + 2)})
+        steps.append({"partitions": len(ad.describe_topics([t])[0]["partitions"])})
+        ad.delete_topics([t])
+        steps.append("deleted")
+        ad.close()
+        emit({"steps": steps})
+        return
+    raise SystemExit("unknown command " + command)
+
+
+def main():
+    lib, command, args = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+    if lib == "confluent":
+        confluent(command, args)
+    elif lib == "kafka-python":
+        kafka_python(command, args)
+    else:
+        raise SystemExit("unknown client library " + lib)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+// `npm test`: the one command that sets up a fresh machine and runs every suite.
+// It installs what the suites need (Debian packages for the non-JavaScript Kafka clients, npm
+// packages), type-checks, runs vitest over every workspace, optionally the e2e suite, and ends
+// with one line `N passed, N failed` that sums all of them.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+process.chdir(root);
+
+const DEBIAN_PACKAGES = ['kcat', 'python3-confluent-kafka', 'python3-kafka'];
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', ...opts });
+  return r.status ?? 1;
+}
+
+function missingDebianPackages() {
+  return DEBIAN_PACKAGES.filter((p) => {
+    const r = spawnSync('dpkg-query', ['-W', '-f=${Status}', p], { encoding: 'utf8' });
+    return !(r.status === 0 && r.stdout.includes('install ok installed'));
+  });
+}
+
+function ensureDebianPackages() {
+  const missing = missingDebianPackages();
+  if (missing.length === 0) return;
+  console.log(`[test] installing Debian packages: ${missing.join(' ')}`);
+  const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const apt = (args) => (sudo.length ? run('sudo', ['apt-get', ...args], { env }) : run('apt-get', args, { env }));
+  if (apt(['install', '-y', '--no-install-recommends', ...missing]) !== 0) {
+    apt(['update']);
+    if (apt(['install', '-y', '--no-install-recommends', ...missing]) !== 0) {
+      console.error('[test] could not install the Debian packages the client tests need');
+    }
+  }
+}
+
+function ensureNodeModules() {
+  const stamp = join(root, 'node_modules', '.package-lock.json');
+  if (existsSync(stamp)) return;
+  console.log('[test] npm ci');
+  if (run('npm', ['ci', '--no-audit', '--no-fund']) !== 0) process.exit(1);
+}
+
+ensureDebianPackages();
+ensureNodeModules();
+
+const totals = { passed: 0, failed: 0, skipped: 0 };
+
+// Type errors are failures in their own right, counted as one check.
+console.log('[test] typecheck');
+if (run('npx', ['tsc', '-b', 'broker', 'operator']) === 0) totals.passed += 1;
+else totals.failed += 1;
+
+function runVitest(label, extraArgs) {
+  const dir = mkdtempSync(join(tmpdir(), 'chronik-vitest-'));
+  const out = join(dir, 'report.json');
+  console.log(`[test] ${label}`);
+  const status = run('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`, ...extraArgs]);
+  if (!existsSync(out)) {
+    console.error(`[test] ${label}: vitest produced no report (exit ${status})`);
+    totals.failed += 1;
+    return;
+  }
+  const report = JSON.parse(readFileSync(out, 'utf8'));
+  totals.passed += report.numPassedTests;
+  totals.failed += report.numFailedTests;
+  totals.skipped += report.numPendingTests + (report.numTodoTests ?? 0);
+  // A suite file that failed to load counts as a failure even though it ran no test.
+  for (const file of report.testResults ?? []) {
+    if (file.status === 'failed' && (file.assertionResults ?? []).length === 0) totals.failed += 1;
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+
+runVitest('unit, integration, simulation and operator suites', []);
+
+if (process.env.CHRONIK_E2E === '1' && existsSync(join(root, 'e2e', 'run.ts'))) {
+  runVitest('end-to-end suite', ['--config', 'e2e/vitest.config.ts']);
+}
+
+console.log(`${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}`);
+process.exit(totals.failed === 0 ? 0 : 1);
