@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 process.chdir(root);
 
-const DEBIAN_PACKAGES = ['kcat', 'python3-confluent-kafka', 'python3-kafka'];
+// python3-snappy, -lz4 and -zstandard give kafka-python its optional codecs.
+const DEBIAN_PACKAGES = ['kcat', 'python3-confluent-kafka', 'python3-kafka', 'python3-snappy', 'python3-lz4', 'python3-zstandard'];
 
 function run(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { stdio: 'inherit', ...opts });

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync, chmodSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDebianPackages } from './apt.js';
 import { cachePath, VERSIONS, withLock } from './cache.js';
@@ -7,6 +7,10 @@ import { ManagedProcess } from './process.js';
 
 export const BASE_IMAGE = 'node:20-bookworm-slim';
 const LOCAL_BASE_LABEL = 'org.chronik.e2e.base';
+/** Bumped whenever the recipe below changes, so an older local base image is rebuilt. */
+const LOCAL_BASE_RECIPE = 'debootstrap-2';
+/** Extra CAs the host trusts (a TLS-inspecting egress proxy, a company CA): builds inside the image need them too. */
+const HOST_EXTRA_CA_DIR = '/usr/local/share/ca-certificates';
 
 let startedDockerd: ManagedProcess | undefined;
 
@@ -57,10 +61,10 @@ async function npmPackInto(spec: string, dir: string): Promise<string> {
  */
 export async function ensureBaseImage(): Promise<void> {
   await ensureDocker();
-  if (await imageExists(BASE_IMAGE)) return;
+  if (await baseImageCurrent()) return;
   await ensureDebianPackages(['debootstrap']);
   await withLock('base-image', async () => {
-    if (await imageExists(BASE_IMAGE)) return;
+    if (await baseImageCurrent()) return;
     const started = Date.now();
     const baseDir = cachePath('base');
     const rootfs = join(baseDir, 'rootfs');
@@ -88,6 +92,9 @@ export async function ensureBaseImage(): Promise<void> {
       writeFileSync(join(image, 'usr/local/bin/docker-entrypoint.sh'), ENTRYPOINT);
       chmodSync(join(image, 'usr/local/bin/docker-entrypoint.sh'), 0o755);
       await run('chroot', [image, 'sh', '-c', 'groupadd --gid 1000 node && useradd --uid 1000 --gid node --shell /bin/bash --create-home node']);
+      const extraCas = existsSync(HOST_EXTRA_CA_DIR) ? readdirSync(HOST_EXTRA_CA_DIR).filter((f) => f.endsWith('.crt')) : [];
+      for (const ca of extraCas) copyFileSync(join(HOST_EXTRA_CA_DIR, ca), join(image, 'usr/local/share/ca-certificates', ca));
+      if (extraCas.length) await run('chroot', [image, 'update-ca-certificates']);
       await run('chroot', [image, 'node', '-e', 'if (!process.version.startsWith("v20.")) process.exit(1)']);
       await run('chroot', [image, 'npm', '--version']);
       await sh(`rm -rf ${image}/var/lib/apt/lists/* ${image}/var/cache/apt/*.bin ${image}/usr/share/doc/* ${image}/usr/share/man/*`);
@@ -96,7 +103,9 @@ export async function ensureBaseImage(): Promise<void> {
         `tar -C ${image} -c . | docker import ` +
           `--change 'ENV NODE_VERSION=${VERSIONS.node}' ` +
           `--change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' ` +
-          `--change 'LABEL ${LOCAL_BASE_LABEL}=debootstrap' ` +
+          `--change 'LABEL ${LOCAL_BASE_LABEL}=${LOCAL_BASE_RECIPE}' ` +
+          // Node keeps its own CA list; point it at the system bundle only where the host has extra CAs.
+          (extraCas.length ? `--change 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt' ` : '') +
           `--change 'ENTRYPOINT ["docker-entrypoint.sh"]' ` +
           `--change 'CMD ["node"]' - ${BASE_IMAGE}`,
       );
@@ -124,10 +133,30 @@ esac
 exec "$@"
 `;
 
+async function localBaseLabel(): Promise<string | undefined> {
+  const r = await run('docker', ['image', 'inspect', '--format', `{{ index .Config.Labels "${LOCAL_BASE_LABEL}" }}`, BASE_IMAGE], { allowFailure: true });
+  return r.code === 0 ? r.stdout.trim() : undefined;
+}
+
+async function isLocalBaseImage(): Promise<boolean> {
+  return (await localBaseLabel())?.startsWith('debootstrap') ?? false;
+}
+
+/** An official image (no label) is always kept; a local one is rebuilt when its recipe is older. */
+async function baseImageCurrent(): Promise<boolean> {
+  const label = await localBaseLabel();
+  if (label === undefined) return false;
+  return !label.startsWith('debootstrap') || label === LOCAL_BASE_RECIPE;
+}
+
 export async function dockerBuild(opts: { dockerfile: string; tag: string; context: string }): Promise<void> {
   await ensureBaseImage();
   const started = Date.now();
   log(`docker build -f ${opts.dockerfile} -t ${opts.tag} ${opts.context}`);
-  await run('docker', ['build', '-f', opts.dockerfile, '-t', opts.tag, opts.context], { stream: process.env.CHRONIK_E2E_VERBOSE === '1' });
+  // With the locally made base image there is no registry, so BuildKit's `# syntax=` frontend
+  // image cannot be pulled; the classic builder reads the same Dockerfile without it.
+  const env = { ...process.env };
+  if (env.DOCKER_BUILDKIT === undefined && (await isLocalBaseImage())) env.DOCKER_BUILDKIT = '0';
+  await run('docker', ['build', '-f', opts.dockerfile, '-t', opts.tag, opts.context], { env, stream: process.env.CHRONIK_E2E_VERBOSE === '1' });
   log(`built ${opts.tag} in ${Math.round((Date.now() - started) / 1000)} s`);
 }

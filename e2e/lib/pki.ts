@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDebianPackages } from './apt.js';
 import { run } from './exec.js';
@@ -28,6 +28,7 @@ export interface Pki {
  */
 export async function createPki(dir: string): Promise<Pki> {
   await ensureDebianPackages(['openssl']);
+  mkdirSync(dir, { recursive: true });
   const caKey = join(dir, 'ca.key');
   const caCert = join(dir, 'ca.crt');
   if (!existsSync(caCert)) {

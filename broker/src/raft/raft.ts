@@ -271,9 +271,13 @@ export class RaftNode {
     return true;
   }
 
-  /** Feeds one message from a peer. Returns false if it was malformed or for another group. */
+  /**
+   * Feeds one message from a peer. Returns false, changing nothing, if it is malformed or for
+   * another group. Throws only if a peer contradicts a committed entry, which a correct peer never
+   * does (the host should stop the group and report it).
+   */
   step(m: Message): boolean {
-    if (m.group !== this.group || !Number.isSafeInteger(m.term) || m.term < 0 || !(m.from > 0)) return false;
+    if (m.group !== this.group || !wellFormed(m)) return false;
     if (m.term > this.termValue) {
       if (m.type === MessageType.Vote || m.type === MessageType.PreVote) {
         // A replica that heard from a live leader within the minimum election timeout ignores
@@ -1037,6 +1041,22 @@ export class RaftNode {
     this.msgs.push(m);
     return m;
   }
+}
+
+function isIndex(n: number): boolean {
+  return Number.isSafeInteger(n) && n >= 0;
+}
+
+/** Numbers are non-negative integers and appended entries are contiguous after `index`. */
+function wellFormed(m: Message): boolean {
+  if (!(m.from > 0) || !isIndex(m.term) || !isIndex(m.index) || !isIndex(m.logTerm) || !isIndex(m.commit)) return false;
+  if (!Array.isArray(m.entries)) return false;
+  const ents = m.entries;
+  for (let i = 0; i < ents.length; i++) {
+    const e = ents[i] as Entry;
+    if (e.index !== m.index + 1 + i || !isIndex(e.term) || e.term > m.term || !(e.data instanceof Uint8Array)) return false;
+  }
+  return true;
 }
 
 /** k-th largest (1-based) of a[0..n), sorting that prefix in place (voter counts are tiny). */

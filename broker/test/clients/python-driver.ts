@@ -65,7 +65,7 @@ function member(lib: Lib, bootstrap: string, topic: string, group: string): Prom
 export function pythonDriver(lib: Lib): ClientDriver {
   return {
     name: lib === 'confluent' ? 'confluent-kafka (librdkafka)' : 'kafka-python',
-    compressions: lib === 'confluent' ? ['none', 'gzip', 'snappy', 'lz4', 'zstd'] : ['none', 'gzip'],
+    compressions: ['none', 'gzip', 'snappy', 'lz4', 'zstd'],
     async produce(bootstrap, topic, messages: readonly ProduceInput[], opts) {
       const r = await runOnce(lib, 'produce', { bootstrap, topic, messages, compression: opts.compression, acks: 'all' }, 90_000);
       const errors = r.errors as string[];

@@ -195,9 +195,27 @@ describe('broker process', () => {
     }
   });
 
-  it('exits 0 on SIGTERM and restarts on the same data', async () => {
+  it('exits 0 on SIGTERM, promptly even with a consumer long-polling, and restarts on the same data', async () => {
     const own = await startBrokerProcess();
+    const kafka = new Kafka({ clientId: 'sigterm-test', brokers: [own.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 0 } });
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic: 'sigterm', messages: [{ value: 'one' }] });
+    await producer.disconnect();
+    const consumer = kafka.consumer({ groupId: 'sigterm', maxWaitTimeInMs: 25_000 });
+    await consumer.connect();
+    await consumer.subscribe({ topic: 'sigterm', fromBeginning: true });
+    const first = new Promise<void>((resolve) => {
+      void consumer.run({ eachMessage: async () => resolve() });
+    });
+    await first;
+    // The consumer is now parked in a 25 s Fetch long poll.
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = Date.now();
     const status = await own.stop('SIGTERM');
+    console.log('DEBUGLOGS', own.logs().split('\n').filter((l) => /"level":(40|50)|stopp|shutting/.test(l)).join('\n'));
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    await consumer.disconnect().catch(() => undefined);
     expect(status).toEqual({ code: 0, signal: null });
     expect(own.logs()).toContain('broker stopped');
     await own.restart();

@@ -51,6 +51,9 @@ export interface ScenarioShape {
   /** Flow-control knobs: tiny batches and windows make partial replication (Figure 8) likely. */
   readonly maxAppendBytes: number;
   readonly maxInflight: number;
+  /** Most seeds run with both (the production setting); some run the plain paper protocol. */
+  readonly preVote: boolean;
+  readonly checkQuorum: boolean;
   readonly actions: Action[];
 }
 
@@ -60,6 +63,8 @@ export function generateScenario(seed: number, steps: number): ScenarioShape {
   const pool = voters + 2;
   const maxAppendBytes = [1, 16, 64, 4096][rng.nextInt(4)] as number;
   const maxInflight = [1, 4, 64][rng.nextInt(3)] as number;
+  const preVote = rng.chance(0.8);
+  const checkQuorum = rng.chance(0.8);
   const actions: Action[] = [];
   let at = 50;
   for (let n = 0; n < steps; n++) {
@@ -75,5 +80,5 @@ export function generateScenario(seed: number, steps: number): ScenarioShape {
     }
     actions.push({ n, at, kind, seed: rng.nextU32() });
   }
-  return { voters, pool, maxAppendBytes, maxInflight, actions };
+  return { voters, pool, maxAppendBytes, maxInflight, preVote, checkQuorum, actions };
 }

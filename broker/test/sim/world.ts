@@ -120,6 +120,8 @@ class World {
   private readonly founders: ConfState;
   private readonly maxAppendBytes: number;
   private readonly maxInflight: number;
+  private readonly preVote: boolean;
+  private readonly checkQuorum: boolean;
   private drop = 0;
   private dup = 0;
   private maxDelay = 10;
@@ -150,6 +152,8 @@ class World {
     this.net = new SeededRandom(opts.seed ^ 0x5bd1e995);
     this.maxAppendBytes = shape.maxAppendBytes;
     this.maxInflight = shape.maxInflight;
+    this.preVote = shape.preVote;
+    this.checkQuorum = shape.checkQuorum;
     this.tracing = opts.trace === true;
     const voters: number[] = [];
     for (let i = 1; i <= shape.voters; i++) voters.push(i);
@@ -272,6 +276,7 @@ class World {
         this.dup = 0;
         this.maxDelay = 10;
         for (const n of this.nodes) if (n !== undefined && !n.alive) this.restart(n);
+        if (!this.preVote && !this.checkQuorum) this.decommissionRemoved();
         return;
     }
   }
@@ -510,6 +515,25 @@ class World {
     }
   }
 
+  /**
+   * Without PreVote and CheckQuorum leases, a removed server that missed its removal keeps
+   * campaigning with ever higher terms and deposes every leader (thesis §4.2.3); the paper's answer
+   * is that removed servers are shut down, so the calm phase does that for plain-protocol seeds.
+   */
+  private decommissionRemoved(): void {
+    let latest: SimNode | undefined;
+    for (const n of this.nodes) if (n !== undefined && (latest === undefined || n.applied > latest.applied)) latest = n;
+    if (latest === undefined) return;
+    const conf = latest.conf;
+    for (const n of this.nodes) {
+      if (n === undefined || conf.voters.includes(n.id) || conf.learners.includes(n.id)) continue;
+      n.alive = false;
+      n.inc++;
+      n.syncing = null;
+      this.note(`node ${n.id} is not in the committed configuration: shut down`);
+    }
+  }
+
   private compact(n: SimNode): void {
     if (n.applied < n.storage.firstIndex()) return;
     n.storage.createSnapshot(n.applied, n.conf, encodeHash(n.hash));
@@ -546,6 +570,8 @@ class World {
       heartbeatTicks: 1,
       maxInflight: this.maxInflight,
       maxAppendBytes: this.maxAppendBytes,
+      preVote: this.preVote,
+      checkQuorum: this.checkQuorum,
     });
   }
 

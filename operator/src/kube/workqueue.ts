@@ -29,7 +29,7 @@ export class WorkQueue {
   constructor(opts: WorkQueueOptions = {}) {
     this.o = {
       baseDelayMs: opts.baseDelayMs ?? 500,
-      maxDelayMs: opts.maxDelayMs ?? 300_000,
+      maxDelayMs: opts.maxDelayMs ?? 60_000,
       ratePerSecond: opts.ratePerSecond ?? 20,
       burst: opts.burst ?? 50,
       now: opts.now ?? Date.now,

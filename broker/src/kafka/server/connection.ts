@@ -48,9 +48,11 @@ export class Connection {
   private pausedForInFlight = false;
   private idleWaiters: (() => void)[] = [];
   private readonly log: Logger;
+  private readonly socket: Socket;
 
   constructor(private readonly options: ConnectionOptions) {
     const { socket } = options;
+    this.socket = socket;
     this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     this.log = options.logger.child({ conn: options.id, remote: this.remoteAddress });
     this.reader = new FrameReader(options.maxFrameBytes);
@@ -89,11 +91,13 @@ export class Connection {
     }
     if (this.slots.length > 0) this.log.warn({ inFlight: this.slots.length }, 'closing connection with requests still in flight');
     await new Promise<void>((resolve) => {
+      const { socket } = this;
       if (this.closed) return resolve();
-      this.options.socket.once('close', () => resolve());
-      this.options.socket.end();
+      socket.once('close', () => resolve());
+      // Once our last response is handed to the kernel we are done; clients need not close first.
+      socket.end(() => socket.destroy());
       // A peer that never reads must not hold shutdown forever.
-      setTimeout(() => this.options.socket.destroy(), Math.max(100, timeoutMs)).unref();
+      setTimeout(() => socket.destroy(), Math.max(100, timeoutMs)).unref();
     });
   }
 

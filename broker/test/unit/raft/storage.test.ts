@@ -88,3 +88,25 @@ describe('persistence and the Ready contract', () => {
     expect(() => decodeConfChange(bytes.subarray(0, 12))).toThrow(/truncated/);
   });
 });
+
+describe('bad input', () => {
+  it('malformed messages are refused without changing anything', () => {
+    const c = new TestCluster([1, 2, 3]);
+    c.elect(1);
+    c.propose(1, 'a');
+    const r2 = c.raft(2);
+    const before = { term: r2.term, last: r2.lastIndex, commit: r2.commitIndex };
+    const bad = [
+      msg({ type: MessageType.Append, from: 1, to: 2, term: -1 }),
+      msg({ type: MessageType.Append, from: 0, to: 2, term: r2.term }),
+      msg({ type: MessageType.Append, from: 1, to: 2, term: r2.term, index: 1.5 }),
+      // entries not contiguous after index
+      msg({ type: MessageType.Append, from: 1, to: 2, term: r2.term, index: r2.lastIndex, logTerm: r2.term, entries: [entry(r2.lastIndex + 2, r2.term)] }),
+      // entry from a future term
+      msg({ type: MessageType.Append, from: 1, to: 2, term: r2.term, index: r2.lastIndex, logTerm: r2.term, entries: [entry(r2.lastIndex + 1, r2.term + 1)] }),
+    ];
+    for (const m of bad) expect(r2.step(m)).toBe(false);
+    expect({ term: r2.term, last: r2.lastIndex, commit: r2.commitIndex }).toEqual(before);
+    expect(r2.hasReady()).toBe(false);
+  });
+});
