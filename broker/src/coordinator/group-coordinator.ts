@@ -998,7 +998,7 @@ export class GroupCoordinator {
   /**
    * Deletes offsets past their retention: explicit expireTimestamp (OffsetCommit v2-4), else
    * offsets.retention of an Empty group counted from when it became Empty (or from the commit
-   * for groups that never used group management). Groups left with nothing are removed.
+   * for groups that never used group management). Empty groups left without offsets are removed.
    */
   async expireOffsets(): Promise<number> {
     let expired = 0;
@@ -1015,7 +1015,8 @@ export class GroupCoordinator {
           const expiresAt = v.expireTimestamp >= 0 ? v.expireTimestamp : base + retention;
           if (expiresAt <= now) dead.push(k);
         }
-        const removeGroup = group.offsets.size === dead.length && group.generation === 0 && group.protocolType === null;
+        // Like Kafka, an Empty group with no offsets left has nothing worth keeping.
+        const removeGroup = group.offsets.size === dead.length;
         if (dead.length === 0 && !removeGroup) return 0;
         const records: CoordinatorRecord[] = dead.map((k) => {
           const [topic, partition] = k.split('\u0000') as [string, string];

@@ -488,6 +488,14 @@ describe('GroupCoordinator: offsets', () => {
     expect(await gc.expireOffsets()).toBe(1);
     expect(gc.groupState('s')).toBeUndefined();
     expect((await gc.fetchOffsets('r', null)).offsets).toHaveLength(1);
+    // An Empty consumer group without offsets is dropped on the next pass.
+    const j = gc.join(joinReq());
+    await scheduler.advance(3 * DELAY);
+    const m = await j;
+    await gc.leave('g', [{ memberId: m.memberId, groupInstanceId: null }]);
+    expect(gc.groupState('g')).toBe('Empty');
+    await gc.expireOffsets();
+    expect(gc.groupState('g')).toBeUndefined();
   });
 });
 
