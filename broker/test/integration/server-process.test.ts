@@ -213,8 +213,8 @@ describe('broker process', () => {
     await new Promise((r) => setTimeout(r, 300));
     const t0 = Date.now();
     const status = await own.stop('SIGTERM');
-    console.log('DEBUGLOGS', own.logs().split('\n').filter((l) => /"level":(40|50)|stopp|shutting/.test(l)).join('\n'));
-    expect(Date.now() - t0).toBeLessThan(10_000);
+    // Well below the 10 s drain bound: the long poll is cut short and nothing waits on the client.
+    expect(Date.now() - t0).toBeLessThan(5_000);
     await consumer.disconnect().catch(() => undefined);
     expect(status).toEqual({ code: 0, signal: null });
     expect(own.logs()).toContain('broker stopped');
