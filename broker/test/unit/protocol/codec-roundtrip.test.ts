@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeMessage, encodeMessage } from '../../../src/kafka/protocol/codec.js';
 import { ALL_APIS } from '../../../src/kafka/protocol/messages/index.js';
 import type { MessageDef } from '../../../src/kafka/protocol/schema.js';
+import { parseVersions } from '../../../src/kafka/protocol/versions.js';
 import { projectToVersion, sampleMessage } from './sample-values.js';
 
 function roundTrip(def: MessageDef, version: number, nulls: boolean): void {
@@ -28,5 +29,16 @@ describe('every ApiDef round-trips at every served version', () => {
         }
       }
     });
+  }
+});
+
+describe('every MessageDef round-trips across all its specified versions (beyond what we serve)', () => {
+  for (const api of ALL_APIS) {
+    for (const def of [api.request, api.response]) {
+      it(`${def.name} ${def.validVersions}`, () => {
+        const { min, max } = parseVersions(def.validVersions);
+        for (let v = min; v <= max; v++) roundTrip(def, v, false);
+      });
+    }
   }
 });
