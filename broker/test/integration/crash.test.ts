@@ -30,7 +30,8 @@ interface Acked {
 
 /** Several concurrent idempotent senders until the broker dies under them. */
 async function produceUntilKilled(bootstrap: string, round: number, killAfterMs: number): Promise<Acked[]> {
-  const kafka = new Kafka({ brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 0 } });
+  // kafkajs insists on retries for idempotent producers; keep them short so senders stop soon after the kill.
+  const kafka = new Kafka({ brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 2, initialRetryTime: 50, maxRetryTime: 200 } });
   const acked: Acked[] = [];
   const producers: Producer[] = [];
   let stop = false;

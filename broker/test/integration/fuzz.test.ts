@@ -149,8 +149,9 @@ test(`fuzzed frames never take the broker down (seed ${SEED}, ${FRAMES} frames)`
       try {
         await bystander.listTopics();
         bystanderOk++;
-      } catch {
+      } catch (e) {
         bystanderErrors++;
+        console.log(`bystander error: ${(e as Error).message}`);
       }
       await new Promise((r) => setTimeout(r, 50));
     }
