@@ -179,6 +179,11 @@ describe('broker process', () => {
     } finally {
       await admin.disconnect();
     }
+    const metrics = await (await fetch(`http://127.0.0.1:${broker.httpPort}/metrics`)).text();
+    expect(metrics).toMatch(/chronik_kafka_requests_total\{api="Metadata",version="\d+"\} [1-9]/);
+    expect(metrics).toMatch(/chronik_kafka_requests_total\{api="CreateTopics",version="\d+"\} 1/);
+    expect(metrics).toMatch(/chronik_kafka_bytes_out_total [1-9]/);
+    expect(metrics).toMatch(/chronik_kafka_protocol_failures_total\{reason="frame-size"\} [1-9]/);
   });
 
   it('serves @platformatic/kafka: metadata with auto-creation', async () => {

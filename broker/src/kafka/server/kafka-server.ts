@@ -74,9 +74,11 @@ export function createKafkaServer(options: KafkaServerOptions): KafkaServer {
       maxInFlight: options.maxInFlightPerConnection ?? DEFAULT_MAX_IN_FLIGHT,
       onClose: (c) => {
         if (connections.delete(c)) metrics.connections.dec();
+        logger.debug({ conn: c.id, remote: c.remoteAddress }, 'connection closed');
       },
     });
     connections.add(connection);
+    logger.debug({ conn: connection.id, remote: connection.remoteAddress }, 'connection opened');
     metrics.connections.inc();
     metrics.connectionsTotal.inc();
   });
