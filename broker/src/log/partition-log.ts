@@ -417,25 +417,30 @@ export class FilePartitionLog implements PartitionLog, Flushable {
     const segments = [...this.segments];
     for (let i = 0; i < segments.length; i++) {
       const seg = segments[i]!;
-      if (seg.nextOffset <= fromOffset) continue;
+      if (seg.nextOffset <= fromOffset || seg.isClosed) continue;
       const reader = new BatchReader(seg, seg.offsetIndex.floor(fromOffset).position, 1024 * 1024);
-      for (;;) {
-        const step = await seg.withReader(() => reader.next());
-        if (step.kind !== 'batch') break;
-        const h = step.header;
-        if (h.lastOffset < fromOffset) continue;
-        yield {
-          baseOffset: h.baseOffset,
-          lastOffset: h.lastOffset,
-          partitionLeaderEpoch: h.partitionLeaderEpoch,
-          maxTimestamp: h.maxTimestamp,
-          producerId: h.producerId,
-          producerEpoch: h.producerEpoch,
-          baseSequence: h.baseSequence,
-          isTransactional: h.isTransactional,
-          isControl: h.isControl,
-          sizeInBytes: h.sizeInBytes,
-        };
+      seg.acquire();
+      try {
+        for (;;) {
+          const step = await reader.next();
+          if (step.kind !== 'batch') break;
+          const h = step.header;
+          if (h.lastOffset < fromOffset) continue;
+          yield {
+            baseOffset: h.baseOffset,
+            lastOffset: h.lastOffset,
+            partitionLeaderEpoch: h.partitionLeaderEpoch,
+            maxTimestamp: h.maxTimestamp,
+            producerId: h.producerId,
+            producerEpoch: h.producerEpoch,
+            baseSequence: h.baseSequence,
+            isTransactional: h.isTransactional,
+            isControl: h.isControl,
+            sizeInBytes: h.sizeInBytes,
+          };
+        }
+      } finally {
+        seg.release();
       }
     }
   }

@@ -241,13 +241,26 @@ export class Segment {
   private closeWhenIdle = false;
 
   async withReader<T>(fn: () => Promise<T>): Promise<T> {
-    this.readers++;
+    this.acquire();
     try {
       return await fn();
     } finally {
-      this.readers--;
-      if (this.readers === 0 && this.closeWhenIdle) this.close();
+      this.release();
     }
+  }
+
+  /** Pins the fd open (a closed fd number could be reused by another file). Pair with release(). */
+  acquire(): void {
+    this.readers++;
+  }
+
+  release(): void {
+    this.readers--;
+    if (this.readers === 0 && this.closeWhenIdle) this.close();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   close(): void {
