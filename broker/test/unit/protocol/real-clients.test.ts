@@ -5,6 +5,7 @@
  */
 import { Admin, Producer, stringSerializers } from '@platformatic/kafka';
 import { Kafka, logLevel } from 'kafkajs';
+import { execFile, spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeRequestFrame, encodeResponseFrame } from '../../../src/kafka/protocol/headers.js';
@@ -79,7 +80,8 @@ class FakeBroker {
       };
     }
     if (apiKey === 3) {
-      const requested = (_request.topics as Array<{ name: string | null }> | null) ?? [];
+      // A null topic list (v1+) asks for every topic.
+      const requested = (_request.topics as Array<{ name: string | null }> | null) ?? [{ name: PROBE_TOPIC }];
       return {
         throttleTimeMs: 0,
         brokers: [{ nodeId: 1, host: '127.0.0.1', port: this.port, rack: null }],
@@ -161,7 +163,7 @@ describe('real clients accept our encoding', () => {
     try {
       await admin.connect();
       const topics = await admin.listTopics();
-      expect(topics).toEqual([]);
+      expect(topics).toEqual([PROBE_TOPIC]);
     } finally {
       await admin.disconnect();
     }
@@ -260,4 +262,42 @@ describe('real clients accept our encoding', () => {
     expect(topicData[0]?.name).toBe(PROBE_TOPIC);
     expectRecordBatch(topicData[0]?.partitionData[0]?.records, 1);
   }, 20_000);
+
+  const hasKcat = spawnSync('kcat', ['-V']).status === 0;
+  it.skipIf(!hasKcat)('kcat (librdkafka): metadata listing and a produce go through our codec', async () => {
+    broker = new FakeBroker();
+    await broker.start();
+    const bootstrap = `127.0.0.1:${broker.port}`;
+    const run = (args: string[], input?: string): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const child = execFile('kcat', args, { timeout: 15_000 }, (err, stdout, stderr) =>
+          err ? reject(new Error(`kcat ${args.join(' ')}: ${err.message} ${stderr}`)) : resolve(stdout),
+        );
+        child.stdin?.end(input ?? '');
+      });
+    const listing = JSON.parse(await run(['-b', bootstrap, '-L', '-J', '-m', '10'])) as {
+      brokers: Array<{ id: number; name: string }>;
+      topics: Array<{ topic: string; partitions: Array<{ partition: number; leader: number }> }>;
+    };
+    expect(listing.brokers).toEqual([{ id: 1, name: bootstrap }]);
+    expect(listing.topics.map((t) => t.topic)).toEqual([PROBE_TOPIC]);
+    expect(listing.topics[0]?.partitions[0]).toMatchObject({ partition: 0, leader: 1 });
+    await run(['-b', bootstrap, '-P', '-t', PROBE_TOPIC, '-p', '0', '-X', 'acks=all', '-m', '10'], 'hello\nworld\n');
+    expect(broker.failures).toEqual([]);
+    const apiVersions = broker.captured.find((c) => c.apiKey === 18);
+    expect(apiVersions?.apiVersion).toBe(3);
+    expect(apiVersions?.body.clientSoftwareName).toBe('librdkafka');
+    // librdkafka may split the two lines across requests: count the records over all of them.
+    let records = 0;
+    for (const produce of broker.captured.filter((c) => c.apiKey === 0)) {
+      expect(produce.body.acks).toBe(-1);
+      const topicData = produce.body.topicData as Array<{ name: string; partitionData: Array<{ index: number; records: unknown }> }>;
+      expect(topicData[0]?.name).toBe(PROBE_TOPIC);
+      const batch = topicData[0]?.partitionData[0]?.records as Buffer;
+      const count = batch.readInt32BE(57);
+      expectRecordBatch(batch, count);
+      records += count;
+    }
+    expect(records).toBe(2);
+  }, 30_000);
 });
