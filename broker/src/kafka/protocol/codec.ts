@@ -1,7 +1,12 @@
 /**
  * The generic codec: encodes and decodes any message from its MessageDef. For each
- * (definition, version) the definition is compiled once into a plan of small closures (one per
- * field), so the per-message work is a flat loop with no version checks and no lookups.
+ * (definition, version) the definition is compiled once, and cached, into a plan: every struct
+ * becomes one generated reader and one generated writer that handle its fields in order,
+ * calling small per-field closures only for variable-length types. The per-message work has no
+ * version checks, no lookups and no per-field allocation beyond the values themselves.
+ *
+ * Decoded bytes/records are views into the input buffer (zero-copy): a caller that keeps them
+ * beyond the request keeps the frame alive, and must not reuse the frame buffer.
  */
 import { ProtocolError } from './protocol-error.js';
 import { ByteReader } from './reader.js';
