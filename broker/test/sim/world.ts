@@ -82,6 +82,7 @@ const EV_DELIVER = 1;
 const EV_FSYNC = 2;
 const EV_ACTION = 3;
 const EV_CALM = 4;
+const EV_DECOMMISSION = 5;
 
 interface SimNode {
   readonly id: number;
@@ -276,7 +277,11 @@ class World {
         this.dup = 0;
         this.maxDelay = 10;
         for (const n of this.nodes) if (n !== undefined && !n.alive) this.restart(n);
-        if (!this.preVote && !this.checkQuorum) this.decommissionRemoved();
+        if (!this.preVote && !this.checkQuorum) this.schedule(this.now, EV_DECOMMISSION, 0, 0, null, null);
+        return;
+      case EV_DECOMMISSION:
+        this.decommissionRemoved();
+        this.schedule(this.now + 50, EV_DECOMMISSION, 0, 0, null, null);
         return;
     }
   }
@@ -518,15 +523,19 @@ class World {
   /**
    * Without PreVote and CheckQuorum leases, a removed server that missed its removal keeps
    * campaigning with ever higher terms and deposes every leader (thesis §4.2.3); the paper's answer
-   * is that removed servers are shut down, so the calm phase does that for plain-protocol seeds.
+   * is that removed servers are shut down once their removal commits, so the calm phase does that
+   * (as an operator would) for plain-protocol seeds.
    */
   private decommissionRemoved(): void {
     let latest: SimNode | undefined;
     for (const n of this.nodes) if (n !== undefined && (latest === undefined || n.applied > latest.applied)) latest = n;
     if (latest === undefined) return;
-    const conf = latest.conf;
+    const member = (c: ConfState, id: number): boolean => c.voters.includes(id) || c.learners.includes(id);
     for (const n of this.nodes) {
-      if (n === undefined || conf.voters.includes(n.id) || conf.learners.includes(n.id)) continue;
+      if (n === undefined || !n.alive || member(latest.conf, n.id)) continue;
+      // Re-added by a change still in flight at the leader: not removable.
+      const leader = this.currentLeader();
+      if (leader === undefined || member(leader.raft.conf, n.id)) continue;
       n.alive = false;
       n.inc++;
       n.syncing = null;
