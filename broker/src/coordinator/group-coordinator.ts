@@ -274,6 +274,8 @@ export class GroupCoordinator {
     let group = this.groups.get(req.groupId);
     if (group === undefined) {
       if (req.memberId !== '') return joinError(req.memberId, ErrorCode.UNKNOWN_MEMBER_ID);
+      // Checked before creating anything, so a bad request leaves no empty group behind.
+      if (req.protocolType === '' || req.protocols.length === 0) return joinError(req.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
       group = new Group(req.groupId, now);
       this.groups.set(req.groupId, group);
     }
@@ -340,7 +342,7 @@ export class GroupCoordinator {
     old.syncWaiter?.(syncError(ErrorCode.FENCED_INSTANCE_ID));
     old.joinWaiter = null;
     old.syncWaiter = null;
-        const replacement = new GroupMember(
+    const replacement = new GroupMember(
       newId,
       instanceId,
       req.clientId,
