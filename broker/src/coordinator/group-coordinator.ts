@@ -21,6 +21,7 @@ import {
   GroupMember,
   GROUP_STATES,
   offsetMapKey,
+  parseOffsetMapKey,
   type CommittedOffset,
   type GroupState,
   type JoinMemberInfo,
@@ -186,6 +187,15 @@ export interface GroupDescription {
     memberMetadata: Buffer;
     memberAssignment: Buffer;
   }>;
+}
+
+export interface GroupOverview {
+  readonly groupId: string;
+  readonly state: GroupState;
+  readonly protocolType: string;
+  readonly generation: number;
+  readonly members: number;
+  readonly offsets: ReadonlyArray<{ topic: string; partition: number; offset: number }>;
 }
 
 export interface GroupListing {
@@ -842,8 +852,8 @@ export class GroupCoordinator {
       if (topics === null) {
         if (group !== undefined) {
           for (const [key, v] of group.offsets) {
-            const [topic, partition] = key.split('\u0000') as [string, string];
-            offsets.push({ topic, partition: Number(partition), offset: v.offset, leaderEpoch: v.leaderEpoch, metadata: v.metadata, errorCode: ErrorCode.NONE });
+            const { topic, partition } = parseOffsetMapKey(key);
+            offsets.push({ topic, partition, offset: v.offset, leaderEpoch: v.leaderEpoch, metadata: v.metadata, errorCode: ErrorCode.NONE });
           }
         }
       } else {
@@ -974,8 +984,7 @@ export class GroupCoordinator {
     if (group === undefined || group.state === 'Dead') return ErrorCode.GROUP_ID_NOT_FOUND;
     if (group.state !== 'Empty') return NON_EMPTY_GROUP;
     const tombstones: CoordinatorRecord[] = [...group.offsets.keys()].map((k) => {
-      const [topic, partition] = k.split('\u0000') as [string, string];
-      return { key: encodeKey({ type: 'offset', group: groupId, topic, partition: Number(partition) }), value: null };
+      return { key: encodeKey({ type: 'offset', group: groupId, ...parseOffsetMapKey(k) }), value: null };
     });
     tombstones.push({ key: encodeKey({ type: 'group', group: groupId }), value: null });
     try {
@@ -1021,8 +1030,7 @@ export class GroupCoordinator {
         const removeGroup = group.offsets.size === dead.length;
         if (dead.length === 0 && !removeGroup) return 0;
         const records: CoordinatorRecord[] = dead.map((k) => {
-          const [topic, partition] = k.split('\u0000') as [string, string];
-          return { key: encodeKey({ type: 'offset', group: groupId, topic, partition: Number(partition) }), value: null };
+          return { key: encodeKey({ type: 'offset', group: groupId, ...parseOffsetMapKey(k) }), value: null };
         });
         if (removeGroup) records.push({ key: encodeKey({ type: 'group', group: groupId }), value: null });
         try {
@@ -1121,6 +1129,18 @@ export class GroupCoordinator {
 
   groupCount(): number {
     return this.groups.size;
+  }
+
+  /** Every group with its state and committed offsets, for the admin API (lag = high watermark - offset). */
+  overview(): GroupOverview[] {
+    return [...this.groups.values()].map((g) => ({
+      groupId: g.groupId,
+      state: g.state,
+      protocolType: g.protocolType ?? '',
+      generation: g.generation,
+      members: g.members.size,
+      offsets: [...g.offsets].map(([k, v]) => ({ ...parseOffsetMapKey(k), offset: v.offset })),
+    }));
   }
 
   static isGroupState(s: string): s is GroupState {

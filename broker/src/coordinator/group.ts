@@ -85,6 +85,11 @@ export function offsetMapKey(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
 }
 
+export function parseOffsetMapKey(key: string): { topic: string; partition: number } {
+  const cut = key.lastIndexOf('\u0000');
+  return { topic: key.slice(0, cut), partition: Number(key.slice(cut + 1)) };
+}
+
 export class Group {
   state: GroupState = 'Empty';
   protocolType: string | null = null;

@@ -28,7 +28,7 @@ import { OffsetsTopicStore } from './offsets-topic-store.js';
 import { ProducerIdAllocator } from './producer-ids.js';
 
 export { ProducerStateTable, type SequenceCheck, type ProducerBatch } from './producer-state.js';
-export { GroupCoordinator, type GroupConfig } from './group-coordinator.js';
+export { GroupCoordinator, type GroupConfig, type GroupOverview } from './group-coordinator.js';
 export { OFFSETS_TOPIC, partitionForKey, javaHashCode } from './group-partition.js';
 
 export interface CoordinatorOptions {
