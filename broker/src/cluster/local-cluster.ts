@@ -107,7 +107,11 @@ class LocalClusterImpl implements LocalCluster {
   }
 
   topicConfig(name: string, key: string): string | undefined {
-    const t = this.state.topics.get(name);
+    return this.effectiveConfig(this.state.topics.get(name), key);
+  }
+
+  /** Topic override, else broker default, for a topic that may not be published yet. */
+  private effectiveConfig(t: TopicInfo | undefined, key: string): string | undefined {
     const override = t?.configs[key];
     if (override !== undefined) return override;
     const def = topicConfigDefs.get(key);
@@ -157,8 +161,7 @@ class LocalClusterImpl implements LocalCluster {
         configs,
       };
       if (validateOnly) return info;
-      await this.commit({ type: 'create-topic', ...info });
-      await this.openPartitions(info.name, 0, info.partitions, true);
+      await this.commit({ type: 'create-topic', ...info }, () => this.openPartitions(info, 0, info.partitions, true));
       this.opts.logger.info({ topic: info.name, topicId: info.topicId, partitions }, 'topic created');
       return this.state.topics.get(info.name) ?? info;
     });
@@ -199,8 +202,9 @@ class LocalClusterImpl implements LocalCluster {
         throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `Number of partitions may not exceed ${MAX_PARTITIONS_PER_TOPIC}`);
       }
       if (validateOnly) return;
-      await this.commit({ type: 'create-partitions', name, totalCount });
-      await this.openPartitions(name, t.partitions, totalCount, true);
+      await this.commit({ type: 'create-partitions', name, totalCount }, () =>
+        this.openPartitions({ ...t, partitions: totalCount }, t.partitions, totalCount, true),
+      );
       this.opts.logger.info({ topic: name, partitions: totalCount }, 'partitions added');
     });
   }
@@ -279,7 +283,7 @@ class LocalClusterImpl implements LocalCluster {
 
   /** Opens the logs of every known topic at start-up. */
   async openAll(): Promise<void> {
-    for (const t of this.state.topics.values()) await this.openPartitions(t.name, 0, t.partitions);
+    for (const t of this.state.topics.values()) await this.openPartitions(t, 0, t.partitions);
   }
 
   private ensureOpen(): void {
@@ -292,11 +296,20 @@ class LocalClusterImpl implements LocalCluster {
     return t;
   }
 
-  /** Persists the record's resulting state first: a change is visible only once it is durable. */
-  private async commit(record: MetadataRecord): Promise<void> {
+  /**
+   * Persists the record's resulting state, runs `beforePublish` (opening new partition logs),
+   * then makes the state visible. Readers such as Metadata therefore never see a topic or
+   * partition whose log is not open yet; the state is published even if `beforePublish`
+   * fails, so memory always matches what is on disk.
+   */
+  private async commit(record: MetadataRecord, beforePublish?: () => Promise<void>): Promise<void> {
     const next = applyMetadataRecord(this.state, record);
     await saveMetadata(this.opts.config.dataDir, next);
-    this.state = next;
+    try {
+      await beforePublish?.();
+    } finally {
+      this.state = next;
+    }
   }
 
   /**
@@ -304,10 +317,11 @@ class LocalClusterImpl implements LocalCluster {
    * found there is a leftover of a deleted topic of the same name (a crash between the
    * metadata change and the directory removal), so it is removed rather than served.
    */
-  private async openPartitions(name: string, from: number, to: number, fresh = false): Promise<void> {
+  private async openPartitions(info: TopicInfo, from: number, to: number, fresh = false): Promise<void> {
+    const name = info.name;
     const list = this.partitions.get(name) ?? [];
     this.partitions.set(name, list);
-    const logConfig = this.logConfigFor(name);
+    const logConfig = this.logConfigFor(name, info);
     const factory = this.opts.producerStateFactory ?? (() => new ProducerStateTable());
     const opened = await Promise.all(
       Array.from({ length: to - from }, async (_, i) => {
@@ -334,29 +348,30 @@ class LocalClusterImpl implements LocalCluster {
     });
   }
 
-  private num(name: string, key: string): number {
+  private num(t: TopicInfo | undefined, key: string): number {
     const def = topicConfigDefs.get(key);
-    return toNumber(this.topicConfig(name, key), def ? Number(def.defaultValue) : 0);
+    return toNumber(this.effectiveConfig(t, key), def ? Number(def.defaultValue) : 0);
   }
 
   private limitsFor(name: string): PartitionLimits {
-    const diff = this.num(name, 'message.timestamp.difference.max.ms');
+    const t = this.state.topics.get(name);
+    const diff = this.num(t, 'message.timestamp.difference.max.ms');
     return {
-      maxMessageBytes: this.num(name, 'max.message.bytes'),
-      timestampType: this.topicConfig(name, 'message.timestamp.type') === 'LogAppendTime' ? 'LogAppendTime' : 'CreateTime',
+      maxMessageBytes: this.num(t, 'max.message.bytes'),
+      timestampType: this.effectiveConfig(t, 'message.timestamp.type') === 'LogAppendTime' ? 'LogAppendTime' : 'CreateTime',
       timestampDifferenceMaxMs: diff >= SAFE_INTEGER_LIMIT ? Infinity : diff,
     };
   }
 
-  logConfigFor(name: string): LogConfig {
+  logConfigFor(name: string, t: TopicInfo | undefined = this.state.topics.get(name)): LogConfig {
     return {
-      segmentBytes: this.num(name, 'segment.bytes'),
-      segmentMs: this.num(name, 'segment.ms'),
-      retentionMs: this.num(name, 'retention.ms'),
-      retentionBytes: this.num(name, 'retention.bytes'),
-      indexIntervalBytes: this.num(name, 'index.interval.bytes'),
-      cleanupPolicy: this.topicConfig(name, 'cleanup.policy') ?? 'delete',
-      timestampType: this.topicConfig(name, 'message.timestamp.type') === 'LogAppendTime' ? 'LogAppendTime' : 'CreateTime',
+      segmentBytes: this.num(t, 'segment.bytes'),
+      segmentMs: this.num(t, 'segment.ms'),
+      retentionMs: this.num(t, 'retention.ms'),
+      retentionBytes: this.num(t, 'retention.bytes'),
+      indexIntervalBytes: this.num(t, 'index.interval.bytes'),
+      cleanupPolicy: this.effectiveConfig(t, 'cleanup.policy') ?? 'delete',
+      timestampType: this.effectiveConfig(t, 'message.timestamp.type') === 'LogAppendTime' ? 'LogAppendTime' : 'CreateTime',
     };
   }
 }

@@ -161,4 +161,21 @@ describe('LocalCluster', () => {
     await cluster.createTopic({ name: 'ghost', partitions: 1, replicationFactor: 1, configs: {} });
     expect(cluster.partition('ghost', 0)?.logEndOffset()).toBe(0);
   });
+
+  it('publishes a new topic or partition only once every log is open', async () => {
+    const { cluster } = await start();
+    let sawPartial = false;
+    let polling = true;
+    const poll = (): void => {
+      const t = cluster.topic('wide');
+      if (t) for (let i = 0; i < t.partitions; i++) if (!cluster.partition('wide', i)) sawPartial = true;
+      if (polling) setImmediate(poll);
+    };
+    poll();
+    await cluster.createTopic({ name: 'wide', partitions: 40, replicationFactor: 1, configs: {} });
+    await cluster.createPartitions('wide', 80);
+    polling = false;
+    expect(sawPartial).toBe(false);
+    expect(cluster.partition('wide', 79)).toBeDefined();
+  });
 });
