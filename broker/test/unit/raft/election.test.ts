@@ -148,6 +148,28 @@ describe('CheckQuorum (thesis §6.2)', () => {
     expect(c.raft(1).role).toBe(Role.Leader);
   });
 
+  it('learners do not count toward the quorum a leader must hear from', () => {
+    const c = new TestCluster([1, 2, 3, 4, 5], { checkQuorum: true }, [4, 5]);
+    c.elect(1);
+    c.cutLink(1, 2);
+    c.cutLink(1, 3);
+    for (let i = 0; i < 25; i++) c.tick(1);
+    expect(c.raft(1).role).toBe(Role.Follower);
+  });
+
+  it('a stale leader is told the newer term by the first replica it contacts', () => {
+    const c = new TestCluster([1, 2, 3], { checkQuorum: false, preVote: true });
+    c.elect(1);
+    c.isolate(1);
+    c.elect(2); // term 2; 1 still believes it leads term 1
+    expect(c.raft(1).role).toBe(Role.Leader);
+    c.heal();
+    c.tick(1); // its heartbeats of term 1 are answered with term 2
+    expect(c.raft(1).role).toBe(Role.Follower);
+    expect(c.raft(1).term).toBe(2);
+    expect(c.leaders()).toEqual([2]);
+  });
+
   it('voters that heard from a leader recently ignore a disruptive candidate (leader lease)', () => {
     const c = new TestCluster([1, 2, 3], { checkQuorum: true, preVote: false });
     c.elect(1);
