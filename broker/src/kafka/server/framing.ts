@@ -15,6 +15,8 @@ export class FrameTooLargeError extends Error {
 
 export class FrameReader {
   private chunks: Buffer[] = [];
+  /** Index of the first unconsumed chunk. */
+  private head = 0;
   private buffered = 0;
   /** Size of the frame being assembled, or -1 while its 4-byte prefix is incomplete. */
   private expected = -1;
@@ -52,30 +54,39 @@ export class FrameReader {
 
   /** Removes and returns the first n buffered bytes (n <= buffered). */
   private take(n: number): Buffer {
-    const first = this.chunks[0];
-    if (first !== undefined && first.length >= n) {
-      const out = first.subarray(0, n);
-      if (first.length === n) this.chunks.shift();
-      else this.chunks[0] = first.subarray(n);
-      this.buffered -= n;
-      return out;
-    }
-    const out = Buffer.allocUnsafe(n);
-    let filled = 0;
-    while (filled < n) {
-      const chunk = this.chunks[0] as Buffer;
-      const want = n - filled;
-      if (chunk.length <= want) {
-        chunk.copy(out, filled);
-        filled += chunk.length;
-        this.chunks.shift();
-      } else {
-        chunk.copy(out, filled, 0, want);
-        this.chunks[0] = chunk.subarray(want);
-        filled += want;
+    if (n === 0) return Buffer.alloc(0);
+    const first = this.chunks[this.head] as Buffer;
+    let out: Buffer;
+    if (first.length >= n) {
+      out = first.subarray(0, n);
+      if (first.length === n) this.head++;
+      else this.chunks[this.head] = first.subarray(n);
+    } else {
+      out = Buffer.allocUnsafe(n);
+      let filled = 0;
+      while (filled < n) {
+        const chunk = this.chunks[this.head] as Buffer;
+        const want = n - filled;
+        if (chunk.length <= want) {
+          chunk.copy(out, filled);
+          filled += chunk.length;
+          this.head++;
+        } else {
+          chunk.copy(out, filled, 0, want);
+          this.chunks[this.head] = chunk.subarray(want);
+          filled += want;
+        }
       }
     }
     this.buffered -= n;
+    // Consumed chunks are dropped in bulk (not shifted one by one) so many tiny reads stay linear.
+    if (this.head === this.chunks.length) {
+      this.chunks = [];
+      this.head = 0;
+    } else if (this.head > 1024) {
+      this.chunks = this.chunks.slice(this.head);
+      this.head = 0;
+    }
     return out;
   }
 }
