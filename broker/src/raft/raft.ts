@@ -295,9 +295,10 @@ export class RaftNode {
         this.becomeFollower(m.term, fromLeader ? m.from : NONE);
       }
     } else if (m.term < this.termValue) {
-      if ((this.checkQuorum || this.preVote) && (m.type === MessageType.Append || m.type === MessageType.Heartbeat)) {
-        // A deposed leader that cannot see our higher term would otherwise keep its followers
-        // from ever campaigning (their pre-votes fail while they hear it): tell it.
+      if (m.type === MessageType.Append || m.type === MessageType.Heartbeat) {
+        // Reply with our term (§5.1, AppendEntries rule 1) so a stale leader steps down. Needed
+        // beyond the paper: with PreVote/CheckQuorum our term may never spread by votes, and a
+        // learner, which never campaigns, would otherwise stay cut off for good.
         this.send(MessageType.AppendResponse, m.from, this.termValue);
       } else if (m.type === MessageType.PreVote) {
         const r = this.send(MessageType.PreVoteResponse, m.from, this.termValue);
