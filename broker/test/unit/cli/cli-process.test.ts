@@ -1,5 +1,7 @@
 /** The real `chronik` process: exit codes and messages for help and bad flags. */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import { tmpDataDir } from '../../helpers/tmp.js';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../helpers/broker-process.js';
@@ -48,5 +50,33 @@ describe('chronik command line', () => {
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("unknown command 'brokr'");
     expect(chronik([]).code).toBe(2);
+  });
+
+  it('exits 1 with a fatal log line when the Kafka port is taken', async () => {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const address = blocker.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    try {
+      const child = spawn(process.execPath, [BIN, 'broker', '--data-dir', tmpDataDir(), '--kafka-listen', `127.0.0.1:${port}`, '--http-listen', '127.0.0.1:0', '--log-format', 'json'], {
+        cwd: REPO_ROOT,
+        env: { ...process.env, CHRONIK_FROM_SOURCE: '1' },
+      });
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+      const code = await new Promise<number | null>((resolve) => {
+        const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+        child.on('exit', (c) => {
+          clearTimeout(timer);
+          resolve(c);
+        });
+      });
+      expect(code).toBe(1);
+      expect(out).toContain('broker failed to start');
+      expect(out).toContain('EADDRINUSE');
+    } finally {
+      blocker.close();
+    }
   });
 });
