@@ -12,7 +12,13 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const log = createLogger(config.logLevel);
-  const rest = KubeRest.fromDefault(config.kubeconfig);
+  let rest: KubeRest;
+  try {
+    rest = KubeRest.fromDefault(config.kubeconfig);
+  } catch (err) {
+    log.fatal({ err: err instanceof Error ? err.message : String(err) }, 'cannot load kubeconfig or in-cluster credentials');
+    process.exit(2);
+  }
   log.info({ server: rest.server.origin, namespaces: config.watchNamespaces.length ? config.watchNamespaces : 'all', identity: config.identity }, 'starting');
   const op = await startOperator({
     config,
