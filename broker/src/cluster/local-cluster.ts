@@ -59,6 +59,8 @@ class LocalClusterImpl implements LocalCluster {
   private closed = false;
   private retentionTimer: NodeJS.Timeout | null = null;
   private retentionRunning = false;
+  private byId = new Map<string, TopicInfo>();
+  private byIdVersion = -1;
 
   constructor(
     private readonly opts: LocalClusterOptions,
@@ -90,8 +92,12 @@ class LocalClusterImpl implements LocalCluster {
   }
 
   topicById(topicId: string): TopicInfo | undefined {
-    for (const t of this.state.topics.values()) if (t.topicId === topicId) return t;
-    return undefined;
+    // Fetch v13+ resolves ids on every request: index them once per metadata version.
+    if (this.byIdVersion !== this.state.version) {
+      this.byId = new Map([...this.state.topics.values()].map((t) => [t.topicId, t]));
+      this.byIdVersion = this.state.version;
+    }
+    return this.byId.get(topicId);
   }
 
   partition(topic: string, partition: number): DataPartition | undefined {
