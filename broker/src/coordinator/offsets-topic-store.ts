@@ -20,6 +20,8 @@ import {
 } from './offsets-records.js';
 
 const REPLAY_READ_BYTES = 4 * 1024 * 1024;
+/** Well below the default max.message.bytes (1 MiB). */
+const MAX_BATCH_BYTES = 256 * 1024;
 
 export interface OffsetsTopicOptions {
   readonly cluster: Cluster;
@@ -82,8 +84,22 @@ export class OffsetsTopicStore implements GroupStore {
       throw new KafkaError(ErrorCode.NOT_COORDINATOR, `this broker does not lead ${OFFSETS_TOPIC}-${partition} (group '${groupId}')`);
     }
     const now = Date.now();
-    const batch = buildRecordBatch({ records: records.map((r) => ({ key: r.key, value: r.value, timestamp: now })) });
-    await p.append(batch, -1);
+    // Several batches in one append (one write, one fsync) so a commit of thousands of partitions
+    // stays under the topic's max.message.bytes per batch.
+    const batches: Buffer[] = [];
+    let chunk: Array<{ key: Buffer; value: Buffer | null; timestamp: number }> = [];
+    let chunkBytes = 0;
+    for (const r of records) {
+      chunk.push({ key: r.key, value: r.value, timestamp: now });
+      chunkBytes += r.key.length + (r.value?.length ?? 0) + 32;
+      if (chunkBytes >= MAX_BATCH_BYTES) {
+        batches.push(buildRecordBatch({ records: chunk }));
+        chunk = [];
+        chunkBytes = 0;
+      }
+    }
+    if (chunk.length > 0) batches.push(buildRecordBatch({ records: chunk }));
+    await p.append(batches.length === 1 ? batches[0]! : Buffer.concat(batches), -1);
   }
 
   /** Reads every local partition from its start to its high watermark, in offset order. */
