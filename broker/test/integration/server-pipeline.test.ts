@@ -142,15 +142,21 @@ async function start(handlers: ApiHandler[], opts: { maxInFlight?: number; maxFr
   return server.port;
 }
 
-/** Echo: waits body.delay ms, returns null when body.silent (like acks=0), throws on body.fail. */
+/** Echo: waits body.delay ms, returns null when body.silent (like acks=0), fails as body.fail says. */
+async function echoAsync(body: MessageBody, apiVersion: number): Promise<MessageBody | null> {
+  if (typeof body['delay'] === 'number') await sleep(body['delay']);
+  if (body['fail'] === 'kafka') throw new KafkaError(ErrorCode.INVALID_REQUEST, 'bad request');
+  if (body['fail'] === 'crash') throw new Error('handler bug');
+  if (body['fail'] === 'undefined') return undefined as unknown as MessageBody;
+  if (body['silent'] === true) return null;
+  return { value: body['value'] ?? null, seenVersion: apiVersion };
+}
+
 const echo: ApiHandler = {
   api: ECHO,
-  handle: async (body, ctx) => {
-    if (typeof body['delay'] === 'number') await sleep(body['delay']);
-    if (body['fail'] === 'kafka') throw new KafkaError(ErrorCode.INVALID_REQUEST, 'bad request');
-    if (body['fail'] === 'crash') throw new Error('handler bug');
-    if (body['silent'] === true) return null;
-    return { value: body['value'] ?? null, seenVersion: ctx.apiVersion };
+  handle: (body, ctx) => {
+    if (body['fail'] === 'sync-throw') throw new TypeError('thrown before returning a promise');
+    return echoAsync(body, ctx.apiVersion);
   },
 };
 
@@ -272,6 +278,8 @@ describe('kafka server pipeline', () => {
     const cases: Buffer[] = [
       request(101, 0, 1),                                      // KafkaError, response lacks errorCode
       request(100, 0, 1, { fail: 'crash' }),                   // handler throws a plain Error
+      request(100, 0, 1, { fail: 'undefined' }),               // handler breaks the contract
+      request(100, 0, 1, { fail: 'sync-throw' }),              // handler throws instead of returning a promise
       request(555, 0, 1),                                      // unknown api key
       request(100, 9, 1),                                      // unsupported version of a non-ApiVersions api
       Buffer.from([0, 0, 0, 3, 1, 2, 3]),                      // frame too short to hold a header
@@ -280,7 +288,7 @@ describe('kafka server pipeline', () => {
       Buffer.from([0x7f, 0xff, 0xff, 0xff]),                   // 2 GiB size
     ];
     // The garbage-body case needs its size prefix fixed up.
-    const g = cases[5] as Buffer;
+    const g = cases[7] as Buffer;
     g.writeInt32BE(g.length - 4, 0);
     for (const bytes of cases) {
       const bad = await RawClient.open(port);

@@ -193,7 +193,8 @@ export class Connection {
     const started = performance.now();
     let pending: Promise<MessageBody | null>;
     try {
-      pending = handler.handle(decoded.body, ctx);
+      // Promise.resolve: a handler that breaks the contract and returns a plain value still works.
+      pending = Promise.resolve(handler.handle(decoded.body, ctx));
     } catch (err) {
       pending = Promise.reject(err);
     }
@@ -202,6 +203,10 @@ export class Connection {
         metrics.requestLatency.observe({ api: handler.api.name }, (performance.now() - started) / 1000);
         if (body === null) {
           this.complete(slot, null);
+          return;
+        }
+        if (typeof body !== 'object' || body === undefined) {
+          this.onHandlerError(slot, handler.api, ctx, new Error(`handler returned ${typeof body} instead of a body or null`));
           return;
         }
         const code = body['errorCode'];
