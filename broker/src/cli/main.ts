@@ -2,6 +2,8 @@ import type { Broker } from '../broker.js';
 import { createLogger } from '../observability/logger.js';
 import { BROKER_USAGE, CliUsageError, MAIN_USAGE, parseBrokerArgs } from './args.js';
 
+const SHUTDOWN_DEADLINE_MS = 30_000;
+
 /** Runs a `chronik` command; resolves to the process exit code for commands that finish. */
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -64,6 +66,11 @@ async function runBroker(argv: readonly string[]): Promise<number> {
       }
       signalled = true;
       logger.info({ signal }, 'shutting down');
+      // stop() bounds the request drain itself; this guards against a stuck close elsewhere.
+      setTimeout(() => {
+        logger.error({ timeoutMs: SHUTDOWN_DEADLINE_MS }, 'shutdown did not finish in time; exiting');
+        resolve(1);
+      }, SHUTDOWN_DEADLINE_MS).unref();
       broker.stop().then(
         () => resolve(0),
         (err: unknown) => {

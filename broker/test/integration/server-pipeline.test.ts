@@ -126,7 +126,7 @@ afterEach(async () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function start(handlers: ApiHandler[], opts: { maxInFlight?: number; maxFrameBytes?: number } = {}): Promise<number> {
+async function start(handlers: ApiHandler[], opts: { maxInFlight?: number; maxFrameBytes?: number; idleTimeoutMs?: number } = {}): Promise<number> {
   server = createKafkaServer({
     host: '127.0.0.1',
     port: 0,
@@ -137,6 +137,7 @@ async function start(handlers: ApiHandler[], opts: { maxInFlight?: number; maxFr
     metrics: createBrokerMetrics(undefined, false),
     ...(opts.maxInFlight !== undefined ? { maxInFlightPerConnection: opts.maxInFlight } : {}),
     ...(opts.maxFrameBytes !== undefined ? { maxFrameBytes: opts.maxFrameBytes } : {}),
+    ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {}),
   });
   await server.start();
   return server.port;
@@ -309,6 +310,20 @@ describe('kafka server pipeline', () => {
     client.socket.write(request(100, 0, 1, { value: 'x'.repeat(2000) }));
     await client.until(() => client.closed);
     expect(client.responses).toEqual([]);
+  });
+
+  it('closes connections idle for longer than connections.max.idle.ms, not busy ones', async () => {
+    const port = await start([echo], { idleTimeoutMs: 300 });
+    const idle = await RawClient.open(port);
+    const busy = await RawClient.open(port);
+    for (let i = 0; i < 8; i++) {
+      busy.socket.write(request(100, 0, i, { value: i }));
+      await sleep(100);
+    }
+    await idle.until(() => idle.closed, 3000);
+    expect(busy.closed).toBe(false);
+    expect(busy.responses).toHaveLength(8);
+    busy.socket.destroy();
   });
 
   it('answers ApiVersions itself, advertising exactly the registered APIs, and error 35 for an unsupported version', async () => {
