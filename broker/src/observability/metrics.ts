@@ -10,6 +10,7 @@ export interface BrokerMetrics {
   readonly requests: Counter<'api' | 'version'>;
   readonly requestLatency: Histogram<'api'>;
   readonly connections: Gauge;
+  readonly requestsInFlight: Gauge;
   readonly connectionsTotal: Counter;
   readonly bytesIn: Counter;
   readonly bytesOut: Counter;
@@ -58,6 +59,7 @@ export function createBrokerMetrics(registry: Registry = createMetricsRegistry()
       [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     ),
     connections: gauge(registry, 'chronik_kafka_connections', 'Open Kafka client connections'),
+    requestsInFlight: gauge(registry, 'chronik_kafka_requests_in_flight', 'Kafka requests whose handler has not finished yet, all connections'),
     connectionsTotal: counter(registry, 'chronik_kafka_connections_total', 'Kafka client connections accepted'),
     bytesIn: counter(registry, 'chronik_kafka_bytes_in_total', 'Bytes read from Kafka clients'),
     bytesOut: counter(registry, 'chronik_kafka_bytes_out_total', 'Bytes written to Kafka clients'),

@@ -119,6 +119,7 @@ class RawClient {
 }
 
 let server: KafkaServer | null = null;
+let metrics = createBrokerMetrics(undefined, false);
 afterEach(async () => {
   await server?.stop(1000);
   server = null;
@@ -134,7 +135,7 @@ async function start(handlers: ApiHandler[], opts: { maxInFlight?: number; maxFr
     apiVersionsApi: API_VERSIONS,
     codec: fakeCodec,
     logger: silentLogger(),
-    metrics: createBrokerMetrics(undefined, false),
+    metrics: (metrics = createBrokerMetrics(undefined, false)),
     ...(opts.maxInFlight !== undefined ? { maxInFlightPerConnection: opts.maxInFlight } : {}),
     ...(opts.maxFrameBytes !== undefined ? { maxFrameBytes: opts.maxFrameBytes } : {}),
     ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {}),
@@ -359,11 +360,15 @@ describe('kafka server pipeline', () => {
     const client = await RawClient.open(port);
     client.socket.write(request(100, 0, 9));
     await sleep(50);
+    expect((await metrics.requestsInFlight.get()).values[0]?.value).toBe(1);
+    expect((await metrics.connections.get()).values[0]?.value).toBe(1);
     const t0 = Date.now();
     await server?.stop(5000);
     expect(Date.now() - t0).toBeLessThan(3000);
     await client.until(() => client.closed);
     expect(client.responses).toEqual([{ correlationId: 9, body: { version: 0, value: 'aborted' } }]);
+    expect((await metrics.requestsInFlight.get()).values[0]?.value).toBe(0);
+    expect((await metrics.connections.get()).values[0]?.value).toBe(0);
     // No new connections once stopped.
     await expect(RawClient.open(port)).rejects.toThrow();
   });

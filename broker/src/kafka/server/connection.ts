@@ -48,6 +48,7 @@ export class Connection {
   private pausedForInFlight = false;
   private idleWaiters: (() => void)[] = [];
   private readonly log: Logger;
+  private readonly traceEnabled: boolean;
   private readonly socket: Socket;
 
   constructor(private readonly options: ConnectionOptions) {
@@ -55,6 +56,7 @@ export class Connection {
     this.socket = socket;
     this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     this.log = options.logger.child({ conn: options.id, remote: this.remoteAddress });
+    this.traceEnabled = this.log.isLevelEnabled('trace');
     this.reader = new FrameReader(options.maxFrameBytes);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -190,7 +192,16 @@ export class Connection {
     const slot: Slot = { done: false, response: null };
     this.slots.push(slot);
     metrics.requests.inc({ api: handler.api.name, version: String(decoded.apiVersion) });
+    metrics.requestsInFlight.inc();
     const started = performance.now();
+    const finished = () => {
+      const seconds = (performance.now() - started) / 1000;
+      metrics.requestsInFlight.dec();
+      metrics.requestLatency.observe({ api: handler.api.name }, seconds);
+      if (this.traceEnabled) {
+        this.log.trace({ api: handler.api.name, apiVersion: ctx.apiVersion, correlationId: ctx.correlationId, clientId: ctx.clientId, ms: seconds * 1000 }, 'request handled');
+      }
+    };
     let pending: Promise<MessageBody | null>;
     try {
       // Promise.resolve: a handler that breaks the contract and returns a plain value still works.
@@ -200,7 +211,7 @@ export class Connection {
     }
     pending.then(
       (body) => {
-        metrics.requestLatency.observe({ api: handler.api.name }, (performance.now() - started) / 1000);
+        finished();
         if (body === null) {
           this.complete(slot, null);
           return;
@@ -214,7 +225,7 @@ export class Connection {
         this.complete(slot, this.encode(handler.api, ctx, body));
       },
       (err: unknown) => {
-        metrics.requestLatency.observe({ api: handler.api.name }, (performance.now() - started) / 1000);
+        finished();
         this.onHandlerError(slot, handler.api, ctx, err);
       },
     );
