@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
+import { Gauge } from 'prom-client';
 import type { BrokerConfig } from './config.js';
 import { openLocalCluster } from './cluster/index.js';
 import { createCoordinator } from './coordinator/index.js';
@@ -13,7 +14,7 @@ import type { ApiHandler } from './kafka/server/handler.js';
 import { createKafkaServer, type KafkaServer } from './kafka/server/kafka-server.js';
 import { protocolCodec } from './kafka/server/protocol-codec.js';
 import { serverSettings } from './kafka/server/settings.js';
-import { createLogManager } from './log/index.js';
+import { createLogManager, type GroupCommitStats } from './log/index.js';
 import type { Logger } from './observability/logger.js';
 import { createBrokerMetrics, type BrokerMetrics } from './observability/metrics.js';
 import { startHttpServer, type ObservabilityServer } from './observability/http-server.js';
@@ -51,6 +52,47 @@ async function resolveListenPort(config: BrokerConfig): Promise<BrokerConfig> {
     });
   });
   return { ...config, kafkaPort: port, advertisedPort: config.advertisedPort === 0 ? port : config.advertisedPort };
+}
+
+/** Longest group-commit linger we accept: acks wait this long at most for company. */
+const MAX_LINGER_MS = 1000;
+
+/**
+ * 'log.flush.interval.ms' is the group-commit linger here. Kafka's own default for that name is
+ * Long.MAX_VALUE ("never force a flush"), so huge values are capped rather than honoured.
+ */
+function groupCommitLingerMs(config: BrokerConfig, logger: Logger): number {
+  const raw = config.defaults['log.flush.interval.ms'];
+  if (raw === undefined) return 0;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`log.flush.interval.ms: '${raw}' is not a non-negative number`);
+  if (n > MAX_LINGER_MS) {
+    logger.warn({ requested: raw, used: MAX_LINGER_MS }, 'log.flush.interval.ms capped: it is the group-commit linger');
+    return MAX_LINGER_MS;
+  }
+  return n;
+}
+
+/** Group-commit counters read when /metrics is scraped. */
+function registerStorageMetrics(metrics: BrokerMetrics, stats: () => GroupCommitStats): void {
+  const fields: [keyof GroupCommitStats, string, string][] = [
+    ['rounds', 'chronik_log_flush_rounds', 'Group-commit rounds run since start'],
+    ['fileFsyncs', 'chronik_log_file_fsyncs', 'File fsyncs issued since start'],
+    ['dirFsyncs', 'chronik_log_dir_fsyncs', 'Directory fsyncs issued since start'],
+    ['writes', 'chronik_log_writes', 'writev calls issued by group commit since start'],
+    ['bytes', 'chronik_log_written_bytes', 'Bytes written by group commit since start'],
+  ];
+  for (const [field, name, help] of fields) {
+    if (metrics.registry.getSingleMetric(name)) continue;
+    new Gauge({
+      name,
+      help,
+      registers: [metrics.registry],
+      collect() {
+        this.set(stats()[field]);
+      },
+    });
+  }
 }
 
 const API_VERSIONS = 18;
@@ -100,8 +142,13 @@ export async function startBroker(requested: BrokerConfig, options: StartBrokerO
 
   try {
     await mkdir(config.dataDir, { recursive: true });
-    const logManager = await createLogManager({ dataDir: config.dataDir, logger: logger.child({ component: 'log' }) });
+    const logManager = await createLogManager({
+      dataDir: config.dataDir,
+      logger: logger.child({ component: 'log' }),
+      lingerMs: groupCommitLingerMs(config, logger),
+    });
     cleanups.push(() => logManager.close());
+    registerStorageMetrics(metrics, () => logManager.stats());
     const cluster = await openLocalCluster({ config, logger: logger.child({ component: 'cluster' }), logManager });
     cleanups.push(() => cluster.close());
     storageReady = true;

@@ -101,6 +101,7 @@ describe('broker process', () => {
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toContain('chronik_kafka_connections');
     expect(metrics).toContain('chronik_process_resident_memory_bytes');
+    expect(metrics).toMatch(/chronik_log_flush_rounds \d+/);
   });
 
   it('answers a hand-written ApiVersions v0 and error 35 (in v0 form) for a future version', async () => {
