@@ -85,8 +85,21 @@ function inSequence(lastSeq: number, nextSeq: number): boolean {
   return nextSeq === lastSeq + 1 || (lastSeq === INT32_MAX && nextSeq === 0);
 }
 
+/**
+ * Producers remembered per partition. Kafka forgets idle producers after producer.id.expiration.ms;
+ * without a clock here the table forgets the least recently written ones beyond this many. A
+ * forgotten producer is simply "unknown" again, whose next batch is accepted (see above), so the
+ * cap bounds memory without failing anyone.
+ */
+export const DEFAULT_MAX_PRODUCERS = 10_000;
+
 export class ProducerStateTable {
+  /** In least-recently-written order (re-inserted on every write), so eviction takes the first. */
   private readonly producers = new Map<number, ProducerEntry>();
+
+  constructor(private readonly maxProducers = DEFAULT_MAX_PRODUCERS) {
+    if (!Number.isInteger(maxProducers) || maxProducers < 1) throw new RangeError(`maxProducers must be >= 1, got ${maxProducers}`);
+  }
 
   /** Number of producers with state. */
   get size(): number {
@@ -162,7 +175,15 @@ export class ProducerStateTable {
     if (entry === undefined) {
       entry = { epoch: b.producerEpoch, batches: [] };
       this.producers.set(b.producerId, entry);
-    } else if (b.producerEpoch > entry.epoch) {
+      if (this.producers.size > this.maxProducers) {
+        const oldest = this.producers.keys().next();
+        if (!oldest.done) this.producers.delete(oldest.value);
+      }
+    } else {
+      this.producers.delete(b.producerId);
+      this.producers.set(b.producerId, entry);
+    }
+    if (b.producerEpoch > entry.epoch) {
       entry.epoch = b.producerEpoch;
       entry.batches = [];
     } else if (b.producerEpoch < entry.epoch) {
@@ -216,9 +237,9 @@ export class ProducerStateTable {
     };
   }
 
-  static fromSnapshot(s: ProducerStateSnapshot): ProducerStateTable {
+  static fromSnapshot(s: ProducerStateSnapshot, maxProducers = DEFAULT_MAX_PRODUCERS): ProducerStateTable {
     if (s.version !== 1) throw new Error(`unsupported producer state snapshot version ${String(s.version)}`);
-    const t = new ProducerStateTable();
+    const t = new ProducerStateTable(maxProducers);
     for (const p of s.producers) {
       t.producers.set(p.producerId, { epoch: p.epoch, batches: p.batches.slice(-MAX_CACHED_BATCHES) });
     }

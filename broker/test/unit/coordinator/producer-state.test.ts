@@ -98,6 +98,19 @@ describe('ProducerStateTable', () => {
     expect(t2.check(batch(5, 0, 0))).toEqual({ kind: 'append' });
   });
 
+  it('forgets the least recently written producer beyond its cap; a forgotten one is accepted again', () => {
+    const t = new ProducerStateTable(2);
+    t.record(batch(1, 0, 0), 0, 0);
+    t.record(batch(2, 0, 0), 1, 1);
+    t.record(batch(1, 0, 1), 2, 2); // producer 1 is now the most recent
+    t.record(batch(3, 0, 0), 3, 3); // evicts producer 2
+    expect(t.size).toBe(2);
+    expect(t.epochOf(2)).toBeUndefined();
+    expect(t.check(batch(2, 0, 17))).toEqual({ kind: 'append' });
+    expect(t.check(batch(1, 0, 1))).toEqual({ kind: 'duplicate', baseOffset: 2, lastOffset: 2 });
+    expect(() => new ProducerStateTable(0)).toThrow(RangeError);
+  });
+
   it('rejects transactional batches and malformed sequence fields with clear messages', () => {
     const t = new ProducerStateTable();
     const txn = t.check({ ...batch(1, 0, 0), isTransactional: true });
