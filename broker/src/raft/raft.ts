@@ -92,6 +92,8 @@ export class RaftNode {
   private applied: number;
   private applying: number;
   private outstanding = false;
+  /** Elected by our own vote alone; becomes leader once that vote is persisted. */
+  private selfElectionPending = false;
   private outstandingEntryIndex = 0;
   private outstandingEntryTerm = 0;
   private outstandingSnapshotIndex = -1;
@@ -394,6 +396,12 @@ export class RaftNode {
     if (this.outstandingSnapshotIndex >= 0) this.log.stableSnapshotTo(this.outstandingSnapshotIndex);
     if (this.outstandingEntryIndex > 0) this.log.stableTo(this.outstandingEntryIndex, this.outstandingEntryTerm);
     this.applied = this.applying;
+    if (this.selfElectionPending) {
+      this.selfElectionPending = false;
+      const p = this.persisted;
+      if (this.roleValue === Role.Candidate && p.term === this.termValue && p.vote === this.id) this.becomeLeader();
+      else if (this.roleValue === Role.Candidate) this.selfElectionPending = true;
+    }
     if (this.roleValue === Role.Leader) {
       const self = this.progress.get(this.id);
       const stable = this.log.stableLastIndex();
@@ -413,6 +421,7 @@ export class RaftNode {
     this.heartbeatElapsed = 0;
     this.randomizeElectionTimeout();
     this.leadTransferee = NONE;
+    this.selfElectionPending = false;
     this.votes.clear();
     this.progress.clear();
     this.progressList = [];
@@ -589,6 +598,10 @@ export class RaftNode {
     if (this.roleValue === Role.PreCandidate) {
       this.becomeCandidate();
       this.requestVotes(MessageType.Vote, this.termValue, transfer);
+    } else if (this.persisted.term !== this.termValue || this.persisted.vote !== this.id) {
+      // Won on our own vote alone (a single voter) before it is durable: a crash now would let us
+      // vote again in this term, so lead only once the host has persisted it (see advance()).
+      this.selfElectionPending = true;
     } else {
       this.becomeLeader();
     }

@@ -76,4 +76,9 @@ function fmt(s: SimStats): string {
     .join(' ');
 }
 
-process.exitCode = main();
+try {
+  process.exitCode = main();
+} catch (err) {
+  console.error(`sim: ${err instanceof Error ? err.message : String(err)}`);
+  process.exitCode = 2;
+}

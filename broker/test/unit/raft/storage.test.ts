@@ -58,16 +58,26 @@ describe('persistence and the Ready contract', () => {
   it('ready() may not be taken twice without advance(), and hasReady() is false meanwhile', () => {
     const s = new MemoryStorage({ voters: [1], learners: [] });
     const r = new RaftNode({ id: 1, group: 7, storage: s, random: new SeededRandom(1) });
-    for (let i = 0; i < 30; i++) r.tick();
+    const persist = (rd: ReturnType<RaftNode['ready']>): void => {
+      s.append(rd.entries);
+      if (rd.hardState) s.setHardState(rd.hardState);
+      r.advance();
+    };
+    while (r.role === 0) r.tick();
     expect(r.hasReady()).toBe(true);
-    const rd = r.ready();
-    expect(rd.entries.length).toBe(1); // the new leader's empty entry
+    const vote = r.ready();
+    expect(vote.hardState).toEqual({ term: 1, vote: 1, commit: 0 });
+    expect(vote.mustSync).toBe(true);
     expect(r.hasReady()).toBe(false);
     expect(() => r.ready()).toThrow(/advance/);
-    s.append(rd.entries);
-    if (rd.hardState) s.setHardState(rd.hardState);
-    r.advance();
-    // Single voter: the entry commits once it is persisted.
+    // A single voter wins on its own vote, but leads only once that vote is durable.
+    expect(r.role).toBe(2);
+    persist(vote);
+    expect(r.role).toBe(3);
+    const noop = r.ready();
+    expect(noop.entries.map((e) => e.index)).toEqual([1]);
+    persist(noop);
+    // The entry commits once it is persisted.
     const next = r.ready();
     expect(next.committedEntries.map((e) => e.index)).toEqual([1]);
     expect(next.hardState?.commit).toBe(1);
