@@ -2,7 +2,8 @@
  * Command line for the deterministic Raft simulator.
  *
  *   npm run sim -- --seeds 200 --steps 300          seeds 1..200, 300 scripted actions each
- *   npm run sim -- --seeds 20000 --steps 500 --from 1000   the long soak (hours on 2 cores)
+ *   npm run sim -- --seeds 20000 --steps 500 --from 100000 --keep-going --progress   the long soak
+ *       (about an hour on one core; --keep-going lists every failing seed instead of stopping)
  *   npm run sim -- --seed 42 --steps 300 --trace    replay one seed and print its event trace
  *   npm run sim -- --seed 42 --steps 300 --keep 0,5,9 --trace   replay a shrunk failure
  *
@@ -51,10 +52,14 @@ function main(): number {
   const from = intArg(args, 'from', 1);
   const total: SimStats = { events: 0, messages: 0, proposals: 0, acked: 0, elections: 0, snapshotsSent: 0, crashes: 0, confChanges: 0, transfers: 0, reads: 0 };
   const started = Date.now();
+  const failures: number[] = [];
   for (let seed = from; seed < from + seeds; seed++) {
     const r = runSimulation({ seed, steps });
     for (const k of Object.keys(total) as (keyof SimStats)[]) total[k] += r.stats[k];
-    if (!r.ok) {
+    if (!r.ok && args.has('keep-going')) {
+      failures.push(seed);
+      console.log(`seed ${seed} FAILED: ${r.message}`);
+    } else if (!r.ok) {
       console.log(`seed ${seed} FAILED: ${r.message}`);
       console.log('shrinking...');
       const s = shrinkFailure(seed, steps);
@@ -66,6 +71,10 @@ function main(): number {
     if (args.has('progress') && (seed - from + 1) % 50 === 0) console.log(`${seed - from + 1} seeds ok`);
   }
   const secs = ((Date.now() - started) / 1000).toFixed(1);
+  if (failures.length > 0) {
+    console.log(`${failures.length} of ${seeds} seeds FAILED in ${secs}s: ${failures.join(' ')}`);
+    return 1;
+  }
   console.log(`${seeds} seeds x ${steps} actions ok in ${secs}s: ${fmt(total)}`);
   return 0;
 }
