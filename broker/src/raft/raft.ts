@@ -123,10 +123,9 @@ export class RaftNode {
     const snap = this.storage.snapshot();
     this.termValue = hs.term;
     this.voteValue = hs.vote;
-    if (hs.commit > this.log.lastIndex()) {
-      throw new Error(`raft: persisted commit ${hs.commit} beyond last index ${this.log.lastIndex()}`);
-    }
-    this.log.commitTo(hs.commit);
+    // The persisted commit is only a hint (commitment lives on a quorum); a disk that made the hard
+    // state durable before the entries it covers must not stop the replica from starting.
+    this.log.commitTo(Math.min(hs.commit, this.log.lastIndex()));
     this.persisted = hs;
     this.baseConf = snap.conf;
     this.confValue = snap.conf;
