@@ -255,6 +255,8 @@ export class GroupCoordinator {
   private readonly partitionExists: (topic: string, partition: number) => boolean;
   private readonly newMemberId: (clientId: string) => string;
   private closed = false;
+  /** During replay: groups whose latest stored metadata still listed members. */
+  private readonly loadedWithMembers = new Set<string>();
 
   constructor(opts: GroupCoordinatorOptions) {
     this.store = opts.store;
@@ -1083,15 +1085,22 @@ export class GroupCoordinator {
     group.protocolType = g.protocolType;
     group.generation = g.generation;
     group.stateTimestamp = g.stateTimestamp;
+    if (g.members.length > 0) this.loadedWithMembers.add(key.group);
+    else this.loadedWithMembers.delete(key.group);
   }
 
   /** After replay: a group whose members were lost with the restart starts a new generation. */
   finishLoading(): void {
+    const now = this.scheduler.now();
     for (const g of this.groups.values()) {
       g.protocolName = null;
       g.leaderId = null;
       g.state = 'Empty';
+      // A group that still had members when the broker stopped became Empty only now, so offset
+      // retention counts from now; one stored as Empty keeps the time it became Empty.
+      if (this.loadedWithMembers.has(g.groupId)) g.stateTimestamp = now;
     }
+    this.loadedWithMembers.clear();
   }
 
   private groupValue(group: Group, assignment: (m: GroupMember) => Buffer): GroupValue {
