@@ -135,4 +135,38 @@ describe('consumer groups with kafkajs', () => {
     await d.consumer.disconnect();
     await admin2.disconnect();
   }, 120_000);
+
+  it('kafkajs admin: set, fetch and reset offsets, list groups, refuse deleting an active group, delete an empty one', async () => {
+    const groupId = 'admin-ops';
+    const admin = kafka('admin-ops').admin();
+    await admin.connect();
+    try {
+      await admin.setOffsets({ groupId, topic: TOPIC, partitions: [{ partition: 0, offset: '5' }, { partition: 1, offset: '7' }] });
+      const [t] = await admin.fetchOffsets({ groupId, topics: [TOPIC] });
+      const byPartition = new Map(t!.partitions.map((p) => [p.partition, p.offset]));
+      expect(byPartition.get(0)).toBe('5');
+      expect(byPartition.get(1)).toBe('7');
+      expect(byPartition.get(2)).toBe('-1');
+      await admin.resetOffsets({ groupId, topic: TOPIC, earliest: true });
+      const [reset] = await admin.fetchOffsets({ groupId, topics: [TOPIC] });
+      // kafkajs commits the EARLIEST sentinel (-2) itself; like Kafka we store what is committed.
+      expect(reset!.partitions.map((p) => p.offset)).toEqual(Array(PARTITIONS).fill('-2'));
+      expect((await admin.listGroups()).groups.map((g) => g.groupId)).toContain(groupId);
+
+      const m = await startMember('admin-member', groupId);
+      await waitFor('member owns all partitions', () => balanced([m]));
+      const refused = await admin.deleteGroups([groupId]).then(
+        () => null,
+        (e: unknown) => e as { groups?: Array<{ groupId: string; errorCode: number }> },
+      );
+      expect(refused?.groups?.[0]).toMatchObject({ groupId, errorCode: 68 }); // NON_EMPTY_GROUP
+      await m.consumer.disconnect();
+      await waitFor('group empty', async () => (await admin.describeGroups([groupId])).groups[0]!.state === 'Empty');
+      const deleted = await admin.deleteGroups([groupId]);
+      expect(deleted).toEqual([expect.objectContaining({ groupId, errorCode: 0 })]);
+      expect((await admin.describeGroups([groupId])).groups[0]!.state).toBe('Dead');
+    } finally {
+      await admin.disconnect();
+    }
+  }, 60_000);
 });
