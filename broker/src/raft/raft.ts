@@ -301,8 +301,10 @@ export class RaftNode {
         // beyond the paper: with PreVote/CheckQuorum our term may never spread by votes, and a
         // learner, which never campaigns, would otherwise stay cut off for good.
         this.send(MessageType.AppendResponse, m.from, this.termValue);
-      } else if (m.type === MessageType.PreVote) {
-        const r = this.send(MessageType.PreVoteResponse, m.from, this.termValue);
+      } else if (m.type === MessageType.PreVote || m.type === MessageType.Vote) {
+        // Reject with our term (§5.1) so the candidate catches up: a candidate whose configuration
+        // lists us while ours does not list it would otherwise never hear of our higher term.
+        const r = this.send(m.type === MessageType.Vote ? MessageType.VoteResponse : MessageType.PreVoteResponse, m.from, this.termValue);
         r.reject = true;
       }
       return true;
