@@ -56,6 +56,19 @@ describe('leader election (§5.2)', () => {
     expect(c.leaders()).toEqual([]);
   });
 
+  it('a vote request with a stale term is rejected with the newer term, and the candidate adopts it', () => {
+    const c = new TestCluster([1, 2, 3], paper);
+    const r2 = c.raft(2);
+    r2.step(msg({ type: MessageType.Vote, from: 3, to: 2, term: 7 })); // 2 moves to term 7
+    c.settle();
+    const r1 = c.raft(1);
+    while (r1.role !== Role.Candidate) r1.tick(); // term 1
+    c.settle();
+    const reply = c.delivered.find((m) => m.type === MessageType.VoteResponse && m.from === 2 && m.to === 1);
+    expect(reply).toMatchObject({ term: 7, reject: true });
+    expect(r1.term).toBeGreaterThanOrEqual(7);
+  });
+
   it('a candidate steps down when it hears from a leader of its own term', () => {
     const c = new TestCluster([1, 2, 3], paper);
     c.elect(1);
