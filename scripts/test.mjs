@@ -73,9 +73,14 @@ function runVitest(label, extraArgs) {
   totals.passed += report.numPassedTests;
   totals.failed += report.numFailedTests;
   totals.skipped += report.numPendingTests + (report.numTodoTests ?? 0);
-  // A suite file that failed to load counts as a failure even though it ran no test.
+  // A file that failed outside its tests (it did not load, or a beforeAll threw and its tests
+  // were skipped) counts as one failure: nothing it should have checked was checked.
   for (const file of report.testResults ?? []) {
-    if (file.status === 'failed' && (file.assertionResults ?? []).length === 0) totals.failed += 1;
+    const failedTests = (file.assertionResults ?? []).filter((t) => t.status === 'failed').length;
+    if (file.status === 'failed' && failedTests === 0) {
+      console.error(`[test] ${file.name}: failed outside its tests: ${(file.message ?? '').split('\n')[0]}`);
+      totals.failed += 1;
+    }
   }
   rmSync(dir, { recursive: true, force: true });
 }
