@@ -73,6 +73,20 @@ describe('operator controller on a real API server', () => {
     expect(await bad({ replicas: 2, topicDefaults: { replicationFactor: 3 } })).toMatch(/replicationFactor must not exceed spec.replicas/);
     expect(await bad({ topicDefaults: { replicationFactor: 2, minInsyncReplicas: 3 } })).toMatch(/minInsyncReplicas must not exceed replicationFactor/);
     expect(await bad({ storage: { size: 'lots' } })).toMatch(/positive quantity/);
+    // Transition rules: storage may grow, never shrink; its class never changes.
+    await env.rest.request('POST', clusterPath(ns), chronikCluster(ns, 'cel', { paused: true, storage: { size: '2Gi', storageClassName: 'fast' } }));
+    const patch = async (storage: Record<string, unknown>) => {
+      try {
+        await env.rest.mergePatch(clusterPath(ns, 'cel'), { spec: { storage } });
+        return 'accepted';
+      } catch (err) {
+        return (err as Error).message;
+      }
+    };
+    expect(await patch({ size: '1Gi' })).toMatch(/may grow but never shrink/);
+    expect(await patch({ storageClassName: 'slow' })).toMatch(/storageClassName is immutable/);
+    expect(await patch({ size: '3Gi' })).toBe('accepted');
+    await env.rest.delete(clusterPath(ns, 'cel'));
   });
 
   it('create: owned objects with owner references, explicit broker ids, Settled status', async () => {
@@ -105,6 +119,14 @@ describe('operator controller on a real API server', () => {
     expect(cm.data['broker-ids']).toBe('alpha-0=0\nalpha-1=1\nalpha-2=2\n');
     expect(cm.data['broker.properties']).toContain('min.insync.replicas=2');
     expect((await events()).some((e) => e.reason === 'Created' && e.involvedObject.name === 'alpha')).toBe(true);
+    const base = `http://127.0.0.1:${op.health.port}`;
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${base}/readyz`);
+    expect([ready.status, (await ready.text()).trim()]).toEqual([200, 'leader, synced']);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/chronik_operator_reconciles_total\{result="success"\} [1-9]/);
+    expect(metrics).toContain('chronik_operator_workqueue_depth');
+    expect(metrics).toMatch(/chronik_operator_leader 1/);
   });
 
   it('scale through the scale subresource: up adds brokers one at a time, down decommissions first', async () => {
@@ -115,17 +137,22 @@ describe('operator controller on a real API server', () => {
     expect((await sts('alpha')).spec.replicas).toBe(5);
 
     brokers.holdDecommission = true;
-    await env.rest.mergePatch(`${clusterPath(ns, 'alpha')}/scale`, { spec: { replicas: 3 } });
-    c = await waitFor('decommission of broker 4 under way', async () => {
-      const x = await getCluster(env.rest, ns, 'alpha');
-      return x.status?.operation?.step === 'WaitDecommissioned' ? x : undefined;
-    });
-    expect(c.status?.operation).toMatchObject({ type: 'ScaleDown', brokerId: 4 });
-    expect(c.status?.phase).toBe('Scaling');
-    // No positive answer from the brokers: the pod must stay.
-    await new Promise((r) => setTimeout(r, 2_000));
-    expect((await sts('alpha')).spec.replicas).toBe(5);
-    brokers.holdDecommission = false;
+    try {
+      await env.rest.mergePatch(`${clusterPath(ns, 'alpha')}/scale`, { spec: { replicas: 3 } });
+      c = await waitFor('decommission of broker 4 under way', async () => {
+        const x = await getCluster(env.rest, ns, 'alpha');
+        return x.status?.operation?.step === 'WaitDecommissioned' ? x : undefined;
+      });
+      expect(c.status?.operation).toMatchObject({ type: 'ScaleDown', brokerId: 4 });
+      expect(c.status?.phase).toBe('Scaling');
+      expect(c.status?.conditions?.find((x) => x.type === 'Progressing')).toMatchObject({ status: 'True', reason: 'ScaleDown' });
+      expect(c.status?.conditions?.find((x) => x.type === 'Settled')?.status).toBe('False');
+      // No positive answer from the brokers: the pod must stay.
+      await new Promise((r) => setTimeout(r, 2_000));
+      expect((await sts('alpha')).spec.replicas).toBe(5);
+    } finally {
+      brokers.holdDecommission = false;
+    }
     c = await untilSettled('alpha', 'alpha back at 3', (x) => x.status?.brokers?.length === 3 && x.status.readyReplicas === 3);
     expect(brokers.callsOf('DecommissionBroker').map((x) => x.request.brokerId)).toEqual([4, 3]);
     expect((await sts('alpha')).spec.replicas).toBe(3);

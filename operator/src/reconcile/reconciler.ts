@@ -155,6 +155,7 @@ export class Reconciler {
           }
           // Progress is durable before the next step acts on it.
           Object.assign(status, this.machineStatus(state));
+          if (state.operation) status.phase = state.operation.type === 'Roll' ? 'Rolling' : 'Scaling';
           await this.writeStatus(cluster, status);
           requeueAfterMs = 0;
         }

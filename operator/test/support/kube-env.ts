@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import pino from 'pino';
-import { loadYaml } from '@kubernetes/client-node';
 import { startApiServer, type ApiServer } from '../../../e2e/lib/apiserver.js';
+import { kubectl } from '../../../e2e/lib/tools.js';
 import type { ChronikCluster } from '../../src/api/types.js';
 import { GrpcBrokerAdmin } from '../../src/brokers/admin-client.js';
 import type { OperatorConfig } from '../../src/config.js';
@@ -22,8 +22,8 @@ export interface KubeEnv {
 export async function startKubeEnv(): Promise<KubeEnv> {
   const api = await startApiServer({ controllerManager: true });
   const rest = KubeRest.fromDefault(api.kubeconfigPath);
-  const crd = loadYaml<Record<string, unknown>>(readFileSync(new URL('../../../crds/chronik.io_chronikclusters.yaml', import.meta.url), 'utf8'));
-  await rest.apply('/apis/apiextensions.k8s.io/v1/customresourcedefinitions/chronikclusters.chronik.io', crd, 'chronik-tests');
+  // Installed exactly as a user would, with kubectl, from the one CRD file.
+  await kubectl(api.kubeconfigPath, ['apply', '--server-side', '-f', fileURLToPath(new URL('../../../crds/chronik.io_chronikclusters.yaml', import.meta.url))]);
   await waitFor('CRD established', async () => {
     const c = await rest.get<{ status?: { conditions?: { type: string; status: string }[] } }>(
       '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/chronikclusters.chronik.io',
