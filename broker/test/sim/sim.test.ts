@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { replayCommand, shrinkFailure } from './shrink.js';
 import { runSimulation } from './world.js';
 
-const SEEDS = Number(process.env['CHRONIK_SIM_SEEDS'] ?? 3600);
+const SEEDS = Number(process.env['CHRONIK_SIM_SEEDS'] ?? 5000);
 const STEPS = Number(process.env['CHRONIK_SIM_STEPS'] ?? 300);
 const FIRST = Number(process.env['CHRONIK_SIM_FIRST_SEED'] ?? 1);
 const CHUNK = 200;
@@ -25,13 +25,13 @@ describe('raft simulation', () => {
   });
 
   it('catches a host that sends before it fsyncs (the checks have teeth)', () => {
+    // Lost acknowledged writes can also surface as liveness failures; look for a safety one.
     let caught: string | undefined;
-    for (let seed = 1; seed <= 200 && caught === undefined; seed++) {
+    for (let seed = 1; seed <= 300 && caught === undefined; seed++) {
       const r = runSimulation({ seed, steps: STEPS, sendBeforeSync: true });
-      if (!r.ok) caught = r.property;
+      if (!r.ok && r.property !== 'liveness') caught = r.property;
     }
     expect(caught).toBeDefined();
-    expect(caught).not.toBe('liveness');
   }, 120_000);
 
   for (let from = FIRST; from < FIRST + SEEDS; from += CHUNK) {
