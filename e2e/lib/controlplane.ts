@@ -151,6 +151,8 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
         '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
         `--service-cluster-ip-range=${serviceRange}`,
         '--authorization-mode=Node,RBAC',
+        // Reach kubelets by their address; looking up a node's hostname would ask the host's resolver.
+        '--kubelet-preferred-address-types=InternalIP,Hostname',
         '--allow-privileged=true',
         '--profiling=false',
         `--cert-dir=${join(dir, 'apiserver-certs')}`,

@@ -136,6 +136,10 @@ state = "/run/chronik-e2e/containerd"
   address = "${containerdSocket()}.ttrpc"
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "${PAUSE_IMAGE}"
+  # Kubelet asks for negative OOM scores (-998 for sandboxes); lowering one needs
+  # CAP_SYS_RESOURCE, which sandboxed machines like this one do not grant, and runc then fails
+  # every pod. Restricted, scores never go below containerd's own.
+  restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
     default_runtime_name = "runc"
@@ -396,8 +400,8 @@ async function createOffline(opts: CreateOptions): Promise<Cluster> {
         '--proxy-mode=iptables',
         // Leave the host's conntrack tunables alone.
         '--conntrack-max-per-core=0',
-        '--metrics-bind-address=127.0.0.1:0',
-        '--healthz-bind-address=127.0.0.1:0',
+        `--metrics-bind-address=127.0.0.1:${await freePort()}`,
+        `--healthz-bind-address=127.0.0.1:${await freePort()}`,
         '--v=1',
       ],
       join(dir, 'kube-proxy.log'),
