@@ -3,6 +3,7 @@ import type { ChronikCluster } from '../src/api/types.js';
 import { isNotFound, KubeApiError } from '../src/kube/rest.js';
 import type { OperatorHandle } from '../src/operator.js';
 import { clusterPath } from '../src/reconcile/reconciler.js';
+import { kubectl } from '../../e2e/lib/tools.js';
 import { FakeBrokers } from './support/fake-brokers.js';
 import {
   chronikCluster,
@@ -26,16 +27,24 @@ type Pod = { metadata: { name: string; uid: string; annotations?: Record<string,
 
 describe('operator controller on a real API server', () => {
   let env: KubeEnv;
+  const fakes = new Map<string, { fake: FakeBrokers; endpoint: string }>();
+  const endpoint = (cluster: string): string => {
+    const f = fakes.get(cluster);
+    if (!f) throw new Error(`no broker stand-in for cluster ${cluster}`);
+    return f.endpoint;
+  };
   let brokers: FakeBrokers;
-  let endpoint: string;
   const ns = 'ctl';
   let op: OperatorHandle;
   let kubelet: ReturnType<typeof simulateKubelet>;
 
   beforeAll(async () => {
     env = await startKubeEnv();
-    brokers = new FakeBrokers();
-    endpoint = await brokers.start();
+    for (const name of ['alpha', 'beta', 'gamma', 'racked', 'resume']) {
+      const fake = new FakeBrokers();
+      fakes.set(name, { fake, endpoint: await fake.start() });
+    }
+    brokers = fakes.get('alpha')!.fake;
     await createNamespace(env.rest, ns);
     kubelet = simulateKubelet(env.rest, ns);
     op = await startTestOperator(env, ns, 'op-a', endpoint, 6);
@@ -44,7 +53,7 @@ describe('operator controller on a real API server', () => {
   afterAll(async () => {
     kubelet?.stop();
     await op?.stop();
-    await brokers?.stop();
+    for (const f of fakes.values()) await f.fake.stop();
     await env?.stop();
   });
 
@@ -127,10 +136,75 @@ describe('operator controller on a real API server', () => {
     expect(metrics).toMatch(/chronik_operator_reconciles_total\{result="success"\} [1-9]/);
     expect(metrics).toContain('chronik_operator_workqueue_depth');
     expect(metrics).toMatch(/chronik_operator_leader 1/);
+    const table = await kubectl(env.api.kubeconfigPath, ['-n', ns, 'get', 'ck']);
+    expect(table).toMatch(/NAME\s+REPLICAS\s+READY\s+PHASE\s+AGE/);
+    expect(table).toMatch(/alpha\s+3\s+3\s+Running/);
   });
 
-  it('scale through the scale subresource: up adds brokers one at a time, down decommissions first', async () => {
-    await env.rest.mergePatch(`${clusterPath(ns, 'alpha')}/scale`, { spec: { replicas: 5 } });
+  it('rack awareness and external listeners: node label becomes the rack, one NodePort per broker', async () => {
+    await env.rest.request('POST', '/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-z1', labels: { 'topology.kubernetes.io/zone': 'z1' } } });
+    await env.rest.request(
+      'POST',
+      clusterPath(ns),
+      chronikCluster(ns, 'racked', {
+        replicas: 2,
+        rackAwareness: { topologyKey: 'topology.kubernetes.io/zone' },
+        listeners: { external: { type: 'NodePort', nodePortBase: 31090, advertisedHosts: ['a.example:31090', 'b.example:31091'] } },
+      }),
+    );
+    // Play the scheduler: bind each broker pod to the node.
+    const bound = new Set<string>();
+    await waitFor('pods bound', async () => {
+      for (const p of await pods('racked')) {
+        if (bound.has(p.metadata.name)) continue;
+        await env.rest.request('POST', `/api/v1/namespaces/${ns}/pods/${p.metadata.name}/binding`, {
+          apiVersion: 'v1',
+          kind: 'Binding',
+          metadata: { name: p.metadata.name },
+          target: { apiVersion: 'v1', kind: 'Node', name: 'node-z1' },
+        });
+        bound.add(p.metadata.name);
+      }
+      return bound.size === 2 ? true : undefined;
+    });
+    const c = await untilSettled('racked', 'racked settled with racks', (x) => (x.status?.brokers ?? []).every((b) => b.rack === 'z1'));
+    expect(c.status?.brokers?.map((b) => b.rack)).toEqual(['z1', 'z1']);
+    for (const p of await pods('racked')) expect(p.metadata.annotations?.['chronik.io/rack']).toBe('z1');
+    const svc = await env.rest.get<{ spec: { type: string; ports: { nodePort: number }[]; selector: Record<string, string> } }>(`/api/v1/namespaces/${ns}/services/racked-1-external`);
+    expect(svc.spec.type).toBe('NodePort');
+    expect(svc.spec.ports[0]!.nodePort).toBe(31091);
+    expect(svc.spec.selector['statefulset.kubernetes.io/pod-name']).toBe('racked-1');
+    const cm = await env.rest.get<{ data: Record<string, string> }>(`/api/v1/namespaces/${ns}/configmaps/racked-config`);
+    expect(cm.data['external-hosts']).toBe('racked-0=a.example:31090\nracked-1=b.example:31091\n');
+    await env.rest.delete(clusterPath(ns, 'racked'));
+  });
+
+  it('an operator stopped mid-operation resumes at the recorded step in a new process', async () => {
+    const brokers = fakes.get('resume')!.fake;
+    await env.rest.request('POST', clusterPath(ns), chronikCluster(ns, 'resume', { replicas: 3 }));
+    await untilSettled('resume', 'resume created');
+    brokers.holdDecommission = true;
+    try {
+      await kubectl(env.api.kubeconfigPath, ['-n', ns, 'scale', 'chronikcluster/resume', '--replicas=2']);
+      await waitFor('resume waiting on decommission', async () => ((await getCluster(env.rest, ns, 'resume')).status?.operation?.step === 'WaitDecommissioned' ? true : undefined));
+      await op.stop();
+      op = await startTestOperator(env, ns, 'op-a2', endpoint, 6);
+      await waitFor('new operator leads', async () => (op.controller.isLeader ? true : undefined), 30_000);
+      await new Promise((r) => setTimeout(r, 1_500));
+      const mid = await getCluster(env.rest, ns, 'resume');
+      expect(mid.status?.operation).toMatchObject({ type: 'ScaleDown', step: 'WaitDecommissioned', brokerId: 2 });
+      expect((await sts('resume')).spec.replicas).toBe(3);
+    } finally {
+      brokers.holdDecommission = false;
+    }
+    const c = await untilSettled('resume', 'resume at 2', (x) => x.status?.brokers?.length === 2);
+    expect(c.status?.brokers?.map((b) => b.brokerId)).toEqual([0, 1]);
+    expect(brokers.callsOf('DecommissionBroker').filter((x) => x.request.brokerId === 2).length).toBeGreaterThanOrEqual(1);
+    await env.rest.delete(clusterPath(ns, 'resume'));
+  });
+
+  it('kubectl scale (scale subresource): up adds brokers one at a time, down decommissions first', async () => {
+    await kubectl(env.api.kubeconfigPath, ['-n', ns, 'scale', 'chronikcluster/alpha', '--replicas=5']);
     let c = await untilSettled('alpha', 'alpha at 5', (x) => x.status?.readyReplicas === 5 && x.status?.brokers?.length === 5);
     expect(c.status?.brokers?.map((b) => b.brokerId)).toEqual([0, 1, 2, 3, 4]);
     expect(brokers.callsOf('AddBroker').map((x) => x.request.brokerId)).toEqual([3, 4]);
@@ -235,7 +309,7 @@ describe('operator controller on a real API server', () => {
       await new Promise((r) => setTimeout(r, 3_000));
       expect([op.controller.isLeader, second.controller.isLeader]).toEqual([true, false]);
       const lease = await env.rest.get<{ spec: { holderIdentity: string } }>(`/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/chronik-operator-leader`);
-      expect(lease.spec.holderIdentity).toBe('op-a');
+      expect(lease.spec.holderIdentity).toBe('op-a2');
       // The standby must not touch anything: create a cluster and stop the leader at once.
       await op.stop();
       await waitFor('op-b leads', async () => (second.controller.isLeader ? true : undefined), 30_000);

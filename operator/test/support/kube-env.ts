@@ -86,12 +86,13 @@ export function operatorConfig(namespace: string, identity: string): OperatorCon
   };
 }
 
-export async function startTestOperator(env: KubeEnv, namespace: string, identity: string, adminEndpoint: string, leaseDurationSec?: number): Promise<OperatorHandle> {
+/** adminEndpoint: the brokers' admin address for a cluster (each test cluster has its own stand-in). */
+export async function startTestOperator(env: KubeEnv, namespace: string, identity: string, adminEndpoint: (cluster: string) => string, leaseDurationSec?: number): Promise<OperatorHandle> {
   return startOperator({
     config: operatorConfig(namespace, identity),
     rest: env.rest,
     log: pino({ level: process.env.CHRONIK_TEST_LOG ?? 'silent', base: { identity } }),
-    adminFor: () => new GrpcBrokerAdmin({ endpoints: [adminEndpoint], deadlineMs: 3000 }),
+    adminFor: (c) => new GrpcBrokerAdmin({ endpoints: [adminEndpoint(c.metadata.name)], deadlineMs: 3000 }),
     resyncMs: 15_000,
     leaseDurationSec,
   });
