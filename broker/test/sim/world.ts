@@ -418,12 +418,21 @@ class World {
       case 'propose': {
         if (leader === undefined) return;
         const count = 1 + rng.nextInt(8);
-        for (let i = 0; i < count; i++) {
-          const data = encodeHash(this.nextProposal++);
-          const idx = leader.raft.propose(data);
-          if (idx > 0) {
-            this.stats.proposals++;
-            leader.proposals.set(idx, { term: leader.raft.term, data });
+        const batch: Uint8Array[] = [];
+        for (let i = 0; i < count; i++) batch.push(encodeHash(this.nextProposal++));
+        if (rng.chance(0.3)) {
+          const first = leader.raft.proposeBatch(batch);
+          if (first > 0) {
+            batch.forEach((data, i) => leader.proposals.set(first + i, { term: leader.raft.term, data }));
+            this.stats.proposals += count;
+          }
+        } else {
+          for (const data of batch) {
+            const idx = leader.raft.propose(data);
+            if (idx > 0) {
+              this.stats.proposals++;
+              leader.proposals.set(idx, { term: leader.raft.term, data });
+            }
           }
         }
         this.note(`client proposes ${count} entries at leader ${leader.id}`);
