@@ -25,11 +25,29 @@ export interface RaftStorage {
   entries(lo: number, hi: number, maxBytes: number): Entry[] | null;
 }
 
+/**
+ * The write side a host implements next to the reads (the core itself never calls these). A disk
+ * implementation should let the storages of many groups append into one shared writer and make
+ * them durable together with a single fsync before any group's `advance()`.
+ */
+export interface WritableRaftStorage extends RaftStorage {
+  /** Appends entries, first discarding any held entry at entries[0].index and after it. */
+  append(entries: readonly Entry[]): void;
+  setHardState(hs: HardState): void;
+  /** Replaces the log with a snapshot received from the leader (keeps entries that continue it). */
+  applySnapshot(snap: Snapshot): void;
+  /**
+   * Log compaction: records the host's state-machine image at `index` (<= applied) with the
+   * configuration in force there, and drops the entries it covers.
+   */
+  createSnapshot(index: number, conf: ConfState, data: Uint8Array): Snapshot;
+}
+
 const EMPTY_CONF: ConfState = { voters: [], learners: [] };
 const EMPTY_DATA = new Uint8Array(0);
 
 /** In-memory storage for tests, the simulator and the benchmark. */
-export class MemoryStorage implements RaftStorage {
+export class MemoryStorage implements WritableRaftStorage {
   private hard: HardState = { term: 0, vote: 0, commit: 0 };
   private snap: Snapshot;
   /** Entries after the snapshot: ents[i] has index snap.index + 1 + i. */
