@@ -84,6 +84,13 @@ describe('operator controller on a real API server', () => {
     expect(await bad({ storage: { size: 'lots' } })).toMatch(/positive quantity/);
     // Transition rules: storage may grow, never shrink; its class never changes.
     await env.rest.request('POST', clusterPath(ns), chronikCluster(ns, 'cel', { paused: true, storage: { size: '2Gi', storageClassName: 'fast' } }));
+    // Paused: reported, nothing created.
+    const paused = await waitFor('cel paused', async () => {
+      const x = await getCluster(env.rest, ns, 'cel');
+      return x.status?.phase === 'Paused' ? x : undefined;
+    });
+    expect(paused.status?.conditions?.find((x) => x.type === 'Progressing')).toMatchObject({ status: 'False', reason: 'Paused' });
+    await expect(sts('cel')).rejects.toSatisfy(isNotFound);
     const patch = async (storage: Record<string, unknown>) => {
       try {
         await env.rest.mergePatch(clusterPath(ns, 'cel'), { spec: { storage } });

@@ -309,11 +309,11 @@ export async function plan(state: MachineState, input: MachineInput, ports: Port
   let drain = false;
   if (!target) {
     if (currentUnready.length > 0 || missing > 0) {
-      return { state: s, progressed: false, requeueAfterMs: POLL_MS, events };
+      return { state: s, progressed: false, requeueAfterMs: POLL_MS, events, waiting: `roll waits for ${currentUnready.length + missing} broker(s) to be ready first` };
     }
     const cs = await ports.admin().getClusterStatus();
     const why = unhealthyReason(cs);
-    if (why) return { state: s, progressed: false, requeueAfterMs: POLL_MS, events: [{ type: 'Normal', reason: 'RollWaiting', message: `roll waits while ${why}` }] };
+    if (why) return { state: s, progressed: false, requeueAfterMs: POLL_MS, events, waiting: `roll waits while ${why}` };
     // The metadata controller goes last so leadership of the metadata group moves once.
     const ordered = [...outdated].sort((a, b) => b.ordinal - a.ordinal);
     const ctrl = s.brokers.find((x) => x.brokerId === cs.controllerId);

@@ -58,6 +58,8 @@ export interface StepResult {
   /** Waiting for the world: look again after this long. */
   requeueAfterMs?: number;
   events: MachineEvent[];
+  /** Why nothing can start now, for status (not an event: it repeats every poll). */
+  waiting?: string;
 }
 
 export const POLL_MS = 5_000;

@@ -150,7 +150,7 @@ export class Reconciler {
           if (before && (r.progressed || !r.state.operation)) this.o.metrics.operationSteps.inc({ operation: before.type, step: before.step });
           if (!r.progressed) {
             requeueAfterMs = r.requeueAfterMs;
-            waitingOn = r.state.operation?.message;
+            waitingOn = r.state.operation?.message ?? r.waiting;
             break;
           }
           // Progress is durable before the next step acts on it.
