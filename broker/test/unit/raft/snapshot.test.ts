@@ -30,6 +30,29 @@ describe('snapshots', () => {
     expect(c.raft(3).lastIndex).toBe(c.raft(1).lastIndex);
   });
 
+  it('a snapshot lost in transit is sent again after an election timeout', () => {
+    const c = new TestCluster([1, 2, 3], { electionTicks: 10 });
+    c.elect(1);
+    c.isolate(3);
+    for (let i = 0; i < 5; i++) c.propose(1, `e${i}`);
+    compact(c, 1);
+    c.heal();
+    let dropped = 0;
+    c.filter = (m) => {
+      if (m.type === MessageType.InstallSnapshot && dropped === 0) {
+        dropped++;
+        return false;
+      }
+      return true;
+    };
+    c.tickAll(1);
+    expect(dropped).toBe(1);
+    expect(c.raft(3).commitIndex).toBeLessThan(c.raft(1).commitIndex);
+    c.tickAll(12);
+    expect(c.raft(3).commitIndex).toBe(c.raft(1).commitIndex);
+    expect(c.delivered.filter((m) => m.type === MessageType.InstallSnapshot).length).toBe(1);
+  });
+
   it('a snapshot carries the configuration, so a joining replica learns it from the snapshot', () => {
     const c = new TestCluster([1, 2, 3]);
     c.add(4, new MemoryStorage());
