@@ -23,7 +23,8 @@ export function validateCluster(c: ChronikCluster): string[] {
     errs.push('spec.topicDefaults.minInsyncReplicas: must not exceed replicationFactor');
   }
   for (const [k, v] of Object.entries(s.brokerConfig ?? {})) {
-    if (!/^[a-zA-Z0-9._-]+$/.test(k)) errs.push(`spec.brokerConfig.${k}: key must be a Kafka config name`);
+    // The broker CLI's rule for --config names; anything else would crash-loop the broker.
+    if (!/^[a-z0-9]+(?:[._-][a-z0-9]+)*$/.test(k)) errs.push(`spec.brokerConfig.${k}: key must be a Kafka config name (lowercase words joined by . _ -)`);
     if (typeof v !== 'string') errs.push(`spec.brokerConfig.${k}: value must be a string`);
   }
   const ext = s.listeners?.external;
