@@ -1,4 +1,4 @@
-import 'vitest';
+import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
 import { loadProvider, providerName } from '../lib/cluster/provider.js';
 import type { Cluster } from '../lib/cluster/provider.js';
