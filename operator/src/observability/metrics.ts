@@ -8,7 +8,6 @@ export interface OperatorMetrics {
   queueDepth: Gauge;
   isLeader: Gauge;
   operationSteps: Counter<'operation' | 'step'>;
-  clusters: Gauge<'phase'>;
 }
 
 export function createMetrics(): OperatorMetrics {
@@ -28,6 +27,5 @@ export function createMetrics(): OperatorMetrics {
     queueDepth: new Gauge({ name: 'chronik_operator_workqueue_depth', help: 'Keys waiting in the work queue', registers: [registry] }),
     isLeader: new Gauge({ name: 'chronik_operator_leader', help: '1 while this replica holds the leader lease', registers: [registry] }),
     operationSteps: new Counter({ name: 'chronik_operator_operation_steps_total', help: 'Completed orchestration steps', labelNames: ['operation', 'step'], registers: [registry] }),
-    clusters: new Gauge({ name: 'chronik_operator_clusters', help: 'ChronikClusters by phase', labelNames: ['phase'], registers: [registry] }),
   };
 }
