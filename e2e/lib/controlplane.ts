@@ -100,8 +100,12 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'chronik-e2e-cp-'));
   mkdirSync(dir, { recursive: true });
   const processes: ManagedProcess[] = [];
+  // A temp dir of a process that exits without stop() (a killed test worker) goes with it.
+  const removeOnExit = (): void => rmSync(dir, { recursive: true, force: true });
+  if (ownDir && !opts.detached) process.once('exit', removeOnExit);
   const stop = async (s?: { keepDir?: boolean }): Promise<void> => {
     for (const p of [...processes].reverse()) await p.stop();
+    process.removeListener('exit', removeOnExit);
     if (ownDir && !s?.keepDir) rmSync(dir, { recursive: true, force: true });
   };
   try {

@@ -2,6 +2,19 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, readFileSync } from 'node:fs';
 import { log, processAlive, sleep } from './exec.js';
 
+/** Attached daemons still running; killed when this process exits so a finished test run leaves none behind. */
+const attached = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+function killAttachedOnExit(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // 'exit' handlers must be synchronous: SIGKILL is the one signal that needs no waiting.
+  process.on('exit', () => {
+    for (const child of attached) child.kill('SIGKILL');
+  });
+}
+
 /** A long-running daemon of the cluster (etcd, kube-apiserver, kubelet...) with its log in a file. */
 export class ManagedProcess {
   private exited = false;
@@ -27,6 +40,11 @@ export class ManagedProcess {
     const child = spawn(cmd, args, { stdio: ['ignore', fd, fd], env: env ?? process.env, detached });
     closeSync(fd);
     if (detached) child.unref();
+    else {
+      attached.add(child);
+      child.on('exit', () => attached.delete(child));
+      killAttachedOnExit();
+    }
     child.on('error', (e) => log(`${name} failed to start: ${e.message}`));
     return new ManagedProcess(name, logFile, child);
   }
