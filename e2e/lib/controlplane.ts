@@ -6,7 +6,7 @@ import { VERSIONS } from './cache.js';
 import { log, waitFor } from './exec.js';
 import { freePort, httpGet } from './net.js';
 import { createPki, kubeconfigYaml, type Pki } from './pki.js';
-import { ManagedProcess } from './process.js';
+import { ManagedProcess, onExitAfterDaemons } from './process.js';
 
 export interface ControlPlaneOptions {
   /** Address the apiserver listens on; loopback unless pods must reach it. */
@@ -101,11 +101,11 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   mkdirSync(dir, { recursive: true });
   const processes: ManagedProcess[] = [];
   // A temp dir of a process that exits without stop() (a killed test worker) goes with it.
-  const removeOnExit = (): void => rmSync(dir, { recursive: true, force: true });
-  if (ownDir && !opts.detached) process.once('exit', removeOnExit);
+  const cancelExitCleanup =
+    ownDir && !opts.detached ? onExitAfterDaemons(() => rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 })) : () => undefined;
   const stop = async (s?: { keepDir?: boolean }): Promise<void> => {
     for (const p of [...processes].reverse()) await p.stop();
-    process.removeListener('exit', removeOnExit);
+    cancelExitCleanup();
     if (ownDir && !s?.keepDir) rmSync(dir, { recursive: true, force: true });
   };
   try {

@@ -4,6 +4,7 @@ import { log, processAlive, sleep } from './exec.js';
 
 /** Attached daemons still running; killed when this process exits so a finished test run leaves none behind. */
 const attached = new Set<ChildProcess>();
+const exitCleanups = new Set<() => void>();
 let exitHookInstalled = false;
 
 function killAttachedOnExit(): void {
@@ -12,7 +13,15 @@ function killAttachedOnExit(): void {
   // 'exit' handlers must be synchronous: SIGKILL is the one signal that needs no waiting.
   process.on('exit', () => {
     for (const child of attached) child.kill('SIGKILL');
+    for (const cleanup of exitCleanups) cleanup();
   });
+}
+
+/** Runs `fn` at process exit, after the attached daemons were killed; returns the undo. */
+export function onExitAfterDaemons(fn: () => void): () => void {
+  killAttachedOnExit();
+  exitCleanups.add(fn);
+  return () => exitCleanups.delete(fn);
 }
 
 /** A long-running daemon of the cluster (etcd, kube-apiserver, kubelet...) with its log in a file. */
