@@ -262,6 +262,17 @@ describe('operator controller on a real API server', () => {
     expect(cm.data['broker.properties']).toContain('log.retention.ms=3600000');
   });
 
+  it('storage growth never touches the immutable claim templates; claims are asked to grow', async () => {
+    await env.rest.mergePatch(clusterPath(ns, 'alpha'), { spec: { storage: { size: '2Gi' } } });
+    // Claims here are unbound (no storage provisioner), so the API server refuses to resize them:
+    // the operator reports that and keeps reconciling instead of failing every pass.
+    await waitFor('storage event', async () => ((await events()).some((e) => e.involvedObject.name === 'alpha' && /^StorageExpan/.test(e.reason)) ? true : undefined), 30_000);
+    const c = await untilSettled('alpha', 'alpha settled after storage change');
+    expect(c.status?.observedGeneration).toBe(c.metadata.generation);
+    const s = await env.rest.get<{ spec: { volumeClaimTemplates: { spec: { resources: { requests: { storage: string } } } }[] } }>(`/apis/apps/v1/namespaces/${ns}/statefulsets/alpha`);
+    expect(s.spec.volumeClaimTemplates[0]!.spec.resources.requests.storage).toBe('1Gi');
+  });
+
   it('drift: deleted and edited owned objects are repaired', async () => {
     await env.rest.delete(`/api/v1/namespaces/${ns}/services/alpha-headless`);
     await env.rest.mergePatch(`/api/v1/namespaces/${ns}/configmaps/alpha-config`, { data: { 'broker-ids': 'alpha-0=99\n' } });

@@ -76,6 +76,9 @@ function ordinalOf(c: ChronikCluster, podName: string): number | null {
 
 /** One level-triggered pass over a ChronikCluster: observe, apply, advance, report. */
 export class Reconciler {
+  /** Warn once per cluster generation, not on every pass. */
+  private readonly warnedServiceMonitor = new Set<string>();
+
   constructor(private readonly o: ReconcilerOptions) {}
 
   private now(): Date {
@@ -155,7 +158,7 @@ export class Reconciler {
           }
           // Progress is durable before the next step acts on it.
           Object.assign(status, this.machineStatus(state));
-          if (state.operation) status.phase = state.operation.type === 'Roll' ? 'Rolling' : 'Scaling';
+          if (state.operation) this.markInProgress(status, generation, nowIso);
           await this.writeStatus(cluster, status);
           requeueAfterMs = 0;
         }
@@ -171,6 +174,17 @@ export class Reconciler {
     if (requeueAfterMs === undefined && status.phase !== 'Running' && status.phase !== 'Paused') requeueAfterMs = POLL_MS * 2;
     log.debug({ cluster: `${namespace}/${name}`, phase: status.phase, operation: status.operation, requeueAfterMs }, 'reconciled');
     return requeueAfterMs === undefined ? {} : { requeueAfterMs };
+  }
+
+  /** Intermediate writes must not show a stale summary next to the operation in progress. */
+  private markInProgress(status: ChronikClusterStatus, generation: number, now: string): void {
+    const op = status.operation;
+    if (!op) return;
+    status.phase = op.type === 'Roll' ? 'Rolling' : 'Scaling';
+    const text = `${op.type} broker ${op.brokerId ?? '?'} at step ${op.step}${op.message ? `: ${op.message}` : ''}`;
+    let list = setCondition(status.conditions, 'Progressing', 'True', op.type, text, generation, now);
+    list = setCondition(list, 'Settled', 'False', 'NotSettled', 'the cluster is still changing or unhealthy', generation, now);
+    status.conditions = list;
   }
 
   private machineStatus(s: MachineState): Partial<ChronikClusterStatus> {
@@ -223,7 +237,11 @@ export class Reconciler {
       } catch (err) {
         // A ServiceMonitor needs the Prometheus Operator's CRD; without it, say so and go on.
         if (obj.kind === 'ServiceMonitor' && isNotFound(err)) {
-          await this.event(c, 'Warning', 'ServiceMonitorUnavailable', 'spec.metrics.serviceMonitor is enabled but the cluster does not serve monitoring.coreos.com/v1');
+          const key = `${c.metadata.uid ?? ''}/${c.metadata.generation ?? 0}`;
+          if (!this.warnedServiceMonitor.has(key)) {
+            this.warnedServiceMonitor.add(key);
+            await this.event(c, 'Warning', 'ServiceMonitorUnavailable', 'spec.metrics.serviceMonitor is enabled but the cluster does not serve monitoring.coreos.com/v1');
+          }
           continue;
         }
         throw err;
