@@ -54,9 +54,14 @@ ensureNodeModules();
 
 const totals = { passed: 0, failed: 0, skipped: 0 };
 
-// Type errors are failures in their own right, counted as one check.
+// Type errors are failures in their own right: product code and tests, counted as one check.
 console.log('[test] typecheck');
-if (run('npx', ['tsc', '-b', 'broker', 'operator']) === 0) totals.passed += 1;
+const typecheck = [
+  ['tsc', '-b', 'broker', 'operator'],
+  ['tsc', '-p', 'broker/tsconfig.test.json'],
+  ...(existsSync(join(root, 'operator', 'tsconfig.test.json')) ? [['tsc', '-p', 'operator/tsconfig.test.json']] : []),
+];
+if (typecheck.every((args) => run('npx', args) === 0)) totals.passed += 1;
 else totals.failed += 1;
 
 function runVitest(label, extraArgs) {

@@ -40,6 +40,17 @@ async function waitFor(cond: () => boolean, timeoutMs: number): Promise<void> {
   }
 }
 
+/** In-process clients read by joining the group and waiting for `count` messages. */
+async function consumeAsMember(driver: ClientDriver, bootstrap: string, topic: string, group: string, count: number, timeoutMs: number): Promise<ConsumedMessage[]> {
+  const member = await driver.joinGroup(bootstrap, topic, group);
+  try {
+    await waitFor(() => member.messages().length >= count, timeoutMs);
+  } finally {
+    await member.stop();
+  }
+  return [...member.messages()];
+}
+
 export const kafkajsDriver: ClientDriver = {
   name: 'kafkajs',
   compressions: Object.keys(KAFKAJS_CODECS),
@@ -59,14 +70,8 @@ export const kafkajsDriver: ClientDriver = {
       await producer.disconnect();
     }
   },
-  async consume(bootstrap, topic, group, count, timeoutMs) {
-    const member = await this.joinGroup(bootstrap, topic, group);
-    try {
-      await waitFor(() => member.messages().length >= count, timeoutMs);
-    } finally {
-      await member.stop();
-    }
-    return [...member.messages()];
+  consume(bootstrap, topic, group, count, timeoutMs) {
+    return consumeAsMember(this, bootstrap, topic, group, count, timeoutMs);
   },
   async joinGroup(bootstrap, topic, group): Promise<GroupMember> {
     const consumer = kafkajs(bootstrap).consumer({ groupId: group, sessionTimeout: 10_000, heartbeatInterval: 500, maxWaitTimeInMs: 500 });
@@ -136,14 +141,8 @@ export const platformaticDriver: ClientDriver = {
       await producer.close();
     }
   },
-  async consume(bootstrap, topic, group, count, timeoutMs) {
-    const member = await this.joinGroup(bootstrap, topic, group);
-    try {
-      await waitFor(() => member.messages().length >= count, timeoutMs);
-    } finally {
-      await member.stop();
-    }
-    return [...member.messages()];
+  consume(bootstrap, topic, group, count, timeoutMs) {
+    return consumeAsMember(this, bootstrap, topic, group, count, timeoutMs);
   },
   async joinGroup(bootstrap, topic, group): Promise<GroupMember> {
     const consumer = new Consumer({

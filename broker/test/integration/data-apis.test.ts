@@ -201,7 +201,7 @@ describe('fetch by topic id (v17)', () => {
     const consumer = new Consumer({ clientId: 'fetcher', groupId: 'unused-fetch-group', bootstrapBrokers: [broker.bootstrap], retries: 1 });
     try {
       const meta = await new Promise<Awaited<ReturnType<typeof consumer.metadata>>>((resolve, reject) =>
-        consumer.metadata({ topics: ['fetchme'] }, (err, r) => (err ? reject(err) : resolve(r))),
+        consumer.metadata({ topics: ['fetchme'] }, (err, r) => (err ? reject(err) : resolve(r!))),
       );
       const topicId = meta.topics.get('fetchme')?.id;
       expect(topicId).toBeTruthy();
@@ -219,7 +219,7 @@ describe('fetch by topic id (v17)', () => {
               partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: BigInt(offset), lastFetchedEpoch: -1, partitionMaxBytes: 1 << 20 }],
             },
           ],
-        }, (err, r) => (err ? reject(err) : resolve(r))));
+        }, (err, r) => (err ? reject(err) : resolve(r!))));
 
       const first = await fetchAt(0, 100);
       const p0 = first.responses[0]?.partitions[0];

@@ -5,64 +5,15 @@
  * topic id, CreateTopics v7, DeleteTopics by id). After every bad request the broker must still
  * answer on the same connection.
  */
-import { connect, type Socket } from 'node:net';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/kafka/protocol/errors.js';
-import { decodeResponseFrame, encodeRequestFrame } from '../../src/kafka/protocol/headers.js';
-import { apiByKey } from '../../src/kafka/protocol/messages/index.js';
 import { buildRecordBatch } from '../../src/kafka/protocol/records.js';
-import type { ApiDef } from '../../src/kafka/protocol/schema.js';
 import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
+import { RawKafkaClient as RawClient, type RawBody } from '../helpers/raw-kafka-client.js';
 
-type Body = Record<string, unknown>;
+type Body = RawBody;
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
-
-/** A minimal pipelined client: responses come back in request order. */
-class RawClient {
-  private buffered = Buffer.alloc(0);
-  private readonly pending: ((frame: Buffer) => void)[] = [];
-  private nextId = 1;
-  private constructor(private readonly socket: Socket) {
-    socket.on('data', (chunk: Buffer) => {
-      this.buffered = Buffer.concat([this.buffered, chunk]);
-      while (this.buffered.length >= 4 && this.buffered.length >= 4 + this.buffered.readInt32BE(0)) {
-        const size = this.buffered.readInt32BE(0);
-        const frame = this.buffered.subarray(4, 4 + size);
-        this.buffered = this.buffered.subarray(4 + size);
-        this.pending.shift()?.(frame);
-      }
-    });
-  }
-  static open(port: number): Promise<RawClient> {
-    return new Promise((resolve, reject) => {
-      const s = connect(port, '127.0.0.1', () => resolve(new RawClient(s)));
-      s.once('error', reject);
-    });
-  }
-  async call(apiKey: number, version: number, body: Body, timeoutMs = 10_000): Promise<Body> {
-    const api = apiByKey(apiKey) as ApiDef;
-    const correlationId = this.nextId++;
-    const frame = await new Promise<Buffer>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${api.name} v${version}: no response`)), timeoutMs);
-      this.pending.push((f) => {
-        clearTimeout(timer);
-        resolve(f);
-      });
-      this.socket.write(encodeRequestFrame(api, version, correlationId, 'data-raw', body));
-    });
-    const decoded = decodeResponseFrame(api, version, frame);
-    expect(decoded.correlationId).toBe(correlationId);
-    return decoded.body as Body;
-  }
-  /** Sends without expecting an answer (Produce with acks=0). */
-  send(apiKey: number, version: number, body: Body): void {
-    const api = apiByKey(apiKey) as ApiDef;
-    this.socket.write(encodeRequestFrame(api, version, this.nextId++, 'data-raw', body));
-  }
-  close(): void {
-    this.socket.destroy();
-  }
-}
 
 const PRODUCE = 0;
 const FETCH = 1;
@@ -78,7 +29,7 @@ let client: RawClient;
 
 beforeAll(async () => {
   broker = await startBrokerProcess({ args: ['--config', 'auto.create.topics.enable=false'] });
-  client = await RawClient.open(broker.kafkaPort);
+  client = await RawClient.open(broker.kafkaPort, 'data-raw');
 });
 
 afterAll(async () => {
@@ -145,7 +96,7 @@ describe('bad produce input never takes the broker down', () => {
     await createTopic('bad-input');
 
     const badCrc = batch('payload');
-    badCrc[badCrc.length - 2] ^= 0x55;
+    badCrc[badCrc.length - 2]! ^= 0x55;
     const r1 = await produce('bad-input', badCrc);
     expect(r1.errorCode).toBe(ErrorCode.CORRUPT_MESSAGE);
     expect(r1.errorMessage).toMatch(/crc/i);

@@ -3,57 +3,12 @@
  * per version, static membership, session expiry, offsets and admin calls, and state that
  * survives a restart.
  */
-import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeResponseFrame, encodeRequestFrame } from '../../src/kafka/protocol/headers.js';
-import { apiByKey } from '../../src/kafka/protocol/messages/index.js';
-import type { ApiDef } from '../../src/kafka/protocol/schema.js';
 import { ErrorCode } from '../../src/kafka/protocol/errors.js';
 import { startBrokerProcess, type BrokerProcess } from '../helpers/index.js';
+import { RawKafkaClient as Wire, type RawBody } from '../helpers/raw-kafka-client.js';
 
-type Body = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- decoded test bodies
-
-/** A minimal Kafka client: one request at a time per connection is enough here. */
-class Wire {
-  private buffered = Buffer.alloc(0);
-  private waiting: Array<(frame: Buffer) => void> = [];
-  private nextId = 1;
-  private constructor(private readonly socket: Socket) {
-    socket.on('data', (chunk: Buffer) => {
-      this.buffered = Buffer.concat([this.buffered, chunk]);
-      while (this.buffered.length >= 4 && this.buffered.length >= 4 + this.buffered.readInt32BE(0)) {
-        const size = this.buffered.readInt32BE(0);
-        const frame = this.buffered.subarray(4, 4 + size);
-        this.buffered = this.buffered.subarray(4 + size);
-        this.waiting.shift()?.(frame);
-      }
-    });
-  }
-  static open(port: number): Promise<Wire> {
-    return new Promise((resolve, reject) => {
-      const s = connect(port, '127.0.0.1', () => resolve(new Wire(s)));
-      s.once('error', reject);
-    });
-  }
-  async call(apiKey: number, version: number, body: Body, timeoutMs = 15_000): Promise<Body> {
-    const api = apiByKey(apiKey) as ApiDef;
-    const correlationId = this.nextId++;
-    const frame = await new Promise<Buffer>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${api.name} v${version}: no response in ${timeoutMs} ms`)), timeoutMs);
-      this.waiting.push((f) => {
-        clearTimeout(timer);
-        resolve(f);
-      });
-      this.socket.write(encodeRequestFrame(api, version, correlationId, 'wire-test', body));
-    });
-    const decoded = decodeResponseFrame(api, version, frame);
-    expect(decoded.correlationId).toBe(correlationId);
-    return decoded.body as Body;
-  }
-  close(): void {
-    this.socket.destroy();
-  }
-}
+type Body = RawBody;
 
 const API = { offsetCommit: 8, offsetFetch: 9, findCoordinator: 10, join: 11, heartbeat: 12, leave: 13, sync: 14, describe: 15, list: 16, deleteGroups: 42, offsetDelete: 47 };
 
@@ -61,7 +16,7 @@ let broker: BrokerProcess;
 const wires: Wire[] = [];
 
 async function wire(): Promise<Wire> {
-  const w = await Wire.open(broker.kafkaPort);
+  const w = await Wire.open(broker.kafkaPort, 'wire-test');
   wires.push(w);
   return w;
 }

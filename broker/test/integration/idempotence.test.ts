@@ -4,57 +4,14 @@
  * all of it (plus the producer-id allocator) surviving a restart.
  */
 import { Kafka, logLevel } from 'kafkajs';
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/kafka/protocol/errors.js';
-import { decodeResponseFrame, encodeRequestFrame } from '../../src/kafka/protocol/headers.js';
-import { apiByKey } from '../../src/kafka/protocol/messages/index.js';
 import { buildRecordBatch } from '../../src/kafka/protocol/records.js';
-import type { ApiDef } from '../../src/kafka/protocol/schema.js';
 import { startBrokerProcess, type BrokerProcess } from '../helpers/index.js';
+import { RawKafkaClient as Wire, type RawBody } from '../helpers/raw-kafka-client.js';
 
-type Body = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- decoded test bodies
-
-class Wire {
-  private buffered = Buffer.alloc(0);
-  private waiting: Array<(frame: Buffer) => void> = [];
-  private nextId = 1;
-  private constructor(private readonly socket: Socket) {
-    socket.on('data', (chunk: Buffer) => {
-      this.buffered = Buffer.concat([this.buffered, chunk]);
-      while (this.buffered.length >= 4 && this.buffered.length >= 4 + this.buffered.readInt32BE(0)) {
-        const size = this.buffered.readInt32BE(0);
-        const frame = this.buffered.subarray(4, 4 + size);
-        this.buffered = this.buffered.subarray(4 + size);
-        this.waiting.shift()?.(frame);
-      }
-    });
-  }
-  static open(port: number): Promise<Wire> {
-    return new Promise((resolve, reject) => {
-      const s = connect(port, '127.0.0.1', () => resolve(new Wire(s)));
-      s.once('error', reject);
-    });
-  }
-  async call(apiKey: number, version: number, body: Body): Promise<Body> {
-    const api = apiByKey(apiKey) as ApiDef;
-    const correlationId = this.nextId++;
-    const frame = await new Promise<Buffer>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${api.name} v${version}: no response`)), 15_000);
-      this.waiting.push((f) => {
-        clearTimeout(timer);
-        resolve(f);
-      });
-      this.socket.write(encodeRequestFrame(api, version, correlationId, 'idempotence-test', body));
-    });
-    const decoded = decodeResponseFrame(api, version, frame);
-    expect(decoded.correlationId).toBe(correlationId);
-    return decoded.body as Body;
-  }
-  close(): void {
-    this.socket.destroy();
-  }
-}
+type Body = RawBody;
 
 const PRODUCE = 0;
 const INIT_PRODUCER_ID = 22;
@@ -101,7 +58,7 @@ async function endOffset(): Promise<number> {
 
 beforeAll(async () => {
   broker = await startBrokerProcess({ args: ['--config', 'offsets.topic.num.partitions=2'] });
-  w = await Wire.open(broker.kafkaPort);
+  w = await Wire.open(broker.kafkaPort, 'idempotence-test');
   await w.call(19, 4, { topics: [{ name: TOPIC, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 5000, validateOnly: false });
 }, 60_000);
 
@@ -163,7 +120,7 @@ describe('idempotent producer', () => {
     w.close();
     await broker.kill();
     await broker.restart();
-    w = await Wire.open(broker.kafkaPort);
+    w = await Wire.open(broker.kafkaPort, 'idempotence-test');
     // The retry arrives after the restart: still the original offsets, still stored once.
     const end = await endOffset();
     expect(await send(original)).toMatchObject({ errorCode: 0, baseOffset: first.baseOffset });

@@ -2,57 +2,17 @@
  * An in-process broker spoken to with the real codec over a real socket: every version of
  * ApiVersions, Metadata and DescribeCluster, and the exact set of APIs advertised.
  */
-import { connect, type Socket } from 'node:net';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, type Broker } from '../../src/broker.js';
 import type { BrokerConfig } from '../../src/config.js';
-import { decodeResponseFrame, encodeRequestFrame } from '../../src/kafka/protocol/headers.js';
 import { ALL_APIS, apiByKey } from '../../src/kafka/protocol/messages/index.js';
 import type { ApiDef } from '../../src/kafka/protocol/schema.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { tmpDataDir } from '../helpers/index.js';
+import { RawKafkaClient as Client, type RawBody } from '../helpers/raw-kafka-client.js';
 
-type Body = Record<string, unknown>;
-
-class Client {
-  private buffered = Buffer.alloc(0);
-  private pending: ((frame: Buffer) => void)[] = [];
-  private nextId = 1;
-  private constructor(private readonly socket: Socket) {
-    socket.on('data', (chunk: Buffer) => {
-      this.buffered = Buffer.concat([this.buffered, chunk]);
-      while (this.buffered.length >= 4 && this.buffered.length >= 4 + this.buffered.readInt32BE(0)) {
-        const size = this.buffered.readInt32BE(0);
-        const frame = this.buffered.subarray(4, 4 + size);
-        this.buffered = this.buffered.subarray(4 + size);
-        this.pending.shift()?.(frame);
-      }
-    });
-  }
-  static open(port: number): Promise<Client> {
-    return new Promise((resolve, reject) => {
-      const s = connect(port, '127.0.0.1', () => resolve(new Client(s)));
-      s.once('error', reject);
-    });
-  }
-  async call(api: ApiDef, version: number, body: Body): Promise<Body> {
-    const correlationId = this.nextId++;
-    const frame = await new Promise<Buffer>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${api.name} v${version}: no response`)), 10_000);
-      this.pending.push((f) => {
-        clearTimeout(timer);
-        resolve(f);
-      });
-      this.socket.write(encodeRequestFrame(api, version, correlationId, 'protocol-test', body));
-    });
-    const decoded = decodeResponseFrame(api, version, frame);
-    expect(decoded.correlationId).toBe(correlationId);
-    return decoded.body as Body;
-  }
-  close(): void {
-    this.socket.destroy();
-  }
-}
+type Body = RawBody;
 
 const api = (key: number) => apiByKey(key) as ApiDef;
 const METADATA = api(3);
@@ -79,7 +39,7 @@ beforeAll(async () => {
     defaults: { 'num.partitions': '2', 'offsets.topic.num.partitions': '3' },
   };
   broker = await startBroker(config, { logger: silentLogger(), withProcessMetrics: false });
-  client = await Client.open(broker.kafkaPort);
+  client = await Client.open(broker.kafkaPort, 'protocol-test');
 });
 
 afterAll(async () => {

@@ -103,7 +103,7 @@ describe('LocalPartition', () => {
   it('refuses corrupt, oversize, transactional and control batches without touching the log', async () => {
     const { partition } = await setup({ maxMessageBytes: 200 });
     const corrupt = batch(['hello']);
-    corrupt[corrupt.length - 1] ^= 0xff;
+    corrupt[corrupt.length - 1]! ^= 0xff;
     expect(await codeOf(partition.append(corrupt, 1))).toBe(ErrorCode.CORRUPT_MESSAGE);
     expect(await codeOf(partition.append(batch(['x'.repeat(500)]), 1))).toBe(ErrorCode.MESSAGE_TOO_LARGE);
     expect(await codeOf(partition.append(batch(['t'], { producerId: 1, producerEpoch: 0, baseSequence: 0, isTransactional: true }), 1))).toBe(
