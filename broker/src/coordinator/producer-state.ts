@@ -34,19 +34,12 @@ export const MAX_CACHED_BATCHES = 5;
 const INT32_MAX = 0x7fffffff;
 const NO_PRODUCER_ID = -1;
 
-/** The header fields of a batch that the sequence check needs. */
-export interface ProducerBatch {
-  readonly producerId: number;
-  readonly producerEpoch: number;
-  readonly baseSequence: number;
-  readonly recordCount: number;
-  readonly isTransactional: boolean;
-}
-
-export type SequenceCheck =
-  | { readonly kind: 'append' }
-  | { readonly kind: 'duplicate'; readonly baseOffset: number; readonly lastOffset: number }
-  | { readonly kind: 'error'; readonly code: number; readonly message: string };
+/**
+ * The table implements the partition's port (replication/producer-state-port.ts): the batch
+ * header fields the sequence check needs, and its verdict.
+ */
+export type { ProducerBatchRef as ProducerBatch, SequenceCheck } from '../replication/producer-state-port.js';
+import type { ProducerBatchRef as ProducerBatch, SequenceCheck } from '../replication/producer-state-port.js';
 
 interface CachedBatch {
   readonly firstSeq: number;

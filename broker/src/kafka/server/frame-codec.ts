@@ -5,23 +5,8 @@ import type { MessageBody } from './handler.js';
  * The server's view of the protocol codec (kafka/protocol/headers.ts provides the real one).
  * Kept as a port so the connection pipeline is independent of the codec's internals.
  */
-export type DecodedRequest = {
-  readonly ok: true;
-  readonly apiKey: number;
-  readonly apiVersion: number;
-  readonly correlationId: number;
-  readonly clientId: string | null;
-  readonly body: MessageBody;
-};
-
-export type RequestDecodeFailure = {
-  readonly ok: false;
-  readonly reason: 'unknown-api' | 'unsupported-version' | 'malformed';
-  readonly apiKey?: number;
-  readonly apiVersion?: number;
-  readonly correlationId?: number;
-  readonly message: string;
-};
+export type { DecodedRequestFrame as DecodedRequest, RequestFrameFailure as RequestDecodeFailure } from '../protocol/headers.js';
+import type { DecodedRequestFrame as DecodedRequest, RequestFrameFailure as RequestDecodeFailure } from '../protocol/headers.js';
 
 export interface FrameCodec {
   /** `frame` is one request without its 4-byte size prefix. Never throws. */
