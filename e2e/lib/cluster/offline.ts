@@ -10,6 +10,7 @@ import { ensureGoBinary, ensureKubernetesBinaries } from '../gobuild.js';
 import { freePort } from '../net.js';
 import { ManagedProcess, stopPid } from '../process.js';
 import type { Cluster, ClusterProvider, CreateOptions } from './provider.js';
+import { STORAGE_CLASS_MANIFEST } from './hostpath-provisioner.js';
 
 /*
  * The offline cluster: one Kubernetes node whose every part comes from a package registry.
@@ -300,7 +301,7 @@ async function destroyOffline(): Promise<void> {
   const dir = root();
   const state = readState();
   // Reverse start order: node agents first, so nothing restarts pods while the runtime goes away.
-  const order = ['kube-proxy', 'kubelet', 'kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd'];
+  const order = ['hostpath-provisioner', 'kube-proxy', 'kubelet', 'kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd'];
   if (state) {
     for (const name of order) {
       const pid = state.pids[name];
@@ -317,6 +318,7 @@ async function destroyOffline(): Promise<void> {
   rmSync(statePath(), { force: true });
   rmSync(join(dir, 'cp'), { recursive: true, force: true });
   rmSync(join(dir, 'kubelet'), { recursive: true, force: true });
+  rmSync(join(dir, 'volumes'), { recursive: true, force: true });
   log('offline cluster removed');
 }
 
@@ -425,6 +427,18 @@ async function createOffline(opts: CreateOptions): Promise<Cluster> {
     const manifest = readFileSync(join(E2E_DIR, 'manifests/coredns.yaml'), 'utf8').replaceAll('__COREDNS_IMAGE__', COREDNS_IMAGE).replaceAll('__DNS_IP__', DNS_IP);
     await kubectlRaw(cp.kubeconfigPath, ['apply', '-f', '-'], manifest);
     await kubectlRaw(cp.kubeconfigPath, ['-n', 'kube-system', 'rollout', 'status', 'deployment/coredns', '--timeout=180s']);
+    // PersistentVolumeClaims (the operator's StatefulSets) need a default StorageClass and a provisioner.
+    await kubectlRaw(cp.kubeconfigPath, ['apply', '-f', '-'], STORAGE_CLASS_MANIFEST);
+    const provisioner = ManagedProcess.start(
+      'hostpath-provisioner',
+      process.execPath,
+      ['--import', import.meta.resolve('tsx'), join(HERE, 'hostpath-provisioner.ts'), cp.kubeconfigPath, join(dir, 'volumes'), join(binDir, 'kubectl')],
+      join(dir, 'hostpath-provisioner.log'),
+      HOST_ENV,
+      true,
+    );
+    started.push(provisioner);
+    pids['hostpath-provisioner'] = provisioner.pid ?? 0;
     const state: OfflineState = { kubeconfigPath: cp.kubeconfigPath, server: cp.server, pids, createdAt: new Date().toISOString() };
     writeFileSync(statePath(), JSON.stringify(state, null, 2));
     log(`offline cluster ready in ${Math.round((Date.now() - t0) / 1000)} s (kubeconfig ${cp.kubeconfigPath})`);
