@@ -92,7 +92,7 @@ async function latest(topic: string, partition = 0): Promise<number> {
 }
 
 describe('bad produce input never takes the broker down', () => {
-  it('answers CORRUPT_MESSAGE, UNSUPPORTED_FOR_MESSAGE_FORMAT, INVALID_REQUIRED_ACKS and INVALID_TXN_STATE per partition', async () => {
+  it('answers CORRUPT_MESSAGE, UNSUPPORTED_FOR_MESSAGE_FORMAT, INVALID_REQUIRED_ACKS, INVALID_TXN_STATE and INVALID_TOPIC_EXCEPTION (internal topic) per partition', async () => {
     await createTopic('bad-input');
 
     const badCrc = batch('payload');
@@ -115,6 +115,9 @@ describe('bad produce input never takes the broker down', () => {
     expect((await produce('bad-input', batch('x'), { transactionalId: 'tx-1' })).errorCode).toBe(ErrorCode.INVALID_TXN_STATE);
     expect((await produce('no-such-topic', batch('x'))).errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     expect((await produce('bad-input', batch('x'), { partition: 7 })).errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    const internal = await produce('__consumer_offsets', batch('forged group state'));
+    expect(internal.errorCode).toBe(ErrorCode.INVALID_TOPIC_EXCEPTION);
+    expect(internal.errorMessage).toMatch(/internal topic/);
 
     // Nothing was appended by any of that, and the broker still works on the same connection.
     expect(await latest('bad-input')).toBe(0);

@@ -108,6 +108,11 @@ export function createProduceHandler(deps: DataDeps): Handler {
           if (topicErrors.has(t.name)) return;
           try {
             await ensureTopic(t.name);
+            // Internal topics are written by the broker itself; a client batch there would be
+            // replayed as coordinator state (Kafka refuses these too).
+            if (cluster.topic(t.name)?.internal) {
+              topicErrors.set(t.name, { code: ErrorCode.INVALID_TOPIC_EXCEPTION, message: `Cannot append to internal topic ${t.name}` });
+            }
           } catch (err) {
             topicErrors.set(t.name, errorOutcome(err, logger, `Creating topic ${t.name}`));
           }
