@@ -24,14 +24,14 @@ async function kind(args: readonly string[]): Promise<string> {
  * `kubectl port-forward` to a Service: pod and Service addresses of a kind cluster live inside
  * docker's network, so the host reaches them through the apiserver.
  */
-async function portForward(kubeconfig: string, namespace: string, service: string, port: number): Promise<ServiceEndpoint> {
+async function portForward(kubeconfig: string, namespace: string, target: string, port: number): Promise<ServiceEndpoint> {
   const kubectl = await ensureKubectl();
-  const child = spawn(kubectl, ['--kubeconfig', kubeconfig, '-n', namespace, 'port-forward', '--address', '127.0.0.1', `service/${service}`, `:${port}`], {
+  const child = spawn(kubectl, ['--kubeconfig', kubeconfig, '-n', namespace, 'port-forward', '--address', '127.0.0.1', target, `:${port}`], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const local = await new Promise<number>((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`port-forward to ${namespace}/${service}:${port} did not start: ${out}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`port-forward to ${namespace}/${target}:${port} did not start: ${out}`)), 30_000);
     const onData = (d: Buffer): void => {
       out += d.toString();
       const m = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(out);
@@ -64,7 +64,8 @@ function cluster(kubeconfigPath: string): Cluster {
     loadImage: async (ref) => {
       await kind(['load', 'docker-image', ref, '--name', CLUSTER_NAME]);
     },
-    reachService: (ns, svc, port) => portForward(kubeconfigPath, ns, svc, port),
+    reachService: (ns, svc, port) => portForward(kubeconfigPath, ns, `service/${svc}`, port),
+    reachPod: (ns, pod, port) => portForward(kubeconfigPath, ns, `pod/${pod}`, port),
     destroy: async () => {
       await kind(['delete', 'cluster', '--name', CLUSTER_NAME]);
     },

@@ -268,6 +268,12 @@ function cluster(state: OfflineState): Cluster {
       if (!/^\d+\.\d+\.\d+\.\d+$/.test(ip.trim())) throw new Error(`service ${namespace}/${service} has no ClusterIP (got "${ip}")`);
       return { host: ip.trim(), port, close: async () => {} };
     },
+    // Pod addresses sit on this host's bridge.
+    reachPod: async (namespace, pod, port) => {
+      const ip = await kubectlRaw(state.kubeconfigPath, ['-n', namespace, 'get', 'pod', pod, '-o', 'jsonpath={.status.podIP}']);
+      if (!ip.trim()) throw new Error(`pod ${namespace}/${pod} has no IP yet`);
+      return { host: ip.trim(), port, close: async () => {} };
+    },
     destroy: () => withLock('offline-cluster', () => destroyOffline()),
   };
 }

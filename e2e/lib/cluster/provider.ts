@@ -11,6 +11,8 @@ export interface Cluster {
    * is a node (offline), a `kubectl port-forward` otherwise (kind). close() ends any forward.
    */
   reachService(namespace: string, service: string, port: number): Promise<ServiceEndpoint>;
+  /** The same for one Pod (a broker that Metadata names). */
+  reachPod(namespace: string, pod: string, port: number): Promise<ServiceEndpoint>;
   /** Stops and removes the cluster. */
   destroy(): Promise<void>;
 }
