@@ -31,6 +31,29 @@ import {
 } from './group.js';
 import { KeyedLock } from './keyed-lock.js';
 import {
+  CoordinatorLogger,
+  CoordinatorRecord,
+  DEFAULT_GROUP_CONFIG,
+  FetchedOffset,
+  GroupConfig,
+  GroupCoordinatorOptions,
+  GroupDescription,
+  GroupListing,
+  GroupOverview,
+  GroupStore,
+  HeartbeatRequest,
+  JoinRequest,
+  LeaveResult,
+  LeavingMember,
+  NON_EMPTY_GROUP,
+  OffsetCommitRequest,
+  PartitionError,
+  Scheduler,
+  SyncRequest,
+  realScheduler,
+} from './group-types.js';
+export * from './group-types.js';
+import {
   encodeGroupValue,
   encodeKey,
   encodeOffsetValue,
@@ -38,181 +61,6 @@ import {
   type GroupValue,
   type OffsetValue,
 } from './offsets-records.js';
-
-/** Not in errors.ts yet; numbers from the protocol specification. */
-export const NON_EMPTY_GROUP = 68;
-/** Kafka's sentinel for "no authorized operations requested". */
-export const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
-
-export interface CoordinatorRecord {
-  readonly key: Buffer;
-  /** null = tombstone. */
-  readonly value: Buffer | null;
-}
-
-/** Durable storage of group metadata and offsets (the `__consumer_offsets` topic in production). */
-export interface GroupStore {
-  /** False when another broker coordinates this group (NOT_COORDINATOR). */
-  owns(groupId: string): boolean;
-  /** Appends durably; all records of one group go to its one partition. Throws KafkaError. */
-  append(groupId: string, records: readonly CoordinatorRecord[]): Promise<void>;
-}
-
-/** Timers and clock, injectable so the state machine can be tested without waiting. */
-export interface Scheduler {
-  now(): number;
-  setTimer(ms: number, fn: () => void): unknown;
-  clearTimer(timer: unknown): void;
-}
-
-export const realScheduler: Scheduler = {
-  now: () => Date.now(),
-  setTimer: (ms, fn) => setTimeout(fn, Math.max(0, ms)).unref(),
-  clearTimer: (t) => clearTimeout(t as NodeJS.Timeout),
-};
-
-export interface CoordinatorLogger {
-  debug(obj: object, msg: string): void;
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
-
-export interface GroupConfig {
-  readonly minSessionTimeoutMs: number;
-  readonly maxSessionTimeoutMs: number;
-  readonly initialRebalanceDelayMs: number;
-  readonly maxGroupSize: number;
-  readonly offsetMetadataMaxBytes: number;
-  /** offsets.retention.minutes in ms: offsets of an Empty group older than this are deleted. */
-  readonly offsetsRetentionMs: number;
-}
-
-export const DEFAULT_GROUP_CONFIG: GroupConfig = {
-  minSessionTimeoutMs: 6000,
-  maxSessionTimeoutMs: 1_800_000,
-  initialRebalanceDelayMs: 3000,
-  maxGroupSize: 2 ** 31 - 1,
-  offsetMetadataMaxBytes: 4096,
-  offsetsRetentionMs: 7 * 24 * 3600 * 1000,
-};
-
-export interface JoinRequest {
-  readonly groupId: string;
-  readonly sessionTimeoutMs: number;
-  readonly rebalanceTimeoutMs: number;
-  readonly memberId: string;
-  readonly groupInstanceId: string | null;
-  readonly protocolType: string;
-  readonly protocols: readonly MemberProtocol[];
-  readonly clientId: string;
-  readonly clientHost: string;
-  /** JoinGroup v4+: an unknown member first gets MEMBER_ID_REQUIRED with its id. */
-  readonly requireKnownMemberId: boolean;
-  readonly reason?: string | null;
-}
-
-export interface SyncRequest {
-  readonly groupId: string;
-  readonly generationId: number;
-  readonly memberId: string;
-  readonly groupInstanceId: string | null;
-  readonly protocolType: string | null;
-  readonly protocolName: string | null;
-  readonly assignments: ReadonlyArray<{ readonly memberId: string; readonly assignment: Buffer }>;
-}
-
-export interface HeartbeatRequest {
-  readonly groupId: string;
-  readonly generationId: number;
-  readonly memberId: string;
-  readonly groupInstanceId: string | null;
-}
-
-export interface LeavingMember {
-  readonly memberId: string;
-  readonly groupInstanceId: string | null;
-  readonly reason?: string | null;
-}
-
-export interface LeaveResult {
-  readonly errorCode: number;
-  readonly members: ReadonlyArray<{ memberId: string; groupInstanceId: string | null; errorCode: number }>;
-}
-
-export interface OffsetCommitPartition {
-  readonly topic: string;
-  readonly partition: number;
-  readonly offset: number;
-  readonly leaderEpoch: number;
-  readonly metadata: string | null;
-}
-
-export interface OffsetCommitRequest {
-  readonly groupId: string;
-  readonly generationId: number;
-  readonly memberId: string;
-  readonly groupInstanceId: string | null;
-  /** -1: the broker's retention applies. */
-  readonly retentionTimeMs: number;
-  readonly partitions: readonly OffsetCommitPartition[];
-}
-
-export interface PartitionError {
-  readonly topic: string;
-  readonly partition: number;
-  readonly errorCode: number;
-}
-
-export interface FetchedOffset {
-  readonly topic: string;
-  readonly partition: number;
-  readonly offset: number;
-  readonly leaderEpoch: number;
-  readonly metadata: string;
-  readonly errorCode: number;
-}
-
-export interface GroupDescription {
-  readonly errorCode: number;
-  readonly groupId: string;
-  readonly groupState: GroupState;
-  readonly protocolType: string;
-  readonly protocolData: string;
-  readonly members: ReadonlyArray<{
-    memberId: string;
-    groupInstanceId: string | null;
-    clientId: string;
-    clientHost: string;
-    memberMetadata: Buffer;
-    memberAssignment: Buffer;
-  }>;
-}
-
-export interface GroupOverview {
-  readonly groupId: string;
-  readonly state: GroupState;
-  readonly protocolType: string;
-  readonly generation: number;
-  readonly members: number;
-  readonly offsets: ReadonlyArray<{ topic: string; partition: number; offset: number }>;
-}
-
-export interface GroupListing {
-  readonly groupId: string;
-  readonly protocolType: string;
-  readonly groupState: GroupState;
-}
-
-export interface GroupCoordinatorOptions {
-  readonly store: GroupStore;
-  readonly scheduler?: Scheduler;
-  readonly config?: Partial<GroupConfig>;
-  readonly logger?: CoordinatorLogger;
-  /** Whether a topic partition exists (offset commits for unknown ones get UNKNOWN_TOPIC_OR_PARTITION). */
-  readonly partitionExists?: (topic: string, partition: number) => boolean;
-  readonly newMemberId?: (clientId: string) => string;
-}
 
 const silentLogger: CoordinatorLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
