@@ -31,7 +31,8 @@ export async function ensureDocker(): Promise<void> {
   if (await dockerAnswers()) return;
   const dir = cachePath('dockerd');
   log('starting dockerd in the background');
-  startedDockerd = ManagedProcess.start('dockerd', 'dockerd', [], join(dir, 'dockerd.log'));
+  // Detached: it keeps serving later runs, as the system service would.
+  startedDockerd = ManagedProcess.start('dockerd', 'dockerd', [], join(dir, 'dockerd.log'), undefined, true);
   await waitFor(
     'dockerd',
     async () => {
