@@ -35,6 +35,8 @@ interface Row {
   p99: number | null;
   /** Broker CPU seconds per wall second during the run. */
   brokerCores: number;
+  /** The client's CPU seconds per wall second (librdkafka: the Python process with its threads). */
+  clientCores: number | null;
 }
 
 /** Runs `fn` and returns its result with the broker's CPU use over the same interval. */
@@ -75,13 +77,16 @@ async function kafkajsProduce(broker: BenchBroker, topic: string, count: number,
   await run(Math.max(batch, Math.floor(count / 10)));
   lat.length = 0;
   const start = performance.now();
+  const cpu0 = process.cpuUsage();
   const { cores } = await measured(broker, () => run(count));
   const seconds = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   await producer.disconnect();
   lat.sort((a, b) => a - b);
   return {
     client: 'kafkajs', test: 'produce', size, acks: String(acks), msgsPerSec: count / seconds, mbPerSec: (count * size) / 1e6 / seconds,
     p50: lat[Math.floor(lat.length * 0.5)] ?? null, p99: lat[Math.floor(lat.length * 0.99)] ?? null, brokerCores: cores,
+    clientCores: (cpu.user + cpu.system) / 1e6 / seconds,
   };
 }
 
@@ -106,12 +111,12 @@ async function main(): Promise<void> {
           librdkafka(['produce', broker.bootstrap, topic, String(count), String(size), acks, String(warmup)]),
         );
         if (r.errors) console.log(`  librdkafka ${size}B acks=${acks}: ${r.errors} delivery errors`);
-        rows.push({ client: 'librdkafka', test: 'produce', size, acks, msgsPerSec: r.delivered! / r.seconds!, mbPerSec: (r.delivered! * size) / 1e6 / r.seconds!, p50: r.p50_ms ?? null, p99: r.p99_ms ?? null, brokerCores: cores });
+        rows.push({ client: 'librdkafka', test: 'produce', size, acks, msgsPerSec: r.delivered! / r.seconds!, mbPerSec: (r.delivered! * size) / 1e6 / r.seconds!, p50: r.p50_ms ?? null, p99: r.p99_ms ?? null, brokerCores: cores, clientCores: r.client_cores ?? null });
         if (acks === 'all') {
           const total = count + warmup;
           const { value: c, cores: ccores } = await measured(broker, () => librdkafka(['consume', broker.bootstrap, topic, String(total)]));
           if (c.messages !== total) console.log(`  librdkafka consume ${size}B: read ${c.messages} of ${total} messages`);
-          rows.push({ client: 'librdkafka', test: 'consume', size, acks: '-', msgsPerSec: c.messages! / c.seconds!, mbPerSec: c.bytes! / 1e6 / c.seconds!, p50: null, p99: null, brokerCores: ccores });
+          rows.push({ client: 'librdkafka', test: 'consume', size, acks: '-', msgsPerSec: c.messages! / c.seconds!, mbPerSec: c.bytes! / 1e6 / c.seconds!, p50: null, p99: null, brokerCores: ccores, clientCores: c.client_cores ?? null });
         }
         if (size <= 1024) {
           rows.push(await kafkajsProduce(broker, `bench-kjs-${size}-${acks}`, Math.floor(count / 4), size, acks === 'all' ? -1 : 1));
@@ -123,10 +128,10 @@ async function main(): Promise<void> {
   }
   console.log('');
   console.log(`load average (1 min) before ${loadBefore.toFixed(1)}, after ${loadavg()[0]!.toFixed(1)}, on ${cpus().length} cores`);
-  console.log('client      test      size  acks   msgs/s      MB/s   ratio-to-disk  p50 ms   p99 ms  broker-cores');
+  console.log('client      test      size  acks   msgs/s      MB/s   ratio-to-disk  p50 ms   p99 ms  broker-cores  client-cores');
   for (const r of rows) {
     console.log(
-      `${r.client.padEnd(11)} ${r.test.padEnd(8)} ${String(r.size).padStart(6)}  ${r.acks.padEnd(4)} ${fmt(r.msgsPerSec, 0).padStart(9)} ${fmt(r.mbPerSec).padStart(9)}   ${(r.mbPerSec / disk).toFixed(2).padStart(12)}  ${fmt(r.p50).padStart(7)}  ${fmt(r.p99).padStart(7)}  ${r.brokerCores.toFixed(2).padStart(12)}`,
+      `${r.client.padEnd(11)} ${r.test.padEnd(8)} ${String(r.size).padStart(6)}  ${r.acks.padEnd(4)} ${fmt(r.msgsPerSec, 0).padStart(9)} ${fmt(r.mbPerSec).padStart(9)}   ${(r.mbPerSec / disk).toFixed(2).padStart(12)}  ${fmt(r.p50).padStart(7)}  ${fmt(r.p99).padStart(7)}  ${r.brokerCores.toFixed(2).padStart(12)}  ${fmt(r.clientCores, 2).padStart(12)}`,
     );
   }
   const best = Math.max(...rows.filter((r) => r.client === 'librdkafka' && r.test === 'produce').map((r) => r.mbPerSec));
