@@ -114,7 +114,11 @@ export class FilePartitionLog implements PartitionLog, Flushable {
   }
 
   append(batches: Buffer, leaderEpoch: number, now: number): AppendResult {
-    return this.appendInternal(batches, leaderEpoch, now, false);
+    return this.appendInternal(batches, leaderEpoch, now, false, false);
+  }
+
+  appendOwned(batches: Buffer, leaderEpoch: number, now: number): AppendResult {
+    return this.appendInternal(batches, leaderEpoch, now, false, true);
   }
 
   /**
@@ -122,10 +126,10 @@ export class FilePartitionLog implements PartitionLog, Flushable {
    * they must continue the log exactly (offsets stay contiguous; recovery relies on it).
    */
   appendWithOffsets(batches: Buffer, now: number): AppendResult {
-    return this.appendInternal(batches, -1, now, true);
+    return this.appendInternal(batches, -1, now, true, false);
   }
 
-  private appendInternal(batches: Buffer, leaderEpoch: number, now: number, keepOffsets: boolean): AppendResult {
+  private appendInternal(batches: Buffer, leaderEpoch: number, now: number, keepOffsets: boolean, owned: boolean): AppendResult {
     this.checkWritable();
     // Framing only: the caller verified CRCs, but sizes must be right or the segment is garbage.
     const positions: number[] = [];
@@ -170,7 +174,7 @@ export class FilePartitionLog implements PartitionLog, Flushable {
     this.maybeRoll(batches.length, firstBase, lastOffset, now);
 
     const seg = this.active;
-    const { position: filePos, buf, at } = seg.appendBytes(batches);
+    const { position: filePos, buf, at } = seg.appendBytes(batches, owned);
     const logAppendTime = this.config.timestampType === 'LogAppendTime' ? now : -1;
     let offset = firstBase;
     for (let i = 0; i < positions.length; i++) {

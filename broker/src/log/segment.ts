@@ -30,9 +30,16 @@ function takeChunk(size: number): Buffer {
   return Buffer.allocUnsafeSlow(size);
 }
 
-function returnChunk(buf: Buffer): void {
-  if (buf.length === CHUNK_SIZE && chunkPool.length < POOL_LIMIT) chunkPool.push(buf);
+function returnChunk(chunk: Chunk): void {
+  if (chunk.pooled && chunk.buf.length === CHUNK_SIZE && chunkPool.length < POOL_LIMIT) chunkPool.push(chunk.buf);
 }
+
+/**
+ * Batches at least this large that the caller hands over are kept as their own chunk instead of
+ * being copied: at produce rates near disk bandwidth the copy was one of the largest CPU costs,
+ * and below this size it is cheap while a kept reference could pin a larger read buffer.
+ */
+export const ADOPT_MIN_BYTES = 64 * 1024;
 
 interface Chunk {
   /** File position of buf[0]. */
@@ -41,6 +48,8 @@ interface Chunk {
   used: number;
   /** Handed to a flush round: no more appends into it. */
   frozen: boolean;
+  /** From the pool (recycled once written); false for adopted caller memory. */
+  readonly pooled: boolean;
 }
 
 export interface BatchMeta {
@@ -138,12 +147,19 @@ export class Segment {
   /**
    * Copies `batch` (whole batches) to the end of the segment's pending data. The copy lives at
    * `buf[at, at + batch.length)`; the caller may rewrite it synchronously, before any flush round.
+   * With `adopt` a large batch is kept as it is (no copy; `buf` is `batch` itself).
    */
-  appendBytes(batch: Buffer): { position: number; buf: Buffer; at: number } {
+  appendBytes(batch: Buffer, adopt = false): { position: number; buf: Buffer; at: number } {
     const position = this.size;
+    if (adopt && batch.length >= ADOPT_MIN_BYTES) {
+      // Full from the start (used === length), so later appends open a new chunk after it.
+      this.chunks.push({ position, buf: batch, used: batch.length, frozen: false, pooled: false });
+      this.size += batch.length;
+      return { position, buf: batch, at: 0 };
+    }
     let tail = this.chunks[this.chunks.length - 1];
     if (!tail || tail.frozen || tail.buf.length - tail.used < batch.length) {
-      tail = { position, buf: takeChunk(batch.length), used: 0, frozen: false };
+      tail = { position, buf: takeChunk(batch.length), used: 0, frozen: false, pooled: true };
       this.chunks.push(tail);
     }
     const at = tail.used;
@@ -169,7 +185,7 @@ export class Segment {
     while (this.chunks.length > 0 && this.chunks[0]!.frozen) {
       const c = this.chunks.shift()!;
       this.writtenSize = c.position + c.used;
-      returnChunk(c.buf);
+      returnChunk(c);
     }
   }
 

@@ -67,6 +67,12 @@ export interface PartitionLog {
    */
   append(batches: Buffer, leaderEpoch: number, now: number): AppendResult;
   /**
+   * Like `append`, but the caller hands `batches` over: the log may keep that memory (rewriting
+   * it in place) until it is on disk instead of copying it, so the caller must neither change nor
+   * reuse it afterwards. Produce uses it for request bytes nothing else references. Optional.
+   */
+  appendOwned?(batches: Buffer, leaderEpoch: number, now: number): AppendResult;
+  /**
    * Appends batches that already carry their offsets (a follower copying its leader): they must
    * continue the log exactly. Optional so other implementations need not provide it.
    */

@@ -160,11 +160,11 @@ export class LocalPartition implements ReplicatedPartition {
           // A retry of a batch we already have: answer with the offsets it got the first time.
           r = { baseOffset: check.baseOffset, lastOffset: check.lastOffset, logAppendTime: -1 };
         } else {
-          r = this.log.append(bytes, this.leaderEpoch(), now);
+          r = this.appendBytes(bytes, now);
           this.producers.record(ref, r.baseOffset, r.lastOffset);
         }
       } else {
-        r = this.log.append(bytes, this.leaderEpoch(), now);
+        r = this.appendBytes(bytes, now);
       }
       const ts = limits.timestampType === 'LogAppendTime' ? (r.logAppendTime >= 0 ? r.logAppendTime : now) : h.maxTimestamp;
       if (ts > this.maxTs.timestamp) this.maxTs = { timestamp: ts, offset: r.lastOffset };
@@ -173,6 +173,11 @@ export class LocalPartition implements ReplicatedPartition {
     }
     if (!first || !last) throw new Error('unreachable: no batch appended');
     return { baseOffset: first.baseOffset, lastOffset: last.lastOffset, logAppendTime: last.logAppendTime };
+  }
+
+  /** Request bytes are referenced by nothing after the append, so the log may keep them as they are. */
+  private appendBytes(bytes: Buffer, now: number): AppendResult {
+    return this.log.appendOwned ? this.log.appendOwned(bytes, this.leaderEpoch(), now) : this.log.append(bytes, this.leaderEpoch(), now);
   }
 
   private checkBatch(h: RecordBatchHeader, limits: PartitionLimits, now: number): void {

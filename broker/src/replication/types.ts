@@ -22,6 +22,8 @@ export interface ReplicatedPartition {
   /**
    * Validates and appends CRC-checked batches (producer id/epoch/sequence checks included),
    * resolving when `acks` is satisfied. Throws KafkaError with the partition error code.
+   * The partition may keep `batches` (and rewrite its offset fields) instead of copying it:
+   * callers pass memory they will not touch again (produce passes the request's own bytes).
    */
   append(batches: Buffer, acks: Acks): Promise<AppendResult>;
   read(offset: number, maxBytes: number, isolation: IsolationLevel): Promise<ReadResult>;

@@ -2,9 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode, KafkaError } from '../../../src/kafka/protocol/errors.js';
-import { decodeRecords, validateBatches } from '../../../src/kafka/protocol/records.js';
+import { BatchField, decodeRecords, readInt64, validateBatches } from '../../../src/kafka/protocol/records.js';
 import { FileLogManager } from '../../../src/log/log-manager.js';
 import type { FilePartitionLog } from '../../../src/log/partition-log.js';
+import { ADOPT_MIN_BYTES } from '../../../src/log/segment.js';
 import { batch, config, silent, tmpDir } from './helpers.js';
 
 const managers: FileLogManager[] = [];
@@ -174,5 +175,42 @@ describe('FilePartitionLog append/read', () => {
     const c = Buffer.from(b);
     setBaseOffset(c, 0, 1);
     expect(() => log.appendWithOffsets(c, 0)).toThrow(KafkaError);
+  });
+});
+
+describe('FilePartitionLog appendOwned', () => {
+  it('keeps a large handed-over batch without copying, rewrites it in place, and reads it back before and after sync', async () => {
+    const m = new FileLogManager({ dataDir: tmpDir(), logger: silent });
+    try {
+      const log = await m.open('o', 0, config());
+      log.append(batch(2, 1, 's'), 0, 0);
+      const big = batch(40, 2, 'b', 4_000); // ~160 KB: above the adopt threshold
+      expect(big.length).toBeGreaterThanOrEqual(ADOPT_MIN_BYTES);
+      const small = batch(3, 3, 'c');
+      const rBig = log.appendOwned(big, 7, 0);
+      const rSmall = log.appendOwned(small, 7, 0);
+      expect(rBig.baseOffset).toBe(2);
+      expect(rSmall.baseOffset).toBe(42);
+      // Adopted: the caller's buffer now carries the assigned base offset and leader epoch.
+      expect(readInt64(big, BatchField.baseOffset)).toBe(2);
+      expect(big.readInt32BE(BatchField.partitionLeaderEpoch)).toBe(7);
+      const check = async (): Promise<void> => {
+        const all = await log.read(0, 1 << 20, log.logEndOffset());
+        const headers = validateBatches(all.records);
+        expect(headers.map((h) => h.baseOffset)).toEqual([0, 2, 42]);
+        expect(headers.map((h) => h.recordCount)).toEqual([2, 40, 3]);
+      };
+      await check();
+      await log.sync();
+      expect(log.flushedOffset()).toBe(45);
+      await check();
+      // Appends after the adopted chunk land after it in the file, not inside it.
+      log.append(batch(1, 4, 'd'), 0, 0);
+      await log.sync();
+      const tail = await log.read(45, 1 << 20, log.logEndOffset());
+      expect(tail.firstOffset).toBe(45);
+    } finally {
+      await m.close();
+    }
   });
 });
