@@ -126,6 +126,27 @@ export function withScratchWriter(fill: (w: ByteWriter) => void): Buffer {
   }
 }
 
+/**
+ * Like withScratchWriter, but payloads of at least `spliceMin` bytes are not copied: the result
+ * is the list of pieces whose concatenation is the encoding (see ByteWriter.startParts).
+ */
+export function withScratchWriterParts(spliceMin: number, fill: (w: ByteWriter) => void): Buffer[] {
+  const w = scratch ?? new ByteWriter(64 * 1024);
+  scratch = null;
+  w.pos = 0;
+  let parts: Buffer[] | null = null;
+  try {
+    w.startParts(spliceMin);
+    fill(w);
+    parts = w.finishParts();
+    return parts;
+  } finally {
+    // A failed encode must not leave the reused writer in vectored mode.
+    if (parts === null) w.finishParts();
+    if (w.buf.length <= SCRATCH_KEEP_LIMIT) scratch = w;
+  }
+}
+
 /** Appends the encoding of `value` to `w` (lets frames share one buffer with their header). */
 export function encodeMessageInto(w: ByteWriter, def: MessageDef, version: number, value: MessageValue): void {
   const plan = planFor(def, version);
@@ -531,7 +552,7 @@ function bytesCodec(nullable: boolean, flexible: boolean): FieldCodec {
     if (!(v instanceof Uint8Array)) throw new ProtocolError(`expected a Buffer, got ${typeof v}`);
     if (flexible) w.uvarint(v.length + 1);
     else w.int32(v.length);
-    w.raw(v);
+    w.payload(v);
   };
   return { read, write, minSize: flexible ? 1 : 4 };
 }

@@ -5,7 +5,7 @@
  * so that a client that sent a version we do not know can still read the answer (KIP-511).
  * The clientId is a nullable int16-length string in request header v1 and v2 alike.
  */
-import { decodeMessage, encodeMessageInto, isFlexible, withScratchWriter, type MessageValue } from './codec.js';
+import { decodeMessage, encodeMessageInto, isFlexible, withScratchWriter, withScratchWriterParts, type MessageValue } from './codec.js';
 import { ProtocolError } from './protocol-error.js';
 import { ByteReader } from './reader.js';
 import type { ApiDef } from './schema.js';
@@ -107,6 +107,27 @@ export function encodeResponseFrame(api: ApiDef, version: number, correlationId:
     encodeMessageInto(w, api.response, version, body);
     w.buf.writeInt32BE(w.pos - 4, 0);
   });
+}
+
+/** Payloads at least this large are sent by reference by encodeResponseFrameParts. */
+export const RESPONSE_SPLICE_MIN_BYTES = 32 * 1024;
+
+/**
+ * The same bytes as encodeResponseFrame, as pieces to write in order: large bytes/records
+ * payloads (Fetch's record batches) are referenced rather than copied into the frame.
+ */
+export function encodeResponseFrameParts(api: ApiDef, version: number, correlationId: number, body: MessageValue): Buffer[] {
+  const parts = withScratchWriterParts(RESPONSE_SPLICE_MIN_BYTES, (w) => {
+    w.int32(0);
+    w.int32(correlationId);
+    if (responseHeaderVersion(api, version) === 1) w.uvarint(0);
+    encodeMessageInto(w, api.response, version, body);
+  });
+  let total = 0;
+  for (const p of parts) total += p.length;
+  // The first piece is always our own copy and starts with the size field.
+  parts[0]!.writeInt32BE(total - 4, 0);
+  return parts;
 }
 
 /** Encodes a whole request frame (size, header, body): what a client sends. Used by tests and tools. */

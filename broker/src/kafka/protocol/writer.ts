@@ -9,6 +9,11 @@ const UUID_HEX = /^[0-9a-fA-F]{32}$/;
 export class ByteWriter {
   buf: Buffer;
   pos = 0;
+  /** Pieces before buf[partStart, pos) in vectored mode (see startParts); null otherwise. */
+  private parts: Buffer[] | null = null;
+  private partStart = 0;
+  private splicedBytes = 0;
+  private spliceMin = Infinity;
 
   constructor(initialCapacity = 256) {
     this.buf = Buffer.allocUnsafe(Math.max(16, initialCapacity));
@@ -145,6 +150,44 @@ export class ByteWriter {
     this.ensure(b.length);
     this.buf.set(b, this.pos);
     this.pos += b.length;
+  }
+
+  /**
+   * Vectored mode: from here on, payloads given to `payload()` of at least `minBytes` are
+   * referenced as their own piece instead of being copied in. Fetch responses carry megabytes
+   * of record batches the log already holds in a buffer; copying them into the writer (and then
+   * out of it) cost more CPU than the rest of the fetch path.
+   */
+  startParts(minBytes: number): void {
+    this.parts = [];
+    this.partStart = this.pos;
+    this.splicedBytes = 0;
+    this.spliceMin = minBytes;
+  }
+
+  /** A bytes/records payload: copied, or in vectored mode referenced when large enough. */
+  payload(b: Uint8Array): void {
+    if (this.parts === null || b.length < this.spliceMin) {
+      this.raw(b);
+      return;
+    }
+    this.parts.push(Buffer.from(this.buf.subarray(this.partStart, this.pos)));
+    this.parts.push(Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.length));
+    this.partStart = this.pos;
+    this.splicedBytes += b.length;
+  }
+
+  /**
+   * Leaves vectored mode and returns the pieces in order: copies of what was written here, and
+   * the referenced payloads. Their concatenation is what a plain writer would hold.
+   */
+  finishParts(): Buffer[] {
+    const parts = this.parts ?? [];
+    parts.push(Buffer.from(this.buf.subarray(this.partStart, this.pos)));
+    this.parts = null;
+    this.splicedBytes = 0;
+    this.spliceMin = Infinity;
+    return parts;
   }
 
   /** Writes `s`, whose UTF-8 length the caller has already measured as `byteLength`. */

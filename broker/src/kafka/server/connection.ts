@@ -22,10 +22,13 @@ export interface ConnectionOptions {
   readonly onClose: (connection: Connection) => void;
 }
 
+/** An encoded response: one buffer, or pieces to write in order (large payloads by reference). */
+type Encoded = Buffer | Buffer[];
+
 /** One request's place in the response order; `response` stays undefined until it is known. */
 interface Slot {
   done: boolean;
-  response: Buffer | null;
+  response: Encoded | null;
 }
 
 /**
@@ -231,9 +234,11 @@ export class Connection {
     );
   }
 
-  private encode(api: ApiDef, ctx: Pick<RequestContext, 'apiVersion' | 'correlationId'>, body: MessageBody): Buffer | undefined {
+  private encode(api: ApiDef, ctx: Pick<RequestContext, 'apiVersion' | 'correlationId'>, body: MessageBody): Encoded | undefined {
     try {
-      return this.options.codec.encodeResponse(api, ctx.apiVersion, ctx.correlationId, body);
+      const { codec } = this.options;
+      if (codec.encodeResponseParts) return codec.encodeResponseParts(api, ctx.apiVersion, ctx.correlationId, body);
+      return codec.encodeResponse(api, ctx.apiVersion, ctx.correlationId, body);
     } catch (err) {
       this.log.error({ err, api: api.name, apiVersion: ctx.apiVersion, correlationId: ctx.correlationId }, 'closing connection: response encoding failed');
       this.options.metrics.protocolFailures.inc({ reason: 'encode' });
@@ -279,7 +284,7 @@ export class Connection {
     this.complete(slot, encoded);
   }
 
-  private complete(slot: Slot, response: Buffer | null | undefined): void {
+  private complete(slot: Slot, response: Encoded | null | undefined): void {
     if (this.closed || response === undefined) return;
     slot.done = true;
     slot.response = response;
@@ -295,8 +300,12 @@ export class Connection {
       if (slot.response === null) continue;
       // Several ready responses leave in one write instead of one syscall each.
       if (written === 0) socket.cork();
-      written += slot.response.length;
-      if (!socket.write(slot.response)) this.pausedForDrain = true;
+      const parts = Array.isArray(slot.response) ? slot.response : [slot.response];
+      for (const part of parts) {
+        if (part.length === 0) continue;
+        written += part.length;
+        if (!socket.write(part)) this.pausedForDrain = true;
+      }
     }
     if (written > 0) {
       metrics.bytesOut.inc(written);

@@ -13,4 +13,9 @@ export interface FrameCodec {
   decodeRequest(frame: Buffer, lookup: (apiKey: number) => ApiDef | undefined): DecodedRequest | RequestDecodeFailure;
   /** Returns the whole response including its 4-byte size prefix. */
   encodeResponse(api: ApiDef, version: number, correlationId: number, body: MessageBody): Buffer;
+  /**
+   * Optional: the same response as pieces written in order, with large payloads referenced
+   * instead of copied into one buffer. Used when present.
+   */
+  encodeResponseParts?(api: ApiDef, version: number, correlationId: number, body: MessageBody): Buffer[];
 }
