@@ -32,7 +32,7 @@ export async function ensureDocker(): Promise<void> {
   const dir = cachePath('dockerd');
   log('starting dockerd in the background');
   // Detached: it keeps serving later runs, as the system service would.
-  startedDockerd = ManagedProcess.start('dockerd', 'dockerd', [], join(dir, 'dockerd.log'), undefined, true);
+  startedDockerd = ManagedProcess.start('dockerd', which('dockerd') ?? '/usr/sbin/dockerd', [], join(dir, 'dockerd.log'), undefined, true);
   await waitFor(
     'dockerd',
     async () => {

@@ -44,9 +44,9 @@ export class ManagedProcess {
    * `detached` puts the daemon in its own session so it outlives this process (a cluster kept
    * for the next run); it is then stopped through its pid with stopPid().
    */
-  static start(name: string, cmd: string, args: readonly string[], logFile: string, env?: NodeJS.ProcessEnv, detached = false): ManagedProcess {
+  static start(name: string, cmd: string, args: readonly string[], logFile: string, env?: NodeJS.ProcessEnv, detached = false, cwd?: string): ManagedProcess {
     const fd = openSync(logFile, 'a');
-    const child = spawn(cmd, args, { stdio: ['ignore', fd, fd], env: env ?? process.env, detached });
+    const child = spawn(cmd, args, { stdio: ['ignore', fd, fd], env: env ?? process.env, detached, cwd });
     closeSync(fd);
     if (detached) child.unref();
     else {

@@ -81,6 +81,10 @@ describe.skipIf(!inject('operatorImage'))('the operator installed with helm mana
     await admin.connect();
     try {
       await admin.createTopics({ topics: [{ topic: 'e2e-replicated', numPartitions: 3, replicationFactor: 3 }], waitForLeaders: true });
+    } catch (e) {
+      // kafkajs hides the per-topic error codes inside `errors`.
+      const inner = (e as { errors?: { type?: string; message?: string }[] }).errors ?? [];
+      throw new Error(`CreateTopics failed: ${inner.map((x) => `${x.type ?? ''} ${x.message ?? ''}`).join('; ') || (e as Error).message}`);
     } finally {
       await admin.disconnect();
     }
@@ -90,7 +94,12 @@ describe.skipIf(!inject('operatorImage'))('the operator installed with helm mana
 
   it('scaling the resource to 4 adds a Ready broker', async () => {
     await kube.run(['-n', ns, 'patch', 'chronikcluster', 'chronik', '--type=merge', '-p', '{"spec":{"replicas":4}}']);
-    await waitFor('4 ready brokers', async () => ((await readyReplicas()) >= 4 ? true : undefined), 300_000, 2000);
+    try {
+      await waitFor('4 ready brokers', async () => ((await readyReplicas()) >= 4 ? true : undefined), 240_000, 2000);
+    } catch (e) {
+      const conditions = await kube.jsonpath(['-n', ns, 'get', 'chronikcluster', 'chronik'], '{.status.conditions}').catch((err: Error) => err.message);
+      throw new Error(`${(e as Error).message}\nconditions: ${conditions}\n${await kube.describe(ns)}`);
+    }
     expect(await kube.jsonpath(['-n', ns, 'get', 'statefulset', 'chronik'], '{.spec.replicas}')).toBe('4');
   });
 });

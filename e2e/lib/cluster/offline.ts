@@ -438,10 +438,12 @@ async function createOffline(opts: CreateOptions): Promise<Cluster> {
     const provisioner = ManagedProcess.start(
       'hostpath-provisioner',
       process.execPath,
-      ['--import', import.meta.resolve('tsx'), join(HERE, 'hostpath-provisioner.ts'), cp.kubeconfigPath, join(dir, 'volumes'), join(binDir, 'kubectl')],
+      ['--import', 'tsx', join(HERE, 'hostpath-provisioner.ts'), cp.kubeconfigPath, join(dir, 'volumes'), join(binDir, 'kubectl')],
       join(dir, 'hostpath-provisioner.log'),
       HOST_ENV,
       true,
+      // `--import tsx` resolves from the repository's node_modules.
+      E2E_DIR,
     );
     started.push(provisioner);
     pids['hostpath-provisioner'] = provisioner.pid ?? 0;
