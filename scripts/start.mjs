@@ -5,9 +5,9 @@ import { spawnSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { installDependencies } from './install-deps.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
 
 function run(cmd, args) {
@@ -18,7 +18,10 @@ function run(cmd, args) {
   }
 }
 
-if (!existsSync(join(root, 'node_modules'))) run(npm, ['ci']);
+if (!existsSync(join(root, 'node_modules')) && !installDependencies(root)) {
+  process.stderr.write('start: installing npm packages failed\n');
+  process.exit(1);
+}
 run(npx, ['tsc', '-b', 'broker']);
 
 const child = spawn(process.execPath, [join(root, 'broker/bin/chronik.mjs'), 'broker', ...process.argv.slice(2)], {

@@ -8,6 +8,7 @@ import { existsSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { installDependencies } from './install-deps.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 process.chdir(root);
@@ -45,8 +46,8 @@ function ensureDebianPackages() {
 function ensureNodeModules() {
   const stamp = join(root, 'node_modules', '.package-lock.json');
   if (existsSync(stamp)) return;
-  console.log('[test] npm ci');
-  if (run('npm', ['ci', '--no-audit', '--no-fund']) !== 0) process.exit(1);
+  console.log('[test] installing npm packages');
+  if (!installDependencies(root)) process.exit(1);
 }
 
 ensureDebianPackages();
