@@ -33,14 +33,14 @@ export async function ensureDocker(): Promise<void> {
   log('starting dockerd in the background');
   // Detached: it keeps serving later runs, as the system service would.
   startedDockerd = ManagedProcess.start('dockerd', which('dockerd') ?? '/usr/sbin/dockerd', [], join(dir, 'dockerd.log'), undefined, true);
-  await waitFor(
-    'dockerd',
-    async () => {
-      startedDockerd?.assertRunning();
-      return (await dockerAnswers()) ? true : undefined;
-    },
-    60_000,
-  );
+  // Any dockerd that answers will do: installing docker.io can start one through its init script
+  // at the same moment, and then ours exits on the pid file while the other serves.
+  try {
+    await waitFor('dockerd', async () => ((await dockerAnswers()) ? true : undefined), 60_000);
+  } catch (e) {
+    startedDockerd?.assertRunning(); // throws with dockerd's last log lines if ours died
+    throw e;
+  }
 }
 
 export async function imageExists(ref: string): Promise<boolean> {
