@@ -173,6 +173,28 @@ interface AlterConfigsRequest {
 /** Breaks the build if the AlterConfigsRequest definition stops decoding into this shape. */
 type AlterConfigsRequestChecked = Expect<DecodesAs<BodyOf<typeof AlterConfigsRequestDef>, AlterConfigsRequest>>;
 
+/**
+ * What AlterConfigs and IncrementalAlterConfigs both check before touching a resource: named once
+ * in the request, a topic (broker configs are static), and no config key given twice.
+ */
+function checkAlterTarget(
+  config: BrokerConfig,
+  r: { resourceType: number; resourceName: string; configs: readonly { name: string }[] },
+  dupResources: ReadonlySet<string>,
+): void {
+  if (dupResources.has(`${r.resourceType}:${r.resourceName}`)) {
+    throw new KafkaError(ErrorCode.INVALID_REQUEST, `Resource ${r.resourceName} appears more than once`);
+  }
+  if (r.resourceType === ResourceType.BROKER || r.resourceType === ResourceType.BROKER_LOGGER) {
+    refuseBroker(config, r.resourceType, r.resourceName);
+  }
+  if (r.resourceType !== ResourceType.TOPIC) {
+    throw new KafkaError(ErrorCode.INVALID_REQUEST, `Resource type ${r.resourceType} has no configs here`);
+  }
+  const dupKeys = duplicates(r.configs.map((c) => c.name));
+  if (dupKeys.size > 0) throw new KafkaError(ErrorCode.INVALID_REQUEST, `Config ${[...dupKeys][0]} appears more than once`);
+}
+
 export function createAlterConfigsHandler(deps: DataDeps): Handler {
   const { cluster, config, logger } = deps;
   return async (body: MessageBody): Promise<MessageBody> => {
@@ -182,17 +204,7 @@ export function createAlterConfigsHandler(deps: DataDeps): Handler {
     for (const r of req.resources) {
       const base = { resourceType: r.resourceType, resourceName: r.resourceName };
       try {
-        if (dupResources.has(`${r.resourceType}:${r.resourceName}`)) {
-          throw new KafkaError(ErrorCode.INVALID_REQUEST, `Resource ${r.resourceName} appears more than once`);
-        }
-        if (r.resourceType === ResourceType.BROKER || r.resourceType === ResourceType.BROKER_LOGGER) {
-          refuseBroker(config, r.resourceType, r.resourceName);
-        }
-        if (r.resourceType !== ResourceType.TOPIC) {
-          throw new KafkaError(ErrorCode.INVALID_REQUEST, `Resource type ${r.resourceType} has no configs here`);
-        }
-        const dupKeys = duplicates(r.configs.map((c) => c.name));
-        if (dupKeys.size > 0) throw new KafkaError(ErrorCode.INVALID_REQUEST, `Config ${[...dupKeys][0]} appears more than once`);
+        checkAlterTarget(config, r, dupResources);
         // AlterConfigs replaces the whole override set; a null value just leaves the key out.
         const next: Record<string, string> = {};
         for (const c of r.configs) if (c.value !== null) next[c.name] = c.value;
@@ -273,17 +285,7 @@ export function createIncrementalAlterConfigsHandler(deps: DataDeps): Handler {
     for (const r of req.resources) {
       const base = { resourceType: r.resourceType, resourceName: r.resourceName };
       try {
-        if (dupResources.has(`${r.resourceType}:${r.resourceName}`)) {
-          throw new KafkaError(ErrorCode.INVALID_REQUEST, `Resource ${r.resourceName} appears more than once`);
-        }
-        if (r.resourceType === ResourceType.BROKER || r.resourceType === ResourceType.BROKER_LOGGER) {
-          refuseBroker(config, r.resourceType, r.resourceName);
-        }
-        if (r.resourceType !== ResourceType.TOPIC) {
-          throw new KafkaError(ErrorCode.INVALID_REQUEST, `Resource type ${r.resourceType} has no configs here`);
-        }
-        const dupKeys = duplicates(r.configs.map((c) => c.name));
-        if (dupKeys.size > 0) throw new KafkaError(ErrorCode.INVALID_REQUEST, `Config ${[...dupKeys][0]} appears more than once`);
+        checkAlterTarget(config, r, dupResources);
         if (!cluster.topic(r.resourceName)) {
           throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${r.resourceName}' does not exist`);
         }
