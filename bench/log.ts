@@ -73,23 +73,6 @@ function rawFsyncEach(dir: string, size: number): Result {
   return { bytes: ops * size, secs, ops };
 }
 
-function rawBig(dir: string): Result {
-  const file = path.join(dir, 'raw-big');
-  const fd = fs.openSync(file, 'w');
-  const buf = Buffer.alloc(1 << 20, 1);
-  const t0 = performance.now();
-  let ops = 0;
-  while (performance.now() - t0 < seconds * 1000) {
-    fs.writeSync(fd, buf);
-    fs.fsyncSync(fd);
-    ops++;
-  }
-  const secs = (performance.now() - t0) / 1000;
-  fs.closeSync(fd);
-  fs.rmSync(file);
-  return { bytes: ops * buf.length, secs, ops };
-}
-
 async function logRun(dir: string, size: number, partitions: number, producersPer: number) {
   const manager = new FileLogManager({ dataDir: dir, logger });
   const logs = await Promise.all(Array.from({ length: partitions }, (_, p) => manager.open('bench', p, config)));
@@ -170,7 +153,7 @@ async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(baseDir, 'chronik-bench-log-'));
   try {
     console.log(`data dir ${dir}, ${seconds}s per case, node ${process.version}`);
-    const big = rawBig(dir);
+    const big = rawPerRound(dir, 1 << 20);
     console.log(`raw 1 MiB write+fsync: ${mbps(big).toFixed(1)} MB/s (${(big.secs * 1000 / big.ops).toFixed(2)} ms per fsync)\n`);
     console.log('A. against a plain write+fsync loop of the same batch size (one fsync per batch):');
     console.log('size   raw fsync-each   log 1 producer (ratio)   log 16 partitions x 8 producers (ratio)');

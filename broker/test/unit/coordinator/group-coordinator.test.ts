@@ -7,47 +7,10 @@ import {
   type GroupStore,
   type JoinRequest,
   type JoinResult,
-  type Scheduler,
 } from '../../../src/coordinator/group-coordinator.js';
 import { decodeGroupValue, decodeKey, decodeOffsetValue } from '../../../src/coordinator/offsets-records.js';
+import { settle, VirtualScheduler } from '../../helpers/virtual-scheduler.js';
 
-/** A virtual clock: timers fire only when the test advances time. */
-class ManualScheduler implements Scheduler {
-  private t = 1_000_000;
-  private seq = 0;
-  private timers = new Map<number, { at: number; fn: () => void }>();
-  now(): number {
-    return this.t;
-  }
-  setTimer(ms: number, fn: () => void): unknown {
-    const id = ++this.seq;
-    this.timers.set(id, { at: this.t + ms, fn });
-    return id;
-  }
-  clearTimer(timer: unknown): void {
-    this.timers.delete(timer as number);
-  }
-  async advance(ms: number): Promise<void> {
-    // Let requests already issued reach the coordinator (and arm their timers) first.
-    await flush();
-    const end = this.t + ms;
-    for (;;) {
-      let next: [number, { at: number; fn: () => void }] | undefined;
-      for (const e of this.timers) if (e[1].at <= end && (next === undefined || e[1].at < next[1].at)) next = e;
-      if (next === undefined) break;
-      this.timers.delete(next[0]);
-      this.t = next[1].at;
-      next[1].fn();
-      await flush();
-    }
-    this.t = end;
-    await flush();
-  }
-}
-
-async function flush(): Promise<void> {
-  for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
-}
 
 class MemoryStore implements GroupStore {
   records: CoordinatorRecord[] = [];
@@ -69,7 +32,7 @@ class MemoryStore implements GroupStore {
 const DELAY = 100;
 
 function setup(config: Partial<ConstructorParameters<typeof GroupCoordinator>[0]['config']> = {}) {
-  const scheduler = new ManualScheduler();
+  const scheduler = new VirtualScheduler(1_000_000, 10);
   const store = new MemoryStore();
   let n = 0;
   const gc = new GroupCoordinator({
@@ -112,7 +75,7 @@ function joinReq(over: Partial<JoinRequest> = {}): JoinRequest {
 }
 
 /** Joins, runs out the rebalance, syncs everyone (leader assigns "a:<memberId>"), returns the members. */
-async function formGroup(gc: GroupCoordinator, scheduler: ManualScheduler, clients: string[]): Promise<JoinResult[]> {
+async function formGroup(gc: GroupCoordinator, scheduler: VirtualScheduler, clients: string[]): Promise<JoinResult[]> {
   const joins = clients.map((c) => gc.join(joinReq({ clientId: c })));
   await scheduler.advance(3 * DELAY);
   const results = await Promise.all(joins);
@@ -218,7 +181,7 @@ describe('GroupCoordinator: rebalancing', () => {
       followerDone = true;
       return r;
     });
-    await flush();
+    await settle(10);
     expect(followerDone).toBe(false);
     const leader = await gc.sync({
       ...base,
@@ -256,7 +219,7 @@ describe('GroupCoordinator: rebalancing', () => {
     const { gc, scheduler } = setup();
     const [a, b] = await formGroup(gc, scheduler, ['a', 'b']);
     const c = gc.join(joinReq({ clientId: 'c' }));
-    await flush();
+    await settle(10);
     expect(gc.groupState('g')).toBe('PreparingRebalance');
     expect(await gc.heartbeat({ groupId: 'g', generationId: 1, memberId: a!.memberId, groupInstanceId: null })).toBe(ErrorCode.REBALANCE_IN_PROGRESS);
     const ra = gc.join(joinReq({ clientId: 'a', memberId: a!.memberId }));
@@ -303,7 +266,7 @@ describe('GroupCoordinator: rebalancing', () => {
     await scheduler.advance(3 * DELAY);
     const [, rb] = await Promise.all(joins);
     const follower = gc.sync({ groupId: 'g', generationId: 1, memberId: rb!.memberId, groupInstanceId: null, protocolType: null, protocolName: null, assignments: [] });
-    await flush();
+    await settle(10);
     void gc.join(joinReq({ clientId: 'c' }));
     expect((await follower).errorCode).toBe(ErrorCode.REBALANCE_IN_PROGRESS);
   });
@@ -318,7 +281,7 @@ describe('GroupCoordinator: rebalancing', () => {
     expect(r.generationId).toBe(2);
     await gc.leave('g', [{ memberId: a!.memberId, groupInstanceId: null }]);
     expect(gc.groupState('g')).toBe('Empty');
-    await flush();
+    await settle(10);
     const last = store.records.at(-1)!;
     expect(decodeGroupValue(last.value!)).toMatchObject({ generation: 3, members: [] });
     const unknown = await gc.leave('nope', [{ memberId: 'x', groupInstanceId: null }]);
@@ -460,7 +423,7 @@ describe('GroupCoordinator: offsets', () => {
     expect(f.offsets.map((o) => o.offset).sort()).toEqual([10, 20]);
     // The generation survives, so the next one is 2.
     const j = restored.join(joinReq());
-    await (restored as unknown as { scheduler: ManualScheduler }).scheduler.advance(3 * DELAY);
+    await (restored as unknown as { scheduler: VirtualScheduler }).scheduler.advance(3 * DELAY);
     expect((await j).generationId).toBe(2);
   });
 
@@ -522,7 +485,7 @@ describe('GroupCoordinator: admin', () => {
   it('answers waiting joins with COORDINATOR_NOT_AVAILABLE on close', async () => {
     const { gc } = setup();
     const j = gc.join(joinReq());
-    await flush();
+    await settle(10);
     gc.close();
     expect((await j).errorCode).toBe(ErrorCode.COORDINATOR_NOT_AVAILABLE);
   });

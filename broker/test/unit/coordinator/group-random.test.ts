@@ -6,44 +6,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../../src/kafka/protocol/errors.js';
-import { GroupCoordinator, type CoordinatorRecord, type GroupStore, type Scheduler } from '../../../src/coordinator/group-coordinator.js';
+import { GroupCoordinator, type CoordinatorRecord, type GroupStore } from '../../../src/coordinator/group-coordinator.js';
 import type { Group } from '../../../src/coordinator/group.js';
+import { VirtualScheduler } from '../../helpers/virtual-scheduler.js';
 
-class VirtualClock implements Scheduler {
-  private t = 0;
-  private seq = 0;
-  private timers = new Map<number, { at: number; fn: () => void }>();
-  now(): number {
-    return this.t;
-  }
-  setTimer(ms: number, fn: () => void): unknown {
-    const id = ++this.seq;
-    this.timers.set(id, { at: this.t + ms, fn });
-    return id;
-  }
-  clearTimer(timer: unknown): void {
-    this.timers.delete(timer as number);
-  }
-  async advance(ms: number): Promise<void> {
-    await settle();
-    const end = this.t + ms;
-    for (;;) {
-      let next: [number, { at: number; fn: () => void }] | undefined;
-      for (const e of this.timers) if (e[1].at <= end && (next === undefined || e[1].at < next[1].at)) next = e;
-      if (next === undefined) break;
-      this.timers.delete(next[0]);
-      this.t = next[1].at;
-      next[1].fn();
-      await settle();
-    }
-    this.t = end;
-    await settle();
-  }
-}
-
-async function settle(): Promise<void> {
-  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
-}
 
 /** mulberry32: small, seedable, good enough to pick actions. */
 function rng(seed: number): () => number {
@@ -97,7 +63,7 @@ const visited = new Set<string>();
 
 async function run(seed: number): Promise<void> {
   const random = rng(seed);
-  const clock = new VirtualClock();
+  const clock = new VirtualScheduler(0, 5);
   let ids = 0;
   const gc = new GroupCoordinator({
     store,
