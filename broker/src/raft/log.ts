@@ -1,4 +1,4 @@
-import type { RaftStorage } from './storage.js';
+import { ENTRIES_UNAVAILABLE, type EntriesUnavailable, type RaftStorage } from './storage.js';
 import type { Entry, Snapshot } from './types.js';
 
 /**
@@ -85,9 +85,9 @@ export class RaftLog {
 
   /**
    * Entries [lo, hi) up to about maxBytes (at least one), or null when lo is compacted away and a
-   * snapshot must be sent instead.
+   * snapshot must be sent instead, or ENTRIES_UNAVAILABLE while storage loads them.
    */
-  slice(lo: number, hi: number, maxBytes: number): Entry[] | null {
+  slice(lo: number, hi: number, maxBytes: number): Entry[] | null | EntriesUnavailable {
     if (lo < this.firstIndex()) return null;
     const last = this.lastIndex();
     if (hi > last + 1) hi = last + 1;
@@ -95,7 +95,7 @@ export class RaftLog {
     let out: Entry[];
     if (lo < this.offset) {
       const fromStorage = this.storage.entries(lo, Math.min(hi, this.offset), maxBytes);
-      if (fromStorage === null) return null;
+      if (fromStorage === null || fromStorage === ENTRIES_UNAVAILABLE) return fromStorage;
       out = fromStorage;
       if (out.length < Math.min(hi, this.offset) - lo || hi <= this.offset) return out;
       let bytes = 0;

@@ -1,7 +1,8 @@
 import { RaftLog } from './log.js';
 import { applyConfChange, decodeConfChange, encodeConfChange, isMember, isVoter } from './membership.js';
 import { Progress, ProgressState } from './progress.js';
-import type { RaftStorage } from './storage.js';
+import { majority, quorumValue, tally } from './quorum.js';
+import { ENTRIES_UNAVAILABLE, type RaftStorage } from './storage.js';
 import {
   EntryType,
   MessageType,
@@ -18,6 +19,7 @@ import {
   type ReadState,
   type Ready,
   type Snapshot,
+  type SoftState,
 } from './types.js';
 
 const NO_ENTRIES: readonly Entry[] = Object.freeze([]) as readonly Entry[];
@@ -83,6 +85,9 @@ export class RaftNode {
   private readsAwaitingCommit: { from: number; context: Uint8Array }[] = [];
   private readRound = 0;
   private readHeartbeatDue = false;
+
+  /** What the last Ready reported as soft state (or the initial state). */
+  private reportedSoft: SoftState = { leader: NONE, role: Role.Follower, term: 0 };
 
   /** Appends to followers are batched: proposals and acks set this, `ready()` sends. */
   private needFlush = false;
@@ -175,7 +180,9 @@ export class RaftNode {
   }
   /** Entries [lo, hi) of this replica's log (for tests and the simulator), null if compacted. */
   entries(lo: number, hi: number): Entry[] | null {
-    return this.log.slice(lo, hi, Infinity);
+    const ents = this.log.slice(lo, hi, Infinity);
+    if (ents === ENTRIES_UNAVAILABLE) throw new Error(`raft: entries [${lo}, ${hi}) are not in memory`);
+    return ents;
   }
   /** The leader's replication state for `id` (undefined elsewhere). */
   progressOf(id: number): { match: number; next: number; state: ProgressState } | undefined {
@@ -330,6 +337,20 @@ export class RaftNode {
     return true;
   }
 
+  /**
+   * The host could not deliver to `to` (queue full, connection lost): stop streaming appends to
+   * it optimistically and probe once it answers again.
+   */
+  reportUnreachable(to: number): void {
+    const pr = this.progress.get(to);
+    if (pr !== undefined && pr.state === ProgressState.Replicate) pr.becomeProbe();
+  }
+
+  /** Entries the storage answered ENTRIES_UNAVAILABLE for can now be read: retry sending. */
+  entriesAvailable(): void {
+    if (this.roleValue === Role.Leader) this.needFlush = true;
+  }
+
   /** The host learned that sending a snapshot to `to` failed; go back to probing. */
   reportSnapshotFailure(to: number): void {
     const pr = this.progress.get(to);
@@ -346,8 +367,14 @@ export class RaftNode {
       this.log.hasUnstable() ||
       this.log.committed > this.applying ||
       this.readStates.length > 0 ||
-      this.hardStateChanged()
+      this.hardStateChanged() ||
+      this.softStateChanged()
     );
+  }
+
+  private softStateChanged(): boolean {
+    const r = this.reportedSoft;
+    return r.leader !== this.leadValue || r.role !== this.roleValue || r.term !== this.termValue;
   }
 
   /** Everything to persist, send and apply since the last `advance()`. See {@link Ready}. */
@@ -370,13 +397,22 @@ export class RaftNode {
     }
     let committedEntries: readonly Entry[] = NO_ENTRIES;
     if (this.log.committed >= applyFrom) {
-      committedEntries = this.log.slice(applyFrom, this.log.committed + 1, Infinity) ?? NO_ENTRIES;
+      const ents = this.log.slice(applyFrom, this.log.committed + 1, Infinity);
+      // The storage contract keeps unapplied entries in memory; anything else is a host bug.
+      if (ents === ENTRIES_UNAVAILABLE) throw new Error(`raft: committed entries from ${applyFrom} are not in memory`);
+      committedEntries = ents ?? NO_ENTRIES;
       if (committedEntries.length > 0) this.applying = (committedEntries[committedEntries.length - 1] as Entry).index;
     }
     const messages = this.msgs;
     this.msgs = [];
     const readStates = this.readStates;
     if (readStates.length > 0) this.readStates = [];
+
+    let softState: SoftState | null = null;
+    if (this.softStateChanged()) {
+      softState = { leader: this.leadValue, role: this.roleValue, term: this.termValue };
+      this.reportedSoft = softState;
+    }
 
     this.outstanding = true;
     this.outstandingSnapshotIndex = snapshot !== null ? snapshot.index : -1;
@@ -387,7 +423,7 @@ export class RaftNode {
     } else {
       this.outstandingEntryIndex = 0;
     }
-    return { hardState, entries, snapshot, messages, committedEntries, readStates, mustSync };
+    return { softState, hardState, entries, snapshot, messages, committedEntries, readStates, mustSync };
   }
 
   /** The last Ready was persisted, sent and applied. */
@@ -535,7 +571,7 @@ export class RaftNode {
       if (pr !== undefined && pr.recentActive) active++;
     }
     for (const pr of this.progressList) if (pr.id !== this.id) pr.recentActive = false;
-    return voters.length > 0 && active >= (voters.length >> 1) + 1;
+    return voters.length > 0 && active >= majority(voters.length);
   }
 
   // ---------------------------------------------------------------- elections
@@ -589,10 +625,7 @@ export class RaftNode {
       if (g === true) granted++;
       else if (g === false) rejected++;
     }
-    const quorum = (voters.length >> 1) + 1;
-    if (granted >= quorum) return 1;
-    if (rejected > voters.length - quorum) return -1;
-    return 0;
+    return tally(voters.length, granted, rejected);
   }
 
   private onElectionWon(transfer: boolean): void {
@@ -818,6 +851,8 @@ export class RaftNode {
     const prevIndex = pr.next - 1;
     const prevTerm = log.term(prevIndex);
     const ents = prevTerm < 0 ? null : log.slice(pr.next, log.lastIndex() + 1, this.maxAppendBytes);
+    // Storage is loading them from disk; entriesAvailable() brings us back here.
+    if (ents === ENTRIES_UNAVAILABLE) return false;
     if (ents === null) {
       this.sendSnapshot(to, pr);
       return false;
@@ -895,7 +930,7 @@ export class RaftNode {
       const pr = this.progress.get(voters[i] as number);
       s[i] = pr === undefined ? 0 : pr.match;
     }
-    const quorumIndex = kthLargest(s, n, (n >> 1) + 1);
+    const quorumIndex = quorumValue(s, n);
     if (quorumIndex <= this.log.committed || this.log.term(quorumIndex) !== this.termValue) return false;
     this.commitTo(quorumIndex);
     this.needFlush = true;
@@ -939,7 +974,7 @@ export class RaftNode {
       if (v === this.id) s[i] = this.readRound;
       else s[i] = this.progress.get(v)?.readRound ?? 0;
     }
-    const acked = kthLargest(s, n, (n >> 1) + 1);
+    const acked = quorumValue(s, n);
     let k = 0;
     while (k < this.pendingReads.length && (this.pendingReads[k] as PendingRead).round <= acked) {
       const r = this.pendingReads[k] as PendingRead;
@@ -999,9 +1034,16 @@ export class RaftNode {
   }
 
   private loadConfsFromStorage(): void {
+    if (this.storage.confChanges !== undefined) {
+      for (const c of this.storage.confChanges()) this.pendingConfs.push({ index: c.index, conf: decodeConfChange(c.data).conf });
+      const newest = this.pendingConfs[this.pendingConfs.length - 1];
+      if (newest !== undefined) this.confValue = newest.conf;
+      return;
+    }
     const last = this.storage.lastIndex();
     for (let lo = this.storage.firstIndex(); lo <= last; ) {
       const chunk = this.storage.entries(lo, Math.min(last + 1, lo + 4096), Infinity);
+      if (chunk === ENTRIES_UNAVAILABLE) throw new Error('raft: a storage without confChanges() must hold every entry in memory');
       if (chunk === null || chunk.length === 0) break;
       for (const e of chunk) {
         if (e.type === EntryType.ConfChange) this.pendingConfs.push({ index: e.index, conf: decodeConfChange(e.data).conf });
@@ -1072,18 +1114,4 @@ function wellFormed(m: Message): boolean {
     if (e.index !== m.index + 1 + i || !isIndex(e.term) || e.term > m.term || !(e.data instanceof Uint8Array)) return false;
   }
   return true;
-}
-
-/** k-th largest (1-based) of a[0..n), sorting that prefix in place (voter counts are tiny). */
-function kthLargest(a: Float64Array, n: number, k: number): number {
-  for (let i = 1; i < n; i++) {
-    const v = a[i] as number;
-    let j = i - 1;
-    while (j >= 0 && (a[j] as number) < v) {
-      a[j + 1] = a[j] as number;
-      j--;
-    }
-    a[j + 1] = v;
-  }
-  return a[k - 1] as number;
 }

@@ -1,6 +1,20 @@
 import type { ConfState, Entry, HardState, Snapshot } from './types.js';
 
 /**
+ * What `entries()` answers when the range exists but is not in memory: a disk storage starts
+ * loading it and calls the node's `entriesAvailable()` once it can answer synchronously. The core
+ * then retries; nothing else changes meanwhile (the follower stays where it is).
+ */
+export const ENTRIES_UNAVAILABLE: unique symbol = Symbol('raft.entriesUnavailable');
+export type EntriesUnavailable = typeof ENTRIES_UNAVAILABLE;
+
+/** A configuration entry still held after the snapshot, as the core needs it on restart. */
+export interface StoredConfChange {
+  readonly index: number;
+  readonly data: Uint8Array;
+}
+
+/**
  * What the core reads of durable state. The core never writes: every write is handed to the host in
  * a Ready, so one log writer can persist the Ready of many groups with a single fsync and only then
  * call each group's `advance()`. A disk implementation therefore only needs to answer these reads
@@ -20,9 +34,15 @@ export interface RaftStorage {
   term(index: number): number;
   /**
    * Entries [lo, hi), stopping early once `maxBytes` of data is exceeded (always at least one).
-   * Returns null if `lo` has been compacted away.
+   * Returns null if `lo` has been compacted away, or {@link ENTRIES_UNAVAILABLE} while a disk
+   * storage loads them (never for entries the host has not yet applied: those stay in memory).
    */
-  entries(lo: number, hi: number, maxBytes: number): Entry[] | null;
+  entries(lo: number, hi: number, maxBytes: number): Entry[] | null | EntriesUnavailable;
+  /**
+   * The ConfChange entries after the snapshot, oldest first. Optional: without it the core scans
+   * every stored entry at start-up, which a disk storage holding gigabytes cannot afford.
+   */
+  confChanges?(): readonly StoredConfChange[];
 }
 
 /**

@@ -121,7 +121,16 @@ export interface ReadState {
  * 4. Call `advance()`. No other `ready()` may be taken before it; `step`, `tick` and `propose` may
  *    be called in between (their effects come out in the next Ready).
  */
+/** Who leads and what this replica is; volatile (never persisted), handed out when it changes. */
+export interface SoftState {
+  readonly leader: number;
+  readonly role: Role;
+  readonly term: number;
+}
+
 export interface Ready {
+  /** Set when leader, role or term changed since the previous Ready (the host reacts to it). */
+  readonly softState: SoftState | null;
   readonly hardState: HardState | null;
   readonly entries: readonly Entry[];
   readonly snapshot: Snapshot | null;

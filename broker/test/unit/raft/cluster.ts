@@ -2,7 +2,7 @@
  * A synchronous in-memory cluster for the scenario tests: every replica persists its Ready to a
  * MemoryStorage, messages are queued and delivered in order unless a link is cut. No time, no I/O.
  */
-import { MemoryStorage } from '../../../src/raft/storage.js';
+import { MemoryStorage, type WritableRaftStorage } from '../../../src/raft/storage.js';
 import { RaftNode } from '../../../src/raft/raft.js';
 import { SeededRandom } from '../../../src/raft/random.js';
 import { EntryType, type ConfState, type Entry, type Message, type RaftOptions, type ReadState } from '../../../src/raft/types.js';
@@ -10,7 +10,7 @@ import { decodeConfChange } from '../../../src/raft/membership.js';
 
 export interface Replica {
   raft: RaftNode;
-  storage: MemoryStorage;
+  storage: WritableRaftStorage;
   applied: Entry[];
   readStates: ReadState[];
   /** Configuration as applied (from committed ConfChange entries). */
@@ -37,7 +37,7 @@ export class TestCluster {
     for (const id of ids) this.add(id, new MemoryStorage(conf));
   }
 
-  add(id: number, storage: MemoryStorage, opts: NodeOptions = {}): Replica {
+  add(id: number, storage: WritableRaftStorage, opts: NodeOptions = {}): Replica {
     const raft = new RaftNode({ id, group: 1, storage, random: new SeededRandom(id * 7919), ...this.opts, ...opts });
     const r: Replica = { raft, storage, applied: [], readStates: [], appliedConf: storage.snapshot().conf };
     this.replicas.set(id, r);
