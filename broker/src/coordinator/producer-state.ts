@@ -176,6 +176,11 @@ export class ProducerStateTable {
       this.producers.delete(b.producerId);
       this.producers.set(b.producerId, entry);
     }
+    const newest = entry.batches[entry.batches.length - 1];
+    if (b.producerEpoch === entry.epoch && newest !== undefined && baseOffset <= newest.lastOffset) {
+      // Already known: a replica replaying its log over a snapshot that covers this batch.
+      return;
+    }
     if (b.producerEpoch > entry.epoch) {
       entry.epoch = b.producerEpoch;
       entry.batches = [];

@@ -64,6 +64,12 @@ export class FilePartitionLog implements PartitionLog, Flushable {
   private roundIndexFds: number[] = [];
   private roundSealed: Segment[] = [];
   private checkpointChain: Promise<void> = Promise.resolve();
+  /**
+   * Segments holding offsets at or above this are never deleted by retention or DeleteRecords:
+   * raft replication sets it to where its snapshot ends, since everything after that is raft
+   * log a lagging follower may still need.
+   */
+  private deletionFloor = Infinity;
   private failed: Error | null = null;
   private closed = false;
 
@@ -114,11 +120,20 @@ export class FilePartitionLog implements PartitionLog, Flushable {
   }
 
   append(batches: Buffer, leaderEpoch: number, now: number): AppendResult {
-    return this.appendInternal(batches, leaderEpoch, now, false, false);
+    return this.appendInternal(batches, leaderEpoch, now, false, false, true);
   }
 
   appendOwned(batches: Buffer, leaderEpoch: number, now: number): AppendResult {
-    return this.appendInternal(batches, leaderEpoch, now, false, true);
+    return this.appendInternal(batches, leaderEpoch, now, false, true, true);
+  }
+
+  /**
+   * Writes batches exactly as given (offsets, epoch and timestamps already final, as raft
+   * replication decided them); they must continue the log. With `owned` large batches are kept
+   * instead of copied.
+   */
+  appendExact(batches: Buffer, now: number, owned: boolean): AppendResult {
+    return this.appendInternal(batches, -1, now, true, owned, false);
   }
 
   /**
@@ -126,10 +141,17 @@ export class FilePartitionLog implements PartitionLog, Flushable {
    * they must continue the log exactly (offsets stay contiguous; recovery relies on it).
    */
   appendWithOffsets(batches: Buffer, now: number): AppendResult {
-    return this.appendInternal(batches, -1, now, true, false);
+    return this.appendInternal(batches, -1, now, true, false, true);
   }
 
-  private appendInternal(batches: Buffer, leaderEpoch: number, now: number, keepOffsets: boolean, owned: boolean): AppendResult {
+  private appendInternal(
+    batches: Buffer,
+    leaderEpoch: number,
+    now: number,
+    keepOffsets: boolean,
+    owned: boolean,
+    stampTime: boolean,
+  ): AppendResult {
     this.checkWritable();
     // Framing only: the caller verified CRCs, but sizes must be right or the segment is garbage.
     const positions: number[] = [];
@@ -175,7 +197,7 @@ export class FilePartitionLog implements PartitionLog, Flushable {
 
     const seg = this.active;
     const { position: filePos, buf, at } = seg.appendBytes(batches, owned);
-    const logAppendTime = this.config.timestampType === 'LogAppendTime' ? now : -1;
+    const logAppendTime = stampTime && this.config.timestampType === 'LogAppendTime' ? now : -1;
     let offset = firstBase;
     for (let i = 0; i < positions.length; i++) {
       const p = at + positions[i]!;
@@ -345,14 +367,23 @@ export class FilePartitionLog implements PartitionLog, Flushable {
     return found;
   }
 
-  async read(offset: number, maxBytes: number, maxOffset: number): Promise<ReadResult> {
+  /**
+   * Like `read`, from any offset still in a segment, even below the log start offset: raft
+   * replication ships entries that DeleteRecords has hidden from clients but not yet removed.
+   */
+  readStored(offset: number, maxBytes: number): Promise<ReadResult> {
+    return this.readChecked(offset, maxBytes, Infinity, this.segments[0]!.baseOffset);
+  }
+
+  read(offset: number, maxBytes: number, maxOffset: number): Promise<ReadResult> {
+    return this.readChecked(offset, maxBytes, maxOffset, this.startOffset);
+  }
+
+  private async readChecked(offset: number, maxBytes: number, maxOffset: number, lowest: number): Promise<ReadResult> {
     if (this.closed) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `log ${this.dir} is closed`);
     const leo = this.logEndOffset();
-    if (offset < this.startOffset || offset > leo) {
-      throw new KafkaError(
-        ErrorCode.OFFSET_OUT_OF_RANGE,
-        `offset ${offset} is outside [${this.startOffset}, ${leo}] of ${this.dir}`,
-      );
+    if (offset < lowest || offset > leo) {
+      throw new KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, `offset ${offset} is outside [${lowest}, ${leo}] of ${this.dir}`);
     }
     const limit = Math.min(maxOffset, leo);
     const empty: ReadResult = { records: EMPTY, firstOffset: offset, nextOffset: offset };
@@ -467,7 +498,7 @@ export class FilePartitionLog implements PartitionLog, Flushable {
     while (this.segments.length > 1) {
       const seg = this.segments[0]!;
       const next = this.segments[1]!;
-      if (next.baseOffset > this.startOffset || this.sealedPending.includes(seg)) break;
+      if (next.baseOffset > Math.min(this.startOffset, this.deletionFloor) || this.sealedPending.includes(seg)) break;
       this.segments.shift();
       seg.deleteFiles();
       n++;
@@ -480,7 +511,7 @@ export class FilePartitionLog implements PartitionLog, Flushable {
     this.checkWritable();
     const eligible = (i: number): boolean => {
       const seg = this.segments[i]!;
-      return i < this.segments.length - 1 && !this.sealedPending.includes(seg);
+      return i < this.segments.length - 1 && !this.sealedPending.includes(seg) && this.segments[i + 1]!.baseOffset <= this.deletionFloor;
     };
     let drop = 0;
     if (this.config.retentionMs >= 0) {
@@ -555,6 +586,54 @@ export class FilePartitionLog implements PartitionLog, Flushable {
     if (this.recoveryPoint > this.active.baseOffset) this.recoveryPoint = this.active.baseOffset;
     await this.persistCheckpoint();
     this.logger.info({ dir: this.dir, offset, from: before, to: this.logEndOffset() }, 'truncated log');
+  }
+
+  /** See `deletionFloor`; Infinity removes the constraint. */
+  setDeletionFloor(offset: number): void {
+    this.deletionFloor = offset;
+  }
+
+  /**
+   * Base offset of the oldest segment that retention (by time or size) would keep, ignoring the
+   * deletion floor: where a raft replica compacts to before letting retention delete.
+   */
+  retentionTarget(now: number): number {
+    let drop = 0;
+    const can = (i: number): boolean => i < this.segments.length - 1 && !this.sealedPending.includes(this.segments[i]!);
+    if (this.config.retentionMs >= 0) {
+      while (can(drop) && this.segments[drop]!.largestTimestamp() < now - this.config.retentionMs) drop++;
+    }
+    if (this.config.retentionBytes >= 0) {
+      let size = 0;
+      for (let i = drop; i < this.segments.length; i++) size += this.segments[i]!.size;
+      while (can(drop) && size - this.segments[drop]!.size >= this.config.retentionBytes) {
+        size -= this.segments[drop]!.size;
+        drop++;
+      }
+    }
+    let start = this.segments[drop]!.baseOffset;
+    // Segments wholly below the log start offset (DeleteRecords) may go as well.
+    for (let i = drop; i < this.segments.length - 1 && this.segments[i + 1]!.baseOffset <= this.startOffset; i++) {
+      start = this.segments[i + 1]!.baseOffset;
+    }
+    return start;
+  }
+
+  /**
+   * Drops every segment and starts empty at `offset` (which may lie beyond the current end): a
+   * replica installing a snapshot whose log it does not share.
+   */
+  async resetTo(offset: number): Promise<void> {
+    this.checkWritable();
+    await this.quiesce();
+    for (const seg of this.segments.splice(0)) seg.deleteFiles();
+    this.segments.push(Segment.create(this.dir, offset));
+    this.startOffset = offset;
+    this.flushed = offset;
+    this.recoveryPoint = offset;
+    await fsyncDir(this.dir);
+    await this.persistCheckpoint();
+    this.logger.info({ dir: this.dir, offset }, 'reset log');
   }
 
   updateConfig(config: LogConfig): void {

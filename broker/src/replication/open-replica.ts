@@ -1,0 +1,81 @@
+/**
+ * Opens one replica of a partition's raft group on this broker: its log, the raft state in it,
+ * the core and the partition state machine, registered with the broker's host loop.
+ */
+import { randomInt } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { FileLogManager } from '../log/log-manager.js';
+import type { LogConfig } from '../log/types.js';
+import { RaftNode } from '../raft/raft.js';
+import { SeededRandom } from '../raft/random.js';
+import type { HardStateJournal } from './hard-state-journal.js';
+import type { PartitionLimits } from './local-partition.js';
+import { PartitionRaftStorage } from './partition-raft-storage.js';
+import type { RaftHost } from './raft-host.js';
+import { RaftPartition, raftId } from './raft-partition.js';
+
+export interface RaftTiming {
+  /** Ticks without a leader before a follower campaigns (randomised in [n, 2n)). */
+  readonly electionTicks: number;
+  readonly heartbeatTicks: number;
+}
+
+export interface OpenReplicaOptions {
+  readonly host: RaftHost;
+  readonly logManager: FileLogManager;
+  readonly journal: HardStateJournal;
+  readonly topic: string;
+  readonly partition: number;
+  readonly group: number;
+  readonly nodeId: number;
+  /** Founding voters (node ids) of a new group; ignored when the replica has raft state. */
+  readonly voters: readonly number[];
+  readonly learners?: readonly number[];
+  readonly logConfig: LogConfig;
+  readonly limits: () => PartitionLimits;
+  readonly minInsyncReplicas: () => number;
+  readonly replicaLagTimeMaxMs: number;
+  readonly timing: RaftTiming;
+  readonly logger: Logger;
+}
+
+export async function openReplica(o: OpenReplicaOptions): Promise<RaftPartition> {
+  const log = await o.logManager.open(o.topic, o.partition, o.logConfig);
+  const applied = o.journal.get(o.group)?.commit ?? 0;
+  const restore = RaftPartition.restorer(applied);
+  const storage = await PartitionRaftStorage.open({
+    group: o.group,
+    log,
+    journal: o.journal,
+    initialConf: { voters: o.voters.map(raftId), learners: (o.learners ?? []).map(raftId) },
+    logger: o.logger,
+    onStored: restore.visit,
+  });
+  log.setDeletionFloor(storage.snapshotOffset());
+  const node = new RaftNode({
+    id: raftId(o.nodeId),
+    group: o.group,
+    storage,
+    random: new SeededRandom(randomInt(1, 2 ** 31)),
+    electionTicks: o.timing.electionTicks,
+    heartbeatTicks: o.timing.heartbeatTicks,
+    applied: storage.hardState().commit,
+  });
+  const partition = new RaftPartition({
+    topic: o.topic,
+    partition: o.partition,
+    group: o.group,
+    nodeId: o.nodeId,
+    node,
+    storage,
+    log,
+    host: o.host,
+    limits: o.limits,
+    minInsyncReplicas: o.minInsyncReplicas,
+    replicaLagTimeMaxMs: o.replicaLagTimeMaxMs,
+    logger: o.logger,
+  });
+  partition.adoptRestored(restore);
+  o.host.addGroup({ id: o.group, node, storage, machine: partition });
+  return partition;
+}

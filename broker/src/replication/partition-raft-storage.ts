@@ -1,0 +1,661 @@
+/**
+ * Raft storage over a partition's segment files: the raft log IS the partition log. Every raft
+ * entry is exactly one record batch (data entries as the leader stamped them, the core's own
+ * entries as control batches, see control-entries.ts), so raft index i is the i-th batch after
+ * the snapshot's offset and the bytes are written and fsynced once. Terms are the batches'
+ * partitionLeaderEpoch.
+ *
+ * In memory: the term history (first index and offset of every term), the base offsets of recent
+ * entries plus one sample every SAMPLE_EVERY entries for older ones, the entries themselves from
+ * `cacheStart` on (everything not yet applied is always cached, as the core requires), and the
+ * configuration entries. Older entries are read from disk asynchronously: `entries()` answers
+ * ENTRIES_UNAVAILABLE, loads them, and calls `onAvailable` so the host wakes the core.
+ *
+ * Durable state besides the segments: the hard state in the broker's HardStateJournal, and the
+ * snapshot (index, term, configuration, the offset where raft entries begin, state-machine data)
+ * in `raft-snapshot.json`, replaced atomically.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { BatchField, CURRENT_MAGIC, LOG_OVERHEAD, readInt64 } from '../kafka/protocol/records.js';
+import { writeFileAtomic } from '../log/files.js';
+import type { AppendResult, ReadResult } from '../log/types.js';
+import {
+  ENTRIES_UNAVAILABLE,
+  type EntriesUnavailable,
+  type StoredConfChange,
+  type WritableRaftStorage,
+} from '../raft/storage.js';
+import { EntryType, type ConfState, type Entry, type HardState, type Snapshot } from '../raft/types.js';
+import { encodeControlEntry, entryFromBatch, isBatchEntry } from './control-entries.js';
+import type { HardStateJournal } from './hard-state-journal.js';
+
+/** What the storage needs of a partition log (FilePartitionLog provides it). */
+export interface ReplicaLog {
+  readonly dir: string;
+  logEndOffset(): number;
+  appendExact(batches: Buffer, now: number, owned: boolean): AppendResult;
+  readStored(offset: number, maxBytes: number): Promise<ReadResult>;
+  truncateTo(offset: number): Promise<void>;
+  resetTo(offset: number): Promise<void>;
+  sync(): Promise<void>;
+}
+
+export const SNAPSHOT_FILE = 'raft-snapshot.json';
+const SAMPLE_EVERY = 64;
+/** Recent entries whose offsets are kept exactly (beyond what the cache holds). */
+const DENSE_KEEP = 4096;
+const SCAN_BYTES = 4 << 20;
+const LOADED_WINDOWS = 4;
+const EMPTY = new Uint8Array(0);
+
+interface SnapshotFile {
+  readonly version: 1;
+  readonly index: number;
+  readonly term: number;
+  readonly conf: ConfState;
+  /** Kafka offset of the first raft entry after the snapshot. */
+  readonly offset: number;
+  readonly data: string;
+  /** Written before the log is reset for an installed snapshot; recovery redoes the reset. */
+  readonly installing?: boolean;
+}
+
+interface TermStart {
+  readonly term: number;
+  readonly index: number;
+  readonly offset: number;
+}
+
+/** One batch seen while opening, for the state machine to rebuild from (producer state, ...). */
+export interface StoredBatch {
+  readonly index: number;
+  readonly entry: Entry;
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+}
+
+export interface PartitionRaftStorageOptions {
+  readonly group: number;
+  readonly log: ReplicaLog;
+  readonly journal: HardStateJournal;
+  /** Configuration of a brand-new replica (founding members); a joining replica passes none. */
+  readonly initialConf: ConfState;
+  readonly logger: Logger;
+  readonly now?: () => number;
+  /** Sees every stored entry at open, in order (the state machine rebuilds from them). */
+  readonly onStored?: (b: StoredBatch) => void;
+}
+
+function confOf(v: unknown): ConfState {
+  const c = v as { voters?: unknown; learners?: unknown } | null;
+  const ids = (x: unknown): number[] => (Array.isArray(x) ? x.filter((n): n is number => Number.isSafeInteger(n) && n > 0) : []);
+  return { voters: ids(c?.voters), learners: ids(c?.learners) };
+}
+
+async function readSnapshotFile(dir: string): Promise<SnapshotFile | null> {
+  let text: string;
+  try {
+    text = await fs.promises.readFile(path.join(dir, SNAPSHOT_FILE), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  const v = JSON.parse(text) as Partial<SnapshotFile>;
+  if (v.version !== 1 || !Number.isSafeInteger(v.index) || !Number.isSafeInteger(v.term) || !Number.isSafeInteger(v.offset)) {
+    throw new Error(`${path.join(dir, SNAPSHOT_FILE)} is not a raft snapshot record`);
+  }
+  return {
+    version: 1,
+    index: v.index as number,
+    term: v.term as number,
+    conf: confOf(v.conf),
+    offset: v.offset as number,
+    data: typeof v.data === 'string' ? v.data : '',
+    ...(v.installing === true ? { installing: true } : {}),
+  };
+}
+
+function spanOf(e: Entry): number {
+  if (!isBatchEntry(e)) return 1;
+  const d = e.data;
+  return new DataView(d.buffer, d.byteOffset, d.length).getInt32(BatchField.lastOffsetDelta) + 1;
+}
+
+function asBuffer(d: Uint8Array): Buffer {
+  return Buffer.isBuffer(d) ? d : Buffer.from(d.buffer, d.byteOffset, d.length);
+}
+
+export class PartitionRaftStorage implements WritableRaftStorage {
+  readonly group: number;
+  /** Called when entries that answered ENTRIES_UNAVAILABLE can be read; the host wakes the core. */
+  onAvailable: () => void = () => undefined;
+
+  private readonly log: ReplicaLog;
+  private readonly journal: HardStateJournal;
+  private readonly logger: Logger;
+  private readonly now: () => number;
+  private snap: Snapshot;
+  private snapOffset: number;
+  private last: number;
+  private nextOffset: number;
+  private terms: TermStart[] = [];
+  /** Base offsets of entries [denseStart, last]. */
+  private dense: number[] = [];
+  private denseStart: number;
+  /** (index, offset) of every SAMPLE_EVERY-th entry, ascending. */
+  private samples: { index: number; offset: number }[] = [];
+  /** Entries [cacheStart, last]. */
+  private cache: Entry[] = [];
+  private cacheStart: number;
+  private cacheBytesValue = 0;
+  private confs: StoredConfChange[] = [];
+  private loaded: { lo: number; entries: Entry[] }[] = [];
+  private loading = new Set<number>();
+  private closed = false;
+
+  private constructor(opts: PartitionRaftStorageOptions, snap: Snapshot, snapOffset: number) {
+    this.group = opts.group;
+    this.log = opts.log;
+    this.journal = opts.journal;
+    this.logger = opts.logger;
+    this.now = opts.now ?? Date.now;
+    this.snap = snap;
+    this.snapOffset = snapOffset;
+    this.last = snap.index;
+    this.nextOffset = snapOffset;
+    this.denseStart = snap.index + 1;
+    this.cacheStart = snap.index + 1;
+  }
+
+  /**
+   * Opens the replica's raft state from its log directory: the snapshot record (a new replica
+   * starts at index 0 with `initialConf` right where the log ends, so data written before raft
+   * existed stays readable below it), then one scan of the batches after it.
+   */
+  static async open(opts: PartitionRaftStorageOptions): Promise<PartitionRaftStorage> {
+    let file = await readSnapshotFile(opts.log.dir);
+    if (file === null) {
+      file = { version: 1, index: 0, term: 0, conf: opts.initialConf, offset: opts.log.logEndOffset(), data: '' };
+      await writeFileAtomic(path.join(opts.log.dir, SNAPSHOT_FILE), JSON.stringify(file));
+    }
+    if (file.installing === true || opts.log.logEndOffset() < file.offset) {
+      // A snapshot install stopped half way, or the log lost what the snapshot says precedes it.
+      await opts.log.resetTo(file.offset);
+      file = { ...file, installing: undefined };
+      await writeFileAtomic(path.join(opts.log.dir, SNAPSHOT_FILE), JSON.stringify({ ...file, installing: undefined }));
+    }
+    const snap: Snapshot = { index: file.index, term: file.term, conf: file.conf, data: Buffer.from(file.data, 'base64') };
+    const s = new PartitionRaftStorage(opts, snap, file.offset);
+    await s.scan(opts.onStored);
+    return s;
+  }
+
+  /** Rebuilds the in-memory index from the batches after the snapshot. */
+  private async scan(onStored: ((b: StoredBatch) => void) | undefined): Promise<void> {
+    const hs = this.journal.get(this.group);
+    let offset = this.snapOffset;
+    const end = this.log.logEndOffset();
+    let index = this.snap.index;
+    // Entries above the persisted commit are not applied yet: they must stay in memory.
+    const keepFrom = Math.min(hs?.commit ?? 0, Number.MAX_SAFE_INTEGER) + 1;
+    while (offset < end) {
+      const r = await this.log.readStored(offset, SCAN_BYTES);
+      if (r.records.length === 0) break;
+      let pos = 0;
+      while (pos < r.records.length) {
+        const size = r.records.readInt32BE(pos + BatchField.batchLength) + LOG_OVERHEAD;
+        const batch = r.records.subarray(pos, pos + size);
+        pos += size;
+        const base = readInt64(batch, BatchField.baseOffset);
+        const lastOffset = base + batch.readInt32BE(BatchField.lastOffsetDelta);
+        if (base < offset) continue;
+        index++;
+        const entry = entryFromBatch(batch, index);
+        this.track(entry, base);
+        if (index >= keepFrom) this.cacheEntry(entry);
+        if (this.dense.length > 2 * DENSE_KEEP) {
+          // Bound memory while scanning a long log: exact offsets only for the tail.
+          const keep = Math.min(keepFrom, index + 1 - DENSE_KEEP);
+          if (keep > this.denseStart) {
+            this.dense.splice(0, keep - this.denseStart);
+            this.denseStart = keep;
+          }
+        }
+        onStored?.({ index, entry, baseOffset: base, lastOffset });
+        offset = lastOffset + 1;
+      }
+      offset = Math.max(offset, r.nextOffset);
+    }
+    this.last = index;
+    this.nextOffset = end;
+    if (this.cache.length === 0) this.cacheStart = index + 1;
+    this.trimDense();
+  }
+
+  // ------------------------------------------------------------ reads (the core's view)
+
+  hardState(): HardState {
+    const hs = this.journal.get(this.group) ?? { term: 0, vote: 0, commit: 0 };
+    return hs.commit > this.last ? { ...hs, commit: this.last } : hs;
+  }
+
+  snapshot(): Snapshot {
+    return this.snap;
+  }
+
+  firstIndex(): number {
+    return this.snap.index + 1;
+  }
+
+  lastIndex(): number {
+    return this.last;
+  }
+
+  term(index: number): number {
+    if (index === this.snap.index) return this.snap.term;
+    if (index < this.snap.index || index > this.last) return -1;
+    if (index >= this.cacheStart) return (this.cache[index - this.cacheStart] as Entry).term;
+    const t = this.termStartFor(index);
+    return t === null ? -1 : t.term;
+  }
+
+  entries(lo: number, hi: number, maxBytes: number): Entry[] | null | EntriesUnavailable {
+    if (lo <= this.snap.index) return null;
+    if (hi > this.last + 1) hi = this.last + 1;
+    if (lo >= hi) return [];
+    if (lo >= this.cacheStart) return this.sliceCache(lo, hi, maxBytes);
+    for (const w of this.loaded) {
+      const first = w.entries[0];
+      if (first === undefined || lo < w.lo || lo >= w.lo + w.entries.length) continue;
+      const out: Entry[] = [];
+      let bytes = 0;
+      for (let i = lo - w.lo; i < w.entries.length && lo + out.length < hi; i++) {
+        const e = w.entries[i] as Entry;
+        out.push(e);
+        bytes += e.data.length;
+        if (bytes > maxBytes) break;
+      }
+      return out;
+    }
+    this.load(lo, Math.min(hi, this.cacheStart), maxBytes);
+    return ENTRIES_UNAVAILABLE;
+  }
+
+  confChanges(): readonly StoredConfChange[] {
+    return this.confs;
+  }
+
+  private sliceCache(lo: number, hi: number, maxBytes: number): Entry[] {
+    const start = lo - this.cacheStart;
+    const stop = hi - this.cacheStart;
+    if (maxBytes === Infinity) return this.cache.slice(start, stop);
+    let end = start;
+    let bytes = 0;
+    while (end < stop) {
+      bytes += (this.cache[end] as Entry).data.length;
+      end++;
+      if (bytes > maxBytes) break;
+    }
+    return this.cache.slice(start, end);
+  }
+
+  // ------------------------------------------------------------ offsets
+
+  /** Kafka offset after the last entry (the next entry's base offset). */
+  endOffset(): number {
+    return this.nextOffset;
+  }
+
+  /** Kafka offset where the entries after the snapshot begin. */
+  snapshotOffset(): number {
+    return this.snapOffset;
+  }
+
+  /** Base offset of entry `index` when known without disk I/O, else null. */
+  baseOffsetOf(index: number): number | null {
+    if (index === this.last + 1) return this.nextOffset;
+    if (index === this.snap.index + 1 && index <= this.last + 1) return this.snapOffset;
+    if (index < this.denseStart || index > this.last) return null;
+    return this.dense[index - this.denseStart] as number;
+  }
+
+  /** Offset after entry `index` (0 < index): what a commit index means as a high watermark. */
+  offsetAfter(index: number): number | null {
+    if (index === this.snap.index) return this.snapOffset;
+    return this.baseOffsetOf(index + 1);
+  }
+
+  /** The raft index of the entry whose batch starts at `offset`, when known in memory, else null. */
+  indexOfOffset(offset: number): number | null {
+    if (offset === this.nextOffset) return this.last + 1;
+    let lo = 0;
+    let hi = this.dense.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const o = this.dense[mid] as number;
+      if (o === offset) return this.denseStart + mid;
+      if (o < offset) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return null;
+  }
+
+  /** Term history: the first raft index and Kafka offset of each term still in the log. */
+  termHistory(): readonly TermStart[] {
+    return this.terms;
+  }
+
+  /**
+   * OffsetForLeaderEpoch: the end offset of `epoch` (the start offset of the next higher term
+   * present, or the log end for the latest term) and the largest term <= epoch; null when the
+   * epoch lies before everything this log holds.
+   */
+  endOffsetForEpoch(epoch: number): { epoch: number; endOffset: number } | null {
+    let found = -1;
+    for (let i = 0; i < this.terms.length; i++) if ((this.terms[i] as TermStart).term <= epoch) found = i;
+    if (found < 0) {
+      if (this.snap.term <= epoch && this.snap.index > 0) return { epoch: this.snap.term, endOffset: this.snapOffset };
+      return null;
+    }
+    const next = this.terms[found + 1];
+    return { epoch: (this.terms[found] as TermStart).term, endOffset: next === undefined ? this.nextOffset : next.offset };
+  }
+
+  cachedBytes(): number {
+    return this.cacheBytesValue;
+  }
+
+  private termStartFor(index: number): TermStart | null {
+    let lo = 0;
+    let hi = this.terms.length - 1;
+    let found: TermStart | null = null;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const t = this.terms[mid] as TermStart;
+      if (t.index <= index) {
+        found = t;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return found;
+  }
+
+  // ------------------------------------------------------------ writes (the host, from a Ready)
+
+  /**
+   * Appends entries that continue the log (the host truncates first with `truncateFrom` when
+   * they replace a suffix). Batch entries must already carry their final base offset and epoch:
+   * the leader stamps them when proposing, and a follower's copy must land on the same offsets.
+   */
+  append(entries: readonly Entry[]): void {
+    if (entries.length === 0) return;
+    const first = (entries[0] as Entry).index;
+    if (first !== this.last + 1) {
+      throw new Error(`raft storage ${this.log.dir}: append at ${first} but the log ends at ${this.last} (truncate first)`);
+    }
+    const now = this.now();
+    for (const e of entries) {
+      const base = this.nextOffset;
+      let bytes: Buffer;
+      if (isBatchEntry(e)) {
+        bytes = asBuffer(e.data);
+        const stamped = readInt64(bytes, BatchField.baseOffset);
+        if (stamped !== base || bytes.readInt8(BatchField.magic) !== CURRENT_MAGIC) {
+          throw new Error(`raft storage ${this.log.dir}: entry ${e.index} carries offset ${stamped}, the log continues at ${base}`);
+        }
+        if (bytes.readInt32BE(BatchField.batchLength) + LOG_OVERHEAD !== bytes.length) {
+          throw new Error(`raft storage ${this.log.dir}: entry ${e.index} is not exactly one record batch`);
+        }
+      } else {
+        bytes = encodeControlEntry(e, base);
+      }
+      const r = this.log.appendExact(bytes, now, true);
+      this.track(e, base);
+      this.cacheEntry(e);
+      this.last = e.index;
+      this.nextOffset = r.lastOffset + 1;
+    }
+  }
+
+  setHardState(hs: HardState): void {
+    this.journal.put(this.group, hs);
+  }
+
+  /** Makes everything appended and the hard state durable (joins the shared group-commit round). */
+  async sync(): Promise<void> {
+    await Promise.all([this.log.sync(), this.journal.sync()]);
+  }
+
+  /** Drops entries from `index` on (a follower whose log conflicts with its leader's). */
+  async truncateFrom(index: number): Promise<void> {
+    if (index > this.last) return;
+    if (index <= this.snap.index) throw new Error(`raft storage ${this.log.dir}: truncation at ${index} reaches into the snapshot`);
+    const offset = this.baseOffsetOf(index) ?? (await this.locate(index));
+    await this.log.truncateTo(offset);
+    this.last = index - 1;
+    this.nextOffset = offset;
+    if (this.cacheStart > index) {
+      this.cache = [];
+      this.cacheStart = index;
+      this.cacheBytesValue = 0;
+    } else {
+      for (const e of this.cache.splice(index - this.cacheStart)) this.cacheBytesValue -= e.data.length;
+    }
+    if (this.denseStart > index) {
+      this.dense = [];
+      this.denseStart = index;
+    } else this.dense.length = index - this.denseStart;
+    while (this.samples.length > 0 && (this.samples[this.samples.length - 1] as { index: number }).index >= index) this.samples.pop();
+    while (this.terms.length > 0 && (this.terms[this.terms.length - 1] as TermStart).index >= index) this.terms.pop();
+    while (this.confs.length > 0 && (this.confs[this.confs.length - 1] as StoredConfChange).index >= index) this.confs.pop();
+    this.loaded = this.loaded.filter((w) => w.lo < index).map((w) => ({ lo: w.lo, entries: w.entries.slice(0, index - w.lo) }));
+  }
+
+  /**
+   * Installs a snapshot from the leader. Entries that continue it are kept; otherwise the log is
+   * reset to start empty at the snapshot's offset (no record data travels in a snapshot).
+   */
+  async installSnapshot(snap: Snapshot, offset: number): Promise<void> {
+    if (snap.index <= this.snap.index) return;
+    const keep = this.term(snap.index) === snap.term && this.baseOffsetOf(snap.index + 1) === offset;
+    const file: SnapshotFile = {
+      version: 1,
+      index: snap.index,
+      term: snap.term,
+      conf: snap.conf,
+      offset,
+      data: Buffer.from(snap.data).toString('base64'),
+    };
+    const where = path.join(this.log.dir, SNAPSHOT_FILE);
+    if (keep) {
+      await writeFileAtomic(where, JSON.stringify(file));
+      this.dropThrough(snap.index);
+    } else {
+      await writeFileAtomic(where, JSON.stringify({ ...file, installing: true }));
+      await this.log.resetTo(offset);
+      await writeFileAtomic(where, JSON.stringify(file));
+      this.last = snap.index;
+      this.nextOffset = offset;
+      this.terms = [];
+      this.dense = [];
+      this.denseStart = snap.index + 1;
+      this.samples = [];
+      this.cache = [];
+      this.cacheBytesValue = 0;
+      this.cacheStart = snap.index + 1;
+      this.confs = [];
+      this.loaded = [];
+    }
+    this.snap = snap;
+    this.snapOffset = offset;
+  }
+
+  /** Not used for partitions: compaction follows retention through `compactTo`. */
+  createSnapshot(index: number, conf: ConfState, data: Uint8Array): Snapshot {
+    throw new Error(`raft storage ${this.log.dir}: createSnapshot(${index}, ${conf.voters.length} voters, ${data.length} B) is not supported; use compactTo`);
+  }
+
+  applySnapshot(snap: Snapshot): void {
+    throw new Error(`raft storage ${this.log.dir}: applySnapshot(${snap.index}) must go through installSnapshot`);
+  }
+
+  /**
+   * Log compaction: records a snapshot at entry `index` (applied) whose successor starts at
+   * `offset`, so segments below `offset` may be deleted afterwards.
+   */
+  async compactTo(index: number, conf: ConfState, data: Uint8Array): Promise<void> {
+    if (index <= this.snap.index) return;
+    if (index > this.last) throw new Error(`raft storage ${this.log.dir}: compaction at ${index} beyond the last index ${this.last}`);
+    const term = this.term(index);
+    const offset = this.offsetAfter(index) ?? (await this.locate(index + 1));
+    const file: SnapshotFile = { version: 1, index, term, conf, offset, data: Buffer.from(data).toString('base64') };
+    await writeFileAtomic(path.join(this.log.dir, SNAPSHOT_FILE), JSON.stringify(file));
+    this.snap = { index, term, conf, data };
+    this.snapOffset = offset;
+    this.dropThrough(index);
+  }
+
+  /** Forgets in-memory state for entries the snapshot now covers. */
+  private dropThrough(index: number): void {
+    if (this.cacheStart <= index) {
+      const n = Math.min(index + 1 - this.cacheStart, this.cache.length);
+      for (const e of this.cache.splice(0, n)) this.cacheBytesValue -= e.data.length;
+      this.cacheStart = index + 1;
+    }
+    if (this.denseStart <= index) {
+      this.dense.splice(0, Math.min(index + 1 - this.denseStart, this.dense.length));
+      this.denseStart = index + 1;
+    }
+    while (this.samples.length > 0 && (this.samples[0] as { index: number }).index <= index) this.samples.shift();
+    // Keep the term that continues past the snapshot (its start moves to the snapshot boundary).
+    while (this.terms.length > 1 && (this.terms[1] as TermStart).index <= index + 1) this.terms.shift();
+    this.confs = this.confs.filter((c) => c.index > index);
+    this.loaded = this.loaded.filter((w) => w.lo > index);
+    if (this.last < index) this.last = index;
+  }
+
+  /**
+   * Drops cached entries below `index` (they stay on disk). Never beyond what the core may still
+   * need from memory: the host passes min(applied + 1, the followers' next indexes).
+   */
+  trimCache(index: number): void {
+    const upTo = Math.min(index, this.last + 1);
+    if (upTo <= this.cacheStart) return;
+    for (const e of this.cache.splice(0, upTo - this.cacheStart)) this.cacheBytesValue -= e.data.length;
+    this.cacheStart = upTo;
+    this.trimDense();
+  }
+
+  private trimDense(): void {
+    const keepFrom = Math.min(this.cacheStart, this.last + 1 - DENSE_KEEP);
+    if (keepFrom <= this.denseStart) return;
+    this.dense.splice(0, keepFrom - this.denseStart);
+    this.denseStart = keepFrom;
+  }
+
+  private track(e: Entry, base: number): void {
+    const idx = e.index;
+    if (idx === this.denseStart + this.dense.length) this.dense.push(base);
+    else {
+      this.dense = [base];
+      this.denseStart = idx;
+    }
+    if ((idx - this.snap.index - 1) % SAMPLE_EVERY === 0) this.samples.push({ index: idx, offset: base });
+    const lastTerm = this.terms[this.terms.length - 1];
+    if (lastTerm === undefined || lastTerm.term !== e.term) this.terms.push({ term: e.term, index: idx, offset: base });
+    if (e.type === EntryType.ConfChange) this.confs.push({ index: idx, data: e.data });
+  }
+
+  private cacheEntry(e: Entry): void {
+    if (this.cache.length === 0) this.cacheStart = e.index;
+    this.cache.push(e);
+    this.cacheBytesValue += e.data.length;
+  }
+
+  // ------------------------------------------------------------ disk reads
+
+  /** Base offset of entry `index` from the samples and the log (one walk of at most SAMPLE_EVERY batches). */
+  private async locate(index: number): Promise<number> {
+    const known = this.baseOffsetOf(index);
+    if (known !== null) return known;
+    const found = await this.readEntries(index, 1);
+    if (found.offset === null) throw new Error(`raft storage ${this.log.dir}: entry ${index} not found on disk`);
+    return found.offset;
+  }
+
+  private sampleFloor(index: number): { index: number; offset: number } {
+    let lo = 0;
+    let hi = this.samples.length - 1;
+    let found = { index: this.snap.index + 1, offset: this.snapOffset };
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const s = this.samples[mid] as { index: number; offset: number };
+      if (s.index <= index) {
+        found = s;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return found;
+  }
+
+  /** Reads entries from `lo` (up to about maxBytes, at least one) from the segment files. */
+  private async readEntries(lo: number, maxBytes: number): Promise<{ entries: Entry[]; offset: number | null }> {
+    const start = this.sampleFloor(lo);
+    let index = start.index;
+    let offset = start.offset;
+    const out: Entry[] = [];
+    let firstOffset: number | null = null;
+    let bytes = 0;
+    while (offset < this.nextOffset && index <= this.last) {
+      const r = await this.log.readStored(offset, Math.max(SCAN_BYTES, maxBytes));
+      if (r.records.length === 0) break;
+      let pos = 0;
+      while (pos < r.records.length && index <= this.last) {
+        const size = r.records.readInt32BE(pos + BatchField.batchLength) + LOG_OVERHEAD;
+        const batch = r.records.subarray(pos, pos + size);
+        pos += size;
+        const base = readInt64(batch, BatchField.baseOffset);
+        if (base < offset) continue;
+        offset = base + batch.readInt32BE(BatchField.lastOffsetDelta) + 1;
+        if (index >= lo) {
+          if (firstOffset === null) firstOffset = base;
+          const e = entryFromBatch(batch, index);
+          out.push(e);
+          bytes += e.data.length;
+          if (bytes >= maxBytes) return { entries: out, offset: firstOffset };
+        }
+        index++;
+      }
+    }
+    return { entries: out, offset: firstOffset };
+  }
+
+  private load(lo: number, hi: number, maxBytes: number): void {
+    if (this.loading.has(lo) || this.closed) return;
+    this.loading.add(lo);
+    const budget = Number.isFinite(maxBytes) ? maxBytes : SCAN_BYTES;
+    this.readEntries(lo, budget).then(
+      ({ entries }) => {
+        this.loading.delete(lo);
+        if (this.closed || entries.length === 0) return;
+        const usable = entries.slice(0, Math.max(1, hi - lo));
+        this.loaded.push({ lo, entries: usable });
+        if (this.loaded.length > LOADED_WINDOWS) this.loaded.shift();
+        this.onAvailable();
+      },
+      (err: unknown) => {
+        this.loading.delete(lo);
+        this.logger.error({ err, dir: this.log.dir, lo }, 'reading raft entries from disk failed');
+      },
+    );
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  /** Placeholder data of a snapshot nothing has been compacted into yet. */
+  static readonly NO_DATA = EMPTY;
+}

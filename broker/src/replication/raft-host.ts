@@ -1,0 +1,463 @@
+/**
+ * Hosts every raft group of a broker in one loop. Each turn takes the Ready of every group with
+ * work, writes all their entries and hard states (the partition logs' shared group committer
+ * turns that into one fsync per dirty file for the whole turn), then sends every message grouped
+ * per destination broker, applies committed entries and calls advance(). Groups whose Ready
+ * needs no fsync (heartbeats, acknowledgements, commits) are sent and applied at once instead of
+ * waiting for the turn's fsync. One turn runs at a time; what arrives meanwhile is stepped into
+ * the cores and handled by the next turn, which is what batches proposals under load.
+ *
+ * Raft ids are Kafka node ids + 1 (the core reserves 0 for "nobody").
+ */
+import type { Logger } from 'pino';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { RaftNode } from '../raft/raft.js';
+import { Role, type Entry, type Message, type ReadState, type Ready, type Snapshot, type SoftState } from '../raft/types.js';
+import type { PartitionRaftStorage } from './partition-raft-storage.js';
+
+/** What a group's state machine does with its Ready (the partition replica, the metadata image). */
+export interface GroupMachine {
+  onSoftState(s: SoftState): void;
+  /** Entries just written to the local log (before they are durable or committed). */
+  onAppended(entries: readonly Entry[]): void;
+  /** The log was cut from `index` on (a follower replacing a conflicting suffix). */
+  onTruncated(index: number): void;
+  /** A snapshot from the leader: the machine installs it into the storage and resets itself. */
+  installSnapshot(snap: Snapshot): Promise<void>;
+  /** Everything through `index` is durable in the local log. */
+  onStable(index: number): void;
+  /** Committed entries in order. */
+  apply(entries: readonly Entry[]): void;
+  onReadStates?(states: readonly ReadState[]): void;
+  /** Every tick, after the core's (ISR bookkeeping, leadership preferences). */
+  onTick?(): void;
+}
+
+/** Where the host's messages go: the transport to other brokers. */
+export interface MessageSink {
+  /** false = dropped (queue full, unknown broker): the host tells the core the peer is unreachable. */
+  send(toNode: number, messages: readonly Message[]): boolean;
+}
+
+export interface HostedGroup {
+  readonly id: number;
+  readonly node: RaftNode;
+  readonly storage: PartitionRaftStorage;
+  readonly machine: GroupMachine;
+  /** Set once the group failed (a write error): it is no longer stepped. */
+  failed: Error | null;
+  removed: boolean;
+  role: Role;
+}
+
+export interface RaftHostOptions {
+  readonly nodeId: number;
+  readonly sink: MessageSink;
+  readonly logger: Logger;
+  /** Length of a raft tick in ms (heartbeat interval = heartbeatTicks ticks). */
+  readonly tickMs: number;
+  readonly registry?: Registry;
+  /** Entry bytes a leader keeps in memory per group for followers behind it (default 32 MiB). */
+  readonly cacheBytesPerGroup?: number;
+}
+
+interface Work {
+  readonly g: HostedGroup;
+  readonly rd: Ready;
+  error: Error | null;
+}
+
+
+const DEFAULT_CACHE_BYTES_PER_GROUP = 32 << 20;
+/** A follower keeps this many recent entries in memory for when it becomes leader. */
+const FOLLOWER_CACHE_ENTRIES = 1024;
+
+function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+export class RaftHost {
+  readonly nodeId: number;
+  private readonly groups = new Map<number, HostedGroup>();
+  private readonly dirty = new Set<HostedGroup>();
+  private readonly opts: RaftHostOptions;
+  private running = false;
+  private scheduled = false;
+  /** Groups whose Ready is being written or fsynced; they get no new Ready until it finishes. */
+  private readonly busy = new Set<HostedGroup>();
+  private inflight = 0;
+  private stopped = false;
+  private ticker: NodeJS.Timeout | null = null;
+  private idleWaiters: (() => void)[] = [];
+  private readonly metrics: HostMetrics | null;
+  private readonly proposedAt = new Map<HostedGroup, { index: number; at: number }[]>();
+
+  constructor(opts: RaftHostOptions) {
+    this.opts = opts;
+    this.nodeId = opts.nodeId;
+    this.metrics = opts.registry ? new HostMetrics(opts.registry, () => this.groups.values()) : null;
+  }
+
+  start(): void {
+    if (this.ticker) return;
+    this.ticker = setInterval(() => this.tick(), this.opts.tickMs);
+    this.ticker.unref();
+  }
+
+  /** Stops ticking and waits for the running turn; groups stay registered (close them yourself). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = null;
+    await this.idle();
+  }
+
+  addGroup(init: { id: number; node: RaftNode; storage: PartitionRaftStorage; machine: GroupMachine }): HostedGroup {
+    if (this.groups.has(init.id)) throw new Error(`raft group ${init.id} is already hosted`);
+    const g: HostedGroup = { ...init, failed: null, removed: false, role: Role.Follower };
+    this.groups.set(init.id, g);
+    init.storage.onAvailable = () => {
+      g.node.entriesAvailable();
+      this.markDirty(g);
+    };
+    this.markDirty(g);
+    return g;
+  }
+
+  /** Stops hosting a group; resolves once no turn uses it any more. */
+  async removeGroup(id: number): Promise<void> {
+    const g = this.groups.get(id);
+    if (!g) return;
+    g.removed = true;
+    this.groups.delete(id);
+    this.dirty.delete(g);
+    this.proposedAt.delete(g);
+    await this.idle();
+  }
+
+  group(id: number): HostedGroup | undefined {
+    return this.groups.get(id);
+  }
+
+  hostedGroups(): IterableIterator<HostedGroup> {
+    return this.groups.values();
+  }
+
+  /** Messages from broker `from` (the transport calls this). Unknown groups are dropped. */
+  receive(from: number, messages: readonly Message[]): number {
+    let unknown = 0;
+    for (const m of messages) {
+      const g = this.groups.get(m.group);
+      if (!g || g.failed) {
+        unknown++;
+        continue;
+      }
+      if (m.from !== from + 1) {
+        this.metrics?.refused.inc({ reason: 'sender' });
+        continue;
+      }
+      if (g.node.step(m)) this.markDirty(g);
+      else this.metrics?.refused.inc({ reason: 'malformed' });
+    }
+    return unknown;
+  }
+
+  /** A proposal (or any other input) was given to the group's core: run a turn soon. */
+  wake(id: number): void {
+    const g = this.groups.get(id);
+    if (!g) return;
+    if (this.metrics) {
+      this.metrics.proposals.inc();
+      let list = this.proposedAt.get(g);
+      if (!list) this.proposedAt.set(g, (list = []));
+      list.push({ index: g.node.lastIndex, at: performance.now() });
+    }
+    this.markDirty(g);
+  }
+
+  /** Broker `node` cannot be reached: leaders stop streaming to it and probe instead. */
+  peerUnreachable(node: number): void {
+    for (const g of this.groups.values()) {
+      if (g.role === Role.Leader) g.node.reportUnreachable(node + 1);
+    }
+  }
+
+  /** Resolves when no turn is running or pending. */
+  idle(): Promise<void> {
+    if (!this.running && !this.scheduled && this.inflight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private tick(): void {
+    for (const g of this.groups.values()) {
+      if (g.failed) continue;
+      g.node.tick();
+      try {
+        g.machine.onTick?.();
+      } catch (err) {
+        this.opts.logger.error({ err, group: g.id }, 'raft group tick hook failed');
+      }
+      this.markDirty(g);
+    }
+  }
+
+  private markDirty(g: HostedGroup): void {
+    if (g.removed) return;
+    this.dirty.add(g);
+    if (!this.running && !this.scheduled && !this.stopped) {
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        this.runTurns();
+      });
+    }
+  }
+
+  /**
+   * Drains the dirty set. A group with an outstanding Ready (its write or fsync in flight) is
+   * skipped until that Ready is finished; other groups go on meanwhile, so one slow fsync never
+   * holds up heartbeats and acknowledgements of the rest. The fsyncs requested in one pass join
+   * the same group-commit round.
+   */
+  private runTurns(): void {
+    if (this.running) return;
+    this.running = true;
+    try {
+      while (this.dirty.size > 0) {
+        const groups = [...this.dirty];
+        this.dirty.clear();
+        const synced: Work[] = [];
+        for (const g of groups) {
+          if (g.removed || g.failed || this.busy.has(g)) continue;
+          let rd: Ready;
+          try {
+            if (!g.node.hasReady()) continue;
+            rd = g.node.ready();
+          } catch (err) {
+            this.fail(g, toError(err));
+            continue;
+          }
+          const w: Work = { g, rd, error: null };
+          let p: Promise<void> | null;
+          try {
+            p = this.persist(w);
+          } catch (err) {
+            this.fail(g, toError(err));
+            continue;
+          }
+          if (p !== null) {
+            this.busy.add(g);
+            this.track(
+              p.then(
+                () => this.afterPersist(w, null),
+                (err: unknown) => this.afterPersist(w, toError(err)),
+              ),
+            );
+          } else if (rd.mustSync) {
+            this.busy.add(g);
+            synced.push(w);
+          } else {
+            this.finish(w, false);
+          }
+        }
+        if (synced.length > 0) this.track(this.syncAll(synced));
+      }
+    } finally {
+      this.running = false;
+      this.maybeIdle();
+    }
+  }
+
+  private afterPersist(w: Work, err: Error | null): Promise<void> | void {
+    if (err) {
+      this.busy.delete(w.g);
+      this.fail(w.g, err);
+      return;
+    }
+    if (!w.rd.mustSync) {
+      this.busy.delete(w.g);
+      this.finish(w, false);
+      return;
+    }
+    return this.syncAll([w]);
+  }
+
+  private async syncAll(ws: Work[]): Promise<void> {
+    await Promise.all(
+      ws.map((w) =>
+        w.g.storage.sync().catch((err: unknown) => {
+          w.error = toError(err);
+        }),
+      ),
+    );
+    for (const w of ws) {
+      this.busy.delete(w.g);
+      if (w.error) this.fail(w.g, w.error);
+      else this.finish(w, true);
+    }
+  }
+
+  private track(p: Promise<void> | void): void {
+    if (!p) return;
+    this.inflight++;
+    void p
+      .catch((err: unknown) => this.opts.logger.error({ err }, 'raft host: unexpected failure finishing a Ready'))
+      .finally(() => {
+        this.inflight--;
+        this.maybeIdle();
+      });
+  }
+
+  private maybeIdle(): void {
+    if (this.running || this.scheduled || this.inflight > 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Step 1 of the Ready contract: snapshot, entries (after any truncation), hard state. */
+  private persist(w: Work): Promise<void> | null {
+    const { g, rd } = w;
+    if (rd.snapshot === null && (rd.entries.length === 0 || (rd.entries[0] as Entry).index > g.storage.lastIndex())) {
+      this.write(g, rd);
+      return null;
+    }
+    return (async () => {
+      if (rd.snapshot !== null) await g.machine.installSnapshot(rd.snapshot);
+      const first = rd.entries[0];
+      if (first !== undefined && first.index <= g.storage.lastIndex()) {
+        await g.storage.truncateFrom(first.index);
+        g.machine.onTruncated(first.index);
+      }
+      this.write(g, rd);
+    })();
+  }
+
+  private write(g: HostedGroup, rd: Ready): void {
+    if (rd.entries.length > 0) {
+      g.storage.append(rd.entries);
+      g.machine.onAppended(rd.entries);
+    }
+    if (rd.hardState !== null) g.storage.setHardState(rd.hardState);
+  }
+
+  /** Steps 2-4: send, apply, advance. */
+  private finish(w: Work, synced: boolean): void {
+    const { g, rd } = w;
+    if (g.removed) return;
+    try {
+      this.send(g, rd.messages);
+      if (rd.softState !== null) {
+        if (rd.softState.role === Role.Leader && g.role !== Role.Leader) this.metrics?.elections.inc();
+        g.role = rd.softState.role;
+        g.machine.onSoftState(rd.softState);
+      }
+      if (synced || rd.entries.length > 0 || rd.snapshot !== null) g.machine.onStable(g.storage.lastIndex());
+      if (rd.committedEntries.length > 0) {
+        g.machine.apply(rd.committedEntries);
+        this.observeCommit(g, (rd.committedEntries[rd.committedEntries.length - 1] as Entry).index);
+      }
+      if (rd.readStates.length > 0) g.machine.onReadStates?.(rd.readStates);
+      g.node.advance();
+      this.trim(g);
+      if (g.node.hasReady()) this.markDirty(g);
+    } catch (err) {
+      this.fail(g, toError(err));
+    }
+  }
+
+  private send(g: HostedGroup, messages: readonly Message[]): void {
+    if (messages.length === 0) return;
+    if (messages.length === 1) {
+      const m = messages[0] as Message;
+      if (!this.opts.sink.send(m.to - 1, messages)) g.node.reportUnreachable(m.to);
+      return;
+    }
+    const byNode = new Map<number, Message[]>();
+    for (const m of messages) {
+      let list = byNode.get(m.to);
+      if (!list) byNode.set(m.to, (list = []));
+      list.push(m);
+    }
+    for (const [to, list] of byNode) {
+      if (!this.opts.sink.send(to - 1, list)) g.node.reportUnreachable(to);
+    }
+  }
+
+  private trim(g: HostedGroup): void {
+    const applied = g.node.appliedIndex;
+    const budget = this.opts.cacheBytesPerGroup ?? DEFAULT_CACHE_BYTES_PER_GROUP;
+    let keepFrom = applied + 1;
+    if (g.role === Role.Leader) {
+      if (g.storage.cachedBytes() <= budget) {
+        for (const v of g.node.conf.voters.concat(g.node.conf.learners)) {
+          const pr = g.node.progressOf(v);
+          if (pr !== undefined && v !== g.node.id) keepFrom = Math.min(keepFrom, pr.next);
+        }
+      }
+    } else if (g.storage.cachedBytes() <= budget) {
+      keepFrom = Math.min(keepFrom, g.storage.lastIndex() + 1 - FOLLOWER_CACHE_ENTRIES);
+    }
+    g.storage.trimCache(keepFrom);
+  }
+
+  private observeCommit(g: HostedGroup, index: number): void {
+    const list = this.proposedAt.get(g);
+    if (!list || !this.metrics) return;
+    const now = performance.now();
+    let k = 0;
+    while (k < list.length && (list[k] as { index: number }).index <= index) {
+      this.metrics.commitLatency.observe((now - (list[k] as { at: number }).at) / 1000);
+      k++;
+    }
+    if (k > 0) list.splice(0, k);
+  }
+
+  private fail(g: HostedGroup, err: Error): void {
+    if (g.failed) return;
+    g.failed = err;
+    this.opts.logger.error({ err, group: g.id }, 'raft group failed; it no longer takes part');
+  }
+}
+
+class HostMetrics {
+  readonly elections: Counter;
+  readonly proposals: Counter;
+  readonly commitLatency: Histogram;
+  readonly refused: Counter;
+
+  constructor(registry: Registry, groups: () => Iterable<HostedGroup>) {
+    const get = <T>(name: string, make: () => T): T => (registry.getSingleMetric(name) as T | undefined) ?? make();
+    this.elections = get('chronik_raft_leader_elections_total', () => new Counter({ name: 'chronik_raft_leader_elections_total', help: 'Raft groups this broker became leader of', registers: [registry] }));
+    this.proposals = get('chronik_raft_proposals_total', () => new Counter({ name: 'chronik_raft_proposals_total', help: 'Proposals handed to raft groups led here', registers: [registry] }));
+    this.commitLatency = get(
+      'chronik_raft_commit_latency_seconds',
+      () =>
+        new Histogram({
+          name: 'chronik_raft_commit_latency_seconds',
+          help: 'Time from a proposal to its commit, at the leader',
+          buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+          registers: [registry],
+        }),
+    );
+    this.refused = get('chronik_raft_refused_messages_total', () => new Counter({ name: 'chronik_raft_refused_messages_total', help: 'Raft messages refused (wrong sender, malformed)', labelNames: ['reason'], registers: [registry] }));
+    get('chronik_raft_groups', () =>
+      new Gauge({
+        name: 'chronik_raft_groups',
+        help: 'Raft groups hosted, by role',
+        labelNames: ['role'],
+        registers: [registry],
+        collect() {
+          const counts = { leader: 0, follower: 0, candidate: 0, failed: 0 };
+          for (const g of groups()) {
+            if (g.failed) counts.failed++;
+            else if (g.role === Role.Leader) counts.leader++;
+            else if (g.role === Role.Follower) counts.follower++;
+            else counts.candidate++;
+          }
+          for (const [role, n] of Object.entries(counts)) this.set({ role }, n);
+        },
+      }),
+    );
+  }
+}

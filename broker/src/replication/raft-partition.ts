@@ -1,0 +1,616 @@
+/**
+ * A partition replica backed by a Raft group: the Kafka semantics on top of the core.
+ *
+ * - Leader epoch = raft term; only the leader serves produce and fetch, others answer
+ *   NOT_LEADER_OR_FOLLOWER (6).
+ * - The leader validates a produce, checks idempotent-producer sequences, stamps each batch with
+ *   its base offset, the term and (LogAppendTime topics) the time, and proposes one raft entry per
+ *   batch. acks=all answers once the entry is committed (a quorum has it fsynced); acks=1 once
+ *   the leader's own fsync covered it; acks=0 at once.
+ * - High watermark = the offset after the last applied (committed) entry.
+ * - Producer state is kept twice: `committed` from applied entries only, and `live`, which adds
+ *   the entries appended but not yet committed (every replica keeps both, so a new leader checks
+ *   retries against everything in its log). A truncation rebuilds `live` from `committed`.
+ * - ISR = the leader plus the voters that were caught up with it within replica.lag.time.max.ms.
+ *   With fewer in-sync replicas than min.insync.replicas an acks=all produce gets
+ *   NOT_ENOUGH_REPLICAS (19) before anything is appended.
+ */
+import type { Logger } from 'pino';
+import { ErrorCode, KafkaError } from '../kafka/protocol/errors.js';
+import { BatchField, readInt64, setBaseOffset, setLogAppendTime, setPartitionLeaderEpoch, validateBatches, type RecordBatchHeader } from '../kafka/protocol/records.js';
+import { ProducerStateTable } from '../coordinator/producer-state.js';
+import type { AppendResult, ReadResult } from '../log/types.js';
+import type { RaftNode } from '../raft/raft.js';
+import { NONE, Role, type Entry, type Snapshot, type SoftState } from '../raft/types.js';
+import { isBatchEntry } from './control-entries.js';
+import type { PartitionLimits } from './local-partition.js';
+import type { PartitionRaftStorage, StoredBatch } from './partition-raft-storage.js';
+import type { ProducerBatchRef } from './producer-state-port.js';
+import { decodePartitionSnapshot } from './partition-snapshot.js';
+import type { GroupMachine } from './raft-host.js';
+import type { Acks, IsolationLevel, ReplicatedPartition } from './types.js';
+
+/** What the partition needs of its log beyond the raft storage (reads, timestamps, log start). */
+export interface PartitionDataLog {
+  logStartOffset(): number;
+  read(offset: number, maxBytes: number, maxOffset: number): Promise<ReadResult>;
+  offsetForTimestamp(ts: number): Promise<{ offset: number; timestamp: number } | null>;
+  advanceLogStart(offset: number): Promise<void>;
+}
+
+/** The host's side of a replica: waking the loop after a proposal, raft ids of brokers. */
+export interface ReplicaHostPort {
+  wake(group: number): void;
+}
+
+export interface RaftPartitionOptions {
+  readonly topic: string;
+  readonly partition: number;
+  readonly group: number;
+  /** This broker's Kafka node id (raft id = node id + 1). */
+  readonly nodeId: number;
+  readonly node: RaftNode;
+  readonly storage: PartitionRaftStorage;
+  readonly log: PartitionDataLog;
+  readonly host: ReplicaHostPort;
+  readonly limits: () => PartitionLimits;
+  /** min.insync.replicas of the topic, read per produce. */
+  readonly minInsyncReplicas: () => number;
+  /** replica.lag.time.max.ms. */
+  readonly replicaLagTimeMaxMs: number;
+  readonly logger: Logger;
+  readonly now?: () => number;
+}
+
+interface Waiter {
+  readonly offset: number;
+  readonly wake: () => void;
+}
+
+interface PendingAck {
+  /** Resolved once the high watermark passes this offset (acks=all) ... */
+  readonly lastOffset: number;
+  /** ... or once the local log is durable through this raft index (acks=1). */
+  readonly index: number;
+  readonly acks: Acks;
+  readonly term: number;
+  readonly result: AppendResult;
+  resolve(r: AppendResult): void;
+  reject(e: Error): void;
+}
+
+/** Producer state and the max timestamp rebuilt while a replica's storage opens. */
+export interface ReplicaRestore {
+  committed: ProducerStateTable;
+  live: ProducerStateTable;
+  uncommitted: Uncommitted[];
+  maxTs: { timestamp: number; offset: number };
+  visit: (b: StoredBatch) => void;
+}
+
+interface Uncommitted {
+  readonly index: number;
+  readonly ref: ProducerBatchRef;
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+}
+
+const EMPTY: Buffer = Buffer.alloc(0);
+
+export const raftId = (nodeId: number): number => nodeId + 1;
+export const nodeIdOf = (raftIdValue: number): number => raftIdValue - 1;
+
+function refOf(h: RecordBatchHeader | Buffer): ProducerBatchRef {
+  if (Buffer.isBuffer(h)) {
+    return {
+      producerId: readInt64(h, BatchField.producerId),
+      producerEpoch: h.readInt16BE(BatchField.producerEpoch),
+      baseSequence: h.readInt32BE(BatchField.baseSequence),
+      recordCount: h.readInt32BE(BatchField.recordCount),
+      isTransactional: (h.readInt16BE(BatchField.attributes) & 0x10) !== 0,
+    };
+  }
+  return {
+    producerId: h.producerId,
+    producerEpoch: h.producerEpoch,
+    baseSequence: h.baseSequence,
+    recordCount: h.recordCount,
+    isTransactional: h.isTransactional,
+  };
+}
+
+function asBuffer(d: Uint8Array): Buffer {
+  return Buffer.isBuffer(d) ? d : Buffer.from(d.buffer, d.byteOffset, d.length);
+}
+
+export class RaftPartition implements ReplicatedPartition, GroupMachine {
+  readonly topic: string;
+  readonly partition: number;
+  readonly group: number;
+  readonly node: RaftNode;
+  readonly storage: PartitionRaftStorage;
+  private readonly opts: RaftPartitionOptions;
+  private readonly now: () => number;
+  private readonly selfId: number;
+
+  private soft: SoftState = { leader: NONE, role: Role.Follower, term: 0 };
+  private hwm: number;
+  private appliedIndex: number;
+  private committed = new ProducerStateTable();
+  private live = new ProducerStateTable();
+  private uncommitted: Uncommitted[] = [];
+  private liveRecordedTo: number;
+  /** Offset after the newest entry the core holds (proposals included), while leading. */
+  private proposalEnd: { index: number; offset: number } | null = null;
+  private pending: PendingAck[] = [];
+  private readonly waiters = new Set<Waiter>();
+  private maxTs: { timestamp: number; offset: number } = { timestamp: -1, offset: -1 };
+  private stableIndex: number;
+  /** Leader only: (time, last index) per tick, to tell how far behind each follower is. */
+  private lastIndexHistory: { at: number; index: number }[] = [];
+  private caughtUpAt = new Map<number, number>();
+  private isrValue: number[] = [];
+  private closed = false;
+  private deleted = false;
+  /** Listeners for leadership and ISR changes (the cluster reports them to the controller). */
+  onStateChange: (p: RaftPartition) => void = () => undefined;
+
+  constructor(opts: RaftPartitionOptions) {
+    this.opts = opts;
+    this.topic = opts.topic;
+    this.partition = opts.partition;
+    this.group = opts.group;
+    this.node = opts.node;
+    this.storage = opts.storage;
+    this.now = opts.now ?? Date.now;
+    this.selfId = raftId(opts.nodeId);
+    this.appliedIndex = opts.node.appliedIndex;
+    this.hwm = opts.storage.offsetAfter(this.appliedIndex) ?? opts.storage.snapshotOffset();
+    this.liveRecordedTo = opts.storage.lastIndex();
+    this.stableIndex = opts.storage.lastIndex();
+  }
+
+  /**
+   * Collects producer state and the max timestamp from the batches the storage reads while it
+   * opens (entries up to `applied` are committed, later ones are not); `adoptRestored` takes it.
+   */
+  static restorer(applied: number): ReplicaRestore {
+    const target: ReplicaRestore = {
+      committed: new ProducerStateTable(),
+      live: new ProducerStateTable(),
+      uncommitted: [],
+      maxTs: { timestamp: -1, offset: -1 },
+      visit: () => undefined,
+    };
+    target.visit = (b) => {
+      if (!isBatchEntry(b.entry)) return;
+      const bytes = asBuffer(b.entry.data);
+      const ts = readInt64(bytes, BatchField.maxTimestamp);
+      if (b.index <= applied && ts > target.maxTs.timestamp) target.maxTs = { timestamp: ts, offset: b.lastOffset };
+      const ref = refOf(bytes);
+      if (ref.producerId < 0 || (bytes.readInt16BE(BatchField.attributes) & 0x20) !== 0) return;
+      target.live.record(ref, b.baseOffset, b.lastOffset);
+      if (b.index <= applied) target.committed.record(ref, b.baseOffset, b.lastOffset);
+      else target.uncommitted.push({ index: b.index, ref, baseOffset: b.baseOffset, lastOffset: b.lastOffset });
+    };
+    return target;
+  }
+
+  /** Adopts the state `restorer` collected. */
+  adoptRestored(r: ReplicaRestore): void {
+    this.committed = r.committed;
+    this.live = r.live;
+    this.uncommitted = r.uncommitted;
+    this.maxTs = r.maxTs;
+  }
+
+  /** The committed producer state (what a snapshot of this replica carries). */
+  producerSnapshot(): ProducerStateTable {
+    return ProducerStateTable.fromSnapshot(this.committed.snapshot());
+  }
+
+  // ------------------------------------------------------------ the Kafka view
+
+  isLeader(): boolean {
+    return !this.closed && this.soft.role === Role.Leader;
+  }
+
+  /** The leader and its epoch as this replica knows them, or null while there is none. */
+  leader(): { nodeId: number; epoch: number } | null {
+    if (this.soft.leader === NONE) return null;
+    return { nodeId: this.soft.leader - 1, epoch: this.soft.term };
+  }
+
+  leaderEpoch(): number {
+    return this.soft.term;
+  }
+
+  /** Raft ids of the voters, as node ids. */
+  replicas(): number[] {
+    return this.node.conf.voters.map(nodeIdOf);
+  }
+
+  /** In-sync replicas (node ids) as the leader sees them; followers report []. */
+  isr(): number[] {
+    return this.isrValue;
+  }
+
+  logStartOffset(): number {
+    return this.opts.log.logStartOffset();
+  }
+
+  logEndOffset(): number {
+    return this.storage.endOffset();
+  }
+
+  highWatermark(): number {
+    return this.hwm;
+  }
+
+  lastStableOffset(): number {
+    return this.hwm;
+  }
+
+  maxTimestamp(): { timestamp: number; offset: number } | null {
+    if (this.maxTs.offset < this.logStartOffset()) return null;
+    return this.maxTs;
+  }
+
+  private gone(): KafkaError {
+    return this.deleted
+      ? new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${this.topic}-${this.partition} was deleted`)
+      : new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.topic}-${this.partition} is closed on this broker`);
+  }
+
+  private notLeader(): KafkaError {
+    const l = this.leader();
+    return new KafkaError(
+      ErrorCode.NOT_LEADER_OR_FOLLOWER,
+      `broker ${this.opts.nodeId} does not lead ${this.topic}-${this.partition}${l ? ` (broker ${l.nodeId} does, epoch ${l.epoch})` : ''}`,
+    );
+  }
+
+  append(batches: Buffer, acks: Acks): Promise<AppendResult> {
+    if (this.closed) return Promise.reject(this.gone());
+    if (!this.isLeader()) return Promise.reject(this.notLeader());
+    let split: RecordBatchHeader[];
+    try {
+      split = validateBatches(batches);
+      const limits = this.opts.limits();
+      const now = this.now();
+      for (const h of split) this.checkBatch(h, limits, now);
+      if (acks === -1) {
+        const min = this.opts.minInsyncReplicas();
+        const isr = this.isrValue.length;
+        if (isr < min) {
+          throw new KafkaError(
+            ErrorCode.NOT_ENOUGH_REPLICAS,
+            `${this.topic}-${this.partition} has ${isr} in-sync replicas, min.insync.replicas is ${min}`,
+          );
+        }
+      }
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const limits = this.opts.limits();
+    const now = this.now();
+    const term = this.soft.term;
+    let first: AppendResult | undefined;
+    let lastResult: AppendResult | undefined;
+    let lastIndex = 0;
+    let waitOffset = -1;
+    for (const h of split) {
+      const bytes = batches.subarray(h.position, h.position + h.sizeInBytes);
+      const ref = refOf(h);
+      let r: AppendResult;
+      if (ref.producerId >= 0) {
+        const check = this.live.check(ref);
+        if (check.kind === 'error') {
+          if (first === undefined) return Promise.reject(new KafkaError(check.code, check.message));
+          break;
+        }
+        if (check.kind === 'duplicate') {
+          r = { baseOffset: check.baseOffset, lastOffset: check.lastOffset, logAppendTime: -1 };
+          waitOffset = Math.max(waitOffset, check.lastOffset);
+          lastIndex = Math.max(lastIndex, this.node.lastIndex);
+          first ??= r;
+          lastResult = r;
+          continue;
+        }
+      }
+      const proposed = this.propose(bytes, limits.timestampType === 'LogAppendTime' ? now : -1, term);
+      if (proposed === null) return Promise.reject(this.notLeader());
+      r = proposed.result;
+      if (ref.producerId >= 0) {
+        this.live.record(ref, r.baseOffset, r.lastOffset);
+        this.uncommitted.push({ index: proposed.index, ref, baseOffset: r.baseOffset, lastOffset: r.lastOffset });
+      }
+      this.liveRecordedTo = proposed.index;
+      lastIndex = proposed.index;
+      waitOffset = Math.max(waitOffset, r.lastOffset);
+      first ??= r;
+      lastResult = r;
+    }
+    if (!first || !lastResult) return Promise.reject(new Error('unreachable: no batch handled'));
+    const result: AppendResult = { baseOffset: first.baseOffset, lastOffset: lastResult.lastOffset, logAppendTime: lastResult.logAppendTime };
+    this.opts.host.wake(this.group);
+    if (acks === 0) return Promise.resolve(result);
+    if (acks === -1 ? this.hwm > waitOffset : this.stableIndex >= lastIndex) return Promise.resolve(result);
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.pending.push({ lastOffset: waitOffset, index: lastIndex, acks, term, result, resolve, reject });
+    });
+  }
+
+  /** Stamps one batch for the next offset and proposes it; null if no longer leader. */
+  private propose(bytes: Buffer, logAppendTime: number, term: number): { index: number; result: AppendResult } | null {
+    const base = this.nextProposalOffset();
+    setBaseOffset(bytes, 0, base);
+    setPartitionLeaderEpoch(bytes, 0, term);
+    if (logAppendTime >= 0) setLogAppendTime(bytes, 0, logAppendTime);
+    const index = this.node.propose(bytes);
+    if (index <= 0) return null;
+    const lastOffset = base + bytes.readInt32BE(BatchField.lastOffsetDelta);
+    this.proposalEnd = { index, offset: lastOffset + 1 };
+    const ts = logAppendTime >= 0 ? logAppendTime : readInt64(bytes, BatchField.maxTimestamp);
+    if (ts > this.maxTs.timestamp) this.maxTs = { timestamp: ts, offset: lastOffset };
+    return { index, result: { baseOffset: base, lastOffset, logAppendTime } };
+  }
+
+  /** Offset the next proposal gets: after every entry the core holds, persisted or not. */
+  private nextProposalOffset(): number {
+    const last = this.node.lastIndex;
+    if (this.proposalEnd !== null && this.proposalEnd.index === last) return this.proposalEnd.offset;
+    let index = this.storage.lastIndex();
+    let offset = this.storage.endOffset();
+    if (last > index) {
+      for (const e of this.node.entries(index + 1, last + 1) ?? []) {
+        offset += isBatchEntry(e) ? asBuffer(e.data).readInt32BE(BatchField.lastOffsetDelta) + 1 : 1;
+        index = e.index;
+      }
+    }
+    this.proposalEnd = { index, offset };
+    return offset;
+  }
+
+  private checkBatch(h: RecordBatchHeader, limits: PartitionLimits, now: number): void {
+    const where = `${this.topic}-${this.partition}`;
+    if (h.sizeInBytes > limits.maxMessageBytes) {
+      throw new KafkaError(ErrorCode.MESSAGE_TOO_LARGE, `Record batch of ${h.sizeInBytes} bytes exceeds max.message.bytes ${limits.maxMessageBytes} of ${where}`);
+    }
+    if (h.isTransactional) throw new KafkaError(ErrorCode.INVALID_TXN_STATE, 'Transactional produce is not supported by Chronik yet');
+    if (h.isControl) throw new KafkaError(ErrorCode.INVALID_RECORD, 'Clients may not produce control batches');
+    if (limits.timestampType === 'CreateTime' && Number.isFinite(limits.timestampDifferenceMaxMs)) {
+      if (Math.abs(h.maxTimestamp - now) > limits.timestampDifferenceMaxMs) {
+        throw new KafkaError(
+          ErrorCode.INVALID_TIMESTAMP,
+          `Timestamp ${h.maxTimestamp} is more than message.timestamp.difference.max.ms (${limits.timestampDifferenceMaxMs}) from broker time`,
+        );
+      }
+    }
+  }
+
+  async read(offset: number, maxBytes: number, isolation: IsolationLevel): Promise<ReadResult> {
+    if (this.closed) throw this.gone();
+    if (!this.isLeader()) throw this.notLeader();
+    const start = this.logStartOffset();
+    const end = this.logEndOffset();
+    if (offset < start || offset > end) {
+      throw new KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, `Offset ${offset} is outside ${this.topic}-${this.partition} range [${start}, ${end}]`);
+    }
+    const limit = isolation === 1 ? this.lastStableOffset() : this.highWatermark();
+    if (offset >= limit) return { records: EMPTY, firstOffset: offset, nextOffset: offset };
+    return this.opts.log.read(offset, maxBytes, limit);
+  }
+
+  waitForData(offset: number, timeoutMs: number, signal: AbortSignal): Promise<void> {
+    if (this.hwm > offset || this.closed || signal.aborted || timeoutMs <= 0 || !this.isLeader()) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        this.waiters.delete(waiter);
+        resolve();
+      };
+      const waiter: Waiter = { offset, wake: done };
+      const timer = setTimeout(done, timeoutMs);
+      signal.addEventListener('abort', done, { once: true });
+      this.waiters.add(waiter);
+    });
+  }
+
+  async deleteRecordsBefore(offset: number): Promise<number> {
+    if (this.closed) throw this.gone();
+    if (!this.isLeader()) throw this.notLeader();
+    const target = offset === -1 ? this.hwm : offset;
+    if (target < 0 || target > this.hwm) {
+      throw new KafkaError(
+        ErrorCode.OFFSET_OUT_OF_RANGE,
+        `Cannot delete records before ${offset}: ${this.topic}-${this.partition} high watermark is ${this.hwm}`,
+      );
+    }
+    if (target > this.opts.log.logStartOffset()) await this.opts.log.advanceLogStart(target);
+    return this.opts.log.logStartOffset();
+  }
+
+  async offsetForTimestamp(ts: number): Promise<{ offset: number; timestamp: number } | null> {
+    const found = await this.opts.log.offsetForTimestamp(ts);
+    if (!found || found.offset >= this.hwm) return null;
+    return found;
+  }
+
+  /** OffsetForLeaderEpoch from the term history. */
+  endOffsetForEpoch(epoch: number): { epoch: number; endOffset: number } | null {
+    return this.storage.endOffsetForEpoch(epoch);
+  }
+
+  // ------------------------------------------------------------ driven by the host
+
+  /** Leadership or term changed. */
+  onSoftState(s: SoftState): void {
+    const wasLeader = this.soft.role === Role.Leader;
+    this.soft = s;
+    this.proposalEnd = null;
+    if (s.role === Role.Leader && !wasLeader) {
+      this.lastIndexHistory = [];
+      this.caughtUpAt.clear();
+      this.isrValue = [this.opts.nodeId];
+      this.opts.logger.info({ topic: this.topic, partition: this.partition, epoch: s.term }, 'elected partition leader');
+    }
+    if (s.role !== Role.Leader) {
+      if (wasLeader) this.opts.logger.info({ topic: this.topic, partition: this.partition, epoch: s.term }, 'lost partition leadership');
+      this.isrValue = [];
+      this.failPending(() => true, () => this.notLeader());
+      for (const w of [...this.waiters]) w.wake();
+    }
+    this.onStateChange(this);
+  }
+
+  /** Entries stored by the host (a follower's copy of its leader's): they enter `live`. */
+  onAppended(entries: readonly Entry[]): void {
+    for (const e of entries) {
+      if (e.index <= this.liveRecordedTo) continue;
+      this.liveRecordedTo = e.index;
+      if (!isBatchEntry(e)) continue;
+      const bytes = asBuffer(e.data);
+      const ref = refOf(bytes);
+      if (ref.producerId < 0 || (bytes.readInt16BE(BatchField.attributes) & 0x20) !== 0) continue;
+      const base = readInt64(bytes, BatchField.baseOffset);
+      const last = base + bytes.readInt32BE(BatchField.lastOffsetDelta);
+      this.live.record(ref, base, last);
+      this.uncommitted.push({ index: e.index, ref, baseOffset: base, lastOffset: last });
+    }
+  }
+
+  /** The host truncated the log from `index` (a conflicting suffix). */
+  onTruncated(index: number): void {
+    this.uncommitted = this.uncommitted.filter((u) => u.index < index);
+    this.live = ProducerStateTable.fromSnapshot(this.committed.snapshot());
+    for (const u of this.uncommitted) this.live.record(u.ref, u.baseOffset, u.lastOffset);
+    this.liveRecordedTo = Math.min(this.liveRecordedTo, index - 1);
+    this.stableIndex = Math.min(this.stableIndex, index - 1);
+    this.proposalEnd = null;
+    this.failPending((p) => p.index >= index, () => new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.topic}-${this.partition}: the entry was replaced by a new leader's`));
+  }
+
+  /** A snapshot from the leader: install it (the log restarts where it says) and reset to it. */
+  async installSnapshot(snap: Snapshot): Promise<void> {
+    const data = decodePartitionSnapshot(snap.data);
+    await this.storage.installSnapshot(snap, data.offset);
+    if (data.logStartOffset > this.opts.log.logStartOffset()) await this.opts.log.advanceLogStart(Math.min(data.logStartOffset, data.offset));
+    this.onSnapshotInstalled(snap, data.producers);
+  }
+
+  onTick(): void {
+    this.updateIsr();
+  }
+
+  private onSnapshotInstalled(snap: Snapshot, producers: ProducerStateTable): void {
+    this.committed = producers;
+    this.live = ProducerStateTable.fromSnapshot(producers.snapshot());
+    this.uncommitted = [];
+    this.appliedIndex = snap.index;
+    this.liveRecordedTo = snap.index;
+    this.stableIndex = snap.index;
+    this.hwm = this.storage.snapshotOffset();
+  }
+
+  /** Everything up to `index` is durable in the local log. */
+  onStable(index: number): void {
+    if (index <= this.stableIndex) return;
+    this.stableIndex = index;
+    this.settlePending();
+  }
+
+  /** Committed entries, in order. */
+  apply(entries: readonly Entry[]): void {
+    if (entries.length === 0) return;
+    const lastIndex = (entries[entries.length - 1] as Entry).index;
+    for (const e of entries) {
+      if (!isBatchEntry(e)) continue;
+      const bytes = asBuffer(e.data);
+      const ref = refOf(bytes);
+      if (ref.producerId < 0 || (bytes.readInt16BE(BatchField.attributes) & 0x20) !== 0) continue;
+      const base = readInt64(bytes, BatchField.baseOffset);
+      this.committed.record(ref, base, base + bytes.readInt32BE(BatchField.lastOffsetDelta));
+    }
+    let k = 0;
+    while (k < this.uncommitted.length && (this.uncommitted[k] as Uncommitted).index <= lastIndex) k++;
+    if (k > 0) this.uncommitted.splice(0, k);
+    this.appliedIndex = lastIndex;
+    const hwm = this.storage.offsetAfter(lastIndex);
+    if (hwm === null) throw new Error(`${this.topic}-${this.partition}: no offset known after applied entry ${lastIndex}`);
+    if (hwm > this.hwm) {
+      this.hwm = hwm;
+      for (const w of this.waiters) if (w.offset < hwm) w.wake();
+    }
+    this.settlePending();
+  }
+
+  get applied(): number {
+    return this.appliedIndex;
+  }
+
+  /** Leader, every tick: ISR from how recently each voter matched the leader's log. */
+  updateIsr(): void {
+    if (this.soft.role !== Role.Leader) return;
+    const now = this.now();
+    const lag = this.opts.replicaLagTimeMaxMs;
+    const last = this.node.lastIndex;
+    const hist = this.lastIndexHistory;
+    if (hist.length === 0 || (hist[hist.length - 1] as { index: number }).index !== last) hist.push({ at: now, index: last });
+    while (hist.length > 1 && (hist[1] as { at: number }).at < now - lag) hist.shift();
+    const isr = [this.opts.nodeId];
+    for (const v of this.node.conf.voters) {
+      if (v === this.selfId) continue;
+      const pr = this.node.progressOf(v);
+      if (pr === undefined) continue;
+      // Caught up as of the newest moment whose last index the follower has reached.
+      for (let i = hist.length - 1; i >= 0; i--) {
+        const h = hist[i] as { at: number; index: number };
+        if (pr.match >= h.index) {
+          const prev = this.caughtUpAt.get(v) ?? 0;
+          if (i === hist.length - 1) this.caughtUpAt.set(v, now);
+          else if (h.at > prev) this.caughtUpAt.set(v, h.at);
+          break;
+        }
+      }
+      const at = this.caughtUpAt.get(v);
+      if (at !== undefined && now - at <= lag) isr.push(nodeIdOf(v));
+    }
+    isr.sort((a, b) => a - b);
+    if (isr.length !== this.isrValue.length || isr.some((v, i) => v !== this.isrValue[i])) {
+      this.isrValue = isr;
+      this.onStateChange(this);
+    }
+  }
+
+  private settlePending(): void {
+    if (this.pending.length === 0) return;
+    const keep: PendingAck[] = [];
+    for (const p of this.pending) {
+      const done = p.acks === -1 ? this.hwm > p.lastOffset : this.stableIndex >= p.index;
+      if (done) p.resolve(p.result);
+      else keep.push(p);
+    }
+    this.pending = keep;
+  }
+
+  private failPending(which: (p: PendingAck) => boolean, err: () => Error): void {
+    if (this.pending.length === 0) return;
+    const keep: PendingAck[] = [];
+    for (const p of this.pending) {
+      if (which(p)) p.reject(err());
+      else keep.push(p);
+    }
+    this.pending = keep;
+  }
+
+  /** Stops serving: pending produces fail with NOT_LEADER_OR_FOLLOWER, long polls wake. */
+  close(deleted = false): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.deleted = deleted;
+    this.failPending(() => true, () => this.gone());
+    for (const w of [...this.waiters]) w.wake();
+  }
+}

@@ -1,0 +1,310 @@
+/**
+ * Partition replicas on real files, three brokers' hosts in one process joined by an in-memory
+ * network: replication, acks, leader loss, restart catch-up and byte-identical logs.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ErrorCode, KafkaError } from '../../../src/kafka/protocol/errors.js';
+import { buildRecordBatch, decodeRecords } from '../../../src/kafka/protocol/records.js';
+import { createLogManager, type FileLogManager } from '../../../src/log/index.js';
+import type { LogConfig } from '../../../src/log/types.js';
+import { silentLogger } from '../../../src/observability/logger.js';
+import type { Message } from '../../../src/raft/types.js';
+import { HardStateJournal } from '../../../src/replication/hard-state-journal.js';
+import { openReplica } from '../../../src/replication/open-replica.js';
+import { RaftHost } from '../../../src/replication/raft-host.js';
+import type { RaftPartition } from '../../../src/replication/raft-partition.js';
+import { removeDir, tmpDataDir } from '../../helpers/tmp.js';
+
+const logConfig: LogConfig = {
+  segmentBytes: 64 * 1024,
+  segmentMs: 7 * 24 * 3600_000,
+  retentionMs: -1,
+  retentionBytes: -1,
+  indexIntervalBytes: 4096,
+  cleanupPolicy: 'delete',
+  timestampType: 'CreateTime',
+};
+
+interface Broker {
+  id: number;
+  dir: string;
+  host: RaftHost;
+  logs: FileLogManager;
+  journal: HardStateJournal;
+  replica: RaftPartition;
+  up: boolean;
+}
+
+/** Brokers in one process; `deliver` routes messages between running ones. */
+class Net {
+  readonly brokers = new Map<number, Broker>();
+  private readonly dirs: string[] = [];
+  drop: (from: number, to: number, m: Message) => boolean = () => false;
+  cacheBytesPerGroup: number | undefined = undefined;
+
+  async start(id: number, voters: number[], dir?: string): Promise<Broker> {
+    const dataDir = dir ?? tmpDataDir('chronik-raft-');
+    if (!dir) this.dirs.push(dataDir);
+    const logger = silentLogger();
+    const logs = createLogManager({ dataDir, logger });
+    const journal = await HardStateJournal.open(path.join(dataDir, 'raft'), logs.committer, logger);
+    const host = new RaftHost({
+      nodeId: id,
+      logger,
+      tickMs: 10,
+      ...(this.cacheBytesPerGroup !== undefined ? { cacheBytesPerGroup: this.cacheBytesPerGroup } : {}),
+      sink: {
+        send: (to, messages) => {
+          const target = this.brokers.get(to);
+          if (!target?.up) return true;
+          const kept = messages.filter((m) => !this.drop(id, to, m));
+          // Delivered on a later turn, as a network would.
+          if (kept.length > 0) setImmediate(() => target.up && target.host.receive(id, kept));
+          return true;
+        },
+      },
+    });
+    const replica = await openReplica({
+      host,
+      logManager: logs,
+      journal,
+      topic: 't',
+      partition: 0,
+      group: 7,
+      nodeId: id,
+      voters,
+      logConfig,
+      limits: () => ({ maxMessageBytes: 1 << 20, timestampType: 'CreateTime', timestampDifferenceMaxMs: Infinity }),
+      minInsyncReplicas: () => 1,
+      replicaLagTimeMaxMs: 10_000,
+      timing: { electionTicks: 10, heartbeatTicks: 1 },
+      logger,
+    });
+    host.start();
+    const b: Broker = { id, dir: dataDir, host, logs, journal, replica, up: true };
+    this.brokers.set(id, b);
+    return b;
+  }
+
+  /** Stops a broker as a crash would, except that what was fsynced stays (it always does here). */
+  async kill(id: number): Promise<void> {
+    const b = this.brokers.get(id);
+    if (!b || !b.up) return;
+    b.up = false;
+    await b.host.stop();
+    b.replica.close();
+    await b.logs.close();
+    b.journal.close();
+  }
+
+  async restart(id: number, voters: number[]): Promise<Broker> {
+    const b = this.brokers.get(id);
+    if (!b) throw new Error(`no broker ${id}`);
+    await this.kill(id);
+    return this.start(id, voters, b.dir);
+  }
+
+  async leader(timeoutMs = 10_000): Promise<Broker> {
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until) {
+      const leaders = [...this.brokers.values()].filter((b) => b.up && b.replica.isLeader());
+      if (leaders.length === 1) return leaders[0] as Broker;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error('no single leader');
+  }
+
+  async until(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (!cond()) {
+      if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const id of this.brokers.keys()) await this.kill(id);
+    for (const d of this.dirs) removeDir(d);
+  }
+}
+
+function batch(values: string[], producer?: { id: number; epoch: number; seq: number }): Buffer {
+  return buildRecordBatch({
+    records: values.map((v) => ({ value: v, timestamp: 1_700_000_000_000 })),
+    ...(producer ? { producerId: producer.id, producerEpoch: producer.epoch, baseSequence: producer.seq } : {}),
+  });
+}
+
+async function readAll(p: RaftPartition): Promise<string[]> {
+  const out: string[] = [];
+  let offset = p.logStartOffset();
+  while (offset < p.highWatermark()) {
+    const r = await p.read(offset, 1 << 20, 0);
+    if (r.records.length === 0) break;
+    let pos = 0;
+    while (pos < r.records.length) {
+      const d = decodeRecords(r.records, pos);
+      if (!d.header.isControl) for (const rec of d.records) if (rec.offset >= offset) out.push(rec.value?.toString() ?? '');
+      pos += d.header.sizeInBytes;
+    }
+    offset = r.nextOffset;
+  }
+  return out;
+}
+
+function segmentBytes(dir: string): Buffer {
+  const pdir = path.join(dir, 't-0');
+  const files = readdirSync(pdir).filter((f) => f.endsWith('.log')).sort();
+  return Buffer.concat(files.map((f) => readFileSync(path.join(pdir, f))));
+}
+
+let net: Net;
+afterEach(async () => {
+  await net.close();
+});
+
+describe('raft-replicated partition', () => {
+  it('replicates acks=all produces to every replica, byte for byte', async () => {
+    net = new Net();
+    for (const id of [0, 1, 2]) await net.start(id, [0, 1, 2]);
+    const leader = await net.leader();
+    const results = [];
+    for (let i = 0; i < 50; i++) results.push(await leader.replica.append(batch([`v${i}`]), -1));
+    // One control batch (the leader's first entry) precedes the data.
+    expect(results[0]?.baseOffset).toBe(1);
+    expect(results.map((r) => r.baseOffset)).toEqual(results.map((_, i) => i + 1));
+    expect(leader.replica.highWatermark()).toBe(51);
+    expect(await readAll(leader.replica)).toEqual(results.map((_, i) => `v${i}`));
+    for (const b of net.brokers.values()) {
+      await net.until(() => b.replica.storage.lastIndex() === leader.replica.storage.lastIndex() && b.replica.applied === leader.replica.applied, `broker ${b.id} caught up`);
+    }
+    // Logs are identical byte for byte on every replica once flushed.
+    for (const b of net.brokers.values()) await b.replica.storage.sync();
+    const reference = segmentBytes(leader.dir);
+    for (const b of net.brokers.values()) expect(segmentBytes(b.dir).equals(reference)).toBe(true);
+  });
+
+  it('a follower refuses produce and fetch with NOT_LEADER_OR_FOLLOWER naming the leader', async () => {
+    net = new Net();
+    for (const id of [0, 1, 2]) await net.start(id, [0, 1, 2]);
+    const leader = await net.leader();
+    await leader.replica.append(batch(['x']), -1);
+    const follower = [...net.brokers.values()].find((b) => b !== leader) as Broker;
+    await net.until(() => follower.replica.leader()?.nodeId === leader.id, 'follower knows the leader');
+    const err = await follower.replica.append(batch(['y']), -1).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KafkaError);
+    expect((err as KafkaError).code).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    expect((err as KafkaError).message).toContain(`broker ${leader.id} does`);
+    await expect(follower.replica.read(0, 1000, 0)).rejects.toMatchObject({ code: ErrorCode.NOT_LEADER_OR_FOLLOWER });
+  });
+
+  it('survives the loss of the leader: a new leader keeps every acknowledged record and an idempotent retry is deduplicated', async () => {
+    net = new Net();
+    for (const id of [0, 1, 2]) await net.start(id, [0, 1, 2]);
+    const first = await net.leader();
+    const producer = { id: 42, epoch: 0, seq: 0 };
+    const acked: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      await first.replica.append(batch([`a${i}`], { ...producer, seq: i }), -1);
+      acked.push(`a${i}`);
+    }
+    // The last batch reaches the followers but its acknowledgement is lost with the leader.
+    const lastTry = batch(['a20'], { ...producer, seq: 20 });
+    const retry = Buffer.from(lastTry);
+    const pendingAck = first.replica.append(lastTry, -1).catch(() => null);
+    await net.kill(first.id);
+    await pendingAck;
+    const second = await net.leader();
+    expect(second.id).not.toBe(first.id);
+    const r = await second.replica.append(retry, -1);
+    acked.push('a20');
+    const again = await second.replica.append(Buffer.from(retry), -1);
+    expect(again.baseOffset).toBe(r.baseOffset);
+    await second.replica.append(batch(['a21'], { ...producer, seq: 21 }), -1);
+    acked.push('a21');
+    const seen = await readAll(second.replica);
+    expect(seen).toEqual(acked);
+    expect(second.replica.leaderEpoch()).toBeGreaterThan(1);
+  });
+
+  it('a replica restarted after missing writes catches up from the leader', async () => {
+    net = new Net();
+    for (const id of [0, 1, 2]) await net.start(id, [0, 1, 2]);
+    const leader = await net.leader();
+    const follower = [...net.brokers.values()].find((b) => b !== leader) as Broker;
+    await net.kill(follower.id);
+    for (let i = 0; i < 200; i++) await leader.replica.append(batch([`m${i}`.padEnd(600, '.')]), -1);
+    const back = await net.restart(follower.id, [0, 1, 2]);
+    await net.until(() => back.replica.storage.lastIndex() === leader.replica.storage.lastIndex() && back.replica.applied === leader.replica.applied, 'restarted follower caught up', 20_000);
+    await leader.replica.storage.sync();
+    await back.replica.storage.sync();
+    expect(segmentBytes(back.dir).equals(segmentBytes(leader.dir))).toBe(true);
+  });
+
+  it('a follower far behind is served from the segment files when the leader keeps nothing in memory', async () => {
+    net = new Net();
+    net.cacheBytesPerGroup = 0;
+    for (const id of [0, 1, 2]) await net.start(id, [0, 1, 2]);
+    const leader = await net.leader();
+    const follower = [...net.brokers.values()].find((b) => b !== leader) as Broker;
+    await net.kill(follower.id);
+    for (let i = 0; i < 300; i++) await leader.replica.append(batch([`d${i}`.padEnd(900, '-')]), -1);
+    expect(leader.replica.storage.cachedBytes()).toBe(0);
+    const back = await net.restart(follower.id, [0, 1, 2]);
+    await net.until(() => back.replica.applied === leader.replica.applied, 'caught up from disk', 20_000);
+    await leader.replica.storage.sync();
+    await back.replica.storage.sync();
+    expect(segmentBytes(back.dir).equals(segmentBytes(leader.dir))).toBe(true);
+  });
+
+  it('an isolated leader\'s unacknowledged entries are replaced by the new leader\'s and its producers get NOT_LEADER_OR_FOLLOWER', async () => {
+    net = new Net();
+    for (const id of [0, 1, 2]) await net.start(id, [0, 1, 2]);
+    const old = await net.leader();
+    await old.replica.append(batch(['before']), -1);
+    let isolated = true;
+    net.drop = (from, to) => isolated && (from === old.id || to === old.id);
+    const lost = [0, 1, 2].map((i) => old.replica.append(batch([`lost${i}`]), -1).then(() => 'acked', (e: unknown) => e));
+    await net.until(() => [...net.brokers.values()].some((b) => b !== old && b.replica.isLeader()), 'a new leader');
+    const fresh = [...net.brokers.values()].find((b) => b !== old && b.replica.isLeader()) as Broker;
+    await fresh.replica.append(batch(['after']), -1);
+    isolated = false;
+    const outcomes = await Promise.all(lost);
+    for (const o of outcomes) expect((o as KafkaError).code).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    await net.until(() => old.replica.applied === fresh.replica.applied && old.replica.storage.lastIndex() === fresh.replica.storage.lastIndex(), 'old leader converged');
+    expect(await readAll(fresh.replica)).toEqual(['before', 'after']);
+    for (const b of net.brokers.values()) await b.replica.storage.sync();
+    const reference = segmentBytes(fresh.dir);
+    for (const b of net.brokers.values()) expect(segmentBytes(b.dir).equals(reference)).toBe(true);
+  });
+
+  it('a whole-cluster restart keeps everything acknowledged and elects again', async () => {
+    net = new Net();
+    for (const id of [0, 1, 2]) await net.start(id, [0, 1, 2]);
+    const leader = await net.leader();
+    const acked: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      await leader.replica.append(batch([`w${i}`]), -1);
+      acked.push(`w${i}`);
+    }
+    for (const id of [0, 1, 2]) await net.kill(id);
+    for (const id of [0, 1, 2]) await net.restart(id, [0, 1, 2]);
+    const again = await net.leader();
+    await net.until(() => again.replica.highWatermark() >= 31, 'high watermark restored');
+    expect(await readAll(again.replica)).toEqual(acked);
+  });
+
+  it('acks=1 answers after the leader fsync, acks=0 at once, and min.insync.replicas is enforced', async () => {
+    net = new Net();
+    for (const id of [0, 1, 2]) await net.start(id, [0, 1, 2]);
+    const leader = await net.leader();
+    const r1 = await leader.replica.append(batch(['one']), 1);
+    expect(r1.baseOffset).toBe(1);
+    const r0 = await leader.replica.append(batch(['zero']), 0);
+    expect(r0.baseOffset).toBe(2);
+    await net.until(() => leader.replica.highWatermark() === 3, 'both committed');
+    expect(leader.replica.isr()).toEqual([0, 1, 2]);
+  });
+});
