@@ -13,6 +13,7 @@ import type { PartitionLimits } from './local-partition.js';
 import { PartitionRaftStorage } from './partition-raft-storage.js';
 import type { RaftHost } from './raft-host.js';
 import { RaftPartition, raftId } from './raft-partition.js';
+import { StateMachineReplica, type ReplicatedState } from './state-machine-replica.js';
 
 export interface RaftTiming {
   /** Ticks without a leader before a follower campaigns (randomised in [n, 2n)). */
@@ -78,4 +79,57 @@ export async function openReplica(o: OpenReplicaOptions): Promise<RaftPartition>
   partition.adoptRestored(restore);
   o.host.addGroup({ id: o.group, node, storage, machine: partition });
   return partition;
+}
+
+export interface OpenStateMachineOptions {
+  readonly host: RaftHost;
+  readonly logManager: FileLogManager;
+  readonly journal: HardStateJournal;
+  /** The log directory's name: `<topic>-<partition>` under the data dir. */
+  readonly topic: string;
+  readonly partition: number;
+  readonly group: number;
+  readonly nodeId: number;
+  readonly voters: readonly number[];
+  readonly learners?: readonly number[];
+  readonly logConfig: LogConfig;
+  readonly state: ReplicatedState;
+  readonly timing: RaftTiming;
+  readonly logger: Logger;
+  readonly snapshotEvery?: number;
+}
+
+export async function openStateMachineReplica(o: OpenStateMachineOptions): Promise<StateMachineReplica> {
+  const log = await o.logManager.open(o.topic, o.partition, o.logConfig);
+  const storage = await PartitionRaftStorage.open({
+    group: o.group,
+    log,
+    journal: o.journal,
+    initialConf: { voters: o.voters.map(raftId), learners: (o.learners ?? []).map(raftId) },
+    logger: o.logger,
+    replayFromSnapshot: true,
+  });
+  const node = new RaftNode({
+    id: raftId(o.nodeId),
+    group: o.group,
+    storage,
+    random: new SeededRandom(randomInt(1, 2 ** 31)),
+    electionTicks: o.timing.electionTicks,
+    heartbeatTicks: o.timing.heartbeatTicks,
+    // The state lives in memory: replay everything after the snapshot.
+    applied: storage.snapshot().index,
+  });
+  const replica = new StateMachineReplica({
+    group: o.group,
+    nodeId: o.nodeId,
+    node,
+    storage,
+    log,
+    host: o.host,
+    state: o.state,
+    logger: o.logger,
+    ...(o.snapshotEvery !== undefined ? { snapshotEvery: o.snapshotEvery } : {}),
+  });
+  o.host.addGroup({ id: o.group, node, storage, machine: replica });
+  return replica;
 }

@@ -86,6 +86,11 @@ export interface PartitionRaftStorageOptions {
   readonly now?: () => number;
   /** Sees every stored entry at open, in order (the state machine rebuilds from them). */
   readonly onStored?: (b: StoredBatch) => void;
+  /**
+   * Cache every entry after the snapshot at open, not only those above the persisted commit: a
+   * state machine kept only in memory (the metadata image) replays them all on every start.
+   */
+  readonly replayFromSnapshot?: boolean;
 }
 
 function confOf(v: unknown): ConfState {
@@ -188,18 +193,18 @@ export class PartitionRaftStorage implements WritableRaftStorage {
     }
     const snap: Snapshot = { index: file.index, term: file.term, conf: file.conf, data: Buffer.from(file.data, 'base64') };
     const s = new PartitionRaftStorage(opts, snap, file.offset);
-    await s.scan(opts.onStored);
+    await s.scan(opts.onStored, opts.replayFromSnapshot === true);
     return s;
   }
 
   /** Rebuilds the in-memory index from the batches after the snapshot. */
-  private async scan(onStored: ((b: StoredBatch) => void) | undefined): Promise<void> {
+  private async scan(onStored: ((b: StoredBatch) => void) | undefined, replayAll: boolean): Promise<void> {
     const hs = this.journal.get(this.group);
     let offset = this.snapOffset;
     const end = this.log.logEndOffset();
     let index = this.snap.index;
     // Entries above the persisted commit are not applied yet: they must stay in memory.
-    const keepFrom = Math.min(hs?.commit ?? 0, Number.MAX_SAFE_INTEGER) + 1;
+    const keepFrom = replayAll ? index + 1 : (hs?.commit ?? 0) + 1;
     while (offset < end) {
       const r = await this.log.readStored(offset, SCAN_BYTES);
       if (r.records.length === 0) break;
@@ -285,6 +290,13 @@ export class PartitionRaftStorage implements WritableRaftStorage {
 
   confChanges(): readonly StoredConfChange[] {
     return this.confs;
+  }
+
+  /** Encoded ConfChange in force at `index` (the latest one at or before it), or null for the snapshot's. */
+  confEntryAt(index: number): StoredConfChange | null {
+    let found: StoredConfChange | null = null;
+    for (const c of this.confs) if (c.index <= index) found = c;
+    return found;
   }
 
   private sliceCache(lo: number, hi: number, maxBytes: number): Entry[] {

@@ -17,7 +17,7 @@
  */
 import type { Logger } from 'pino';
 import { ErrorCode, KafkaError } from '../kafka/protocol/errors.js';
-import { BatchField, readInt64, setBaseOffset, setLogAppendTime, setPartitionLeaderEpoch, validateBatches, type RecordBatchHeader } from '../kafka/protocol/records.js';
+import { BatchField, readInt64, setLogAppendTime, validateBatches, type RecordBatchHeader } from '../kafka/protocol/records.js';
 import { ProducerStateTable } from '../coordinator/producer-state.js';
 import type { AppendResult, ReadResult } from '../log/types.js';
 import type { RaftNode } from '../raft/raft.js';
@@ -27,6 +27,7 @@ import type { PartitionLimits } from './local-partition.js';
 import type { PartitionRaftStorage, StoredBatch } from './partition-raft-storage.js';
 import type { ProducerBatchRef } from './producer-state-port.js';
 import { decodePartitionSnapshot } from './partition-snapshot.js';
+import { ProposalCursor } from './proposal-cursor.js';
 import type { GroupMachine } from './raft-host.js';
 import type { Acks, IsolationLevel, ReplicatedPartition } from './types.js';
 
@@ -140,8 +141,7 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
   private live = new ProducerStateTable();
   private uncommitted: Uncommitted[] = [];
   private liveRecordedTo: number;
-  /** Offset after the newest entry the core holds (proposals included), while leading. */
-  private proposalEnd: { index: number; offset: number } | null = null;
+  private readonly cursor: ProposalCursor;
   private pending: PendingAck[] = [];
   private readonly waiters = new Set<Waiter>();
   private maxTs: { timestamp: number; offset: number } = { timestamp: -1, offset: -1 };
@@ -168,6 +168,7 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
     this.hwm = opts.storage.offsetAfter(this.appliedIndex) ?? opts.storage.snapshotOffset();
     this.liveRecordedTo = opts.storage.lastIndex();
     this.stableIndex = opts.storage.lastIndex();
+    this.cursor = new ProposalCursor(opts.node, opts.storage);
   }
 
   /**
@@ -343,33 +344,13 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
 
   /** Stamps one batch for the next offset and proposes it; null if no longer leader. */
   private propose(bytes: Buffer, logAppendTime: number, term: number): { index: number; result: AppendResult } | null {
-    const base = this.nextProposalOffset();
-    setBaseOffset(bytes, 0, base);
-    setPartitionLeaderEpoch(bytes, 0, term);
+    // The time goes in first: it lies inside the CRC, which setLogAppendTime recomputes.
     if (logAppendTime >= 0) setLogAppendTime(bytes, 0, logAppendTime);
-    const index = this.node.propose(bytes);
-    if (index <= 0) return null;
-    const lastOffset = base + bytes.readInt32BE(BatchField.lastOffsetDelta);
-    this.proposalEnd = { index, offset: lastOffset + 1 };
+    const p = this.cursor.propose(bytes, term);
+    if (p === null) return null;
     const ts = logAppendTime >= 0 ? logAppendTime : readInt64(bytes, BatchField.maxTimestamp);
-    if (ts > this.maxTs.timestamp) this.maxTs = { timestamp: ts, offset: lastOffset };
-    return { index, result: { baseOffset: base, lastOffset, logAppendTime } };
-  }
-
-  /** Offset the next proposal gets: after every entry the core holds, persisted or not. */
-  private nextProposalOffset(): number {
-    const last = this.node.lastIndex;
-    if (this.proposalEnd !== null && this.proposalEnd.index === last) return this.proposalEnd.offset;
-    let index = this.storage.lastIndex();
-    let offset = this.storage.endOffset();
-    if (last > index) {
-      for (const e of this.node.entries(index + 1, last + 1) ?? []) {
-        offset += isBatchEntry(e) ? asBuffer(e.data).readInt32BE(BatchField.lastOffsetDelta) + 1 : 1;
-        index = e.index;
-      }
-    }
-    this.proposalEnd = { index, offset };
-    return offset;
+    if (ts > this.maxTs.timestamp) this.maxTs = { timestamp: ts, offset: p.lastOffset };
+    return { index: p.index, result: { baseOffset: p.baseOffset, lastOffset: p.lastOffset, logAppendTime } };
   }
 
   private checkBatch(h: RecordBatchHeader, limits: PartitionLimits, now: number): void {
@@ -449,7 +430,7 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
   onSoftState(s: SoftState): void {
     const wasLeader = this.soft.role === Role.Leader;
     this.soft = s;
-    this.proposalEnd = null;
+    this.cursor.reset();
     if (s.role === Role.Leader && !wasLeader) {
       this.lastIndexHistory = [];
       this.caughtUpAt.clear();
@@ -488,7 +469,7 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
     for (const u of this.uncommitted) this.live.record(u.ref, u.baseOffset, u.lastOffset);
     this.liveRecordedTo = Math.min(this.liveRecordedTo, index - 1);
     this.stableIndex = Math.min(this.stableIndex, index - 1);
-    this.proposalEnd = null;
+    this.cursor.reset();
     this.failPending((p) => p.index >= index, () => new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.topic}-${this.partition}: the entry was replaced by a new leader's`));
   }
 

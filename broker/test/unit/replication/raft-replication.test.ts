@@ -7,15 +7,12 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode, KafkaError } from '../../../src/kafka/protocol/errors.js';
 import { buildRecordBatch, decodeRecords } from '../../../src/kafka/protocol/records.js';
-import { createLogManager, type FileLogManager } from '../../../src/log/index.js';
 import type { LogConfig } from '../../../src/log/types.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import type { Message } from '../../../src/raft/types.js';
-import { HardStateJournal } from '../../../src/replication/hard-state-journal.js';
 import { openReplica } from '../../../src/replication/open-replica.js';
-import { RaftHost } from '../../../src/replication/raft-host.js';
 import type { RaftPartition } from '../../../src/replication/raft-partition.js';
-import { removeDir, tmpDataDir } from '../../helpers/tmp.js';
+import { RaftNet, type NetBroker } from '../../helpers/raft-net.js';
 
 const logConfig: LogConfig = {
   segmentBytes: 64 * 1024,
@@ -27,83 +24,60 @@ const logConfig: LogConfig = {
   timestampType: 'CreateTime',
 };
 
-interface Broker {
-  id: number;
-  dir: string;
-  host: RaftHost;
-  logs: FileLogManager;
-  journal: HardStateJournal;
-  replica: RaftPartition;
-  up: boolean;
-}
+type Broker = NetBroker<RaftPartition> & { replica: RaftPartition };
 
-/** Brokers in one process; `deliver` routes messages between running ones. */
+/** The harness, opening one replica of partition t-0 (raft group 7) on every broker. */
 class Net {
-  readonly brokers = new Map<number, Broker>();
-  private readonly dirs: string[] = [];
-  drop: (from: number, to: number, m: Message) => boolean = () => false;
-  cacheBytesPerGroup: number | undefined = undefined;
+  readonly inner: RaftNet<RaftPartition>;
+  cacheBytesPerGroup: number | undefined;
 
-  async start(id: number, voters: number[], dir?: string): Promise<Broker> {
-    const dataDir = dir ?? tmpDataDir('chronik-raft-');
-    if (!dir) this.dirs.push(dataDir);
-    const logger = silentLogger();
-    const logs = createLogManager({ dataDir, logger });
-    const journal = await HardStateJournal.open(path.join(dataDir, 'raft'), logs.committer, logger);
-    const host = new RaftHost({
-      nodeId: id,
-      logger,
-      tickMs: 10,
-      ...(this.cacheBytesPerGroup !== undefined ? { cacheBytesPerGroup: this.cacheBytesPerGroup } : {}),
-      sink: {
-        send: (to, messages) => {
-          const target = this.brokers.get(to);
-          if (!target?.up) return true;
-          const kept = messages.filter((m) => !this.drop(id, to, m));
-          // Delivered on a later turn, as a network would.
-          if (kept.length > 0) setImmediate(() => target.up && target.host.receive(id, kept));
-          return true;
-        },
-      },
+  constructor(cacheBytesPerGroup?: number) {
+    this.cacheBytesPerGroup = cacheBytesPerGroup;
+    this.inner = new RaftNet<RaftPartition>({
+      ...(cacheBytesPerGroup !== undefined ? { cacheBytesPerGroup } : {}),
+      open: ({ id, host, logs, journal }) =>
+        openReplica({
+          host,
+          logManager: logs,
+          journal,
+          topic: 't',
+          partition: 0,
+          group: 7,
+          nodeId: id,
+          voters: [0, 1, 2],
+          logConfig,
+          limits: () => ({ maxMessageBytes: 1 << 20, timestampType: 'CreateTime', timestampDifferenceMaxMs: Infinity }),
+          minInsyncReplicas: () => 1,
+          replicaLagTimeMaxMs: 10_000,
+          timing: { electionTicks: 10, heartbeatTicks: 1 },
+          logger: silentLogger(),
+        }),
+      close: (p) => p.close(),
     });
-    const replica = await openReplica({
-      host,
-      logManager: logs,
-      journal,
-      topic: 't',
-      partition: 0,
-      group: 7,
-      nodeId: id,
-      voters,
-      logConfig,
-      limits: () => ({ maxMessageBytes: 1 << 20, timestampType: 'CreateTime', timestampDifferenceMaxMs: Infinity }),
-      minInsyncReplicas: () => 1,
-      replicaLagTimeMaxMs: 10_000,
-      timing: { electionTicks: 10, heartbeatTicks: 1 },
-      logger,
-    });
-    host.start();
-    const b: Broker = { id, dir: dataDir, host, logs, journal, replica, up: true };
-    this.brokers.set(id, b);
-    return b;
   }
 
-  /** Stops a broker as a crash would, except that what was fsynced stays (it always does here). */
+  get brokers(): Map<number, Broker> {
+    const out = new Map<number, Broker>();
+    for (const [id, b] of this.inner.brokers) out.set(id, Object.assign(b, { replica: b.app }));
+    return out;
+  }
+
+  set drop(f: (from: number, to: number, m: Message) => boolean) {
+    this.inner.drop = f;
+  }
+
+  async start(id: number, _voters?: number[]): Promise<Broker> {
+    const b = await this.inner.start(id);
+    return Object.assign(b, { replica: b.app });
+  }
+
   async kill(id: number): Promise<void> {
-    const b = this.brokers.get(id);
-    if (!b || !b.up) return;
-    b.up = false;
-    await b.host.stop();
-    b.replica.close();
-    await b.logs.close();
-    b.journal.close();
+    await this.inner.kill(id);
   }
 
-  async restart(id: number, voters: number[]): Promise<Broker> {
-    const b = this.brokers.get(id);
-    if (!b) throw new Error(`no broker ${id}`);
-    await this.kill(id);
-    return this.start(id, voters, b.dir);
+  async restart(id: number, _voters?: number[]): Promise<Broker> {
+    const b = await this.inner.restart(id);
+    return Object.assign(b, { replica: b.app });
   }
 
   async leader(timeoutMs = 10_000): Promise<Broker> {
@@ -116,17 +90,12 @@ class Net {
     throw new Error('no single leader');
   }
 
-  async until(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-    const until = Date.now() + timeoutMs;
-    while (!cond()) {
-      if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
+  until(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+    return this.inner.until(cond, what, timeoutMs);
   }
 
-  async close(): Promise<void> {
-    for (const id of this.brokers.keys()) await this.kill(id);
-    for (const d of this.dirs) removeDir(d);
+  close(): Promise<void> {
+    return this.inner.close();
   }
 }
 
@@ -244,8 +213,7 @@ describe('raft-replicated partition', () => {
   });
 
   it('a follower far behind is served from the segment files when the leader keeps nothing in memory', async () => {
-    net = new Net();
-    net.cacheBytesPerGroup = 0;
+    net = new Net(0);
     for (const id of [0, 1, 2]) await net.start(id, [0, 1, 2]);
     const leader = await net.leader();
     const follower = [...net.brokers.values()].find((b) => b !== leader) as Broker;
