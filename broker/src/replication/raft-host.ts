@@ -12,7 +12,7 @@
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { RaftNode } from '../raft/raft.js';
-import { Role, type Entry, type Message, type ReadState, type Ready, type Snapshot, type SoftState } from '../raft/types.js';
+import { MessageType, Role, type Entry, type Message, type ReadState, type Ready, type Snapshot, type SoftState } from '../raft/types.js';
 import type { PartitionRaftStorage } from './partition-raft-storage.js';
 
 /** What a group's state machine does with its Ready (the partition replica, the metadata image). */
@@ -37,6 +37,8 @@ export interface GroupMachine {
 export interface MessageSink {
   /** false = dropped (queue full, unknown broker): the host tells the core the peer is unreachable. */
   send(toNode: number, messages: readonly Message[]): boolean;
+  /** Tells broker `toNode` that these groups, led here, went quiet (see quiescence below). */
+  quiesce?(toNode: number, groups: readonly number[]): void;
 }
 
 export interface HostedGroup {
@@ -48,6 +50,10 @@ export interface HostedGroup {
   failed: Error | null;
   removed: boolean;
   role: Role;
+  /** Not ticked: an idle group whose replicas all hold the whole committed log. */
+  quiesced: boolean;
+  /** Leader: consecutive ticks the group has been idle. */
+  idleTicks: number;
 }
 
 export interface RaftHostOptions {
@@ -69,6 +75,8 @@ interface Work {
 
 
 const DEFAULT_CACHE_BYTES_PER_GROUP = 32 << 20;
+/** Idle ticks (each with a heartbeat) before a leader quiesces its group. */
+const QUIESCE_AFTER_IDLE_TICKS = 3;
 /** A follower keeps this many recent entries in memory for when it becomes leader. */
 const FOLLOWER_CACHE_ENTRIES = 1024;
 
@@ -114,7 +122,7 @@ export class RaftHost {
 
   addGroup(init: { id: number; node: RaftNode; storage: PartitionRaftStorage; machine: GroupMachine }): HostedGroup {
     if (this.groups.has(init.id)) throw new Error(`raft group ${init.id} is already hosted`);
-    const g: HostedGroup = { ...init, failed: null, removed: false, role: Role.Follower };
+    const g: HostedGroup = { ...init, failed: null, removed: false, role: Role.Follower, quiesced: false, idleTicks: 0 };
     this.groups.set(init.id, g);
     init.storage.onAvailable = () => {
       g.node.entriesAvailable();
@@ -156,6 +164,8 @@ export class RaftHost {
         this.metrics?.refused.inc({ reason: 'sender' });
         continue;
       }
+      // A heartbeat's answer is no reason for a quiet leader to wake; everything else is.
+      if (m.type !== MessageType.HeartbeatResponse) this.unquiesce(g);
       if (g.node.step(m)) this.markDirty(g);
       else this.metrics?.refused.inc({ reason: 'malformed' });
     }
@@ -166,6 +176,7 @@ export class RaftHost {
   wake(id: number): void {
     const g = this.groups.get(id);
     if (!g) return;
+    this.unquiesce(g);
     if (this.metrics) {
       this.metrics.proposals.inc();
       let list = this.proposedAt.get(g);
@@ -182,6 +193,77 @@ export class RaftHost {
     }
   }
 
+  /**
+   * Broker `node` went silent (its connection or liveness beats stopped): groups it led start
+   * ticking again here so their followers elect a new leader after the usual timeout.
+   */
+  peerDown(node: number): void {
+    for (const g of this.groups.values()) {
+      if (g.quiesced && g.node.leader === node + 1) this.unquiesce(g);
+    }
+  }
+
+  /**
+   * The leader on broker `from` says these groups are idle. A follower that follows that leader
+   * and holds the whole committed log stops ticking them until any message or proposal arrives.
+   */
+  receiveQuiesce(from: number, groups: readonly number[]): void {
+    for (const id of groups) {
+      const g = this.groups.get(id);
+      if (!g || g.failed || g.role === Role.Leader) continue;
+      const n = g.node;
+      if (n.leader === from + 1 && n.commitIndex === n.lastIndex && n.appliedIndex === n.commitIndex) g.quiesced = true;
+    }
+  }
+
+  /** Groups currently quiesced here (for metrics and tests). */
+  quiescedCount(): number {
+    let n = 0;
+    for (const g of this.groups.values()) if (g.quiesced) n++;
+    return n;
+  }
+
+  private unquiesce(g: HostedGroup): void {
+    if (!g.quiesced) return;
+    g.quiesced = false;
+    g.idleTicks = 0;
+    this.markDirty(g);
+  }
+
+  /**
+   * A leader may go quiet once nothing is in flight: every replica matches the last index, the
+   * last index is committed and applied, and the followers have had a heartbeat since (which
+   * carried the commit index to them). Then it stops ticking and tells the followers to stop too,
+   * so an idle group costs nothing per tick; the transport's per-broker liveness beats stand in
+   * for its heartbeats (peerDown wakes the followers when the leader's broker goes silent).
+   */
+  private maybeQuiesce(g: HostedGroup): boolean {
+    const n = g.node;
+    const last = n.lastIndex;
+    let idle = n.transferee === 0 && n.commitIndex === last && n.appliedIndex === last && !this.busy.has(g);
+    const peers: number[] = [];
+    if (idle) {
+      for (const v of n.conf.voters.concat(n.conf.learners)) {
+        if (v === n.id) continue;
+        const pr = n.progressOf(v);
+        if (pr === undefined || pr.match !== last) {
+          idle = false;
+          break;
+        }
+        peers.push(v - 1);
+      }
+    }
+    if (!idle) {
+      g.idleTicks = 0;
+      return false;
+    }
+    g.idleTicks++;
+    if (g.idleTicks < QUIESCE_AFTER_IDLE_TICKS || !this.opts.sink.quiesce) return false;
+    g.quiesced = true;
+    for (const p of peers) this.opts.sink.quiesce(p, [g.id]);
+    return true;
+  }
+
   /** Resolves when no turn is running or pending. */
   idle(): Promise<void> {
     if (!this.running && !this.scheduled && this.inflight === 0) return Promise.resolve();
@@ -190,7 +272,9 @@ export class RaftHost {
 
   private tick(): void {
     for (const g of this.groups.values()) {
-      if (g.failed) continue;
+      if (g.failed || g.quiesced) continue;
+      // Checked before ticking, so the heartbeat of the previous tick is the group's last message.
+      if (g.role === Role.Leader && this.maybeQuiesce(g)) continue;
       g.node.tick();
       try {
         g.machine.onTick?.();

@@ -61,6 +61,10 @@ export class RaftNet<T> {
           if (kept.length > 0) setImmediate(() => target.up && target.host.receive(id, kept));
           return true;
         },
+        quiesce: (to, groups) => {
+          const target = this.brokers.get(to);
+          if (target?.up) setImmediate(() => target.up && target.host.receiveQuiesce(id, groups));
+        },
       },
     });
     const app = await this.opts.open({ id, host, logs, journal });
@@ -75,6 +79,8 @@ export class RaftNet<T> {
     const b = this.brokers.get(id);
     if (!b || !b.up) return;
     b.up = false;
+    // What the transport's liveness beats would tell the others.
+    for (const other of this.brokers.values()) if (other.up) other.host.peerDown(id);
     await b.host.stop();
     await this.opts.close(b.app);
     await b.logs.close();

@@ -248,6 +248,27 @@ describe('raft-replicated partition', () => {
     for (const b of net.brokers.values()) expect(segmentBytes(b.dir).equals(reference)).toBe(true);
   });
 
+  it('an idle group goes quiet on every replica and wakes up for a leader failure', async () => {
+    net = new Net();
+    for (const id of [0, 1, 2]) await net.start(id);
+    const leader = await net.leader();
+    await leader.replica.append(batch(['x']), -1);
+    await net.until(() => [...net.brokers.values()].every((b) => b.host.quiescedCount() === 1), 'all replicas quiesced');
+    // Nothing moves while quiet: no ticks, so no elections and no traffic.
+    let sent = 0;
+    net.drop = () => {
+      sent++;
+      return false;
+    };
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sent).toBe(0);
+    await net.kill(leader.id);
+    const next = await net.leader();
+    expect(next.id).not.toBe(leader.id);
+    await next.replica.append(batch(['y']), -1);
+    expect(await readAll(next.replica)).toEqual(['x', 'y']);
+  });
+
   it('a whole-cluster restart keeps everything acknowledged and elects again', async () => {
     net = new Net();
     for (const id of [0, 1, 2]) await net.start(id, [0, 1, 2]);
