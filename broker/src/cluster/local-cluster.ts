@@ -17,11 +17,11 @@ import type { DataPartition } from '../replication/types.js';
 import { applyMetadataRecord, type MetadataRecord, type MetadataState } from './metadata-state.js';
 import { loadMetadata, saveMetadata } from './metadata-store.js';
 import { brokerDefaultFor, topicConfigDefs, validateTopicConfig } from './topic-configs.js';
+import { MAX_PARTITIONS_PER_TOPIC } from './topic-limits.js';
 import { collisionKey, validateTopicName } from './topic-names.js';
 import type { BrokerInfo, CreateTopicSpec, DataCluster, TopicInfo } from './types.js';
 
-/** Upper bound on partitions per topic, so one request cannot open an unbounded number of logs. */
-export const MAX_PARTITIONS_PER_TOPIC = 10_000;
+export { MAX_PARTITIONS_PER_TOPIC };
 /** Kafka's default log.retention.check.interval.ms. */
 const DEFAULT_RETENTION_CHECK_MS = 300_000;
 
