@@ -5,6 +5,7 @@ export * from './metadata-state.js';
 export * from './metadata-records.js';
 export * from './metadata-codec.js';
 export * from './metadata-delta.js';
+export * from './metadata-invariants.js';
 export * from './metadata-voters.js';
 export * from './placement.js';
 export * from './decommission-plan.js';

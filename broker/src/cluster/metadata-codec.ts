@@ -20,6 +20,7 @@ import {
   type Obj,
 } from './json-shape.js';
 import { BROKER_STATES, METADATA_RECORD_TYPES, type Endpoint, type MetadataRecord } from './metadata-records.js';
+import { imageViolations } from './metadata-invariants.js';
 import type { BrokerRegistration, MetadataState, PartitionImage, TopicImage } from './metadata-state.js';
 
 export const METADATA_RECORD_FORMAT = 1;
@@ -312,7 +313,11 @@ export function metadataImageFromJson(v: unknown): MetadataState {
       if (topics.has(t.name)) throw new ShapeError(`topics[${i}].name`, `topic ${t.name} appears twice`);
       topics.set(t.name, t);
     });
-    return { clusterId, version, brokers, topics, metadataVoters, nextProducerId };
+    const image = { clusterId, version, brokers, topics, metadataVoters, nextProducerId };
+    // Well-formed fields can still describe an impossible cluster; such a snapshot is corrupt.
+    const broken = imageViolations(image);
+    if (broken.length > 0) throw new ShapeError('', `inconsistent image: ${broken.slice(0, 3).join('; ')}`);
+    return image;
   });
 }
 

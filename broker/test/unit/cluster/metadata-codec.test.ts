@@ -153,6 +153,8 @@ describe('metadata image codec', () => {
     );
     expect(bad((j) => (j.topics[0]!.partitions = 5)).message).toMatch(/topics\[0\]\.partitionImages: 1 entries for 5 partitions/);
     expect(bad((j) => j.brokers.push(j.brokers[0]!)).message).toMatch(/broker 1 appears twice/);
+    const rfMismatch = bad((j) => ((j.topics[0] as unknown as { replicationFactor: number }).replicationFactor = 3));
+    expect(rfMismatch.message).toMatch(/metadata image: inconsistent image: alpha-0: target \[3,1\] is not 3 replicas/);
     expect(errorOf(() => decodeMetadataImage(Buffer.from([1, 0x5b, 0x5d]))).message).toMatch(/metadata image: expected an object/);
     expect(errorOf(() => decodeMetadataImage(encodeMetadataRecord(samples[0]!))).message).toMatch(/field clusterId|unknown field/);
   });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { completePartitionReassignment, reassignPartition } from '../../../src/cluster/admin-commands.js';
 import { createPartitions, createTopic, deleteTopic, reportPartitionState } from '../../../src/cluster/controller-commands.js';
 import { isEmptyDelta, metadataDelta } from '../../../src/cluster/metadata-delta.js';
+import { imageViolations } from '../../../src/cluster/metadata-invariants.js';
 import type { MetadataRecord } from '../../../src/cluster/metadata-records.js';
 import { applyMetadataRecord, type MetadataState } from '../../../src/cluster/metadata-state.js';
 import { SeededRandom } from '../../../src/raft/random.js';
@@ -153,6 +154,7 @@ describe('metadataDelta over random histories', () => {
           take(reportPartitionState(s, { topic: pick, topicId: t.topicId, partition, leader: p.replicas[0]!, leaderEpoch: p.leaderEpoch + rng.nextInt(2), isr: p.replicas.slice() }));
         }
         const next = applyAll(s, records);
+        expect(imageViolations(next), `seed ${seed} step ${step}`).toEqual([]);
         for (const id of ids) {
           const d = metadataDelta(s, next, id);
           const set = local.get(id)!;

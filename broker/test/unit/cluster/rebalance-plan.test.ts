@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { imageViolations } from '../../../src/cluster/metadata-invariants.js';
 import { applyMetadataRecord, targetReplicas, type MetadataState } from '../../../src/cluster/metadata-state.js';
 import { placePartitions } from '../../../src/cluster/placement.js';
 import { planRebalance, type RebalanceMove } from '../../../src/cluster/rebalance-plan.js';
@@ -20,7 +21,10 @@ function added(moves: readonly RebalanceMove[]): number {
 function converge(s: MetadataState, maxConcurrentMoves: number, limit: number): { state: MetadataState; rounds: number } {
   for (let rounds = 0; ; rounds++) {
     const plan = planRebalance(s, maxConcurrentMoves);
-    if (plan.moves.length === 0) return { state: s, rounds };
+    if (plan.moves.length === 0) {
+      expect(imageViolations(s)).toEqual([]);
+      return { state: s, rounds };
+    }
     if (rounds >= limit) throw new Error(`no balance after ${limit} rounds`);
     expect(added(plan.moves)).toBeLessThanOrEqual(maxConcurrentMoves);
     const reorders = plan.moves.filter((m) => m.kind === 'set-preferred-leader').length;
