@@ -224,6 +224,9 @@ function setMetadataVoters(state: MetadataState, r: SetMetadataVotersRecord): Me
 
 function createTopic(state: MetadataState, r: CreateTopicRecord): MetadataState {
   if (state.topics.has(r.name)) throw new Error(`create-topic: ${r.name} already exists`);
+  if (!Number.isInteger(r.partitions) || r.partitions < 1 || !Number.isInteger(r.replicationFactor) || r.replicationFactor < 1) {
+    throw new Error(`create-topic: ${r.name} with ${r.partitions} partitions of ${r.replicationFactor} replicas`);
+  }
   if (r.assignments.length !== r.partitions) {
     throw new Error(`create-topic: ${r.name} has ${r.partitions} partitions but ${r.assignments.length} assignments`);
   }

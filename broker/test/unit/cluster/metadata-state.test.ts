@@ -59,7 +59,8 @@ describe('applyMetadataRecord: topics', () => {
     const bad = (assignments: number[][], rf = 2): MetadataRecord => ({ ...create, name: 'x', partitions: assignments.length, replicationFactor: rf, assignments });
     expect(() => applyMetadataRecord(s1, bad([[1, 2], [3]]))).toThrow(/partition 1: 1 replicas/);
     expect(() => applyMetadataRecord(s1, bad([[1, 1]]))).toThrow(/duplicate broker/);
-    expect(() => applyMetadataRecord(s1, bad([[]], 0))).toThrow(/empty replica list/);
+    expect(() => applyMetadataRecord(s1, bad([[]], 0))).toThrow(/1 partitions of 0 replicas/);
+    expect(() => applyMetadataRecord(s1, bad([[]], 1))).toThrow(/empty replica list/);
     expect(() => applyMetadataRecord(s1, { ...create, name: 'y', partitions: 2 })).toThrow(/2 partitions but 3 assignments/);
   });
 
