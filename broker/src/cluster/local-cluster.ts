@@ -17,11 +17,11 @@ import type { DataPartition } from '../replication/types.js';
 import { applyMetadataRecord, type MetadataRecord, type MetadataState } from './metadata-state.js';
 import { loadMetadata, saveMetadata } from './metadata-store.js';
 import { brokerDefaultFor, topicConfigDefs, validateTopicConfig } from './topic-configs.js';
+import { MAX_PARTITIONS_PER_TOPIC } from './topic-limits.js';
 import { collisionKey, validateTopicName } from './topic-names.js';
 import type { BrokerInfo, CreateTopicSpec, DataCluster, TopicInfo } from './types.js';
 
-/** Upper bound on partitions per topic, so one request cannot open an unbounded number of logs. */
-export const MAX_PARTITIONS_PER_TOPIC = 10_000;
+export { MAX_PARTITIONS_PER_TOPIC };
 /** Kafka's default log.retention.check.interval.ms. */
 const DEFAULT_RETENTION_CHECK_MS = 300_000;
 
@@ -167,7 +167,8 @@ class LocalClusterImpl implements LocalCluster {
         configs,
       };
       if (validateOnly) return info;
-      await this.commit({ type: 'create-topic', ...info }, () => this.openPartitions(info, 0, info.partitions, true));
+      const assignments = Array.from({ length: partitions }, () => [this.nodeId]);
+      await this.commit({ type: 'create-topic', ...info, assignments }, () => this.openPartitions(info, 0, info.partitions, true));
       this.opts.logger.info({ topic: info.name, topicId: info.topicId, partitions }, 'topic created');
       return this.state.topics.get(info.name) ?? info;
     });
@@ -208,7 +209,8 @@ class LocalClusterImpl implements LocalCluster {
         throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `Number of partitions may not exceed ${MAX_PARTITIONS_PER_TOPIC}`);
       }
       if (validateOnly) return;
-      await this.commit({ type: 'create-partitions', name, totalCount }, () =>
+      const assignments = Array.from({ length: totalCount - t.partitions }, () => [this.nodeId]);
+      await this.commit({ type: 'create-partitions', name, totalCount, assignments }, () =>
         this.openPartitions({ ...t, partitions: totalCount }, t.partitions, totalCount, true),
       );
       this.opts.logger.info({ topic: name, partitions: totalCount }, 'partitions added');
@@ -384,7 +386,7 @@ class LocalClusterImpl implements LocalCluster {
 
 /** Loads (or creates) the metadata in `<dataDir>/__meta/` and opens every partition log. */
 export async function openLocalCluster(opts: LocalClusterOptions): Promise<LocalCluster> {
-  const { state, fresh } = await loadMetadata(opts.config.dataDir);
+  const { state, fresh } = await loadMetadata(opts.config.dataDir, opts.config.nodeId);
   if (fresh) await saveMetadata(opts.config.dataDir, state);
   const cluster = new LocalClusterImpl(opts, state);
   await cluster.openAll();

@@ -1,24 +1,20 @@
 /**
  * Durable home of the single-broker metadata: one small JSON snapshot in `<dataDir>/__meta/`,
  * replaced atomically (write temp, fsync, rename, fsync directory) so a crash leaves either the
- * old or the new file, never a torn one.
+ * old or the new file, never a torn one. Format 2 holds the whole image in the same JSON form as
+ * a metadata Raft snapshot; format 1 (topics only) is still read.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { MetadataState } from './metadata-state.js';
-import { emptyMetadataState } from './metadata-state.js';
+import { MetadataCodecError, metadataImageFromJson, metadataImageToJson } from './metadata-codec.js';
+import type { MetadataState, TopicImage } from './metadata-state.js';
+import { emptyMetadataState, newPartitionImage } from './metadata-state.js';
 import type { TopicInfo } from './types.js';
 
-const FORMAT = 1;
+const FORMAT = 2;
+const FORMAT_TOPICS_ONLY = 1;
 const FILE = 'metadata.json';
-
-interface Snapshot {
-  format: number;
-  clusterId: string;
-  version: number;
-  topics: TopicInfo[];
-}
 
 /** Kafka cluster ids are a UUID in URL-safe base64 without padding (22 characters). */
 export function newClusterId(): string {
@@ -60,8 +56,12 @@ function parseTopic(v: unknown, file: string): TopicInfo {
   };
 }
 
-/** Loads the snapshot, or creates a fresh state with a new cluster id on first start. */
-export async function loadMetadata(dataDir: string): Promise<{ state: MetadataState; fresh: boolean }> {
+/**
+ * Loads the snapshot, or creates a fresh state with a new cluster id on first start. A format 1
+ * snapshot predates replica assignments: its topics were created on this broker alone, so each
+ * partition gets `localNodeId` as its only replica.
+ */
+export async function loadMetadata(dataDir: string, localNodeId: number): Promise<{ state: MetadataState; fresh: boolean }> {
   const dir = metadataDir(dataDir);
   await mkdir(dir, { recursive: true });
   const file = join(dir, FILE);
@@ -78,25 +78,35 @@ export async function loadMetadata(dataDir: string): Promise<{ state: MetadataSt
   } catch (err) {
     throw new Error(`${file}: not valid JSON (${(err as Error).message}); refusing to start with unknown metadata`);
   }
-  if (!isRecord(raw) || raw.format !== FORMAT || typeof raw.clusterId !== 'string' || typeof raw.version !== 'number' || !Array.isArray(raw.topics)) {
-    throw new Error(`${file}: unrecognised metadata snapshot (expected format ${FORMAT})`);
+  if (isRecord(raw) && raw.format === FORMAT) {
+    try {
+      return { state: metadataImageFromJson(raw.image), fresh: false };
+    } catch (err) {
+      if (err instanceof MetadataCodecError) throw new Error(`${file}: ${err.message}; refusing to start with unknown metadata`);
+      throw err;
+    }
   }
-  const topics = new Map<string, TopicInfo>();
+  if (
+    !isRecord(raw) ||
+    raw.format !== FORMAT_TOPICS_ONLY ||
+    typeof raw.clusterId !== 'string' ||
+    typeof raw.version !== 'number' ||
+    !Array.isArray(raw.topics)
+  ) {
+    throw new Error(`${file}: unrecognised metadata snapshot (expected format ${FORMAT} or ${FORMAT_TOPICS_ONLY})`);
+  }
+  const topics = new Map<string, TopicImage>();
   for (const t of raw.topics) {
     const topic = parseTopic(t, file);
-    topics.set(topic.name, topic);
+    const partitionImages = Array.from({ length: topic.partitions }, () => newPartitionImage([localNodeId]));
+    topics.set(topic.name, { ...topic, partitionImages });
   }
-  return { state: { clusterId: raw.clusterId, version: raw.version, topics }, fresh: false };
+  return { state: { ...emptyMetadataState(raw.clusterId), version: raw.version, topics }, fresh: false };
 }
 
 export async function saveMetadata(dataDir: string, state: MetadataState): Promise<void> {
   const dir = metadataDir(dataDir);
-  const snapshot: Snapshot = {
-    format: FORMAT,
-    clusterId: state.clusterId,
-    version: state.version,
-    topics: [...state.topics.values()].map((t) => ({ ...t, configs: { ...t.configs } })),
-  };
+  const snapshot = { format: FORMAT, image: metadataImageToJson(state) };
   const tmp = join(dir, `${FILE}.tmp`);
   const fh = await open(tmp, 'w');
   try {
