@@ -210,6 +210,7 @@ export function metadataImageToJson(state: MetadataState): unknown {
     clusterId: state.clusterId,
     version: state.version,
     nextProducerId: state.nextProducerId,
+    nextTopicSeq: state.nextTopicSeq,
     metadataVoters: state.metadataVoters,
     brokers: [...state.brokers.values()]
       .sort((a, b) => a.nodeId - b.nodeId)
@@ -226,6 +227,7 @@ export function metadataImageToJson(state: MetadataState): unknown {
     topics: [...state.topics.values()]
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
       .map((t) => ({
+        seq: t.seq,
         name: t.name,
         topicId: t.topicId,
         partitions: t.partitions,
@@ -245,7 +247,7 @@ export function metadataImageToJson(state: MetadataState): unknown {
 }
 
 const BROKER_KEYS = ['nodeId', 'incarnationId', 'kafka', 'raft', 'admin', 'rack', 'state', 'maintenance'];
-const TOPIC_KEYS = ['name', 'topicId', 'partitions', 'replicationFactor', 'internal', 'configs', 'partitionImages'];
+const TOPIC_KEYS = ['seq', 'name', 'topicId', 'partitions', 'replicationFactor', 'internal', 'configs', 'partitionImages'];
 const PARTITION_KEYS = ['replicas', 'leader', 'leaderEpoch', 'isr', 'addingReplicas', 'removingReplicas'];
 
 function broker(v: unknown, p: string): BrokerRegistration {
@@ -282,6 +284,7 @@ function partitionImage(v: unknown, p: string): PartitionImage {
 
 function topic(v: unknown, p: string): TopicImage {
   const o = obj(v, p, TOPIC_KEYS);
+  const seq = read(o, p, 'seq', (x, q) => int(x, q, 1, Math.floor(Number.MAX_SAFE_INTEGER / 16384)));
   const topicName = read(o, p, 'name', name);
   const topicId = read(o, p, 'topicId', name);
   const partitions = read(o, p, 'partitions', count);
@@ -292,16 +295,17 @@ function topic(v: unknown, p: string): TopicImage {
   if (partitionImages.length !== partitions) {
     throw new ShapeError(field(p, 'partitionImages'), `${partitionImages.length} entries for ${partitions} partitions`);
   }
-  return { name: topicName, topicId, partitions, replicationFactor, internal, configs, partitionImages };
+  return { seq, name: topicName, topicId, partitions, replicationFactor, internal, configs, partitionImages };
 }
 
 /** Parses an image from its JSON form (see metadataImageToJson); throws MetadataCodecError. */
 export function metadataImageFromJson(v: unknown): MetadataState {
   return checked('image', () => {
-    const o = obj(v, '', ['clusterId', 'version', 'nextProducerId', 'metadataVoters', 'brokers', 'topics']);
+    const o = obj(v, '', ['clusterId', 'version', 'nextProducerId', 'nextTopicSeq', 'metadataVoters', 'brokers', 'topics']);
     const clusterId = read(o, '', 'clusterId', name);
     const version = read(o, '', 'version', (x, q) => int(x, q, 0));
     const nextProducerId = read(o, '', 'nextProducerId', (x, q) => int(x, q, 0));
+    const nextTopicSeq = read(o, '', 'nextTopicSeq', (x, q) => int(x, q, 1));
     const metadataVoters = read(o, '', 'metadataVoters', brokerIds);
     const brokers = new Map<number, BrokerRegistration>();
     read(o, '', 'brokers', (x, q) => arrayOf(x, q, broker)).forEach((b, i) => {
@@ -313,7 +317,7 @@ export function metadataImageFromJson(v: unknown): MetadataState {
       if (topics.has(t.name)) throw new ShapeError(`topics[${i}].name`, `topic ${t.name} appears twice`);
       topics.set(t.name, t);
     });
-    const image = { clusterId, version, brokers, topics, metadataVoters, nextProducerId };
+    const image = { clusterId, version, brokers, topics, metadataVoters, nextProducerId, nextTopicSeq };
     // Well-formed fields can still describe an impossible cluster; such a snapshot is corrupt.
     const broken = imageViolations(image);
     if (broken.length > 0) throw new ShapeError('', `inconsistent image: ${broken.slice(0, 3).join('; ')}`);

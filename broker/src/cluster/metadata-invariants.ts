@@ -16,7 +16,10 @@ export function imageViolations(state: MetadataState): string[] {
   if (new Set(state.metadataVoters).size !== state.metadataVoters.length) out.push(`metadata voters [${state.metadataVoters.join(',')}] repeat a broker`);
   for (const id of state.metadataVoters) if (removed(id)) out.push(`removed broker ${id} is a metadata voter`);
   const ids = new Set<string>();
+  const seqs = new Set<number>();
   for (const [name, t] of state.topics) {
+    if (seqs.has(t.seq) || t.seq < 1 || t.seq >= state.nextTopicSeq) out.push(`topic ${name} has sequence ${t.seq} (next ${state.nextTopicSeq}, or used twice)`);
+    seqs.add(t.seq);
     if (t.name !== name) out.push(`topic ${name} is stored as ${t.name}`);
     if (ids.has(t.topicId)) out.push(`topic id ${t.topicId} is used twice`);
     ids.add(t.topicId);

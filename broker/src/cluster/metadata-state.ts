@@ -51,6 +51,11 @@ export interface PartitionImage {
 }
 
 export interface TopicImage extends TopicInfo {
+  /**
+   * Given in creation order at apply time (every broker applies the same records in the same
+   * order, so all agree); the raft group ids of its partitions derive from it.
+   */
+  readonly seq: number;
   /** Exactly `partitions` entries. */
   readonly partitionImages: readonly PartitionImage[];
 }
@@ -65,10 +70,23 @@ export interface MetadataState {
   readonly metadataVoters: readonly number[];
   /** The first producer id not yet handed out in a block. */
   readonly nextProducerId: number;
+  /** Sequence number the next created topic gets (see TopicImage.seq). */
+  readonly nextTopicSeq: number;
 }
 
 export function emptyMetadataState(clusterId: string, metadataVoters: readonly number[] = []): MetadataState {
-  return { clusterId, version: 0, brokers: new Map(), topics: new Map(), metadataVoters: [...metadataVoters], nextProducerId: 0 };
+  return { clusterId, version: 0, brokers: new Map(), topics: new Map(), metadataVoters: [...metadataVoters], nextProducerId: 0, nextTopicSeq: 1 };
+}
+
+/**
+ * Partitions per topic that the raft group numbering leaves room for. Each partition is a raft
+ * group with a cluster-wide id derived from its topic's sequence number, so ids never repeat,
+ * not even for a topic deleted and created again under the same name. Group 0 is the metadata.
+ */
+export const GROUPS_PER_TOPIC = 16384;
+
+export function partitionGroupId(topic: Pick<TopicImage, 'seq'>, partition: number): number {
+  return topic.seq * GROUPS_PER_TOPIC + partition;
 }
 
 /** The target of a partition's replica set: replicas not being removed, in order. */
@@ -231,7 +249,8 @@ function createTopic(state: MetadataState, r: CreateTopicRecord): MetadataState 
     throw new Error(`create-topic: ${r.name} has ${r.partitions} partitions but ${r.assignments.length} assignments`);
   }
   checkNewAssignments(state, r.replicationFactor, r.assignments, `create-topic ${r.name}`, 0);
-  return withTopic(state, {
+  const created = withTopic(state, {
+    seq: state.nextTopicSeq,
     name: r.name,
     topicId: r.topicId,
     partitions: r.partitions,
@@ -240,6 +259,7 @@ function createTopic(state: MetadataState, r: CreateTopicRecord): MetadataState 
     configs: { ...r.configs },
     partitionImages: r.assignments.map(newPartitionImage),
   });
+  return { ...created, nextTopicSeq: state.nextTopicSeq + 1 };
 }
 
 function createPartitions(state: MetadataState, r: CreatePartitionsRecord): MetadataState {

@@ -96,12 +96,13 @@ export async function loadMetadata(dataDir: string, localNodeId: number): Promis
     throw new Error(`${file}: unrecognised metadata snapshot (expected format ${FORMAT} or ${FORMAT_TOPICS_ONLY})`);
   }
   const topics = new Map<string, TopicImage>();
+  let seq = 1;
   for (const t of raw.topics) {
     const topic = parseTopic(t, file);
     const partitionImages = Array.from({ length: topic.partitions }, () => newPartitionImage([localNodeId]));
-    topics.set(topic.name, { ...topic, partitionImages });
+    topics.set(topic.name, { ...topic, seq: seq++, partitionImages });
   }
-  return { state: { ...emptyMetadataState(raw.clusterId), version: raw.version, topics }, fresh: false };
+  return { state: { ...emptyMetadataState(raw.clusterId), version: raw.version, topics, nextTopicSeq: seq }, fresh: false };
 }
 
 export async function saveMetadata(dataDir: string, state: MetadataState): Promise<void> {
