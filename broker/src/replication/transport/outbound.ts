@@ -190,7 +190,10 @@ export class PeerLink {
   /** Writes what the window allows. */
   flush(): void {
     const call = this.call;
-    if (call === null || !this.connected) return;
+    if (call === null || !this.connected) {
+      this.queueGauge.set(this.queueBytes);
+      return;
+    }
     const s = this.ctx.settings;
     while (this.head < this.queue.length || this.quiesced.size > 0 || this.woken.size > 0) {
       if (this.inflightBytes > 0 && this.inflightBytes >= s.maxInflightBytesPerPeer) break;

@@ -19,6 +19,8 @@ export interface Node {
   /** Every onMessages call, in order. */
   readonly deliveries: { from: number; messages: Message[] }[];
   readonly signals: { from: number; signals: GroupSignals }[];
+  /** onMessages and onSignals calls interleaved as they happened. */
+  readonly order: ('messages' | 'signals')[];
   readonly peerStates: { node: number; up: boolean }[];
   readonly snapshotFailures: { to: number; group: number; reason: string }[];
   readonly logs: LogLine[];
@@ -47,6 +49,7 @@ export function makeNode(id: number, options: NodeOptions = {}): Node {
     peers,
     deliveries: [],
     signals: [],
+    order: [],
     peerStates: [],
     snapshotFailures: [],
     logs,
@@ -67,8 +70,14 @@ export function makeNode(id: number, options: NodeOptions = {}): Node {
     peers: () => peers,
     logger: pino({ level: 'debug' }, sink),
     registry,
-    onMessages: (from, messages) => node.deliveries.push({ from, messages }),
-    onSignals: (from, signals) => node.signals.push({ from, signals }),
+    onMessages: (from, messages) => {
+      node.deliveries.push({ from, messages });
+      node.order.push('messages');
+    },
+    onSignals: (from, signals) => {
+      node.signals.push({ from, signals });
+      node.order.push('signals');
+    },
     onPeerState: (n, up) => node.peerStates.push({ node: n, up }),
     onSnapshotFailed: (to, m, reason) => node.snapshotFailures.push({ to, group: m.group, reason }),
   });
@@ -94,9 +103,9 @@ export async function closeAll(): Promise<void> {
 }
 
 /** Polls `cond` until it holds; fails with `what` after a generous bound (this is no timing check). */
-export async function until(cond: () => boolean, what: string, boundMs = 30_000): Promise<void> {
+export async function until(cond: () => boolean | Promise<boolean>, what: string, boundMs = 30_000): Promise<void> {
   const deadline = Date.now() + boundMs;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
