@@ -71,7 +71,7 @@ export function channelOptions(s: TransportSettings): grpc.ChannelOptions {
     'grpc.use_local_subchannel_pool': 1,
     'grpc.initial_reconnect_backoff_ms': s.reconnectMinMs,
     'grpc.max_reconnect_backoff_ms': s.reconnectMaxMs,
-    'grpc-node.flow_control_window': 4 * 1024 * 1024,
+    'grpc-node.flow_control_window': s.receiveWindowBytes,
   };
 }
 

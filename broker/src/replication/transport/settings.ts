@@ -14,6 +14,7 @@ export interface TransportSettings {
   readonly reconnectMaxMs: number;
   readonly beatIntervalMs: number;
   readonly peerTimeoutMs: number;
+  readonly receiveWindowBytes: number;
   /** gRPC's message limit: a frame plus room for a chunk's header or a request's envelope. */
   readonly grpcMessageLimit: number;
 }
@@ -53,6 +54,7 @@ export function resolveSettings(o: RaftTransportOptions): TransportSettings {
     reconnectMaxMs,
     beatIntervalMs,
     peerTimeoutMs: positive('peerTimeoutMs', o.peerTimeoutMs, Math.max(1000, 3 * beatIntervalMs), beatIntervalMs + 1),
+    receiveWindowBytes: positive('receiveWindowBytes', o.receiveWindowBytes, 4 * MiB, 65_535),
     grpcMessageLimit: maxFrameBytes + 64 * 1024,
   };
 }

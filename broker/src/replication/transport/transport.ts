@@ -2,10 +2,10 @@
  * `createRaftTransport`: wires the gRPC server (inbound.ts), one PeerLink per peer (outbound.ts),
  * the per-turn flush and the beat timer. The contract is in types.ts.
  */
-import * as grpc from '@grpc/grpc-js';
 import type { Message } from '../../raft/types.js';
 import { loadRaftCodec, type RaftCodec } from './codec.js';
 import { InboundService } from './inbound.js';
+import { listen, type RaftListener } from './listener.js';
 import { createTransportMetrics, type TransportMetrics } from './metrics.js';
 import { PeerLink, grpcTarget, type LinkContext } from './outbound.js';
 import { resolveSettings, type TransportSettings } from './settings.js';
@@ -27,7 +27,7 @@ class GrpcRaftTransport implements RaftTransport {
   private readonly dirty = new Set<PeerLink>();
   private flushTimer: NodeJS.Immediate | null = null;
   private beatTimer: NodeJS.Timeout | null = null;
-  private server: grpc.Server | null = null;
+  private listener: RaftListener | null = null;
   private state: State = 'new';
 
   constructor(private readonly opts: RaftTransportOptions) {
@@ -71,26 +71,27 @@ class GrpcRaftTransport implements RaftTransport {
   async start(): Promise<number> {
     if (this.state !== 'new') throw new Error(`raft transport: start() called on a transport that is ${this.state}`);
     this.state = 'starting';
-    const server = new grpc.Server({
-      'grpc.max_receive_message_length': this.settings.grpcMessageLimit,
-      'grpc.max_send_message_length': this.settings.grpcMessageLimit,
-    });
-    server.addService(this.inbound.definition(), this.inbound.handlers());
     const target = grpcTarget({ host: this.opts.listenHost, port: this.opts.listenPort });
-    let port: number;
+    let listener: RaftListener;
     try {
-      port = await new Promise<number>((resolve, reject) => {
-        server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+      listener = await listen({
+        host: this.opts.listenHost,
+        port: this.opts.listenPort,
+        service: this.inbound.definition(),
+        handlers: this.inbound.handlers(),
+        grpcMessageLimit: this.settings.grpcMessageLimit,
+        receiveWindowBytes: this.settings.receiveWindowBytes,
+        logger: this.opts.logger,
       });
     } catch (e) {
       this.state = 'closed';
-      server.forceShutdown();
       throw new Error(`raft transport: cannot listen on ${target}: ${e instanceof Error ? e.message : String(e)}`);
     }
-    this.server = server;
+    this.listener = listener;
+    const port = listener.port;
     if (this.state !== 'starting') {
       // close() was called while binding.
-      server.forceShutdown();
+      await listener.close(0);
       return port;
     }
     this.state = 'running';
@@ -140,20 +141,10 @@ class GrpcRaftTransport implements RaftTransport {
     for (const link of this.links.values()) link.close('closed');
     this.links.clear();
     this.inbound.close();
-    const server = this.server;
-    this.server = null;
-    if (server === null) return;
+    const listener = this.listener;
+    this.listener = null;
     // Give the statuses just sent a moment to leave, then cut whatever is still open.
-    await new Promise<void>((resolve) => {
-      const force = setTimeout(() => {
-        server.forceShutdown();
-        resolve();
-      }, 250);
-      server.tryShutdown(() => {
-        clearTimeout(force);
-        resolve();
-      });
-    });
+    await listener?.close(250);
   }
 
   // ------------------------------------------------------------------ internals

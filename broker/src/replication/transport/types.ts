@@ -107,6 +107,8 @@ export interface RaftTransportOptions {
   readonly beatIntervalMs?: number;
   /** A stream with nothing acknowledged for this long is torn down. Default 1 s. */
   readonly peerTimeoutMs?: number;
+  /** HTTP/2 receive window of this listener per stream (see listener.ts). Default 4 MiB. */
+  readonly receiveWindowBytes?: number;
   /** proto/raft.proto; found relative to this module by default (or CHRONIK_RAFT_PROTO). */
   readonly protoPath?: string;
   /** Jitter source in [0, 1). Default Math.random. */

@@ -1,4 +1,5 @@
 /** The Raft transport over real sockets on 127.0.0.1 (port 0 everywhere but where a peer must come back). */
+import http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MessageType, type Message } from '../../../../src/raft/types.js';
@@ -169,13 +170,16 @@ describe('raft transport: peers coming and going', () => {
     a.peers.set(2, { host: '127.0.0.1', port });
     for (let i = 1; i <= 20; i++) expect(a.transport.send(2, [append(1, i)])).toBe(true);
     expect(a.transport.peerUp(2)).toBe(false);
+    const unreachable = (): number => a.logs.filter((l) => /cannot open a raft stream to broker 2/.test(l.msg)).length;
+    await until(() => unreachable() === 1, 'a failed dial');
 
     const b = await startNode(2, { listenPort: port });
     b.peers.set(1, { host: '127.0.0.1', port: a.port });
     await until(() => b.received(1).length === 20, 'queued messages delivered after the peer came up');
     expect(indexes(b.received(1))).toEqual(range(20));
     expect(a.peerStates).toEqual([{ node: 2, up: true }]);
-    expect(a.logs.filter((l) => /cannot open a raft stream to broker 2/.test(l.msg)).length).toBe(1);
+    // Repeated failures of the same peer are logged once (then at debug).
+    expect(unreachable()).toBe(1);
 
     await b.transport.close();
     await until(() => a.peerStates.length === 2, 'down reported');
@@ -436,6 +440,28 @@ describe('raft transport: unary requests', () => {
     x.peers.set(2, { host: '127.0.0.1', port: b.port });
     await expect(x.transport.request(2, 'echo', new Uint8Array(0), 5000)).rejects.toMatchObject({ code: 'refused', message: /sender is in cluster "elsewhere"/ });
     expect(await metric(b, 'chronik_transport_refused_frames_total', { reason: 'cluster_id' })).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('raft transport: listener', () => {
+  it('advertises the configured HTTP/2 receive window (grpc-js alone would pin it to 64 KiB)', async () => {
+    const b = await startNode(2, { receiveWindowBytes: 3 * 1024 * 1024 });
+    const session = http2.connect(`http://127.0.0.1:${b.port}`);
+    try {
+      const settings = await new Promise<http2.Settings>((resolve, reject) => {
+        session.once('remoteSettings', resolve);
+        session.once('error', reject);
+      });
+      expect(settings.initialWindowSize).toBe(3 * 1024 * 1024);
+      await until(() => (session.state.remoteWindowSize ?? 0) >= 6 * 1024 * 1024, 'connection window raised');
+    } finally {
+      session.destroy();
+    }
+  });
+
+  it('names the address when it cannot listen', async () => {
+    const a = await startNode(1);
+    await expect(startNode(2, { listenPort: a.port })).rejects.toThrow(`raft transport: cannot listen on 127.0.0.1:${a.port}: listen EADDRINUSE`);
   });
 });
 
