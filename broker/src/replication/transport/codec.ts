@@ -259,6 +259,7 @@ export function messageSize(m: Message): number {
   s += u64Field(m.logTerm) + u64Field(m.index) + u64Field(m.commit) + u64Field(m.hint);
   if (m.reject) s += 2;
   if (m.transfer) s += 2;
+  if (!Array.isArray(m.entries)) return -1;
   if (m.context !== null) {
     if (!(m.context instanceof Uint8Array)) return -1;
     s += lenField(m.context.length);
@@ -271,18 +272,20 @@ export function messageSize(m: Message): number {
     s += lenField(len);
   }
   if (m.snapshot !== null) {
-    const len = snapshotSize(m.snapshot, m.snapshot.data.length);
+    const len = snapshotSize(m.snapshot);
     if (len < 0) return -1;
     s += lenField(len);
   }
   return s;
 }
 
-function snapshotSize(snap: Snapshot, dataLength: number): number {
+function snapshotSize(snap: Snapshot): number {
+  if (typeof snap !== 'object' || snap.conf === null || typeof snap.conf !== 'object') return -1;
   const { voters, learners } = snap.conf;
-  if (!isU64(snap.index) || !isU64(snap.term) || !voters.every(isU64) || !learners.every(isU64) || !(snap.data instanceof Uint8Array)) return -1;
+  if (!isU64(snap.index) || !isU64(snap.term) || !(snap.data instanceof Uint8Array)) return -1;
+  if (!Array.isArray(voters) || !Array.isArray(learners) || !voters.every(isU64) || !learners.every(isU64)) return -1;
   const conf = packedField(voters) + packedField(learners);
-  return u64Field(snap.index) + u64Field(snap.term) + lenField(conf) + (dataLength === 0 ? 0 : lenField(dataLength));
+  return u64Field(snap.index) + u64Field(snap.term) + lenField(conf) + (snap.data.length === 0 ? 0 : lenField(snap.data.length));
 }
 
 /** What one message of `size` bytes adds to a RaftBatch (tag, length, body). */

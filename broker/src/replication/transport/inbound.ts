@@ -233,14 +233,16 @@ export class InboundService {
     const remote = call.getPeer();
     let peer = -1;
     let header: Message | null = null;
-    let data: Buffer | null = null;
+    // Chunks are kept as views and joined once at the end: memory grows with what actually
+    // arrived, never with what a first chunk merely claims.
+    let parts: Uint8Array[] = [];
     let received = 0;
     let total = 0;
     let done = false;
     const fail = (r: Refusal): void => {
       if (done) return;
       done = true;
-      data = null;
+      parts = [];
       this.count(r, peer >= 0 ? `broker ${peer} (${remote})` : remote, 'snapshot transfer');
       callback(statusError(r.code, r.detail));
     };
@@ -266,22 +268,22 @@ export class InboundService {
         }
         header = h;
         total = c.totalBytes;
-        data = Buffer.allocUnsafe(total);
       } else if (c.header !== null) {
         return fail(bad('a header after the first chunk'));
       }
       if (c.offset !== received || received + c.data.length > total) {
         return fail(bad(`chunk at offset ${c.offset} of ${c.data.length} bytes does not follow ${received} of ${total} bytes`));
       }
-      (data as Buffer).set(c.data, received);
+      if (c.data.length > 0) parts.push(c.data);
       received += c.data.length;
       ctx.metrics.bytesReceived.labels(String(peer)).inc(raw.length);
       if (!c.last) return;
       if (received !== total) return fail(bad(`last chunk at ${received} of ${total} bytes`));
       done = true;
       const snap = header.snapshot as NonNullable<Message['snapshot']>;
-      const m: Message = { ...header, snapshot: { index: snap.index, term: snap.term, conf: snap.conf, data: data as Buffer } };
-      data = null;
+      const data = parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts, total);
+      parts = [];
+      const m: Message = { ...header, snapshot: { index: snap.index, term: snap.term, conf: snap.conf, data } };
       ctx.deliver(peer, [m]);
       callback(null, ctx.codec.encodeReceipt(true, ''));
     });
@@ -290,7 +292,7 @@ export class InboundService {
     });
     call.on('cancelled', () => {
       done = true;
-      data = null;
+      parts = [];
     });
     call.on('error', noop);
   }

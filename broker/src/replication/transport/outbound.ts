@@ -141,11 +141,11 @@ export class PeerLink {
     let queued = false;
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i] as Message;
-      if (m.type === MessageType.InstallSnapshot && m.snapshot !== null && m.snapshot.data.length > s.snapshotChunkBytes) {
+      const size = messageSize(m);
+      if (size >= 0 && m.type === MessageType.InstallSnapshot && m.snapshot !== null && m.snapshot.data.length > s.snapshotChunkBytes) {
         this.queueSnapshot(m);
         continue;
       }
-      const size = messageSize(m);
       if (size < 0) {
         this.logThrottled(`dropping a malformed raft message (type ${String(m.type)}, group ${String(m.group)}) for broker ${this.peer}`);
         this.drop('invalid', m);

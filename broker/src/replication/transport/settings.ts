@@ -48,7 +48,7 @@ export function resolveSettings(o: RaftTransportOptions): TransportSettings {
     maxQueueBytesPerPeer: positive('maxQueueBytesPerPeer', o.maxQueueBytesPerPeer, 16 * MiB),
     maxInflightBytesPerPeer: positive('maxInflightBytesPerPeer', o.maxInflightBytesPerPeer, 8 * MiB),
     snapshotChunkBytes,
-    maxSnapshotBytes: positive('maxSnapshotBytes', o.maxSnapshotBytes, 1024 * MiB),
+    maxSnapshotBytes: positive('maxSnapshotBytes', o.maxSnapshotBytes, 256 * MiB),
     snapshotTimeoutMs: positive('snapshotTimeoutMs', o.snapshotTimeoutMs, 60_000),
     reconnectMinMs,
     reconnectMaxMs,

@@ -62,9 +62,18 @@ class GrpcRaftTransport implements RaftTransport {
       logger: log,
       now,
       isPeer: (node) => this.currentPeers()?.has(node) ?? false,
-      deliver: (from, messages) => this.callback('onMessages', () => opts.onMessages(from, messages)),
-      signals: (from, signals) => this.callback('onSignals', () => opts.onSignals?.(from, signals)),
-      onRequest: opts.onRequest ? (kind, payload, from) => (opts.onRequest as NonNullable<RaftTransportOptions['onRequest']>)(kind, payload, from) : null,
+      deliver: (from, messages) => {
+        if (this.serving()) this.callback('onMessages', () => opts.onMessages(from, messages));
+      },
+      signals: (from, signals) => {
+        if (this.serving()) this.callback('onSignals', () => opts.onSignals?.(from, signals));
+      },
+      onRequest: opts.onRequest
+        ? (kind, payload, from) =>
+            this.serving()
+              ? (opts.onRequest as NonNullable<RaftTransportOptions['onRequest']>)(kind, payload, from)
+              : Promise.reject(new Error(`broker ${this.settings.nodeId} is shutting down`))
+        : null,
     });
   }
 
@@ -148,6 +157,11 @@ class GrpcRaftTransport implements RaftTransport {
   }
 
   // ------------------------------------------------------------------ internals
+
+  /** Callbacks fire from the moment the listener is up until close(). */
+  private serving(): boolean {
+    return this.state === 'starting' || this.state === 'running';
+  }
 
   private linkFor(to: number): PeerLink | undefined {
     const existing = this.links.get(to);

@@ -88,7 +88,10 @@ export interface RaftTransportOptions {
   readonly logger: Logger;
   /** Where the transport registers its metrics; a private registry if omitted. */
   readonly registry?: Registry;
-  /** Largest frame sent or accepted (bytes). Default 4 MiB. */
+  /**
+   * Largest frame sent or accepted (bytes). Default 4 MiB. Must not be smaller on a receiver than
+   * on its senders (gRPC refuses the larger messages), so keep it equal cluster-wide.
+   */
   readonly maxFrameBytes?: number;
   /** Messages waiting to be written to one peer (bytes). Default 16 MiB. */
   readonly maxQueueBytesPerPeer?: number;
@@ -96,7 +99,7 @@ export interface RaftTransportOptions {
   readonly maxInflightBytesPerPeer?: number;
   /** InstallSnapshot data above this goes chunked, in chunks of this size. Default 1 MiB. */
   readonly snapshotChunkBytes?: number;
-  /** Largest snapshot data accepted from a peer. Default 1 GiB. */
+  /** Largest snapshot data accepted from a peer. Default 256 MiB. */
   readonly maxSnapshotBytes?: number;
   /** Deadline of one whole snapshot transfer. Default 60 s. */
   readonly snapshotTimeoutMs?: number;

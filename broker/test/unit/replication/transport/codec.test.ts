@@ -125,6 +125,12 @@ describe('transport codec', () => {
     expect(messageSize(message({ commit: 2 ** 53 }))).toBe(-1);
     expect(messageSize(message({ type: 0 as MessageType }))).toBe(-1);
     expect(messageSize(message({ entries: [{ term: 1, index: 1, type: 0, data: 'x' as unknown as Uint8Array }] }))).toBe(-1);
+    expect(messageSize(message({ entries: undefined as unknown as Entry[] }))).toBe(-1);
+    const snap = { index: 1, term: 1, conf: { voters: [1], learners: [] }, data: new Uint8Array(1) };
+    expect(messageSize(message({ snapshot: snap }))).toBeGreaterThan(0);
+    expect(messageSize(message({ snapshot: { ...snap, data: undefined as unknown as Uint8Array } }))).toBe(-1);
+    expect(messageSize(message({ snapshot: { ...snap, conf: null as unknown as typeof snap.conf } }))).toBe(-1);
+    expect(messageSize(message({ snapshot: { ...snap, conf: { voters: [-1], learners: [] } } }))).toBe(-1);
   });
 
   it('throws MalformedFrameError for garbage, truncation, unknown enums and unsafe integers', () => {

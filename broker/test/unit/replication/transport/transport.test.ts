@@ -399,6 +399,41 @@ describe('raft transport: snapshots', () => {
   });
 });
 
+describe('raft transport: snapshot transfers that break the rules', () => {
+  it('refuses a transfer without a header, with a gap, or cut short, and delivers none of them', async () => {
+    const b = await startNode(2);
+    b.peers.set(4, { host: '127.0.0.1', port: 1 });
+    const client = new grpc.Client(`127.0.0.1:${b.port}`, grpc.credentials.createInsecure());
+    const id = (x: Buffer): Buffer => x;
+    const transfer = (chunks: Buffer[]): Promise<grpc.ServiceError | null> =>
+      new Promise((resolve) => {
+        const call = client.makeClientStreamRequest<Buffer, Buffer>('/chronik.raft.v1.RaftTransport/InstallSnapshot', id, id, (err) => resolve(err));
+        for (const c of chunks) call.write(c);
+        call.end();
+      });
+    const header = snapshotMessage(9, new Uint8Array(0), 4, 2);
+    const chunk = (over: Partial<Parameters<typeof codec.encodeChunk>[0]>): Buffer =>
+      codec.encodeChunk({ fromNode: 4, toNode: 2, clusterId: 'test-cluster', header: null, offset: 0, data: pattern(10, 1), last: false, totalBytes: 0, ...over });
+    try {
+      expect((await transfer([chunk({ last: true })]))?.details).toBe('the first chunk carries no InstallSnapshot header');
+      expect((await transfer([chunk({ header, totalBytes: 30 }), chunk({ offset: 20 })]))?.details).toBe(
+        'chunk at offset 20 of 10 bytes does not follow 10 of 30 bytes',
+      );
+      expect((await transfer([chunk({ header, totalBytes: 30 }), chunk({ offset: 10 })]))?.details).toBe('transfer ended after 20 of 30 bytes');
+      expect((await transfer([chunk({ header, totalBytes: 2 ** 40 })]))?.details).toMatch(/snapshot of 1099511627776 bytes exceeds the limit/);
+      expect((await transfer([Buffer.from([0x0a, 0x05, 0x01])]))?.details).toMatch(/corrupt snapshot chunk/);
+      expect(await metric(b, 'chronik_transport_refused_frames_total', { reason: 'bad_snapshot' })).toBe(4);
+      expect(await metric(b, 'chronik_transport_refused_frames_total', { reason: 'malformed' })).toBe(1);
+      expect(b.deliveries).toEqual([]);
+      // A correct one from the same sender goes through.
+      expect(await transfer([chunk({ header, totalBytes: 20 }), chunk({ offset: 10, last: true })])).toBeNull();
+      expect(b.received(4).map((m) => m.snapshot!.data.length)).toEqual([20]);
+    } finally {
+      client.close();
+    }
+  });
+});
+
 describe('raft transport: unary requests', () => {
   it('answers, relays a remote failure, times out, and names unknown, unavailable and handler-less peers', async () => {
     let release = (): void => {};
