@@ -12,7 +12,8 @@
  * simplified). For 1 KiB and 16 KiB entries it prints messages/s and MB/s of entry bytes, the
  * messages per frame, and the same figures for the reference: a plain TCP socket carrying the
  * entry bytes with a 4-byte length prefix each, written once per turn, with the same window and
- * an 8-byte acknowledgement per read. The ratio is transport / reference. Each figure is the best
+ * an 8-byte acknowledgement per read. The ratio is transport / reference.
+ * Last, the CPU one idle broker spends on one peer (beats and their acknowledgements). Each figure is the best
  * of `--rounds` runs of `--seconds`, transport and reference alternating.
  */
 import { spawn } from 'node:child_process';
@@ -247,6 +248,25 @@ async function benchRaw(size: number): Promise<Result> {
   return { messages: sent, bytes: sent * size, secs, frames: writes };
 }
 
+/** CPU of one idle broker with one peer (beats both ways), as a share of one core. */
+async function idleCost(): Promise<number> {
+  const peers = new Map<number, { host: string; port: number }>();
+  const transport = createRaftTransport({ nodeId: 1, clusterId: 'bench', listenHost: '127.0.0.1', listenPort: 0, peers: () => peers, logger, onMessages: () => {} });
+  const port = await transport.start();
+  const receiver = await child(['--receive', 'transport', String(port)]);
+  peers.set(2, { host: '127.0.0.1', port: receiver.port });
+  while (!transport.peerUp(2)) await new Promise((r) => setTimeout(r, 5));
+  await new Promise((r) => setTimeout(r, 500));
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const cpu = process.cpuUsage(cpu0);
+  const share = (cpu.user + cpu.system) / 1000 / (performance.now() - t0);
+  await transport.close();
+  await receiver.stop();
+  return share;
+}
+
 async function main(): Promise<void> {
   const role = arg('receive', '');
   if (role === 'transport') return serveTransport(Number(process.argv[process.argv.indexOf('transport') + 1]));
@@ -281,6 +301,7 @@ async function main(): Promise<void> {
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   for (const row of rows) console.log(row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));
+  console.log(`idle: one broker with one peer, beats every 100 ms both ways: ${(100 * (await idleCost())).toFixed(2)}% of a core`);
 }
 
 await main();
