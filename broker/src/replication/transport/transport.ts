@@ -29,6 +29,7 @@ class GrpcRaftTransport implements RaftTransport {
   private beatTimer: NodeJS.Timeout | null = null;
   private listener: RaftListener | null = null;
   private state: State = 'new';
+  private readonly badPeers = new Set<number>();
 
   constructor(private readonly opts: RaftTransportOptions) {
     this.settings = resolveSettings(opts);
@@ -177,13 +178,28 @@ class GrpcRaftTransport implements RaftTransport {
     return link;
   }
 
+  /** peers() without this node and without entries that cannot be dialled (each logged once). */
   private currentPeers(): ReadonlyMap<number, PeerAddress> | null {
+    let peers: ReadonlyMap<number, PeerAddress>;
     try {
-      return this.opts.peers();
+      peers = this.opts.peers();
     } catch (e) {
       this.opts.logger.error({ err: e }, 'raft transport: peers() threw; keeping the current peers');
       return null;
     }
+    let usable: Map<number, PeerAddress> | null = null;
+    for (const [id, a] of peers) {
+      const ok = Number.isSafeInteger(id) && id >= 0 && typeof a?.host === 'string' && a.host.length > 0 && Number.isInteger(a.port) && a.port > 0 && a.port < 65536;
+      if (ok && id !== this.settings.nodeId) continue;
+      // Copy on the first entry to leave out, so the common case allocates nothing.
+      usable ??= new Map(peers);
+      usable.delete(id);
+      if (!ok && !this.badPeers.has(id)) {
+        this.badPeers.add(id);
+        this.opts.logger.error({ peer: id, address: a }, `raft transport: ignoring peer ${String(id)}: not a node id >= 0 with a host and a port 1..65535`);
+      }
+    }
+    return usable ?? peers;
   }
 
   /** Dials new peers, redials moved ones, drops removed ones. */
@@ -191,7 +207,6 @@ class GrpcRaftTransport implements RaftTransport {
     const peers = this.currentPeers();
     if (peers === null) return;
     for (const [id, address] of peers) {
-      if (id === this.settings.nodeId) continue;
       const link = this.links.get(id);
       if (link === undefined) this.addLink(id, address);
       else link.updateAddress(address);

@@ -217,6 +217,24 @@ describe('raft transport: peers coming and going', () => {
     expect(a.transport.send(2, [append(1, 2)])).toBe(false);
   });
 
+  it('skips itself and undiallable entries in peers(), saying so once', async () => {
+    const a = await startNode(1);
+    const b = await startNode(2);
+    a.peers.set(1, { host: '127.0.0.1', port: a.port });
+    a.peers.set(7, { host: '', port: 1 });
+    a.peers.set(8, { host: '127.0.0.1', port: 70000 });
+    await upPair(a, b);
+    a.transport.send(2, [append(1, 1)]);
+    await until(() => b.received(1).length === 1, 'delivered');
+    expect(a.transport.send(7, [append(1, 1)])).toBe(false);
+    expect(a.transport.send(1, [append(1, 1)])).toBe(false);
+    const ignored = a.logs.filter((l) => /ignoring peer/.test(l.msg)).map((l) => l.msg);
+    expect(ignored).toEqual([
+      'raft transport: ignoring peer 7: not a node id >= 0 with a host and a port 1..65535',
+      'raft transport: ignoring peer 8: not a node id >= 0 with a host and a port 1..65535',
+    ]);
+  });
+
   it('bounds the queue to a dead peer and drops the excess, while a live peer is unaffected', async () => {
     const dead = await freePort();
     const a = await startNode(1, { maxQueueBytesPerPeer: 64 * 1024 });
