@@ -36,6 +36,7 @@ interface Refusal {
 interface InboundStream {
   readonly call: grpc.ServerDuplexStream<Buffer, Buffer>;
   readonly remote: string;
+  readonly opened: number;
   peer: number;
   lastSequence: number;
   ackDue: number;
@@ -89,6 +90,19 @@ export class InboundService {
     if (s !== undefined) this.end(s, grpc.status.PERMISSION_DENIED, `broker ${peer} is no longer a peer of broker ${this.ctx.settings.nodeId}`);
   }
 
+  /**
+   * Ends streams that have not identified themselves within the peer timeout: a real sender's
+   * first frame is its opening beat, so such a stream is not a broker.
+   */
+  sweep(now: number): void {
+    for (const s of this.streams) {
+      if (s.peer < 0 && now - s.opened > this.ctx.settings.peerTimeoutMs) {
+        this.ctx.logger.debug({ remote: s.remote }, `closing a raft stream from ${s.remote} that sent no frame`);
+        this.end(s, grpc.status.DEADLINE_EXCEEDED, 'no frame within the peer timeout');
+      }
+    }
+  }
+
   /** Ends every inbound stream (the transport is closing). */
   close(): void {
     this.closed = true;
@@ -137,7 +151,7 @@ export class InboundService {
   // ------------------------------------------------------------------ Stream
 
   private stream(call: grpc.ServerDuplexStream<Buffer, Buffer>): void {
-    const s: InboundStream = { call, remote: call.getPeer(), peer: -1, lastSequence: 0, ackDue: 0, closed: false };
+    const s: InboundStream = { call, remote: call.getPeer(), opened: this.ctx.now(), peer: -1, lastSequence: 0, ackDue: 0, closed: false };
     if (this.closed) {
       call.emit('error', statusError(grpc.status.UNAVAILABLE, 'shutting down'));
       return;

@@ -226,6 +226,7 @@ class GrpcRaftTransport implements RaftTransport {
     this.refreshPeers();
     const now = performance.now();
     for (const link of this.links.values()) link.tick(now);
+    this.inbound.sweep(now);
   }
 
   private flush(): void {

@@ -324,6 +324,7 @@ describe('raft transport: refusing what does not belong', () => {
     stranger.transport.send(2, [append(1, 1)]);
     misdirected.transport.send(7, [append(1, 1)]);
 
+    const mute = rawStream(b.port);
     const garbage = rawStream(b.port);
     const resequenced = rawStream(b.port);
     const impostor = rawStream(b.port);
@@ -356,6 +357,8 @@ describe('raft transport: refusing what does not belong', () => {
       expect(lines.some((l) => /stream of broker 4 carried a frame from broker 3/.test(l))).toBe(true);
       expect(otherCluster.logs.some((l) => /cannot open a raft stream to broker 2 .*FAILED_PRECONDITION: sender is in cluster/.test(l.msg))).toBe(true);
 
+      // A stream that never says who it is does not stay open.
+      expect(await mute.status).toMatchObject({ code: grpc.status.DEADLINE_EXCEEDED, details: 'no frame within the peer timeout' });
       // Nothing refused was delivered; the one valid frame from 4 was.
       expect(new Set(b.deliveries.map((d) => d.from))).toEqual(new Set([4]));
       expect(b.received(4).map((m) => m.entries[0]!.index)).toEqual([1]);
@@ -366,6 +369,7 @@ describe('raft transport: refusing what does not belong', () => {
       expect(indexes(b.received(1))).toEqual(range(100));
       expect(a.peerStates).toEqual([{ node: 2, up: true }]);
     } finally {
+      mute.close();
       garbage.close();
       resequenced.close();
       impostor.close();
