@@ -33,7 +33,10 @@
  * - Refusal. A receiver refuses, counts (`chronik_transport_refused_frames_total{reason}`) and
  *   never delivers a frame from another cluster, from a broker not in its `peers()`, addressed to
  *   another node, or that does not decode; it ends that stream with a gRPC status naming the
- *   reason and logs one line. Other streams are unaffected.
+ *   reason (which the sender logs) and logs it itself (one line per reason per 10 s). A stream
+ *   that sends nothing within `peerTimeoutMs` of opening is closed. Other streams are unaffected.
+ *   Keep `clusterId`, `maxFrameBytes` and `beatIntervalMs` < `peerTimeoutMs` the same on every
+ *   broker.
  * - Snapshots. An InstallSnapshot message whose snapshot data exceeds `snapshotChunkBytes` goes
  *   over the chunked `InstallSnapshot` call (one transfer per peer at a time; a newer snapshot for
  *   the same group replaces a waiting one) and is delivered as one InstallSnapshot message with
