@@ -326,7 +326,7 @@ export class InboundService {
       return;
     }
     const r = this.check(req);
-    if (r !== null) {
+    if (r !== null && !(r.reason === 'unknown_sender' && ctx.settings.openRequestKinds.has(req.kind))) {
       this.count(r, remote, 'request');
       callback(statusError(r.code, r.detail));
       return;

@@ -17,6 +17,7 @@ export interface TransportSettings {
   readonly receiveWindowBytes: number;
   /** gRPC's message limit: a frame plus room for a chunk's header or a request's envelope. */
   readonly grpcMessageLimit: number;
+  readonly openRequestKinds: ReadonlySet<string>;
 }
 
 const MiB = 1024 * 1024;
@@ -56,5 +57,6 @@ export function resolveSettings(o: RaftTransportOptions): TransportSettings {
     peerTimeoutMs: positive('peerTimeoutMs', o.peerTimeoutMs, Math.max(1000, 3 * beatIntervalMs), beatIntervalMs + 1),
     receiveWindowBytes: positive('receiveWindowBytes', o.receiveWindowBytes, 4 * MiB, 65_535),
     grpcMessageLimit: maxFrameBytes + 64 * 1024,
+    openRequestKinds: new Set(o.openRequestKinds ?? []),
   };
 }

@@ -117,6 +117,11 @@ export interface RaftTransportOptions {
   readonly receiveWindowBytes?: number;
   /** proto/raft.proto; found relative to this module by default (or CHRONIK_RAFT_PROTO). */
   readonly protoPath?: string;
+  /**
+   * Request kinds served even from a broker not in `peers()` (same cluster id still required):
+   * a broker joining a running cluster asks to be added before anyone lists it.
+   */
+  readonly openRequestKinds?: readonly string[];
   /** Jitter source in [0, 1). Default Math.random. */
   readonly random?: () => number;
 }

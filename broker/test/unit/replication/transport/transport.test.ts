@@ -490,6 +490,14 @@ describe('raft transport: unary requests', () => {
     }
   });
 
+  it('serves open request kinds to a broker it does not list (a joiner), and only those', async () => {
+    const b = await startNode(2, { openRequestKinds: ['join'], onRequest: async (kind, _p, from) => Buffer.from(`${kind} from ${from}`) });
+    const x = await startNode(7);
+    x.peers.set(2, { host: '127.0.0.1', port: b.port });
+    expect(Buffer.from(await x.transport.request(2, 'join', new Uint8Array(0), 5000)).toString()).toBe('join from 7');
+    await expect(x.transport.request(2, 'echo', new Uint8Array(0), 5000)).rejects.toMatchObject({ code: 'refused' });
+  });
+
   it('refuses a request from another cluster', async () => {
     const b = await startNode(2, { onRequest: async () => new Uint8Array(0) });
     const x = await startNode(1, { clusterId: 'elsewhere' });
