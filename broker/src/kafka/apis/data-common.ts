@@ -15,8 +15,6 @@ export interface DataDeps {
   readonly logger: Logger;
 }
 
-export const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
-
 /** Interprets a decoded body as the API's request shape (the codec guarantees the fields). */
 export function asRequest<T>(body: MessageBody): T {
   return body as unknown as T;

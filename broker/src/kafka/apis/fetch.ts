@@ -8,9 +8,10 @@ import type { FetchRequest as FetchRequestDef } from '../protocol/messages/index
 import type { BodyOf } from '../protocol/messages/types.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { LOG_OVERHEAD } from '../protocol/records.js';
+import { ZERO_UUID } from '../protocol/schema.js';
 import type { DataPartition, IsolationLevel } from '../../replication/types.js';
 import type { Handler, MessageBody, RequestContext } from '../server/handler.js';
-import { asBody, asRequest, errorOutcome, leaderEpochError, ZERO_UUID, type DataDeps, type DecodesAs, type Expect } from './data-common.js';
+import { asBody, asRequest, errorOutcome, leaderEpochError, type DataDeps, type DecodesAs, type Expect } from './data-common.js';
 
 interface FetchPartitionRequest {
   partition: number;

@@ -3,12 +3,11 @@ import type { Cluster, TopicInfo } from '../../cluster/types.js';
 import { validateTopicName } from '../../cluster/topic-names.js';
 import type { Logger } from '../../observability/logger.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
-import type { ApiDef } from '../protocol/schema.js';
+import { ZERO_UUID, type ApiDef } from '../protocol/schema.js';
 import type { ApiHandler, MessageBody } from '../server/handler.js';
 
 /** "No authorized operations were computed" in Kafka's encoding (INT32 min). */
 export const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
-export const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 
 /** Where a partition lives, as Metadata reports it. */
 export interface PartitionPlacement {

@@ -5,9 +5,10 @@
 import type { CreateTopicsRequest as CreateTopicsRequestDef, DeleteTopicsRequest as DeleteTopicsRequestDef, CreatePartitionsRequest as CreatePartitionsRequestDef } from '../protocol/messages/index.js';
 import type { BodyOf } from '../protocol/messages/types.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
+import { ZERO_UUID } from '../protocol/schema.js';
 import type { Handler, MessageBody, RequestContext } from '../server/handler.js';
 import { describeTopicConfigs } from './configs.js';
-import { asBody, asRequest, duplicates, errorOutcome, ZERO_UUID, type DataDeps, type DecodesAs, type Expect } from './data-common.js';
+import { asBody, asRequest, duplicates, errorOutcome, type DataDeps, type DecodesAs, type Expect } from './data-common.js';
 
 interface CreateTopicsRequest {
   topics: {

@@ -8,20 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../../src/kafka/protocol/errors.js';
 import { GroupCoordinator, type CoordinatorRecord, type GroupStore } from '../../../src/coordinator/group-coordinator.js';
 import type { Group } from '../../../src/coordinator/group.js';
+import { seededRandom } from '../../helpers/random.js';
 import { VirtualScheduler } from '../../helpers/virtual-scheduler.js';
 
-
-/** mulberry32: small, seedable, good enough to pick actions. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const store: GroupStore = {
   owns: () => true,
@@ -62,7 +51,7 @@ function checkInvariants(g: Group | undefined, lastGeneration: number): number {
 const visited = new Set<string>();
 
 async function run(seed: number): Promise<void> {
-  const random = rng(seed);
+  const random = seededRandom(seed);
   const clock = new VirtualScheduler(0, 5);
   let ids = 0;
   const gc = new GroupCoordinator({
