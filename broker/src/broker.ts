@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { Gauge } from 'prom-client';
-import type { BrokerConfig } from './config.js';
+import type { BrokerConfig } from './config/index.js';
 import { openLocalCluster } from './cluster/index.js';
 import { createCoordinator } from './coordinator/index.js';
 import { createApiVersionsHandler } from './kafka/apis/api-versions.js';
@@ -62,12 +62,9 @@ const MAX_LINGER_MS = 1000;
  * Long.MAX_VALUE ("never force a flush"), so huge values are capped rather than honoured.
  */
 function groupCommitLingerMs(config: BrokerConfig, logger: Logger): number {
-  const raw = config.defaults['log.flush.interval.ms'];
-  if (raw === undefined) return 0;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`log.flush.interval.ms: '${raw}' is not a non-negative number`);
+  const n = config.settings.get('log.flush.interval.ms');
   if (n > MAX_LINGER_MS) {
-    logger.warn({ requested: raw, used: MAX_LINGER_MS }, 'log.flush.interval.ms capped: it is the group-commit linger');
+    logger.warn({ requested: n, used: MAX_LINGER_MS }, 'log.flush.interval.ms capped: it is the group-commit linger');
     return MAX_LINGER_MS;
   }
   return n;
@@ -172,7 +169,7 @@ export async function startBroker(requested: BrokerConfig, options: StartBrokerO
       codec: protocolCodec,
       logger: logger.child({ component: 'kafka' }),
       metrics,
-      ...serverSettings(config.defaults),
+      ...serverSettings(config.settings),
     });
     await kafka.start();
     const server = kafka;

@@ -6,7 +6,7 @@
  * come back Empty with their offsets and generation), open the producer-id allocator, then serve.
  */
 import type { Cluster } from '../cluster/types.js';
-import type { BrokerConfig } from '../config.js';
+import type { BrokerConfig } from '../config/index.js';
 import { createFindCoordinatorHandler } from '../kafka/apis/find-coordinator.js';
 import {
   createDeleteGroupsHandler,
@@ -22,8 +22,7 @@ import { createInitProducerIdHandler } from '../kafka/apis/producers.js';
 import { ALL_APIS } from '../kafka/protocol/messages/index.js';
 import type { ApiDef } from '../kafka/protocol/schema.js';
 import type { ApiHandler, Handler } from '../kafka/server/handler.js';
-import { DEFAULT_GROUP_CONFIG, GroupCoordinator, type CoordinatorLogger, type GroupConfig } from './group-coordinator.js';
-import { DEFAULT_OFFSETS_TOPIC_PARTITIONS } from './group-partition.js';
+import { GroupCoordinator, groupConfig, type CoordinatorLogger, type GroupConfig } from './group-coordinator.js';
 import { OffsetsTopicStore } from './offsets-topic-store.js';
 import { ProducerIdAllocator } from './producer-ids.js';
 
@@ -46,7 +45,7 @@ export interface Coordinator {
   close(): Promise<void>;
 }
 
-/** The broker settings the coordinator reads, in Kafka's names, with Kafka's defaults. */
+/** The broker settings the coordinator reads. */
 export interface CoordinatorSettings {
   readonly offsetsTopicPartitions: number;
   readonly offsetsTopicReplicationFactor: number;
@@ -54,31 +53,13 @@ export interface CoordinatorSettings {
   readonly group: GroupConfig;
 }
 
-function intSetting(defaults: Readonly<Record<string, string>>, key: string, fallback: number, min: number): number {
-  const raw = defaults[key];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < min) throw new Error(`broker config ${key}=${raw} must be an integer >= ${min}`);
-  return n;
-}
-
 export function coordinatorSettings(config: BrokerConfig): CoordinatorSettings {
-  const d = config.defaults;
-  const minSession = intSetting(d, 'group.min.session.timeout.ms', DEFAULT_GROUP_CONFIG.minSessionTimeoutMs, 0);
-  const maxSession = intSetting(d, 'group.max.session.timeout.ms', DEFAULT_GROUP_CONFIG.maxSessionTimeoutMs, 0);
-  if (maxSession < minSession) throw new Error(`group.max.session.timeout.ms (${maxSession}) is below group.min.session.timeout.ms (${minSession})`);
+  const s = config.settings;
   return {
-    offsetsTopicPartitions: intSetting(d, 'offsets.topic.num.partitions', DEFAULT_OFFSETS_TOPIC_PARTITIONS, 1),
-    offsetsTopicReplicationFactor: intSetting(d, 'offsets.topic.replication.factor', 3, 1),
-    offsetsRetentionCheckIntervalMs: intSetting(d, 'offsets.retention.check.interval.ms', 600_000, 1),
-    group: {
-      minSessionTimeoutMs: minSession,
-      maxSessionTimeoutMs: maxSession,
-      initialRebalanceDelayMs: intSetting(d, 'group.initial.rebalance.delay.ms', DEFAULT_GROUP_CONFIG.initialRebalanceDelayMs, 0),
-      maxGroupSize: intSetting(d, 'group.max.size', DEFAULT_GROUP_CONFIG.maxGroupSize, 1),
-      offsetMetadataMaxBytes: intSetting(d, 'offset.metadata.max.bytes', DEFAULT_GROUP_CONFIG.offsetMetadataMaxBytes, 0),
-      offsetsRetentionMs: intSetting(d, 'offsets.retention.minutes', DEFAULT_GROUP_CONFIG.offsetsRetentionMs / 60_000, 1) * 60_000,
-    },
+    offsetsTopicPartitions: s.get('offsets.topic.num.partitions'),
+    offsetsTopicReplicationFactor: s.get('offsets.topic.replication.factor'),
+    offsetsRetentionCheckIntervalMs: s.get('offsets.retention.check.interval.ms'),
+    group: groupConfig(s),
   };
 }
 

@@ -1,7 +1,7 @@
 /** Metadata and DescribeCluster handler semantics against a small in-memory Cluster. */
 import { describe, expect, it } from 'vitest';
 import type { Cluster, CreateTopicSpec, TopicInfo } from '../../src/cluster/types.js';
-import type { BrokerConfig } from '../../src/config.js';
+import { brokerConfigOf, type BrokerConfig } from '../../src/config/index.js';
 import { createDescribeClusterHandler } from '../../src/kafka/apis/describe-cluster.js';
 import { AUTHORIZED_OPERATIONS_OMITTED, createMetadataHandler } from '../../src/kafka/apis/metadata.js';
 import { ZERO_UUID } from '../../src/kafka/protocol/schema.js';
@@ -60,11 +60,8 @@ function fakeCluster(defaults: Record<string, string> = {}): Cluster & { created
   };
 }
 
-function config(defaults: Record<string, string> = {}): BrokerConfig {
-  return {
-    nodeId: 5, dataDir: '/tmp/x', kafkaHost: '127.0.0.1', kafkaPort: 9092, advertisedHost: 'h', advertisedPort: 9092,
-    httpHost: '127.0.0.1', httpPort: 9644, rack: 'r1', logFormat: 'json', logLevel: 'info', defaults,
-  };
+function config(settings: Record<string, string> = {}): BrokerConfig {
+  return brokerConfigOf({ 'node.id': '5', 'log.dirs': '/tmp/x', 'chronik.kafka.advertised': 'h:9092', 'broker.rack': 'r1', ...settings });
 }
 
 function ctx(apiVersion: number): RequestContext {

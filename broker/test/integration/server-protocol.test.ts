@@ -5,7 +5,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, type Broker } from '../../src/broker.js';
-import type { BrokerConfig } from '../../src/config.js';
+import { brokerConfigOf } from '../../src/config/index.js';
 import { ALL_APIS, apiByKey } from '../../src/kafka/protocol/messages/index.js';
 import type { ApiDef } from '../../src/kafka/protocol/schema.js';
 import { silentLogger } from '../../src/observability/logger.js';
@@ -24,20 +24,15 @@ let broker: Broker;
 let client: Client;
 
 beforeAll(async () => {
-  const config: BrokerConfig = {
-    nodeId: 7,
-    dataDir: tmpDataDir(),
-    kafkaHost: '127.0.0.1',
-    kafkaPort: 0,
-    advertisedHost: '127.0.0.1',
-    advertisedPort: 0,
-    httpHost: '127.0.0.1',
-    httpPort: 0,
-    rack: 'rack-a',
-    logFormat: 'json',
-    logLevel: 'warn',
-    defaults: { 'num.partitions': '2', 'offsets.topic.num.partitions': '3' },
-  };
+  const config = brokerConfigOf({
+    'node.id': '7',
+    'log.dirs': tmpDataDir(),
+    'chronik.kafka.listen': '127.0.0.1:0',
+    'chronik.http.listen': '127.0.0.1:0',
+    'broker.rack': 'rack-a',
+    'num.partitions': '2',
+    'offsets.topic.num.partitions': '3',
+  });
   broker = await startBroker(config, { logger: silentLogger(), withProcessMetrics: false });
   client = await Client.open(broker.kafkaPort, 'protocol-test');
 });

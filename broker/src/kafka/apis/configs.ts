@@ -3,9 +3,9 @@
  * topic and broker resources. Broker configs are static here (flags / CHRONIK_* environment),
  * so they are described as read-only and altering them is refused with a message saying so.
  */
-import { ConfigSource, brokerDefaultFor, configTypeCode, ConfigType, topicConfigDefs } from '../../cluster/topic-configs.js';
+import { ConfigSource, brokerDefaultFor, configTypeCode, topicConfigDefs } from '../../cluster/topic-configs.js';
 import type { DataCluster } from '../../cluster/types.js';
-import type { BrokerConfig } from '../../config.js';
+import { aliasesOf, BROKER_SETTINGS, BrokerSettings, closestName, settingDef, type BrokerConfig } from '../../config/index.js';
 import type { DescribeConfigsRequest as DescribeConfigsRequestDef, AlterConfigsRequest as AlterConfigsRequestDef, IncrementalAlterConfigsRequest as IncrementalAlterConfigsRequestDef } from '../protocol/messages/index.js';
 import type { BodyOf } from '../protocol/messages/types.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
@@ -35,7 +35,7 @@ export function describeTopicConfigs(
 ): DescribedConfig[] {
   const info = cluster.topic(topic);
   if (!info) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${topic}' does not exist`);
-  const defaults = cluster.brokerDefaults();
+  const defaults = cluster.brokerSettings();
   const names = opts.keys ?? [...topicConfigDefs.keys()];
   const out: DescribedConfig[] = [];
   for (const name of names) {
@@ -59,44 +59,47 @@ export function describeTopicConfigs(
       configSource: override !== undefined ? ConfigSource.DYNAMIC_TOPIC_CONFIG : broker.source,
       isSensitive: false,
       synonyms,
-      configType: configTypeCode(def),
+      configType: configTypeCode(def.type),
       documentation: opts.includeDocumentation ? def.documentation : null,
     });
   }
   return out;
 }
 
-/** Broker configs: everything the broker was started with, plus the synonyms topics fall back to. */
+/**
+ * Broker configs: every registered setting with the value that applies, whether it was given
+ * (source STATIC_BROKER_CONFIG) or is the default, and, most specific first, the synonyms it
+ * could have come from (the setting itself, its older units, the default).
+ */
 function describeBrokerConfigs(
-  config: BrokerConfig,
+  settings: BrokerSettings,
   opts: { keys: readonly string[] | null; includeSynonyms: boolean; includeDocumentation: boolean },
 ): DescribedConfig[] {
-  const entries = new Map<string, { value: string; source: number; doc: string }>();
-  entries.set('broker.id', { value: String(config.nodeId), source: ConfigSource.STATIC_BROKER_CONFIG, doc: 'This broker\'s node id.' });
-  entries.set('node.id', { value: String(config.nodeId), source: ConfigSource.STATIC_BROKER_CONFIG, doc: 'This broker\'s node id.' });
-  entries.set('log.dirs', { value: config.dataDir, source: ConfigSource.STATIC_BROKER_CONFIG, doc: 'Where partition logs are stored.' });
-  for (const def of topicConfigDefs.values()) {
-    const b = brokerDefaultFor(def, config.defaults);
-    entries.set(def.brokerSynonym, { value: b.value, source: b.source, doc: `Default of topic config ${def.name}: ${def.documentation}` });
-  }
-  for (const [k, v] of Object.entries(config.defaults)) {
-    if (!entries.has(k)) entries.set(k, { value: v, source: ConfigSource.STATIC_BROKER_CONFIG, doc: 'Broker setting.' });
-  }
-  const names = opts.keys ?? [...entries.keys()].sort();
+  const names = opts.keys ?? BROKER_SETTINGS.map((s) => s.name).sort();
   const out: DescribedConfig[] = [];
   for (const name of names) {
-    const e = entries.get(name);
-    if (!e) continue;
+    const def = settingDef(name);
+    if (!def) continue; // as for topics: unknown requested keys are left out
+    const e = settings.effective(def.name);
+    const synonyms: DescribedConfig['synonyms'] = [];
+    if (opts.includeSynonyms) {
+      for (const s of [def, ...aliasesOf(def.name)]) {
+        const given = settings.givenValue(s.name);
+        if (given) synonyms.push({ name: s.name, value: given.text, source: ConfigSource.STATIC_BROKER_CONFIG });
+      }
+      const d = BrokerSettings.defaults().effective(def.name).text;
+      if (d !== null) synonyms.push({ name: def.name, value: d, source: ConfigSource.DEFAULT_CONFIG });
+    }
     out.push({
-      name,
-      value: e.value,
-      readOnly: true,
-      isDefault: e.source === ConfigSource.DEFAULT_CONFIG,
-      configSource: e.source,
+      name: def.name,
+      value: e.text,
+      readOnly: !def.dynamic,
+      isDefault: e.from === null,
+      configSource: e.from === null ? ConfigSource.DEFAULT_CONFIG : ConfigSource.STATIC_BROKER_CONFIG,
       isSensitive: false,
-      synonyms: opts.includeSynonyms ? [{ name, value: e.value, source: e.source }] : [],
-      configType: ConfigType.STRING,
-      documentation: opts.includeDocumentation ? e.doc : null,
+      synonyms,
+      configType: configTypeCode(def.kind),
+      documentation: opts.includeDocumentation ? def.doc : null,
     });
   }
   return out;
@@ -133,7 +136,7 @@ export function createDescribeConfigsHandler(deps: DataDeps): Handler {
           configs = describeTopicConfigs(cluster, r.resourceName, opts(r.configurationKeys));
         } else if (r.resourceType === ResourceType.BROKER) {
           checkBrokerResource(config, r.resourceName);
-          configs = describeBrokerConfigs(config, opts(r.configurationKeys));
+          configs = describeBrokerConfigs(config.settings, opts(r.configurationKeys));
         } else if (r.resourceType === ResourceType.BROKER_LOGGER) {
           checkBrokerResource(config, r.resourceName);
           configs = [];
@@ -157,13 +160,26 @@ interface AlterResourceResult {
   resourceName: string;
 }
 
-function refuseBroker(config: BrokerConfig, resourceType: number, name: string): never {
-  checkBrokerResource(config, name);
-  throw new KafkaError(
-    ErrorCode.INVALID_REQUEST,
-    `${resourceType === ResourceType.BROKER_LOGGER ? 'Broker loggers' : 'Broker configs'} cannot be changed at runtime in Chronik; ` +
-      'set them with broker flags or CHRONIK_* environment variables',
-  );
+/**
+ * Broker settings are given at start-up; the refusal names the first requested one and says
+ * where to set it (or that it is not a setting at all).
+ */
+function refuseBroker(config: BrokerConfig, r: { resourceType: number; resourceName: string; configs: readonly { name: string }[] }): never {
+  checkBrokerResource(config, r.resourceName);
+  if (r.resourceType === ResourceType.BROKER_LOGGER) {
+    throw new KafkaError(ErrorCode.INVALID_REQUEST, 'Broker loggers cannot be changed at runtime in Chronik; set chronik.log.level at start-up');
+  }
+  for (const c of r.configs) {
+    const def = settingDef(c.name);
+    if (!def) {
+      const near = closestName(c.name, BROKER_SETTINGS.map((s) => s.name));
+      throw new KafkaError(ErrorCode.INVALID_CONFIG, `Unknown broker setting ${c.name}${near ? ` (did you mean ${near}?)` : ''}`);
+    }
+    if (!def.dynamic) {
+      throw new KafkaError(ErrorCode.INVALID_REQUEST, `${c.name} is read-only at runtime; set it at start-up (--config ${c.name}=VALUE or CHRONIK_CONFIG)`);
+    }
+  }
+  throw new KafkaError(ErrorCode.INVALID_REQUEST, 'Chronik does not change broker settings at runtime; set them at start-up');
 }
 
 interface AlterConfigsRequest {
@@ -185,9 +201,7 @@ function checkAlterTarget(
   if (dupResources.has(`${r.resourceType}:${r.resourceName}`)) {
     throw new KafkaError(ErrorCode.INVALID_REQUEST, `Resource ${r.resourceName} appears more than once`);
   }
-  if (r.resourceType === ResourceType.BROKER || r.resourceType === ResourceType.BROKER_LOGGER) {
-    refuseBroker(config, r.resourceType, r.resourceName);
-  }
+  if (r.resourceType === ResourceType.BROKER || r.resourceType === ResourceType.BROKER_LOGGER) refuseBroker(config, r);
   if (r.resourceType !== ResourceType.TOPIC) {
     throw new KafkaError(ErrorCode.INVALID_REQUEST, `Resource type ${r.resourceType} has no configs here`);
   }
@@ -195,26 +209,41 @@ function checkAlterTarget(
   if (dupKeys.size > 0) throw new KafkaError(ErrorCode.INVALID_REQUEST, `Config ${[...dupKeys][0]} appears more than once`);
 }
 
+/**
+ * The loop AlterConfigs and IncrementalAlterConfigs share: each resource is checked, then
+ * `apply`, and answers on its own, with the error that stopped it.
+ */
+async function alterEach<R extends { resourceType: number; resourceName: string; configs: readonly { name: string }[] }>(
+  deps: DataDeps,
+  api: string,
+  resources: readonly R[],
+  apply: (r: R) => Promise<void>,
+): Promise<AlterResourceResult[]> {
+  const dupResources = duplicates(resources.map((r) => `${r.resourceType}:${r.resourceName}`));
+  const responses: AlterResourceResult[] = [];
+  for (const r of resources) {
+    const base = { resourceType: r.resourceType, resourceName: r.resourceName };
+    try {
+      checkAlterTarget(deps.config, r, dupResources);
+      await apply(r);
+      responses.push({ errorCode: ErrorCode.NONE, errorMessage: null, ...base });
+    } catch (err) {
+      const e = errorOutcome(err, deps.logger, `${api} ${r.resourceName}`);
+      responses.push({ errorCode: e.code, errorMessage: e.message, ...base });
+    }
+  }
+  return responses;
+}
+
 export function createAlterConfigsHandler(deps: DataDeps): Handler {
-  const { cluster, config, logger } = deps;
   return async (body: MessageBody): Promise<MessageBody> => {
     const req = asRequest<AlterConfigsRequest>(body);
-    const dupResources = duplicates(req.resources.map((r) => `${r.resourceType}:${r.resourceName}`));
-    const responses: AlterResourceResult[] = [];
-    for (const r of req.resources) {
-      const base = { resourceType: r.resourceType, resourceName: r.resourceName };
-      try {
-        checkAlterTarget(config, r, dupResources);
-        // AlterConfigs replaces the whole override set; a null value just leaves the key out.
-        const next: Record<string, string> = {};
-        for (const c of r.configs) if (c.value !== null) next[c.name] = c.value;
-        await cluster.alterTopicConfigs(r.resourceName, next, false, req.validateOnly);
-        responses.push({ errorCode: ErrorCode.NONE, errorMessage: null, ...base });
-      } catch (err) {
-        const e = errorOutcome(err, logger, `AlterConfigs ${r.resourceName}`);
-        responses.push({ errorCode: e.code, errorMessage: e.message, ...base });
-      }
-    }
+    const responses = await alterEach(deps, 'AlterConfigs', req.resources, async (r) => {
+      // AlterConfigs replaces the whole override set; a null value just leaves the key out.
+      const next: Record<string, string> = {};
+      for (const c of r.configs) if (c.value !== null) next[c.name] = c.value;
+      await deps.cluster.alterTopicConfigs(r.resourceName, next, false, req.validateOnly);
+    });
     return asBody({ throttleTimeMs: 0, responses });
   };
 }
@@ -277,26 +306,16 @@ export function resolveIncrementalOps(
 }
 
 export function createIncrementalAlterConfigsHandler(deps: DataDeps): Handler {
-  const { cluster, config, logger } = deps;
+  const { cluster } = deps;
   return async (body: MessageBody): Promise<MessageBody> => {
     const req = asRequest<IncrementalAlterConfigsRequest>(body);
-    const dupResources = duplicates(req.resources.map((r) => `${r.resourceType}:${r.resourceName}`));
-    const responses: AlterResourceResult[] = [];
-    for (const r of req.resources) {
-      const base = { resourceType: r.resourceType, resourceName: r.resourceName };
-      try {
-        checkAlterTarget(config, r, dupResources);
-        if (!cluster.topic(r.resourceName)) {
-          throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${r.resourceName}' does not exist`);
-        }
-        const merged = resolveIncrementalOps(cluster, r.resourceName, r.configs);
-        await cluster.alterTopicConfigs(r.resourceName, merged, true, req.validateOnly);
-        responses.push({ errorCode: ErrorCode.NONE, errorMessage: null, ...base });
-      } catch (err) {
-        const e = errorOutcome(err, logger, `IncrementalAlterConfigs ${r.resourceName}`);
-        responses.push({ errorCode: e.code, errorMessage: e.message, ...base });
+    const responses = await alterEach(deps, 'IncrementalAlterConfigs', req.resources, async (r) => {
+      if (!cluster.topic(r.resourceName)) {
+        throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${r.resourceName}' does not exist`);
       }
-    }
+      const merged = resolveIncrementalOps(cluster, r.resourceName, r.configs);
+      await cluster.alterTopicConfigs(r.resourceName, merged, true, req.validateOnly);
+    });
     return asBody({ throttleTimeMs: 0, responses });
   };
 }

@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { DataCluster } from '../../cluster/types.js';
-import type { BrokerConfig } from '../../config.js';
+import type { BrokerConfig } from '../../config/index.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import type { MessageBody } from '../server/handler.js';
 

@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { DataCluster } from '../../cluster/types.js';
-import type { BrokerConfig } from '../../config.js';
+import type { BrokerConfig } from '../../config/index.js';
 import { ALL_APIS } from '../protocol/messages/index.js';
 import type { ApiDef } from '../protocol/schema.js';
 import type { ApiHandler, Handler } from '../server/handler.js';

@@ -1,4 +1,4 @@
-import type { BrokerConfig } from '../../config.js';
+import type { BrokerConfig } from '../../config/index.js';
 import type { Cluster, TopicInfo } from '../../cluster/types.js';
 import { validateTopicName } from '../../cluster/topic-names.js';
 import type { Logger } from '../../observability/logger.js';
@@ -44,7 +44,7 @@ interface RequestedTopic {
 
 export function createMetadataHandler(options: MetadataHandlerOptions): ApiHandler {
   const { api, cluster, config, logger } = options;
-  const autoCreateEnabled = (config.defaults['auto.create.topics.enable'] ?? 'true').toLowerCase() !== 'false';
+  const autoCreateEnabled = config.settings.get('auto.create.topics.enable');
 
   return {
     api,
