@@ -6,11 +6,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../../src/kafka/protocol/errors.js';
-import { GroupCoordinator, type CoordinatorRecord, type GroupStore } from '../../../src/coordinator/group-coordinator.js';
+import { DEFAULT_GROUP_CONFIG, GroupMembership, GroupOffsets, type CoordinatorLogger, type CoordinatorRecord, type GroupStore } from '../../../src/coordinator/group-coordinator.js';
+import { GroupContext } from '../../../src/coordinator/group-context.js';
 import type { Group } from '../../../src/coordinator/group.js';
 import { seededRandom } from '../../helpers/random.js';
 import { VirtualScheduler } from '../../helpers/virtual-scheduler.js';
 
+
+const silent: CoordinatorLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 const store: GroupStore = {
   owns: () => true,
@@ -54,13 +57,11 @@ async function run(seed: number): Promise<void> {
   const random = seededRandom(seed);
   const clock = new VirtualScheduler(0, 5);
   let ids = 0;
-  const gc = new GroupCoordinator({
-    store,
-    scheduler: clock,
-    config: { initialRebalanceDelayMs: 50, minSessionTimeoutMs: 10 },
-    newMemberId: (c) => `${c}-${++ids}`,
-  });
-  const groupOf = () => (gc as unknown as { groups: Map<string, Group> }).groups.get('g');
+  // Built from its parts so the invariants can be checked on the live group table.
+  const ctx = new GroupContext(store, clock, { ...DEFAULT_GROUP_CONFIG, initialRebalanceDelayMs: 50, minSessionTimeoutMs: 10 }, silent);
+  const membership = new GroupMembership(ctx, (c) => `${c}-${++ids}`);
+  const offsets = new GroupOffsets(ctx, membership, () => true);
+  const groupOf = () => ctx.groups.get('g');
   const clients: Client[] = Array.from({ length: 4 }, (_, i) => ({
     name: `c${i}`,
     instanceId: i % 2 === 0 ? `inst-${i}` : null,
@@ -76,7 +77,7 @@ async function run(seed: number): Promise<void> {
   const join = (c: Client) =>
     track(
       c,
-      gc
+      membership
         .join({
           groupId: 'g',
           sessionTimeoutMs: 300,
@@ -105,7 +106,7 @@ async function run(seed: number): Promise<void> {
         }),
     );
   const sync = (c: Client, assignments: Array<{ memberId: string; assignment: Buffer }>) =>
-    track(c, gc.sync({ groupId: 'g', generationId: c.generation, memberId: c.memberId, groupInstanceId: c.instanceId, protocolType: 'consumer', protocolName: null, assignments }));
+    track(c, membership.sync({ groupId: 'g', generationId: c.generation, memberId: c.memberId, groupInstanceId: c.instanceId, protocolType: 'consumer', protocolName: null, assignments }));
 
   let generation = 0;
   for (let step = 0; step < 150; step++) {
@@ -113,13 +114,13 @@ async function run(seed: number): Promise<void> {
     const roll = random();
     if (roll < 0.3) void join(c);
     else if (roll < 0.45) void sync(c, []);
-    else if (roll < 0.65) void track(c, gc.heartbeat({ groupId: 'g', generationId: c.generation, memberId: c.memberId, groupInstanceId: c.instanceId }));
-    else if (roll < 0.72) void track(c, gc.leave('g', [{ memberId: c.memberId, groupInstanceId: c.instanceId }]));
+    else if (roll < 0.65) void track(c, membership.heartbeat({ groupId: 'g', generationId: c.generation, memberId: c.memberId, groupInstanceId: c.instanceId }));
+    else if (roll < 0.72) void track(c, membership.leave('g', [{ memberId: c.memberId, groupInstanceId: c.instanceId }]));
     else if (roll < 0.76) {
       // Crash and restart: the client forgets its member id.
       c.memberId = '';
       c.generation = -1;
-    } else if (roll < 0.85) void track(c, gc.commitOffsets({ groupId: 'g', generationId: c.generation, memberId: c.memberId, groupInstanceId: c.instanceId, retentionTimeMs: -1, partitions: [{ topic: 't', partition: 0, offset: step, leaderEpoch: -1, metadata: null }] }));
+    } else if (roll < 0.85) void track(c, offsets.commitOffsets({ groupId: 'g', generationId: c.generation, memberId: c.memberId, groupInstanceId: c.instanceId, retentionTimeMs: -1, partitions: [{ topic: 't', partition: 0, offset: step, leaderEpoch: -1, metadata: null }] }));
     await clock.advance(Math.floor(random() * 120));
     generation = checkInvariants(groupOf(), generation);
     const state = groupOf()?.state;
@@ -133,7 +134,7 @@ async function run(seed: number): Promise<void> {
   const g = groupOf();
   // Nobody heartbeats any more: the group ends up Empty.
   expect(g === undefined || g.state === 'Empty').toBe(true);
-  gc.close();
+  membership.close();
 }
 
 describe('GroupCoordinator under random schedules', () => {
