@@ -4,13 +4,8 @@ import { Gauge } from 'prom-client';
 import type { BrokerConfig } from './config/index.js';
 import { openLocalCluster } from './cluster/index.js';
 import { createCoordinator } from './coordinator/index.js';
-import { createApiVersionsHandler } from './kafka/apis/api-versions.js';
-import { createDataHandlers } from './kafka/apis/data-handlers.js';
-import { createDescribeClusterHandler } from './kafka/apis/describe-cluster.js';
-import { createMetadataHandler } from './kafka/apis/metadata.js';
-import { ALL_APIS } from './kafka/protocol/messages/index.js';
-import type { ApiDef } from './kafka/protocol/schema.js';
-import type { ApiHandler } from './kafka/server/handler.js';
+import { apiVersionsApi } from './kafka/apis/api-versions.js';
+import { bindApis } from './kafka/apis/registry.js';
 import { createKafkaServer, type KafkaServer } from './kafka/server/kafka-server.js';
 import { protocolCodec } from './kafka/server/protocol-codec.js';
 import { serverSettings } from './kafka/server/settings.js';
@@ -92,16 +87,6 @@ function registerStorageMetrics(metrics: BrokerMetrics, stats: () => GroupCommit
   }
 }
 
-const API_VERSIONS = 18;
-const METADATA = 3;
-const DESCRIBE_CLUSTER = 60;
-
-function apiDef(apiKey: number): ApiDef {
-  const api = ALL_APIS.find((a) => a.apiKey === apiKey);
-  if (!api) throw new Error(`protocol definitions lack api key ${apiKey}`);
-  return api;
-}
-
 /**
  * Assembles one broker: HTTP probes first (so /healthz answers during recovery), then storage
  * and metadata, the coordinator, the API handlers, and last the Kafka listener.
@@ -152,20 +137,21 @@ export async function startBroker(requested: BrokerConfig, options: StartBrokerO
     const coordinator = await createCoordinator({ cluster, config, logger: logger.child({ component: 'coordinator' }) });
     cleanups.push(() => coordinator.close());
 
-    const handlers: ApiHandler[] = [
-      createMetadataHandler({ api: apiDef(METADATA), cluster, config, logger: logger.child({ component: 'metadata' }) }),
-      createDescribeClusterHandler({ api: apiDef(DESCRIBE_CLUSTER), cluster }),
-      ...createDataHandlers({ cluster, config, logger: logger.child({ component: 'apis' }) }),
-      ...coordinator.handlers,
-    ];
-    const apiVersions = createApiVersionsHandler(apiDef(API_VERSIONS), () => handlers.map((h) => h.api));
-    handlers.push(apiVersions);
+    const handlers = bindApis({
+      cluster,
+      config,
+      logger: logger.child({ component: 'apis' }),
+      groups: coordinator.membership,
+      offsets: coordinator.offsets,
+      producerIds: coordinator.producerIds,
+      coordinatorFor: (key, keyType) => coordinator.coordinatorFor(key, keyType),
+    });
 
     kafka = createKafkaServer({
       host: config.kafkaHost,
       port: config.kafkaPort,
       handlers,
-      apiVersionsApi: apiVersions.api,
+      apiVersionsApi: apiVersionsApi.api,
       codec: protocolCodec,
       logger: logger.child({ component: 'kafka' }),
       metrics,

@@ -9,7 +9,7 @@ import { Socket, connect } from 'node:net';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { encodeMessage } from '../../src/kafka/protocol/codec.js';
-import { ALL_APIS } from '../../src/kafka/protocol/messages/index.js';
+import { SERVED_APIS } from '../../src/kafka/apis/registry.js';
 import type { FieldDef, MessageDef } from '../../src/kafka/protocol/schema.js';
 import { inVersions } from '../../src/kafka/protocol/versions.js';
 import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
@@ -67,7 +67,7 @@ function makeFrame(rand: () => number, correlationId: number): Buffer {
   }
   if (kind < 0.2) {
     // Unknown API key or out-of-range version with an arbitrary body.
-    const apiKey = rand() < 0.5 ? 1000 + Math.floor(rand() * 30000) : pick(ALL_APIS).apiKey;
+    const apiKey = rand() < 0.5 ? 1000 + Math.floor(rand() * 30000) : pick(SERVED_APIS).apiKey;
     const version = rand() < 0.5 ? 200 + Math.floor(rand() * 1000) : -1 - Math.floor(rand() * 5);
     return frame(Buffer.concat([header(apiKey, version, correlationId, false), Buffer.alloc(Math.floor(rand() * 32), 7)]));
   }
@@ -79,7 +79,7 @@ function makeFrame(rand: () => number, correlationId: number): Buffer {
     return b;
   }
   // A valid request for a random API and version, then mutated.
-  const api = pick(ALL_APIS);
+  const api = pick(SERVED_APIS);
   const version = api.minVersion + Math.floor(rand() * (api.maxVersion - api.minVersion + 1));
   const def: MessageDef = api.request;
   const flexible = inVersions(def.flexibleVersions, version);
