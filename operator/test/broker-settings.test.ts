@@ -1,0 +1,37 @@
+/**
+ * The operator refuses a spec.brokerConfig value exactly when the broker would: its checker
+ * (over the generated facts) against the broker's own parser, on sample values of every setting.
+ */
+import { describe, expect, it } from 'vitest';
+import { BROKER_SETTINGS as BROKER_REGISTRY, SettingValueError } from '../../broker/src/config/index.js';
+import { brokerSetting, settingValueProblem } from '../src/api/broker-setting-check.js';
+
+const SAMPLES = [
+  '', ' ', '0', '1', '-1', '-2', '14', '13', '65536', '65537', '2147483647', '2147483648', '-2147483649', '9223372036854775807',
+  '9223372036854775808', '1.5', '0.5', '2', 'abc', '1e3', 'true', 'FALSE', 'yes', 'delete', 'compact', 'compact, delete', 'delete,shred',
+  'producer', 'zstd', 'CreateTime', 'json', 'pretty', 'info', 'loud', '127.0.0.1:9092', ':9092', 'h:0', '[::1]:80', 'h:70000', 'localhost',
+  '/var/lib/x', '/a,/b', 'rack-1',
+];
+
+function brokerTakes(name: string, value: string): boolean {
+  const def = BROKER_REGISTRY.find((s) => s.name === name);
+  if (!def) throw new Error(`no broker setting ${name}`);
+  try {
+    def.parse(value);
+    return true;
+  } catch (err) {
+    if (err instanceof SettingValueError) return false;
+    throw err;
+  }
+}
+
+describe('the operator checks brokerConfig values like the broker', () => {
+  for (const s of BROKER_REGISTRY) {
+    it(s.name, () => {
+      const facts = brokerSetting(s.name);
+      expect(facts, 'operator/src/api/broker-settings.ts is stale').toBeDefined();
+      if (!facts) return;
+      for (const v of SAMPLES) expect(settingValueProblem(facts, v) === null, `${s.name}=${JSON.stringify(v)}`).toBe(brokerTakes(s.name, v));
+    });
+  }
+});
