@@ -38,6 +38,11 @@ function syncError(errorCode: number): SyncResult {
   return { errorCode, protocolType: null, protocolName: null, assignment: Buffer.alloc(0) };
 }
 
+/** A member as its JoinGroup describes it. */
+function joiningMember(memberId: string, groupInstanceId: string | null, req: JoinRequest): GroupMember {
+  return new GroupMember(memberId, groupInstanceId, req.clientId, req.clientHost, req.sessionTimeoutMs, req.rebalanceTimeoutMs, req.protocolType, req.protocols);
+}
+
 export class GroupMembership {
   private closed = false;
 
@@ -133,16 +138,7 @@ export class GroupMembership {
     old.syncWaiter?.(syncError(ErrorCode.FENCED_INSTANCE_ID));
     old.joinWaiter = null;
     old.syncWaiter = null;
-    const replacement = new GroupMember(
-      newId,
-      instanceId,
-      req.clientId,
-      req.clientHost,
-      req.sessionTimeoutMs,
-      req.rebalanceTimeoutMs,
-      req.protocolType,
-      req.protocols,
-    );
+    const replacement = joiningMember(newId, instanceId, req);
     replacement.assignment = old.assignment;
     group.members.delete(oldId);
     group.members.set(newId, replacement);
@@ -208,16 +204,7 @@ export class GroupMembership {
   }
 
   private addMemberAndRebalance(group: Group, memberId: string, req: JoinRequest): JoinOutcome {
-    const member = new GroupMember(
-      memberId,
-      req.groupInstanceId,
-      req.clientId,
-      req.clientHost,
-      req.sessionTimeoutMs,
-      req.rebalanceTimeoutMs,
-      req.protocolType,
-      req.protocols,
-    );
+    const member = joiningMember(memberId, req.groupInstanceId, req);
     group.members.set(memberId, member);
     if (req.groupInstanceId !== null) group.staticMembers.set(req.groupInstanceId, memberId);
     if (group.leaderId === null) group.leaderId = memberId;
