@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { Gauge } from 'prom-client';
-import type { BrokerConfig } from './config/index.js';
+import { MAX_GROUP_COMMIT_LINGER_MS, type BrokerConfig } from './config/index.js';
 import { openLocalCluster } from './cluster/index.js';
 import { createCoordinator } from './coordinator/index.js';
 import { apiVersionsApi } from './kafka/apis/api-versions.js';
@@ -49,18 +49,15 @@ async function resolveListenPort(config: BrokerConfig): Promise<BrokerConfig> {
   return { ...config, kafkaPort: port, advertisedPort: config.advertisedPort === 0 ? port : config.advertisedPort };
 }
 
-/** Longest group-commit linger we accept: acks wait this long at most for company. */
-const MAX_LINGER_MS = 1000;
-
 /**
  * 'log.flush.interval.ms' is the group-commit linger here. Kafka's own default for that name is
  * Long.MAX_VALUE ("never force a flush"), so huge values are capped rather than honoured.
  */
 function groupCommitLingerMs(config: BrokerConfig, logger: Logger): number {
   const n = config.settings.get('log.flush.interval.ms');
-  if (n > MAX_LINGER_MS) {
-    logger.warn({ requested: n, used: MAX_LINGER_MS }, 'log.flush.interval.ms capped: it is the group-commit linger');
-    return MAX_LINGER_MS;
+  if (n > MAX_GROUP_COMMIT_LINGER_MS) {
+    logger.warn({ requested: n, used: MAX_GROUP_COMMIT_LINGER_MS }, 'log.flush.interval.ms capped: it is the group-commit linger');
+    return MAX_GROUP_COMMIT_LINGER_MS;
   }
   return n;
 }

@@ -11,6 +11,9 @@ import { address, bool, double, int, INT32_MAX, list, LONG_MAX, long, oneOf, str
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
 
+/** Longest group-commit linger used: acks wait this long at most for company (larger values are capped). */
+export const MAX_GROUP_COMMIT_LINGER_MS = 1000;
+
 export const BROKER_SETTINGS = [
   // The process: where it keeps data, where it listens, how it logs.
   int('node.id', {
@@ -79,7 +82,7 @@ export const BROKER_SETTINGS = [
   }),
   long('log.flush.interval.ms', {
     default: 0, min: 0, topicConfig: 'flush.ms',
-    doc: 'Group-commit linger: how long an fsync round waits for more writes (Chronik\'s meaning; capped at 1000).',
+    doc: `Group-commit linger: how long an fsync round waits for more writes (Chronik's meaning; capped at ${MAX_GROUP_COMMIT_LINGER_MS}).`,
   }),
   list('follower.replication.throttled.replicas', {
     default: [], topicConfig: 'follower.replication.throttled.replicas', doc: 'Accepted for compatibility; replication throttling is not implemented.',

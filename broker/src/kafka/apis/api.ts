@@ -59,7 +59,7 @@ export interface ApiModule<Req extends MessageDef = MessageDef, Res extends Mess
 /** Checks the spec against its definitions and makes the module. Throws on a bad spec at load. */
 export function defineApi<Req extends MessageDef, Res extends MessageDef, S>(spec: ApiSpec<Req, Res, S>): ApiModule<Req, Res, S> {
   const { request, response, versions } = spec;
-  if (request.kind !== 'request' || response.kind !== 'response' || request.apiKey !== response.apiKey) {
+  if (request.kind !== 'request' || response.kind !== 'response' || request.apiKey !== response.apiKey || request.validVersions !== response.validVersions) {
     throw new Error(`${spec.name}: request and response definitions do not belong together`);
   }
   for (const def of [request, response]) {

@@ -6,8 +6,8 @@
  * Fetch sessions (KIP-227) are not kept: every answer carries sessionId 0, so clients send full
  * fetches.
  *
- * Versions: nothing before v4 (isolation level and the last stable offset); v13+ names topics by
- * id; read_committed (isolationLevel 1) reads up to the last stable offset.
+ * Versions: from the first that carries the isolation level and the last stable offset
+ * (read_committed, isolationLevel 1, reads up to it); v13+ names topics by id.
  *
  * Errors: FETCH_SESSION_ID_NOT_FOUND (70) for a request naming a session; per partition
  * UNKNOWN_TOPIC_OR_PARTITION (3), UNKNOWN_TOPIC_ID (100), NOT_LEADER_OR_FOLLOWER (6),

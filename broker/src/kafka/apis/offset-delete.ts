@@ -2,7 +2,7 @@
  * OffsetDelete (47): deletes a group's committed offsets for partitions of topics the group no
  * longer consumes (tombstones stored before the answer).
  *
- * Versions: only v0 exists.
+ * Versions: the specification has one.
  *
  * Errors: INVALID_GROUP_ID (24), NOT_COORDINATOR (16), GROUP_ID_NOT_FOUND (69), NON_EMPTY_GROUP (68)
  * when an active group's subscription is unknown, COORDINATOR_NOT_AVAILABLE (15) when storing

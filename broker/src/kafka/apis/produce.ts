@@ -4,7 +4,7 @@
  * fsync for acks=1 and acks=-1 (a quorum once partitions replicate). acks=0 gets no response;
  * its failures are only logged. Unknown topics are created when auto.create.topics.enable says so.
  *
- * Versions: magic-2 batches only, hence nothing before v3 (magic 2 came with v3).
+ * Versions: only those that carry magic-2 record batches, the one format the log stores.
  *
  * Errors, per partition: INVALID_REQUIRED_ACKS (21), INVALID_TXN_STATE (48) for transactional
  * batches (not supported yet), UNKNOWN_TOPIC_OR_PARTITION (3), INVALID_TOPIC_EXCEPTION (17) for

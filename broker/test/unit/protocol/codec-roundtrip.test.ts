@@ -16,9 +16,8 @@ function roundTrip(def: MessageDef, version: number, nulls: boolean): void {
 }
 
 describe('every ApiDef round-trips at every served version', () => {
-  it('registers 26 distinct APIs', () => {
-    expect(SERVED_APIS.length).toBe(26);
-    expect(new Set(SERVED_APIS.map((a) => a.apiKey)).size).toBe(26);
+  it('serves each api key once', () => {
+    expect(new Set(SERVED_APIS.map((a) => a.apiKey)).size).toBe(SERVED_APIS.length);
   });
   for (const api of SERVED_APIS) {
     it(`${api.name} v${api.minVersion}-${api.maxVersion}`, () => {

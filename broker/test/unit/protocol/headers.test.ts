@@ -48,17 +48,21 @@ describe('decodeRequestFrame', () => {
   it('unknown api keys and unsupported versions keep the correlation id', () => {
     const frame = Buffer.from('03e7 0001 0000002a ffff'.replace(/ /g, ''), 'hex');
     expect(decodeRequestFrame(frame, apiByKey)).toMatchObject({ ok: false, reason: 'unknown-api', apiKey: 999, correlationId: 42 });
-    const produceV2 = Buffer.from('0000 0002 0000002b ffff'.replace(/ /g, ''), 'hex');
-    expect(decodeRequestFrame(produceV2, apiByKey)).toMatchObject({
+    // Below the served range (Produce v2), and a client newer than us (ApiVersions past our max):
+    // the server must still be able to answer, ApiVersions with v0.
+    const tooOld = produceApi.api.minVersion - 1;
+    const produceOld = Buffer.from('0000 0000 0000002b ffff'.replace(/ /g, ''), 'hex');
+    produceOld.writeInt16BE(tooOld, 2);
+    expect(decodeRequestFrame(produceOld, apiByKey)).toMatchObject({
       ok: false,
       reason: 'unsupported-version',
       apiKey: 0,
-      apiVersion: 2,
+      apiVersion: tooOld,
       correlationId: 43,
     });
-    // A client newer than us sends ApiVersions v4: the server must still be able to answer with v0.
-    const apiVersionsV4 = Buffer.from('0012 0004 0000002c ffff 00 00 00 00'.replace(/ /g, ''), 'hex');
-    expect(decodeRequestFrame(apiVersionsV4, apiByKey)).toMatchObject({ ok: false, reason: 'unsupported-version', correlationId: 44 });
+    const apiVersionsNew = Buffer.from('0012 0000 0000002c ffff 00 00 00 00'.replace(/ /g, ''), 'hex');
+    apiVersionsNew.writeInt16BE(apiVersionsApi.api.maxVersion + 1, 2);
+    expect(decodeRequestFrame(apiVersionsNew, apiByKey)).toMatchObject({ ok: false, reason: 'unsupported-version', correlationId: 44 });
   });
 
   it('frames shorter than a header are malformed without a correlation id', () => {
