@@ -3,7 +3,7 @@
  * (over the generated facts) against the broker's own parser, on sample values of every setting.
  */
 import { describe, expect, it } from 'vitest';
-import { BROKER_SETTINGS as BROKER_REGISTRY, SettingValueError } from '../../broker/src/config/index.js';
+import { BROKER_SETTINGS as BROKER_REGISTRY, custom, SettingValueError, type SettingDef } from '../../broker/src/config/index.js';
 import { brokerSetting, settingValueProblem } from '../src/api/broker-setting-check.js';
 
 const SAMPLES = [
@@ -13,9 +13,7 @@ const SAMPLES = [
   '/var/lib/x', '/a,/b', 'rack-1',
 ];
 
-function brokerTakes(name: string, value: string): boolean {
-  const def = BROKER_REGISTRY.find((s) => s.name === name);
-  if (!def) throw new Error(`no broker setting ${name}`);
+function brokerTakes(def: SettingDef, value: string): boolean {
   try {
     def.parse(value);
     return true;
@@ -31,7 +29,25 @@ describe('the operator checks brokerConfig values like the broker', () => {
       const facts = brokerSetting(s.name);
       expect(facts, 'operator/src/api/broker-settings.ts is stale').toBeDefined();
       if (!facts) return;
-      for (const v of SAMPLES) expect(settingValueProblem(facts, v) === null, `${s.name}=${JSON.stringify(v)}`).toBe(brokerTakes(s.name, v));
+      for (const v of SAMPLES) expect(settingValueProblem(facts, v) === null, `${s.name}=${JSON.stringify(v)}`).toBe(brokerTakes(s, v));
     });
   }
+});
+
+describe('a broker setting with a value type of its own', () => {
+  it('is checked against its pattern', () => {
+    const voters = custom('chronik.test.voters', {
+      default: null,
+      doc: 'Voters.',
+      pattern: /\d+@[^,@:]+:\d+(?:,\d+@[^,@:]+:\d+)*/,
+      allowed: 'ID@HOST:PORT,...',
+      parse: (text) => text.split(','),
+      format: (v) => v.join(','),
+    });
+    const facts = { name: voters.name, kind: voters.kind, ...voters.constraints, flag: null };
+    for (const v of ['1@a:9093', '1@a:9093,2@b:1', ' 3@c:2 ', '', '1@a', 'a:1', '1@a:1,']) {
+      expect(settingValueProblem(facts, v) === null, JSON.stringify(v)).toBe(brokerTakes(voters, v));
+    }
+    expect(settingValueProblem(facts, '1@a')).toBe('is not ID@HOST:PORT,...');
+  });
 });

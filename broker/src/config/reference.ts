@@ -57,6 +57,8 @@ export function renderOperatorSettings(): string {
     '  readonly nonEmpty?: boolean;',
     "  readonly address?: 'listener' | 'advertised';",
     '  readonly path?: boolean;',
+    '  readonly pattern?: string;',
+    '  readonly allowed?: string;',
     '  readonly flag: string | null;',
     '}',
     '',

@@ -29,6 +29,10 @@ export interface SettingConstraints {
   readonly address?: 'listener' | 'advertised';
   /** A single path (no commas: one directory). */
   readonly path?: boolean;
+  /** A value type of its own: the whole text must match this (a RegExp source, anchored here). */
+  readonly pattern?: string;
+  /** Words for the allowed values of a value type of its own. */
+  readonly allowed?: string;
 }
 
 export interface SettingDef<N extends string = string, V = unknown> {
@@ -266,9 +270,38 @@ export function address<const N extends string>(name: N, use: 'listener' | 'adve
   });
 }
 
+/**
+ * A value type of its own, such as a list of voters `1@host:port,2@host:port`: the text must match
+ * `pattern` (which the operator checks too, so it should say all it can), then `parse` makes the
+ * value or throws SettingValueError; `format` gives the canonical text back.
+ */
+export function custom<const N extends string, T>(
+  name: N,
+  o: Common<T | null> & {
+    readonly kind?: SettingKind;
+    readonly pattern: RegExp;
+    readonly allowed: string;
+    readonly parse: (text: string) => NonNullable<T>;
+    readonly format: (value: NonNullable<T>) => string;
+  },
+): SettingDef<N, T | null> {
+  // The operator gets the pattern's source only, so flags would make the two disagree.
+  if (o.pattern.flags !== '') throw new Error(`setting ${name}: its pattern must not have flags`);
+  const anchored = new RegExp(`^(?:${o.pattern.source})$`);
+  return build(name, o.kind ?? 'string', o, { pattern: o.pattern.source, allowed: o.allowed }, {
+    read(text) {
+      if (!anchored.test(text)) throw new SettingValueError(`is not ${o.allowed}`);
+      const value = o.parse(text);
+      return { value, text: o.format(value) };
+    },
+    format: (v) => o.format(v),
+  });
+}
+
 /** Words for the allowed values, for --help and the README: "1 to 65536", "at least 0", "pretty, json". */
 export function describeAllowed(def: SettingDef): string {
   const c = def.constraints;
+  if (c.allowed !== undefined) return c.allowed;
   if (c.address === 'listener') return 'HOST:PORT (port 0: any free port)';
   if (c.address === 'advertised') return 'HOST:PORT';
   if (c.path) return 'a directory';

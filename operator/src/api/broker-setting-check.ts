@@ -37,6 +37,8 @@ function addressProblem(use: 'listener' | 'advertised', v: string): string | nul
 /** Why the broker would refuse `value` for the setting, or null when it would take it. */
 export function settingValueProblem(f: BrokerSettingFacts, value: string): string | null {
   const v = value.trim();
+  // A value type of its own: the broker's pattern is all the operator can check.
+  if (f.pattern !== undefined) return new RegExp(`^(?:${f.pattern})$`).test(v) ? null : `is not ${f.allowed ?? 'valid'}`;
   switch (f.kind) {
     case 'int':
     case 'long':

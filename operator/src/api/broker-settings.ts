@@ -11,6 +11,8 @@ export interface BrokerSettingFacts {
   readonly nonEmpty?: boolean;
   readonly address?: 'listener' | 'advertised';
   readonly path?: boolean;
+  readonly pattern?: string;
+  readonly allowed?: string;
   readonly flag: string | null;
 }
 
