@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { BROKER_SETTINGS, BrokerSettings, brokerConfig, describeAllowed, SettingsError, type BrokerConfig, type SettingInput } from '../config/index.js';
+import { BROKER_SETTINGS, BrokerSettings, brokerConfig, closestName, describeAllowed, SettingsError, type BrokerConfig, type SettingInput } from '../config/index.js';
 
 /** A usage error: the process prints `message` and exits with code 2. */
 export class CliUsageError extends Error {
@@ -112,9 +112,14 @@ function describeParseError(err: unknown): string {
   if (err instanceof Error) {
     const code = (err as { code?: string }).code;
     // node's messages already quote the flag, e.g. "Unknown option '--bogus'".
-    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
-      return err.message.split('. ')[0] ?? err.message;
+    const first = err.message.split('. ')[0] ?? err.message;
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      const flag = /'(--[^'=]+)/.exec(first)?.[1];
+      const flags = ['--config', '--help', ...BROKER_SETTINGS.flatMap((s) => (s.flag ? [`--${s.flag.name}`] : []))];
+      const near = flag === undefined ? null : closestName(flag, flags);
+      return near ? `${first} (did you mean '${near}'?)` : first;
     }
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return first;
     return err.message;
   }
   return String(err);

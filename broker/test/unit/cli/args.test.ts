@@ -113,6 +113,7 @@ describe('chronik broker arguments', () => {
 
   it('names the offending flag, variable or setting in every error', () => {
     expect(usageError(['--bogus'])).toContain("'--bogus'");
+    expect(usageError(['--data-dri', '/x'])).toMatch(/'--data-dri'.*did you mean '--data-dir'\?/);
     expect(usageError(['--node-id'])).toContain('--node-id');
     expect(usageError(['--node-id', '-1'])).toContain('--node-id');
     expect(usageError(['--node-id', 'abc'])).toContain('--node-id');
