@@ -22,12 +22,9 @@ export const describeConfigsApi = defineApi({
   request: DescribeConfigsRequest,
   response: DescribeConfigsResponse,
   versions: { min: 0, max: 4 },
-  create: ({ cluster, config, logger }: Pick<ApiServices, 'cluster' | 'config' | 'logger'>) => async (req, ctx) => {
-    const opts = (keys: readonly string[] | null) => ({
-      keys,
-      includeSynonyms: ctx.apiVersion >= 1 && req.includeSynonyms,
-      includeDocumentation: ctx.apiVersion >= 3 && req.includeDocumentation,
-    });
+  create: ({ cluster, config, logger }: Pick<ApiServices, 'cluster' | 'config' | 'logger'>) => async (req) => {
+    // Versions without the flags read them as false.
+    const opts = (keys: readonly string[] | null) => ({ keys, includeSynonyms: req.includeSynonyms, includeDocumentation: req.includeDocumentation });
     const results = req.resources.map((r) => {
       const base = { resourceType: r.resourceType, resourceName: r.resourceName };
       try {

@@ -19,9 +19,9 @@ export const describeGroupsApi = defineApi({
   request: DescribeGroupsRequest,
   response: DescribeGroupsResponse,
   versions: { min: 0, max: 5 },
-  create: ({ groups }: Pick<ApiServices, 'groups'>) => async (req, ctx) => {
+  create: ({ groups }: Pick<ApiServices, 'groups'>) => async (req) => {
     const described = await groups.describe(req.groups);
-    const ops = ctx.apiVersion >= 3 && req.includeAuthorizedOperations ? GROUP_OPERATIONS : AUTHORIZED_OPERATIONS_OMITTED;
+    const ops = req.includeAuthorizedOperations ? GROUP_OPERATIONS : AUTHORIZED_OPERATIONS_OMITTED;
     return {
       throttleTimeMs: 0,
       groups: described.map((g) => ({

@@ -36,13 +36,12 @@ export const findCoordinatorApi = defineApi({
   response: FindCoordinatorResponse,
   versions: { min: 0, max: 6 },
   create: ({ coordinatorFor }: Pick<ApiServices, 'coordinatorFor'>) => async (req, ctx) => {
-    const v = ctx.apiVersion;
-    const keyType = v >= 1 ? req.keyType : KEY_TYPE_GROUP;
-    if (v >= 4) {
-      const coordinators = req.coordinatorKeys.map((k) => answer(coordinatorFor, k, keyType));
+    // v0 has no key type: it reads as 0, a group.
+    if (ctx.apiVersion >= 4) {
+      const coordinators = req.coordinatorKeys.map((k) => answer(coordinatorFor, k, req.keyType));
       return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null, nodeId: -1, host: '', port: -1, coordinators };
     }
-    const a = answer(coordinatorFor, req.key, keyType);
+    const a = answer(coordinatorFor, req.key, req.keyType);
     return { throttleTimeMs: 0, errorCode: a.errorCode, errorMessage: a.errorMessage, nodeId: a.nodeId, host: a.host, port: a.port, coordinators: [] };
   },
 });

@@ -14,12 +14,12 @@ export const heartbeatApi = defineApi({
   request: HeartbeatRequest,
   response: HeartbeatResponse,
   versions: { min: 0, max: 4 },
-  create: ({ groups }: Pick<ApiServices, 'groups'>) => async (req, ctx) => {
+  create: ({ groups }: Pick<ApiServices, 'groups'>) => async (req) => {
     const errorCode = await groups.heartbeat({
       groupId: req.groupId,
       generationId: req.generationId,
       memberId: req.memberId,
-      groupInstanceId: ctx.apiVersion >= 3 ? req.groupInstanceId : null,
+      groupInstanceId: req.groupInstanceId,
     });
     return { throttleTimeMs: 0, errorCode };
   },

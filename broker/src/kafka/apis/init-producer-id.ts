@@ -37,7 +37,8 @@ export const initProducerIdApi = defineApi({
       logger.warn({ transactionalId: req.transactionalId, clientId: ctx.clientId }, 'refused InitProducerId: transactions are not supported');
       return reply(TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
     }
-    if (ctx.apiVersion >= 3 && (req.producerId === -1) !== (req.producerEpoch === -1)) return reply(ErrorCode.INVALID_REQUEST);
+    // Before v3 both read as -1.
+    if ((req.producerId === -1) !== (req.producerEpoch === -1)) return reply(ErrorCode.INVALID_REQUEST);
     try {
       return reply(ErrorCode.NONE, await producerIds.allocate(), 0);
     } catch (err) {

@@ -25,20 +25,22 @@ export const joinGroupApi = defineApi({
   versions: { min: 0, max: 9 },
   create: ({ groups }: Pick<ApiServices, 'groups'>) => async (req, ctx) => {
     const v = ctx.apiVersion;
-    const rebalanceTimeoutMs = v >= 1 && req.rebalanceTimeoutMs >= 0 ? req.rebalanceTimeoutMs : req.sessionTimeoutMs;
+    // Fields a version lacks arrive as their defaults (v0's rebalance timeout as -1, a missing
+    // group.instance.id or reason as null), so only behaviour is decided by version here.
+    const rebalanceTimeoutMs = req.rebalanceTimeoutMs >= 0 ? req.rebalanceTimeoutMs : req.sessionTimeoutMs;
     const r = await unlessAborted(
       groups.join({
         groupId: req.groupId,
         sessionTimeoutMs: req.sessionTimeoutMs,
         rebalanceTimeoutMs,
         memberId: req.memberId,
-        groupInstanceId: v >= 5 ? req.groupInstanceId : null,
+        groupInstanceId: req.groupInstanceId,
         protocolType: req.protocolType,
         protocols: req.protocols.map((p) => ({ name: p.name, metadata: p.metadata })),
         clientId: ctx.clientId ?? '',
         clientHost: ctx.remoteAddress,
         requireKnownMemberId: v >= 4,
-        reason: v >= 8 ? req.reason : null,
+        reason: req.reason,
       }),
       ctx.signal,
       () => ({
@@ -56,7 +58,8 @@ export const joinGroupApi = defineApi({
       throttleTimeMs: 0,
       errorCode: r.errorCode,
       generationId: r.generationId,
-      protocolType: v >= 7 ? r.protocolType : (r.protocolType ?? ''),
+      protocolType: r.protocolType,
+      // Nullable only from v7.
       protocolName: v >= 7 ? r.protocolName : (r.protocolName ?? ''),
       leader: r.leader,
       skipAssignment: r.skipAssignment,

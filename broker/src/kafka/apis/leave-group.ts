@@ -28,7 +28,7 @@ export const leaveGroupApi = defineApi({
     if (req.members.length === 0) return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_REQUEST, members: [] };
     const r = await groups.leave(
       req.groupId,
-      req.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, reason: v >= 5 ? m.reason : null })),
+      req.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, reason: m.reason })),
     );
     return { throttleTimeMs: 0, errorCode: r.errorCode, members: r.members };
   },

@@ -17,9 +17,10 @@ export const listGroupsApi = defineApi({
   request: ListGroupsRequest,
   response: ListGroupsResponse,
   versions: { min: 0, max: 5 },
-  create: ({ groups }: Pick<ApiServices, 'groups'>) => async (req, ctx) => {
-    const states = ctx.apiVersion >= 4 ? req.statesFilter : [];
-    const types = ctx.apiVersion >= 5 ? req.typesFilter.map((t) => t.toLowerCase()) : [];
+  create: ({ groups }: Pick<ApiServices, 'groups'>) => async (req) => {
+    // Versions without the filters read them as empty: no filter.
+    const states = req.statesFilter;
+    const types = req.typesFilter.map((t) => t.toLowerCase());
     const listed = types.length > 0 && !types.includes('classic') ? [] : groups.list(states);
     return {
       throttleTimeMs: 0,

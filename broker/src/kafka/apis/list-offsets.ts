@@ -50,7 +50,7 @@ export const listOffsetsApi = defineApi({
   request: ListOffsetsRequest,
   response: ListOffsetsResponse,
   versions: { min: 0, max: 9 },
-  create: ({ cluster, logger }: Pick<ApiServices, 'cluster' | 'logger'>) => async (req, ctx) => {
+  create: ({ cluster, logger }: Pick<ApiServices, 'cluster' | 'logger'>) => async (req) => {
     const readCommitted = req.isolationLevel === 1;
     const topics = await Promise.all(
       req.topics.map(async (t) => {
@@ -68,7 +68,7 @@ export const listOffsetsApi = defineApi({
               return {
                 partitionIndex: rp.partitionIndex,
                 errorCode: ErrorCode.NONE,
-                oldStyleOffsets: ctx.apiVersion === 0 && found.offset >= 0 ? [found.offset] : [],
+                oldStyleOffsets: found.offset >= 0 ? [found.offset] : [],
                 timestamp: found.timestamp,
                 offset: found.offset,
                 leaderEpoch: found.offset >= 0 ? p.leaderEpoch() : -1,

@@ -102,9 +102,9 @@ export const metadataApi = defineApi({
       const version = ctx.apiVersion;
       // null means "all topics" (v0: an empty list).
       const all = req.topics === null || (version === 0 && req.topics.length === 0);
-      // Before v4 every Metadata request implicitly allowed auto-creation.
-      const allowAutoCreate = version < 4 ? true : req.allowAutoTopicCreation;
-      const includeTopicOps = version >= 8 && req.includeTopicAuthorizedOperations;
+      // Before v4 there is no flag and it reads as true: every request allowed auto-creation.
+      const allowAutoCreate = req.allowAutoTopicCreation;
+      const includeTopicOps = req.includeTopicAuthorizedOperations;
 
       const topics: TopicOut[] = [];
       if (all || req.topics === null) {

@@ -20,20 +20,21 @@ export const offsetCommitApi = defineApi({
   request: OffsetCommitRequest,
   response: OffsetCommitResponse,
   versions: { min: 0, max: 9 },
-  create: ({ offsets }: Pick<ApiServices, 'offsets'>) => async (req, ctx) => {
-    const v = ctx.apiVersion;
+  // Fields a version lacks arrive as their defaults: generation and retention -1, no member, no
+  // instance id, leader epoch -1; which is what the coordinator takes as "not given".
+  create: ({ offsets }: Pick<ApiServices, 'offsets'>) => async (req) => {
     const errors = await offsets.commitOffsets({
       groupId: req.groupId,
-      generationId: v >= 1 ? req.generationIdOrMemberEpoch : -1,
-      memberId: v >= 1 ? req.memberId : '',
-      groupInstanceId: v >= 7 ? req.groupInstanceId : null,
-      retentionTimeMs: v >= 2 && v <= 4 ? req.retentionTimeMs : -1,
+      generationId: req.generationIdOrMemberEpoch,
+      memberId: req.memberId,
+      groupInstanceId: req.groupInstanceId,
+      retentionTimeMs: req.retentionTimeMs,
       partitions: req.topics.flatMap((t) =>
         t.partitions.map((p) => ({
           topic: t.name,
           partition: p.partitionIndex,
           offset: p.committedOffset,
-          leaderEpoch: v >= 6 ? p.committedLeaderEpoch : -1,
+          leaderEpoch: p.committedLeaderEpoch,
           metadata: p.committedMetadata,
         })),
       ),

@@ -15,11 +15,11 @@ import { OffsetFetchRequest, OffsetFetchResponse } from '../protocol/messages/in
 import { defineApi, type ApiServices } from './api.js';
 import { byTopic } from './group-common.js';
 
-function partitionsOut(offsets: readonly FetchedOffset[], withEpoch: boolean) {
+function partitionsOut(offsets: readonly FetchedOffset[]) {
   return byTopic(offsets, (o) => ({
     partitionIndex: o.partition,
     committedOffset: o.offset,
-    committedLeaderEpoch: withEpoch ? o.leaderEpoch : -1,
+    committedLeaderEpoch: o.leaderEpoch,
     metadata: o.metadata,
     errorCode: o.errorCode,
   }));
@@ -40,7 +40,7 @@ export const offsetFetchApi = defineApi({
         const groups = [];
         for (const g of req.groups) {
           const r = await fetchOne(g.groupId, g.topics);
-          groups.push({ groupId: g.groupId, topics: partitionsOut(r.offsets, true), errorCode: r.errorCode });
+          groups.push({ groupId: g.groupId, topics: partitionsOut(r.offsets), errorCode: r.errorCode });
         }
         return { throttleTimeMs: 0, topics: [], errorCode: ErrorCode.NONE, groups };
       }
@@ -54,7 +54,7 @@ export const offsetFetchApi = defineApi({
               name: t.name,
               partitions: t.partitionIndexes.map((p) => ({ partitionIndex: p, committedOffset: -1, committedLeaderEpoch: -1, metadata: '', errorCode: r.errorCode })),
             }))
-          : partitionsOut(r.offsets, v >= 5);
+          : partitionsOut(r.offsets);
       return { throttleTimeMs: 0, topics: perPartition, errorCode: r.errorCode, groups: [] };
     };
   },

@@ -20,15 +20,15 @@ export const syncGroupApi = defineApi({
   response: SyncGroupResponse,
   versions: { min: 0, max: 5 },
   create: ({ groups }: Pick<ApiServices, 'groups'>) => async (req, ctx) => {
-    const v = ctx.apiVersion;
+    // Fields a version lacks arrive as null, which the coordinator reads as "not given".
     const r = await unlessAborted(
       groups.sync({
         groupId: req.groupId,
         generationId: req.generationId,
         memberId: req.memberId,
-        groupInstanceId: v >= 3 ? req.groupInstanceId : null,
-        protocolType: v >= 5 ? req.protocolType : null,
-        protocolName: v >= 5 ? req.protocolName : null,
+        groupInstanceId: req.groupInstanceId,
+        protocolType: req.protocolType,
+        protocolName: req.protocolName,
         assignments: req.assignments.map((a) => ({ memberId: a.memberId, assignment: a.assignment })),
       }),
       ctx.signal,
