@@ -1,16 +1,11 @@
 import { mkdir } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { Gauge } from 'prom-client';
-import type { BrokerConfig } from './config.js';
+import { MAX_GROUP_COMMIT_LINGER_MS, type BrokerConfig } from './config/index.js';
 import { openLocalCluster } from './cluster/index.js';
 import { createCoordinator } from './coordinator/index.js';
-import { createApiVersionsHandler } from './kafka/apis/api-versions.js';
-import { createDataHandlers } from './kafka/apis/data-handlers.js';
-import { createDescribeClusterHandler } from './kafka/apis/describe-cluster.js';
-import { createMetadataHandler } from './kafka/apis/metadata.js';
-import { ALL_APIS } from './kafka/protocol/messages/index.js';
-import type { ApiDef } from './kafka/protocol/schema.js';
-import type { ApiHandler } from './kafka/server/handler.js';
+import { apiVersionsApi } from './kafka/apis/api-versions.js';
+import { bindApis } from './kafka/apis/registry.js';
 import { createKafkaServer, type KafkaServer } from './kafka/server/kafka-server.js';
 import { protocolCodec } from './kafka/server/protocol-codec.js';
 import { serverSettings } from './kafka/server/settings.js';
@@ -54,21 +49,15 @@ async function resolveListenPort(config: BrokerConfig): Promise<BrokerConfig> {
   return { ...config, kafkaPort: port, advertisedPort: config.advertisedPort === 0 ? port : config.advertisedPort };
 }
 
-/** Longest group-commit linger we accept: acks wait this long at most for company. */
-const MAX_LINGER_MS = 1000;
-
 /**
  * 'log.flush.interval.ms' is the group-commit linger here. Kafka's own default for that name is
  * Long.MAX_VALUE ("never force a flush"), so huge values are capped rather than honoured.
  */
 function groupCommitLingerMs(config: BrokerConfig, logger: Logger): number {
-  const raw = config.defaults['log.flush.interval.ms'];
-  if (raw === undefined) return 0;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`log.flush.interval.ms: '${raw}' is not a non-negative number`);
-  if (n > MAX_LINGER_MS) {
-    logger.warn({ requested: raw, used: MAX_LINGER_MS }, 'log.flush.interval.ms capped: it is the group-commit linger');
-    return MAX_LINGER_MS;
+  const n = config.settings.get('log.flush.interval.ms');
+  if (n > MAX_GROUP_COMMIT_LINGER_MS) {
+    logger.warn({ requested: n, used: MAX_GROUP_COMMIT_LINGER_MS }, 'log.flush.interval.ms capped: it is the group-commit linger');
+    return MAX_GROUP_COMMIT_LINGER_MS;
   }
   return n;
 }
@@ -93,16 +82,6 @@ function registerStorageMetrics(metrics: BrokerMetrics, stats: () => GroupCommit
       },
     });
   }
-}
-
-const API_VERSIONS = 18;
-const METADATA = 3;
-const DESCRIBE_CLUSTER = 60;
-
-function apiDef(apiKey: number): ApiDef {
-  const api = ALL_APIS.find((a) => a.apiKey === apiKey);
-  if (!api) throw new Error(`protocol definitions lack api key ${apiKey}`);
-  return api;
 }
 
 /**
@@ -155,24 +134,25 @@ export async function startBroker(requested: BrokerConfig, options: StartBrokerO
     const coordinator = await createCoordinator({ cluster, config, logger: logger.child({ component: 'coordinator' }) });
     cleanups.push(() => coordinator.close());
 
-    const handlers: ApiHandler[] = [
-      createMetadataHandler({ api: apiDef(METADATA), cluster, config, logger: logger.child({ component: 'metadata' }) }),
-      createDescribeClusterHandler({ api: apiDef(DESCRIBE_CLUSTER), cluster }),
-      ...createDataHandlers({ cluster, config, logger: logger.child({ component: 'apis' }) }),
-      ...coordinator.handlers,
-    ];
-    const apiVersions = createApiVersionsHandler(apiDef(API_VERSIONS), () => handlers.map((h) => h.api));
-    handlers.push(apiVersions);
+    const handlers = bindApis({
+      cluster,
+      config,
+      logger: logger.child({ component: 'apis' }),
+      groups: coordinator.membership,
+      offsets: coordinator.offsets,
+      producerIds: coordinator.producerIds,
+      coordinatorFor: (key, keyType) => coordinator.coordinatorFor(key, keyType),
+    });
 
     kafka = createKafkaServer({
       host: config.kafkaHost,
       port: config.kafkaPort,
       handlers,
-      apiVersionsApi: apiVersions.api,
+      apiVersionsApi: apiVersionsApi.api,
       codec: protocolCodec,
       logger: logger.child({ component: 'kafka' }),
       metrics,
-      ...serverSettings(config.defaults),
+      ...serverSettings(config.settings),
     });
     await kafka.start();
     const server = kafka;

@@ -1,5 +1,5 @@
 export { startBroker, type Broker, type StartBrokerOptions } from './broker.js';
-export type { BrokerConfig } from './config.js';
+export type { BrokerConfig } from './config/index.js';
 export { main } from './cli/main.js';
 export { parseBrokerArgs, CliUsageError } from './cli/args.js';
 export * from './observability/index.js';

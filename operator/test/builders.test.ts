@@ -10,6 +10,7 @@ import { desiredObjects } from '../src/reconcile/desired.js';
 import { buildExternalServices, buildHeadlessService } from '../src/reconcile/services.js';
 import { brokerStartScript } from '../src/reconcile/start-script.js';
 import { buildStatefulSet, configHash } from '../src/reconcile/statefulset.js';
+import { parseBrokerArgs } from '../../broker/src/cli/args.js';
 
 function cluster(spec: Partial<ChronikCluster['spec']> = {}): ChronikCluster {
   return {
@@ -115,7 +116,12 @@ describe('object builders', () => {
 
   it('start script finds the broker id in the table and passes the broker config', () => {
     const dir = mkdtempSync(join(tmpdir(), 'chronik-script-'));
-    const c = cluster({ brokerConfig: { 'log.retention.ms': '60000', 'x.y': 'a b' }, rackAwareness: { topologyKey: 'zone' } });
+    const c = cluster({
+      brokerConfig: { 'log.retention.ms': '60000', 'log.cleanup.policy': 'compact, delete' },
+      topicDefaults: { partitions: 6 },
+      rackAwareness: { topologyKey: 'zone' },
+      listeners: { external: { type: 'NodePort', advertisedHosts: ['a.example', 'b.example'] } },
+    });
     const script = brokerStartScript(c)
       .replaceAll('/etc/chronik', dir)
       .replaceAll('/etc/podinfo', dir)
@@ -127,8 +133,15 @@ describe('object builders', () => {
     expect(out.slice(0, 3)).toEqual(['broker', '--node-id', '3']);
     expect(out).toContain('--rack');
     expect(out[out.indexOf('--rack') + 1]).toBe('eu-1a');
-    expect(out).toContain('x.y=a b');
+    expect(out).toContain('log.cleanup.policy=compact, delete');
     expect(out).toContain('log.retention.ms=60000');
+    // The broker takes exactly what the operator passes: registered settings, each once.
+    // One argument a line, the last line empty; the first is the subcommand.
+    const args = out.slice(1, -1);
+    const parsed = parseBrokerArgs(args, {});
+    if (parsed.help) throw new Error('unexpected help');
+    expect(parsed.config).toMatchObject({ nodeId: 3, rack: 'eu-1a', kafkaHost: '0.0.0.0', dataDir: '/var/lib/chronik/data' });
+    expect(parsed.config.settings.get('num.partitions')).toBe(6);
     expect(out[out.indexOf('--advertised') + 1]).toBe('kafka-1.kafka-headless.prod.svc.cluster.local:9092');
     // A pod with no id assigned refuses to start rather than inventing one.
     expect(() => execFileSync('/bin/sh', ['-c', script], { env: { HOSTNAME: 'kafka-9', PATH: process.env.PATH }, stdio: 'pipe' })).toThrow();
@@ -141,5 +154,21 @@ describe('object builders', () => {
     expect(validateCluster(cluster({ topicDefaults: { replicationFactor: 5 } })).join()).toMatch(/spec.topicDefaults.replicationFactor/);
     expect(validateCluster(cluster({ topicDefaults: { replicationFactor: 2, minInsyncReplicas: 3 } })).join()).toMatch(/minInsyncReplicas/);
     expect(validateCluster(cluster({ storage: { size: 'lots' } })).join()).toMatch(/spec.storage.size/);
+  });
+
+  it('spec.brokerConfig takes registered settings with values the broker accepts, and nothing the operator sets', () => {
+    expect(validateCluster(cluster({ brokerConfig: { 'log.retention.ms': '60000', 'compression.type': 'zstd', 'log.cleanup.policy': 'compact' } }))).toEqual([]);
+    const errors = (brokerConfig: Record<string, string>, more: Partial<ChronikCluster['spec']> = {}) => validateCluster(cluster({ brokerConfig, ...more }));
+    expect(errors({ 'log.retention.msx': '1' })).toEqual(["spec.brokerConfig.log.retention.msx: not a broker setting (the README's configuration table lists them)"]);
+    expect(errors({ 'admin.listen': '0.0.0.0:9645' })[0]).toMatch(/admin.listen: not a broker setting/);
+    expect(errors({ 'node.id': '4' })).toEqual(['spec.brokerConfig.node.id: set by the operator for every broker; it cannot be configured here']);
+    expect(errors({ 'chronik.kafka.listen': '0.0.0.0:1' })[0]).toMatch(/set by the operator/);
+    expect(errors({ 'num.partitions': '3' }, { topicDefaults: { partitions: 6 } })).toEqual([
+      'spec.brokerConfig.num.partitions: also set by spec.topicDefaults.partitions; set it in one place',
+    ]);
+    expect(errors({ 'num.partitions': 'three' })).toEqual(["spec.brokerConfig.num.partitions: 'three' is not an integer"]);
+    expect(errors({ 'log.segment.bytes': '10' })).toEqual(["spec.brokerConfig.log.segment.bytes: '10' must be at least 14"]);
+    expect(errors({ 'auto.create.topics.enable': 'yes' })[0]).toMatch(/is not true or false/);
+    expect(errors({ 'log.cleanup.policy': 'shred' })[0]).toMatch(/not one of delete, compact/);
   });
 });

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { BrokerConfig } from '../config.js';
+import type { BrokerConfig, BrokerSettings } from '../config/index.js';
 import { ProducerStateTable } from '../coordinator/producer-state.js';
 import { ErrorCode, KafkaError } from '../kafka/protocol/errors.js';
 import type { LogConfig, LogManager } from '../log/types.js';
@@ -22,8 +22,6 @@ import { collisionKey, validateTopicName } from './topic-names.js';
 import type { BrokerInfo, CreateTopicSpec, DataCluster, TopicInfo } from './types.js';
 
 export { MAX_PARTITIONS_PER_TOPIC };
-/** Kafka's default log.retention.check.interval.ms. */
-const DEFAULT_RETENTION_CHECK_MS = 300_000;
 
 export interface LocalClusterOptions {
   readonly config: BrokerConfig;
@@ -104,12 +102,12 @@ class LocalClusterImpl implements LocalCluster {
     return this.partitions.get(topic)?.[partition];
   }
 
-  brokerDefaults(): Readonly<Record<string, string>> {
-    return this.opts.config.defaults;
+  brokerSettings(): BrokerSettings {
+    return this.opts.config.settings;
   }
 
   autoCreateTopics(): boolean {
-    return (this.opts.config.defaults['auto.create.topics.enable'] ?? 'true').trim().toLowerCase() === 'true';
+    return this.opts.config.settings.get('auto.create.topics.enable');
   }
 
   topicConfig(name: string, key: string): string | undefined {
@@ -121,8 +119,7 @@ class LocalClusterImpl implements LocalCluster {
     const override = t?.configs[key];
     if (override !== undefined) return override;
     const def = topicConfigDefs.get(key);
-    if (def) return brokerDefaultFor(def, this.opts.config.defaults).value;
-    return this.opts.config.defaults[key];
+    return def ? brokerDefaultFor(def, this.opts.config.settings).value : undefined;
   }
 
   createTopic(spec: CreateTopicSpec, validateOnly = false): Promise<TopicInfo> {
@@ -141,7 +138,7 @@ class LocalClusterImpl implements LocalCluster {
           );
         }
       }
-      const partitions = spec.partitions === -1 ? toNumber(this.opts.config.defaults['num.partitions'], 1) : spec.partitions;
+      const partitions = spec.partitions === -1 ? this.opts.config.settings.get('num.partitions') : spec.partitions;
       if (!Number.isInteger(partitions) || partitions < 1 || partitions > MAX_PARTITIONS_PER_TOPIC) {
         throw new KafkaError(
           ErrorCode.INVALID_PARTITIONS,
@@ -149,7 +146,7 @@ class LocalClusterImpl implements LocalCluster {
         );
       }
       const rf =
-        spec.replicationFactor === -1 ? toNumber(this.opts.config.defaults['default.replication.factor'], 1) : spec.replicationFactor;
+        spec.replicationFactor === -1 ? this.opts.config.settings.get('default.replication.factor') : spec.replicationFactor;
       if (rf !== 1) {
         throw new KafkaError(
           ErrorCode.INVALID_REPLICATION_FACTOR,
@@ -262,8 +259,7 @@ class LocalClusterImpl implements LocalCluster {
   }
 
   startRetention(): void {
-    const configured = Number(this.opts.config.defaults['log.retention.check.interval.ms']);
-    const every = Number.isFinite(configured) && configured > 0 ? configured : DEFAULT_RETENTION_CHECK_MS;
+    const every = this.opts.config.settings.get('log.retention.check.interval.ms');
     this.retentionTimer = setInterval(() => {
       if (this.retentionRunning || this.closed) return;
       this.retentionRunning = true;

@@ -4,6 +4,7 @@
  */
 import type { ReplicatedPartition } from '../replication/types.js';
 import type { DataPartition } from '../replication/types.js';
+import type { BrokerSettings } from '../config/index.js';
 
 export interface BrokerInfo {
   readonly nodeId: number;
@@ -58,8 +59,8 @@ export interface Cluster {
  */
 export interface DataCluster extends Cluster {
   partition(topic: string, partition: number): DataPartition | undefined;
-  /** BrokerConfig.defaults, the fallback of every topic config. */
-  brokerDefaults(): Readonly<Record<string, string>>;
+  /** The broker's settings, the fallback of every topic config. */
+  brokerSettings(): BrokerSettings;
   /** auto.create.topics.enable. */
   autoCreateTopics(): boolean;
 }

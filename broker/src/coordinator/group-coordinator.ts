@@ -1,911 +1,55 @@
 /**
- * The classic group protocol (JoinGroup / SyncGroup / Heartbeat / LeaveGroup) and committed
- * offsets, following the behaviour of Kafka's group coordinator:
- *
- *   Empty --join--> PreparingRebalance --all joined / timeout--> CompletingRebalance
- *   CompletingRebalance --leader's SyncGroup--> Stable --join / leave / expiry--> PreparingRebalance
- *   any --last member gone--> Empty; DeleteGroups: Empty --> Dead (removed)
- *
- * Every operation on a group, including timer callbacks, runs under that group's lock, so joins,
- * syncs, heartbeats, commits and expiries never interleave. Requests that wait for a rebalance
- * (JoinGroup, SyncGroup) register a waiter under the lock and wait outside it.
- *
- * Persistence goes through GroupStore: group metadata (after the leader's assignment, when a
- * group becomes Empty, on static-member replacement) and offsets are appended durably BEFORE the
- * request is answered.
+ * The group coordinator: group membership (group-membership.ts) and committed offsets
+ * (group-offsets.ts) over one shared table of groups (group-context.ts), plus replay of the
+ * store at start-up and the views the admin API reads.
  */
 import { randomUUID } from 'node:crypto';
-import { ErrorCode, KafkaError } from '../kafka/protocol/errors.js';
-import {
-  Group,
-  GroupMember,
-  GROUP_STATES,
-  offsetMapKey,
-  parseOffsetMapKey,
-  type CommittedOffset,
-  type GroupState,
-  type JoinMemberInfo,
-  type JoinResult,
-  type MemberProtocol,
-  type SyncResult,
-} from './group.js';
-import { KeyedLock } from './keyed-lock.js';
-import {
-  CoordinatorLogger,
-  CoordinatorRecord,
-  DEFAULT_GROUP_CONFIG,
-  FetchedOffset,
-  GroupConfig,
-  GroupCoordinatorOptions,
-  GroupDescription,
-  GroupListing,
-  GroupOverview,
-  GroupStore,
-  HeartbeatRequest,
-  JoinRequest,
-  LeaveResult,
-  LeavingMember,
-  NON_EMPTY_GROUP,
-  OffsetCommitRequest,
-  PartitionError,
-  Scheduler,
-  SyncRequest,
-  realScheduler,
-} from './group-types.js';
+import { GROUP_STATES, Group, offsetMapKey, parseOffsetMapKey, type GroupState } from './group.js';
+import { GroupContext } from './group-context.js';
+import { GroupMembership } from './group-membership.js';
+import { GroupOffsets } from './group-offsets.js';
+import { DEFAULT_GROUP_CONFIG, realScheduler, type CoordinatorLogger, type GroupCoordinatorOptions, type GroupOverview } from './group-types.js';
+import type { CoordinatorKey, GroupValue, OffsetValue } from './offsets-records.js';
+
 export * from './group-types.js';
-import {
-  encodeGroupValue,
-  encodeKey,
-  encodeOffsetValue,
-  type CoordinatorKey,
-  type GroupValue,
-  type OffsetValue,
-} from './offsets-records.js';
+export type { CommittedOffset, JoinMemberInfo, JoinResult, MemberProtocol, SyncResult, GroupState } from './group.js';
+export { GroupMembership } from './group-membership.js';
+export { GroupOffsets } from './group-offsets.js';
 
 const silentLogger: CoordinatorLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
-/** An answer now, or a wait that must happen outside the group lock. */
-type JoinOutcome = JoinResult | { readonly wait: Promise<JoinResult> };
-type SyncOutcome = SyncResult | { readonly wait: Promise<SyncResult> };
-
-function joinError(memberId: string, errorCode: number): JoinResult {
-  return { errorCode, generationId: -1, protocolType: null, protocolName: null, leader: '', skipAssignment: false, memberId, members: [] };
-}
-
-function syncError(errorCode: number): SyncResult {
-  return { errorCode, protocolType: null, protocolName: null, assignment: Buffer.alloc(0) };
-}
-
-/** Storage failures as Kafka reports them to group clients. */
-function storeErrorCode(e: unknown): number {
-  if (e instanceof KafkaError) {
-    switch (e.code) {
-      case ErrorCode.NOT_LEADER_OR_FOLLOWER:
-      case ErrorCode.NOT_COORDINATOR:
-        return ErrorCode.NOT_COORDINATOR;
-      case ErrorCode.MESSAGE_TOO_LARGE:
-      case ErrorCode.RECORD_LIST_TOO_LARGE:
-        return ErrorCode.INVALID_COMMIT_OFFSET_SIZE;
-      default:
-        return ErrorCode.COORDINATOR_NOT_AVAILABLE;
-    }
-  }
-  return ErrorCode.COORDINATOR_NOT_AVAILABLE;
-}
-
 export class GroupCoordinator {
-  private readonly groups = new Map<string, Group>();
-  private readonly lock = new KeyedLock();
-  private readonly store: GroupStore;
-  private readonly scheduler: Scheduler;
-  private readonly config: GroupConfig;
-  private readonly log: CoordinatorLogger;
-  private readonly partitionExists: (topic: string, partition: number) => boolean;
-  private readonly newMemberId: (clientId: string) => string;
-  private closed = false;
+  private readonly ctx: GroupContext;
+  readonly membership: GroupMembership;
+  readonly offsets: GroupOffsets;
   /** During replay: groups whose latest stored metadata still listed members. */
   private readonly loadedWithMembers = new Set<string>();
 
   constructor(opts: GroupCoordinatorOptions) {
-    this.store = opts.store;
-    this.scheduler = opts.scheduler ?? realScheduler;
-    this.config = { ...DEFAULT_GROUP_CONFIG, ...opts.config };
-    this.log = opts.logger ?? silentLogger;
-    this.partitionExists = opts.partitionExists ?? (() => true);
-    this.newMemberId = opts.newMemberId ?? ((clientId) => `${clientId}-${randomUUID()}`);
+    this.ctx = new GroupContext(opts.store, opts.scheduler ?? realScheduler, { ...DEFAULT_GROUP_CONFIG, ...opts.config }, opts.logger ?? silentLogger);
+    this.membership = new GroupMembership(this.ctx, opts.newMemberId ?? ((clientId) => `${clientId}-${randomUUID()}`));
+    this.offsets = new GroupOffsets(this.ctx, this.membership, opts.partitionExists ?? (() => true));
   }
 
-  // ---------------------------------------------------------------- JoinGroup
-
-  async join(req: JoinRequest): Promise<JoinResult> {
-    if (req.groupId === '') return joinError(req.memberId, ErrorCode.INVALID_GROUP_ID);
-    if (!this.store.owns(req.groupId)) return joinError(req.memberId, ErrorCode.NOT_COORDINATOR);
-    if (req.sessionTimeoutMs < this.config.minSessionTimeoutMs || req.sessionTimeoutMs > this.config.maxSessionTimeoutMs) {
-      return joinError(req.memberId, ErrorCode.INVALID_SESSION_TIMEOUT);
-    }
-    if (this.closed) return joinError(req.memberId, ErrorCode.COORDINATOR_NOT_AVAILABLE);
-    // The waiter is wrapped so the lock is released before the rebalance completes.
-    const r = await this.lock.run(req.groupId, () => this.doJoin(req));
-    return 'wait' in r ? r.wait : r;
-  }
-
-  private async doJoin(req: JoinRequest): Promise<JoinOutcome> {
-    const now = this.scheduler.now();
-    let group = this.groups.get(req.groupId);
-    if (group === undefined) {
-      if (req.memberId !== '') return joinError(req.memberId, ErrorCode.UNKNOWN_MEMBER_ID);
-      // Checked before creating anything, so a bad request leaves no empty group behind.
-      if (req.protocolType === '' || req.protocols.length === 0) return joinError(req.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
-      group = new Group(req.groupId, now);
-      this.groups.set(req.groupId, group);
-    }
-    if (group.state === 'Dead') return joinError(req.memberId, ErrorCode.COORDINATOR_NOT_AVAILABLE);
-    const joiningId = req.memberId !== '' ? req.memberId : undefined;
-    if (!group.supportsProtocols(req.protocolType, req.protocols, joiningId)) {
-      return joinError(req.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
-    }
-
-    if (req.memberId === '') {
-      if (req.groupInstanceId !== null) return this.joinStaticUnknown(group, req);
-      if (group.members.size >= this.config.maxGroupSize) return joinError('', ErrorCode.GROUP_MAX_SIZE_REACHED);
-      const newId = this.newMemberId(req.clientId);
-      if (req.requireKnownMemberId) {
-        this.addPendingMember(group, newId, req.sessionTimeoutMs);
-        return joinError(newId, ErrorCode.MEMBER_ID_REQUIRED);
-      }
-      return this.addMemberAndRebalance(group, newId, req);
-    }
-
-    if (group.pendingMembers.has(req.memberId)) {
-      this.scheduler.clearTimer(group.pendingMembers.get(req.memberId));
-      group.pendingMembers.delete(req.memberId);
-      if (group.members.size >= this.config.maxGroupSize) return joinError(req.memberId, ErrorCode.GROUP_MAX_SIZE_REACHED);
-      return this.addMemberAndRebalance(group, req.memberId, req);
-    }
-    if (group.isStaticMemberFenced(req.memberId, req.groupInstanceId)) return joinError(req.memberId, ErrorCode.FENCED_INSTANCE_ID);
-    const member = group.members.get(req.memberId);
-    if (member === undefined) return joinError(req.memberId, ErrorCode.UNKNOWN_MEMBER_ID);
-    if (member.groupInstanceId !== null && req.groupInstanceId !== member.groupInstanceId) {
-      return joinError(req.memberId, ErrorCode.FENCED_INSTANCE_ID);
-    }
-
-    switch (group.state) {
-      case 'PreparingRebalance':
-        return this.updateMemberAndWait(group, member, req);
-      case 'CompletingRebalance':
-        if (member.sameProtocols(req.protocols)) return this.currentGenerationResult(group, member, false);
-        return this.updateMemberAndRebalance(group, member, req, `member ${member.memberId} changed protocols`);
-      case 'Stable':
-        if (group.leaderId === member.memberId || !member.sameProtocols(req.protocols)) {
-          return this.updateMemberAndRebalance(group, member, req, `member ${member.memberId} rejoined`);
-        }
-        this.refreshSession(group, member);
-        return this.currentGenerationResult(group, member, false);
-      default:
-        return joinError(req.memberId, ErrorCode.UNKNOWN_MEMBER_ID);
-    }
-  }
-
-  /** A static member (group.instance.id) joining without a member id. */
-  private async joinStaticUnknown(group: Group, req: JoinRequest): Promise<JoinOutcome> {
-    const instanceId = req.groupInstanceId!;
-    const oldId = group.staticMembers.get(instanceId);
-    const newId = this.newMemberId(req.clientId);
-    if (oldId === undefined) {
-      if (group.members.size >= this.config.maxGroupSize) return joinError('', ErrorCode.GROUP_MAX_SIZE_REACHED);
-      return this.addMemberAndRebalance(group, newId, req);
-    }
-    const old = group.members.get(oldId)!;
-    // The previous incarnation is fenced: whatever it is waiting for ends now.
-    this.clearSession(old);
-    old.joinWaiter?.(joinError(oldId, ErrorCode.FENCED_INSTANCE_ID));
-    old.syncWaiter?.(syncError(ErrorCode.FENCED_INSTANCE_ID));
-    old.joinWaiter = null;
-    old.syncWaiter = null;
-    const replacement = new GroupMember(
-      newId,
-      instanceId,
-      req.clientId,
-      req.clientHost,
-      req.sessionTimeoutMs,
-      req.rebalanceTimeoutMs,
-      req.protocolType,
-      req.protocols,
-    );
-    replacement.assignment = old.assignment;
-    group.members.delete(oldId);
-    group.members.set(newId, replacement);
-    group.staticMembers.set(instanceId, newId);
-    const wasLeader = group.leaderId === oldId;
-    if (wasLeader) group.leaderId = newId;
-    this.log.info({ groupId: group.groupId, instanceId, oldMemberId: oldId, newMemberId: newId }, 'static member rejoined with a new member id');
-
-    switch (group.state) {
-      case 'Stable': {
-        if (group.selectProtocol() === group.protocolName && replacement.metadataFor(group.protocolName).equals(old.metadataFor(group.protocolName))) {
-          this.refreshSession(group, replacement);
-          // Persist the new binding (no rebalance needed: nothing the assignment depends on changed).
-          try {
-            await this.persistGroup(group);
-          } catch (e) {
-            // Undo the replacement so the old incarnation keeps the group consistent.
-            this.clearSession(replacement);
-            group.members.delete(newId);
-            group.members.set(oldId, old);
-            group.staticMembers.set(instanceId, oldId);
-            if (wasLeader) group.leaderId = oldId;
-            this.refreshSession(group, old);
-            return joinError('', storeErrorCode(e));
-          }
-          return this.currentGenerationResult(group, replacement, wasLeader);
-        }
-        return this.waitForJoin(group, replacement, () => this.prepareRebalance(group, `static member ${instanceId} changed metadata`));
-      }
-      case 'CompletingRebalance':
-        return this.waitForJoin(group, replacement, () => this.prepareRebalance(group, `static member ${instanceId} rejoined during sync`));
-      case 'PreparingRebalance':
-        return this.waitForJoin(group, replacement, () => this.tryCompleteJoin(group));
-      default:
-        return this.waitForJoin(group, replacement, () => this.prepareRebalance(group, `static member ${instanceId} rejoined`));
-    }
-  }
-
-  private currentGenerationResult(group: Group, member: GroupMember, skipAssignment: boolean): JoinResult {
-    const isLeader = group.leaderId === member.memberId;
-    return {
-      errorCode: ErrorCode.NONE,
-      generationId: group.generation,
-      protocolType: group.protocolType,
-      protocolName: group.protocolName,
-      leader: group.leaderId ?? '',
-      skipAssignment: isLeader && skipAssignment,
-      memberId: member.memberId,
-      members: isLeader ? group.currentMemberMetadata() : [],
-    };
-  }
-
-  private addPendingMember(group: Group, memberId: string, sessionTimeoutMs: number): void {
-    const timer = this.scheduler.setTimer(sessionTimeoutMs, () => {
-      void this.lock.run(group.groupId, () => {
-        if (this.groups.get(group.groupId) !== group || group.pendingMembers.get(memberId) !== timer) return;
-        group.pendingMembers.delete(memberId);
-        this.log.debug({ groupId: group.groupId, memberId }, 'pending member expired before joining');
-        if (group.state === 'PreparingRebalance') this.tryCompleteJoin(group);
-      });
-    });
-    group.pendingMembers.set(memberId, timer);
-  }
-
-  private addMemberAndRebalance(group: Group, memberId: string, req: JoinRequest): JoinOutcome {
-    const member = new GroupMember(
-      memberId,
-      req.groupInstanceId,
-      req.clientId,
-      req.clientHost,
-      req.sessionTimeoutMs,
-      req.rebalanceTimeoutMs,
-      req.protocolType,
-      req.protocols,
-    );
-    group.members.set(memberId, member);
-    if (req.groupInstanceId !== null) group.staticMembers.set(req.groupInstanceId, memberId);
-    if (group.leaderId === null) group.leaderId = memberId;
-    if (group.protocolType === null || group.state === 'Empty') group.protocolType = req.protocolType;
-    if (group.initialDelay !== null) group.initialDelay.newMemberAdded = true;
-    return this.waitForJoin(group, member, () => {
-      if (group.state === 'PreparingRebalance') this.tryCompleteJoin(group);
-      else this.prepareRebalance(group, `member ${memberId} joined${req.reason ? ` (${req.reason})` : ''}`);
-    });
-  }
-
-  private updateMember(member: GroupMember, req: JoinRequest): void {
-    member.protocols = req.protocols;
-    member.protocolType = req.protocolType;
-    member.sessionTimeoutMs = req.sessionTimeoutMs;
-    member.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
-    member.clientId = req.clientId;
-    member.clientHost = req.clientHost;
-  }
-
-  private updateMemberAndWait(group: Group, member: GroupMember, req: JoinRequest): JoinOutcome {
-    this.updateMember(member, req);
-    return this.waitForJoin(group, member, () => this.tryCompleteJoin(group));
-  }
-
-  private updateMemberAndRebalance(group: Group, member: GroupMember, req: JoinRequest, reason: string): JoinOutcome {
-    this.updateMember(member, req);
-    return this.waitForJoin(group, member, () => this.prepareRebalance(group, reason));
-  }
-
-  /** Registers the member's join waiter, then runs `next` (which may complete the join at once). */
-  private waitForJoin(group: Group, member: GroupMember, next: () => void): { wait: Promise<JoinResult> } {
-    const wait = new Promise<JoinResult>((resolve) => {
-      // A retried JoinGroup replaces the earlier one; the earlier connection gets a retriable answer.
-      member.joinWaiter?.(joinError(member.memberId, ErrorCode.REBALANCE_IN_PROGRESS));
-      member.joinWaiter = resolve;
-    });
-    this.refreshSession(group, member);
-    next();
-    return { wait };
-  }
-
-  private prepareRebalance(group: Group, reason: string): void {
-    if (group.state === 'CompletingRebalance') this.failSyncWaiters(group, ErrorCode.REBALANCE_IN_PROGRESS);
-    this.cancelJoinTimer(group);
-    const wasEmpty = group.state === 'Empty';
-    group.transition('PreparingRebalance', this.scheduler.now());
-    this.log.info({ groupId: group.groupId, generation: group.generation, reason }, 'preparing rebalance');
-    if (wasEmpty) {
-      // New group: wait group.initial.rebalance.delay.ms (extended while members keep arriving,
-      // up to the rebalance timeout) so a starting fleet of consumers lands in one generation.
-      const delay = this.config.initialRebalanceDelayMs;
-      group.initialDelay = { remainingMs: Math.max(group.maxRebalanceTimeoutMs() - delay, 0), newMemberAdded: false };
-      this.scheduleJoinTimer(group, delay, () => this.onInitialDelayExpired(group));
-    } else {
-      group.initialDelay = null;
-      this.scheduleJoinTimer(group, group.maxRebalanceTimeoutMs(), () => this.completeJoin(group));
-      this.tryCompleteJoin(group);
-    }
-  }
-
-  private onInitialDelayExpired(group: Group): void {
-    const d = group.initialDelay;
-    if (d !== null && d.newMemberAdded && d.remainingMs > 0) {
-      const next = Math.min(this.config.initialRebalanceDelayMs, d.remainingMs);
-      group.initialDelay = { remainingMs: Math.max(d.remainingMs - next, 0), newMemberAdded: false };
-      this.scheduleJoinTimer(group, next, () => this.onInitialDelayExpired(group));
-      return;
-    }
-    this.completeJoin(group);
-  }
-
-  private scheduleJoinTimer(group: Group, ms: number, fn: () => void): void {
-    const epoch = ++group.rebalanceEpoch;
-    group.joinTimer = this.scheduler.setTimer(ms, () => {
-      void this.lock.run(group.groupId, () => {
-        if (this.groups.get(group.groupId) !== group || group.rebalanceEpoch !== epoch || group.state !== 'PreparingRebalance') return;
-        group.joinTimer = null;
-        fn();
-      });
-    });
-  }
-
-  private cancelJoinTimer(group: Group): void {
-    if (group.joinTimer !== null) this.scheduler.clearTimer(group.joinTimer);
-    group.joinTimer = null;
-    group.rebalanceEpoch++;
-  }
-
-  private tryCompleteJoin(group: Group): void {
-    if (group.state !== 'PreparingRebalance' || group.initialDelay !== null) return;
-    if (group.allMembersJoined()) this.completeJoin(group);
-  }
-
-  private completeJoin(group: Group): void {
-    this.cancelJoinTimer(group);
-    group.initialDelay = null;
-    const now = this.scheduler.now();
-    // Dynamic members that did not rejoin in time are gone; static ones keep their place and are
-    // removed only by their session timeout (that is the point of static membership).
-    for (const m of [...group.members.values()]) {
-      if (!m.awaitingJoin && m.groupInstanceId === null) this.removeMember(group, m);
-    }
-    if (group.members.size === 0) {
-      group.generation++;
-      group.protocolName = null;
-      group.leaderId = null;
-      group.transition('Empty', now);
-      this.log.info({ groupId: group.groupId, generation: group.generation }, 'group is empty');
-      void this.persistGroup(group).catch((e: unknown) => this.log.warn({ groupId: group.groupId, err: e }, 'failed to store empty group'));
-      return;
-    }
-    const leader = group.leaderId !== null ? group.members.get(group.leaderId) : undefined;
-    if (leader === undefined || !leader.awaitingJoin) {
-      const joined = [...group.members.values()].find((m) => m.awaitingJoin);
-      group.leaderId = (joined ?? group.members.values().next().value!).memberId;
-    }
-    group.generation++;
-    group.protocolName = group.selectProtocol();
-    group.transition('CompletingRebalance', now);
-    this.log.info(
-      { groupId: group.groupId, generation: group.generation, protocol: group.protocolName, members: group.members.size, leader: group.leaderId },
-      'rebalance: members joined',
-    );
-    for (const m of group.members.values()) {
-      const waiter = m.joinWaiter;
-      if (waiter === null) continue;
-      m.joinWaiter = null;
-      waiter(this.currentGenerationResult(group, m, false));
-      this.refreshSession(group, m);
-    }
-  }
-
-  // ---------------------------------------------------------------- SyncGroup
-
-  async sync(req: SyncRequest): Promise<SyncResult> {
-    if (req.groupId === '') return syncError(ErrorCode.INVALID_GROUP_ID);
-    if (!this.store.owns(req.groupId)) return syncError(ErrorCode.NOT_COORDINATOR);
-    const r = await this.lock.run(req.groupId, () => this.doSync(req));
-    return 'wait' in r ? r.wait : r;
-  }
-
-  private async doSync(req: SyncRequest): Promise<SyncOutcome> {
-    const group = this.groups.get(req.groupId);
-    if (group === undefined) return syncError(ErrorCode.UNKNOWN_MEMBER_ID);
-    if (group.state === 'Dead') return syncError(ErrorCode.COORDINATOR_NOT_AVAILABLE);
-    if (group.isStaticMemberFenced(req.memberId, req.groupInstanceId)) return syncError(ErrorCode.FENCED_INSTANCE_ID);
-    const member = group.members.get(req.memberId);
-    if (member === undefined) return syncError(ErrorCode.UNKNOWN_MEMBER_ID);
-    if (req.generationId !== group.generation) return syncError(ErrorCode.ILLEGAL_GENERATION);
-    if ((req.protocolType !== null && req.protocolType !== group.protocolType) || (req.protocolName !== null && req.protocolName !== group.protocolName)) {
-      return syncError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
-    }
-    switch (group.state) {
-      case 'Empty':
-        return syncError(ErrorCode.UNKNOWN_MEMBER_ID);
-      case 'PreparingRebalance':
-        return syncError(ErrorCode.REBALANCE_IN_PROGRESS);
-      case 'Stable':
-        this.refreshSession(group, member);
-        return this.syncResult(group, member);
-      case 'CompletingRebalance': {
-        const wait = new Promise<SyncResult>((resolve) => {
-          member.syncWaiter?.(syncError(ErrorCode.REBALANCE_IN_PROGRESS));
-          member.syncWaiter = resolve;
-        });
-        this.refreshSession(group, member);
-        if (group.leaderId === member.memberId) await this.completeSync(group, req);
-        return { wait };
-      }
-      default:
-        return syncError(ErrorCode.UNKNOWN_MEMBER_ID);
-    }
-  }
-
-  private syncResult(group: Group, member: GroupMember): SyncResult {
-    return { errorCode: ErrorCode.NONE, protocolType: group.protocolType, protocolName: group.protocolName, assignment: member.assignment };
-  }
-
-  /** The leader's assignment: store it, then hand every member its part and become Stable. */
-  private async completeSync(group: Group, req: SyncRequest): Promise<void> {
-    const assignments = new Map<string, Buffer>();
-    for (const a of req.assignments) if (group.members.has(a.memberId)) assignments.set(a.memberId, a.assignment);
-    const generation = group.generation;
-    const value = this.groupValue(group, (m) => assignments.get(m.memberId) ?? Buffer.alloc(0));
-    try {
-      await this.store.append(group.groupId, [{ key: encodeKey({ type: 'group', group: group.groupId }), value: encodeGroupValue(value) }]);
-    } catch (e) {
-      this.log.warn({ groupId: group.groupId, err: e }, 'failed to store group assignment');
-      if (group.state === 'CompletingRebalance' && group.generation === generation) {
-        this.failSyncWaiters(group, storeErrorCode(e));
-        this.prepareRebalance(group, 'storing the assignment failed');
-      }
-      return;
-    }
-    if (group.state !== 'CompletingRebalance' || group.generation !== generation) return;
-    for (const m of group.members.values()) m.assignment = assignments.get(m.memberId) ?? Buffer.alloc(0);
-    group.transition('Stable', this.scheduler.now());
-    this.log.info({ groupId: group.groupId, generation }, 'group is stable');
-    for (const m of group.members.values()) {
-      const waiter = m.syncWaiter;
-      if (waiter === null) continue;
-      m.syncWaiter = null;
-      waiter(this.syncResult(group, m));
-    }
-  }
-
-  private failSyncWaiters(group: Group, errorCode: number): void {
-    for (const m of group.members.values()) {
-      const waiter = m.syncWaiter;
-      m.syncWaiter = null;
-      waiter?.(syncError(errorCode));
-    }
-  }
-
-  // ---------------------------------------------------------------- Heartbeat
-
-  async heartbeat(req: HeartbeatRequest): Promise<number> {
-    if (req.groupId === '') return ErrorCode.INVALID_GROUP_ID;
-    if (!this.store.owns(req.groupId)) return ErrorCode.NOT_COORDINATOR;
-    return this.lock.run(req.groupId, () => {
-      const group = this.groups.get(req.groupId);
-      if (group === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
-      if (group.state === 'Dead') return ErrorCode.COORDINATOR_NOT_AVAILABLE;
-      if (group.isStaticMemberFenced(req.memberId, req.groupInstanceId)) return ErrorCode.FENCED_INSTANCE_ID;
-      const member = group.members.get(req.memberId);
-      if (member === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
-      if (req.generationId !== group.generation) return ErrorCode.ILLEGAL_GENERATION;
-      switch (group.state) {
-        case 'Empty':
-          return ErrorCode.UNKNOWN_MEMBER_ID;
-        case 'PreparingRebalance':
-          this.refreshSession(group, member);
-          return ErrorCode.REBALANCE_IN_PROGRESS;
-        default:
-          this.refreshSession(group, member);
-          return ErrorCode.NONE;
-      }
-    });
-  }
-
-  // ---------------------------------------------------------------- LeaveGroup
-
-  async leave(groupId: string, leaving: readonly LeavingMember[]): Promise<LeaveResult> {
-    if (groupId === '') return { errorCode: ErrorCode.INVALID_GROUP_ID, members: [] };
-    if (!this.store.owns(groupId)) return { errorCode: ErrorCode.NOT_COORDINATOR, members: [] };
-    return this.lock.run(groupId, () => {
-      const group = this.groups.get(groupId);
-      const results = leaving.map((l) => ({
-        memberId: l.memberId,
-        groupInstanceId: l.groupInstanceId,
-        errorCode: group === undefined ? ErrorCode.UNKNOWN_MEMBER_ID : this.leaveOne(group, l),
-      }));
-      if (group !== undefined && group.state !== 'Dead') {
-        if (group.state === 'Stable' || group.state === 'CompletingRebalance') {
-          if (results.some((r) => r.errorCode === ErrorCode.NONE)) this.prepareRebalance(group, 'members left');
-        } else if (group.state === 'PreparingRebalance') {
-          this.tryCompleteJoin(group);
-        }
-      }
-      return { errorCode: ErrorCode.NONE, members: results };
-    });
-  }
-
-  private leaveOne(group: Group, l: LeavingMember): number {
-    if (group.state === 'Dead') return ErrorCode.COORDINATOR_NOT_AVAILABLE;
-    let memberId = l.memberId;
-    if (l.groupInstanceId !== null) {
-      const bound = group.staticMembers.get(l.groupInstanceId);
-      if (bound === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
-      // An empty member id means "whoever holds this instance id" (admin removal, KIP-345).
-      if (memberId !== '' && memberId !== bound) return ErrorCode.FENCED_INSTANCE_ID;
-      memberId = bound;
-    }
-    if (group.pendingMembers.has(memberId)) {
-      this.scheduler.clearTimer(group.pendingMembers.get(memberId));
-      group.pendingMembers.delete(memberId);
-      return ErrorCode.NONE;
-    }
-    const member = group.members.get(memberId);
-    if (member === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
-    this.log.info({ groupId: group.groupId, memberId, reason: l.reason ?? null }, 'member left the group');
-    this.removeMember(group, member);
-    return ErrorCode.NONE;
-  }
-
-  // ---------------------------------------------------------------- sessions
-
-  private refreshSession(group: Group, member: GroupMember): void {
-    this.clearSession(member);
-    const epoch = ++member.sessionEpoch;
-    member.sessionTimer = this.scheduler.setTimer(member.sessionTimeoutMs, () => {
-      void this.lock.run(group.groupId, () => {
-        if (this.groups.get(group.groupId) !== group || group.members.get(member.memberId) !== member || member.sessionEpoch !== epoch) return;
-        this.onSessionExpired(group, member);
-      });
-    });
-  }
-
-  private clearSession(member: GroupMember): void {
-    if (member.sessionTimer !== null) this.scheduler.clearTimer(member.sessionTimer);
-    member.sessionTimer = null;
-    member.sessionEpoch++;
-  }
-
-  private onSessionExpired(group: Group, member: GroupMember): void {
-    // A member waiting in JoinGroup is alive by definition; the rebalance timeout bounds the wait.
-    if (member.awaitingJoin) {
-      this.refreshSession(group, member);
-      return;
-    }
-    this.log.info({ groupId: group.groupId, memberId: member.memberId, generation: group.generation }, 'member session expired');
-    this.removeMember(group, member);
-    if (group.state === 'Stable' || group.state === 'CompletingRebalance') this.prepareRebalance(group, `member ${member.memberId} expired`);
-    else if (group.state === 'PreparingRebalance') this.tryCompleteJoin(group);
-  }
-
-  private removeMember(group: Group, member: GroupMember): void {
-    this.clearSession(member);
-    group.members.delete(member.memberId);
-    if (member.groupInstanceId !== null && group.staticMembers.get(member.groupInstanceId) === member.memberId) {
-      group.staticMembers.delete(member.groupInstanceId);
-    }
-    if (group.leaderId === member.memberId) group.leaderId = group.members.keys().next().value ?? null;
-    member.joinWaiter?.(joinError(member.memberId, ErrorCode.UNKNOWN_MEMBER_ID));
-    member.syncWaiter?.(syncError(ErrorCode.UNKNOWN_MEMBER_ID));
-    member.joinWaiter = null;
-    member.syncWaiter = null;
-  }
-
-  // ---------------------------------------------------------------- offsets
-
-  async commitOffsets(req: OffsetCommitRequest): Promise<PartitionError[]> {
-    const all = (code: number): PartitionError[] => req.partitions.map((p) => ({ topic: p.topic, partition: p.partition, errorCode: code }));
-    if (req.groupId === '') return all(ErrorCode.INVALID_GROUP_ID);
-    if (!this.store.owns(req.groupId)) return all(ErrorCode.NOT_COORDINATOR);
-    return this.lock.run(req.groupId, async () => {
-      let group = this.groups.get(req.groupId);
-      if (group === undefined) {
-        // Only a group that does not use Kafka's group management (generation -1) may be created by a commit.
-        if (req.generationId >= 0) return all(ErrorCode.ILLEGAL_GENERATION);
-        group = new Group(req.groupId, this.scheduler.now());
-        this.groups.set(req.groupId, group);
-      }
-      const check = this.checkCommitMembership(group, req);
-      if (check !== ErrorCode.NONE) return all(check);
-      const member = group.members.get(req.memberId);
-      if (member !== undefined) this.refreshSession(group, member);
-
-      const now = this.scheduler.now();
-      const errors = new Map<number, number>();
-      const accepted: Array<{ index: number; value: OffsetValue }> = [];
-      req.partitions.forEach((p, index) => {
-        const metadata = p.metadata ?? '';
-        if (Buffer.byteLength(metadata, 'utf8') > this.config.offsetMetadataMaxBytes) {
-          errors.set(index, ErrorCode.OFFSET_METADATA_TOO_LARGE);
-        } else if (!this.partitionExists(p.topic, p.partition)) {
-          errors.set(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-        } else {
-          accepted.push({
-            index,
-            value: {
-              offset: p.offset,
-              leaderEpoch: p.leaderEpoch,
-              metadata,
-              commitTimestamp: now,
-              expireTimestamp: req.retentionTimeMs >= 0 ? now + req.retentionTimeMs : -1,
-            },
-          });
-        }
-      });
-      if (accepted.length > 0) {
-        const records = accepted.map(({ index, value }) => {
-          const p = req.partitions[index]!;
-          return { key: encodeKey({ type: 'offset', group: req.groupId, topic: p.topic, partition: p.partition }), value: encodeOffsetValue(value) };
-        });
-        try {
-          await this.store.append(req.groupId, records);
-          for (const { index, value } of accepted) {
-            const p = req.partitions[index]!;
-            group.offsets.set(offsetMapKey(p.topic, p.partition), value);
-          }
-        } catch (e) {
-          const code = storeErrorCode(e);
-          this.log.warn({ groupId: req.groupId, err: e }, 'failed to store committed offsets');
-          for (const { index } of accepted) errors.set(index, code);
-        }
-      }
-      return req.partitions.map((p, i) => ({ topic: p.topic, partition: p.partition, errorCode: errors.get(i) ?? ErrorCode.NONE }));
-    });
-  }
-
-  private checkCommitMembership(group: Group, req: OffsetCommitRequest): number {
-    if (group.state === 'Dead') return ErrorCode.COORDINATOR_NOT_AVAILABLE;
-    if (group.isStaticMemberFenced(req.memberId, req.groupInstanceId)) return ErrorCode.FENCED_INSTANCE_ID;
-    if (req.generationId < 0 && group.state === 'Empty') return ErrorCode.NONE;
-    // The member has the new generation from JoinGroup but not its assignment yet: let it retry.
-    if (group.state === 'CompletingRebalance') return ErrorCode.REBALANCE_IN_PROGRESS;
-    if (!group.members.has(req.memberId)) return ErrorCode.UNKNOWN_MEMBER_ID;
-    if (req.generationId !== group.generation) return ErrorCode.ILLEGAL_GENERATION;
-    return ErrorCode.NONE;
-  }
-
-  /** Committed offsets; `topics` null = everything the group has. Unknown ones come back as -1. */
-  async fetchOffsets(
-    groupId: string,
-    topics: ReadonlyArray<{ readonly name: string; readonly partitions: readonly number[] }> | null,
-  ): Promise<{ errorCode: number; offsets: FetchedOffset[] }> {
-    if (!this.store.owns(groupId)) return { errorCode: ErrorCode.NOT_COORDINATOR, offsets: [] };
-    return this.lock.run(groupId, () => {
-      const group = this.groups.get(groupId);
-      const offsets: FetchedOffset[] = [];
-      if (topics === null) {
-        if (group !== undefined) {
-          for (const [key, v] of group.offsets) {
-            const { topic, partition } = parseOffsetMapKey(key);
-            offsets.push({ topic, partition, offset: v.offset, leaderEpoch: v.leaderEpoch, metadata: v.metadata, errorCode: ErrorCode.NONE });
-          }
-        }
-      } else {
-        for (const t of topics) {
-          for (const partition of t.partitions) {
-            const v = group?.offsets.get(offsetMapKey(t.name, partition));
-            offsets.push(
-              v === undefined
-                ? { topic: t.name, partition, offset: -1, leaderEpoch: -1, metadata: '', errorCode: ErrorCode.NONE }
-                : { topic: t.name, partition, offset: v.offset, leaderEpoch: v.leaderEpoch, metadata: v.metadata, errorCode: ErrorCode.NONE },
-            );
-          }
-        }
-      }
-      return { errorCode: ErrorCode.NONE, offsets };
-    });
-  }
-
-  /** OffsetDelete: refused per partition for topics an active consumer group subscribes to. */
-  async deleteOffsets(
-    groupId: string,
-    partitions: ReadonlyArray<{ readonly topic: string; readonly partition: number }>,
-  ): Promise<{ errorCode: number; partitions: PartitionError[] }> {
-    if (groupId === '') return { errorCode: ErrorCode.INVALID_GROUP_ID, partitions: [] };
-    if (!this.store.owns(groupId)) return { errorCode: ErrorCode.NOT_COORDINATOR, partitions: [] };
-    return this.lock.run(groupId, async () => {
-      const group = this.groups.get(groupId);
-      if (group === undefined || group.state === 'Dead') return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, partitions: [] };
-      let subscribed = new Set<string>();
-      if (group.state !== 'Empty') {
-        const topics = group.subscribedTopics();
-        if (topics === null) return { errorCode: NON_EMPTY_GROUP, partitions: [] };
-        subscribed = topics;
-      }
-      const results: PartitionError[] = [];
-      const tombstones: CoordinatorRecord[] = [];
-      const deleting: string[] = [];
-      for (const p of partitions) {
-        if (subscribed.has(p.topic)) {
-          results.push({ ...p, errorCode: ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC });
-          continue;
-        }
-        results.push({ ...p, errorCode: ErrorCode.NONE });
-        const key = offsetMapKey(p.topic, p.partition);
-        if (group.offsets.has(key)) {
-          deleting.push(key);
-          tombstones.push({ key: encodeKey({ type: 'offset', group: groupId, topic: p.topic, partition: p.partition }), value: null });
-        }
-      }
-      if (tombstones.length > 0) {
-        try {
-          await this.store.append(groupId, tombstones);
-        } catch (e) {
-          return { errorCode: storeErrorCode(e), partitions: [] };
-        }
-        for (const k of deleting) group.offsets.delete(k);
-      }
-      return { errorCode: ErrorCode.NONE, partitions: results };
-    });
-  }
-
-  // ---------------------------------------------------------------- admin: describe, list, delete
-
-  async describe(groupIds: readonly string[]): Promise<GroupDescription[]> {
-    const out: GroupDescription[] = [];
-    for (const groupId of groupIds) {
-      if (!this.store.owns(groupId)) {
-        out.push({ errorCode: ErrorCode.NOT_COORDINATOR, groupId, groupState: 'Dead', protocolType: '', protocolData: '', members: [] });
-        continue;
-      }
-      out.push(await this.lock.run(groupId, () => this.describeOne(groupId)));
-    }
-    return out;
-  }
-
-  private describeOne(groupId: string): GroupDescription {
-    const group = this.groups.get(groupId);
-    if (group === undefined) return { errorCode: ErrorCode.NONE, groupId, groupState: 'Dead', protocolType: '', protocolData: '', members: [] };
-    const stable = group.state === 'Stable';
-    const protocol = group.protocolName ?? '';
-    return {
-      errorCode: ErrorCode.NONE,
-      groupId,
-      groupState: group.state,
-      protocolType: group.protocolType ?? '',
-      protocolData: stable ? protocol : '',
-      members: [...group.members.values()].map((m) => ({
-        memberId: m.memberId,
-        groupInstanceId: m.groupInstanceId,
-        clientId: m.clientId,
-        clientHost: m.clientHost,
-        memberMetadata: stable ? m.metadataFor(protocol) : Buffer.alloc(0),
-        memberAssignment: stable ? m.assignment : Buffer.alloc(0),
-      })),
-    };
-  }
-
-  /** Groups this broker coordinates; `states` filters case-insensitively (empty = all). */
-  list(states: readonly string[] = []): GroupListing[] {
-    const wanted = new Set(states.map((s) => s.toLowerCase()));
-    const out: GroupListing[] = [];
-    for (const g of this.groups.values()) {
-      if (g.state === 'Dead' || !this.store.owns(g.groupId)) continue;
-      if (wanted.size > 0 && !wanted.has(g.state.toLowerCase())) continue;
-      out.push({ groupId: g.groupId, protocolType: g.protocolType ?? '', groupState: g.state });
-    }
-    return out;
-  }
-
-  async deleteGroups(groupIds: readonly string[]): Promise<Array<{ groupId: string; errorCode: number }>> {
-    const out: Array<{ groupId: string; errorCode: number }> = [];
-    for (const groupId of groupIds) {
-      if (groupId === '') {
-        out.push({ groupId, errorCode: ErrorCode.INVALID_GROUP_ID });
-        continue;
-      }
-      if (!this.store.owns(groupId)) {
-        out.push({ groupId, errorCode: ErrorCode.NOT_COORDINATOR });
-        continue;
-      }
-      out.push({ groupId, errorCode: await this.lock.run(groupId, () => this.deleteOne(groupId)) });
-    }
-    return out;
-  }
-
-  private async deleteOne(groupId: string): Promise<number> {
-    const group = this.groups.get(groupId);
-    if (group === undefined || group.state === 'Dead') return ErrorCode.GROUP_ID_NOT_FOUND;
-    if (group.state !== 'Empty') return NON_EMPTY_GROUP;
-    const tombstones: CoordinatorRecord[] = [...group.offsets.keys()].map((k) => {
-      return { key: encodeKey({ type: 'offset', group: groupId, ...parseOffsetMapKey(k) }), value: null };
-    });
-    tombstones.push({ key: encodeKey({ type: 'group', group: groupId }), value: null });
-    try {
-      await this.store.append(groupId, tombstones);
-    } catch (e) {
-      return storeErrorCode(e);
-    }
-    this.dropGroup(group);
-    this.log.info({ groupId }, 'group deleted');
-    return ErrorCode.NONE;
-  }
-
-  private dropGroup(group: Group): void {
-    this.cancelJoinTimer(group);
-    for (const t of group.pendingMembers.values()) this.scheduler.clearTimer(t);
-    group.pendingMembers.clear();
-    for (const m of group.members.values()) this.clearSession(m);
-    group.transition('Dead', this.scheduler.now());
-    this.groups.delete(group.groupId);
-  }
-
-  /**
-   * Deletes offsets past their retention: explicit expireTimestamp (OffsetCommit v2-4), else
-   * offsets.retention of an Empty group counted from when it became Empty (or from the commit
-   * for groups that never used group management). Empty groups left without offsets are removed.
-   */
-  async expireOffsets(): Promise<number> {
-    let expired = 0;
-    for (const groupId of [...this.groups.keys()]) {
-      if (!this.store.owns(groupId)) continue;
-      expired += await this.lock.run(groupId, async () => {
-        const group = this.groups.get(groupId);
-        if (group === undefined || group.state !== 'Empty') return 0;
-        const now = this.scheduler.now();
-        const retention = this.config.offsetsRetentionMs;
-        const dead: string[] = [];
-        for (const [k, v] of group.offsets) {
-          const base = group.protocolType === null ? v.commitTimestamp : Math.max(group.stateTimestamp, v.commitTimestamp);
-          const expiresAt = v.expireTimestamp >= 0 ? v.expireTimestamp : base + retention;
-          if (expiresAt <= now) dead.push(k);
-        }
-        // Like Kafka, an Empty group with no offsets left has nothing worth keeping.
-        const removeGroup = group.offsets.size === dead.length;
-        if (dead.length === 0 && !removeGroup) return 0;
-        const records: CoordinatorRecord[] = dead.map((k) => {
-          return { key: encodeKey({ type: 'offset', group: groupId, ...parseOffsetMapKey(k) }), value: null };
-        });
-        if (removeGroup) records.push({ key: encodeKey({ type: 'group', group: groupId }), value: null });
-        try {
-          await this.store.append(groupId, records);
-        } catch (e) {
-          this.log.warn({ groupId, err: e }, 'failed to expire offsets');
-          return 0;
-        }
-        for (const k of dead) group.offsets.delete(k);
-        if (removeGroup) this.dropGroup(group);
-        return dead.length;
-      });
-    }
-    return expired;
-  }
-
-  // ---------------------------------------------------------------- replay and persistence
+  readonly join: GroupMembership['join'] = (req) => this.membership.join(req);
+  readonly sync: GroupMembership['sync'] = (req) => this.membership.sync(req);
+  readonly heartbeat: GroupMembership['heartbeat'] = (req) => this.membership.heartbeat(req);
+  readonly leave: GroupMembership['leave'] = (groupId, leaving) => this.membership.leave(groupId, leaving);
+  readonly describe: GroupMembership['describe'] = (groupIds) => this.membership.describe(groupIds);
+  readonly list: GroupMembership['list'] = (states) => this.membership.list(states);
+  readonly deleteGroups: GroupMembership['deleteGroups'] = (groupIds) => this.membership.deleteGroups(groupIds);
+  readonly commitOffsets: GroupOffsets['commitOffsets'] = (req) => this.offsets.commitOffsets(req);
+  readonly fetchOffsets: GroupOffsets['fetchOffsets'] = (groupId, topics) => this.offsets.fetchOffsets(groupId, topics);
+  readonly deleteOffsets: GroupOffsets['deleteOffsets'] = (groupId, partitions) => this.offsets.deleteOffsets(groupId, partitions);
+  readonly expireOffsets: GroupOffsets['expireOffsets'] = () => this.offsets.expireOffsets();
 
   /**
    * Applies one record read back from the store at start-up (in log order). Groups come back
    * Empty, keeping their protocol type, generation and offsets; members must rejoin.
    */
   applyRecord(key: CoordinatorKey, value: OffsetValue | GroupValue | null): void {
-    const now = this.scheduler.now();
-    let group = this.groups.get(key.group);
+    const now = this.ctx.scheduler.now();
+    let group = this.ctx.groups.get(key.group);
     if (key.type === 'offset') {
       if (value === null) {
         group?.offsets.delete(offsetMapKey(key.topic, key.partition));
@@ -913,7 +57,7 @@ export class GroupCoordinator {
       }
       if (group === undefined) {
         group = new Group(key.group, now);
-        this.groups.set(key.group, group);
+        this.ctx.groups.set(key.group, group);
       }
       group.offsets.set(offsetMapKey(key.topic, key.partition), value as OffsetValue);
       return;
@@ -921,14 +65,14 @@ export class GroupCoordinator {
     if (value === null) {
       if (group !== undefined) {
         group.offsets.clear();
-        this.groups.delete(key.group);
+        this.ctx.groups.delete(key.group);
       }
       return;
     }
     const g = value as GroupValue;
     if (group === undefined) {
       group = new Group(key.group, now);
-      this.groups.set(key.group, group);
+      this.ctx.groups.set(key.group, group);
     }
     group.protocolType = g.protocolType;
     group.generation = g.generation;
@@ -939,8 +83,8 @@ export class GroupCoordinator {
 
   /** After replay: a group whose members were lost with the restart starts a new generation. */
   finishLoading(): void {
-    const now = this.scheduler.now();
-    for (const g of this.groups.values()) {
+    const now = this.ctx.scheduler.now();
+    for (const g of this.ctx.groups.values()) {
       g.protocolName = null;
       g.leaderId = null;
       g.state = 'Empty';
@@ -951,46 +95,18 @@ export class GroupCoordinator {
     this.loadedWithMembers.clear();
   }
 
-  private groupValue(group: Group, assignment: (m: GroupMember) => Buffer): GroupValue {
-    const protocol = group.protocolName ?? '';
-    return {
-      protocolType: group.protocolType,
-      generation: group.generation,
-      protocol: group.protocolName,
-      leader: group.leaderId,
-      stateTimestamp: group.stateTimestamp,
-      members: [...group.members.values()].map((m) => ({
-        memberId: m.memberId,
-        groupInstanceId: m.groupInstanceId,
-        clientId: m.clientId,
-        clientHost: m.clientHost,
-        sessionTimeoutMs: m.sessionTimeoutMs,
-        rebalanceTimeoutMs: m.rebalanceTimeoutMs,
-        subscription: m.metadataFor(protocol),
-        assignment: assignment(m),
-      })),
-    };
-  }
-
-  private persistGroup(group: Group): Promise<void> {
-    const value = this.groupValue(group, (m) => m.assignment);
-    return this.store.append(group.groupId, [{ key: encodeKey({ type: 'group', group: group.groupId }), value: encodeGroupValue(value) }]);
-  }
-
-  // ---------------------------------------------------------------- introspection and shutdown
-
   /** The state of a group, or undefined (for tests and the admin API). */
   groupState(groupId: string): GroupState | undefined {
-    return this.groups.get(groupId)?.state;
+    return this.ctx.groups.get(groupId)?.state;
   }
 
   groupCount(): number {
-    return this.groups.size;
+    return this.ctx.groups.size;
   }
 
   /** Every group with its state and committed offsets, for the admin API (lag = high watermark - offset). */
   overview(): GroupOverview[] {
-    return [...this.groups.values()].map((g) => ({
+    return [...this.ctx.groups.values()].map((g) => ({
       groupId: g.groupId,
       state: g.state,
       protocolType: g.protocolType ?? '',
@@ -1006,20 +122,6 @@ export class GroupCoordinator {
 
   /** Stops all timers and answers every waiting JoinGroup/SyncGroup with a retriable error. */
   close(): void {
-    this.closed = true;
-    for (const g of this.groups.values()) {
-      this.cancelJoinTimer(g);
-      for (const t of g.pendingMembers.values()) this.scheduler.clearTimer(t);
-      g.pendingMembers.clear();
-      for (const m of g.members.values()) {
-        this.clearSession(m);
-        m.joinWaiter?.(joinError(m.memberId, ErrorCode.COORDINATOR_NOT_AVAILABLE));
-        m.syncWaiter?.(syncError(ErrorCode.COORDINATOR_NOT_AVAILABLE));
-        m.joinWaiter = null;
-        m.syncWaiter = null;
-      }
-    }
+    this.membership.close();
   }
 }
-
-export type { CommittedOffset, JoinMemberInfo, JoinResult, MemberProtocol, SyncResult, GroupState };

@@ -5,7 +5,6 @@
  */
 
 export const OFFSETS_TOPIC = '__consumer_offsets';
-export const DEFAULT_OFFSETS_TOPIC_PARTITIONS = 50;
 
 /** Java's String.hashCode: s[0]*31^(n-1) + ... + s[n-1] over UTF-16 code units, in int32 arithmetic. */
 export function javaHashCode(s: string): number {

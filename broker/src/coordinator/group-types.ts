@@ -2,6 +2,7 @@
  * The group coordinator's interface types: what callers pass in (requests, configuration,
  * storage and scheduling ports) and what they get back. The behaviour is in group-coordinator.ts.
  */
+import { BrokerSettings } from '../config/index.js';
 import type { GroupState, MemberProtocol } from './group.js';
 
 /** Not in errors.ts yet; numbers from the protocol specification. */
@@ -53,14 +54,19 @@ export interface GroupConfig {
   readonly offsetsRetentionMs: number;
 }
 
-export const DEFAULT_GROUP_CONFIG: GroupConfig = {
-  minSessionTimeoutMs: 6000,
-  maxSessionTimeoutMs: 1_800_000,
-  initialRebalanceDelayMs: 3000,
-  maxGroupSize: 2 ** 31 - 1,
-  offsetMetadataMaxBytes: 4096,
-  offsetsRetentionMs: 7 * 24 * 3600 * 1000,
-};
+/** The group settings from the broker's (their defaults are the registry's). */
+export function groupConfig(settings: BrokerSettings): GroupConfig {
+  return {
+    minSessionTimeoutMs: settings.get('group.min.session.timeout.ms'),
+    maxSessionTimeoutMs: settings.get('group.max.session.timeout.ms'),
+    initialRebalanceDelayMs: settings.get('group.initial.rebalance.delay.ms'),
+    maxGroupSize: settings.get('group.max.size'),
+    offsetMetadataMaxBytes: settings.get('offset.metadata.max.bytes'),
+    offsetsRetentionMs: settings.get('offsets.retention.minutes') * 60_000,
+  };
+}
+
+export const DEFAULT_GROUP_CONFIG: GroupConfig = groupConfig(BrokerSettings.defaults());
 
 export interface JoinRequest {
   readonly groupId: string;

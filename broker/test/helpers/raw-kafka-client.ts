@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { decodeResponseFrame, encodeRequestFrame } from '../../src/kafka/protocol/headers.js';
-import { apiByKey } from '../../src/kafka/protocol/messages/index.js';
+import { apiByKey } from '../../src/kafka/apis/registry.js';
 import type { ApiDef } from '../../src/kafka/protocol/schema.js';
 
 /** Decoded bodies in tests are read field by field, so they are loosely typed on purpose. */

@@ -6,6 +6,7 @@
 import { Consumer } from '@platformatic/kafka';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BROKER_SETTINGS, BrokerSettings } from '../../src/config/index.js';
 import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
 
 let broker: BrokerProcess;
@@ -97,6 +98,43 @@ describe('topic administration', () => {
 
     await admin.deleteTopics({ topics: ['adm'] });
     expect(await admin.listTopics()).not.toContain('adm');
+  });
+});
+
+describe('broker configs', () => {
+  it('describes every registered setting with its value, default and source', async () => {
+    const described = await admin.describeConfigs({ resources: [{ type: 4, name: '0' }], includeSynonyms: true });
+    const resource = described.resources[0];
+    expect(resource?.errorCode).toBe(0);
+    const byName = new Map((resource?.configEntries ?? []).map((e) => [e.configName, e]));
+    expect([...byName.keys()].sort()).toEqual(BROKER_SETTINGS.map((s) => s.name).sort());
+    const defaults = BrokerSettings.defaults();
+    for (const s of BROKER_SETTINGS) {
+      const e = byName.get(s.name);
+      expect(e?.readOnly, s.name).toBe(!s.dynamic);
+      if (s.name === 'num.partitions' || s.name === 'log.retention.ms' || s.flag) continue;
+      // Everything the test did not set is at its registered default.
+      expect(e?.isDefault, s.name).toBe(true);
+      expect(e?.configSource, s.name).toBe(5); // DEFAULT_CONFIG
+      expect(e?.configValue, s.name).toBe(defaults.effective(s.name).text);
+    }
+    const partitions = byName.get('num.partitions');
+    expect(partitions).toMatchObject({ configValue: '2', isDefault: false, configSource: 4 }); // STATIC_BROKER_CONFIG
+    expect(partitions?.configSynonyms).toEqual([
+      { configName: 'num.partitions', configValue: '2', configSource: 4 },
+      { configName: 'num.partitions', configValue: '1', configSource: 5 },
+    ]);
+    // The data dir came from --data-dir: given, so static.
+    expect(byName.get('log.dirs')).toMatchObject({ isDefault: false, configSource: 4 });
+
+    await expectKafkaError(
+      admin.alterConfigs({ validateOnly: false, resources: [{ type: 4, name: '0', configEntries: [{ name: 'num.partitions', value: '3' }] }] }),
+      'INVALID_REQUEST',
+    );
+    await expectKafkaError(
+      admin.alterConfigs({ validateOnly: false, resources: [{ type: 4, name: '0', configEntries: [{ name: 'num.partition', value: '3' }] }] }),
+      'INVALID_CONFIG',
+    );
   });
 });
 

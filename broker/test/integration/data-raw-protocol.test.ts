@@ -8,12 +8,12 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/kafka/protocol/errors.js';
+import { ZERO_UUID } from '../../src/kafka/protocol/schema.js';
 import { buildRecordBatch } from '../../src/kafka/protocol/records.js';
 import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
 import { RawKafkaClient as RawClient, type RawBody } from '../helpers/raw-kafka-client.js';
 
 type Body = RawBody;
-const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 
 const PRODUCE = 0;
 const FETCH = 1;

@@ -1,6 +1,7 @@
 /** FrameReader: any split of the byte stream yields the same frames; bad sizes are refused. */
 import { describe, expect, it } from 'vitest';
 import { FrameReader, FrameTooLargeError } from '../../src/kafka/server/framing.js';
+import { seededRandom } from '../helpers/random.js';
 
 function sized(payload: Buffer): Buffer {
   const b = Buffer.alloc(4 + payload.length);
@@ -9,17 +10,9 @@ function sized(payload: Buffer): Buffer {
   return b;
 }
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
 describe('FrameReader', () => {
   it('returns the same frames however the stream is split', () => {
-    const rand = rng(42);
+    const rand = seededRandom(42);
     const payloads = Array.from({ length: 200 }, (_, i) => Buffer.alloc(Math.floor(rand() * 300), i % 256));
     payloads.push(Buffer.alloc(0), Buffer.alloc(70_000, 7));
     const stream = Buffer.concat(payloads.map(sized));

@@ -1,18 +1,21 @@
 /** Metadata and DescribeCluster handler semantics against a small in-memory Cluster. */
 import { describe, expect, it } from 'vitest';
 import type { Cluster, CreateTopicSpec, TopicInfo } from '../../src/cluster/types.js';
-import type { BrokerConfig } from '../../src/config.js';
-import { createDescribeClusterHandler } from '../../src/kafka/apis/describe-cluster.js';
-import { AUTHORIZED_OPERATIONS_OMITTED, createMetadataHandler, ZERO_UUID } from '../../src/kafka/apis/metadata.js';
+import { brokerConfigOf, type BrokerConfig } from '../../src/config/index.js';
+import { describeClusterApi } from '../../src/kafka/apis/describe-cluster.js';
+import { AUTHORIZED_OPERATIONS_OMITTED, metadataApi } from '../../src/kafka/apis/metadata.js';
+import { decodeMessage, encodeMessage } from '../../src/kafka/protocol/codec.js';
 import { ErrorCode, KafkaError } from '../../src/kafka/protocol/errors.js';
-import type { ApiDef, MessageDef } from '../../src/kafka/protocol/schema.js';
+import { DescribeClusterRequest, MetadataRequest } from '../../src/kafka/protocol/messages/index.js';
+import { ZERO_UUID, type MessageDef } from '../../src/kafka/protocol/schema.js';
 import type { MessageBody, RequestContext } from '../../src/kafka/server/handler.js';
 import type { ReplicatedPartition } from '../../src/replication/types.js';
 import { silentLogger } from '../../src/observability/logger.js';
 
-const msg: MessageDef = { name: 'x', apiKey: 3, kind: 'request', validVersions: '0-12', flexibleVersions: '9+', fields: [] };
-const METADATA: ApiDef = { apiKey: 3, name: 'Metadata', minVersion: 0, maxVersion: 12, request: msg, response: msg };
-const DESCRIBE_CLUSTER: ApiDef = { apiKey: 60, name: 'DescribeCluster', minVersion: 0, maxVersion: 1, request: msg, response: msg };
+/** The body the server would hand the handler: `partial` through the codec at `version`. */
+function wire(def: MessageDef, version: number, partial: MessageBody): MessageBody {
+  return decodeMessage(def, version, encodeMessage(def, version, partial)).value;
+}
 
 function fakePartition(topic: string, partition: number): ReplicatedPartition {
   return {
@@ -59,11 +62,8 @@ function fakeCluster(defaults: Record<string, string> = {}): Cluster & { created
   };
 }
 
-function config(defaults: Record<string, string> = {}): BrokerConfig {
-  return {
-    nodeId: 5, dataDir: '/tmp/x', kafkaHost: '127.0.0.1', kafkaPort: 9092, advertisedHost: 'h', advertisedPort: 9092,
-    httpHost: '127.0.0.1', httpPort: 9644, rack: 'r1', logFormat: 'json', logLevel: 'info', defaults,
-  };
+function config(settings: Record<string, string> = {}): BrokerConfig {
+  return brokerConfigOf({ 'node.id': '5', 'log.dirs': '/tmp/x', 'chronik.kafka.advertised': 'h:9092', 'broker.rack': 'r1', ...settings });
 }
 
 function ctx(apiVersion: number): RequestContext {
@@ -73,8 +73,8 @@ function ctx(apiVersion: number): RequestContext {
 type TopicOut = { errorCode: number; name: string | null; topicId: string; isInternal: boolean; partitions: MessageBody[]; topicAuthorizedOperations: number };
 
 async function metadata(cluster: Cluster, version: number, request: MessageBody, defaults: Record<string, string> = {}) {
-  const handler = createMetadataHandler({ api: METADATA, cluster, config: config(defaults), logger: silentLogger() });
-  const res = (await handler.handle(request, ctx(version))) as MessageBody;
+  const handler = metadataApi.bind({ cluster, config: config(defaults), logger: silentLogger() });
+  const res = (await handler.handle(wire(MetadataRequest, version, request), ctx(version))) as MessageBody;
   return { res, topics: res['topics'] as TopicOut[] };
 }
 
@@ -134,8 +134,8 @@ describe('Metadata handler', () => {
 
 describe('DescribeCluster handler', () => {
   it('describes the brokers and rejects controller endpoints', async () => {
-    const handler = createDescribeClusterHandler({ api: DESCRIBE_CLUSTER, cluster: fakeCluster() });
-    const res = await handler.handle({ includeClusterAuthorizedOperations: false, endpointType: 1 }, ctx(1));
+    const handler = describeClusterApi.bind({ cluster: fakeCluster() });
+    const res = await handler.handle(wire(DescribeClusterRequest, 1, { includeClusterAuthorizedOperations: false, endpointType: 1 }), ctx(1));
     expect(res).toMatchObject({
       errorCode: 0,
       clusterId: 'test-cluster',
@@ -144,7 +144,8 @@ describe('DescribeCluster handler', () => {
       brokers: [{ brokerId: 5, host: 'h', port: 9092, rack: 'r1' }],
       clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
     });
-    await expect(handler.handle({ endpointType: 2 }, ctx(1))).rejects.toMatchObject({ code: 114 });
-    await expect(handler.handle({ endpointType: 2 }, ctx(1))).rejects.toBeInstanceOf(KafkaError);
+    await expect(handler.handle(wire(DescribeClusterRequest, 1, { endpointType: 2 }), ctx(1))).rejects.toMatchObject({ code: 114 });
+    await expect(handler.handle(wire(DescribeClusterRequest, 1, { endpointType: 3 }), ctx(1))).rejects.toMatchObject({ code: 115 });
+    await expect(handler.handle(wire(DescribeClusterRequest, 1, { endpointType: 2 }), ctx(1))).rejects.toBeInstanceOf(KafkaError);
   });
 });

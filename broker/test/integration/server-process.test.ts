@@ -9,6 +9,7 @@ import { Admin } from '@platformatic/kafka';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBrokerProcess, type BrokerProcess } from '../helpers/index.js';
+import { apiVersionsApi } from '../../src/kafka/apis/api-versions.js';
 
 function header(apiKey: number, apiVersion: number, correlationId: number, clientId: string): Buffer {
   const id = Buffer.from(clientId);
@@ -114,7 +115,7 @@ describe('broker process', () => {
     const keys = ok.apis.map((a) => a.apiKey);
     expect(keys).toContain(18);
     expect(keys).toContain(3);
-    expect(ok.apis.find((a) => a.apiKey === 18)).toEqual({ apiKey: 18, min: 0, max: 3 });
+    expect(ok.apis.find((a) => a.apiKey === 18)).toEqual({ apiKey: 18, min: apiVersionsApi.api.minVersion, max: apiVersionsApi.api.maxVersion });
     const unsupported = parseApiVersionsV0(conn.frames[1] as Buffer);
     expect(unsupported).toMatchObject({ correlationId: 12, errorCode: 35 });
     expect(unsupported.apis).toEqual(ok.apis);

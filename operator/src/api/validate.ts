@@ -1,3 +1,5 @@
+import { OPERATOR_SETTINGS } from '../reconcile/start-script.js';
+import { brokerSetting, settingValueProblem } from './broker-setting-check.js';
 import type { ChronikCluster } from './types.js';
 
 const QUANTITY = /^([0-9]+(\.[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/;
@@ -22,15 +24,52 @@ export function validateCluster(c: ChronikCluster): string[] {
   if (td.minInsyncReplicas !== undefined && td.replicationFactor !== undefined && td.minInsyncReplicas > td.replicationFactor) {
     errs.push('spec.topicDefaults.minInsyncReplicas: must not exceed replicationFactor');
   }
-  for (const [k, v] of Object.entries(s.brokerConfig ?? {})) {
-    // The broker CLI's rule for --config names; anything else would crash-loop the broker.
-    if (!/^[a-z0-9]+(?:[._-][a-z0-9]+)*$/.test(k)) errs.push(`spec.brokerConfig.${k}: key must be a Kafka config name (lowercase words joined by . _ -)`);
-    if (typeof v !== 'string') errs.push(`spec.brokerConfig.${k}: value must be a string`);
-  }
+  errs.push(...brokerConfigErrors(s.brokerConfig ?? {}, td));
   const ext = s.listeners?.external;
   if (ext && ext.advertisedHosts && ext.advertisedHosts.length > 0 && s.replicas !== undefined && ext.advertisedHosts.length < s.replicas) {
     errs.push('spec.listeners.external.advertisedHosts: needs one entry per broker');
   }
   if (c.metadata.name.length > 45) errs.push('metadata.name: at most 45 characters (it prefixes pod DNS names)');
+  return errs;
+}
+
+/** spec.topicDefaults fields and the broker settings they become. */
+const TOPIC_DEFAULT_SETTINGS: Readonly<Record<string, string>> = {
+  partitions: 'num.partitions',
+  replicationFactor: 'default.replication.factor',
+  minInsyncReplicas: 'min.insync.replicas',
+};
+
+/**
+ * spec.brokerConfig may hold only registered broker settings with values the broker takes, and
+ * none the operator sets itself or that spec.topicDefaults already sets: any of those would stop
+ * the broker at start (exit 2) or be silently overridden.
+ */
+function brokerConfigErrors(config: Readonly<Record<string, unknown>>, topicDefaults: Readonly<Record<string, unknown>>): string[] {
+  const errs: string[] = [];
+  const fromTopicDefaults = new Map(Object.entries(TOPIC_DEFAULT_SETTINGS).filter(([field]) => topicDefaults[field] !== undefined).map(([f, n]) => [n, f]));
+  for (const [k, v] of Object.entries(config)) {
+    const field = `spec.brokerConfig.${k}`;
+    if (typeof v !== 'string') {
+      errs.push(`${field}: value must be a string`);
+      continue;
+    }
+    const facts = brokerSetting(k);
+    if (!facts) {
+      errs.push(`${field}: not a broker setting (the README's configuration table lists them)`);
+      continue;
+    }
+    if ((OPERATOR_SETTINGS as readonly string[]).includes(k)) {
+      errs.push(`${field}: set by the operator for every broker; it cannot be configured here`);
+      continue;
+    }
+    const other = fromTopicDefaults.get(k);
+    if (other !== undefined) {
+      errs.push(`${field}: also set by spec.topicDefaults.${other}; set it in one place`);
+      continue;
+    }
+    const problem = settingValueProblem(facts, v);
+    if (problem !== null) errs.push(`${field}: '${v}' ${problem}`);
+  }
   return errs;
 }

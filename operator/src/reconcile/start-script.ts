@@ -1,5 +1,20 @@
+import { brokerSetting } from '../api/broker-setting-check.js';
 import type { ChronikCluster } from '../api/types.js';
-import { ADMIN_PORT, CONFIG_DIR, DATA_DIR, HTTP_PORT, KAFKA_PORT, PODINFO_DIR, RACK_ANNOTATION, names } from './names.js';
+import { CONFIG_DIR, DATA_DIR, HTTP_PORT, KAFKA_PORT, PODINFO_DIR, RACK_ANNOTATION, names } from './names.js';
+
+/**
+ * The broker settings the operator gives every pod itself, from the cluster spec and the pod's
+ * own facts; spec.brokerConfig may not set them (the broker would refuse a setting given twice).
+ */
+export const OPERATOR_SETTINGS = ['node.id', 'log.dirs', 'chronik.kafka.listen', 'chronik.kafka.advertised', 'chronik.http.listen', 'broker.rack'] as const;
+export type OperatorSetting = (typeof OPERATOR_SETTINGS)[number];
+
+/** The command-line words that set a registered setting: its own flag, else --config. */
+function arg(name: OperatorSetting, shellValue: string): string {
+  const facts = brokerSetting(name);
+  if (!facts) throw new Error(`the broker does not register ${name}; regenerate operator/src/api/broker-settings.ts`);
+  return facts.flag ? `--${facts.flag} ${shellValue}` : `--config ${name}=${shellValue}`;
+}
 
 /**
  * The broker container's start script (POSIX sh). A StatefulSet gives every pod the same
@@ -15,20 +30,21 @@ export function brokerStartScript(c: ChronikCluster, clusterDomain = 'cluster.lo
     'set -eu',
     `id=$(sed -n "s/^$HOSTNAME=//p" ${CONFIG_DIR}/broker-ids)`,
     'if [ -z "$id" ]; then echo "chronik: no broker id assigned to pod $HOSTNAME yet" >&2; exit 64; fi',
-    `set -- broker --node-id "$id" --data-dir ${DATA_DIR}/data --kafka-listen 0.0.0.0:${kafkaPort} --advertised "$HOSTNAME.${headless}.${ns}.svc.${clusterDomain}:${kafkaPort}" --http-listen 0.0.0.0:${HTTP_PORT} --config admin.listen=0.0.0.0:${ADMIN_PORT}`,
+    [
+      'set -- broker',
+      arg('node.id', '"$id"'),
+      arg('log.dirs', `${DATA_DIR}/data`),
+      arg('chronik.kafka.listen', `0.0.0.0:${kafkaPort}`),
+      arg('chronik.kafka.advertised', `"$HOSTNAME.${headless}.${ns}.svc.${clusterDomain}:${kafkaPort}"`),
+      arg('chronik.http.listen', `0.0.0.0:${HTTP_PORT}`),
+    ].join(' '),
   ];
   if (c.spec.rackAwareness) {
     lines.push(
       // The operator annotates the pod once it is scheduled; the downward API file follows.
       'i=0; rack=""',
       `while [ -z "$rack" ]; do rack=$(sed -n 's|^${RACK_ANNOTATION.replace('.', '\\.')}="\\(.*\\)"$|\\1|p' ${PODINFO_DIR}/annotations); [ -n "$rack" ] && break; i=$((i+1)); if [ $i -ge 300 ]; then echo "chronik: rack annotation never appeared" >&2; exit 65; fi; sleep 1; done`,
-      'set -- "$@" --rack "$rack"',
-    );
-  }
-  if (c.spec.listeners?.external) {
-    lines.push(
-      `ext=$(sed -n "s/^$HOSTNAME=//p" ${CONFIG_DIR}/external-hosts)`,
-      `if [ -n "$ext" ]; then set -- "$@" --config "external.listen=0.0.0.0:${c.spec.listeners.external.port ?? 9094}" --config "external.advertised=$ext"; fi`,
+      `set -- "$@" ${arg('broker.rack', '"$rack"')}`,
     );
   }
   lines.push(

@@ -1,30 +1,6 @@
-/**
- * Shared pieces of the data and topic-admin APIs: their dependencies, error mapping, and the
- * small request-shape helpers. Request bodies arrive decoded by the codec against the message
- * definitions, so their shape is guaranteed; each API declares the fields it reads.
- */
-import type { Logger } from 'pino';
-import type { DataCluster } from '../../cluster/types.js';
-import type { BrokerConfig } from '../../config.js';
+/** Shared pieces of the data and topic-admin APIs: error mapping, timeouts, duplicate and epoch checks. */
+import type { Logger } from '../../observability/logger.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
-import type { MessageBody } from '../server/handler.js';
-
-export interface DataDeps {
-  readonly cluster: DataCluster;
-  readonly config: BrokerConfig;
-  readonly logger: Logger;
-}
-
-export const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
-
-/** Interprets a decoded body as the API's request shape (the codec guarantees the fields). */
-export function asRequest<T>(body: MessageBody): T {
-  return body as unknown as T;
-}
-
-export function asBody<T extends object>(response: T): MessageBody {
-  return response as unknown as MessageBody;
-}
 
 export interface ErrorOutcome {
   readonly code: number;
@@ -78,10 +54,3 @@ export function leaderEpochError(requested: number | undefined, current: number)
   }
   return { code: ErrorCode.UNKNOWN_LEADER_EPOCH, message: `Leader epoch ${requested} is newer than the current ${current}` };
 }
-
-/**
- * Compile-time proof that the codec's decoded body fits the shape a handler reads, so a
- * renamed or retyped field in the message definitions breaks the build, not a client.
- */
-export type DecodesAs<Decoded, Shape> = [Decoded] extends [Shape] ? true : false;
-export type Expect<T extends true> = T;

@@ -1,29 +1,25 @@
 /**
- * DeleteRecords (api key 21), versions 0-2: moves each partition's log start offset forward
- * (offset -1 means the high watermark) and answers with the new low watermark.
+ * DeleteRecords (21): moves each partition's log start offset forward (offset -1 means the high
+ * watermark) and answers with the new low watermark. Whole segments below it are deleted by the
+ * log; reads below it fail from then on.
+ *
+ * Versions: all served versions carry the same fields (v2 is the flexible encoding).
+ *
+ * Errors, per partition: INVALID_REQUEST (42) for a partition named twice,
+ * UNKNOWN_TOPIC_OR_PARTITION (3), NOT_LEADER_OR_FOLLOWER (6), OFFSET_OUT_OF_RANGE (1) beyond the
+ * high watermark, REQUEST_TIMED_OUT (7).
  */
-import type { DeleteRecordsRequest as DeleteRecordsRequestDef } from '../protocol/messages/index.js';
-import type { BodyOf } from '../protocol/messages/types.js';
 import { ErrorCode } from '../protocol/errors.js';
-import type { Handler, MessageBody } from '../server/handler.js';
-import { asBody, asRequest, duplicates, errorOutcome, withTimeout, type DataDeps, type DecodesAs, type Expect } from './data-common.js';
+import { DeleteRecordsRequest, DeleteRecordsResponse } from '../protocol/messages/index.js';
+import { defineApi, type ApiServices } from './api.js';
+import { duplicates, errorOutcome, withTimeout } from './data-common.js';
 
-interface DeleteRecordsRequest {
-  topics: { name: string; partitions: { partitionIndex: number; offset: number }[] }[];
-  timeoutMs: number;
-}
-/** Breaks the build if the DeleteRecordsRequest definition stops decoding into this shape. */
-type DeleteRecordsRequestChecked = Expect<DecodesAs<BodyOf<typeof DeleteRecordsRequestDef>, DeleteRecordsRequest>>;
-
-interface DeleteRecordsResponse {
-  throttleTimeMs: number;
-  topics: { name: string; partitions: { partitionIndex: number; lowWatermark: number; errorCode: number }[] }[];
-}
-
-export function createDeleteRecordsHandler(deps: DataDeps): Handler {
-  const { cluster, logger } = deps;
-  return async (body: MessageBody): Promise<MessageBody> => {
-    const req = asRequest<DeleteRecordsRequest>(body);
+export const deleteRecordsApi = defineApi({
+  name: 'DeleteRecords',
+  request: DeleteRecordsRequest,
+  response: DeleteRecordsResponse,
+  versions: { min: 0, max: 2 },
+  create: ({ cluster, logger }: Pick<ApiServices, 'cluster' | 'logger'>) => async (req) => {
     const topics = await Promise.all(
       req.topics.map(async (t) => {
         const dup = duplicates(t.partitions.map((p) => String(p.partitionIndex)));
@@ -35,11 +31,7 @@ export function createDeleteRecordsHandler(deps: DataDeps): Handler {
             if (!p) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
             if (!p.isLeader()) return fail(ErrorCode.NOT_LEADER_OR_FOLLOWER);
             try {
-              const lowWatermark = await withTimeout(
-                p.deleteRecordsBefore(rp.offset),
-                req.timeoutMs,
-                `DeleteRecords on ${t.name}-${rp.partitionIndex}`,
-              );
+              const lowWatermark = await withTimeout(p.deleteRecordsBefore(rp.offset), req.timeoutMs, `DeleteRecords on ${t.name}-${rp.partitionIndex}`);
               logger.info({ topic: t.name, partition: rp.partitionIndex, lowWatermark }, 'records deleted');
               return { partitionIndex: rp.partitionIndex, lowWatermark, errorCode: ErrorCode.NONE };
             } catch (err) {
@@ -50,7 +42,6 @@ export function createDeleteRecordsHandler(deps: DataDeps): Handler {
         return { name: t.name, partitions };
       }),
     );
-    const response: DeleteRecordsResponse = { throttleTimeMs: 0, topics };
-    return asBody(response);
-  };
-}
+    return { throttleTimeMs: 0, topics };
+  },
+});

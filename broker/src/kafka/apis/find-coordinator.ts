@@ -1,72 +1,47 @@
 /**
- * FindCoordinator (10) 0-6. The coordinator of a group is the leader of the `__consumer_offsets`
- * partition that owns it (see coordinator/group-partition.ts). Transactional ids (key type 1) are
+ * FindCoordinator (10): the broker coordinating a group: the leader of the `__consumer_offsets`
+ * partition that owns it (coordinator/group-partition.ts). Transactional ids (key type 1) are
  * answered the same way so clients get a clear answer, and InitProducerId then explains that
- * transactions are not supported. v4+ batches keys; earlier versions carry one key.
+ * transactions are not supported.
+ *
+ * Versions: v1+ carry the key type; v4+ batch keys, each answered on its own; earlier versions
+ * carry one key.
+ *
+ * Errors, per key: INVALID_REQUEST (42) for an unknown key type, INVALID_GROUP_ID (24) for an empty
+ * group id, COORDINATOR_NOT_AVAILABLE (15) while the owning partition has no leader here.
  */
 import { ErrorCode } from '../protocol/errors.js';
-import type { Handler, MessageBody } from '../server/handler.js';
+import { FindCoordinatorRequest, FindCoordinatorResponse, type ElementOf, type ResponseBodyOf } from '../protocol/messages/index.js';
+import { defineApi, type ApiServices } from './api.js';
 
 const KEY_TYPE_GROUP = 0;
 const KEY_TYPE_TRANSACTION = 1;
 
-export interface CoordinatorNode {
-  readonly nodeId: number;
-  readonly host: string;
-  readonly port: number;
-}
+type Answer = ElementOf<ResponseBodyOf<typeof FindCoordinatorResponse>['coordinators']>;
 
-export interface FindCoordinatorDeps {
-  /** The broker coordinating `key`, or null when its partition has no leader here yet. */
-  coordinatorFor(key: string, keyType: number): CoordinatorNode | null;
-}
-
-interface FindCoordinatorRequest {
-  key: string;
-  keyType: number;
-  coordinatorKeys: string[];
-}
-
-interface Answer {
-  key: string;
-  nodeId: number;
-  host: string;
-  port: number;
-  errorCode: number;
-  errorMessage: string | null;
-}
-
-function answer(deps: FindCoordinatorDeps, key: string, keyType: number): Answer {
+function answer(coordinatorFor: ApiServices['coordinatorFor'], key: string, keyType: number): Answer {
+  const none = (errorCode: number, errorMessage: string): Answer => ({ key, nodeId: -1, host: '', port: -1, errorCode, errorMessage });
   if (keyType !== KEY_TYPE_GROUP && keyType !== KEY_TYPE_TRANSACTION) {
-    return { key, nodeId: -1, host: '', port: -1, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `keyType ${keyType} is not supported (0 = group, 1 = transaction)` };
+    return none(ErrorCode.INVALID_REQUEST, `keyType ${keyType} is not supported (0 = group, 1 = transaction)`);
   }
-  if (key === '' && keyType === KEY_TYPE_GROUP) {
-    return { key, nodeId: -1, host: '', port: -1, errorCode: ErrorCode.INVALID_GROUP_ID, errorMessage: 'key (group id) must not be empty' };
-  }
-  const node = deps.coordinatorFor(key, keyType);
-  if (node === null) {
-    return { key, nodeId: -1, host: '', port: -1, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: 'the coordinator is not available yet' };
-  }
+  if (key === '' && keyType === KEY_TYPE_GROUP) return none(ErrorCode.INVALID_GROUP_ID, 'key (group id) must not be empty');
+  const node = coordinatorFor(key, keyType);
+  if (node === null) return none(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'the coordinator is not available yet');
   return { key, nodeId: node.nodeId, host: node.host, port: node.port, errorCode: ErrorCode.NONE, errorMessage: null };
 }
 
-export function createFindCoordinatorHandler(deps: FindCoordinatorDeps): Handler {
-  return (raw, ctx) => {
-    const req = raw as unknown as FindCoordinatorRequest;
-    const v = ctx.apiVersion;
-    const keyType = v >= 1 ? req.keyType : KEY_TYPE_GROUP;
-    if (v >= 4) {
-      const coordinators = req.coordinatorKeys.map((k) => answer(deps, k, keyType));
-      return Promise.resolve({ throttleTimeMs: 0, coordinators } as unknown as MessageBody);
+export const findCoordinatorApi = defineApi({
+  name: 'FindCoordinator',
+  request: FindCoordinatorRequest,
+  response: FindCoordinatorResponse,
+  versions: { min: 0, max: 6 },
+  create: ({ coordinatorFor }: Pick<ApiServices, 'coordinatorFor'>) => async (req, ctx) => {
+    // v0 has no key type: it reads as 0, a group.
+    if (ctx.apiVersion >= 4) {
+      const coordinators = req.coordinatorKeys.map((k) => answer(coordinatorFor, k, req.keyType));
+      return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null, nodeId: -1, host: '', port: -1, coordinators };
     }
-    const a = answer(deps, req.key, keyType);
-    return Promise.resolve({
-      throttleTimeMs: 0,
-      errorCode: a.errorCode,
-      errorMessage: a.errorMessage,
-      nodeId: a.nodeId,
-      host: a.host,
-      port: a.port,
-    } as unknown as MessageBody);
-  };
-}
+    const a = answer(coordinatorFor, req.key, req.keyType);
+    return { throttleTimeMs: 0, errorCode: a.errorCode, errorMessage: a.errorMessage, nodeId: a.nodeId, host: a.host, port: a.port, coordinators: [] };
+  },
+});

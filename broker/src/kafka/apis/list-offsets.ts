@@ -1,14 +1,20 @@
 /**
- * ListOffsets (api key 2), versions 0-9: latest (-1), earliest (-2), max timestamp (-3),
- * earliest local (-4), latest tiered (-5, no tiered storage: not found) and by timestamp.
- * Version 0 answers in the old shape (a list of offsets).
+ * ListOffsets (2): an offset per partition by timestamp: latest (-1), earliest (-2), max
+ * timestamp (-3), earliest local (-4), latest tiered (-5: no tiered storage, so not found), or
+ * the first offset at or after a timestamp (-1 when there is none).
+ *
+ * Versions: v0 answers in the old shape (a list of offsets); v2+ carries the isolation level
+ * (read_committed: latest is the last stable offset); v4+ checks the current leader epoch.
+ *
+ * Errors, per partition: INVALID_REQUEST (42) for a partition named twice or an unknown special
+ * timestamp, UNKNOWN_TOPIC_OR_PARTITION (3), NOT_LEADER_OR_FOLLOWER (6), FENCED_LEADER_EPOCH (74),
+ * UNKNOWN_LEADER_EPOCH (76).
  */
-import type { ListOffsetsRequest as ListOffsetsRequestDef } from '../protocol/messages/index.js';
-import type { BodyOf } from '../protocol/messages/types.js';
-import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import type { DataPartition } from '../../replication/types.js';
-import type { Handler, MessageBody, RequestContext } from '../server/handler.js';
-import { asBody, asRequest, duplicates, errorOutcome, leaderEpochError, type DataDeps, type DecodesAs, type Expect } from './data-common.js';
+import { ErrorCode, KafkaError } from '../protocol/errors.js';
+import { ListOffsetsRequest, ListOffsetsResponse, type ElementOf, type ResponseBodyOf } from '../protocol/messages/index.js';
+import { defineApi, type ApiServices } from './api.js';
+import { duplicates, errorOutcome, leaderEpochError } from './data-common.js';
 
 export const LATEST_TIMESTAMP = -1;
 export const EARLIEST_TIMESTAMP = -2;
@@ -16,32 +22,9 @@ export const MAX_TIMESTAMP = -3;
 export const EARLIEST_LOCAL_TIMESTAMP = -4;
 export const LATEST_TIERED_TIMESTAMP = -5;
 
-interface ListOffsetsRequest {
-  replicaId: number;
-  isolationLevel: number;
-  topics: {
-    name: string;
-    partitions: { partitionIndex: number; currentLeaderEpoch: number; timestamp: number; maxNumOffsets: number }[];
-  }[];
-}
-/** Breaks the build if the ListOffsetsRequest definition stops decoding into this shape. */
-type ListOffsetsRequestChecked = Expect<DecodesAs<BodyOf<typeof ListOffsetsRequestDef>, ListOffsetsRequest>>;
+type PartitionOut = ElementOf<ElementOf<ResponseBodyOf<typeof ListOffsetsResponse>['topics']>['partitions']>;
 
-interface ListOffsetsPartitionResponse {
-  partitionIndex: number;
-  errorCode: number;
-  oldStyleOffsets: number[];
-  timestamp: number;
-  offset: number;
-  leaderEpoch: number;
-}
-
-interface ListOffsetsResponse {
-  throttleTimeMs: number;
-  topics: { name: string; partitions: ListOffsetsPartitionResponse[] }[];
-}
-
-function failed(partitionIndex: number, code: number): ListOffsetsPartitionResponse {
+function failed(partitionIndex: number, code: number): PartitionOut {
   return { partitionIndex, errorCode: code, oldStyleOffsets: [], timestamp: -1, offset: -1, leaderEpoch: -1 };
 }
 
@@ -62,16 +45,18 @@ async function lookup(p: DataPartition, timestamp: number, readCommitted: boolea
   }
 }
 
-export function createListOffsetsHandler(deps: DataDeps): Handler {
-  const { cluster, logger } = deps;
-  return async (body: MessageBody, ctx: RequestContext): Promise<MessageBody> => {
-    const req = asRequest<ListOffsetsRequest>(body);
+export const listOffsetsApi = defineApi({
+  name: 'ListOffsets',
+  request: ListOffsetsRequest,
+  response: ListOffsetsResponse,
+  versions: { min: 0, max: 9 },
+  create: ({ cluster, logger }: Pick<ApiServices, 'cluster' | 'logger'>) => async (req) => {
     const readCommitted = req.isolationLevel === 1;
     const topics = await Promise.all(
       req.topics.map(async (t) => {
         const dupPartitions = duplicates(t.partitions.map((p) => String(p.partitionIndex)));
         const partitions = await Promise.all(
-          t.partitions.map(async (rp): Promise<ListOffsetsPartitionResponse> => {
+          t.partitions.map(async (rp): Promise<PartitionOut> => {
             if (dupPartitions.has(String(rp.partitionIndex))) return failed(rp.partitionIndex, ErrorCode.INVALID_REQUEST);
             try {
               const p = cluster.partition(t.name, rp.partitionIndex);
@@ -83,7 +68,7 @@ export function createListOffsetsHandler(deps: DataDeps): Handler {
               return {
                 partitionIndex: rp.partitionIndex,
                 errorCode: ErrorCode.NONE,
-                oldStyleOffsets: ctx.apiVersion === 0 && found.offset >= 0 ? [found.offset] : [],
+                oldStyleOffsets: found.offset >= 0 ? [found.offset] : [],
                 timestamp: found.timestamp,
                 offset: found.offset,
                 leaderEpoch: found.offset >= 0 ? p.leaderEpoch() : -1,
@@ -96,7 +81,6 @@ export function createListOffsetsHandler(deps: DataDeps): Handler {
         return { name: t.name, partitions };
       }),
     );
-    const response: ListOffsetsResponse = { throttleTimeMs: 0, topics };
-    return asBody(response);
-  };
-}
+    return { throttleTimeMs: 0, topics };
+  },
+});

@@ -1,38 +1,29 @@
 /**
- * OffsetForLeaderEpoch (api key 23), versions 0-4. Every partition has had one leader epoch (0)
- * so far: its end offset is the log end offset; any later epoch is unknown (-1, -1), which is
- * how Kafka answers an epoch it has never seen.
+ * OffsetForLeaderEpoch (23): the end offset of a leader epoch, so a consumer (or a follower) can
+ * detect truncation. Every partition has had one leader epoch so far: its end offset is the log
+ * end (for replicas) or the high watermark (for consumers); a later or negative epoch is unknown
+ * and answered with -1 / -1, as Kafka answers an epoch it has never seen.
+ *
+ * Versions: v2+ checks the current leader epoch; v3+ says who asks (replicaId, -1 for consumers).
+ *
+ * Errors, per partition: UNKNOWN_TOPIC_OR_PARTITION (3), NOT_LEADER_OR_FOLLOWER (6),
+ * FENCED_LEADER_EPOCH (74), UNKNOWN_LEADER_EPOCH (76).
  */
-import type { OffsetForLeaderEpochRequest as OffsetForLeaderEpochRequestDef } from '../protocol/messages/index.js';
-import type { BodyOf } from '../protocol/messages/types.js';
 import { ErrorCode } from '../protocol/errors.js';
-import type { Handler, MessageBody } from '../server/handler.js';
-import { asBody, asRequest, leaderEpochError, type DataDeps, type DecodesAs, type Expect } from './data-common.js';
+import { OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse, type ElementOf, type ResponseBodyOf } from '../protocol/messages/index.js';
+import { defineApi, type ApiServices } from './api.js';
+import { leaderEpochError } from './data-common.js';
 
-interface OffsetForLeaderEpochRequest {
-  replicaId: number;
-  topics: { topic: string; partitions: { partition: number; currentLeaderEpoch: number; leaderEpoch: number }[] }[];
-}
-/** Breaks the build if the OffsetForLeaderEpochRequest definition stops decoding into this shape. */
-type OffsetForLeaderEpochRequestChecked = Expect<DecodesAs<BodyOf<typeof OffsetForLeaderEpochRequestDef>, OffsetForLeaderEpochRequest>>;
+type EpochEndOffset = ElementOf<ElementOf<ResponseBodyOf<typeof OffsetForLeaderEpochResponse>['topics']>['partitions']>;
 
-interface EpochEndOffset {
-  errorCode: number;
-  partition: number;
-  leaderEpoch: number;
-  endOffset: number;
-}
-
-interface OffsetForLeaderEpochResponse {
-  throttleTimeMs: number;
-  topics: { topic: string; partitions: EpochEndOffset[] }[];
-}
-
-export function createOffsetForLeaderEpochHandler(deps: DataDeps): Handler {
-  const { cluster } = deps;
-  return async (body: MessageBody): Promise<MessageBody> => {
-    const req = asRequest<OffsetForLeaderEpochRequest>(body);
-    const topics = req.topics.map((t) => ({
+export const offsetForLeaderEpochApi = defineApi({
+  name: 'OffsetForLeaderEpoch',
+  request: OffsetForLeaderEpochRequest,
+  response: OffsetForLeaderEpochResponse,
+  versions: { min: 0, max: 4 },
+  create: ({ cluster }: Pick<ApiServices, 'cluster'>) => async (req) => ({
+    throttleTimeMs: 0,
+    topics: req.topics.map((t) => ({
       topic: t.topic,
       partitions: t.partitions.map((rp): EpochEndOffset => {
         const fail = (errorCode: number): EpochEndOffset => ({ errorCode, partition: rp.partition, leaderEpoch: -1, endOffset: -1 });
@@ -47,8 +38,6 @@ export function createOffsetForLeaderEpochHandler(deps: DataDeps): Handler {
         const endOffset = req.replicaId >= 0 ? p.logEndOffset() : p.highWatermark();
         return { errorCode: ErrorCode.NONE, partition: rp.partition, leaderEpoch: current, endOffset };
       }),
-    }));
-    const response: OffsetForLeaderEpochResponse = { throttleTimeMs: 0, topics };
-    return asBody(response);
-  };
-}
+    })),
+  }),
+});

@@ -10,7 +10,7 @@
  */
 import { ProtocolError } from './protocol-error.js';
 import { ByteReader } from './reader.js';
-import type { FieldDef, MessageDef, PrimitiveType } from './schema.js';
+import { ZERO_UUID, type FieldDef, type MessageDef, type PrimitiveType } from './schema.js';
 import { inVersions } from './versions.js';
 import { ByteWriter } from './writer.js';
 
@@ -556,8 +556,6 @@ function bytesCodec(nullable: boolean, flexible: boolean): FieldCodec {
   };
   return { read, write, minSize: flexible ? 1 : 4 };
 }
-
-const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 
 /** The value a field takes when it is absent from the wire (see the conventions in schema.ts). */
 function defaultMaker(f: FieldDef, version: number, flexible: boolean): () => unknown {

@@ -16,6 +16,9 @@
  *   skips it; encoding a missing value writes the default.
  */
 
+/** The zero uuid: the specification's "no topic id" (and the decoded default of a uuid field). */
+export const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
+
 /** Version ranges as in the specification: "0+", "3-7", "5", or "none". */
 export type Versions = string;
 

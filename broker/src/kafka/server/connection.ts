@@ -4,11 +4,11 @@ import type { Logger } from '../../observability/logger.js';
 import type { BrokerMetrics } from '../../observability/metrics.js';
 import { KafkaError } from '../protocol/errors.js';
 import type { ApiDef } from '../protocol/schema.js';
+import { inVersions } from '../protocol/versions.js';
 import { API_VERSIONS_KEY, unsupportedApiVersionsBody } from '../apis/api-versions.js';
 import type { FrameCodec } from './frame-codec.js';
 import { FrameReader, FrameTooLargeError } from './framing.js';
 import type { ApiHandler, MessageBody, RequestContext } from './handler.js';
-import { versionInRange } from './versions.js';
 
 export interface ConnectionOptions {
   readonly id: number;
@@ -334,6 +334,6 @@ export class Connection {
 }
 
 function hasTopLevelField(api: ApiDef, name: string, version: number): boolean {
-  return api.response.fields.some((f) => f.name === name && versionInRange(f.versions, version));
+  return api.response.fields.some((f) => f.name === name && inVersions(f.versions, version));
 }
 

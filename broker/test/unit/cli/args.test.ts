@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CliUsageError, parseBrokerArgs, parseHostPort } from '../../../src/cli/args.js';
+import { BROKER_USAGE, CliUsageError, parseBrokerArgs } from '../../../src/cli/args.js';
+import { BROKER_SETTINGS } from '../../../src/config/index.js';
 
 function config(argv: string[], env: Record<string, string> = {}) {
   const parsed = parseBrokerArgs(argv, env);
@@ -19,8 +20,9 @@ function usageError(argv: string[], env: Record<string, string> = {}): string {
 }
 
 describe('chronik broker arguments', () => {
-  it('has the documented defaults', () => {
-    expect(config([])).toEqual({
+  it('has the registered defaults', () => {
+    const { settings, ...rest } = config([]);
+    expect(rest).toEqual({
       nodeId: 0,
       dataDir: './data',
       kafkaHost: '127.0.0.1',
@@ -32,8 +34,9 @@ describe('chronik broker arguments', () => {
       rack: null,
       logFormat: 'json',
       logLevel: 'info',
-      defaults: {},
     });
+    expect(settings.givenNames()).toEqual([]);
+    expect(settings.get('num.partitions')).toBe(1);
     expect(parseBrokerArgs([], {}, true)).toMatchObject({ config: { logFormat: 'pretty' } });
   });
 
@@ -48,9 +51,9 @@ describe('chronik broker arguments', () => {
       '--log-format', 'pretty',
       '--log-level', 'debug',
       '--config', 'num.partitions=3',
-      '--config', 'cleanup.policy=compact,delete',
+      '--config', 'log.cleanup.policy=compact, delete',
     ]);
-    expect(c).toEqual({
+    expect(c).toMatchObject({
       nodeId: 7,
       dataDir: '/var/chronik',
       kafkaHost: '0.0.0.0',
@@ -62,11 +65,20 @@ describe('chronik broker arguments', () => {
       rack: 'eu-west-1a',
       logFormat: 'pretty',
       logLevel: 'debug',
-      defaults: { 'num.partitions': '3', 'cleanup.policy': 'compact,delete' },
     });
+    expect(c.settings.get('num.partitions')).toBe(3);
+    expect(c.settings.get('log.cleanup.policy')).toEqual(['compact', 'delete']);
+    expect(c.settings.givenValue('log.cleanup.policy')).toEqual({ text: 'compact,delete', source: '--config' });
+    expect(c.settings.givenValue('node.id')).toEqual({ text: '7', source: '--node-id' });
   });
 
-  it('takes CHRONIK_* variables, and flags win over them', () => {
+  it('every setting, flagged or not, can be given with --config under its name', () => {
+    const c = config(['--config', 'node.id=4', '--config', 'chronik.kafka.listen=127.0.0.1:1234', '--config', 'chronik.max.inflight.requests.per.connection=8']);
+    expect(c).toMatchObject({ nodeId: 4, kafkaPort: 1234, advertisedPort: 1234 });
+    expect(c.settings.get('chronik.max.inflight.requests.per.connection')).toBe(8);
+  });
+
+  it('takes CHRONIK_* variables; the command line wins over the environment', () => {
     const env = {
       CHRONIK_DATA_DIR: '/env/data',
       CHRONIK_KAFKA_LISTEN: '127.0.0.1:1111',
@@ -79,18 +91,29 @@ describe('chronik broker arguments', () => {
     };
     const fromEnv = config([], env);
     expect(fromEnv).toMatchObject({ dataDir: '/env/data', kafkaPort: 1111, advertisedPort: 1111, httpPort: 2222, nodeId: 3, rack: 'r1', logLevel: 'warn' });
-    expect(fromEnv.defaults).toEqual({ 'num.partitions': '2', 'log.retention.ms': '1000', 'auto.create.topics.enable': 'false' });
-    const flagsWin = config(['--node-id', '4', '--kafka-listen', '127.0.0.1:3333', '--config', 'num.partitions=9'], env);
-    expect(flagsWin).toMatchObject({ nodeId: 4, kafkaPort: 3333, dataDir: '/env/data' });
-    expect(flagsWin.defaults['num.partitions']).toBe('9');
+    expect(fromEnv.settings.get('num.partitions')).toBe(2);
+    expect(fromEnv.settings.get('log.retention.ms')).toBe(1000);
+    expect(fromEnv.settings.get('auto.create.topics.enable')).toBe(false);
+    expect(fromEnv.settings.givenValue('num.partitions')?.source).toBe('CHRONIK_CONFIG');
+    const flagsWin = config(['--node-id', '4', '--kafka-listen', '127.0.0.1:3333', '--config', 'num.partitions=9', '--config', 'log.dirs=/cli'], env);
+    expect(flagsWin).toMatchObject({ nodeId: 4, kafkaPort: 3333, dataDir: '/cli' });
+    expect(flagsWin.settings.get('num.partitions')).toBe(9);
+  });
+
+  it('refuses a setting given twice at the same strength', () => {
+    expect(usageError(['--node-id', '1', '--config', 'node.id=2'])).toMatch(/node\.id is given twice \(--node-id and --config\)/);
+    expect(usageError([], { CHRONIK_NODE_ID: '1', CHRONIK_CONFIG: 'node.id=2' })).toMatch(/node\.id is given twice/);
+    // Repeating --config itself: the last one applies, as with any repeated flag.
+    expect(config(['--config', 'num.partitions=2', '--config', 'num.partitions=5']).settings.get('num.partitions')).toBe(5);
   });
 
   it('advertises loopback, not a wildcard, when listening on all interfaces', () => {
     expect(config(['--kafka-listen', ':9093'])).toMatchObject({ kafkaHost: '0.0.0.0', advertisedHost: '127.0.0.1', advertisedPort: 9093 });
   });
 
-  it('names the offending flag or variable in every error', () => {
+  it('names the offending flag, variable or setting in every error', () => {
     expect(usageError(['--bogus'])).toContain("'--bogus'");
+    expect(usageError(['--data-dri', '/x'])).toMatch(/'--data-dri'.*did you mean '--data-dir'\?/);
     expect(usageError(['--node-id'])).toContain('--node-id');
     expect(usageError(['--node-id', '-1'])).toContain('--node-id');
     expect(usageError(['--node-id', 'abc'])).toContain('--node-id');
@@ -100,21 +123,32 @@ describe('chronik broker arguments', () => {
     expect(usageError(['--advertised', ':9092'])).toContain('--advertised');
     expect(usageError(['--log-format', 'xml'])).toContain('--log-format');
     expect(usageError(['--log-level', 'loud'])).toContain('--log-level');
+    expect(usageError(['--data-dir', '/a,/b'])).toContain('--data-dir');
     expect(usageError(['--config', 'novalue'])).toContain('--config');
-    expect(usageError(['--config', 'Bad Key=1'])).toContain('--config');
     expect(usageError(['stray'])).toContain("'stray'");
     expect(usageError([], { CHRONIK_NODE_ID: 'x' })).toContain('CHRONIK_NODE_ID');
     expect(usageError([], { CHRONIK_CONFIG: 'a.b' })).toContain('CHRONIK_CONFIG');
     expect(usageError(['--config', 'socket.request.max.bytes=lots'])).toContain('socket.request.max.bytes');
     expect(usageError(['--config', 'connections.max.idle.ms=0'])).toContain('connections.max.idle.ms');
+    expect(usageError(['--config', 'group.min.session.timeout.ms=10', '--config', 'group.max.session.timeout.ms=5'])).toContain('group.max.session.timeout.ms');
   });
 
-  it('returns help for -h and --help', () => {
+  it('refuses an unknown setting by name, suggesting the one meant', () => {
+    expect(usageError(['--config', 'num.partition=3'])).toBe("--config: unknown setting 'num.partition' (did you mean 'num.partitions'?)");
+    // A topic config's name points at the broker setting it falls back to.
+    expect(usageError(['--config', 'cleanup.policy=compact'])).toContain("did you mean 'log.cleanup.policy'?");
+    expect(usageError([], { CHRONIK_CONFIG: 'chronik.max.inflight=3' })).toContain("CHRONIK_CONFIG: unknown setting 'chronik.max.inflight'");
+    expect(usageError(['--config', 'admin.listen=0.0.0.0:9645'])).toBe("--config: unknown setting 'admin.listen'");
+    expect(usageError(['--config', 'Bad Key=1'])).toContain("unknown setting 'Bad Key'");
+  });
+
+  it('returns help for -h and --help, listing every setting', () => {
     expect(parseBrokerArgs(['-h'], {})).toEqual({ help: true });
     expect(parseBrokerArgs(['--help', '--node-id', '1'], {})).toEqual({ help: true });
-  });
-
-  it('parses IPv6 listen addresses', () => {
-    expect(parseHostPort('[::]:9092', '--x', true)).toEqual({ host: '::', port: 9092 });
+    for (const s of BROKER_SETTINGS) {
+      expect(BROKER_USAGE).toContain(`  ${s.name}: `);
+      if (s.flag) expect(BROKER_USAGE).toContain(`--${s.flag.name} ${s.flag.arg}`);
+      if (s.env) expect(BROKER_USAGE).toContain(s.env);
+    }
   });
 });

@@ -40,6 +40,9 @@ describe('chronik command line', () => {
     const bad = chronik(['broker', '--kafka-listen', 'nope']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--kafka-listen');
+    const setting = chronik(['broker', '--config', 'num.partition=3']);
+    expect(setting.code).toBe(2);
+    expect(setting.stderr).toContain("unknown setting 'num.partition' (did you mean 'num.partitions'?)");
     const env = chronik(['broker'], { CHRONIK_NODE_ID: 'seven' });
     expect(env.code).toBe(2);
     expect(env.stderr).toContain('CHRONIK_NODE_ID');

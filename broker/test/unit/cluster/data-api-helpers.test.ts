@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ErrorCode, KafkaError } from '../../../src/kafka/protocol/errors.js';
 import { buildRecordBatch } from '../../../src/kafka/protocol/records.js';
 import { trimToWholeBatches } from '../../../src/kafka/apis/fetch.js';
-import { resolveIncrementalOps } from '../../../src/kafka/apis/configs.js';
+import { resolveIncrementalOps } from '../../../src/kafka/apis/incremental-alter-configs.js';
 import type { DataCluster } from '../../../src/cluster/types.js';
 
 describe('trimToWholeBatches', () => {

@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openLocalCluster, type LocalCluster } from '../../../src/cluster/local-cluster.js';
-import type { BrokerConfig } from '../../../src/config.js';
+import { brokerConfigOf, type BrokerConfig } from '../../../src/config/index.js';
 import { ErrorCode, KafkaError } from '../../../src/kafka/protocol/errors.js';
 import { buildRecordBatch } from '../../../src/kafka/protocol/records.js';
 import { createLogManager } from '../../../src/log/index.js';
@@ -9,21 +9,16 @@ import type { LogManager } from '../../../src/log/types.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { tmpDataDir } from '../../helpers/tmp.js';
 
-function config(dataDir: string, defaults: Record<string, string> = {}): BrokerConfig {
-  return {
-    nodeId: 1,
-    dataDir,
-    kafkaHost: '127.0.0.1',
-    kafkaPort: 0,
-    advertisedHost: '127.0.0.1',
-    advertisedPort: 9092,
-    httpHost: '127.0.0.1',
-    httpPort: 0,
-    rack: null,
-    logFormat: 'json',
-    logLevel: 'error',
-    defaults: { 'num.partitions': '2', 'log.retention.ms': '3600000', ...defaults },
-  };
+function config(dataDir: string, settings: Record<string, string> = {}): BrokerConfig {
+  return brokerConfigOf({
+    'node.id': '1',
+    'log.dirs': dataDir,
+    'chronik.kafka.listen': '127.0.0.1:0',
+    'chronik.kafka.advertised': '127.0.0.1:9092',
+    'num.partitions': '2',
+    'log.retention.ms': '3600000',
+    ...settings,
+  });
 }
 
 const opened: { cluster: LocalCluster; manager: LogManager }[] = [];

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, KafkaError } from '../../../src/kafka/protocol/errors.js';
 import { validateTopicName } from '../../../src/cluster/topic-names.js';
+import { BrokerSettings } from '../../../src/config/index.js';
 import { brokerDefaultFor, ConfigSource, topicConfigDefs, validateTopicConfig } from '../../../src/cluster/topic-configs.js';
 
 function codeOf(fn: () => unknown): number | undefined {
@@ -61,12 +62,14 @@ describe('brokerDefaultFor', () => {
   const def = topicConfigDefs.get('retention.ms');
   it('falls back from topic config to broker synonym, its aliases, then the built-in default', () => {
     if (!def) throw new Error('retention.ms missing');
-    expect(brokerDefaultFor(def, { 'log.retention.ms': '5000' })).toEqual({
+    expect(brokerDefaultFor(def, BrokerSettings.of({ 'log.retention.ms': '5000' }))).toEqual({
       value: '5000',
       source: ConfigSource.STATIC_BROKER_CONFIG,
       name: 'log.retention.ms',
     });
-    expect(brokerDefaultFor(def, { 'log.retention.hours': '2' }).value).toBe('7200000');
-    expect(brokerDefaultFor(def, {})).toEqual({ value: '604800000', source: ConfigSource.DEFAULT_CONFIG, name: 'log.retention.ms' });
+    expect(brokerDefaultFor(def, BrokerSettings.of({ 'log.retention.hours': '2' })).value).toBe('7200000');
+    expect(brokerDefaultFor(def, BrokerSettings.of({ 'log.retention.hours': '2', 'log.retention.minutes': '3' })).value).toBe('180000');
+    expect(brokerDefaultFor(def, BrokerSettings.of({ 'log.retention.hours': '-1' })).value).toBe('-1');
+    expect(brokerDefaultFor(def, BrokerSettings.defaults())).toEqual({ value: '604800000', source: ConfigSource.DEFAULT_CONFIG, name: 'log.retention.ms' });
   });
 });

@@ -411,7 +411,7 @@ describe('GroupCoordinator: offsets', () => {
     await gc.commitOffsets({ groupId: 'gone', generationId: -1, memberId: '', groupInstanceId: null, retentionTimeMs: -1, partitions: [part('t', 0, 1)] });
     expect(await gc.deleteGroups(['gone'])).toEqual([{ groupId: 'gone', errorCode: 0 }]);
 
-    const { gc: restored } = setup();
+    const { gc: restored, scheduler: restoredClock } = setup();
     for (const r of store.records) {
       const key = decodeKey(r.key);
       restored.applyRecord(key, r.value === null ? null : key.type === 'offset' ? decodeOffsetValue(r.value) : decodeGroupValue(r.value));
@@ -423,7 +423,7 @@ describe('GroupCoordinator: offsets', () => {
     expect(f.offsets.map((o) => o.offset).sort()).toEqual([10, 20]);
     // The generation survives, so the next one is 2.
     const j = restored.join(joinReq());
-    await (restored as unknown as { scheduler: VirtualScheduler }).scheduler.advance(3 * DELAY);
+    await restoredClock.advance(3 * DELAY);
     expect((await j).generationId).toBe(2);
   });
 

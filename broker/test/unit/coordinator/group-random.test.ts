@@ -6,22 +6,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../../src/kafka/protocol/errors.js';
-import { GroupCoordinator, type CoordinatorRecord, type GroupStore } from '../../../src/coordinator/group-coordinator.js';
+import { DEFAULT_GROUP_CONFIG, GroupMembership, GroupOffsets, type CoordinatorLogger, type CoordinatorRecord, type GroupStore } from '../../../src/coordinator/group-coordinator.js';
+import { GroupContext } from '../../../src/coordinator/group-context.js';
 import type { Group } from '../../../src/coordinator/group.js';
+import { seededRandom } from '../../helpers/random.js';
 import { VirtualScheduler } from '../../helpers/virtual-scheduler.js';
 
 
-/** mulberry32: small, seedable, good enough to pick actions. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const silent: CoordinatorLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 const store: GroupStore = {
   owns: () => true,
@@ -62,16 +54,14 @@ function checkInvariants(g: Group | undefined, lastGeneration: number): number {
 const visited = new Set<string>();
 
 async function run(seed: number): Promise<void> {
-  const random = rng(seed);
+  const random = seededRandom(seed);
   const clock = new VirtualScheduler(0, 5);
   let ids = 0;
-  const gc = new GroupCoordinator({
-    store,
-    scheduler: clock,
-    config: { initialRebalanceDelayMs: 50, minSessionTimeoutMs: 10 },
-    newMemberId: (c) => `${c}-${++ids}`,
-  });
-  const groupOf = () => (gc as unknown as { groups: Map<string, Group> }).groups.get('g');
+  // Built from its parts so the invariants can be checked on the live group table.
+  const ctx = new GroupContext(store, clock, { ...DEFAULT_GROUP_CONFIG, initialRebalanceDelayMs: 50, minSessionTimeoutMs: 10 }, silent);
+  const membership = new GroupMembership(ctx, (c) => `${c}-${++ids}`);
+  const offsets = new GroupOffsets(ctx, membership, () => true);
+  const groupOf = () => ctx.groups.get('g');
   const clients: Client[] = Array.from({ length: 4 }, (_, i) => ({
     name: `c${i}`,
     instanceId: i % 2 === 0 ? `inst-${i}` : null,
@@ -87,7 +77,7 @@ async function run(seed: number): Promise<void> {
   const join = (c: Client) =>
     track(
       c,
-      gc
+      membership
         .join({
           groupId: 'g',
           sessionTimeoutMs: 300,
@@ -116,7 +106,7 @@ async function run(seed: number): Promise<void> {
         }),
     );
   const sync = (c: Client, assignments: Array<{ memberId: string; assignment: Buffer }>) =>
-    track(c, gc.sync({ groupId: 'g', generationId: c.generation, memberId: c.memberId, groupInstanceId: c.instanceId, protocolType: 'consumer', protocolName: null, assignments }));
+    track(c, membership.sync({ groupId: 'g', generationId: c.generation, memberId: c.memberId, groupInstanceId: c.instanceId, protocolType: 'consumer', protocolName: null, assignments }));
 
   let generation = 0;
   for (let step = 0; step < 150; step++) {
@@ -124,13 +114,13 @@ async function run(seed: number): Promise<void> {
     const roll = random();
     if (roll < 0.3) void join(c);
     else if (roll < 0.45) void sync(c, []);
-    else if (roll < 0.65) void track(c, gc.heartbeat({ groupId: 'g', generationId: c.generation, memberId: c.memberId, groupInstanceId: c.instanceId }));
-    else if (roll < 0.72) void track(c, gc.leave('g', [{ memberId: c.memberId, groupInstanceId: c.instanceId }]));
+    else if (roll < 0.65) void track(c, membership.heartbeat({ groupId: 'g', generationId: c.generation, memberId: c.memberId, groupInstanceId: c.instanceId }));
+    else if (roll < 0.72) void track(c, membership.leave('g', [{ memberId: c.memberId, groupInstanceId: c.instanceId }]));
     else if (roll < 0.76) {
       // Crash and restart: the client forgets its member id.
       c.memberId = '';
       c.generation = -1;
-    } else if (roll < 0.85) void track(c, gc.commitOffsets({ groupId: 'g', generationId: c.generation, memberId: c.memberId, groupInstanceId: c.instanceId, retentionTimeMs: -1, partitions: [{ topic: 't', partition: 0, offset: step, leaderEpoch: -1, metadata: null }] }));
+    } else if (roll < 0.85) void track(c, offsets.commitOffsets({ groupId: 'g', generationId: c.generation, memberId: c.memberId, groupInstanceId: c.instanceId, retentionTimeMs: -1, partitions: [{ topic: 't', partition: 0, offset: step, leaderEpoch: -1, metadata: null }] }));
     await clock.advance(Math.floor(random() * 120));
     generation = checkInvariants(groupOf(), generation);
     const state = groupOf()?.state;
@@ -144,7 +134,7 @@ async function run(seed: number): Promise<void> {
   const g = groupOf();
   // Nobody heartbeats any more: the group ends up Empty.
   expect(g === undefined || g.state === 'Empty').toBe(true);
-  gc.close();
+  membership.close();
 }
 
 describe('GroupCoordinator under random schedules', () => {

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { openLocalCluster, type LocalCluster } from '../../../src/cluster/local-cluster.js';
-import type { BrokerConfig } from '../../../src/config.js';
+import { brokerConfigOf, type BrokerConfig } from '../../../src/config/index.js';
 import { createCoordinator, OFFSETS_TOPIC, type GroupCoordinator } from '../../../src/coordinator/index.js';
 import { buildRecordBatch } from '../../../src/kafka/protocol/records.js';
 import { createLogManager } from '../../../src/log/index.js';
@@ -15,20 +15,14 @@ import { silentLogger } from '../../../src/observability/logger.js';
 import { tmpDataDir } from '../../helpers/tmp.js';
 
 function config(dataDir: string): BrokerConfig {
-  return {
-    nodeId: 0,
-    dataDir,
-    kafkaHost: '127.0.0.1',
-    kafkaPort: 0,
-    advertisedHost: '127.0.0.1',
-    advertisedPort: 9092,
-    httpHost: '127.0.0.1',
-    httpPort: 0,
-    rack: null,
-    logFormat: 'json',
-    logLevel: 'error',
-    defaults: { 'offsets.topic.num.partitions': '3', 'num.partitions': '1', 'offsets.topic.replication.factor': '3' },
-  };
+  return brokerConfigOf({
+    'log.dirs': dataDir,
+    'chronik.kafka.listen': '127.0.0.1:0',
+    'chronik.kafka.advertised': '127.0.0.1:9092',
+    'offsets.topic.num.partitions': '3',
+    'num.partitions': '1',
+    'offsets.topic.replication.factor': '3',
+  });
 }
 
 const open: Array<{ cluster: LocalCluster; manager: LogManager; close(): Promise<void> }> = [];

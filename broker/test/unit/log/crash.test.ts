@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { decodeRecords, validateBatches } from '../../../src/kafka/protocol/records.js';
 import { FileLogManager } from '../../../src/log/log-manager.js';
-import { config, mulberry, silent, tmpDir } from './helpers.js';
+import { config, silent, tmpDir } from './helpers.js';
+import { seededRandom } from '../../helpers/random.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const child = path.join(here, 'crash-child.ts');
@@ -46,7 +47,7 @@ function runAndKill(dataDir: string, delayMs: number): Promise<number[]> {
 describe('crash safety', () => {
   it('every offset acknowledged before SIGKILL is present exactly once and in order', async () => {
     const dataDir = tmpDir('chronik-crash-');
-    const rnd = mulberry(1234);
+    const rnd = seededRandom(1234);
     const allAcked = new Set<number>();
     for (let round = 0; round < 6; round++) {
       const acked = await runAndKill(dataDir, 50 + Math.floor(rnd() * 400));

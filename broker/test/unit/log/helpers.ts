@@ -48,14 +48,3 @@ export function batch(n: number, ts: number, tag = 'v', valueSize = 0): Buffer {
   });
 }
 
-/** Small seeded PRNG so random fault tests replay. */
-export function mulberry(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -4,13 +4,14 @@ import { describe, expect, it } from 'vitest';
 import { buildRecordBatch, decodeRecords, validateBatches } from '../../../src/kafka/protocol/records.js';
 import { FileLogManager } from '../../../src/log/log-manager.js';
 import type { FilePartitionLog } from '../../../src/log/partition-log.js';
-import { config, mulberry, silent, tmpDir } from './helpers.js';
+import { config, silent, tmpDir } from './helpers.js';
+import { seededRandom } from '../../helpers/random.js';
 
 /** Random operations checked against a plain array of record values after every step. */
 describe('partition log against a model', () => {
   for (const seed of (process.env.LOG_MODEL_SEEDS ?? "1,2,3").split(",").map(Number)) {
     it(`seed ${seed}`, async () => {
-      const rnd = mulberry(seed);
+      const rnd = seededRandom(seed);
       const dataDir = tmpDir();
       const cfg = config({ segmentBytes: 600 + Math.floor(rnd() * 2000), indexIntervalBytes: 64 + Math.floor(rnd() * 400) });
       let m = new FileLogManager({ dataDir, logger: silent });

@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { validateBatches } from '../../../src/kafka/protocol/records.js';
 import { GroupCommitter } from '../../../src/log/group-committer.js';
 import { openPartitionLog } from '../../../src/log/recovery.js';
-import { batch, captureLogger, config, mulberry, silent, tmpDir } from './helpers.js';
+import { batch, captureLogger, config, silent, tmpDir } from './helpers.js';
+import { seededRandom } from '../../helpers/random.js';
 
 const cfg = config({ segmentBytes: 8192, indexIntervalBytes: 200 });
 
@@ -66,7 +67,7 @@ describe('recovery', () => {
     const { ends, activeLog } = await populate(dir, 60);
     const pristine = fs.readFileSync(activeLog);
     const lastEnd = ends.at(-1)!;
-    const rnd = mulberry(42);
+    const rnd = seededRandom(42);
     const cuts = new Set<number>([0, 1, 11, 12, 60, 61, lastEnd - 1]);
     while (cuts.size < 40) cuts.add(Math.floor(rnd() * lastEnd));
     for (const cut of cuts) {
@@ -97,7 +98,7 @@ describe('recovery', () => {
     const pristine = fs.readFileSync(activeLog);
     const lastStart = ends.at(-2)!;
     const lastEnd = ends.at(-1)!;
-    const rnd = mulberry(7);
+    const rnd = seededRandom(7);
     for (let trial = 0; trial < 30; trial++) {
       const damaged = Buffer.from(pristine);
       const flips = 1 + Math.floor(rnd() * 3);

@@ -3,13 +3,14 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildRecordBatch } from '../../../src/kafka/protocol/records.js';
 import { FileLogManager } from '../../../src/log/log-manager.js';
-import { config, mulberry, silent, tmpDir } from './helpers.js';
+import { config, silent, tmpDir } from './helpers.js';
+import { seededRandom } from '../../helpers/random.js';
 
 describe('offsetForTimestamp', () => {
   it('matches a brute-force search with unordered timestamps, before and after restart', async () => {
     const dataDir = tmpDir();
     const cfg = config({ segmentBytes: 3000, indexIntervalBytes: 150 });
-    const rnd = mulberry(99);
+    const rnd = seededRandom(99);
     const timestamps: number[] = [];
     let m = new FileLogManager({ dataDir, logger: silent });
     let log = await m.open('ts', 0, cfg);

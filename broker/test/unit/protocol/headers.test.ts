@@ -7,29 +7,33 @@ import {
   requestHeaderVersion,
   responseHeaderVersion,
 } from '../../../src/kafka/protocol/headers.js';
-import { ALL_APIS, apiByKey, ApiVersionsApi, FetchApi, MetadataApi, ProduceApi } from '../../../src/kafka/protocol/messages/index.js';
+import { SERVED_APIS, apiByKey } from '../../../src/kafka/apis/registry.js';
+import { apiVersionsApi } from '../../../src/kafka/apis/api-versions.js';
+import { fetchApi } from '../../../src/kafka/apis/fetch.js';
+import { metadataApi } from '../../../src/kafka/apis/metadata.js';
+import { produceApi } from '../../../src/kafka/apis/produce.js';
 import { sampleMessage } from './sample-values.js';
 
 describe('header versions', () => {
   it('request header v2 exactly when the request version is flexible', () => {
-    expect(requestHeaderVersion(MetadataApi, 8)).toBe(1);
-    expect(requestHeaderVersion(MetadataApi, 9)).toBe(2);
-    expect(requestHeaderVersion(FetchApi, 11)).toBe(1);
-    expect(requestHeaderVersion(FetchApi, 12)).toBe(2);
-    expect(requestHeaderVersion(ApiVersionsApi, 3)).toBe(2);
+    expect(requestHeaderVersion(metadataApi.api, 8)).toBe(1);
+    expect(requestHeaderVersion(metadataApi.api, 9)).toBe(2);
+    expect(requestHeaderVersion(fetchApi.api, 11)).toBe(1);
+    expect(requestHeaderVersion(fetchApi.api, 12)).toBe(2);
+    expect(requestHeaderVersion(apiVersionsApi.api, 3)).toBe(2);
   });
   it('response header v1 when flexible, except ApiVersions which is always v0', () => {
-    expect(responseHeaderVersion(MetadataApi, 8)).toBe(0);
-    expect(responseHeaderVersion(MetadataApi, 9)).toBe(1);
-    expect(responseHeaderVersion(ProduceApi, 9)).toBe(1);
-    expect(responseHeaderVersion(ApiVersionsApi, 3)).toBe(0);
+    expect(responseHeaderVersion(metadataApi.api, 8)).toBe(0);
+    expect(responseHeaderVersion(metadataApi.api, 9)).toBe(1);
+    expect(responseHeaderVersion(produceApi.api, 9)).toBe(1);
+    expect(responseHeaderVersion(apiVersionsApi.api, 3)).toBe(0);
   });
 });
 
 describe('decodeRequestFrame', () => {
   it('round-trips every API at every served version, with and without a clientId', () => {
     let correlationId = 0;
-    for (const api of ALL_APIS) {
+    for (const api of SERVED_APIS) {
       for (let v = api.minVersion; v <= api.maxVersion; v++) {
         const clientId = v % 2 === 0 ? null : `client-${v}`;
         const frame = encodeRequestFrame(api, v, ++correlationId, clientId, sampleMessage(api.request, v));
@@ -44,17 +48,21 @@ describe('decodeRequestFrame', () => {
   it('unknown api keys and unsupported versions keep the correlation id', () => {
     const frame = Buffer.from('03e7 0001 0000002a ffff'.replace(/ /g, ''), 'hex');
     expect(decodeRequestFrame(frame, apiByKey)).toMatchObject({ ok: false, reason: 'unknown-api', apiKey: 999, correlationId: 42 });
-    const produceV2 = Buffer.from('0000 0002 0000002b ffff'.replace(/ /g, ''), 'hex');
-    expect(decodeRequestFrame(produceV2, apiByKey)).toMatchObject({
+    // Below the served range (Produce v2), and a client newer than us (ApiVersions past our max):
+    // the server must still be able to answer, ApiVersions with v0.
+    const tooOld = produceApi.api.minVersion - 1;
+    const produceOld = Buffer.from('0000 0000 0000002b ffff'.replace(/ /g, ''), 'hex');
+    produceOld.writeInt16BE(tooOld, 2);
+    expect(decodeRequestFrame(produceOld, apiByKey)).toMatchObject({
       ok: false,
       reason: 'unsupported-version',
       apiKey: 0,
-      apiVersion: 2,
+      apiVersion: tooOld,
       correlationId: 43,
     });
-    // A client newer than us sends ApiVersions v4: the server must still be able to answer with v0.
-    const apiVersionsV4 = Buffer.from('0012 0004 0000002c ffff 00 00 00 00'.replace(/ /g, ''), 'hex');
-    expect(decodeRequestFrame(apiVersionsV4, apiByKey)).toMatchObject({ ok: false, reason: 'unsupported-version', correlationId: 44 });
+    const apiVersionsNew = Buffer.from('0012 0000 0000002c ffff 00 00 00 00'.replace(/ /g, ''), 'hex');
+    apiVersionsNew.writeInt16BE(apiVersionsApi.api.maxVersion + 1, 2);
+    expect(decodeRequestFrame(apiVersionsNew, apiByKey)).toMatchObject({ ok: false, reason: 'unsupported-version', correlationId: 44 });
   });
 
   it('frames shorter than a header are malformed without a correlation id', () => {
@@ -80,7 +88,7 @@ describe('decodeRequestFrame', () => {
 
 describe('response frames', () => {
   it('round-trip through encodeResponseFrame / decodeResponseFrame for every API and version', () => {
-    for (const api of ALL_APIS) {
+    for (const api of SERVED_APIS) {
       for (let v = api.minVersion; v <= api.maxVersion; v++) {
         const frame = encodeResponseFrame(api, v, 77, sampleMessage(api.response, v));
         expect(frame.readInt32BE(0)).toBe(frame.length - 4);
@@ -90,7 +98,7 @@ describe('response frames', () => {
     }
   });
   it('encoding errors name the message and field', () => {
-    expect(() => encodeResponseFrame(ProduceApi, 9, 1, { responses: [{ name: 't', partitionResponses: [{ index: 'x' }] }] })).toThrow(
+    expect(() => encodeResponseFrame(produceApi.api, 9, 1, { responses: [{ name: 't', partitionResponses: [{ index: 'x' }] }] })).toThrow(
       'ProduceResponse v9: responses[0].partitionResponses[0].index: int32 value "x" out of range -2147483648..2147483647',
     );
   });

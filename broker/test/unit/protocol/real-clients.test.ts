@@ -9,7 +9,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeRequestFrame, encodeResponseFrame } from '../../../src/kafka/protocol/headers.js';
-import { ALL_APIS, apiByKey } from '../../../src/kafka/protocol/messages/index.js';
+import { SERVED_APIS, apiByKey } from '../../../src/kafka/apis/registry.js';
 import type { ApiDef } from '../../../src/kafka/protocol/schema.js';
 
 interface Captured {
@@ -75,7 +75,7 @@ class FakeBroker {
     if (apiKey === 18) {
       return {
         errorCode: 0,
-        apiKeys: ALL_APIS.map((a) => ({ apiKey: a.apiKey, minVersion: a.minVersion, maxVersion: a.maxVersion })),
+        apiKeys: SERVED_APIS.map((a) => ({ apiKey: a.apiKey, minVersion: a.minVersion, maxVersion: a.maxVersion })),
         throttleTimeMs: 0,
       };
     }

@@ -5,7 +5,8 @@ import {
   encodeResponseFrame,
   encodeResponseFrameParts,
 } from '../../../src/kafka/protocol/headers.js';
-import { ALL_APIS, FetchApi } from '../../../src/kafka/protocol/messages/index.js';
+import { SERVED_APIS } from '../../../src/kafka/apis/registry.js';
+import { fetchApi } from '../../../src/kafka/apis/fetch.js';
 import type { MessageValue } from '../../../src/kafka/protocol/codec.js';
 import { sampleMessage } from './sample-values.js';
 
@@ -38,21 +39,21 @@ function fetchBody(recordSizes: number[]): { body: MessageValue; records: Buffer
 describe('encodeResponseFrameParts', () => {
   it('produces exactly the bytes of encodeResponseFrame, referencing large records instead of copying them', () => {
     for (const version of [4, 11, 12, 13]) {
-      if (version < FetchApi.minVersion || version > FetchApi.maxVersion) continue;
+      if (version < fetchApi.api.minVersion || version > fetchApi.api.maxVersion) continue;
       const { body, records } = fetchBody([10, RESPONSE_SPLICE_MIN_BYTES, 3 * RESPONSE_SPLICE_MIN_BYTES + 5, 0, 100]);
-      const whole = encodeResponseFrame(FetchApi, version, 99, body);
-      const parts = encodeResponseFrameParts(FetchApi, version, 99, body);
+      const whole = encodeResponseFrame(fetchApi.api, version, 99, body);
+      const parts = encodeResponseFrameParts(fetchApi.api, version, 99, body);
       expect(Buffer.concat(parts).equals(whole), `Fetch v${version}`).toBe(true);
       // The two large record sets are pieces of their own, the very same memory.
       expect(parts.filter((p) => p === records[1] || p === records[2])).toHaveLength(2);
       expect(whole.readInt32BE(0)).toBe(whole.length - 4);
-      const decoded = decodeResponseFrame(FetchApi, version, whole.subarray(4));
+      const decoded = decodeResponseFrame(fetchApi.api, version, whole.subarray(4));
       expect(decoded.correlationId).toBe(99);
     }
   });
 
   it('matches encodeResponseFrame for every API at every version on sample bodies', () => {
-    for (const api of ALL_APIS) {
+    for (const api of SERVED_APIS) {
       for (let v = api.minVersion; v <= api.maxVersion; v++) {
         const body = sampleMessage(api.response, v);
         expect(Buffer.concat(encodeResponseFrameParts(api, v, 7, body)).equals(encodeResponseFrame(api, v, 7, body)), `${api.name} v${v}`).toBe(true);
@@ -63,9 +64,9 @@ describe('encodeResponseFrameParts', () => {
   it('a failed encode leaves the shared scratch writer usable (not stuck in vectored mode)', () => {
     const { body } = fetchBody([RESPONSE_SPLICE_MIN_BYTES * 2]);
     const bad = { ...(body as Record<string, unknown>), throttleTimeMs: 'not a number' } as unknown as MessageValue;
-    expect(() => encodeResponseFrameParts(FetchApi, 12, 1, bad)).toThrow();
-    const whole = encodeResponseFrame(FetchApi, 12, 1, body);
+    expect(() => encodeResponseFrameParts(fetchApi.api, 12, 1, bad)).toThrow();
+    const whole = encodeResponseFrame(fetchApi.api, 12, 1, body);
     expect(whole.readInt32BE(0)).toBe(whole.length - 4);
-    expect(Buffer.concat(encodeResponseFrameParts(FetchApi, 12, 1, body)).equals(whole)).toBe(true);
+    expect(Buffer.concat(encodeResponseFrameParts(fetchApi.api, 12, 1, body)).equals(whole)).toBe(true);
   });
 });

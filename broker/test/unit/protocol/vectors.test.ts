@@ -5,28 +5,23 @@
 import { describe, expect, it } from 'vitest';
 import { decodeMessage, encodeMessage } from '../../../src/kafka/protocol/codec.js';
 import { decodeRequestFrame, decodeResponseFrame, encodeRequestFrame, encodeResponseFrame } from '../../../src/kafka/protocol/headers.js';
-import {
-  apiByKey,
-  ApiVersionsApi,
-  MetadataApi,
-  MetadataRequest,
-  ProduceApi,
-  ProduceRequest,
-  ProduceResponse,
-  FetchRequest,
-} from '../../../src/kafka/protocol/messages/index.js';
+import { MetadataRequest, ProduceRequest, ProduceResponse, FetchRequest } from '../../../src/kafka/protocol/messages/index.js';
+import { apiByKey } from '../../../src/kafka/apis/registry.js';
+import { apiVersionsApi } from '../../../src/kafka/apis/api-versions.js';
+import { metadataApi } from '../../../src/kafka/apis/metadata.js';
+import { produceApi } from '../../../src/kafka/apis/produce.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/[\s|]+/g, ''), 'hex');
 
 describe('hand-computed frames', () => {
   it('ApiVersions v0 request: header v1, empty body', () => {
-    const frame = encodeRequestFrame(ApiVersionsApi, 0, 7, 'ab', {});
+    const frame = encodeRequestFrame(apiVersionsApi.api, 0, 7, 'ab', {});
     // size 12 | apiKey 18 | version 0 | correlation 7 | clientId int16-length "ab"
     expect(frame.toString('hex')).toBe(hex('0000000c | 0012 | 0000 | 00000007 | 0002 6162').toString('hex'));
   });
 
   it('ApiVersions v3 request: header v2 (int16 clientId + tagged fields), compact body', () => {
-    const frame = encodeRequestFrame(ApiVersionsApi, 3, 1, 'c', { clientSoftwareName: 'x', clientSoftwareVersion: '1' });
+    const frame = encodeRequestFrame(apiVersionsApi.api, 3, 1, 'c', { clientSoftwareName: 'x', clientSoftwareVersion: '1' });
     // size 17 | 0012 0003 00000001 | clientId 0001 63 | header tags 00 | compact "x" 02 78 | compact "1" 02 31 | tags 00
     expect(frame.toString('hex')).toBe(hex('00000011 0012 0003 00000001 0001 63 00 0278 0231 00').toString('hex'));
     const decoded = decodeRequestFrame(frame.subarray(4), apiByKey);
@@ -41,7 +36,7 @@ describe('hand-computed frames', () => {
   });
 
   it('ApiVersions v3 response uses response header v0 (no header tagged fields) despite being flexible', () => {
-    const frame = encodeResponseFrame(ApiVersionsApi, 3, 1, {
+    const frame = encodeResponseFrame(apiVersionsApi.api, 3, 1, {
       errorCode: 0,
       apiKeys: [{ apiKey: 18, minVersion: 0, maxVersion: 3 }],
       throttleTimeMs: 0,
@@ -51,11 +46,11 @@ describe('hand-computed frames', () => {
   });
 
   it('Metadata v9 response uses response header v1 (tagged fields after the correlation id)', () => {
-    const frame = encodeResponseFrame(MetadataApi, 9, 5, { brokers: [], clusterId: null, controllerId: 1, topics: [] });
+    const frame = encodeResponseFrame(metadataApi.api, 9, 5, { brokers: [], clusterId: null, controllerId: 1, topics: [] });
     // correlation 5 | header tags 00 | throttle 0 | brokers [] 01 | clusterId null 00 | controller 1 | topics [] 01 |
     // clusterAuthorizedOperations default -2^31 | tags 00
     expect(frame.subarray(4).toString('hex')).toBe(hex('00000005 00 00000000 01 00 00000001 01 80000000 00').toString('hex'));
-    const back = decodeResponseFrame(MetadataApi, 9, frame.subarray(4));
+    const back = decodeResponseFrame(metadataApi.api, 9, frame.subarray(4));
     expect(back.correlationId).toBe(5);
     expect(back.body.clusterAuthorizedOperations).toBe(-2147483648);
   });
@@ -134,10 +129,10 @@ describe('hand-computed frames', () => {
     expect(value.maxWaitMs).toBe(500);
   });
 
-  it('ProduceApi advertises 3-11 and the request header version follows flexibility', () => {
-    expect([ProduceApi.minVersion, ProduceApi.maxVersion]).toEqual([3, 11]);
-    const v8 = encodeRequestFrame(ProduceApi, 8, 1, null, { acks: 0, timeoutMs: 0, topicData: [] });
-    const v9 = encodeRequestFrame(ProduceApi, 9, 1, null, { acks: 0, timeoutMs: 0, topicData: [] });
+  it('produceApi.api advertises 3-11 and the request header version follows flexibility', () => {
+    expect([produceApi.api.minVersion, produceApi.api.maxVersion]).toEqual([3, 11]);
+    const v8 = encodeRequestFrame(produceApi.api, 8, 1, null, { acks: 0, timeoutMs: 0, topicData: [] });
+    const v9 = encodeRequestFrame(produceApi.api, 9, 1, null, { acks: 0, timeoutMs: 0, topicData: [] });
     // v8: null clientId ffff then body; v9: null clientId ffff, header tags 00, then body
     expect(v8.subarray(12, 14).toString('hex')).toBe('ffff');
     expect(v9.subarray(12, 15).toString('hex')).toBe('ffff00');

@@ -2,7 +2,7 @@
  * ApiVersions (key 18): what the broker serves; the first request every client sends.
  * Field lists, versions, nullability and tags follow the public protocol specification.
  */
-import type { ApiDef, MessageDef } from '../schema.js';
+import type { MessageDef } from '../schema.js';
 
 export const ApiVersionsRequest = {
   name: 'ApiVersionsRequest',
@@ -45,11 +45,3 @@ export const ApiVersionsResponse = {
   ],
 } as const satisfies MessageDef;
 
-export const ApiVersionsApi: ApiDef = {
-  apiKey: ApiVersionsRequest.apiKey,
-  name: 'ApiVersions',
-  minVersion: 0,
-  maxVersion: 3,
-  request: ApiVersionsRequest,
-  response: ApiVersionsResponse,
-};

@@ -2,7 +2,7 @@
  * Configuration: DescribeConfigs (key 32), AlterConfigs (key 33), IncrementalAlterConfigs (key 44).
  * Field lists, versions, nullability and tags follow the public protocol specification.
  */
-import type { ApiDef, MessageDef } from '../schema.js';
+import type { MessageDef } from '../schema.js';
 
 export const DescribeConfigsRequest = {
   name: 'DescribeConfigsRequest',
@@ -53,15 +53,6 @@ export const DescribeConfigsResponse = {
   ],
 } as const satisfies MessageDef;
 
-export const DescribeConfigsApi: ApiDef = {
-  apiKey: DescribeConfigsRequest.apiKey,
-  name: 'DescribeConfigs',
-  minVersion: 0,
-  maxVersion: 4,
-  request: DescribeConfigsRequest,
-  response: DescribeConfigsResponse,
-};
-
 export const AlterConfigsRequest = {
   name: 'AlterConfigsRequest',
   apiKey: 33,
@@ -97,15 +88,6 @@ export const AlterConfigsResponse = {
     ] },
   ],
 } as const satisfies MessageDef;
-
-export const AlterConfigsApi: ApiDef = {
-  apiKey: AlterConfigsRequest.apiKey,
-  name: 'AlterConfigs',
-  minVersion: 0,
-  maxVersion: 2,
-  request: AlterConfigsRequest,
-  response: AlterConfigsResponse,
-};
 
 export const IncrementalAlterConfigsRequest = {
   name: 'IncrementalAlterConfigsRequest',
@@ -144,11 +126,3 @@ export const IncrementalAlterConfigsResponse = {
   ],
 } as const satisfies MessageDef;
 
-export const IncrementalAlterConfigsApi: ApiDef = {
-  apiKey: IncrementalAlterConfigsRequest.apiKey,
-  name: 'IncrementalAlterConfigs',
-  minVersion: 0,
-  maxVersion: 1,
-  request: IncrementalAlterConfigsRequest,
-  response: IncrementalAlterConfigsResponse,
-};

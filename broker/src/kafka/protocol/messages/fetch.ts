@@ -2,7 +2,7 @@
  * Fetch (key 1), including fetch sessions (KIP-227), topic ids (KIP-516) and leader discovery (KIP-951).
  * Field lists, versions, nullability and tags follow the public protocol specification.
  */
-import type { ApiDef, MessageDef } from '../schema.js';
+import type { MessageDef } from '../schema.js';
 
 export const FetchRequest = {
   name: 'FetchRequest',
@@ -93,11 +93,3 @@ export const FetchResponse = {
   ],
 } as const satisfies MessageDef;
 
-export const FetchApi: ApiDef = {
-  apiKey: FetchRequest.apiKey,
-  name: 'Fetch',
-  minVersion: 4,
-  maxVersion: 17,
-  request: FetchRequest,
-  response: FetchResponse,
-};

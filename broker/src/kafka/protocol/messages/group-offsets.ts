@@ -2,7 +2,7 @@
  * Committed consumer-group offsets: OffsetCommit (key 8), OffsetFetch (key 9), OffsetDelete (key 47).
  * Field lists, versions, nullability and tags follow the public protocol specification.
  */
-import type { ApiDef, MessageDef } from '../schema.js';
+import type { MessageDef } from '../schema.js';
 
 export const OffsetCommitRequest = {
   name: 'OffsetCommitRequest',
@@ -46,15 +46,6 @@ export const OffsetCommitResponse = {
     ] },
   ],
 } as const satisfies MessageDef;
-
-export const OffsetCommitApi: ApiDef = {
-  apiKey: OffsetCommitRequest.apiKey,
-  name: 'OffsetCommit',
-  minVersion: 0,
-  maxVersion: 9,
-  request: OffsetCommitRequest,
-  response: OffsetCommitResponse,
-};
 
 export const OffsetFetchRequest = {
   name: 'OffsetFetchRequest',
@@ -117,15 +108,6 @@ export const OffsetFetchResponse = {
   ],
 } as const satisfies MessageDef;
 
-export const OffsetFetchApi: ApiDef = {
-  apiKey: OffsetFetchRequest.apiKey,
-  name: 'OffsetFetch',
-  minVersion: 0,
-  maxVersion: 9,
-  request: OffsetFetchRequest,
-  response: OffsetFetchResponse,
-};
-
 export const OffsetDeleteRequest = {
   name: 'OffsetDeleteRequest',
   apiKey: 47,
@@ -162,11 +144,3 @@ export const OffsetDeleteResponse = {
   ],
 } as const satisfies MessageDef;
 
-export const OffsetDeleteApi: ApiDef = {
-  apiKey: OffsetDeleteRequest.apiKey,
-  name: 'OffsetDelete',
-  minVersion: 0,
-  maxVersion: 0,
-  request: OffsetDeleteRequest,
-  response: OffsetDeleteResponse,
-};

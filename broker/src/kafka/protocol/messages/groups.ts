@@ -2,7 +2,7 @@
  * Consumer groups: FindCoordinator (10), JoinGroup (11), Heartbeat (12), LeaveGroup (13), SyncGroup (14), DescribeGroups (15), ListGroups (16), DeleteGroups (42).
  * Field lists, versions, nullability and tags follow the public protocol specification.
  */
-import type { ApiDef, MessageDef } from '../schema.js';
+import type { MessageDef } from '../schema.js';
 
 export const FindCoordinatorRequest = {
   name: 'FindCoordinatorRequest',
@@ -40,15 +40,6 @@ export const FindCoordinatorResponse = {
     ] },
   ],
 } as const satisfies MessageDef;
-
-export const FindCoordinatorApi: ApiDef = {
-  apiKey: FindCoordinatorRequest.apiKey,
-  name: 'FindCoordinator',
-  minVersion: 0,
-  maxVersion: 6,
-  request: FindCoordinatorRequest,
-  response: FindCoordinatorResponse,
-};
 
 export const JoinGroupRequest = {
   name: 'JoinGroupRequest',
@@ -94,15 +85,6 @@ export const JoinGroupResponse = {
   ],
 } as const satisfies MessageDef;
 
-export const JoinGroupApi: ApiDef = {
-  apiKey: JoinGroupRequest.apiKey,
-  name: 'JoinGroup',
-  minVersion: 0,
-  maxVersion: 9,
-  request: JoinGroupRequest,
-  response: JoinGroupResponse,
-};
-
 export const SyncGroupRequest = {
   name: 'SyncGroupRequest',
   apiKey: 14,
@@ -138,15 +120,6 @@ export const SyncGroupResponse = {
   ],
 } as const satisfies MessageDef;
 
-export const SyncGroupApi: ApiDef = {
-  apiKey: SyncGroupRequest.apiKey,
-  name: 'SyncGroup',
-  minVersion: 0,
-  maxVersion: 5,
-  request: SyncGroupRequest,
-  response: SyncGroupResponse,
-};
-
 export const HeartbeatRequest = {
   name: 'HeartbeatRequest',
   apiKey: 12,
@@ -172,15 +145,6 @@ export const HeartbeatResponse = {
     { name: 'errorCode', type: 'int16', versions: '0+' },
   ],
 } as const satisfies MessageDef;
-
-export const HeartbeatApi: ApiDef = {
-  apiKey: HeartbeatRequest.apiKey,
-  name: 'Heartbeat',
-  minVersion: 0,
-  maxVersion: 4,
-  request: HeartbeatRequest,
-  response: HeartbeatResponse,
-};
 
 export const LeaveGroupRequest = {
   name: 'LeaveGroupRequest',
@@ -215,15 +179,6 @@ export const LeaveGroupResponse = {
     ] },
   ],
 } as const satisfies MessageDef;
-
-export const LeaveGroupApi: ApiDef = {
-  apiKey: LeaveGroupRequest.apiKey,
-  name: 'LeaveGroup',
-  minVersion: 0,
-  maxVersion: 5,
-  request: LeaveGroupRequest,
-  response: LeaveGroupResponse,
-};
 
 export const DescribeGroupsRequest = {
   name: 'DescribeGroupsRequest',
@@ -264,15 +219,6 @@ export const DescribeGroupsResponse = {
   ],
 } as const satisfies MessageDef;
 
-export const DescribeGroupsApi: ApiDef = {
-  apiKey: DescribeGroupsRequest.apiKey,
-  name: 'DescribeGroups',
-  minVersion: 0,
-  maxVersion: 5,
-  request: DescribeGroupsRequest,
-  response: DescribeGroupsResponse,
-};
-
 export const ListGroupsRequest = {
   name: 'ListGroupsRequest',
   apiKey: 16,
@@ -303,15 +249,6 @@ export const ListGroupsResponse = {
   ],
 } as const satisfies MessageDef;
 
-export const ListGroupsApi: ApiDef = {
-  apiKey: ListGroupsRequest.apiKey,
-  name: 'ListGroups',
-  minVersion: 0,
-  maxVersion: 5,
-  request: ListGroupsRequest,
-  response: ListGroupsResponse,
-};
-
 export const DeleteGroupsRequest = {
   name: 'DeleteGroupsRequest',
   apiKey: 42,
@@ -338,11 +275,3 @@ export const DeleteGroupsResponse = {
   ],
 } as const satisfies MessageDef;
 
-export const DeleteGroupsApi: ApiDef = {
-  apiKey: DeleteGroupsRequest.apiKey,
-  name: 'DeleteGroups',
-  minVersion: 0,
-  maxVersion: 2,
-  request: DeleteGroupsRequest,
-  response: DeleteGroupsResponse,
-};

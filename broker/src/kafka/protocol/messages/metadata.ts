@@ -2,7 +2,7 @@
  * Metadata (key 3) and DescribeCluster (key 60): brokers, topics, partitions and leaders.
  * Field lists, versions, nullability and tags follow the public protocol specification.
  */
-import type { ApiDef, MessageDef } from '../schema.js';
+import type { MessageDef } from '../schema.js';
 
 export const MetadataRequest = {
   name: 'MetadataRequest',
@@ -57,15 +57,6 @@ export const MetadataResponse = {
   ],
 } as const satisfies MessageDef;
 
-export const MetadataApi: ApiDef = {
-  apiKey: MetadataRequest.apiKey,
-  name: 'Metadata',
-  minVersion: 0,
-  maxVersion: 12,
-  request: MetadataRequest,
-  response: MetadataResponse,
-};
-
 export const DescribeClusterRequest = {
   name: 'DescribeClusterRequest',
   apiKey: 60,
@@ -101,11 +92,3 @@ export const DescribeClusterResponse = {
   ],
 } as const satisfies MessageDef;
 
-export const DescribeClusterApi: ApiDef = {
-  apiKey: DescribeClusterRequest.apiKey,
-  name: 'DescribeCluster',
-  minVersion: 0,
-  maxVersion: 1,
-  request: DescribeClusterRequest,
-  response: DescribeClusterResponse,
-};

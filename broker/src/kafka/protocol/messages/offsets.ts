@@ -2,7 +2,7 @@
  * Partition-log offsets: ListOffsets (key 2), OffsetForLeaderEpoch (key 23), DeleteRecords (key 21).
  * Field lists, versions, nullability and tags follow the public protocol specification.
  */
-import type { ApiDef, MessageDef } from '../schema.js';
+import type { MessageDef } from '../schema.js';
 
 export const ListOffsetsRequest = {
   name: 'ListOffsetsRequest',
@@ -48,15 +48,6 @@ export const ListOffsetsResponse = {
   ],
 } as const satisfies MessageDef;
 
-export const ListOffsetsApi: ApiDef = {
-  apiKey: ListOffsetsRequest.apiKey,
-  name: 'ListOffsets',
-  minVersion: 0,
-  maxVersion: 9,
-  request: ListOffsetsRequest,
-  response: ListOffsetsResponse,
-};
-
 export const OffsetForLeaderEpochRequest = {
   name: 'OffsetForLeaderEpochRequest',
   apiKey: 23,
@@ -96,15 +87,6 @@ export const OffsetForLeaderEpochResponse = {
   ],
 } as const satisfies MessageDef;
 
-export const OffsetForLeaderEpochApi: ApiDef = {
-  apiKey: OffsetForLeaderEpochRequest.apiKey,
-  name: 'OffsetForLeaderEpoch',
-  minVersion: 0,
-  maxVersion: 4,
-  request: OffsetForLeaderEpochRequest,
-  response: OffsetForLeaderEpochResponse,
-};
-
 export const DeleteRecordsRequest = {
   name: 'DeleteRecordsRequest',
   apiKey: 21,
@@ -142,11 +124,3 @@ export const DeleteRecordsResponse = {
   ],
 } as const satisfies MessageDef;
 
-export const DeleteRecordsApi: ApiDef = {
-  apiKey: DeleteRecordsRequest.apiKey,
-  name: 'DeleteRecords',
-  minVersion: 0,
-  maxVersion: 2,
-  request: DeleteRecordsRequest,
-  response: DeleteRecordsResponse,
-};

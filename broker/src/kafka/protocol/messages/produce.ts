@@ -2,7 +2,7 @@
  * Produce (key 0). Records stay raw record-batch bytes (views into the request frame).
  * Field lists, versions, nullability and tags follow the public protocol specification.
  */
-import type { ApiDef, MessageDef } from '../schema.js';
+import type { MessageDef } from '../schema.js';
 
 export const ProduceRequest = {
   name: 'ProduceRequest',
@@ -60,11 +60,3 @@ export const ProduceResponse = {
   ],
 } as const satisfies MessageDef;
 
-export const ProduceApi: ApiDef = {
-  apiKey: ProduceRequest.apiKey,
-  name: 'Produce',
-  minVersion: 3,
-  maxVersion: 11,
-  request: ProduceRequest,
-  response: ProduceResponse,
-};

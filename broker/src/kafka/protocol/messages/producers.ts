@@ -2,7 +2,7 @@
  * Idempotent / transactional producer ids: InitProducerId (key 22).
  * Field lists, versions, nullability and tags follow the public protocol specification.
  */
-import type { ApiDef, MessageDef } from '../schema.js';
+import type { MessageDef } from '../schema.js';
 
 export const InitProducerIdRequest = {
   name: 'InitProducerIdRequest',
@@ -32,11 +32,3 @@ export const InitProducerIdResponse = {
   ],
 } as const satisfies MessageDef;
 
-export const InitProducerIdApi: ApiDef = {
-  apiKey: InitProducerIdRequest.apiKey,
-  name: 'InitProducerId',
-  minVersion: 0,
-  maxVersion: 5,
-  request: InitProducerIdRequest,
-  response: InitProducerIdResponse,
-};

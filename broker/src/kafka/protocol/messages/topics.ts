@@ -2,7 +2,7 @@
  * Topic administration: CreateTopics (key 19), DeleteTopics (key 20), CreatePartitions (key 37).
  * Field lists, versions, nullability and tags follow the public protocol specification.
  */
-import type { ApiDef, MessageDef } from '../schema.js';
+import type { MessageDef } from '../schema.js';
 
 export const CreateTopicsRequest = {
   name: 'CreateTopicsRequest',
@@ -56,15 +56,6 @@ export const CreateTopicsResponse = {
   ],
 } as const satisfies MessageDef;
 
-export const CreateTopicsApi: ApiDef = {
-  apiKey: CreateTopicsRequest.apiKey,
-  name: 'CreateTopics',
-  minVersion: 0,
-  maxVersion: 7,
-  request: CreateTopicsRequest,
-  response: CreateTopicsResponse,
-};
-
 export const DeleteTopicsRequest = {
   name: 'DeleteTopicsRequest',
   apiKey: 20,
@@ -97,15 +88,6 @@ export const DeleteTopicsResponse = {
     ] },
   ],
 } as const satisfies MessageDef;
-
-export const DeleteTopicsApi: ApiDef = {
-  apiKey: DeleteTopicsRequest.apiKey,
-  name: 'DeleteTopics',
-  minVersion: 0,
-  maxVersion: 6,
-  request: DeleteTopicsRequest,
-  response: DeleteTopicsResponse,
-};
 
 export const CreatePartitionsRequest = {
   name: 'CreatePartitionsRequest',
@@ -142,11 +124,3 @@ export const CreatePartitionsResponse = {
   ],
 } as const satisfies MessageDef;
 
-export const CreatePartitionsApi: ApiDef = {
-  apiKey: CreatePartitionsRequest.apiKey,
-  name: 'CreatePartitions',
-  minVersion: 0,
-  maxVersion: 3,
-  request: CreatePartitionsRequest,
-  response: CreatePartitionsResponse,
-};
