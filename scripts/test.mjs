@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: the one command that sets up a fresh machine and runs every suite.
-// It installs what the suites need (Debian packages for the non-JavaScript Kafka clients, npm
-// packages), type-checks, runs vitest over every workspace, optionally the e2e suite, and ends
+// It installs what the suites need (Node.js itself where the host's is too old, Debian packages
+// for the non-JavaScript Kafka clients, npm packages), type-checks, runs vitest over every workspace, optionally the e2e suite, and ends
 // with one line `N passed, N failed` that sums all of them.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -9,6 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { installDependencies } from './install-deps.mjs';
+import { ensureSupportedNode } from './node-runtime.mjs';
+
+// Everything below, and every process it starts (npm, tsc, vitest and its workers, the brokers
+// the tests spawn), runs on the pinned Node when the host's is too old.
+await ensureSupportedNode();
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 process.chdir(root);
