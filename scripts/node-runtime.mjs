@@ -102,7 +102,14 @@ export async function ensureSupportedNode() {
   }
   if (process.env.CHRONIK_NODE_REEXEC === '1') fail(`re-ran on ${process.execPath} but it is Node ${process.version}`);
   const node = cachedNode();
-  const code = await runChild(node, [...process.execArgv, ...process.argv.slice(1)], { env: { ...envWithNode(node), CHRONIK_NODE_REEXEC: '1' } });
+  const env = {
+    ...envWithNode(node),
+    CHRONIK_NODE_REEXEC: '1',
+    // Native addons that npm builds from source must use this Node's headers (the release ships
+    // them), not those of a `nodedir` configured for the host's older Node.
+    npm_config_nodedir: dirname(dirname(node)),
+  };
+  const code = await runChild(node, [...process.execArgv, ...process.argv.slice(1)], { env });
   process.exit(code);
 }
 
