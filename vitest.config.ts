@@ -7,5 +7,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Removes each test file's temp dirs when the file is done (broker/test/helpers/tmp.ts).
+    setupFiles: ['broker/test/helpers/cleanup-setup.ts'],
   },
 });

@@ -4,7 +4,7 @@
 // for the non-JavaScript Kafka clients, npm packages), type-checks, runs vitest over every workspace, optionally the e2e suite, and ends
 // with one line `N passed, N failed` that sums all of them.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,6 +60,14 @@ ensureNodeModules();
 
 const totals = { passed: 0, failed: 0, skipped: 0 };
 
+// The suites run with a temp dir of their own (TMPDIR, which os.tmpdir() and the tools the tests
+// start read), so that whatever a test leaves behind is seen below, and the machine's temp dir
+// keeps nothing even then.
+const suiteTmp = mkdtempSync(join(tmpdir(), 'chronik-run-'));
+process.env.TMPDIR = suiteTmp;
+/** Caches that tools keep in the temp dir on purpose; not a test's leftovers. */
+const TOOL_CACHES = new Set(['node-compile-cache']);
+
 // Type errors are failures in their own right: product code and tests, counted as one check.
 console.log('[test] typecheck');
 const typecheck = [
@@ -101,6 +109,16 @@ runVitest('unit, integration, simulation and operator suites', []);
 if (process.env.CHRONIK_E2E === '1' && existsSync(join(root, 'e2e', 'run.ts'))) {
   runVitest('end-to-end suite', ['--config', 'e2e/vitest.config.ts']);
 }
+
+// A test cleans up what it creates, even when it fails: leftovers are a failure of their own.
+const leftovers = readdirSync(suiteTmp).filter((name) => !TOOL_CACHES.has(name));
+if (leftovers.length > 0) {
+  console.error(`[test] the suites left ${leftovers.length} entries in the temp dir: ${leftovers.slice(0, 20).join(' ')}${leftovers.length > 20 ? ' ...' : ''}`);
+  totals.failed += 1;
+} else {
+  console.log('[test] the suites left nothing in the temp dir');
+}
+rmSync(suiteTmp, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
 
 console.log(`${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}`);
 process.exit(totals.failed === 0 ? 0 : 1);
