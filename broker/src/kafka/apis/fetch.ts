@@ -191,7 +191,12 @@ export function createFetchHandler(deps: DataDeps): Handler {
     return { responses, bytes, anyError, waits };
   }
 
-  /** Resolves when any partition's committed data moves past what the last round saw. */
+  /**
+   * Resolves when any partition's committed data moves past what the last round saw. Each
+   * partition waits on an abort signal of its own: one shared signal would carry a listener per
+   * partition of every waiting fetch. The connection's signal gets one listener per wait, and
+   * every listener is gone when the wait ends.
+   */
   async function waitAny(waits: Round['waits'], timeoutMs: number, signal: AbortSignal): Promise<void> {
     if (waits.length === 0) {
       await new Promise<void>((resolve) => {
@@ -205,14 +210,16 @@ export function createFetchHandler(deps: DataDeps): Handler {
       });
       return;
     }
-    const stop = new AbortController();
-    const onAbort = (): void => stop.abort();
-    signal.addEventListener('abort', onAbort, { once: true });
+    const stops = waits.map(() => new AbortController());
+    const stopAll = (): void => {
+      for (const stop of stops) stop.abort();
+    };
+    signal.addEventListener('abort', stopAll, { once: true });
     try {
-      await Promise.race(waits.map((w) => w.partition.waitForData(w.offset, timeoutMs, stop.signal)));
+      await Promise.race(waits.map((w, i) => w.partition.waitForData(w.offset, timeoutMs, stops[i]!.signal)));
     } finally {
-      signal.removeEventListener('abort', onAbort);
-      stop.abort(); // releases the waiters still parked on the other partitions
+      signal.removeEventListener('abort', stopAll);
+      stopAll(); // releases the waiters still parked on the other partitions
     }
   }
 
