@@ -112,13 +112,15 @@ if (process.env.CHRONIK_E2E === '1' && existsSync(join(root, 'e2e', 'run.ts'))) 
 
 // A test cleans up what it creates, even when it fails: leftovers are a failure of their own.
 const leftovers = readdirSync(suiteTmp).filter((name) => !TOOL_CACHES.has(name));
-if (leftovers.length > 0) {
+if (process.env.CHRONIK_KEEP_TEST_DIRS) {
+  console.log(`[test] CHRONIK_KEEP_TEST_DIRS is set: the tests' temp dirs are kept in ${suiteTmp}`);
+} else if (leftovers.length > 0) {
   console.error(`[test] the suites left ${leftovers.length} entries in the temp dir: ${leftovers.slice(0, 20).join(' ')}${leftovers.length > 20 ? ' ...' : ''}`);
   totals.failed += 1;
 } else {
   console.log('[test] the suites left nothing in the temp dir');
 }
-rmSync(suiteTmp, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+if (!process.env.CHRONIK_KEEP_TEST_DIRS) rmSync(suiteTmp, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
 
 console.log(`${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}`);
 process.exit(totals.failed === 0 ? 0 : 1);
