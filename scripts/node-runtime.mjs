@@ -85,8 +85,10 @@ export function runtimeNode() {
 export function envWithNode(nodeBinary, env = process.env) {
   const key = Object.keys(env).find((k) => k.toUpperCase() === 'PATH') ?? 'PATH';
   const dirs = (env[key] ?? '').split(delimiter).filter(Boolean);
-  if (dirs[0] === dirname(nodeBinary)) return { ...env };
-  return { ...env, [key]: [dirname(nodeBinary), ...dirs].join(delimiter) };
+  // npm run sets these to the Node that ran npm; tools that read them must get this one too.
+  const out = { ...env, NODE: nodeBinary, npm_node_execpath: nodeBinary };
+  if (dirs[0] !== dirname(nodeBinary)) out[key] = [dirname(nodeBinary), ...dirs].join(delimiter);
+  return out;
 }
 
 /**
