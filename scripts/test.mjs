@@ -65,8 +65,8 @@ const totals = { passed: 0, failed: 0, skipped: 0 };
 // keeps nothing even then.
 const suiteTmp = mkdtempSync(join(tmpdir(), 'chronik-run-'));
 process.env.TMPDIR = suiteTmp;
-/** Caches that tools keep in the temp dir on purpose; not a test's leftovers. */
-const TOOL_CACHES = new Set(['node-compile-cache']);
+/** Caches that tools keep in the temp dir on purpose (Node's compile cache, tsx's), not a test's leftovers. */
+const TOOL_CACHES = [/^node-compile-cache$/, /^tsx-\d+$/];
 
 // Type errors are failures in their own right: product code and tests, counted as one check.
 console.log('[test] typecheck');
@@ -111,7 +111,7 @@ if (process.env.CHRONIK_E2E === '1' && existsSync(join(root, 'e2e', 'run.ts'))) 
 }
 
 // A test cleans up what it creates, even when it fails: leftovers are a failure of their own.
-const leftovers = readdirSync(suiteTmp).filter((name) => !TOOL_CACHES.has(name));
+const leftovers = readdirSync(suiteTmp).filter((name) => !TOOL_CACHES.some((cache) => cache.test(name)));
 if (process.env.CHRONIK_KEEP_TEST_DIRS) {
   console.log(`[test] CHRONIK_KEEP_TEST_DIRS is set: the tests' temp dirs are kept in ${suiteTmp}`);
 } else if (leftovers.length > 0) {
