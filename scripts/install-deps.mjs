@@ -4,13 +4,10 @@ import { spawnSync } from 'node:child_process';
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
 /**
- * `npm ci` first. A registry mirror that lacks other platforms' optional packages (rollup's
- * native builds, for one) makes npm write lock files that `npm ci` then refuses as out of sync;
- * `npm install` installs the same locked set there, so it is the fallback.
+ * `npm ci`, which installs exactly the locked set and never rewrites the lock. It refuses a lock
+ * that does not match package.json; the lock must then be regenerated (`npm install`) and
+ * committed, never patched over here.
  */
 export function installDependencies(root) {
-  const opts = { cwd: root, stdio: 'inherit' };
-  if (spawnSync(npm, ['ci', '--no-audit', '--no-fund'], opts).status === 0) return true;
-  console.error('[install] npm ci refused the lock file; installing with npm install instead');
-  return spawnSync(npm, ['install', '--no-audit', '--no-fund'], opts).status === 0;
+  return spawnSync(npm, ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' }).status === 0;
 }

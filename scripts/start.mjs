@@ -1,33 +1,29 @@
 #!/usr/bin/env node
 // `npm start`: install if needed, build the broker, run it with defaults plus any extra args
 // (npm start -- --config num.partitions=3).
-import { spawnSync, spawn } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { installDependencies } from './install-deps.mjs';
+import { ROOT, ensureSupportedNode, runChild } from './node-runtime.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+await ensureSupportedNode();
+
 const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
 
 function run(cmd, args) {
-  const result = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
+  const result = spawnSync(cmd, args, { cwd: ROOT, stdio: 'inherit' });
   if (result.status !== 0) {
     process.stderr.write(`start: '${cmd} ${args.join(' ')}' failed (exit ${result.status ?? result.signal})\n`);
     process.exit(result.status ?? 1);
   }
 }
 
-if (!existsSync(join(root, 'node_modules')) && !installDependencies(root)) {
+if (!existsSync(join(ROOT, 'node_modules')) && !installDependencies(ROOT)) {
   process.stderr.write('start: installing npm packages failed\n');
   process.exit(1);
 }
 run(npx, ['tsc', '-b', 'broker']);
 
-const child = spawn(process.execPath, [join(root, 'broker/bin/chronik.mjs'), 'broker', ...process.argv.slice(2)], {
-  cwd: root,
-  stdio: 'inherit',
-});
-// Forward termination so Ctrl-C and `kill` shut the broker down gracefully.
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
-child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+// runChild passes SIGTERM on and leaves Ctrl-C to reach the broker once, so it drains and exits 0.
+process.exit(await runChild(process.execPath, [join(ROOT, 'broker/bin/chronik.mjs'), 'broker', ...process.argv.slice(2)], { cwd: ROOT }));

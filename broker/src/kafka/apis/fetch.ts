@@ -184,14 +184,18 @@ export const fetchApi = defineApi({
         });
         return;
       }
-      const stop = new AbortController();
-      const onAbort = (): void => stop.abort();
-      signal.addEventListener('abort', onAbort, { once: true });
+      // One signal per partition: a single shared one would carry a listener per waiting
+      // partition (the MaxListenersExceededWarning of consumers of many partitions).
+      const stops = waits.map(() => new AbortController());
+      const stopAll = (): void => {
+        for (const stop of stops) stop.abort();
+      };
+      signal.addEventListener('abort', stopAll, { once: true });
       try {
-        await Promise.race(waits.map((w) => w.partition.waitForData(w.offset, timeoutMs, stop.signal)));
+        await Promise.race(waits.map((w, i) => w.partition.waitForData(w.offset, timeoutMs, (stops[i] as AbortController).signal)));
       } finally {
-        signal.removeEventListener('abort', onAbort);
-        stop.abort(); // releases the waiters still parked on the other partitions
+        signal.removeEventListener('abort', stopAll);
+        stopAll(); // releases the waiters still parked on the other partitions
       }
     }
 

@@ -1,13 +1,12 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import { buildRecordBatch } from '../../../src/kafka/protocol/records.js';
 import type { LogConfig } from '../../../src/log/types.js';
+import { tmpDataDir } from '../../helpers/tmp.js';
 
+/** A fresh temp dir, removed after the test file (see helpers/tmp.ts). */
 export function tmpDir(prefix = 'chronik-log-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  return tmpDataDir(prefix);
 }
 
 export function config(over: Partial<LogConfig> = {}): LogConfig {

@@ -115,20 +115,6 @@ class FakeBroker {
   }
 }
 
-// @platformatic/kafka 2.x calls Promise.withResolvers (Node 22+); Node 20 needs this stand-in.
-const promiseStatics = Promise as unknown as { withResolvers?: () => unknown };
-if (typeof promiseStatics.withResolvers !== 'function') {
-  promiseStatics.withResolvers = () => {
-    let resolve: (v: unknown) => void = () => undefined;
-    let reject: (e: unknown) => void = () => undefined;
-    const promise = new Promise((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    return { promise, resolve, reject };
-  };
-}
-
 const PROBE_TOPIC = 'probe';
 const PROBE_TOPIC_ID = '6c1e8b0a-5f3d-4c2b-9a11-0123456789ab';
 
