@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cachePath, withLock } from './cache.js';
@@ -10,6 +10,8 @@ const WRAPPER_SOURCE = join(E2E_DIR, 'images/runc-bounded/main.go');
 const RUNTIME_NAME = 'runc-bounded';
 const DAEMON_JSON = '/etc/docker/daemon.json';
 const DOCKER_PID = '/var/run/docker.pid';
+/** Outside the cache: dockerd runs every container through it, even after the cache is wiped. */
+const INSTALL_PATH = '/usr/local/libexec/chronik-e2e/runc-bounded';
 
 type DaemonConfig = Record<string, unknown> & { runtimes?: Record<string, { path?: string }>; 'default-runtime'?: string };
 
@@ -18,7 +20,18 @@ async function privilegedRunError(probeImage: string): Promise<string | undefine
   return r.code === 0 ? undefined : (r.stderr || r.stdout).trim();
 }
 
-/** Builds images/runc-bounded with the host's Go into the cache, once per source version. */
+/** Builds images/runc-bounded with the host's Go (cached per source version) and installs it at `target`. */
+async function installWrapper(target: string): Promise<void> {
+  const realRunc = which('runc');
+  if (!realRunc) throw new Error('runc is not on PATH; install Debian runc');
+  const built = await buildWrapper(realRunc);
+  mkdirSync(dirname(target), { recursive: true });
+  // A rename: containers starting meanwhile run the old file or the new one, never half of one.
+  copyFileSync(built, `${target}.tmp`);
+  chmodSync(`${target}.tmp`, 0o755);
+  renameSync(`${target}.tmp`, target);
+}
+
 async function buildWrapper(realRunc: string): Promise<string> {
   const source = readFileSync(WRAPPER_SOURCE);
   const key = createHash('sha256').update(source).update(realRunc).digest('hex').slice(0, 12);
@@ -63,13 +76,16 @@ async function defaultRuntime(): Promise<string> {
  * runc that first drops the capabilities nothing on this host can hold. Elsewhere this is a no-op.
  */
 export async function ensurePrivilegedContainers(probeImage: string): Promise<void> {
+  // Registered by an earlier run: refresh it from the current source (cached, so a copy), which
+  // also puts it back if it was removed, when dockerd could otherwise start no container at all.
+  const registered = readDaemonConfig().runtimes?.[RUNTIME_NAME]?.path;
+  if (registered) await withLock('docker-daemon-json', () => installWrapper(registered));
   const first = await privilegedRunError(probeImage);
   if (first === undefined) return;
   if (!/apply caps/.test(first)) throw new Error(`docker run --privileged fails here: ${first}`);
   await withLock('docker-daemon-json', async () => {
-    const realRunc = which('runc');
-    if (!realRunc) throw new Error('runc is not on PATH; install Debian runc');
-    const wrapper = await buildWrapper(realRunc);
+    await installWrapper(INSTALL_PATH);
+    const wrapper = INSTALL_PATH;
     const config = readDaemonConfig();
     const current = config['default-runtime'];
     if (current !== undefined && current !== 'runc' && current !== RUNTIME_NAME) {

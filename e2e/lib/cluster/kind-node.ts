@@ -18,10 +18,13 @@ import { buildPauseImage } from './offline.js';
  * Debian supplies systemd, containerd, runc and the CNI plugins; the Go module proxy supplies
  * Kubernetes, etcd, CoreDNS, crictl and local-path-provisioner; pause is built from C.
  *
- * kind's `kind build node-image --type file` was tried first (a local base image and a server
- * tarball of these binaries and images): it runs `ctr content fetch` from the registry for
- * every image that is not one of the four control-plane tarballs (etcd, CoreDNS, pause and its
- * CNI and storage images), which cannot work without a registry, so the image is assembled here.
+ * `kind build node-image --type file --base-image <local base>` with a server tarball of these
+ * binaries and control-plane images was tried first. It cannot work without a registry: it runs
+ * `ctr --namespace=k8s.io content fetch` from the registry for every image that is not one of the
+ * four control-plane tarballs (etcd, CoreDNS, pause, kindnetd, local-path-provisioner and its
+ * helper), even when the base image's store already holds them ("dial tcp: lookup
+ * registry.k8s.io ... no such host"); its kindnetd source is not served by the Go module proxy;
+ * and it waits for containerd with `ctr info`, which Debian's containerd 1.6 does not have.
  */
 
 const E2E_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
