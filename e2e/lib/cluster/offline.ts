@@ -7,7 +7,7 @@ import { startControlPlane, ensureEtcd } from '../controlplane.js';
 import { ensureDocker, dockerBuild, imageExists } from '../docker.js';
 import { isRoot, log, run, sh, waitFor } from '../exec.js';
 import { ensureGoBinary, ensureKubernetesBinaries } from '../gobuild.js';
-import { freePort } from '../net.js';
+import { freePort, waitTcp } from '../net.js';
 import { ManagedProcess, stopPid } from '../process.js';
 import type { Cluster, ClusterProvider, CreateOptions } from './provider.js';
 import { STORAGE_CLASS_MANIFEST } from './hostpath-provisioner.js';
@@ -272,6 +272,9 @@ function cluster(state: OfflineState): Cluster {
     reachService: async (namespace, service, port) => {
       const ip = await kubectlRaw(state.kubeconfigPath, ['-n', namespace, 'get', 'service', service, '-o', 'jsonpath={.spec.clusterIP}']);
       if (!/^\d+\.\d+\.\d+\.\d+$/.test(ip.trim())) throw new Error(`service ${namespace}/${service} has no ClusterIP (got "${ip}")`);
+      // A Pod can be Ready before kube-proxy has written its endpoint into the rules; until then
+      // the ClusterIP refuses connections.
+      await waitTcp(ip.trim(), port, 60_000);
       return { host: ip.trim(), port, close: async () => {} };
     },
     // Pod addresses sit on this host's bridge.
