@@ -150,6 +150,7 @@ class RaftClusterImpl implements RaftCluster {
   private reports = new Map<number, PartitionReport>();
   private reportTimer: NodeJS.Timeout | null = null;
   private registrationTimer: NodeJS.Timeout | null = null;
+  private balanceTimer: NodeJS.Timeout | null = null;
   private readonly leadershipListeners: ((p: RaftPartition) => void)[] = [];
   private byIdCache = new Map<string, TopicImage>();
   private byIdVersion = -1;
@@ -244,6 +245,10 @@ class RaftClusterImpl implements RaftCluster {
     this.controller.start();
     this.reportTimer = setInterval(() => this.flushReports(), REPORT_INTERVAL_MS);
     this.reportTimer.unref();
+    if (s.settings.get('auto.leader.rebalance.enable')) {
+      this.balanceTimer = setInterval(() => this.preferLeaders(), s.settings.get('leader.imbalance.check.interval.seconds') * 1000);
+      this.balanceTimer.unref();
+    }
     this.scheduleRegistration(0);
   }
 
@@ -467,6 +472,30 @@ class RaftClusterImpl implements RaftCluster {
     });
   }
 
+  /**
+   * Leadership goes back where placement spread it: a leader that is not its partition's
+   * preferred replica hands over (TimeoutNow) once that one is in the ISR, fully caught up, live
+   * and not in maintenance. Also what evens out leaders after a failover or a lost first race.
+   */
+  private preferLeaders(): void {
+    if (this.closed) return;
+    const image = this.machine.state;
+    for (const r of this.replicas.values()) {
+      if (!r.isLeader() || r.node.transferee !== 0) continue;
+      const t = image.topics.get(r.topic);
+      const preferred = t?.partitionImages[r.partition]?.replicas[0];
+      if (preferred === undefined || preferred === this.nodeId) continue;
+      const b = image.brokers.get(preferred);
+      if (!b || b.state !== 'active' || b.maintenance || !r.isr().includes(preferred)) continue;
+      const pr = r.node.progressOf(preferred + 1);
+      if (pr === undefined || pr.match < r.node.lastIndex) continue;
+      if (r.node.transferLeadership(preferred + 1)) {
+        this.host.wake(r.group);
+        this.logger.info({ topic: r.topic, partition: r.partition, to: preferred }, 'handing leadership back to the preferred replica');
+      }
+    }
+  }
+
   onPartitionLeadership(l: (p: RaftPartition) => void): void {
     this.leadershipListeners.push(l);
   }
@@ -494,10 +523,18 @@ class RaftClusterImpl implements RaftCluster {
     return this.machine.state;
   }
 
+  /** A registered broker this one can reach now (its raft stream is up), or this broker. */
+  private live(nodeId: number): boolean {
+    if (nodeId === this.nodeId) return true;
+    const b = this.machine.state.brokers.get(nodeId);
+    return b !== undefined && b.state !== 'removed' && this.transport.peerUp(nodeId);
+  }
+
+  /** Live brokers only, as Kafka lists them: clients never wait on a dead one's address. */
   brokers(): readonly BrokerInfo[] {
     const out: BrokerInfo[] = [];
     for (const b of this.machine.state.brokers.values()) {
-      if (b.state === 'removed') continue;
+      if (!this.live(b.nodeId)) continue;
       out.push({ nodeId: b.nodeId, host: b.kafka.host, port: b.kafka.port, rack: b.rack });
     }
     if (!out.some((b) => b.nodeId === this.nodeId)) {
@@ -507,8 +544,10 @@ class RaftClusterImpl implements RaftCluster {
     return out.sort((a, b) => a.nodeId - b.nodeId);
   }
 
+  /** The metadata group's leader if this broker can reach it, else -1 (an election is due). */
   controllerId(): number {
-    return this.metadata.leader() ?? -1;
+    const leader = this.metadata.leader();
+    return leader !== null && this.live(leader) ? leader : -1;
   }
 
   topics(): readonly TopicInfo[] {
@@ -550,16 +589,15 @@ class RaftClusterImpl implements RaftCluster {
     const t = image.topics.get(topic);
     const p = t?.partitionImages[partition];
     if (!t || !p) return undefined;
-    const live = (id: number): boolean => {
-      const b = image.brokers.get(id);
-      return b !== undefined && b.state !== 'removed';
-    };
-    const offline = p.replicas.filter((r) => !live(r));
+    const offline = p.replicas.filter((r) => !this.live(r));
     const local = this.replicas.get(partitionGroupId(t, partition));
     if (local && local.isLeader()) {
       return { leader: this.nodeId, leaderEpoch: local.leaderEpoch(), replicas: p.replicas, isr: local.isr(), offline };
     }
-    return { leader: p.leader, leaderEpoch: p.leaderEpoch, replicas: p.replicas, isr: p.isr, offline };
+    // A leader this broker cannot reach is about to be replaced: say "no leader" so clients
+    // retry, rather than name a broker the broker list no longer has.
+    const leader = p.leader >= 0 && this.live(p.leader) ? p.leader : -1;
+    return { leader, leaderEpoch: p.leaderEpoch, replicas: p.replicas, isr: p.isr, offline };
   }
 
   placement(): Placement {
@@ -682,6 +720,7 @@ class RaftClusterImpl implements RaftCluster {
     if (this.closed) return;
     this.closed = true;
     if (this.reportTimer) clearInterval(this.reportTimer);
+    if (this.balanceTimer) clearInterval(this.balanceTimer);
     if (this.registrationTimer) clearTimeout(this.registrationTimer);
     this.controller.stop();
     await this.publishing;

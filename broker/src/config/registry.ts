@@ -200,6 +200,12 @@ export const BROKER_SETTINGS = [
   int('chronik.raft.election.ticks', {
     default: 10, min: 2, max: 1000, doc: 'Ticks without a leader before a follower campaigns (randomised up to twice that).',
   }),
+  bool('auto.leader.rebalance.enable', {
+    default: true, doc: 'Leaders hand leadership back to a partition\'s preferred replica (its first) once that one is caught up.',
+  }),
+  int('leader.imbalance.check.interval.seconds', {
+    default: 5, min: 1, max: 86_400, doc: 'How often leaders check for a caught-up preferred replica (Kafka\'s default is 300; Chronik moves back sooner).',
+  }),
   int('chronik.raft.heartbeat.ticks', { default: 2, min: 1, max: 999, doc: 'Ticks between a leader\'s heartbeats to busy followers (idle groups go quiet).' }),
 
   // Consumer groups and committed offsets.

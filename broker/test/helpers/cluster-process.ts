@@ -3,7 +3,7 @@
  * data dirs, Kafka, HTTP, Raft and admin ports, the first min(3, N) as initial metadata voters.
  * They start in parallel (a voter is ready only once the metadata group has a quorum).
  */
-import { freePort } from './ports.js';
+import { createServer } from 'node:net';
 import { startBrokerProcess, type BrokerProcess } from './broker-process.js';
 import { tmpDataDir } from './tmp.js';
 
@@ -47,8 +47,31 @@ interface Ports {
   admin: number;
 }
 
+const taken = new Set<number>();
+
+/**
+ * A free port below the kernel's ephemeral range (32768 up by default): brokers dialling each
+ * other take ephemeral ports for their outgoing connections, which could otherwise grab a port
+ * handed to a broker that has not started listening yet.
+ */
+async function reservePort(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (taken.has(port)) continue;
+    const free = await new Promise<boolean>((resolve) => {
+      const s = createServer();
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+    if (free) {
+      taken.add(port);
+      return port;
+    }
+  }
+}
+
 async function ports(): Promise<Ports> {
-  return { kafka: await freePort(), http: await freePort(), raft: await freePort(), admin: await freePort() };
+  return { kafka: await reservePort(), http: await reservePort(), raft: await reservePort(), admin: await reservePort() };
 }
 
 export async function startCluster(o: ClusterOptions): Promise<ProcessCluster> {

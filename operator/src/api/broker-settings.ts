@@ -70,6 +70,8 @@ export const BROKER_SETTINGS: readonly BrokerSettingFacts[] = [
   {"name":"replica.lag.time.max.ms","kind":"long","min":1,"max":2147483647,"flag":null},
   {"name":"chronik.raft.tick.ms","kind":"int","min":1,"max":10000,"flag":null},
   {"name":"chronik.raft.election.ticks","kind":"int","min":2,"max":1000,"flag":null},
+  {"name":"auto.leader.rebalance.enable","kind":"boolean","oneOf":["true","false"],"flag":null},
+  {"name":"leader.imbalance.check.interval.seconds","kind":"int","min":1,"max":86400,"flag":null},
   {"name":"chronik.raft.heartbeat.ticks","kind":"int","min":1,"max":999,"flag":null},
   {"name":"offsets.topic.num.partitions","kind":"int","min":1,"max":2147483647,"flag":null},
   {"name":"offsets.topic.replication.factor","kind":"int","min":1,"max":32767,"flag":null},
