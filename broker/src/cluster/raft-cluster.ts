@@ -95,6 +95,8 @@ export interface RaftCluster extends DataCluster {
    * somewhere (or after `ms`): what a broker waits for before it takes client connections.
    */
   awaitSettled(ms: number): Promise<boolean>;
+  /** One retention pass now (it also runs every log.retention.check.interval.ms). */
+  applyRetention(now?: number): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -151,6 +153,8 @@ class RaftClusterImpl implements RaftCluster {
   private reportTimer: NodeJS.Timeout | null = null;
   private registrationTimer: NodeJS.Timeout | null = null;
   private balanceTimer: NodeJS.Timeout | null = null;
+  private retentionTimer: NodeJS.Timeout | null = null;
+  private retentionRunning = false;
   private readonly leadershipListeners: ((p: RaftPartition) => void)[] = [];
   private byIdCache = new Map<string, TopicImage>();
   private byIdVersion = -1;
@@ -245,6 +249,8 @@ class RaftClusterImpl implements RaftCluster {
     this.controller.start();
     this.reportTimer = setInterval(() => this.flushReports(), REPORT_INTERVAL_MS);
     this.reportTimer.unref();
+    this.retentionTimer = setInterval(() => void this.applyRetention(), s.settings.get('log.retention.check.interval.ms'));
+    this.retentionTimer.unref();
     if (s.settings.get('auto.leader.rebalance.enable')) {
       this.balanceTimer = setInterval(() => this.preferLeaders(), s.settings.get('leader.imbalance.check.interval.seconds') * 1000);
       this.balanceTimer.unref();
@@ -470,6 +476,26 @@ class RaftClusterImpl implements RaftCluster {
       leaderEpoch: p.leaderEpoch(),
       isr: p.isr(),
     });
+  }
+
+  /** One retention pass over every local replica (each compacts its raft log, then deletes segments). */
+  async applyRetention(now = Date.now()): Promise<number> {
+    if (this.retentionRunning || this.closed) return 0;
+    this.retentionRunning = true;
+    let deleted = 0;
+    try {
+      for (const r of [...this.replicas.values()]) {
+        try {
+          deleted += await r.applyRetention(now);
+        } catch (err) {
+          this.logger.error({ err, topic: r.topic, partition: r.partition }, 'retention failed');
+        }
+      }
+    } finally {
+      this.retentionRunning = false;
+    }
+    if (deleted > 0) this.logger.info({ segments: deleted }, 'retention deleted segments');
+    return deleted;
   }
 
   /**
@@ -721,6 +747,7 @@ class RaftClusterImpl implements RaftCluster {
     this.closed = true;
     if (this.reportTimer) clearInterval(this.reportTimer);
     if (this.balanceTimer) clearInterval(this.balanceTimer);
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
     if (this.registrationTimer) clearTimeout(this.registrationTimer);
     this.controller.stop();
     await this.publishing;

@@ -26,7 +26,8 @@ import { isBatchEntry } from './control-entries.js';
 import type { PartitionLimits } from './local-partition.js';
 import type { PartitionRaftStorage, StoredBatch } from './partition-raft-storage.js';
 import type { ProducerBatchRef } from './producer-state-port.js';
-import { decodePartitionSnapshot } from './partition-snapshot.js';
+import { decodePartitionSnapshot, encodePartitionSnapshot } from './partition-snapshot.js';
+import { decodeConfChange } from '../raft/membership.js';
 import { ProposalCursor } from './proposal-cursor.js';
 import type { GroupMachine } from './raft-host.js';
 import type { Acks, IsolationLevel, ReplicatedPartition } from './types.js';
@@ -34,6 +35,10 @@ import type { Acks, IsolationLevel, ReplicatedPartition } from './types.js';
 /** What the partition needs of its log beyond the raft storage (reads, timestamps, log start). */
 export interface PartitionDataLog {
   logStartOffset(): number;
+  /** Base offset of the oldest segment retention would keep (see FilePartitionLog). */
+  retentionTarget(now: number): number;
+  setDeletionFloor(offset: number): void;
+  applyRetention(now: number): Promise<number>;
   read(offset: number, maxBytes: number, maxOffset: number): Promise<ReadResult>;
   offsetForTimestamp(ts: number): Promise<{ offset: number; timestamp: number } | null>;
   advanceLogStart(offset: number): Promise<void>;
@@ -483,6 +488,32 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
 
   onTick(): void {
     this.updateIsr();
+  }
+
+  /**
+   * Retention (retention.ms / retention.bytes, and whole segments below the log start offset):
+   * the raft log is compacted into a snapshot up to the first segment retention keeps, then the
+   * segments below it are deleted. Only committed, applied entries are compacted; what is not yet
+   * applied waits for a later pass. Each replica does this on its own; a follower that needs
+   * what its leader dropped gets the snapshot (log start offset and producer state, no records).
+   */
+  async applyRetention(now: number): Promise<number> {
+    if (this.closed) return 0;
+    const target = this.opts.log.retentionTarget(now);
+    if (target > this.storage.snapshotOffset()) {
+      const index = await this.storage.indexAt(target);
+      if (index !== null && index - 1 <= this.appliedIndex && index - 1 > this.storage.snapshot().index) {
+        const conf = this.storage.confEntryAt(index - 1);
+        const data = encodePartitionSnapshot({
+          offset: target,
+          logStartOffset: Math.max(this.opts.log.logStartOffset(), target),
+          producers: this.producerSnapshot(),
+        });
+        await this.storage.compactTo(index - 1, conf === null ? this.storage.snapshot().conf : decodeConfChange(conf.data).conf, data);
+        this.opts.log.setDeletionFloor(target);
+      }
+    }
+    return this.opts.log.applyRetention(now);
   }
 
   private onSnapshotInstalled(snap: Snapshot, producers: ProducerStateTable): void {

@@ -9,7 +9,7 @@ import { ErrorCode, KafkaError } from '../../../src/kafka/protocol/errors.js';
 import { buildRecordBatch, decodeRecords } from '../../../src/kafka/protocol/records.js';
 import type { LogConfig } from '../../../src/log/types.js';
 import { silentLogger } from '../../../src/observability/logger.js';
-import type { Message } from '../../../src/raft/types.js';
+import { MessageType, type Message } from '../../../src/raft/types.js';
 import { openReplica } from '../../../src/replication/open-replica.js';
 import type { RaftPartition } from '../../../src/replication/raft-partition.js';
 import { RaftNet, type NetBroker } from '../../helpers/raft-net.js';
@@ -31,7 +31,7 @@ class Net {
   readonly inner: RaftNet<RaftPartition>;
   cacheBytesPerGroup: number | undefined;
 
-  constructor(cacheBytesPerGroup?: number, opts: { minInsync?: number; lagMs?: number } = {}) {
+  constructor(cacheBytesPerGroup?: number, opts: { minInsync?: number; lagMs?: number; log?: Partial<LogConfig> } = {}) {
     this.cacheBytesPerGroup = cacheBytesPerGroup;
     this.inner = new RaftNet<RaftPartition>({
       ...(cacheBytesPerGroup !== undefined ? { cacheBytesPerGroup } : {}),
@@ -45,7 +45,7 @@ class Net {
           group: 7,
           nodeId: id,
           voters: [0, 1, 2],
-          logConfig,
+          logConfig: { ...logConfig, ...opts.log },
           limits: () => ({ maxMessageBytes: 1 << 20, timestampType: 'CreateTime', timestampDifferenceMaxMs: Infinity }),
           minInsyncReplicas: () => opts.minInsync ?? 1,
           replicaLagTimeMaxMs: opts.lagMs ?? 10_000,
@@ -266,6 +266,37 @@ describe('raft-replicated partition', () => {
     expect(next.id).not.toBe(leader.id);
     await next.replica.append(batch(['y']), -1);
     expect(await readAll(next.replica)).toEqual(['x', 'y']);
+  });
+
+  it('a follower that needs what retention deleted gets a snapshot, continues after it, and still dedupes retries', async () => {
+    net = new Net(0, { log: { segmentBytes: 4096, retentionBytes: 8192 } });
+    for (const id of [0, 1, 2]) await net.start(id);
+    const leader = await net.leader();
+    const follower = [...net.brokers.values()].find((b) => b !== leader) as Broker;
+    await net.kill(follower.id);
+    const producer = { id: 9, epoch: 0, seq: 0 };
+    for (let i = 0; i < 60; i++) await leader.replica.append(batch([`r${i}`.padEnd(500, '.')], { ...producer, seq: i }), -1);
+    const deleted = await leader.replica.applyRetention(Date.now());
+    expect(deleted).toBeGreaterThan(0);
+    const start = leader.replica.logStartOffset();
+    expect(start).toBeGreaterThan(0);
+    expect(leader.replica.storage.snapshot().index).toBeGreaterThan(0);
+    let snapshots = 0;
+    net.drop = (_from, to, m) => {
+      if (to === follower.id && m.type === MessageType.InstallSnapshot) snapshots++;
+      return false;
+    };
+    const back = await net.restart(follower.id);
+    await net.until(() => back.replica.applied === leader.replica.applied, 'caught up through a snapshot', 20_000);
+    expect(snapshots).toBeGreaterThan(0);
+    expect(back.replica.logStartOffset()).toBe(start);
+    expect(back.replica.storage.snapshotOffset()).toBe(leader.replica.storage.snapshotOffset());
+    // The producer state came with the snapshot: the new leader would dedupe a retry of the last batch.
+    const retry = batch(['r59'.padEnd(500, '.')], { ...producer, seq: 59 });
+    await net.kill(leader.id);
+    const next = await net.leader();
+    const again = await next.replica.append(retry, -1);
+    expect(again.baseOffset).toBe(59);
   });
 
   it('a whole-cluster restart keeps everything acknowledged and elects again', async () => {
