@@ -15,7 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 import { ErrorCode, KafkaError } from '../kafka/protocol/errors.js';
 import type { FileLogManager } from '../log/log-manager.js';
 import type { LogConfig } from '../log/types.js';
@@ -245,6 +245,7 @@ class RaftClusterImpl implements RaftCluster {
       ...(this.opts.registry ? { registry: this.opts.registry } : {}),
     });
     this.raftPort = await this.transport.start();
+    if (this.opts.registry) this.registerMetrics(this.opts.registry);
     this.host.start();
     this.controller.start();
     this.reportTimer = setInterval(() => this.flushReports(), REPORT_INTERVAL_MS);
@@ -476,6 +477,43 @@ class RaftClusterImpl implements RaftCluster {
       leaderEpoch: p.leaderEpoch(),
       isr: p.isr(),
     });
+  }
+
+  /** Replication health read at scrape time: under-replicated partitions, followers' lag. */
+  private registerMetrics(registry: Registry): void {
+    const replicas = (): RaftPartition[] => [...this.replicas.values()];
+    if (!registry.getSingleMetric('chronik_under_replicated_partitions')) {
+      new Gauge({
+        name: 'chronik_under_replicated_partitions',
+        help: 'Partitions led here whose ISR is smaller than their replica set',
+        registers: [registry],
+        collect() {
+          let n = 0;
+          for (const r of replicas()) if (r.isLeader() && r.isr().length < r.replicas().length) n++;
+          this.set(n);
+        },
+      });
+    }
+    if (!registry.getSingleMetric('chronik_raft_replication_lag_entries')) {
+      new Gauge({
+        name: 'chronik_raft_replication_lag_entries',
+        help: 'Entries a follower is behind its leader, as the leader here sees it',
+        labelNames: ['topic', 'partition', 'follower'],
+        registers: [registry],
+        collect() {
+          this.reset();
+          for (const r of replicas()) {
+            if (!r.isLeader()) continue;
+            const last = r.node.lastIndex;
+            for (const v of [...r.node.conf.voters, ...r.node.conf.learners]) {
+              if (v === r.node.id) continue;
+              const pr = r.node.progressOf(v);
+              if (pr) this.set({ topic: r.topic, partition: String(r.partition), follower: String(v - 1) }, Math.max(0, last - pr.match));
+            }
+          }
+        },
+      });
+    }
   }
 
   /** One retention pass over every local replica (each compacts its raft log, then deletes segments). */

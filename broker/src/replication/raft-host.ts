@@ -436,6 +436,7 @@ export class RaftHost {
         g.role = rd.softState.role;
         g.machine.onSoftState(rd.softState);
       }
+      if (rd.snapshot !== null) this.metrics?.snapshots.inc({ direction: 'installed' });
       if (synced || rd.entries.length > 0 || rd.snapshot !== null) g.machine.onStable(g.storage.lastIndex());
       if (rd.committedEntries.length > 0) {
         g.machine.apply(rd.committedEntries);
@@ -452,6 +453,7 @@ export class RaftHost {
 
   private send(g: HostedGroup, messages: readonly Message[]): void {
     if (messages.length === 0) return;
+    if (this.metrics) for (const m of messages) if (m.type === MessageType.InstallSnapshot) this.metrics.snapshots.inc({ direction: 'sent' });
     if (messages.length === 1) {
       const m = messages[0] as Message;
       if (!this.opts.sink.send(m.to - 1, messages)) g.node.reportUnreachable(m.to);
@@ -509,6 +511,7 @@ class HostMetrics {
   readonly proposals: Counter;
   readonly commitLatency: Histogram;
   readonly refused: Counter;
+  readonly snapshots: Counter;
 
   constructor(registry: Registry, groups: () => Iterable<HostedGroup>) {
     const get = <T>(name: string, make: () => T): T => (registry.getSingleMetric(name) as T | undefined) ?? make();
@@ -525,6 +528,10 @@ class HostMetrics {
         }),
     );
     this.refused = get('chronik_raft_refused_messages_total', () => new Counter({ name: 'chronik_raft_refused_messages_total', help: 'Raft messages refused (wrong sender, malformed)', labelNames: ['reason'], registers: [registry] }));
+    this.snapshots = get(
+      'chronik_raft_snapshot_transfers_total',
+      () => new Counter({ name: 'chronik_raft_snapshot_transfers_total', help: 'Raft snapshots sent to followers and installed from leaders', labelNames: ['direction'], registers: [registry] }),
+    );
     get('chronik_raft_groups', () =>
       new Gauge({
         name: 'chronik_raft_groups',
