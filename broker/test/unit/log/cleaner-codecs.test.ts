@@ -31,7 +31,7 @@ afterEach(async () => {
 
 function xerialFrame(blocks: Buffer[]): Buffer {
   const header = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00, 0, 0, 0, 1, 0, 0, 0, 1]);
-  const parts = [header];
+  const parts: Buffer[] = [header];
   for (const b of blocks) {
     const len = Buffer.alloc(4);
     len.writeInt32BE(b.length);
@@ -132,7 +132,7 @@ describe('cleaning compressed batches', () => {
     const log = await m.open('z', 0, config({ cleanupPolicy: 'compact', segmentBytes: 1 << 20, minCleanableDirtyRatio: 0, deleteRetentionMs: 0 }));
     log.setCleanableBelow(Infinity);
     const broken = compressedBatch('gzip', [{ key: 'k', value: 'old' }]);
-    broken[BATCH_HEADER_SIZE + 12] ^= 0xff; // inside the deflate stream
+    broken.writeUInt8(broken.readUInt8(BATCH_HEADER_SIZE + 12) ^ 0xff, BATCH_HEADER_SIZE + 12); // inside the deflate stream
     updateCrc(broken, 0);
     expect(checkBatch(broken, 0)).not.toBeInstanceOf(RecordBatchError);
     log.append(broken, 0, Date.now() - 10_000);
