@@ -40,7 +40,7 @@ import { OffsetMap } from './offset-map.js';
 import type { CleaningView, FilePartitionLog } from './partition-log.js';
 import type { Segment } from './segment.js';
 import type { CleanerSettings } from './types.js';
-import { CleanedSegmentWriter } from './segment-rewrite.js';
+import { CleanedSegmentWriter, type RewriteProbe } from './segment-rewrite.js';
 
 /**
  * dedupeBufferBytes: memory of one pass's key -> offset map (Kafka: log.cleaner.dedupe.buffer.size);
@@ -107,6 +107,8 @@ export interface LogCleanerDeps {
   readonly logger: Logger;
   /** Wall clock (ms), for the compaction lags and delete.retention.ms. */
   readonly now?: () => number;
+  /** Awaited at each point of every rewrite (crash tests); none in the broker. */
+  readonly probe?: RewriteProbe;
 }
 
 const READ_WINDOW = 1 << 20;
@@ -373,7 +375,8 @@ export class LogCleaner {
           continue;
         }
         await writer.finish(wrote);
-        committed = await log.replaceSegments(group, writer, view.generation, signal);
+        await this.deps.probe?.('cleaned-written');
+        committed = await log.replaceSegments(group, writer, view.generation, signal, this.deps.probe);
         if (!committed) {
           if (signal.aborted) throw new PassAborted();
           complete = false;

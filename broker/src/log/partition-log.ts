@@ -26,7 +26,7 @@ import type { FileFlush, FlushPlan, Flushable, GroupCommitter } from './group-co
 import { writeCleanMarker } from './clean-shutdown.js';
 import { Mutex } from './mutex.js';
 import { Segment } from './segment.js';
-import { commitSwap, type CleanedSegmentWriter } from './segment-rewrite.js';
+import { commitSwap, type CleanedSegmentWriter, type RewriteProbe } from './segment-rewrite.js';
 import { restoreTailState } from './segment-scan.js';
 import type { AppendResult, BatchInfo, LogConfig, PartitionLog, ReadResult } from './types.js';
 
@@ -836,7 +836,13 @@ export class FilePartitionLog implements PartitionLog, Flushable {
    * of them, a truncation or reset happened, the pass was aborted); the caller then discards the
    * writer. Readers still inside an old segment finish reading its file.
    */
-  replaceSegments(old: readonly Segment[], writer: CleanedSegmentWriter, generation: number, signal: AbortSignal): Promise<boolean> {
+  replaceSegments(
+    old: readonly Segment[],
+    writer: CleanedSegmentWriter,
+    generation: number,
+    signal: AbortSignal,
+    probe?: RewriteProbe,
+  ): Promise<boolean> {
     return this.mutex.run(async () => {
       if (signal.aborted || this.closed || this.failed || generation !== this.generation || old.length === 0) return false;
       const i = this.segments.indexOf(old[0]!);
@@ -851,7 +857,7 @@ export class FilePartitionLog implements PartitionLog, Flushable {
         throw new Error(`cleaned segment of ${this.dir} covers [${fresh.baseOffset}, ${fresh.nextOffset}), not [${old[0]!.baseOffset}, ${end})`);
       }
       try {
-        await commitSwap(this.dir, writer, old.map((s) => s.baseOffset), end);
+        await commitSwap(this.dir, writer, old.map((s) => s.baseOffset), end, probe);
       } catch (err) {
         // Past the commit point the files may be half swapped; recovery finishes the swap, and
         // until then this log must not touch them (as after a failed fsync).

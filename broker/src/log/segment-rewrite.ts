@@ -19,6 +19,11 @@ import type { BatchMeta } from './segment.js';
 import { Segment } from './segment.js';
 
 export const CLEANED_SUFFIX = '.log.cleaned';
+
+/** Points of a rewrite, in order (crash tests stop the process at each). */
+export type RewritePoint = 'cleaned-written' | 'swap-committed' | 'old-removed' | 'swapped-in';
+/** Awaited at each point of a rewrite; the crash tests use it, the broker passes none. */
+export type RewriteProbe = (point: RewritePoint) => Promise<void>;
 const SWAP_SUFFIX = '.swap';
 const WRITE_CHUNK = 1 << 20;
 
@@ -127,15 +132,24 @@ export class CleanedSegmentWriter {
  * (replaced[0] is the new segment's base) up to `end`. Returns once the new segment is in place
  * as `<base>.log`; the caller swaps its in-memory list and writes the index files.
  */
-export async function commitSwap(dir: string, writer: CleanedSegmentWriter, replaced: readonly number[], end: number): Promise<void> {
+export async function commitSwap(
+  dir: string,
+  writer: CleanedSegmentWriter,
+  replaced: readonly number[],
+  end: number,
+  probe?: RewriteProbe,
+): Promise<void> {
   const base = writer.segment.baseOffset;
   if (replaced[0] !== base) throw new Error(`swap of ${dir}: first replaced segment ${replaced[0]} is not the new base ${base}`);
   const swap = path.join(dir, swapFileName(base, end));
   await fs.promises.rename(writer.file, swap);
   await fsyncDir(dir);
+  await probe?.('swap-committed');
   await removeReplaced(dir, base, replaced.slice(1));
+  await probe?.('old-removed');
   await fs.promises.rename(swap, path.join(dir, segmentFileName(base, LOG_SUFFIX)));
   await fsyncDir(dir);
+  await probe?.('swapped-in');
 }
 
 async function removeReplaced(dir: string, base: number, others: readonly number[]): Promise<void> {
