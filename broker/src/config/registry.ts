@@ -149,6 +149,17 @@ export const BROKER_SETTINGS = [
   }),
   long('log.retention.check.interval.ms', { default: 300_000, min: 1, doc: 'How often retention runs over every partition.' }),
 
+  // The log cleaner: compaction of topics whose cleanup.policy includes compact.
+  bool('log.cleaner.enable', { default: true, doc: 'Run the log cleaner, which compacts topics whose cleanup.policy includes compact.' }),
+  long('log.cleaner.backoff.ms', { default: 15_000, min: 1, max: INT32_MAX, doc: 'How long the cleaner sleeps when no log needs cleaning.' }),
+  long('log.cleaner.dedupe.buffer.size', {
+    default: 33_554_432, min: 65_536,
+    doc: "Memory of the cleaner's key index for one pass, 24 bytes per key; a dirty part with more keys is cleaned over several passes (Chronik's default).",
+  }),
+  double('log.cleaner.io.max.bytes.per.second', {
+    default: 67_108_864, min: 1, doc: "Disk bandwidth the cleaner may use, reads and writes together (Chronik's default; Kafka's is unbounded).",
+  }),
+
   // Consumer groups and committed offsets.
   int('offsets.topic.num.partitions', { default: 50, min: 1, doc: 'Partitions of __consumer_offsets (fixed once the topic exists).' }),
   int('offsets.topic.replication.factor', {
