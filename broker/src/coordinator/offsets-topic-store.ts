@@ -1,8 +1,9 @@
 /**
  * GroupStore over the internal `__consumer_offsets` topic: creates the topic on first start,
  * appends coordinator records with acks=-1 (durable before the request is answered), and replays
- * every local partition at start-up. Compaction of the topic is not implemented yet: the log only
- * grows (retention does not apply to it), and replay reads it whole.
+ * every local partition at start-up. The topic is compacted (cleanup.policy=compact, see
+ * log/cleaner.ts): keys are the coordinator keys, deletions are tombstones, so replay reads
+ * about one record per live offset and group plus whatever is newer than the last cleaning.
  */
 import { ErrorCode, KafkaError } from '../kafka/protocol/errors.js';
 import { buildRecordBatch, decodeRecords, readBatchHeader, BATCH_HEADER_SIZE } from '../kafka/protocol/records.js';
