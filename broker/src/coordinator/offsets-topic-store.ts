@@ -28,6 +28,8 @@ export interface OffsetsTopicOptions {
   readonly cluster: Cluster;
   readonly partitions: number;
   readonly replicationFactor: number;
+  /** segment.bytes of a topic created here (offsets.topic.segment.bytes); the broker default when absent. */
+  readonly segmentBytes?: number;
   readonly logger: CoordinatorLogger;
 }
 
@@ -50,7 +52,7 @@ export class OffsetsTopicStore implements GroupStore {
           name: OFFSETS_TOPIC,
           partitions: opts.partitions,
           replicationFactor: opts.replicationFactor,
-          configs: { 'cleanup.policy': 'compact' },
+          configs: { 'cleanup.policy': 'compact', ...(opts.segmentBytes !== undefined ? { 'segment.bytes': String(opts.segmentBytes) } : {}) },
           internal: true,
         });
         opts.logger.info({ topic: OFFSETS_TOPIC, partitions: opts.partitions }, 'created the offsets topic');

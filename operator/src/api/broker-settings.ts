@@ -69,6 +69,7 @@ export const BROKER_SETTINGS: readonly BrokerSettingFacts[] = [
   {"name":"log.cleaner.io.max.bytes.per.second","kind":"double","min":1,"flag":null},
   {"name":"offsets.topic.num.partitions","kind":"int","min":1,"max":2147483647,"flag":null},
   {"name":"offsets.topic.replication.factor","kind":"int","min":1,"max":32767,"flag":null},
+  {"name":"offsets.topic.segment.bytes","kind":"int","min":1,"max":2147483647,"flag":null},
   {"name":"offsets.retention.minutes","kind":"int","min":1,"max":2147483647,"flag":null},
   {"name":"offsets.retention.check.interval.ms","kind":"long","min":1,"max":2147483647,"flag":null},
   {"name":"group.initial.rebalance.delay.ms","kind":"int","min":0,"max":2147483647,"flag":null},

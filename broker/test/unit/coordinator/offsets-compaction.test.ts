@@ -20,7 +20,7 @@ function config(dataDir: string): BrokerConfig {
     'chronik.kafka.advertised': '127.0.0.1:9092',
     'offsets.topic.num.partitions': '1',
     'num.partitions': '1',
-    'log.segment.bytes': '16384',
+    'offsets.topic.segment.bytes': '16384',
     'log.cleaner.enable': 'false',
     'log.cleaner.delete.retention.ms': '0',
     'log.cleaner.min.cleanable.ratio': '0.01',
