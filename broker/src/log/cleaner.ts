@@ -124,6 +124,14 @@ class PassAborted extends Error {
   }
 }
 
+/** A segment the pass planned with is gone (retention deleted it): the pass stops, to be replanned. */
+class LogMovedOn extends Error {
+  constructor() {
+    super('the log changed under the cleaning pass');
+    this.name = 'LogMovedOn';
+  }
+}
+
 interface Backoff {
   failures: number;
   retryAt: number;
@@ -287,6 +295,16 @@ export class LogCleaner {
   }
 
   private async pass(ref: CleanableLog, view: CleaningView, signal: AbortSignal): Promise<PassResult> {
+    try {
+      return await this.passOver(ref, view, signal);
+    } catch (err) {
+      if (!(err instanceof LogMovedOn)) throw err;
+      const none = { bytesRead: 0, bytesWritten: 0, bytesBefore: 0, bytesAfter: 0, segmentsBefore: 0, segmentsAfter: 0, recordsRemoved: 0 };
+      return { topic: ref.topic, partition: ref.partition, ...none, cleanedTo: view.firstDirty, complete: false };
+    }
+  }
+
+  private async passOver(ref: CleanableLog, view: CleaningView, signal: AbortSignal): Promise<PassResult> {
     const log = ref.log;
     const settings = compactionSettings(view.config);
     const map = this.offsetMap();
@@ -430,6 +448,8 @@ export class LogCleaner {
     counted: (n: number) => Promise<void>,
     fn: (batch: Buffer, h: RecordBatchHeader) => Promise<void>,
   ): Promise<void> {
+    // Checked and pinned in one synchronous step: a closed segment's fd number may be reused.
+    if (seg.isClosed) throw new LogMovedOn();
     seg.acquire();
     try {
       const reader = new BatchReader(seg, 0, READ_WINDOW);

@@ -6,6 +6,7 @@ import type { FilePartitionLog } from '../../../src/log/partition-log.js';
 import { ProducerStateTable } from '../../../src/coordinator/producer-state.js';
 import { encodeControlEntry } from '../../../src/replication/control-entries.js';
 import { EntryType } from '../../../src/raft/types.js';
+import { LogCleaner } from '../../../src/log/cleaner.js';
 import { cleanerFor, keyedBatch, latestByKey, readLog, type KeyedRecord } from './compaction-helpers.js';
 import { config, silent, tmpDir } from './helpers.js';
 import type { LogConfig } from '../../../src/log/types.js';
@@ -222,5 +223,35 @@ describe('log cleaner', () => {
     expect(log.segmentBaseOffsets().length).toBe(n);
     log.updateConfig(compact({ retentionMs: 1, cleanupPolicy: 'compact,delete' }));
     expect(await log.applyRetention(Date.now() + 10_000)).toBe(n - 1);
+  });
+
+  it('a pass whose segments retention deletes meanwhile gives up its rewrite and leaves a valid log', async () => {
+    const dataDir = tmpDir('chronik-clean-');
+    const { log } = await openCompacted({ cleanupPolicy: 'compact,delete', retentionMs: 60_000 }, dataDir);
+    const old = Date.now() - 3_600_000;
+    for (let i = 0; i < 60; i++) log.append(keyedBatch([{ key: `k${i % 4}`, value: `old${i}` }], undefined, old), 0, Date.now());
+    await write(log, updates(4, 30), 2);
+    let deleted = 0;
+    const ref = { topic: 'c', partition: 0, log };
+    const cleaner = new LogCleaner({
+      logs: () => [ref],
+      logger: silent,
+      probe: async (point) => {
+        if (point === 'cleaned-written' && deleted === 0) deleted = await log.applyRetention(Date.now());
+      },
+    });
+    cleaner.configure({ ioBytesPerSecond: Infinity });
+    const first = await cleaner.clean(ref);
+    expect(deleted).toBeGreaterThan(0);
+    expect(first?.complete).toBe(false);
+    expect(fs.readdirSync(`${dataDir}/c-0`).filter((n) => /cleaned|swap/.test(n))).toEqual([]);
+    // retention's deletion stands, and the log reads back whole from its new start
+    expect(log.logStartOffset()).toBeGreaterThan(0);
+    expect((await readLog(log)).records.length).toBeGreaterThan(0);
+    const second = await cleaner.clean(ref);
+    expect(second?.complete).toBe(true);
+    const final = new Map<string, string | null>();
+    for (const r of (await readLog(log)).records) final.set(r.key!, r.value);
+    expect(final).toEqual(latestByKey(updates(4, 30)));
   });
 });
