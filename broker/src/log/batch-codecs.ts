@@ -14,6 +14,13 @@ import { snappyDecompressKafka } from './snappy.js';
 const gunzip = promisify(zlib.gunzip);
 const gzip = promisify(zlib.gzip);
 
+/**
+ * Largest records section the cleaner decompresses: a batch that inflates beyond this (a
+ * decompression bomb, or simply enormous) stays opaque rather than taking the broker's memory.
+ */
+export const MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024;
+const LIMIT = { maxOutputLength: MAX_DECOMPRESSED_BYTES };
+
 type Codec = (data: Buffer) => Promise<Buffer>;
 
 interface CodecPair {
@@ -24,22 +31,22 @@ interface CodecPair {
 
 function zstdPair(): CodecPair | null {
   const z = zlib as unknown as {
-    zstdDecompress?: (b: Buffer, cb: (err: Error | null, out: Buffer) => void) => void;
+    zstdDecompress?: (b: Buffer, opts: zlib.ZlibOptions, cb: (err: Error | null, out: Buffer) => void) => void;
     zstdCompress?: (b: Buffer, cb: (err: Error | null, out: Buffer) => void) => void;
   };
   if (typeof z.zstdDecompress !== 'function' || typeof z.zstdCompress !== 'function') return null;
   const dec = z.zstdDecompress.bind(zlib);
   const enc = z.zstdCompress.bind(zlib);
   return {
-    decode: (b) => new Promise((res, rej) => dec(b, (err, out) => (err ? rej(err) : res(out)))),
+    decode: (b) => new Promise((res, rej) => dec(b, LIMIT, (err, out) => (err ? rej(err) : res(out)))),
     encode: (b) => new Promise((res, rej) => enc(b, (err, out) => (err ? rej(err) : res(out)))),
   };
 }
 
 const codecs = new Map<number, CodecPair>();
-codecs.set(Compression.gzip, { decode: (b) => gunzip(b), encode: (b) => gzip(b) });
-codecs.set(Compression.snappy, { decode: async (b) => snappyDecompressKafka(b), encode: null });
-codecs.set(Compression.lz4, { decode: async (b) => lz4FrameDecompress(b), encode: null });
+codecs.set(Compression.gzip, { decode: (b) => gunzip(b, LIMIT), encode: (b) => gzip(b) });
+codecs.set(Compression.snappy, { decode: async (b) => snappyDecompressKafka(b, MAX_DECOMPRESSED_BYTES), encode: null });
+codecs.set(Compression.lz4, { decode: async (b) => lz4FrameDecompress(b, MAX_DECOMPRESSED_BYTES), encode: null });
 const zstd = zstdPair();
 if (zstd) codecs.set(Compression.zstd, zstd);
 

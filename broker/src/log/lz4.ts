@@ -19,7 +19,10 @@ class Output {
   buf = Buffer.allocUnsafe(64 * 1024);
   length = 0;
 
+  constructor(private readonly limit: number) {}
+
   reserve(n: number): void {
+    if (this.length + n > this.limit) throw new Lz4Error(`output over the limit of ${this.limit} bytes`);
     if (this.length + n <= this.buf.length) return;
     let size = this.buf.length * 2;
     while (size < this.length + n) size *= 2;
@@ -69,9 +72,9 @@ function decodeBlock(src: Buffer, start: number, end: number, out: Output): void
   }
 }
 
-/** Decompresses one or more concatenated LZ4 frames. */
-export function lz4FrameDecompress(src: Buffer): Buffer {
-  const out = new Output();
+/** Decompresses one or more concatenated LZ4 frames, to at most `limit` bytes. */
+export function lz4FrameDecompress(src: Buffer, limit = Infinity): Buffer {
+  const out = new Output(limit);
   let p = 0;
   while (p < src.length) {
     if (p + 7 > src.length || src.readUInt32LE(p) !== FRAME_MAGIC) throw new Lz4Error(`no frame magic at ${p}`);

@@ -16,8 +16,8 @@ export class SnappyError extends Error {
   }
 }
 
-/** Decompresses one raw snappy block `src[start, end)`. */
-export function snappyDecompressBlock(src: Buffer, start = 0, end = src.length): Buffer {
+/** Decompresses one raw snappy block `src[start, end)` of at most `limit` bytes. */
+export function snappyDecompressBlock(src: Buffer, start = 0, end = src.length, limit = Infinity): Buffer {
   let p = start;
   let length = 0;
   for (let shift = 0; ; shift += 7) {
@@ -26,6 +26,7 @@ export function snappyDecompressBlock(src: Buffer, start = 0, end = src.length):
     length += (b & 0x7f) * 2 ** shift;
     if ((b & 0x80) === 0) break;
   }
+  if (length > limit) throw new SnappyError(`block of ${length} bytes is over the limit of ${limit}`);
   const out = Buffer.allocUnsafe(length);
   let o = 0;
   while (p < end) {
@@ -72,17 +73,20 @@ export function snappyDecompressBlock(src: Buffer, start = 0, end = src.length):
   return out;
 }
 
-/** Kafka's snappy payload: xerial-framed blocks, or one raw block. */
-export function snappyDecompressKafka(src: Buffer): Buffer {
-  if (src.length < XERIAL_HEADER || !src.subarray(0, XERIAL_MAGIC.length).equals(XERIAL_MAGIC)) return snappyDecompressBlock(src);
+/** Kafka's snappy payload: xerial-framed blocks, or one raw block; at most `limit` bytes out. */
+export function snappyDecompressKafka(src: Buffer, limit = Infinity): Buffer {
+  if (src.length < XERIAL_HEADER || !src.subarray(0, XERIAL_MAGIC.length).equals(XERIAL_MAGIC)) return snappyDecompressBlock(src, 0, src.length, limit);
   const parts: Buffer[] = [];
+  let total = 0;
   let p = XERIAL_HEADER;
   while (p < src.length) {
     if (p + 4 > src.length) throw new SnappyError('truncated xerial block length');
     const n = src.readInt32BE(p);
     p += 4;
     if (n < 0 || p + n > src.length) throw new SnappyError(`xerial block of ${n} bytes runs past the input`);
-    parts.push(snappyDecompressBlock(src, p, p + n));
+    const block = snappyDecompressBlock(src, p, p + n, limit - total);
+    total += block.length;
+    parts.push(block);
     p += n;
   }
   return Buffer.concat(parts);

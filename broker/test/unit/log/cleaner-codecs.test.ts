@@ -13,6 +13,7 @@ import {
   RecordBatchError,
   updateCrc,
 } from '../../../src/kafka/protocol/records.js';
+import { MAX_DECOMPRESSED_BYTES } from '../../../src/log/batch-codecs.js';
 import { readBatchRecords } from '../../../src/log/batch-filter.js';
 import { FileLogManager } from '../../../src/log/log-manager.js';
 import { lz4FrameDecompress } from '../../../src/log/lz4.js';
@@ -150,6 +151,20 @@ describe('cleaning compressed batches', () => {
       ['tail', 't'],
     ]);
   });
+});
+
+describe('decompression limits', () => {
+  it('a batch that inflates beyond the limit stays opaque instead of filling memory', async () => {
+    const big = buildRecordBatch({ records: [{ key: 'k', value: Buffer.alloc(MAX_DECOMPRESSED_BYTES + 1024), timestamp: Date.now() }] });
+    for (const name of ['gzip', 'zstd', 'snappy', 'lz4']) {
+      const data = compressors[name]!(big.subarray(BATCH_HEADER_SIZE));
+      const out = Buffer.concat([big.subarray(0, BATCH_HEADER_SIZE), data]);
+      out.writeInt32BE(out.length - LOG_OVERHEAD, BatchField.batchLength);
+      out.writeInt16BE(codecOf[name]!, BatchField.attributes);
+      updateCrc(out, 0);
+      expect(await readBatchRecords(out, readBatchHeader(out, 0)), name).toBeNull();
+    }
+  }, 60_000);
 });
 
 describe('OffsetMap', () => {
