@@ -340,10 +340,13 @@ export class LogCleaner {
       });
     }
     if (producerLast.size > 0) {
-      // Later batches of the same producers (after the bound, the active segment included).
+      // Later batches of the same producers (after the bound, the active segment included), up
+      // to the end as it is now: appends during the scan would only make a kept batch redundant.
       let n = 0;
+      const stopAt = log.logEndOffset();
       for await (const b of log.scanBatches(view.end)) {
         if (signal.aborted) throw new PassAborted();
+        if (b.baseOffset >= stopAt) break;
         if (!b.isControl && producerLast.has(b.producerId)) producerLast.set(b.producerId, b.baseOffset);
         await counted(b.sizeInBytes);
         if (++n % YIELD_EVERY === 0) await yieldToLoop();

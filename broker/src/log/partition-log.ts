@@ -108,6 +108,8 @@ export class FilePartitionLog implements PartitionLog, Flushable {
   private firstDirty: number;
   private generation = 0;
   private cleaning: { readonly abort: AbortController; readonly done: Promise<void>; finish(): void } | null = null;
+  /** Closing, deleting or resetting: no new cleaning pass may start. */
+  private cleaningBlocked = 0;
   /** Serialises changes of the segment list that await (retention, truncation, cleaner swaps). */
   private readonly mutex = new Mutex();
   private failed: Error | null = null;
@@ -708,7 +710,7 @@ export class FilePartitionLog implements PartitionLog, Flushable {
       await this.persistCheckpoint();
       await this.markCleaned(offset);
       this.logger.info({ dir: this.dir, offset }, 'reset log');
-    });
+    }).finally(() => this.cleaningBlocked--);
   }
 
   updateConfig(config: LogConfig): void {
@@ -807,7 +809,7 @@ export class FilePartitionLog implements PartitionLog, Flushable {
    * Null when the log cannot be cleaned now (closed, failed, or a pass already runs).
    */
   beginCleaning(): AbortSignal | null {
-    if (this.closed || this.failed || this.cleaning) return null;
+    if (this.closed || this.failed || this.cleaning || this.cleaningBlocked > 0) return null;
     const abort = new AbortController();
     let finish!: () => void;
     const done = new Promise<void>((res) => (finish = res));
@@ -821,8 +823,12 @@ export class FilePartitionLog implements PartitionLog, Flushable {
     c?.finish();
   }
 
-  /** Aborts a running pass and waits until it has stopped. */
+  /**
+   * Aborts a running pass, waits until it has stopped, and keeps new ones from starting: a
+   * caller that goes on using the log (resetTo) decrements `cleaningBlocked` when done.
+   */
   private async stopCleaning(): Promise<void> {
+    this.cleaningBlocked++;
     const c = this.cleaning;
     if (!c) return;
     c.abort.abort();
