@@ -254,4 +254,44 @@ describe('log cleaner', () => {
     for (const r of (await readLog(log)).records) final.set(r.key!, r.value);
     expect(final).toEqual(latestByKey(updates(4, 30)));
   });
+
+  it('honours min.cleanable.dirty.ratio, min.compaction.lag.ms and max.compaction.lag.ms when choosing what to clean', async () => {
+    let now = 10_000_000;
+    const m = manager();
+    const open = async (topic: string, over: Partial<LogConfig>): Promise<FilePartitionLog> => {
+      const log = await m.open(topic, 0, compact(over));
+      log.setCleanableBelow(Infinity);
+      return log;
+    };
+    // 'ratio' is half clean, half dirty; 'lag' has only young data; 'max' is barely dirty but old
+    const ratio = await open('ratio', { minCleanableDirtyRatio: 0.9 });
+    const lag = await open('lag', { minCompactionLagMs: 60_000 });
+    const max = await open('max', { minCleanableDirtyRatio: 0.99, maxCompactionLagMs: 30_000 });
+    const fill = async (log: FilePartitionLog, n: number, ts: number): Promise<void> => {
+      for (let i = 0; i < n; i++) log.append(keyedBatch([{ key: `k${i % 5}`, value: `v${i}` }], undefined, ts), 0, ts);
+      await log.sync();
+    };
+    const refs = [ratio, lag, max].map((log, i) => ({ topic: ['ratio', 'lag', 'max'][i]!, partition: 0, log }));
+    const cleaner = cleanerFor(refs, () => now);
+    await fill(ratio, 100, now);
+    await cleaner.clean(refs[0]!);
+    await fill(ratio, 100, now);
+    await fill(lag, 100, now - 1000);
+    await fill(max, 100, now - 40_000);
+    // 'max' is due: its dirty data is older than max.compaction.lag.ms (30 s)
+    const first = await cleaner.cleanOnce();
+    expect(first && 'topic' in first ? first.topic : null).toBe('max');
+    // 'ratio' is dirty but below 0.9; 'lag' is all younger than min.compaction.lag.ms
+    expect(await cleaner.cleanOnce()).toBeNull();
+    expect(lag.cleaningView(now).segments).toHaveLength(0);
+    expect(cleaner.stats.partitions.get(ratio.dir)!.dirtyRatio).toBeGreaterThan(0.3);
+    expect(cleaner.stats.partitions.get(ratio.dir)!.dirtyRatio).toBeLessThan(0.9);
+    now += 61_000;
+    const second = await cleaner.cleanOnce();
+    expect(second && 'topic' in second ? second.topic : null).toBe('lag');
+    ratio.updateConfig(compact({ minCleanableDirtyRatio: 0.3 }));
+    const third = await cleaner.cleanOnce();
+    expect(third && 'topic' in third ? third.topic : null).toBe('ratio');
+    expect(await cleaner.cleanOnce()).toBeNull();
+  });
 });
