@@ -92,6 +92,7 @@ export class FilePartitionLog implements PartitionLog, Flushable {
   private roundIndexFds: number[] = [];
   private roundSealed: Segment[] = [];
   private checkpointChain: Promise<void> = Promise.resolve();
+  private cleanerCheckpointChain: Promise<void> = Promise.resolve();
   /**
    * Segments holding offsets at or above this are never deleted by retention or DeleteRecords:
    * raft replication sets it to where its snapshot ends, since everything after that is raft
@@ -887,9 +888,14 @@ export class FilePartitionLog implements PartitionLog, Flushable {
   }
 
   /** Persists where a pass ended, so a restart does not count cleaned data as dirty again. */
-  async markCleaned(offset: number): Promise<void> {
+  markCleaned(offset: number): Promise<void> {
     this.firstDirty = offset;
-    await writeFileAtomic(path.join(this.dir, CLEANER_CHECKPOINT_FILE), JSON.stringify({ version: 1, firstDirtyOffset: offset }) + '\n');
+    // One write at a time (they share the temp file name); each writes the latest value.
+    const run = (): Promise<void> =>
+      writeFileAtomic(path.join(this.dir, CLEANER_CHECKPOINT_FILE), JSON.stringify({ version: 1, firstDirtyOffset: this.firstDirty }) + '\n');
+    const next = this.cleanerCheckpointChain.then(run, run);
+    this.cleanerCheckpointChain = next.catch(() => undefined);
+    return next;
   }
 
   /** Appended-but-not-yet-flushed state, for tests. */
