@@ -9,7 +9,7 @@ import type { CleanerPartitionStats, CleanerStats } from './cleaner.js';
 const TOTALS: [keyof Omit<CleanerStats, 'partitions'>, string, string][] = [
   ['bytesRead', 'chronik_log_cleaner_read_bytes', 'Bytes the log cleaner read since start'],
   ['bytesWritten', 'chronik_log_cleaner_written_bytes', 'Bytes the log cleaner wrote since start'],
-  ['passes', 'chronik_log_cleaner_passes', 'Cleaning passes completed since start'],
+  ['passes', 'chronik_log_cleaner_passes', 'Cleaning passes run since start (a pass the log changed under stops early and runs again)'],
   ['errors', 'chronik_log_cleaner_errors', 'Cleaning passes that failed since start (each is retried with backoff)'],
 ];
 

@@ -210,7 +210,7 @@ export class LogCleaner {
     const now = this.now();
     const open = this.deps.logs();
     this.pruneStats(open);
-    let best: { ref: CleanableLog; view: CleaningView; overdue: boolean; ratio: number } | null = null;
+    const due: { ref: CleanableLog; view: CleaningView; overdue: boolean; ratio: number }[] = [];
     for (const ref of open) {
       if (!isCompacted(ref.log.currentConfig)) continue;
       const view = ref.log.cleaningView(now);
@@ -223,14 +223,19 @@ export class LogCleaner {
       if (view.dirtyBytes === 0) continue;
       const overdue = view.firstDirtyTimestamp >= 0 && view.firstDirtyTimestamp < now - settings.maxCompactionLagMs;
       if (!overdue && ratio < settings.minCleanableDirtyRatio) continue;
-      if (!best || (overdue && !best.overdue) || (overdue === best.overdue && ratio > best.ratio)) best = { ref, view, overdue, ratio };
+      due.push({ ref, view, overdue, ratio });
     }
-    if (!best) return null;
-    try {
-      return await this.clean(best.ref, best.view);
-    } catch (err) {
-      return { error: err instanceof Error ? err : new Error(String(err)) };
+    due.sort((x, y) => (x.overdue !== y.overdue ? (x.overdue ? -1 : 1) : y.ratio - x.ratio));
+    // The first one a pass can start on (a log closing, failed or already being cleaned cannot).
+    for (const c of due) {
+      try {
+        const r = await this.clean(c.ref, c.view);
+        if (r) return r;
+      } catch (err) {
+        return { error: err instanceof Error ? err : new Error(String(err)) };
+      }
     }
+    return null;
   }
 
   /**
