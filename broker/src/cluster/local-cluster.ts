@@ -14,6 +14,7 @@ import { AppendLock } from '../replication/append-lock.js';
 import { LocalPartition, type PartitionLimits } from '../replication/local-partition.js';
 import type { ProducerStateFactory } from '../replication/producer-state-port.js';
 import type { DataPartition } from '../replication/types.js';
+import { compactionConfig, startLogCleaning } from './log-cleaning.js';
 import { applyMetadataRecord, type MetadataRecord, type MetadataState } from './metadata-state.js';
 import { loadMetadata, saveMetadata } from './metadata-store.js';
 import { brokerDefaultFor, topicConfigDefs, validateTopicConfig } from './topic-configs.js';
@@ -351,6 +352,9 @@ class LocalClusterImpl implements LocalCluster {
           await log.delete();
           log = await this.opts.logManager.open(name, partition, logConfig);
         }
+        // The only replica: everything flushed is committed (the high watermark), and no raft
+        // group reads these segments, so the cleaner may go up to the flushed offset.
+        log.setCleanableBelow?.(Infinity);
         return LocalPartition.open({
           topic: name,
           partition,
@@ -391,6 +395,7 @@ class LocalClusterImpl implements LocalCluster {
       indexIntervalBytes: this.num(t, 'index.interval.bytes'),
       cleanupPolicy: this.effectiveConfig(t, 'cleanup.policy') ?? 'delete',
       timestampType: this.effectiveConfig(t, 'message.timestamp.type') === 'LogAppendTime' ? 'LogAppendTime' : 'CreateTime',
+      ...compactionConfig((key) => this.num(t, key)),
     };
   }
 }
@@ -402,6 +407,8 @@ export async function openLocalCluster(opts: LocalClusterOptions): Promise<Local
   const cluster = new LocalClusterImpl(opts, state);
   await cluster.openAll();
   cluster.startRetention();
+  // After openAll: every log has its cleanable bound by then.
+  startLogCleaning(opts.logManager, opts.config.settings);
   opts.logger.info({ clusterId: state.clusterId, topics: state.topics.size }, 'cluster metadata loaded');
   return cluster;
 }

@@ -28,6 +28,7 @@ import type { StateMachineReplica } from '../replication/state-machine-replica.j
 import { createRaftTransport, PeerRequestError, type PeerAddress, type RaftTransport } from '../replication/transport/index.js';
 import type { DataPartition } from '../replication/types.js';
 import { Controller } from './controller.js';
+import { compactionConfig, startLogCleaning } from './log-cleaning.js';
 import {
   CONTROLLER_REQUEST_KIND,
   JOIN_REQUEST_KIND,
@@ -245,6 +246,7 @@ class RaftClusterImpl implements RaftCluster {
       ...(this.opts.registry ? { registry: this.opts.registry } : {}),
     });
     this.raftPort = await this.transport.start();
+    startLogCleaning(this.opts.logManager, s.settings);
     if (this.opts.registry) this.registerMetrics(this.opts.registry);
     this.host.start();
     this.controller.start();
@@ -427,6 +429,7 @@ class RaftClusterImpl implements RaftCluster {
         limits: () => this.limitsFor(t.name),
         minInsyncReplicas: () => this.num(this.machine.state.topics.get(t.name), 'min.insync.replicas'),
         replicaLagTimeMaxMs: this.s.replicaLagTimeMaxMs,
+        compacted: () => (this.effectiveConfig(this.machine.state.topics.get(t.name), 'cleanup.policy') ?? '').includes('compact'),
         timing: this.s.timing,
         logger: this.logger.child({ topic: t.name, partition }),
         // The preferred leader of a new partition campaigns at once: leadership lands where
@@ -775,6 +778,7 @@ class RaftClusterImpl implements RaftCluster {
       indexIntervalBytes: this.num(t, 'index.interval.bytes'),
       cleanupPolicy: this.effectiveConfig(t, 'cleanup.policy') ?? 'delete',
       timestampType: this.effectiveConfig(t, 'message.timestamp.type') === 'LogAppendTime' ? 'LogAppendTime' : 'CreateTime',
+      ...compactionConfig((k) => this.num(t, k)),
     };
   }
 

@@ -38,6 +38,9 @@ export interface PartitionDataLog {
   /** Base offset of the oldest segment retention would keep (see FilePartitionLog). */
   retentionTarget(now: number): number;
   setDeletionFloor(offset: number): void;
+  /** The log cleaner rewrites only segments wholly below this. */
+  setCleanableBelow(offset: number): void;
+  segmentBaseOffsets(): number[];
   applyRetention(now: number): Promise<number>;
   read(offset: number, maxBytes: number, maxOffset: number): Promise<ReadResult>;
   offsetForTimestamp(ts: number): Promise<{ offset: number; timestamp: number } | null>;
@@ -64,6 +67,8 @@ export interface RaftPartitionOptions {
   readonly minInsyncReplicas: () => number;
   /** replica.lag.time.max.ms. */
   readonly replicaLagTimeMaxMs: number;
+  /** Whether the topic's cleanup.policy includes compact (read per retention pass). */
+  readonly compacted: () => boolean;
   readonly logger: Logger;
   readonly now?: () => number;
 }
@@ -499,7 +504,14 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
    */
   async applyRetention(now: number): Promise<number> {
     if (this.closed) return 0;
-    const target = this.opts.log.retentionTarget(now);
+    let target = this.opts.log.retentionTarget(now);
+    // The log cleaner may only rewrite what the raft log no longer holds. A follower that needs
+    // compacted data would get a snapshot without it, so for now only a partition without other
+    // replicas compacts its raft log for the cleaner (up to its active segment).
+    if (this.opts.compacted() && this.replicas().length === 1) {
+      const bases = this.opts.log.segmentBaseOffsets();
+      target = Math.max(target, bases[bases.length - 1] ?? 0);
+    }
     if (target > this.storage.snapshotOffset()) {
       const index = await this.storage.indexAt(target);
       if (index !== null && index - 1 <= this.appliedIndex && index - 1 > this.storage.snapshot().index) {
@@ -513,6 +525,7 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
         this.opts.log.setDeletionFloor(target);
       }
     }
+    this.opts.log.setCleanableBelow(this.storage.snapshotOffset());
     return this.opts.log.applyRetention(now);
   }
 
