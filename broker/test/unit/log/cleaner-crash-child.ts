@@ -11,6 +11,9 @@ import { FileLogManager } from '../../../src/log/log-manager.js';
 
 const dataDir = process.argv[2]!;
 const run = process.argv[3]!;
+/** The rewrite point the parent kills us at: once there (with enough acknowledged), go no further. */
+const stopAt = process.argv[4] ?? '';
+let acknowledged = 0;
 const keys = 40;
 const logger = pino({ level: 'silent' });
 const manager = new FileLogManager({ dataDir, logger });
@@ -33,7 +36,9 @@ const cleaner = new LogCleaner({
   logger,
   probe: async (point) => {
     process.stdout.write(`at ${point}\n`);
-    await new Promise((res) => setTimeout(res, 15));
+    // At the point the parent kills us, wait for the kill instead of racing past it.
+    const hold = point === stopAt && acknowledged > 200;
+    await new Promise((res) => setTimeout(res, hold ? 60_000 : 15));
   },
 });
 cleaner.configure({ ioBytesPerSecond: Infinity, dedupeBufferBytes: 24 * 1000 });
@@ -47,6 +52,7 @@ async function writer(): Promise<void> {
     const b = buildRecordBatch({ records: [{ key, value: Math.random() < 0.1 ? null : value, timestamp: Date.now() }] });
     const r = log.append(b, 0, Date.now());
     await log.sync();
+    acknowledged++;
     process.stdout.write(`ack ${r.baseOffset} ${key}\n`);
   }
 }

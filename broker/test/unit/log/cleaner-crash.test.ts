@@ -23,7 +23,7 @@ type Target = RewritePoint | { readonly afterMs: number };
 /** Runs the child until `target`, SIGKILLs it there; returns the acknowledged (offset, key) pairs. */
 function runAndKill(dataDir: string, run: number, target: Target): Promise<{ acked: [number, string][]; hit: boolean }> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', child, dataDir, String(run)], {
+    const p = spawn(process.execPath, ['--import', 'tsx', child, dataDir, String(run), typeof target === 'string' ? target : ''], {
       cwd: path.resolve(here, '../../../..'),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
