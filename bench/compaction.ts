@@ -4,23 +4,26 @@
  *   node scripts/node.mjs --import tsx bench/compaction.ts [--dir DIR] [--commits 1000000]
  *        [--groups 500] [--partitions 20] [--segment-bytes 104857600]
  *
- * Writes `commits` offset commits through the real coordinator (a LocalCluster on real files,
- * one offsets partition): `groups` groups each committing `partitions` partitions per request,
+ * Writes `commits` offset commits through the real coordinator (a one-broker raft cluster on real
+ * files, one offsets partition): `groups` groups each committing `partitions` partitions per request,
  * round after round, so each of the groups x partitions keys is committed commits / keys times.
- * Then it measures the coordinator's start-up (opening the offsets topic and replaying it) on a
- * fresh process-level open, runs the log cleaner over the partition, and measures start-up again.
+ * Then it measures the coordinator's load of the partition (from the broker's start until the
+ * partition's groups are served) on a fresh open, compacts the partition's raft log (so the
+ * cleaner may rewrite what lies below it), runs the log cleaner, and measures the load again.
  * The active segment is never cleaned, so what stays uncompacted is at most one segment
  * (offsets.topic.segment.bytes, Kafka's 100 MiB by default). Page cache is warm in both cases.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { openLocalCluster, type LocalCluster } from '../broker/src/cluster/local-cluster.js';
 import { brokerConfigOf, type BrokerConfig } from '../broker/src/config/index.js';
-import { createCoordinator, OFFSETS_TOPIC, type Coordinator } from '../broker/src/coordinator/index.js';
+import { OFFSETS_TOPIC, type Coordinator } from '../broker/src/coordinator/index.js';
 import { readBatchHeader } from '../broker/src/kafka/protocol/records.js';
-import { createLogManager, type FileLogManager } from '../broker/src/log/index.js';
+import type { FileLogManager } from '../broker/src/log/index.js';
 import { silentLogger } from '../broker/src/observability/logger.js';
+import type { RaftCluster } from '../broker/src/cluster/raft-cluster.js';
+import { freePort } from '../broker/test/helpers/ports.js';
+import { openBenchNode, type BenchNode } from './support/node.js';
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -43,31 +46,31 @@ const config: BrokerConfig = brokerConfigOf({
   'offsets.topic.num.partitions': '1',
   'offsets.topic.segment.bytes': String(segmentBytes),
   'log.cleaner.enable': 'false',
+  'chronik.raft.listen': `127.0.0.1:${await freePort()}`,
 });
 
 interface Opened {
   readonly manager: FileLogManager;
-  readonly cluster: LocalCluster;
+  readonly cluster: RaftCluster;
+  readonly coordinator: Coordinator;
+  readonly node: BenchNode;
 }
 
 async function openStorage(): Promise<Opened> {
-  const manager = await createLogManager({ dataDir, logger });
-  const cluster = await openLocalCluster({ config, logger, logManager: manager });
-  return { manager, cluster };
+  const node = await openBenchNode(config, logger);
+  return { manager: node.manager, cluster: node.cluster, coordinator: node.coordinator, node };
 }
 
-async function closeAll(o: Opened, coordinator?: Coordinator): Promise<void> {
-  await coordinator?.close();
-  await o.cluster.close();
-  await o.manager.close();
+async function closeAll(o: Opened): Promise<void> {
+  await o.node.close();
 }
 
-/** Coordinator start-up (offsets topic open + replay) on freshly opened storage, in ms. */
+/** From opening the broker's storage until the offsets partition's groups are served, in ms. */
 async function loadOnce(): Promise<{ ms: number; coordinator: Coordinator; storage: Opened }> {
-  const storage = await openStorage();
   const t0 = performance.now();
-  const coordinator = await createCoordinator({ cluster: storage.cluster, config, logger });
-  return { ms: performance.now() - t0, coordinator, storage };
+  const storage = await openStorage();
+  await storage.coordinator.coordinatorFor('group-7', 0);
+  return { ms: performance.now() - t0, coordinator: storage.coordinator, storage };
 }
 
 async function measureLoad(label: string): Promise<{ median: number; sample: string }> {
@@ -80,7 +83,7 @@ async function measureLoad(label: string): Promise<{ median: number; sample: str
       const f = await coordinator.groups.fetchOffsets('group-7', null);
       sample = f.offsets.map((o) => `${o.partition}=${o.offset}`).sort().join(',');
     }
-    await closeAll(storage, coordinator);
+    await closeAll(storage);
   }
   times.sort((a, b) => a - b);
   console.log(`load ${label}: ${times.map((t) => t.toFixed(0)).join(' / ')} ms (median ${times[1]!.toFixed(0)} ms)`);
@@ -114,7 +117,8 @@ async function main(): Promise<void> {
   {
     const o = await openStorage();
     await o.cluster.createTopic({ name: 'data', partitions, replicationFactor: 1, configs: {} });
-    const coordinator = await createCoordinator({ cluster: o.cluster, config, logger });
+    const coordinator = o.coordinator;
+    await coordinator.coordinatorFor('group-0', 0);
     const t0 = performance.now();
     let next = 0;
     const total = rounds * groups;
@@ -136,7 +140,7 @@ async function main(): Promise<void> {
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
     const secs = (performance.now() - t0) / 1000;
     console.log(`wrote ${rounds * keys} commits in ${secs.toFixed(1)} s (${Math.round((rounds * keys) / secs)} commits/s)`);
-    await closeAll(o, coordinator);
+    await closeAll(o);
   }
 
   const o1 = await openStorage();
@@ -148,6 +152,8 @@ async function main(): Promise<void> {
   const o2 = await openStorage();
   const log = o2.manager.openLogs().find((l) => l.dir.endsWith(`${OFFSETS_TOPIC}-0`))!;
   o2.manager.cleaner.configure({ ioBytesPerSecond: Infinity });
+  // The cleaner rewrites only what the raft log no longer holds: compact it first.
+  await o2.cluster.applyRetention();
   const t0 = performance.now();
   const pass1 = await o2.manager.cleaner.clean({ topic: OFFSETS_TOPIC, partition: 0, log });
   const pass2 = await o2.manager.cleaner.clean({ topic: OFFSETS_TOPIC, partition: 0, log });

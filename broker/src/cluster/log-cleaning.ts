@@ -1,8 +1,7 @@
 /**
- * What a cluster does for the log cleaner: the compaction fields of a topic's LogConfig, and
- * starting the cleaner with the broker's log.cleaner.* settings. LocalCluster uses both; the
- * raft-replicated cluster does the same, setting each replica's cleanable bound to its raft
- * snapshot offset instead of Infinity.
+ * What the cluster does for the log cleaner: the compaction fields of a topic's LogConfig, and
+ * starting the cleaner with the broker's log.cleaner.* settings. Each replica's cleanable bound
+ * is its raft snapshot offset (see RaftPartition.applyRetention).
  */
 import type { BrokerSettings } from '../config/index.js';
 import type { LogConfig, LogManager } from '../log/types.js';

@@ -13,20 +13,21 @@
  * A single broker with no cluster flags is a one-voter cluster on this same path.
  */
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomic } from '../log/files.js';
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
 import { ErrorCode, KafkaError } from '../kafka/protocol/errors.js';
 import type { FileLogManager } from '../log/log-manager.js';
 import type { LogConfig } from '../log/types.js';
 import { HardStateJournal } from '../replication/hard-state-journal.js';
-import type { PartitionLimits } from '../replication/local-partition.js';
 import { openReplica, openStateMachineReplica, type RaftTiming } from '../replication/open-replica.js';
 import { RaftHost } from '../replication/raft-host.js';
 import type { RaftPartition } from '../replication/raft-partition.js';
 import type { StateMachineReplica } from '../replication/state-machine-replica.js';
 import { createRaftTransport, PeerRequestError, type PeerAddress, type RaftTransport } from '../replication/transport/index.js';
-import type { DataPartition } from '../replication/types.js';
+import type { DataPartition, PartitionLimits } from '../replication/types.js';
 import { Controller } from './controller.js';
 import { compactionConfig, startLogCleaning } from './log-cleaning.js';
 import {
@@ -81,6 +82,8 @@ export interface RaftCluster extends DataCluster {
   readonly raftPort: number;
   /** The applied metadata image. */
   image(): MetadataState;
+  /** The local replica of a partition, whatever its role; undefined if this broker hosts none. */
+  replica(topic: string, partition: number): RaftPartition | undefined;
   /** Leadership and replicas of a partition: this broker's own view when it leads, else the image's. */
   partitionView(topic: string, partition: number): PartitionView | undefined;
   placement(): Placement;
@@ -414,6 +417,7 @@ class RaftClusterImpl implements RaftCluster {
     const group = partitionGroupId(t, partition);
     if (this.replicas.has(group)) return;
     try {
+      await claimPartitionDir(path.join(this.s.dataDir, `${t.name}-${partition}`), t.topicId, this.logger);
       const replica = await openReplica({
         host: this.host,
         logManager: this.opts.logManager,
@@ -737,7 +741,9 @@ class RaftClusterImpl implements RaftCluster {
 
   async createPartitions(name: string, totalCount: number, validateOnly = false): Promise<void> {
     await this.controllerRequest({ op: 'create-partitions', name, totalCount, validateOnly });
-    if (!validateOnly) await this.publishing;
+    if (validateOnly) return;
+    await this.publishing;
+    await this.awaitLeaders(name, LEADER_WAIT_MS);
   }
 
   async alterTopicConfigs(name: string, configs: Readonly<Record<string, string | null>>, incremental: boolean, validateOnly = false): Promise<void> {
@@ -819,6 +825,29 @@ export function raftClusterSettings(config: BrokerConfig, clusterId: string): Ra
     timing: { electionTicks: s.get('chronik.raft.election.ticks'), heartbeatTicks: s.get('chronik.raft.heartbeat.ticks') },
     replicaLagTimeMaxMs: s.get('replica.lag.time.max.ms'),
   };
+}
+
+const PARTITION_IDENTITY = 'partition.identity';
+
+/**
+ * A partition directory belongs to one topic id. A directory left by a deleted topic of the same
+ * name (a crash between the delete and the removal), or one without an identity, is removed
+ * before the new topic's replica opens, so its data is never served as the new topic's.
+ */
+async function claimPartitionDir(dir: string, topicId: string, logger: Logger): Promise<void> {
+  let recorded: string | null = null;
+  try {
+    recorded = (await fs.promises.readFile(path.join(dir, PARTITION_IDENTITY), 'utf8')).trim();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  if (recorded === topicId) return;
+  if (fs.existsSync(dir)) {
+    logger.warn({ dir, was: recorded, topicId }, 'removing a partition directory of another topic (a leftover of a deleted one)');
+    await fs.promises.rm(dir, { recursive: true, force: true });
+  }
+  await fs.promises.mkdir(dir, { recursive: true });
+  await writeFileAtomic(path.join(dir, PARTITION_IDENTITY), `${topicId}\n`);
 }
 
 export async function openRaftCluster(opts: RaftClusterOptions): Promise<RaftCluster> {

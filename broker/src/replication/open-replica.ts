@@ -9,7 +9,7 @@ import type { LogConfig } from '../log/types.js';
 import { RaftNode } from '../raft/raft.js';
 import { SeededRandom } from '../raft/random.js';
 import type { HardStateJournal } from './hard-state-journal.js';
-import type { PartitionLimits } from './local-partition.js';
+import type { PartitionLimits } from './types.js';
 import { PartitionRaftStorage } from './partition-raft-storage.js';
 import type { RaftHost } from './raft-host.js';
 import { RaftPartition, raftId } from './raft-partition.js';

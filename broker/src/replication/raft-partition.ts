@@ -23,7 +23,7 @@ import type { AppendResult, ReadResult } from '../log/types.js';
 import type { RaftNode } from '../raft/raft.js';
 import { NONE, Role, type Entry, type Snapshot, type SoftState } from '../raft/types.js';
 import { isBatchEntry } from './control-entries.js';
-import type { PartitionLimits } from './local-partition.js';
+import type { PartitionLimits } from './types.js';
 import type { PartitionRaftStorage, StoredBatch } from './partition-raft-storage.js';
 import type { ProducerBatchRef } from './producer-state-port.js';
 import { decodePartitionSnapshot, encodePartitionSnapshot } from './partition-snapshot.js';
@@ -543,6 +543,19 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
   onStable(index: number): void {
     if (index <= this.stableIndex) return;
     this.stableIndex = index;
+    this.settlePending();
+  }
+
+  /**
+   * Leading: `index` is committed (a quorum has it durable, this replica included), so what it
+   * covers may be acknowledged and read before the entries are applied.
+   */
+  onLeaderCommit(index: number): void {
+    if (this.soft.role !== Role.Leader || index > this.storage.lastIndex()) return;
+    const hwm = this.storage.offsetAfter(index);
+    if (hwm === null || hwm <= this.hwm) return;
+    this.hwm = hwm;
+    for (const w of this.waiters) if (w.offset < hwm) w.wake();
     this.settlePending();
   }
 
