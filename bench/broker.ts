@@ -12,11 +12,15 @@ import { freePort } from '../broker/test/helpers/ports.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(ROOT, 'broker/bin/chronik.mjs');
+/** Extra node flags for the brokers, e.g. CHRONIK_BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile them. */
+const NODE_ARGS = (process.env.CHRONIK_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
 
 export interface BenchBroker {
   readonly bootstrap: string;
   readonly dataDir: string;
   readonly pid: number;
+  /** The HTTP listener (/metrics). */
+  readonly httpPort: number;
   /** User+system CPU seconds the broker process has used so far. */
   cpuSeconds(): number;
   /** Stops it (SIGTERM, or SIGKILL for a crash) and removes its data dir. */
@@ -64,7 +68,7 @@ export async function startBenchBroker(extraArgs: readonly string[] = [], ports?
   const httpPort = ports?.http ?? (await freePort());
   const child = spawn(
     process.execPath,
-    [BIN, 'broker', '--data-dir', dataDir, '--kafka-listen', `127.0.0.1:${kafkaPort}`, '--http-listen', `127.0.0.1:${httpPort}`, '--log-format', 'json', '--log-level', 'warn', ...extraArgs],
+    [...NODE_ARGS, BIN, 'broker', '--data-dir', dataDir, '--kafka-listen', `127.0.0.1:${kafkaPort}`, '--http-listen', `127.0.0.1:${httpPort}`, '--log-format', 'json', '--log-level', 'warn', ...extraArgs],
     { cwd: ROOT, env: { ...process.env, CHRONIK_FROM_SOURCE: '0' }, stdio: ['ignore', 'inherit', 'inherit'] },
   );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -91,6 +95,7 @@ export async function startBenchBroker(extraArgs: readonly string[] = [], ports?
     bootstrap: `127.0.0.1:${kafkaPort}`,
     dataDir,
     pid: child.pid ?? -1,
+    httpPort,
     cpuSeconds(): number {
       // /proc/<pid>/stat: fields 14 and 15 are utime and stime in clock ticks (after the ")" of comm).
       const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
