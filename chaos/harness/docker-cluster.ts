@@ -184,8 +184,9 @@ export class DockerCluster {
     return new Map(this.nodes.map((n) => [n.host, n.ip]));
   }
 
+  /** Whether /readyz answers 200 now (a paused or killed broker does not answer). */
   async ready(node: BrokerNode): Promise<boolean> {
-    if (node.state !== 'up' || !node.ip) return false;
+    if (!node.ip) return false;
     try {
       const res = await fetch(`http://${node.ip}:${HTTP_PORT}/readyz`, { signal: AbortSignal.timeout(2000) });
       await res.arrayBuffer();
