@@ -19,6 +19,8 @@ export interface WorkloadOptions {
   readonly producers: number;
   readonly consumers: number;
   readonly group: string;
+  /** Process names are `<prefix>-<i>` (and values `<prefix>-<i>-<seq>`); default `producer`. */
+  readonly producerPrefix?: string;
 }
 
 /** A kafkajs client on the host; the brokers' advertised names are sent to their current addresses. */
@@ -72,7 +74,7 @@ export class Workload {
   }
 
   private async producerLoop(index: number): Promise<void> {
-    const name = `producer-${index}`;
+    const name = `${this.opts.producerPrefix ?? 'producer'}-${index}`;
     let producer: Producer | undefined;
     let seq = 0;
     let next = index;
