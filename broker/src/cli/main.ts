@@ -16,8 +16,28 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (command === 'broker') return runBroker(rest);
+  if (command === 'dev') return runDevCommand(rest);
   process.stderr.write(`chronik: unknown command '${command}'\n\n${MAIN_USAGE}`);
   return 2;
+}
+
+async function runDevCommand(argv: readonly string[]): Promise<number> {
+  const { DEV_USAGE, DevUsageError, parseDevArgs, runDev } = await import('./dev.js');
+  let options;
+  try {
+    options = parseDevArgs(argv);
+  } catch (err) {
+    if (err instanceof DevUsageError) {
+      process.stderr.write(`chronik dev: ${err.message}\nRun 'chronik dev --help' for the options.\n`);
+      return 2;
+    }
+    throw err;
+  }
+  if (options === null) {
+    process.stdout.write(DEV_USAGE);
+    return 0;
+  }
+  return runDev(options);
 }
 
 async function runBroker(argv: readonly string[]): Promise<number> {

@@ -19,7 +19,8 @@ import { loadMetadata, saveMetadata } from './metadata-store.js';
 import { brokerDefaultFor, topicConfigDefs, validateTopicConfig } from './topic-configs.js';
 import { MAX_PARTITIONS_PER_TOPIC } from './topic-limits.js';
 import { collisionKey, validateTopicName } from './topic-names.js';
-import type { BrokerInfo, CreateTopicSpec, DataCluster, TopicInfo } from './types.js';
+import { placementFor, type Placement } from './placement.js';
+import type { BrokerInfo, CreateTopicSpec, DataCluster, PartitionView, TopicInfo } from './types.js';
 
 export { MAX_PARTITIONS_PER_TOPIC };
 
@@ -98,6 +99,20 @@ class LocalClusterImpl implements LocalCluster {
     return this.byId.get(topicId);
   }
 
+  partitionView(topic: string, partition: number): PartitionView | undefined {
+    const p = this.partitions.get(topic)?.[partition];
+    if (p === undefined) return undefined;
+    return { leader: this.nodeId, leaderEpoch: p.leaderEpoch(), replicas: [this.nodeId], isr: [this.nodeId], offline: [] };
+  }
+
+  placement(): Placement {
+    return placementFor(this.state);
+  }
+
+  partitionLeader(topic: string, partition: number): number {
+    return this.partitions.get(topic)?.[partition] !== undefined ? this.nodeId : -1;
+  }
+
   partition(topic: string, partition: number): DataPartition | undefined {
     return this.partitions.get(topic)?.[partition];
   }
@@ -146,7 +161,7 @@ class LocalClusterImpl implements LocalCluster {
         );
       }
       const rf =
-        spec.replicationFactor === -1 ? this.opts.config.settings.get('default.replication.factor') : spec.replicationFactor;
+        spec.replicationFactor === -1 ? (this.opts.config.settings.get('default.replication.factor') ?? 1) : spec.replicationFactor;
       if (rf !== 1) {
         throw new KafkaError(
           ErrorCode.INVALID_REPLICATION_FACTOR,

@@ -22,6 +22,13 @@ export function validateTopicName(name: string): void {
   }
 }
 
+/** Topics only the brokers create and write (group offsets, transactions, cluster metadata). */
+const RESERVED_INTERNAL = new Set(['__consumer_offsets', '__transaction_state', '__cluster_metadata']);
+
+export function isReservedInternalTopic(name: string): boolean {
+  return RESERVED_INTERNAL.has(name);
+}
+
 /** '.' and '_' collide in metric names, so Kafka refuses topics that differ only by them. */
 export function collisionKey(name: string): string {
   return name.replace(/\./g, '_');

@@ -4,7 +4,19 @@
  */
 import type { ReplicatedPartition } from '../replication/types.js';
 import type { DataPartition } from '../replication/types.js';
+import type { Placement } from './placement.js';
 import type { BrokerSettings } from '../config/index.js';
+
+export interface PartitionView {
+  /** -1 while there is no leader. */
+  readonly leader: number;
+  readonly leaderEpoch: number;
+  /** Preferred leader first. */
+  readonly replicas: readonly number[];
+  readonly isr: readonly number[];
+  /** Replicas on brokers that are not live members. */
+  readonly offline: readonly number[];
+}
 
 export interface BrokerInfo {
   readonly nodeId: number;
@@ -51,6 +63,12 @@ export interface Cluster {
   alterTopicConfigs(name: string, configs: Readonly<Record<string, string | null>>, incremental: boolean, validateOnly?: boolean): Promise<void>;
   /** Effective value of a topic config: topic override, else broker default. */
   topicConfig(name: string, key: string): string | undefined;
+  /** Node id of the partition's leader as this broker knows it, or -1 (none, or no such partition). */
+  partitionLeader(topic: string, partition: number): number;
+  /** Leader, epoch, replicas and ISR of a partition as this broker knows them; undefined if no such partition. */
+  partitionView(topic: string, partition: number): PartitionView | undefined;
+  /** Where new partitions' replicas would go (rack-aware, spread over the live brokers). */
+  placement(): Placement;
 }
 
 /**

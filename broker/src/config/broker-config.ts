@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import type { VoterAddress } from './registry.js';
 import { BrokerSettings } from './settings.js';
 
 /**
@@ -20,6 +22,25 @@ export interface BrokerConfig {
   readonly rack: string | null;
   readonly logFormat: 'pretty' | 'json';
   readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
+  /** Where the raft transport binds, and what other brokers are told. */
+  readonly raftListen: { readonly host: string; readonly port: number };
+  readonly raftAdvertised: { readonly host: string; readonly port: number };
+  /** The metadata group's founding voters; null: this broker alone (a one-voter cluster). */
+  readonly initialVoters: readonly VoterAddress[] | null;
+  /** null: the id recorded in the data dir, or a new one for a broker alone. */
+  readonly clusterId: string | null;
+}
+
+/**
+ * A cluster id every founding broker computes alike without talking to the others: a digest of
+ * the sorted voter list, unless one is configured.
+ */
+export function derivedClusterId(voters: readonly VoterAddress[]): string {
+  const key = [...voters]
+    .sort((a, b) => a.nodeId - b.nodeId)
+    .map((v) => `${v.nodeId}@${v.host}:${v.port}`)
+    .join(',');
+  return createHash('sha256').update(`chronik:${key}`).digest('base64url').slice(0, 22);
 }
 
 export function brokerConfig(settings: BrokerSettings, opts: { readonly isTty?: boolean } = {}): BrokerConfig {
@@ -28,9 +49,17 @@ export function brokerConfig(settings: BrokerSettings, opts: { readonly isTty?: 
   // Clients cannot connect to a wildcard address; loopback is the only safe guess.
   const wildcard = kafka.host === '0.0.0.0' || kafka.host === '::';
   const advertised = settings.get('chronik.kafka.advertised') ?? { host: wildcard ? '127.0.0.1' : kafka.host, port: kafka.port };
+  const nodeId = settings.get('node.id');
+  const initialVoters = settings.get('chronik.initial.voters');
+  const selfVoter = initialVoters?.find((v) => v.nodeId === nodeId);
+  const raftListen = settings.get('chronik.raft.listen') ?? (selfVoter ? { host: selfVoter.host, port: selfVoter.port } : { host: '127.0.0.1', port: 0 });
+  const raftWildcard = raftListen.host === '0.0.0.0' || raftListen.host === '::';
+  const raftAdvertised =
+    settings.get('chronik.raft.advertised') ??
+    (selfVoter ? { host: selfVoter.host, port: selfVoter.port } : { host: raftWildcard ? '127.0.0.1' : raftListen.host, port: raftListen.port });
   return {
     settings,
-    nodeId: settings.get('node.id'),
+    nodeId,
     dataDir: settings.get('log.dirs'),
     kafkaHost: kafka.host,
     kafkaPort: kafka.port,
@@ -41,6 +70,10 @@ export function brokerConfig(settings: BrokerSettings, opts: { readonly isTty?: 
     rack: settings.get('broker.rack'),
     logFormat: settings.get('chronik.log.format') ?? (opts.isTty === true ? 'pretty' : 'json'),
     logLevel: settings.get('chronik.log.level'),
+    raftListen,
+    raftAdvertised,
+    initialVoters,
+    clusterId: settings.get('chronik.cluster.id') ?? (initialVoters ? derivedClusterId(initialVoters) : null),
   };
 }
 

@@ -7,7 +7,27 @@
  * Names are Kafka's where Kafka has the setting; Chronik's own live under `chronik.`. Defaults
  * are Kafka's unless the doc line says otherwise.
  */
-import { address, bool, double, int, INT32_MAX, list, LONG_MAX, long, oneOf, str, type SettingDef } from './setting.js';
+import { address, bool, custom, double, int, INT32_MAX, list, LONG_MAX, long, oneOf, parseHostPort, SettingValueError, str, type SettingDef } from './setting.js';
+
+/** One founding voter of the metadata group: `id@host:port` (its raft address). */
+export interface VoterAddress {
+  readonly nodeId: number;
+  readonly host: string;
+  readonly port: number;
+}
+
+function parseVoters(text: string): VoterAddress[] {
+  const out: VoterAddress[] = [];
+  for (const part of text.split(',')) {
+    const at = part.indexOf('@');
+    const id = Number(part.slice(0, at));
+    if (!Number.isSafeInteger(id) || id < 0 || id > INT32_MAX) throw new SettingValueError(`names node id '${part.slice(0, at)}'`);
+    if (out.some((v) => v.nodeId === id)) throw new SettingValueError(`names node ${id} twice`);
+    const addr = parseHostPort(part.slice(at + 1), 'advertised');
+    out.push({ nodeId: id, host: addr.host, port: addr.port });
+  }
+  return out;
+}
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
 
@@ -41,6 +61,29 @@ export const BROKER_SETTINGS = [
     default: null, defaultText: 'none', flag: { name: 'rack', arg: 'RACK' }, env: 'CHRONIK_RACK',
     doc: 'Rack (availability zone) of this broker, reported in Metadata.',
   }),
+  address('chronik.raft.listen', 'listener', {
+    default: null, defaultText: 'this broker\'s entry in the initial voters, else 127.0.0.1 on a free port',
+    flag: { name: 'raft-listen', arg: 'HOST:PORT' }, env: 'CHRONIK_RAFT_LISTEN',
+    doc: 'Where the broker-to-broker raft transport listens.',
+  }),
+  address('chronik.raft.advertised', 'advertised', {
+    default: null, defaultText: 'this broker\'s entry in the initial voters, else the raft listen address',
+    flag: { name: 'advertised-raft', arg: 'HOST:PORT' }, env: 'CHRONIK_ADVERTISED_RAFT',
+    doc: 'The raft address other brokers are told to reach this broker at.',
+  }),
+  custom<'chronik.initial.voters', VoterAddress[] | null>('chronik.initial.voters', {
+    default: null, defaultText: 'this broker alone (a one-broker cluster)',
+    flag: { name: 'initial-voters', arg: 'ID@HOST:PORT,...' }, env: 'CHRONIK_INITIAL_VOTERS',
+    pattern: /\d+@[^,@\s]+:\d+(,\d+@[^,@\s]+:\d+)*/,
+    allowed: 'a list of id@host:port',
+    parse: parseVoters,
+    format: (vs) => vs.map((v) => `${v.nodeId}@${v.host.includes(':') ? `[${v.host}]` : v.host}:${v.port}`).join(','),
+    doc: 'The founding voters of the metadata group, by raft address; a broker not listed joins the running cluster through them.',
+  }),
+  str('chronik.cluster.id', {
+    default: null, defaultText: 'derived from the initial voters; a new one for a broker alone', flag: { name: 'cluster-id', arg: 'ID' }, env: 'CHRONIK_CLUSTER_ID',
+    doc: 'Name of the cluster; brokers of other clusters are refused, and a data dir of another cluster refuses to start.',
+  }),
   oneOf('chronik.log.format', ['pretty', 'json'], {
     default: null, defaultText: 'pretty on a terminal, else json', flag: { name: 'log-format', arg: 'FORMAT' }, env: 'CHRONIK_LOG_FORMAT',
     doc: 'Log output format.',
@@ -59,7 +102,9 @@ export const BROKER_SETTINGS = [
 
   // Topics.
   int('num.partitions', { default: 1, min: 1, doc: 'Partitions of an auto-created topic, or of a CreateTopics asking for -1.' }),
-  int('default.replication.factor', { default: 1, min: 1, max: 32_767, doc: 'Replicas of a topic created without one (1 until replication lands).' }),
+  int('default.replication.factor', {
+    default: null, defaultText: 'min(3, live brokers)', min: 1, max: 32_767, doc: 'Replicas of a topic created without one.',
+  }),
   bool('auto.create.topics.enable', { default: true, doc: 'Create unknown topics named by Metadata or Produce.' }),
 
   // Topic defaults: every topic config falls back to one of these.
@@ -149,6 +194,14 @@ export const BROKER_SETTINGS = [
   }),
   long('log.retention.check.interval.ms', { default: 300_000, min: 1, doc: 'How often retention runs over every partition.' }),
 
+  // Replication.
+  long('replica.lag.time.max.ms', { default: 30_000, min: 1, max: INT32_MAX, doc: 'A follower that has not caught up with its leader for this long leaves the ISR.' }),
+  int('chronik.raft.tick.ms', { default: 50, min: 1, max: 10_000, doc: 'Length of a raft tick, the unit of the heartbeat and election timeouts.' }),
+  int('chronik.raft.election.ticks', {
+    default: 10, min: 2, max: 1000, doc: 'Ticks without a leader before a follower campaigns (randomised up to twice that).',
+  }),
+  int('chronik.raft.heartbeat.ticks', { default: 2, min: 1, max: 999, doc: 'Ticks between a leader\'s heartbeats to busy followers (idle groups go quiet).' }),
+
   // Consumer groups and committed offsets.
   int('offsets.topic.num.partitions', { default: 50, min: 1, doc: 'Partitions of __consumer_offsets (fixed once the topic exists).' }),
   int('offsets.topic.replication.factor', {
@@ -185,6 +238,10 @@ export function aliasesOf(name: string): readonly AnySetting[] {
 
 /** Rules between settings; each returns a message when broken. */
 export const SETTING_CHECKS: ReadonlyArray<(get: <N extends SettingName>(name: N) => SettingValue<N>) => string | null> = [
+  (get) =>
+    get('chronik.raft.heartbeat.ticks') >= get('chronik.raft.election.ticks')
+      ? `chronik.raft.heartbeat.ticks (${get('chronik.raft.heartbeat.ticks')}) must be below chronik.raft.election.ticks (${get('chronik.raft.election.ticks')})`
+      : null,
   (get) =>
     get('group.max.session.timeout.ms') < get('group.min.session.timeout.ms')
       ? `group.max.session.timeout.ms (${get('group.max.session.timeout.ms')}) is below group.min.session.timeout.ms (${get('group.min.session.timeout.ms')})`

@@ -81,10 +81,14 @@ export class GroupCoordinator {
     else this.loadedWithMembers.delete(key.group);
   }
 
-  /** After replay: a group whose members were lost with the restart starts a new generation. */
-  finishLoading(): void {
+  /**
+   * After replay (of everything, or of the groups `which` selects: one partition's): a group
+   * whose members were lost with the restart or the coordinator move starts a new generation.
+   */
+  finishLoading(which: (groupId: string) => boolean = () => true): void {
     const now = this.ctx.scheduler.now();
     for (const g of this.ctx.groups.values()) {
+      if (!which(g.groupId)) continue;
       g.protocolName = null;
       g.leaderId = null;
       g.state = 'Empty';
@@ -92,7 +96,13 @@ export class GroupCoordinator {
       // retention counts from now; one stored as Empty keeps the time it became Empty.
       if (this.loadedWithMembers.has(g.groupId)) g.stateTimestamp = now;
     }
-    this.loadedWithMembers.clear();
+    for (const id of [...this.loadedWithMembers]) if (which(id)) this.loadedWithMembers.delete(id);
+  }
+
+  /** Forgets the groups `which` selects (this broker stopped coordinating them); returns how many. */
+  unload(which: (groupId: string) => boolean): number {
+    for (const id of [...this.loadedWithMembers]) if (which(id)) this.loadedWithMembers.delete(id);
+    return this.membership.unload(which);
   }
 
   /** The state of a group, or undefined (for tests and the admin API). */

@@ -55,7 +55,10 @@ export class GroupMembership {
 
   async join(req: JoinRequest): Promise<JoinResult> {
     if (req.groupId === '') return joinError(req.memberId, ErrorCode.INVALID_GROUP_ID);
-    if (!this.ctx.store.owns(req.groupId)) return joinError(req.memberId, ErrorCode.NOT_COORDINATOR);
+    {
+      const owner = this.ctx.store.ownership(req.groupId);
+      if (owner !== ErrorCode.NONE) return joinError(req.memberId, owner);
+    }
     if (req.sessionTimeoutMs < this.ctx.config.minSessionTimeoutMs || req.sessionTimeoutMs > this.ctx.config.maxSessionTimeoutMs) {
       return joinError(req.memberId, ErrorCode.INVALID_SESSION_TIMEOUT);
     }
@@ -342,7 +345,10 @@ export class GroupMembership {
 
   async sync(req: SyncRequest): Promise<SyncResult> {
     if (req.groupId === '') return syncError(ErrorCode.INVALID_GROUP_ID);
-    if (!this.ctx.store.owns(req.groupId)) return syncError(ErrorCode.NOT_COORDINATOR);
+    {
+      const owner = this.ctx.store.ownership(req.groupId);
+      if (owner !== ErrorCode.NONE) return syncError(owner);
+    }
     const r = await this.ctx.lock.run(req.groupId, () => this.doSync(req));
     return 'wait' in r ? r.wait : r;
   }
@@ -424,7 +430,10 @@ export class GroupMembership {
 
   async heartbeat(req: HeartbeatRequest): Promise<number> {
     if (req.groupId === '') return ErrorCode.INVALID_GROUP_ID;
-    if (!this.ctx.store.owns(req.groupId)) return ErrorCode.NOT_COORDINATOR;
+    {
+      const owner = this.ctx.store.ownership(req.groupId);
+      if (owner !== ErrorCode.NONE) return owner;
+    }
     return this.ctx.lock.run(req.groupId, () => {
       const group = this.ctx.groups.get(req.groupId);
       if (group === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
@@ -450,7 +459,10 @@ export class GroupMembership {
 
   async leave(groupId: string, leaving: readonly LeavingMember[]): Promise<LeaveResult> {
     if (groupId === '') return { errorCode: ErrorCode.INVALID_GROUP_ID, members: [] };
-    if (!this.ctx.store.owns(groupId)) return { errorCode: ErrorCode.NOT_COORDINATOR, members: [] };
+    {
+      const owner = this.ctx.store.ownership(groupId);
+      if (owner !== ErrorCode.NONE) return { errorCode: owner, members: [] };
+    }
     return this.ctx.lock.run(groupId, () => {
       const group = this.ctx.groups.get(groupId);
       const results = leaving.map((l) => ({
@@ -541,8 +553,9 @@ export class GroupMembership {
   async describe(groupIds: readonly string[]): Promise<GroupDescription[]> {
     const out: GroupDescription[] = [];
     for (const groupId of groupIds) {
-      if (!this.ctx.store.owns(groupId)) {
-        out.push({ errorCode: ErrorCode.NOT_COORDINATOR, groupId, groupState: 'Dead', protocolType: '', protocolData: '', members: [] });
+      const owner = this.ctx.store.ownership(groupId);
+      if (owner !== ErrorCode.NONE) {
+        out.push({ errorCode: owner, groupId, groupState: 'Dead', protocolType: '', protocolData: '', members: [] });
         continue;
       }
       out.push(await this.ctx.lock.run(groupId, () => this.describeOne(groupId)));
@@ -591,8 +604,9 @@ export class GroupMembership {
         out.push({ groupId, errorCode: ErrorCode.INVALID_GROUP_ID });
         continue;
       }
-      if (!this.ctx.store.owns(groupId)) {
-        out.push({ groupId, errorCode: ErrorCode.NOT_COORDINATOR });
+      const owner = this.ctx.store.ownership(groupId);
+      if (owner !== ErrorCode.NONE) {
+        out.push({ groupId, errorCode: owner });
         continue;
       }
       out.push({ groupId, errorCode: await this.ctx.lock.run(groupId, () => this.deleteOne(groupId)) });
@@ -624,6 +638,31 @@ export class GroupMembership {
     for (const m of group.members.values()) this.clearSession(m);
     group.transition('Dead', this.ctx.scheduler.now());
     this.ctx.groups.delete(group.groupId);
+  }
+
+  /**
+   * Forgets the groups `which` selects, as when this broker stops coordinating their partition:
+   * timers stop, and members waiting in JoinGroup/SyncGroup are told NOT_COORDINATOR so they
+   * find the new coordinator. Their state stays in the log for the next coordinator to load.
+   */
+  unload(which: (groupId: string) => boolean): number {
+    let n = 0;
+    for (const g of [...this.ctx.groups.values()]) {
+      if (!which(g.groupId)) continue;
+      this.cancelJoinTimer(g);
+      for (const t of g.pendingMembers.values()) this.ctx.scheduler.clearTimer(t);
+      g.pendingMembers.clear();
+      for (const m of g.members.values()) {
+        this.clearSession(m);
+        m.joinWaiter?.(joinError(m.memberId, ErrorCode.NOT_COORDINATOR));
+        m.syncWaiter?.(syncError(ErrorCode.NOT_COORDINATOR));
+        m.joinWaiter = null;
+        m.syncWaiter = null;
+      }
+      this.ctx.groups.delete(g.groupId);
+      n++;
+    }
+    return n;
   }
 
   /** Stops all timers and answers every waiting JoinGroup/SyncGroup with a retriable error. */

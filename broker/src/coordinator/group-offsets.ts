@@ -20,7 +20,10 @@ export class GroupOffsets {
   async commitOffsets(req: OffsetCommitRequest): Promise<PartitionError[]> {
     const all = (code: number): PartitionError[] => req.partitions.map((p) => ({ topic: p.topic, partition: p.partition, errorCode: code }));
     if (req.groupId === '') return all(ErrorCode.INVALID_GROUP_ID);
-    if (!this.ctx.store.owns(req.groupId)) return all(ErrorCode.NOT_COORDINATOR);
+    {
+      const owner = this.ctx.store.ownership(req.groupId);
+      if (owner !== ErrorCode.NONE) return all(owner);
+    }
     return this.ctx.lock.run(req.groupId, async () => {
       let group = this.ctx.groups.get(req.groupId);
       if (group === undefined) {
@@ -93,7 +96,10 @@ export class GroupOffsets {
     groupId: string,
     topics: ReadonlyArray<{ readonly name: string; readonly partitions: readonly number[] }> | null,
   ): Promise<{ errorCode: number; offsets: FetchedOffset[] }> {
-    if (!this.ctx.store.owns(groupId)) return { errorCode: ErrorCode.NOT_COORDINATOR, offsets: [] };
+    {
+      const owner = this.ctx.store.ownership(groupId);
+      if (owner !== ErrorCode.NONE) return { errorCode: owner, offsets: [] };
+    }
     return this.ctx.lock.run(groupId, () => {
       const group = this.ctx.groups.get(groupId);
       const offsets: FetchedOffset[] = [];
@@ -126,7 +132,10 @@ export class GroupOffsets {
     partitions: ReadonlyArray<{ readonly topic: string; readonly partition: number }>,
   ): Promise<{ errorCode: number; partitions: PartitionError[] }> {
     if (groupId === '') return { errorCode: ErrorCode.INVALID_GROUP_ID, partitions: [] };
-    if (!this.ctx.store.owns(groupId)) return { errorCode: ErrorCode.NOT_COORDINATOR, partitions: [] };
+    {
+      const owner = this.ctx.store.ownership(groupId);
+      if (owner !== ErrorCode.NONE) return { errorCode: owner, partitions: [] };
+    }
     return this.ctx.lock.run(groupId, async () => {
       const group = this.ctx.groups.get(groupId);
       if (group === undefined || group.state === 'Dead') return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, partitions: [] };

@@ -18,8 +18,13 @@ export interface CoordinatorRecord {
 
 /** Durable storage of group metadata and offsets (the `__consumer_offsets` topic in production). */
 export interface GroupStore {
-  /** False when another broker coordinates this group (NOT_COORDINATOR). */
+  /** False when this broker does not coordinate the group now (see `ownership` for why). */
   owns(groupId: string): boolean;
+  /**
+   * NONE when this broker coordinates the group; NOT_COORDINATOR when another broker does (or
+   * none yet); COORDINATOR_LOAD_IN_PROGRESS while this broker loads the group's partition.
+   */
+  ownership(groupId: string): number;
   /** Appends durably; all records of one group go to its one partition. Throws KafkaError. */
   append(groupId: string, records: readonly CoordinatorRecord[]): Promise<void>;
 }

@@ -1,8 +1,10 @@
 /**
- * GroupStore over the internal `__consumer_offsets` topic: creates the topic on first start,
- * appends coordinator records with acks=-1 (durable before the request is answered), and replays
- * every local partition at start-up. Compaction of the topic is not implemented yet: the log only
- * grows (retention does not apply to it), and replay reads it whole.
+ * GroupStore over the internal `__consumer_offsets` topic, a replicated partitioned topic like
+ * any other. The coordinator of a group is the leader of the group's partition: a broker loads
+ * a partition's groups when it becomes its leader (once everything committed before is readable)
+ * and forgets them when it stops leading it. Records are appended with acks=-1, so a commit is
+ * on a quorum before it is answered. The topic is created on first use (FindCoordinator), with
+ * min(offsets.topic.replication.factor, live brokers) replicas.
  */
 import { ErrorCode, KafkaError } from '../kafka/protocol/errors.js';
 import { buildRecordBatch, decodeRecords, readBatchHeader, BATCH_HEADER_SIZE } from '../kafka/protocol/records.js';
@@ -25,62 +27,103 @@ const MAX_BATCH_BYTES = 256 * 1024;
 
 export interface OffsetsTopicOptions {
   readonly cluster: Cluster;
+  /** offsets.topic.num.partitions: used until the topic exists, then the topic's count wins. */
   readonly partitions: number;
-  readonly replicationFactor: number;
+  /** The replication factor to create the topic with (asked when it is created). */
+  readonly replicationFactor: () => number;
   readonly logger: CoordinatorLogger;
 }
 
 export type ReplayVisitor = (key: CoordinatorKey, value: OffsetValue | GroupValue | null) => void;
 
 export class OffsetsTopicStore implements GroupStore {
-  private constructor(
-    private readonly cluster: Cluster,
-    /** The partition count actually in use (an existing topic wins over the config). */
-    readonly partitions: number,
-    private readonly log: CoordinatorLogger,
-  ) {}
+  /** Partitions whose groups this broker has loaded (it leads them). */
+  private readonly loaded = new Set<number>();
+  /** Partitions being loaded. */
+  private readonly loading = new Set<number>();
+  private creating: Promise<void> | null = null;
 
-  /** Opens the topic, creating it (internal, compacted) if it does not exist yet. */
-  static async open(opts: OffsetsTopicOptions): Promise<OffsetsTopicStore> {
-    let info = opts.cluster.topic(OFFSETS_TOPIC);
-    if (info === undefined) {
+  constructor(private readonly opts: OffsetsTopicOptions) {}
+
+  private get cluster(): Cluster {
+    return this.opts.cluster;
+  }
+
+  /** The partition count in use: the topic's once it exists, else the configured one. */
+  get partitions(): number {
+    const info = this.cluster.topic(OFFSETS_TOPIC);
+    return info?.partitions ?? this.opts.partitions;
+  }
+
+  /** Creates the topic if it does not exist yet; concurrent callers share one attempt. */
+  ensureTopic(): Promise<void> {
+    if (this.cluster.topic(OFFSETS_TOPIC) !== undefined) return Promise.resolve();
+    this.creating ??= (async () => {
       try {
-        info = await opts.cluster.createTopic({
+        await this.cluster.createTopic({
           name: OFFSETS_TOPIC,
-          partitions: opts.partitions,
-          replicationFactor: opts.replicationFactor,
+          partitions: this.opts.partitions,
+          replicationFactor: this.opts.replicationFactor(),
           configs: { 'cleanup.policy': 'compact' },
           internal: true,
         });
-        opts.logger.info({ topic: OFFSETS_TOPIC, partitions: opts.partitions }, 'created the offsets topic');
+        this.opts.logger.info({ topic: OFFSETS_TOPIC, partitions: this.opts.partitions }, 'created the offsets topic');
       } catch (e) {
-        // Another path (a racing broker start, an admin) may have created it meanwhile.
+        // Another broker (or an earlier attempt) created it meanwhile.
         if (!(e instanceof KafkaError && e.code === ErrorCode.TOPIC_ALREADY_EXISTS)) throw e;
-        info = opts.cluster.topic(OFFSETS_TOPIC);
-        if (info === undefined) throw e;
+      } finally {
+        this.creating = null;
       }
-    } else if (info.partitions !== opts.partitions) {
-      opts.logger.warn(
-        { configured: opts.partitions, actual: info.partitions },
-        'offsets.topic.num.partitions differs from the existing offsets topic; using the existing partition count',
-      );
-    }
-    return new OffsetsTopicStore(opts.cluster, info.partitions, opts.logger);
+    })();
+    return this.creating;
   }
 
   partitionFor(groupId: string): number {
     return partitionForKey(groupId, this.partitions);
   }
 
+  private leads(partition: number): boolean {
+    return this.cluster.partition(OFFSETS_TOPIC, partition)?.isLeader() ?? false;
+  }
+
   owns(groupId: string): boolean {
-    return this.cluster.partition(OFFSETS_TOPIC, this.partitionFor(groupId))?.isLeader() ?? false;
+    return this.ownership(groupId) === ErrorCode.NONE;
+  }
+
+  ownership(groupId: string): number {
+    const p = this.partitionFor(groupId);
+    if (!this.leads(p)) return ErrorCode.NOT_COORDINATOR;
+    if (this.loaded.has(p)) return ErrorCode.NONE;
+    return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+  }
+
+  isLoaded(partition: number): boolean {
+    return this.loaded.has(partition);
+  }
+
+  isLoading(partition: number): boolean {
+    return this.loading.has(partition);
+  }
+
+  markLoading(partition: number): void {
+    this.loading.add(partition);
+  }
+
+  markLoaded(partition: number): void {
+    this.loading.delete(partition);
+    this.loaded.add(partition);
+  }
+
+  markUnloaded(partition: number): void {
+    this.loading.delete(partition);
+    this.loaded.delete(partition);
   }
 
   async append(groupId: string, records: readonly CoordinatorRecord[]): Promise<void> {
     if (records.length === 0) return;
     const partition = this.partitionFor(groupId);
     const p = this.cluster.partition(OFFSETS_TOPIC, partition);
-    if (p === undefined || !p.isLeader()) {
+    if (p === undefined || !p.isLeader() || !this.loaded.has(partition)) {
       throw new KafkaError(ErrorCode.NOT_COORDINATOR, `this broker does not lead ${OFFSETS_TOPIC}-${partition} (group '${groupId}')`);
     }
     const now = Date.now();
@@ -102,49 +145,50 @@ export class OffsetsTopicStore implements GroupStore {
     await p.append(batches.length === 1 ? batches[0]! : Buffer.concat(batches), -1);
   }
 
-  /** Reads every local partition from its start to its high watermark, in offset order. */
-  async replay(visit: ReplayVisitor): Promise<{ records: number; skipped: number }> {
+  /**
+   * Reads one partition from its start to `end` (its high watermark once this broker leads it
+   * and everything before is committed), in offset order. `stillLeader` stops a load whose
+   * leadership ended.
+   */
+  async replayPartition(partition: number, end: number, visit: ReplayVisitor, stillLeader: () => boolean): Promise<{ records: number; skipped: number }> {
     let records = 0;
     let skipped = 0;
-    for (let partition = 0; partition < this.partitions; partition++) {
-      const p = this.cluster.partition(OFFSETS_TOPIC, partition);
-      if (p === undefined) continue;
-      let offset = p.logStartOffset();
-      const end = p.highWatermark();
-      while (offset < end) {
-        const read = await p.read(offset, REPLAY_READ_BYTES, 0);
-        if (read.records.length === 0 || read.nextOffset <= offset) break;
-        let pos = 0;
-        while (pos + BATCH_HEADER_SIZE <= read.records.length) {
-          const header = readBatchHeader(read.records, pos);
-          if (pos + header.sizeInBytes > read.records.length) break;
-          if (!header.isControl) {
-            let decoded: ReturnType<typeof decodeRecords>['records'];
+    const p = this.cluster.partition(OFFSETS_TOPIC, partition);
+    if (p === undefined) return { records, skipped };
+    let offset = p.logStartOffset();
+    while (offset < end && stillLeader()) {
+      const read = await p.read(offset, REPLAY_READ_BYTES, 0);
+      if (read.records.length === 0 || read.nextOffset <= offset) break;
+      let pos = 0;
+      while (pos + BATCH_HEADER_SIZE <= read.records.length) {
+        const header = readBatchHeader(read.records, pos);
+        if (pos + header.sizeInBytes > read.records.length) break;
+        if (!header.isControl) {
+          let decoded: ReturnType<typeof decodeRecords>['records'];
+          try {
+            decoded = decodeRecords(read.records, pos).records;
+          } catch (e) {
+            // Not ours (e.g. a compressed batch some client produced): skip it, never refuse to load.
+            skipped++;
+            this.opts.logger.warn({ partition, offset: header.baseOffset, err: e instanceof Error ? e.message : String(e) }, 'skipping unreadable offsets-topic batch');
+            pos += header.sizeInBytes;
+            continue;
+          }
+          for (const rec of decoded) {
+            if (rec.offset < offset || rec.offset >= end) continue;
             try {
-              decoded = decodeRecords(read.records, pos).records;
+              visit(...decodeRecord(rec.key, rec.value));
+              records++;
             } catch (e) {
-              // Not ours (e.g. a compressed batch some client produced): skip it, never refuse to start.
+              if (!(e instanceof CoordinatorRecordError)) throw e;
               skipped++;
-              this.log.warn({ partition, offset: header.baseOffset, err: e instanceof Error ? e.message : String(e) }, 'skipping unreadable offsets-topic batch');
-              pos += header.sizeInBytes;
-              continue;
-            }
-            for (const rec of decoded) {
-              if (rec.offset < offset) continue;
-              try {
-                visit(...decodeRecord(rec.key, rec.value));
-                records++;
-              } catch (e) {
-                if (!(e instanceof CoordinatorRecordError)) throw e;
-                skipped++;
-                this.log.warn({ partition, offset: rec.offset, err: e.message }, 'skipping unreadable offsets-topic record');
-              }
+              this.opts.logger.warn({ partition, offset: rec.offset, err: e.message }, 'skipping unreadable offsets-topic record');
             }
           }
-          pos += header.sizeInBytes;
         }
-        offset = read.nextOffset;
+        pos += header.sizeInBytes;
       }
+      offset = read.nextOffset;
     }
     return { records, skipped };
   }

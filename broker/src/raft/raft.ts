@@ -338,6 +338,18 @@ export class RaftNode {
   }
 
   /**
+   * Starts an election now instead of after the election timeout (with PreVote first, so a
+   * healthy leader is not disturbed). For a replica the host knows should lead: the preferred
+   * replica of a new group, or a lone voter after a restart. Ignored by a leader or a
+   * replica that may not campaign.
+   */
+  campaign(): void {
+    if (this.roleValue === Role.Leader || !this.promotable()) return;
+    this.electionElapsed = 0;
+    this.campaignNow(false);
+  }
+
+  /**
    * The host could not deliver to `to` (queue full, connection lost): stop streaming appends to
    * it optimistically and probe once it answers again.
    */
@@ -530,7 +542,7 @@ export class RaftNode {
     // grant votes to the voters that can campaign.
     if (this.electionElapsed >= this.randomizedElectionTimeout && this.promotable()) {
       this.electionElapsed = 0;
-      this.campaign(false);
+      this.campaignNow(false);
     }
   }
 
@@ -587,7 +599,7 @@ export class RaftNode {
     return isVoter(this.confValue, this.id) || isVoter(this.baseConf, this.id);
   }
 
-  private campaign(transfer: boolean): void {
+  private campaignNow(transfer: boolean): void {
     if (this.roleValue === Role.Leader || !this.promotable()) return;
     if (this.preVote && !transfer) {
       this.becomePreCandidate();
@@ -715,7 +727,7 @@ export class RaftNode {
         return;
       case MessageType.TimeoutNow:
         // Leadership transfer: campaign now, skipping pre-vote and overriding leases.
-        this.campaign(true);
+        this.campaignNow(true);
         return;
       case MessageType.ReadIndexResponse:
         if (m.context !== null) this.readStates.push({ index: m.index, context: m.context });

@@ -1,16 +1,17 @@
 /**
- * Raft entries that are not record batches (a new leader's empty entry, membership changes) are
- * stored in the partition log as Kafka control batches, so the segment files stay the one and
- * only raft log and every entry is exactly one batch: raft index i is the i-th batch after the
- * snapshot. Such a batch occupies one Kafka offset, like a transaction marker; clients skip
- * control batches. The record key is the control-record key of the protocol (version int16,
- * type int16); the types used here are Chronik's own, outside the values Kafka assigns.
+ * How raft entries that are not record batches live in the partition log:
+ * - a new leader's empty entry takes no bytes and no offset at all: it is always the first entry
+ *   of its term, so the term change in the batches' partitionLeaderEpoch marks it, and the
+ *   hard-state journal records it (see partition-raft-storage.ts). Offsets therefore start at 0
+ *   and leader changes leave no gaps;
+ * - a membership change is a Kafka control batch of its own, so its place among the batches is
+ *   in the segment itself. It occupies one Kafka offset, like a transaction marker; clients skip
+ *   control batches. The record key is the protocol's control-record key (version int16, type
+ *   int16) with a type of Chronik's own, outside the values Kafka assigns.
  */
 import { buildRecordBatch, decodeRecords, readBatchHeader } from '../kafka/protocol/records.js';
 import { EntryType, type Entry } from '../raft/types.js';
 
-/** A new leader's empty entry (no value). */
-export const CONTROL_TYPE_RAFT_NOOP = 100;
 /** A membership change; the value is the core's ConfChange encoding. */
 export const CONTROL_TYPE_RAFT_CONF = 101;
 
@@ -23,28 +24,35 @@ function controlKey(type: number): Buffer {
   return key;
 }
 
-/** Whether an entry's data is carried as a record batch of its own (data entries) or wrapped. */
+/** Whether an entry's data is a record batch of its own (data entries). */
 export function isBatchEntry(e: Entry): boolean {
   return e.type === EntryType.Normal && e.data.length > 0;
 }
 
+/** A new leader's empty entry: stored nowhere in the segments. */
+export function isNoopEntry(e: Entry): boolean {
+  return e.type === EntryType.Normal && e.data.length === 0;
+}
+
+/** Kafka offsets an entry occupies: a batch its records, a membership change one, a no-op none. */
+export function offsetSpan(e: Entry): number {
+  if (isNoopEntry(e)) return 0;
+  if (!isBatchEntry(e)) return 1;
+  const d = e.data;
+  return new DataView(d.buffer, d.byteOffset, d.length).getInt32(23) + 1;
+}
+
 /**
- * The control batch that stores `e` at `offset`. Deterministic (timestamp 0), so every replica
- * writes byte-identical logs.
+ * The control batch that stores membership change `e` at `offset`. Deterministic (timestamp
+ * 0), so every replica writes byte-identical logs.
  */
-export function encodeControlEntry(e: Entry, offset: number): Buffer {
-  const conf = e.type === EntryType.ConfChange;
+export function encodeConfEntry(e: Entry, offset: number): Buffer {
+  if (e.type !== EntryType.ConfChange) throw new Error(`entry ${e.index} is not a membership change`);
   return buildRecordBatch({
     baseOffset: offset,
     partitionLeaderEpoch: e.term,
     isControl: true,
-    records: [
-      {
-        key: controlKey(conf ? CONTROL_TYPE_RAFT_CONF : CONTROL_TYPE_RAFT_NOOP),
-        value: conf ? Buffer.from(e.data.buffer, e.data.byteOffset, e.data.length) : null,
-        timestamp: 0,
-      },
-    ],
+    records: [{ key: controlKey(CONTROL_TYPE_RAFT_CONF), value: Buffer.from(e.data.buffer, e.data.byteOffset, e.data.length), timestamp: 0 }],
   });
 }
 
@@ -55,10 +63,15 @@ export function raftControlType(batch: Buffer): number | null {
   const key = decodeRecords(batch, 0).records[0]?.key;
   if (!key || key.length !== 4 || key.readInt16BE(0) !== CONTROL_KEY_VERSION) return null;
   const type = key.readInt16BE(2);
-  return type === CONTROL_TYPE_RAFT_NOOP || type === CONTROL_TYPE_RAFT_CONF ? type : null;
+  return type === CONTROL_TYPE_RAFT_CONF ? type : null;
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** A no-op entry as the core holds it. */
+export function noopEntry(term: number, index: number): Entry {
+  return { term, index, type: EntryType.Normal, data: EMPTY };
+}
 
 /** The raft entry a stored batch (one whole batch in `batch`) stands for. */
 export function entryFromBatch(batch: Buffer, index: number): Entry {
@@ -66,7 +79,6 @@ export function entryFromBatch(batch: Buffer, index: number): Entry {
   const term = h.partitionLeaderEpoch;
   if (h.isControl) {
     const type = raftControlType(batch);
-    if (type === CONTROL_TYPE_RAFT_NOOP) return { term, index, type: EntryType.Normal, data: EMPTY };
     if (type === CONTROL_TYPE_RAFT_CONF) {
       const value = decodeRecords(batch, 0).records[0]?.value;
       if (!value) throw new Error(`raft membership batch at offset ${h.baseOffset} has no value`);

@@ -3,8 +3,12 @@
  * that takes part in the log's group-commit rounds: a round that writes many groups' entries
  * also makes their new terms and votes durable, with one extra fsync for all of them instead of
  * a small atomic file per group (three fsyncs each). Fixed-size records, each with its own
- * CRC-32C; the latest record of a group wins; a torn or corrupt tail is cut at start-up. The
- * file is rewritten with only the live records when it has grown well beyond them.
+ * CRC-32C; the latest hard state of a group wins; a torn or corrupt tail is cut at start-up.
+ * The file is rewritten with only the live records when it has grown well beyond them.
+ *
+ * It also holds where each new leader's empty entry sits (term, raft index, Kafka offset): those
+ * entries carry no data, so they take no bytes and no offset in the partition log (see
+ * partition-raft-storage.ts), and this is their durable record.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,22 +18,51 @@ import { fsyncDir, fsyncFd } from '../log/files.js';
 import type { FlushPlan, Flushable, GroupCommitter } from '../log/group-committer.js';
 import type { HardState } from '../raft/types.js';
 
-const RECORD = 36; // crc u32, group f64, term f64, vote f64, commit f64
+const RECORD = 41; // crc u32, kind u8, group f64, then three f64 fields
+const KIND_HARD_STATE = 1; // term, vote, commit
+const KIND_NOOP = 2; // term, index, offset
+const KIND_NOOPS_FROM = 3; // index: forget no-ops at and after it (truncation)
+const KIND_NOOPS_BELOW = 4; // index: forget no-ops before it (compaction)
 const FILE = 'hardstate.journal';
 const COMPACT_MIN_BYTES = 1 << 20;
 
-function encode(group: number, hs: HardState, into: Buffer, at: number): void {
-  into.writeDoubleBE(group, at + 4);
-  into.writeDoubleBE(hs.term, at + 12);
-  into.writeDoubleBE(hs.vote, at + 20);
-  into.writeDoubleBE(hs.commit, at + 28);
+/** A new leader's empty entry: its raft index and the Kafka offset it stands at. */
+export interface NoopEntry {
+  readonly term: number;
+  readonly index: number;
+  readonly offset: number;
+}
+
+interface Rec {
+  readonly kind: number;
+  readonly group: number;
+  readonly a: number;
+  readonly b: number;
+  readonly c: number;
+}
+
+function encode(r: Rec, into: Buffer, at: number): void {
+  into.writeUInt8(r.kind, at + 4);
+  into.writeDoubleBE(r.group, at + 5);
+  into.writeDoubleBE(r.a, at + 13);
+  into.writeDoubleBE(r.b, at + 21);
+  into.writeDoubleBE(r.c, at + 29);
+  into.fill(0, at + 37, at + RECORD);
   into.writeUInt32BE(crc32c(into, at + 4, at + RECORD), at);
+}
+
+function hardRec(group: number, hs: HardState): Rec {
+  return { kind: KIND_HARD_STATE, group, a: hs.term, b: hs.vote, c: hs.commit };
 }
 
 export class HardStateJournal implements Flushable {
   private readonly states = new Map<number, HardState>();
   private pending = new Map<number, HardState>();
   private inflight: Map<number, HardState> | null = null;
+  /** No-op entries per group, ascending by index (what the file says once pending ones are written). */
+  private readonly noopsByGroup = new Map<number, NoopEntry[]>();
+  /** No-op records waiting for the next round, in order. */
+  private pendingNoops: Rec[] = [];
   private size: number;
   private requested: Promise<void> | null = null;
   private failed: Error | null = null;
@@ -52,14 +85,19 @@ export class HardStateJournal implements Flushable {
     const fd = fs.openSync(file, 'a+');
     const data = await fs.promises.readFile(file);
     const states = new Map<number, HardState>();
+    const noops = new Map<number, NoopEntry[]>();
     let good = 0;
     for (let at = 0; at + RECORD <= data.length; at += RECORD) {
       if (data.readUInt32BE(at) !== crc32c(data, at + 4, at + RECORD)) break;
-      states.set(data.readDoubleBE(at + 4), {
-        term: data.readDoubleBE(at + 12),
-        vote: data.readDoubleBE(at + 20),
-        commit: data.readDoubleBE(at + 28),
-      });
+      const r: Rec = {
+        kind: data.readUInt8(at + 4),
+        group: data.readDoubleBE(at + 5),
+        a: data.readDoubleBE(at + 13),
+        b: data.readDoubleBE(at + 21),
+        c: data.readDoubleBE(at + 29),
+      };
+      if (r.kind === KIND_HARD_STATE) states.set(r.group, { term: r.a, vote: r.b, commit: r.c });
+      else applyNoopRecord(noops, r);
       good = at + RECORD;
     }
     if (good < data.length) {
@@ -72,7 +110,33 @@ export class HardStateJournal implements Flushable {
     // Positioned writes need a descriptor that is not in append mode.
     const j = new HardStateJournal(file, fs.openSync(file, 'r+'), good, committer, logger);
     for (const [g, hs] of states) j.states.set(g, hs);
+    for (const [g, list] of noops) j.noopsByGroup.set(g, list);
     return j;
+  }
+
+  /** The group's recorded no-op entries, ascending by index. */
+  noops(group: number): readonly NoopEntry[] {
+    return this.noopsByGroup.get(group) ?? [];
+  }
+
+  /** Records a new leader's empty entry; durable after the next round that `sync()` joins. */
+  putNoop(group: number, e: NoopEntry): void {
+    this.queueNoop({ kind: KIND_NOOP, group, a: e.term, b: e.index, c: e.offset });
+  }
+
+  /** Forgets the group's no-ops at and after `index` (its log was cut there). */
+  truncateNoops(group: number, index: number): void {
+    this.queueNoop({ kind: KIND_NOOPS_FROM, group, a: index, b: 0, c: 0 });
+  }
+
+  /** Forgets the group's no-ops before `index` (a snapshot covers them). */
+  dropNoopsBelow(group: number, index: number): void {
+    this.queueNoop({ kind: KIND_NOOPS_BELOW, group, a: index, b: 0, c: 0 });
+  }
+
+  private queueNoop(r: Rec): void {
+    applyNoopRecord(this.noopsByGroup, r);
+    this.pendingNoops.push(r);
   }
 
   /** The group's hard state as last written (durable or about to be), or null if never. */
@@ -94,11 +158,13 @@ export class HardStateJournal implements Flushable {
   remove(group: number): void {
     this.pending.delete(group);
     this.states.delete(group);
+    if (this.noopsByGroup.has(group)) this.queueNoop({ kind: KIND_NOOPS_FROM, group, a: 0, b: 0, c: 0 });
+    this.noopsByGroup.delete(group);
   }
 
   sync(): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
-    if (this.pending.size > 0) {
+    if (this.pending.size > 0 || this.pendingNoops.length > 0) {
       this.requested ??= this.committer.request(this);
       return this.requested;
     }
@@ -110,10 +176,17 @@ export class HardStateJournal implements Flushable {
     const batch = this.pending;
     this.pending = new Map();
     this.inflight = batch;
-    const buf = Buffer.allocUnsafe(batch.size * RECORD);
+    const noops = this.pendingNoops;
+    this.pendingNoops = [];
+    const buf = Buffer.allocUnsafe((noops.length + batch.size) * RECORD);
     let at = 0;
+    // No-op records first: a hard state in the same round may already count their entries.
+    for (const r of noops) {
+      encode(r, buf, at);
+      at += RECORD;
+    }
     for (const [g, hs] of batch) {
-      encode(g, hs, buf, at);
+      encode(hardRec(g, hs), buf, at);
       at += RECORD;
     }
     const position = this.size;
@@ -137,13 +210,21 @@ export class HardStateJournal implements Flushable {
    * call it between rounds (nothing pending or in flight), as the replication host does.
    */
   async compactIfNeeded(): Promise<boolean> {
-    if (this.inflight || this.pending.size > 0 || this.requested) return false;
-    const live = this.states.size * RECORD;
+    if (this.inflight || this.pending.size > 0 || this.pendingNoops.length > 0 || this.requested) return false;
+    let noopCount = 0;
+    for (const list of this.noopsByGroup.values()) noopCount += list.length;
+    const live = (this.states.size + noopCount) * RECORD;
     if (this.size < COMPACT_MIN_BYTES || this.size < 4 * live) return false;
     const buf = Buffer.allocUnsafe(live);
     let at = 0;
+    for (const [g, list] of this.noopsByGroup) {
+      for (const e of list) {
+        encode({ kind: KIND_NOOP, group: g, a: e.term, b: e.index, c: e.offset }, buf, at);
+        at += RECORD;
+      }
+    }
     for (const [g, hs] of this.states) {
-      encode(g, hs, buf, at);
+      encode(hardRec(g, hs), buf, at);
       at += RECORD;
     }
     const tmp = `${this.file}.tmp`;
@@ -165,4 +246,25 @@ export class HardStateJournal implements Flushable {
   close(): void {
     fs.closeSync(this.fd);
   }
+}
+
+function applyNoopRecord(noops: Map<number, NoopEntry[]>, r: Rec): void {
+  const list = noops.get(r.group) ?? [];
+  let next: NoopEntry[];
+  switch (r.kind) {
+    case KIND_NOOP:
+      next = list.filter((e) => e.index < r.b);
+      next.push({ term: r.a, index: r.b, offset: r.c });
+      break;
+    case KIND_NOOPS_FROM:
+      next = list.filter((e) => e.index < r.a);
+      break;
+    case KIND_NOOPS_BELOW:
+      next = list.filter((e) => e.index >= r.a);
+      break;
+    default:
+      return;
+  }
+  if (next.length === 0) noops.delete(r.group);
+  else noops.set(r.group, next);
 }

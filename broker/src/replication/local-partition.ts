@@ -102,6 +102,11 @@ export class LocalPartition implements ReplicatedPartition {
     return this.hwm;
   }
 
+  /** A single broker's log has one epoch, 0. */
+  endOffsetForEpoch(epoch: number): { epoch: number; endOffset: number } | null {
+    return epoch >= 0 ? { epoch: 0, endOffset: this.log.logEndOffset() } : null;
+  }
+
   lastStableOffset(): number {
     return this.hwm;
   }

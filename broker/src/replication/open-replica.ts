@@ -38,6 +38,14 @@ export interface OpenReplicaOptions {
   readonly replicaLagTimeMaxMs: number;
   readonly timing: RaftTiming;
   readonly logger: Logger;
+  /** Campaign at once rather than after an election timeout (the preferred replica of a new group). */
+  readonly campaign?: boolean;
+}
+
+/** A group whose only voter is this broker need not wait for an election timeout. */
+function isLoneVoter(node: RaftNode, nodeId: number): boolean {
+  const voters = node.conf.voters;
+  return voters.length === 1 && voters[0] === raftId(nodeId);
 }
 
 export async function openReplica(o: OpenReplicaOptions): Promise<RaftPartition> {
@@ -78,6 +86,10 @@ export async function openReplica(o: OpenReplicaOptions): Promise<RaftPartition>
   });
   partition.adoptRestored(restore);
   o.host.addGroup({ id: o.group, node, storage, machine: partition });
+  if (o.campaign === true || isLoneVoter(node, o.nodeId)) {
+    node.campaign();
+    o.host.wake(o.group);
+  }
   return partition;
 }
 
@@ -131,5 +143,9 @@ export async function openStateMachineReplica(o: OpenStateMachineOptions): Promi
     ...(o.snapshotEvery !== undefined ? { snapshotEvery: o.snapshotEvery } : {}),
   });
   o.host.addGroup({ id: o.group, node, storage, machine: replica });
+  if (isLoneVoter(node, o.nodeId)) {
+    node.campaign();
+    o.host.wake(o.group);
+  }
   return replica;
 }

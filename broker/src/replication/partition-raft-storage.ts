@@ -1,9 +1,12 @@
 /**
- * Raft storage over a partition's segment files: the raft log IS the partition log. Every raft
- * entry is exactly one record batch (data entries as the leader stamped them, the core's own
- * entries as control batches, see control-entries.ts), so raft index i is the i-th batch after
- * the snapshot's offset and the bytes are written and fsynced once. Terms are the batches'
- * partitionLeaderEpoch.
+ * Raft storage over a partition's segment files: the raft log IS the partition log. A data entry
+ * is exactly one record batch as the leader stamped it, a membership change one control batch,
+ * and a new leader's empty entry nothing at all (see control-entries.ts): the raft log is the
+ * batches after the snapshot's offset in order, with one empty entry before the first batch of
+ * every term. The bytes are written and fsynced once; terms are the batches'
+ * partitionLeaderEpoch; where each empty entry sits is also in the hard-state journal, which
+ * makes the ones no batch follows durable too (a term's empty entry is otherwise derivable from
+ * its first batch).
  *
  * In memory: the term history (first index and offset of every term), the base offsets of recent
  * entries plus one sample every SAMPLE_EVERY entries for older ones, the entries themselves from
@@ -28,8 +31,8 @@ import {
   type WritableRaftStorage,
 } from '../raft/storage.js';
 import { EntryType, type ConfState, type Entry, type HardState, type Snapshot } from '../raft/types.js';
-import { encodeControlEntry, entryFromBatch, isBatchEntry } from './control-entries.js';
-import type { HardStateJournal } from './hard-state-journal.js';
+import { encodeConfEntry, entryFromBatch, isBatchEntry, isNoopEntry, noopEntry } from './control-entries.js';
+import type { HardStateJournal, NoopEntry } from './hard-state-journal.js';
 
 /** What the storage needs of a partition log (FilePartitionLog provides it). */
 export interface ReplicaLog {
@@ -156,6 +159,8 @@ export class PartitionRaftStorage implements WritableRaftStorage {
   private cacheStart: number;
   private cacheBytesValue = 0;
   private confs: StoredConfChange[] = [];
+  /** The empty entries after the snapshot, by index (they have no batch). */
+  private noops = new Map<number, NoopEntry>();
   private loaded: { lo: number; entries: Entry[] }[] = [];
   private loading = new Set<number>();
   private closed = false;
@@ -197,14 +202,33 @@ export class PartitionRaftStorage implements WritableRaftStorage {
     return s;
   }
 
-  /** Rebuilds the in-memory index from the batches after the snapshot. */
+  /**
+   * Rebuilds the in-memory index from the batches after the snapshot, putting each term's empty
+   * entry before its first batch (where the journal has it, else derived from the epoch change
+   * and recorded now).
+   */
   private async scan(onStored: ((b: StoredBatch) => void) | undefined, replayAll: boolean): Promise<void> {
     const hs = this.journal.get(this.group);
+    const recorded = this.journal.noops(this.group).filter((n) => n.index > this.snap.index);
+    let k = 0;
     let offset = this.snapOffset;
     const end = this.log.logEndOffset();
     let index = this.snap.index;
+    let epoch = this.snap.term;
     // Entries above the persisted commit are not applied yet: they must stay in memory.
     const keepFrom = replayAll ? index + 1 : (hs?.commit ?? 0) + 1;
+    const addNoop = (n: NoopEntry): void => {
+      index = n.index;
+      epoch = n.term;
+      const e = noopEntry(n.term, n.index);
+      this.noops.set(n.index, n);
+      this.track(e, n.offset);
+      if (index >= keepFrom) this.cacheEntry(e);
+      onStored?.({ index, entry: e, baseOffset: n.offset, lastOffset: n.offset - 1 });
+    };
+    const recordedAt = (at: number): void => {
+      while (k < recorded.length && (recorded[k] as NoopEntry).index === index + 1 && (recorded[k] as NoopEntry).offset === at) addNoop(recorded[k++] as NoopEntry);
+    };
     while (offset < end) {
       const r = await this.log.readStored(offset, SCAN_BYTES);
       if (r.records.length === 0) break;
@@ -216,7 +240,15 @@ export class PartitionRaftStorage implements WritableRaftStorage {
         const base = readInt64(batch, BatchField.baseOffset);
         const lastOffset = base + batch.readInt32BE(BatchField.lastOffsetDelta);
         if (base < offset) continue;
+        recordedAt(base);
+        const batchEpoch = batch.readInt32BE(BatchField.partitionLeaderEpoch);
+        if (batchEpoch > epoch) {
+          const derived: NoopEntry = { term: batchEpoch, index: index + 1, offset: base };
+          this.journal.putNoop(this.group, derived);
+          addNoop(derived);
+        }
         index++;
+        epoch = batchEpoch;
         const entry = entryFromBatch(batch, index);
         this.track(entry, base);
         if (index >= keepFrom) this.cacheEntry(entry);
@@ -232,6 +264,12 @@ export class PartitionRaftStorage implements WritableRaftStorage {
         offset = lastOffset + 1;
       }
       offset = Math.max(offset, r.nextOffset);
+    }
+    recordedAt(end);
+    if (k < recorded.length) {
+      // Records of empty entries the log does not continue to (a cut the journal missed): forget them.
+      this.logger.warn({ dir: this.log.dir, from: (recorded[k] as NoopEntry).index }, 'dropping recorded empty raft entries past the log end');
+      this.journal.truncateNoops(this.group, (recorded[k] as NoopEntry).index);
     }
     this.last = index;
     this.nextOffset = end;
@@ -410,6 +448,15 @@ export class PartitionRaftStorage implements WritableRaftStorage {
     const now = this.now();
     for (const e of entries) {
       const base = this.nextOffset;
+      if (isNoopEntry(e)) {
+        const n: NoopEntry = { term: e.term, index: e.index, offset: base };
+        this.journal.putNoop(this.group, n);
+        this.noops.set(e.index, n);
+        this.track(e, base);
+        this.cacheEntry(e);
+        this.last = e.index;
+        continue;
+      }
       let bytes: Buffer;
       if (isBatchEntry(e)) {
         bytes = asBuffer(e.data);
@@ -421,7 +468,7 @@ export class PartitionRaftStorage implements WritableRaftStorage {
           throw new Error(`raft storage ${this.log.dir}: entry ${e.index} is not exactly one record batch`);
         }
       } else {
-        bytes = encodeControlEntry(e, base);
+        bytes = encodeConfEntry(e, base);
       }
       const r = this.log.appendExact(bytes, now, true);
       this.track(e, base);
@@ -445,6 +492,9 @@ export class PartitionRaftStorage implements WritableRaftStorage {
     if (index > this.last) return;
     if (index <= this.snap.index) throw new Error(`raft storage ${this.log.dir}: truncation at ${index} reaches into the snapshot`);
     const offset = this.baseOffsetOf(index) ?? (await this.locate(index));
+    // The journal forgets the cut empty entries in the same round the cut batches go.
+    this.journal.truncateNoops(this.group, index);
+    for (const i of [...this.noops.keys()]) if (i >= index) this.noops.delete(i);
     await this.log.truncateTo(offset);
     this.last = index - 1;
     this.nextOffset = offset;
@@ -486,6 +536,8 @@ export class PartitionRaftStorage implements WritableRaftStorage {
       this.dropThrough(snap.index);
     } else {
       await writeFileAtomic(where, JSON.stringify({ ...file, installing: true }));
+      this.journal.truncateNoops(this.group, 0);
+      this.noops.clear();
       await this.log.resetTo(offset);
       await writeFileAtomic(where, JSON.stringify(file));
       this.last = snap.index;
@@ -531,6 +583,8 @@ export class PartitionRaftStorage implements WritableRaftStorage {
 
   /** Forgets in-memory state for entries the snapshot now covers. */
   private dropThrough(index: number): void {
+    this.journal.dropNoopsBelow(this.group, index + 1);
+    for (const i of [...this.noops.keys()]) if (i <= index) this.noops.delete(i);
     if (this.cacheStart <= index) {
       const n = Math.min(index + 1 - this.cacheStart, this.cache.length);
       for (const e of this.cache.splice(0, n)) this.cacheBytesValue -= e.data.length;
@@ -620,6 +674,19 @@ export class PartitionRaftStorage implements WritableRaftStorage {
     const out: Entry[] = [];
     let firstOffset: number | null = null;
     let bytes = 0;
+    // Empty entries have no batch: they are emitted from memory as the walk reaches them.
+    const takeNoops = (): boolean => {
+      for (let n = this.noops.get(index); n !== undefined && index <= this.last; n = this.noops.get(index)) {
+        if (index >= lo) {
+          if (firstOffset === null) firstOffset = n.offset;
+          out.push(noopEntry(n.term, n.index));
+          if (bytes >= maxBytes && out.length > 0) return true;
+        }
+        index++;
+      }
+      return false;
+    };
+    if (takeNoops()) return { entries: out, offset: firstOffset };
     while (offset < this.nextOffset && index <= this.last) {
       const r = await this.log.readStored(offset, Math.max(SCAN_BYTES, maxBytes));
       if (r.records.length === 0) break;
@@ -639,8 +706,10 @@ export class PartitionRaftStorage implements WritableRaftStorage {
           if (bytes >= maxBytes) return { entries: out, offset: firstOffset };
         }
         index++;
+        if (takeNoops()) return { entries: out, offset: firstOffset };
       }
     }
+    takeNoops();
     return { entries: out, offset: firstOffset };
   }
 

@@ -6,15 +6,8 @@
  */
 import { BatchField, setBaseOffset, setPartitionLeaderEpoch } from '../kafka/protocol/records.js';
 import type { RaftNode } from '../raft/raft.js';
-import type { Entry } from '../raft/types.js';
-import { isBatchEntry } from './control-entries.js';
+import { offsetSpan } from './control-entries.js';
 import type { PartitionRaftStorage } from './partition-raft-storage.js';
-
-function span(e: Entry): number {
-  if (!isBatchEntry(e)) return 1;
-  const d = e.data;
-  return new DataView(d.buffer, d.byteOffset, d.length).getInt32(BatchField.lastOffsetDelta) + 1;
-}
 
 export class ProposalCursor {
   private end: { index: number; offset: number } | null = null;
@@ -37,7 +30,7 @@ export class ProposalCursor {
     let offset = this.storage.endOffset();
     if (last > index) {
       for (const e of this.node.entries(index + 1, last + 1) ?? []) {
-        offset += span(e);
+        offset += offsetSpan(e);
         index = e.index;
       }
     }

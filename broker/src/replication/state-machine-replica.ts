@@ -124,18 +124,27 @@ export class StateMachineReplica implements GroupMachine {
   }
 
   /**
-   * Proposes a command; resolves with its index once this replica applied it, rejects with
+   * Proposes one command, or several applied together; resolves with the entry's index once this
+   * replica applied it, rejects with
    * NotLeaderError when this replica does not lead, or when the entry was replaced.
    */
-  propose(command: Buffer): Promise<number> {
+  propose(command: Buffer | readonly Buffer[]): Promise<number> {
     if (this.closed || !this.isLeader()) return Promise.reject(new NotLeaderError(this.leader()));
-    const batch = buildRecordBatch({ records: [{ value: command, timestamp: 0 }] });
+    const commands = Buffer.isBuffer(command) ? [command] : command;
+    if (commands.length === 0) return Promise.reject(new Error('propose: no commands'));
+    // Several commands in one entry are applied together (one batch, one raft entry).
+    const batch = buildRecordBatch({ records: commands.map((value) => ({ value, timestamp: 0 })) });
     const p = this.cursor.propose(batch, this.soft.term);
     if (p === null) return Promise.reject(new NotLeaderError(this.leader()));
     this.opts.host.wake(this.group);
     return new Promise<number>((resolve, reject) => {
       this.pending.push({ index: p.index, term: this.soft.term, resolve, reject });
     });
+  }
+
+  /** Runs a host turn soon (after a membership change proposed straight on the core). */
+  wakeHost(): void {
+    this.opts.host.wake(this.group);
   }
 
   /** Resolves once the replica has applied `index` (or at once if it has). */

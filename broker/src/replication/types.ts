@@ -29,6 +29,11 @@ export interface ReplicatedPartition {
   read(offset: number, maxBytes: number, isolation: IsolationLevel): Promise<ReadResult>;
   /** Resolves when the high watermark passes `offset`, or on timeout/abort (never rejects). */
   waitForData(offset: number, timeoutMs: number, signal: AbortSignal): Promise<void>;
+  /**
+   * OffsetForLeaderEpoch: the largest epoch <= `epoch` this log has and the offset where it
+   * ended (the next epoch's start, or the log end for the current one); null if none.
+   */
+  endOffsetForEpoch(epoch: number): { epoch: number; endOffset: number } | null;
 }
 
 /**

@@ -246,7 +246,7 @@ describe('fetch', () => {
 });
 
 describe('offsets and admin shapes', () => {
-  it('ListOffsets v0 uses the old shape; v7 finds the max timestamp; OffsetForLeaderEpoch reports epoch 0', async () => {
+  it('ListOffsets v0 uses the old shape; v7 finds the max timestamp; OffsetForLeaderEpoch reports the raft term as the epoch', async () => {
     await createTopic('lo');
     await produce('lo', buildRecordBatch({ records: [{ key: null, value: 'a', timestamp: 5000 }] }));
     await produce('lo', buildRecordBatch({ records: [{ key: null, value: 'b', timestamp: 9000 }, { key: null, value: 'c', timestamp: 7000 }] }));
@@ -282,9 +282,10 @@ describe('offsets and admin shapes', () => {
 
     const ofle = await client.call(OFFSET_FOR_LEADER_EPOCH, 4, {
       replicaId: -1,
-      topics: [{ topic: 'lo', partitions: [{ partition: 0, currentLeaderEpoch: -1, leaderEpoch: 0 }] }],
+      topics: [{ topic: 'lo', partitions: [{ partition: 0, currentLeaderEpoch: -1, leaderEpoch: 1 }] }],
     });
-    expect((ofle['topics'] as { partitions: unknown[] }[])[0]?.partitions[0]).toMatchObject({ errorCode: 0, leaderEpoch: 0, endOffset: 4 });
+    // The leader epoch is the partition's raft term: 1 after its first election.
+    expect((ofle['topics'] as { partitions: unknown[] }[])[0]?.partitions[0]).toMatchObject({ errorCode: 0, leaderEpoch: 1, endOffset: 4 });
   });
 
   it('CreateTopics v7 returns id, counts and configs; validateOnly creates nothing; DeleteTopics v6 deletes by id', async () => {

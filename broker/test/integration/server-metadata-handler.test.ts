@@ -30,6 +30,7 @@ function fakePartition(topic: string, partition: number): ReplicatedPartition {
     append: () => Promise.reject(new Error('unused')),
     read: () => Promise.reject(new Error('unused')),
     waitForData: () => Promise.resolve(),
+    endOffsetForEpoch: () => null,
   };
 }
 
@@ -59,6 +60,9 @@ function fakeCluster(defaults: Record<string, string> = {}): Cluster & { created
     createPartitions: async () => undefined,
     alterTopicConfigs: async () => undefined,
     topicConfig: () => undefined,
+    partitionLeader: () => 5,
+    partitionView: (topic, p) => (topics.has(topic) && p < (topics.get(topic)?.partitions ?? 0) ? { leader: 5, leaderEpoch: 4, replicas: [5], isr: [5], offline: [] } : undefined),
+    placement: () => () => ({ ok: true, assignments: [] }),
   };
 }
 

@@ -18,6 +18,7 @@ const api = (key: number) => apiByKey(key) as ApiDef;
 const METADATA = api(3);
 const API_VERSIONS = api(18);
 const DESCRIBE_CLUSTER = api(60);
+const FIND_COORDINATOR = api(10);
 const ZERO = '00000000-0000-0000-0000-000000000000';
 
 let broker: Broker;
@@ -100,7 +101,11 @@ describe('Metadata', () => {
     const names = (all['topics'] as Body[]).map((t) => t['name']);
     expect(names).not.toContain('not-created');
     expect(names).toContain('versions-0');
-    const offsets = (all['topics'] as Body[]).find((t) => t['name'] === '__consumer_offsets');
+    // The offsets topic exists once a group needs a coordinator, and is reported as internal.
+    expect(names).not.toContain('__consumer_offsets');
+    await client.call(FIND_COORDINATOR, 3, { key: 'g', keyType: 0 });
+    const after = await client.call(METADATA, 12, { topics: null });
+    const offsets = (after['topics'] as Body[]).find((t) => t['name'] === '__consumer_offsets');
     expect(offsets?.['isInternal']).toBe(true);
   });
 

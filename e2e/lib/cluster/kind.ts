@@ -4,7 +4,9 @@ import { cachePath, VERSIONS } from '../cache.js';
 import { ensureDocker } from '../docker.js';
 import { log, run, which } from '../exec.js';
 import { ensureGoBinary } from '../gobuild.js';
+import { ensurePrivilegedContainers } from '../privileged.js';
 import { ensureKubectl } from '../tools.js';
+import { ensureKindNodeImage } from './kind-node.js';
 import type { Cluster, ClusterProvider, CreateOptions, ServiceEndpoint } from './provider.js';
 
 const CLUSTER_NAME = process.env.CHRONIK_E2E_KIND_CLUSTER ?? 'chronik-e2e';
@@ -72,6 +74,24 @@ function cluster(kubeconfigPath: string): Cluster {
   };
 }
 
+/**
+ * The node image: CHRONIK_E2E_KIND_NODE_IMAGE when set (`local` forces the local build); else
+ * the one this kind release was made for, pulled if missing; and where it cannot be pulled (no
+ * registry), one built on this machine from the same parts as the offline cluster.
+ */
+async function nodeImage(): Promise<string> {
+  const override = process.env.CHRONIK_E2E_KIND_NODE_IMAGE?.trim();
+  if (override === 'local') return ensureKindNodeImage();
+  if (override) return override;
+  const official = VERSIONS.kindNodeImage;
+  if ((await run('docker', ['image', 'inspect', '--format', '{{.Id}}', official], { allowFailure: true })).code === 0) return official;
+  const pull = await run('docker', ['pull', official], { allowFailure: true, timeoutMs: 15 * 60_000 });
+  if (pull.code === 0) return official;
+  const reason = (pull.stderr || pull.stdout).trim().split('\n').pop() ?? `exit ${pull.code}`;
+  log(`cannot pull ${official} (${reason}); using a node image built here`);
+  return ensureKindNodeImage();
+}
+
 async function createKind(opts: CreateOptions): Promise<Cluster> {
   await ensureDocker();
   const kubeconfigPath = join(cachePath('kind'), `${CLUSTER_NAME}.kubeconfig`);
@@ -84,9 +104,10 @@ async function createKind(opts: CreateOptions): Promise<Cluster> {
     }
     await kind(['delete', 'cluster', '--name', CLUSTER_NAME]);
   }
-  const args = ['create', 'cluster', '--name', CLUSTER_NAME, '--kubeconfig', kubeconfigPath, '--wait', '180s'];
-  // The node image defaults to the one this kind release was made for; override to test others.
-  if (process.env.CHRONIK_E2E_KIND_NODE_IMAGE) args.push('--image', process.env.CHRONIK_E2E_KIND_NODE_IMAGE);
+  const image = await nodeImage();
+  // kind runs its nodes privileged; make sure this host's docker can.
+  await ensurePrivilegedContainers(image);
+  const args = ['create', 'cluster', '--name', CLUSTER_NAME, '--kubeconfig', kubeconfigPath, '--wait', '180s', '--image', image];
   const t0 = Date.now();
   await kind(args);
   log(`kind cluster ${CLUSTER_NAME} ready in ${Math.round((Date.now() - t0) / 1000)} s`);

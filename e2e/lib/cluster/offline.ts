@@ -7,7 +7,7 @@ import { startControlPlane, ensureEtcd } from '../controlplane.js';
 import { ensureDocker, dockerBuild, imageExists } from '../docker.js';
 import { isRoot, log, run, sh, waitFor } from '../exec.js';
 import { ensureGoBinary, ensureKubernetesBinaries } from '../gobuild.js';
-import { freePort } from '../net.js';
+import { freePort, waitTcp } from '../net.js';
 import { ManagedProcess, stopPid } from '../process.js';
 import type { Cluster, ClusterProvider, CreateOptions } from './provider.js';
 import { STORAGE_CLASS_MANIFEST } from './hostpath-provisioner.js';
@@ -33,6 +33,8 @@ const SERVICE_CIDR = '10.96.0.0/16';
 const DNS_IP = '10.96.0.10';
 const PAUSE_IMAGE = 'registry.k8s.io/pause:3.10';
 const COREDNS_IMAGE = `chronik-e2e/coredns:${VERSIONS.coredns}`;
+/** The host runs each component itself; kubeadm is only for the kind node image. */
+const NODE_BINARIES = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet', 'kube-proxy', 'kubectl'] as const;
 
 interface OfflineState {
   kubeconfigPath: string;
@@ -161,13 +163,7 @@ const HOST_ENV = { ...process.env, PATH: `/usr/local/sbin:/usr/local/bin:/usr/sb
 
 async function buildSupportImages(): Promise<void> {
   await ensureDocker();
-  if (!(await imageExists(PAUSE_IMAGE))) {
-    await ensureDebianPackages(['gcc', 'libc6-dev']);
-    const work = cachePath('images', 'pause');
-    await run('gcc', ['-static', '-Os', '-s', '-o', join(work, 'pause'), join(E2E_DIR, 'images/pause/pause.c')]);
-    writeFileSync(join(work, 'Dockerfile'), readFileSync(join(E2E_DIR, 'images/pause/Dockerfile')));
-    await run('docker', ['build', '-q', '-t', PAUSE_IMAGE, work]);
-  }
+  await buildPauseImage(PAUSE_IMAGE);
   if (!(await imageExists(COREDNS_IMAGE))) {
     const coredns = await ensureCoreDns();
     const work = cachePath('images', 'coredns');
@@ -175,6 +171,16 @@ async function buildSupportImages(): Promise<void> {
     writeFileSync(join(work, 'Dockerfile'), readFileSync(join(E2E_DIR, 'images/coredns/Dockerfile')));
     await run('docker', ['build', '-q', '-t', COREDNS_IMAGE, work]);
   }
+}
+
+/** The pod sandbox image, built from e2e/images/pause (any tag: the program is version-agnostic). */
+export async function buildPauseImage(tag: string): Promise<void> {
+  if (await imageExists(tag)) return;
+  await ensureDebianPackages(['gcc', 'libc6-dev']);
+  const work = cachePath('images', 'pause');
+  await run('gcc', ['-static', '-Os', '-s', '-o', join(work, 'pause'), join(E2E_DIR, 'images/pause/pause.c')]);
+  writeFileSync(join(work, 'Dockerfile'), readFileSync(join(E2E_DIR, 'images/pause/Dockerfile')));
+  await run('docker', ['build', '-q', '-t', tag, work]);
 }
 
 export function ensureCoreDns(): Promise<string> {
@@ -266,6 +272,9 @@ function cluster(state: OfflineState): Cluster {
     reachService: async (namespace, service, port) => {
       const ip = await kubectlRaw(state.kubeconfigPath, ['-n', namespace, 'get', 'service', service, '-o', 'jsonpath={.spec.clusterIP}']);
       if (!/^\d+\.\d+\.\d+\.\d+$/.test(ip.trim())) throw new Error(`service ${namespace}/${service} has no ClusterIP (got "${ip}")`);
+      // A Pod can be Ready before kube-proxy has written its endpoint into the rules; until then
+      // the ClusterIP refuses connections.
+      await waitTcp(ip.trim(), port, 60_000);
       return { host: ip.trim(), port, close: async () => {} };
     },
     // Pod addresses sit on this host's bridge.
@@ -339,7 +348,7 @@ async function createOffline(opts: CreateOptions): Promise<Cluster> {
   const t0 = Date.now();
   await ensureDebianPackages(['containerd', 'runc', 'containernetworking-plugins', 'iptables', 'conntrack', 'iproute2', 'kmod', 'procps', 'openssl']);
   // Build everything up front (in parallel where independent) so start-up below is quick.
-  const [binDir] = await Promise.all([ensureKubernetesBinaries(), ensureEtcd(), buildSupportImages()]);
+  const [binDir] = await Promise.all([ensureKubernetesBinaries(NODE_BINARIES), ensureEtcd(), buildSupportImages()]);
   log(`binaries and images ready after ${Math.round((Date.now() - t0) / 1000)} s`);
   const dir = root();
   await prepareHostNetwork();

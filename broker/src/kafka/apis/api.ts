@@ -22,7 +22,7 @@ export interface ApiServices {
   readonly offsets: GroupOffsets;
   readonly producerIds: ProducerIdSource;
   /** The broker coordinating a group or transactional id, or null when none is available. */
-  readonly coordinatorFor: (key: string, keyType: number) => CoordinatorNode | null;
+  readonly coordinatorFor: (key: string, keyType: number) => Promise<CoordinatorNode | null>;
   /** Every API this broker serves (ApiVersions answers with it). */
   readonly served: () => readonly ApiDef[];
 }

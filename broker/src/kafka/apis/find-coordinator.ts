@@ -8,7 +8,8 @@
  * carry one key.
  *
  * Errors, per key: INVALID_REQUEST (42) for an unknown key type, INVALID_GROUP_ID (24) for an empty
- * group id, COORDINATOR_NOT_AVAILABLE (15) while the owning partition has no leader here.
+ * group id, COORDINATOR_NOT_AVAILABLE (15) while the owning partition has no leader (the first
+ * request creates `__consumer_offsets` and waits a little for its leaders).
  */
 import { ErrorCode } from '../protocol/errors.js';
 import { FindCoordinatorRequest, FindCoordinatorResponse, type ElementOf, type ResponseBodyOf } from '../protocol/messages/index.js';
@@ -19,13 +20,13 @@ const KEY_TYPE_TRANSACTION = 1;
 
 type Answer = ElementOf<ResponseBodyOf<typeof FindCoordinatorResponse>['coordinators']>;
 
-function answer(coordinatorFor: ApiServices['coordinatorFor'], key: string, keyType: number): Answer {
+async function answer(coordinatorFor: ApiServices['coordinatorFor'], key: string, keyType: number): Promise<Answer> {
   const none = (errorCode: number, errorMessage: string): Answer => ({ key, nodeId: -1, host: '', port: -1, errorCode, errorMessage });
   if (keyType !== KEY_TYPE_GROUP && keyType !== KEY_TYPE_TRANSACTION) {
     return none(ErrorCode.INVALID_REQUEST, `keyType ${keyType} is not supported (0 = group, 1 = transaction)`);
   }
   if (key === '' && keyType === KEY_TYPE_GROUP) return none(ErrorCode.INVALID_GROUP_ID, 'key (group id) must not be empty');
-  const node = coordinatorFor(key, keyType);
+  const node = await coordinatorFor(key, keyType);
   if (node === null) return none(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'the coordinator is not available yet');
   return { key, nodeId: node.nodeId, host: node.host, port: node.port, errorCode: ErrorCode.NONE, errorMessage: null };
 }
@@ -38,10 +39,10 @@ export const findCoordinatorApi = defineApi({
   create: ({ coordinatorFor }: Pick<ApiServices, 'coordinatorFor'>) => async (req, ctx) => {
     // v0 has no key type: it reads as 0, a group.
     if (ctx.apiVersion >= 4) {
-      const coordinators = req.coordinatorKeys.map((k) => answer(coordinatorFor, k, req.keyType));
+      const coordinators = await Promise.all(req.coordinatorKeys.map((k) => answer(coordinatorFor, k, req.keyType)));
       return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null, nodeId: -1, host: '', port: -1, coordinators };
     }
-    const a = answer(coordinatorFor, req.key, req.keyType);
+    const a = await answer(coordinatorFor, req.key, req.keyType);
     return { throttleTimeMs: 0, errorCode: a.errorCode, errorMessage: a.errorMessage, nodeId: a.nodeId, host: a.host, port: a.port, coordinators: [] };
   },
 });

@@ -13,7 +13,7 @@
  * being created or a partition without a leader here, and what auto-creation failed with.
  */
 import type { Cluster, TopicInfo } from '../../cluster/types.js';
-import { validateTopicName } from '../../cluster/topic-names.js';
+import { isReservedInternalTopic, validateTopicName } from '../../cluster/topic-names.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { MetadataRequest, MetadataResponse, type BodyOf, type ElementOf, type ResponseBodyOf } from '../protocol/messages/index.js';
 import { ZERO_UUID } from '../protocol/schema.js';
@@ -21,27 +21,6 @@ import { defineApi, type ApiServices } from './api.js';
 
 /** "No authorized operations were computed" in Kafka's encoding (INT32 min). */
 export const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
-
-/** Where a partition lives, as Metadata reports it. */
-export interface PartitionPlacement {
-  readonly leaderId: number;
-  readonly leaderEpoch: number;
-  readonly replicas: readonly number[];
-  readonly isr: readonly number[];
-  readonly offline: readonly number[];
-}
-
-/**
- * Optional addition a multi-broker Cluster can implement so Metadata reports real replica sets.
- * Without it, a partition this broker hosts is reported with this broker as its only replica.
- */
-export interface PlacementAwareCluster extends Cluster {
-  partitionPlacement(topic: string, partition: number): PartitionPlacement | undefined;
-}
-
-function isPlacementAware(cluster: Cluster): cluster is PlacementAwareCluster {
-  return 'partitionPlacement' in cluster && typeof cluster.partitionPlacement === 'function';
-}
 
 type Response = ResponseBodyOf<typeof MetadataResponse>;
 type TopicOut = ElementOf<Response['topics']>;
@@ -81,7 +60,7 @@ export const metadataApi = defineApi({
         if (err instanceof KafkaError) return topicError(err.code, name, ZERO_UUID);
         throw err;
       }
-      if (!autoCreate) return topicError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name, ZERO_UUID);
+      if (!autoCreate || isReservedInternalTopic(name)) return topicError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name, ZERO_UUID);
       try {
         const created = await cluster.createTopic({ name, partitions: -1, replicationFactor: -1, configs: {} });
         logger.info({ topic: name, partitions: created.partitions }, 'auto-created topic on Metadata request');
@@ -158,39 +137,17 @@ function describeTopic(cluster: Cluster, topic: TopicInfo, includeOps: boolean):
 }
 
 function describePartition(cluster: Cluster, topic: TopicInfo, partitionIndex: number): PartitionOut {
-  if (isPlacementAware(cluster)) {
-    const placement = cluster.partitionPlacement(topic.name, partitionIndex);
-    if (placement) {
-      return {
-        errorCode: placement.leaderId < 0 ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NONE,
-        partitionIndex,
-        leaderId: placement.leaderId,
-        leaderEpoch: placement.leaderEpoch,
-        replicaNodes: [...placement.replicas],
-        isrNodes: [...placement.isr],
-        offlineReplicas: [...placement.offline],
-      };
-    }
-  }
-  const local = cluster.partition(topic.name, partitionIndex);
-  if (local && local.isLeader()) {
-    return {
-      errorCode: ErrorCode.NONE,
-      partitionIndex,
-      leaderId: cluster.nodeId,
-      leaderEpoch: local.leaderEpoch(),
-      replicaNodes: [cluster.nodeId],
-      isrNodes: [cluster.nodeId],
-      offlineReplicas: [],
-    };
+  const view = cluster.partitionView(topic.name, partitionIndex);
+  if (!view) {
+    return { errorCode: ErrorCode.LEADER_NOT_AVAILABLE, partitionIndex, leaderId: -1, leaderEpoch: -1, replicaNodes: [], isrNodes: [], offlineReplicas: [] };
   }
   return {
-    errorCode: ErrorCode.LEADER_NOT_AVAILABLE,
+    errorCode: view.leader < 0 ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NONE,
     partitionIndex,
-    leaderId: -1,
-    leaderEpoch: -1,
-    replicaNodes: local ? [cluster.nodeId] : [],
-    isrNodes: [],
-    offlineReplicas: [],
+    leaderId: view.leader,
+    leaderEpoch: view.leader < 0 ? -1 : view.leaderEpoch,
+    replicaNodes: [...view.replicas],
+    isrNodes: [...view.isr],
+    offlineReplicas: [...view.offline],
   };
 }

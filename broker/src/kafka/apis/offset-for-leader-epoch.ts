@@ -1,8 +1,10 @@
 /**
  * OffsetForLeaderEpoch (23): the end offset of a leader epoch, so a consumer (or a follower) can
- * detect truncation. Every partition has had one leader epoch so far: its end offset is the log
- * end (for replicas) or the high watermark (for consumers); a later or negative epoch is unknown
- * and answered with -1 / -1, as Kafka answers an epoch it has never seen.
+ * detect truncation. Leader epochs are the partition's raft terms. For the current epoch the end
+ * offset is the log end (for replicas) or the high watermark (for consumers); an older epoch ends
+ * where the next epoch the log holds begins (the term history), answered with the largest epoch
+ * at or below the one asked; a later or negative epoch is unknown and answered with -1 / -1, as
+ * Kafka answers an epoch it has never seen.
  *
  * Versions: v2+ checks the current leader epoch; v3+ says who asks (replicaId, -1 for consumers).
  *
@@ -33,7 +35,14 @@ export const offsetForLeaderEpochApi = defineApi({
         const epochError = leaderEpochError(rp.currentLeaderEpoch, p.leaderEpoch());
         if (epochError) return fail(epochError.code);
         const current = p.leaderEpoch();
-        if (rp.leaderEpoch < 0 || rp.leaderEpoch > current) return { errorCode: ErrorCode.NONE, partition: rp.partition, leaderEpoch: -1, endOffset: -1 };
+        const unknown: EpochEndOffset = { errorCode: ErrorCode.NONE, partition: rp.partition, leaderEpoch: -1, endOffset: -1 };
+        if (rp.leaderEpoch < 0 || rp.leaderEpoch > current) return unknown;
+        if (rp.leaderEpoch < current) {
+          // An older epoch ends where the next one the log holds begins (the term history).
+          const found = p.endOffsetForEpoch(rp.leaderEpoch);
+          if (found === null) return unknown;
+          if (found.epoch < current) return { errorCode: ErrorCode.NONE, partition: rp.partition, leaderEpoch: found.epoch, endOffset: found.endOffset };
+        }
         // Consumers compare against what they may have read, so answer with the committed end.
         const endOffset = req.replicaId >= 0 ? p.logEndOffset() : p.highWatermark();
         return { errorCode: ErrorCode.NONE, partition: rp.partition, leaderEpoch: current, endOffset };

@@ -12,6 +12,7 @@
  * the partition refuses a batch with (MESSAGE_TOO_LARGE 10, OUT_OF_ORDER_SEQUENCE_NUMBER 45,
  * INVALID_PRODUCER_EPOCH 47, ...).
  */
+import { isReservedInternalTopic } from '../../cluster/topic-names.js';
 import type { Acks } from '../../replication/types.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { ProduceRequest, ProduceResponse, type ElementOf, type ResponseBodyOf } from '../protocol/messages/index.js';
@@ -82,12 +83,14 @@ export const produceApi = defineApi({
           req.topicData.map(async (t) => {
             if (topicErrors.has(t.name)) return;
             try {
-              await ensureTopic(t.name);
               // Internal topics are written by the broker itself; a client batch there would be
-              // replayed as coordinator state (Kafka refuses these too).
-              if (cluster.topic(t.name)?.internal) {
+              // replayed as coordinator state (Kafka refuses these too). Checked before creating,
+              // so a client cannot create one as an ordinary topic either.
+              if (isReservedInternalTopic(t.name) || cluster.topic(t.name)?.internal) {
                 topicErrors.set(t.name, { code: ErrorCode.INVALID_TOPIC_EXCEPTION, message: `Cannot append to internal topic ${t.name}` });
+                return;
               }
+              await ensureTopic(t.name);
             } catch (err) {
               topicErrors.set(t.name, errorOutcome(err, logger, `Creating topic ${t.name}`));
             }

@@ -34,6 +34,11 @@ describe('chronik broker arguments', () => {
       rack: null,
       logFormat: 'json',
       logLevel: 'info',
+      // Alone: a one-voter cluster on an ephemeral raft port, its cluster id from the data dir.
+      raftListen: { host: '127.0.0.1', port: 0 },
+      raftAdvertised: { host: '127.0.0.1', port: 0 },
+      initialVoters: null,
+      clusterId: null,
     });
     expect(settings.givenNames()).toEqual([]);
     expect(settings.get('num.partitions')).toBe(1);

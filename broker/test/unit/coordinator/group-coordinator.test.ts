@@ -18,6 +18,9 @@ class MemoryStore implements GroupStore {
   owns(): boolean {
     return true;
   }
+  ownership(): number {
+    return 0;
+  }
   append(_groupId: string, records: readonly CoordinatorRecord[]): Promise<void> {
     if (this.failNext) {
       const e = this.failNext;

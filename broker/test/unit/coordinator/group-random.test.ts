@@ -17,6 +17,7 @@ const silent: CoordinatorLogger = { debug() {}, info() {}, warn() {}, error() {}
 
 const store: GroupStore = {
   owns: () => true,
+    ownership: () => 0,
   append: (_g: string, _r: readonly CoordinatorRecord[]) => Promise.resolve(),
 };
 

@@ -1,59 +1,30 @@
 /**
- * The coordinator on a real LocalCluster and real partition logs (fsync'd files in a temp dir):
+ * The coordinator on a real one-broker raft cluster and real partition logs (fsync'd files in a temp dir):
  * the offsets topic is created internal and compacted, big commits are split into batches that
  * fit max.message.bytes, and a restart rebuilds everything from the log - also past garbage that
  * a client might have produced into the topic.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { openLocalCluster, type LocalCluster } from '../../../src/cluster/local-cluster.js';
-import { brokerConfigOf, type BrokerConfig } from '../../../src/config/index.js';
-import { createCoordinator, OFFSETS_TOPIC, type GroupCoordinator } from '../../../src/coordinator/index.js';
+import { OFFSETS_TOPIC } from '../../../src/coordinator/index.js';
 import { buildRecordBatch } from '../../../src/kafka/protocol/records.js';
-import { createLogManager } from '../../../src/log/index.js';
-import type { LogManager } from '../../../src/log/types.js';
-import { silentLogger } from '../../../src/observability/logger.js';
+import { closeSingleNodes, startSingleNode } from '../../helpers/single-node.js';
 import { tmpDataDir } from '../../helpers/tmp.js';
 
-function config(dataDir: string): BrokerConfig {
-  return brokerConfigOf({
-    'log.dirs': dataDir,
-    'chronik.kafka.listen': '127.0.0.1:0',
-    'chronik.kafka.advertised': '127.0.0.1:9092',
-    'offsets.topic.num.partitions': '3',
-    'num.partitions': '1',
-    'offsets.topic.replication.factor': '3',
-  });
-}
+const settings = {
+  'offsets.topic.num.partitions': '3',
+  'num.partitions': '1',
+  'offsets.topic.replication.factor': '3',
+};
 
-const open: Array<{ cluster: LocalCluster; manager: LogManager; close(): Promise<void> }> = [];
-
-async function start(dataDir: string): Promise<{ cluster: LocalCluster; groups: GroupCoordinator; stop(): Promise<void> }> {
-  const logger = silentLogger();
-  const manager = await createLogManager({ dataDir, logger });
-  const cluster = await openLocalCluster({ config: config(dataDir), logger, logManager: manager });
-  const coordinator = await createCoordinator({ cluster, config: config(dataDir), logger });
-  const entry = {
-    cluster,
-    manager,
-    async close() {
-      await coordinator.close();
-      await cluster.close();
-      await manager.close();
-    },
-  };
-  open.push(entry);
-  return {
-    cluster,
-    groups: coordinator.groups,
-    async stop() {
-      open.splice(open.indexOf(entry), 1);
-      await entry.close();
-    },
-  };
+async function start(dir: string) {
+  const node = await startSingleNode(dir, settings);
+  // The first FindCoordinator creates the offsets topic and waits for its groups to load.
+  for (const g of ['big', 'a', 'b', 'c']) await node.coordinator.coordinatorFor(g, 0);
+  return { cluster: node.cluster, groups: node.coordinator.groups, stop: () => node.close() };
 }
 
 afterEach(async () => {
-  for (const o of open.splice(0)) await o.close();
+  await closeSingleNodes();
 });
 
 describe('offsets topic storage', () => {

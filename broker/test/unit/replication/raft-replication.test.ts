@@ -31,7 +31,7 @@ class Net {
   readonly inner: RaftNet<RaftPartition>;
   cacheBytesPerGroup: number | undefined;
 
-  constructor(cacheBytesPerGroup?: number) {
+  constructor(cacheBytesPerGroup?: number, opts: { minInsync?: number; lagMs?: number } = {}) {
     this.cacheBytesPerGroup = cacheBytesPerGroup;
     this.inner = new RaftNet<RaftPartition>({
       ...(cacheBytesPerGroup !== undefined ? { cacheBytesPerGroup } : {}),
@@ -47,8 +47,8 @@ class Net {
           voters: [0, 1, 2],
           logConfig,
           limits: () => ({ maxMessageBytes: 1 << 20, timestampType: 'CreateTime', timestampDifferenceMaxMs: Infinity }),
-          minInsyncReplicas: () => 1,
-          replicaLagTimeMaxMs: 10_000,
+          minInsyncReplicas: () => opts.minInsync ?? 1,
+          replicaLagTimeMaxMs: opts.lagMs ?? 10_000,
           timing: { electionTicks: 10, heartbeatTicks: 1 },
           logger: silentLogger(),
         }),
@@ -141,10 +141,9 @@ describe('raft-replicated partition', () => {
     const leader = await net.leader();
     const results = [];
     for (let i = 0; i < 50; i++) results.push(await leader.replica.append(batch([`v${i}`]), -1));
-    // One control batch (the leader's first entry) precedes the data.
-    expect(results[0]?.baseOffset).toBe(1);
-    expect(results.map((r) => r.baseOffset)).toEqual(results.map((_, i) => i + 1));
-    expect(leader.replica.highWatermark()).toBe(51);
+    // The leader's empty first entry takes no offset: data starts at 0.
+    expect(results.map((r) => r.baseOffset)).toEqual(results.map((_, i) => i));
+    expect(leader.replica.highWatermark()).toBe(50);
     expect(await readAll(leader.replica)).toEqual(results.map((_, i) => `v${i}`));
     for (const b of net.brokers.values()) {
       await net.until(() => b.replica.storage.lastIndex() === leader.replica.storage.lastIndex() && b.replica.applied === leader.replica.applied, `broker ${b.id} caught up`);
@@ -281,7 +280,7 @@ describe('raft-replicated partition', () => {
     for (const id of [0, 1, 2]) await net.kill(id);
     for (const id of [0, 1, 2]) await net.restart(id, [0, 1, 2]);
     const again = await net.leader();
-    await net.until(() => again.replica.highWatermark() >= 31, 'high watermark restored');
+    await net.until(() => again.replica.highWatermark() >= 30, 'high watermark restored');
     expect(await readAll(again.replica)).toEqual(acked);
   });
 
@@ -290,10 +289,27 @@ describe('raft-replicated partition', () => {
     for (const id of [0, 1, 2]) await net.start(id, [0, 1, 2]);
     const leader = await net.leader();
     const r1 = await leader.replica.append(batch(['one']), 1);
-    expect(r1.baseOffset).toBe(1);
+    expect(r1.baseOffset).toBe(0);
     const r0 = await leader.replica.append(batch(['zero']), 0);
-    expect(r0.baseOffset).toBe(2);
-    await net.until(() => leader.replica.highWatermark() === 3, 'both committed');
+    expect(r0.baseOffset).toBe(1);
+    await net.until(() => leader.replica.highWatermark() === 2, 'both committed');
+    await net.until(() => leader.replica.isr().length === 3, 'a full ISR');
     expect(leader.replica.isr()).toEqual([0, 1, 2]);
+  });
+
+  it('with fewer in-sync replicas than min.insync.replicas an acks=all produce gets NOT_ENOUGH_REPLICAS, acks=1 still works', async () => {
+    net = new Net(undefined, { minInsync: 3, lagMs: 300 });
+    for (const id of [0, 1, 2]) await net.start(id);
+    const leader = await net.leader();
+    await net.until(() => leader.replica.isr().length === 3, 'a full ISR');
+    await leader.replica.append(batch(['all three']), -1);
+    const follower = [...net.brokers.values()].find((b) => b !== leader) as Broker;
+    await net.kill(follower.id);
+    // The leader goes on ticking while a follower is down, so the ISR shrinks after the lag time.
+    await leader.replica.append(batch(['keep busy']), 1);
+    await net.until(() => leader.replica.isr().length === 2, 'the ISR shrinks');
+    const refused = await leader.replica.append(batch(['too few']), -1).catch((e: unknown) => e);
+    expect((refused as KafkaError).code).toBe(ErrorCode.NOT_ENOUGH_REPLICAS);
+    expect((await leader.replica.append(batch(['acks=1']), 1)).baseOffset).toBe(2);
   });
 });

@@ -1,0 +1,720 @@
+/**
+ * The cluster as one broker takes part in it: the metadata raft group (its image is what every
+ * API answers from), the partition replicas this broker hosts (each a raft group), the broker
+ * transport, and the controller role while this broker leads the metadata group.
+ *
+ * Start-up: open the metadata replica (replaying its log rebuilds the image, and the publisher
+ * opens the local replicas the image assigns here), start the host loop and the transport, then
+ * register with the controller (a broker outside the initial voters is added to the metadata
+ * group as a learner once registered). Requests that change metadata are accepted on any
+ * broker and forwarded to the controller; the answer waits until this broker's image has the
+ * change, so the client's next Metadata request here sees it.
+ *
+ * A single broker with no cluster flags is a one-voter cluster on this same path.
+ */
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { ErrorCode, KafkaError } from '../kafka/protocol/errors.js';
+import type { FileLogManager } from '../log/log-manager.js';
+import type { LogConfig } from '../log/types.js';
+import { HardStateJournal } from '../replication/hard-state-journal.js';
+import type { PartitionLimits } from '../replication/local-partition.js';
+import { openReplica, openStateMachineReplica, type RaftTiming } from '../replication/open-replica.js';
+import { RaftHost } from '../replication/raft-host.js';
+import type { RaftPartition } from '../replication/raft-partition.js';
+import type { StateMachineReplica } from '../replication/state-machine-replica.js';
+import { createRaftTransport, PeerRequestError, type PeerAddress, type RaftTransport } from '../replication/transport/index.js';
+import type { DataPartition } from '../replication/types.js';
+import { Controller } from './controller.js';
+import {
+  CONTROLLER_REQUEST_KIND,
+  JOIN_REQUEST_KIND,
+  decodeControllerReply,
+  decodeControllerRequest,
+  encodeControllerMessage,
+  type ControllerReply,
+  type ControllerRequest,
+  type PartitionReport,
+} from './controller-protocol.js';
+import type { Endpoint } from './metadata-records.js';
+import { metadataDelta } from './metadata-delta.js';
+import { MetadataMachine } from './metadata-machine.js';
+import { partitionGroupId, type MetadataState, type PartitionImage, type TopicImage } from './metadata-state.js';
+import { placementFor, type Placement } from './placement.js';
+import type { BrokerConfig } from '../config/broker-config.js';
+import type { BrokerSettings } from '../config/settings.js';
+import { brokerDefaultFor, topicConfigDefs } from './topic-configs.js';
+import { isReservedInternalTopic } from './topic-names.js';
+import type { BrokerInfo, CreateTopicSpec, DataCluster, PartitionView, TopicInfo } from './types.js';
+
+export interface InitialVoter {
+  readonly nodeId: number;
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface RaftClusterSettings {
+  readonly nodeId: number;
+  readonly clusterId: string;
+  readonly dataDir: string;
+  readonly rack: string | null;
+  /** What clients and other brokers are told. */
+  readonly kafka: Endpoint;
+  readonly raft: Endpoint;
+  readonly raftListen: Endpoint;
+  readonly admin: Endpoint | null;
+  readonly initialVoters: readonly InitialVoter[];
+  /** Broker settings (topic configs fall back to them). */
+  readonly settings: BrokerSettings;
+  readonly tickMs: number;
+  readonly timing: RaftTiming;
+  readonly replicaLagTimeMaxMs: number;
+}
+
+export interface RaftCluster extends DataCluster {
+  readonly host: RaftHost;
+  readonly transport: RaftTransport;
+  readonly metadata: StateMachineReplica;
+  readonly raftPort: number;
+  /** The applied metadata image. */
+  image(): MetadataState;
+  /** Leadership and replicas of a partition: this broker's own view when it leads, else the image's. */
+  partitionView(topic: string, partition: number): PartitionView | undefined;
+  placement(): Placement;
+  /** Registered with the controller under this process's incarnation, and the image says so. */
+  registered(): boolean;
+  /** A block of producer ids from the controller. */
+  allocateProducerIds(): Promise<{ firstProducerId: number; size: number }>;
+  /** Sends a request to the controller and waits until the local image has applied its effect. */
+  controllerRequest(req: ControllerRequest, timeoutMs?: number): Promise<ControllerReply & { ok: true }>;
+  onPartitionLeadership(l: (p: RaftPartition) => void): void;
+  /**
+   * Resolves once this broker is registered, its replicas are open and each has a leader
+   * somewhere (or after `ms`): what a broker waits for before it takes client connections.
+   */
+  awaitSettled(ms: number): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export interface RaftClusterOptions {
+  readonly settings: RaftClusterSettings;
+  readonly logger: Logger;
+  readonly logManager: FileLogManager;
+  readonly registry?: Registry;
+}
+
+const METADATA_LOG = '__cluster_metadata';
+const METADATA_GROUP = 0;
+const REQUEST_TIMEOUT_MS = 30_000;
+const REPORT_INTERVAL_MS = 50;
+/** How long a topic creation waits for its partitions' first leaders before answering. */
+const LEADER_WAIT_MS = 3000;
+const OPEN_CONCURRENCY = 16;
+const SAFE_INTEGER_LIMIT = 2 ** 53;
+
+const metadataLogConfig: LogConfig = {
+  segmentBytes: 8 << 20,
+  segmentMs: 7 * 24 * 3600_000,
+  retentionMs: -1,
+  retentionBytes: -1,
+  indexIntervalBytes: 4096,
+  cleanupPolicy: 'delete',
+  timestampType: 'CreateTime',
+};
+
+function toNumber(v: string | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : fallback;
+}
+
+class RaftClusterImpl implements RaftCluster {
+  readonly nodeId: number;
+  readonly host: RaftHost;
+  transport!: RaftTransport;
+  metadata!: StateMachineReplica;
+  raftPort = 0;
+  private readonly machine: MetadataMachine;
+  private readonly s: RaftClusterSettings;
+  private readonly logger: Logger;
+  private journal!: HardStateJournal;
+  private controller!: Controller;
+  private readonly replicas = new Map<number, RaftPartition>();
+  /** Publisher work (opening and closing replicas) runs one change at a time, in image order. */
+  private publishing: Promise<void> = Promise.resolve();
+  private published: MetadataState;
+  private readonly incarnationId = randomUUID();
+  private closed = false;
+  private reports = new Map<number, PartitionReport>();
+  private reportTimer: NodeJS.Timeout | null = null;
+  private registrationTimer: NodeJS.Timeout | null = null;
+  private readonly leadershipListeners: ((p: RaftPartition) => void)[] = [];
+  private byIdCache = new Map<string, TopicImage>();
+  private byIdVersion = -1;
+
+  constructor(private readonly opts: RaftClusterOptions) {
+    this.s = opts.settings;
+    this.nodeId = opts.settings.nodeId;
+    this.logger = opts.logger;
+    this.machine = new MetadataMachine(opts.settings.clusterId, opts.logger.child({ component: 'metadata' }));
+    this.published = this.machine.state;
+    this.host = new RaftHost({
+      nodeId: this.nodeId,
+      tickMs: opts.settings.tickMs,
+      logger: opts.logger.child({ component: 'raft' }),
+      ...(opts.registry ? { registry: opts.registry } : {}),
+      sink: {
+        send: (to, messages) => this.transport.send(to, messages),
+        quiesce: (to, groups) => {
+          this.transport.signal(to, { quiesced: groups });
+        },
+      },
+    });
+  }
+
+  get clusterId(): string {
+    return this.s.clusterId;
+  }
+
+  async start(): Promise<void> {
+    const s = this.s;
+    this.journal = await HardStateJournal.open(path.join(s.dataDir, 'raft'), this.opts.logManager.committer, this.logger);
+    this.machine.onChange((prev, next) => this.publish(prev, next));
+    const isVoter = s.initialVoters.some((v) => v.nodeId === this.nodeId);
+    this.metadata = await openStateMachineReplica({
+      host: this.host,
+      logManager: this.opts.logManager,
+      journal: this.journal,
+      topic: METADATA_LOG,
+      partition: 0,
+      group: METADATA_GROUP,
+      nodeId: this.nodeId,
+      // A broker outside the founding voters starts with no configuration and waits to be added.
+      voters: isVoter ? s.initialVoters.map((v) => v.nodeId) : [],
+      logConfig: metadataLogConfig,
+      state: this.machine,
+      timing: s.timing,
+      logger: this.logger.child({ component: 'metadata' }),
+    });
+    this.controller = new Controller({
+      nodeId: this.nodeId,
+      replica: this.metadata,
+      machine: this.machine,
+      initialVoters: s.initialVoters.map((v) => v.nodeId),
+      // Only what the operator set: unset settings fall back to the controller's own rules.
+      brokerDefaults: () => Object.fromEntries(s.settings.givenNames().map((n) => [n, s.settings.givenValue(n)?.text ?? ''])),
+      logger: this.logger.child({ component: 'controller' }),
+    });
+    this.metadata.onLeaderChange = (leader, term) => {
+      this.controller.onLeaderChange();
+      if (leader === this.nodeId) this.logger.info({ term }, 'this broker is the controller');
+      else this.logger.info({ controller: leader, term }, 'controller changed');
+    };
+    this.transport = createRaftTransport({
+      nodeId: this.nodeId,
+      clusterId: s.clusterId,
+      listenHost: s.raftListen.host,
+      listenPort: s.raftListen.port,
+      peers: () => this.peers(),
+      onMessages: (from, messages) => {
+        this.host.receive(from, messages);
+      },
+      onSignals: (from, signals) => {
+        if (signals.quiesced.length > 0) this.host.receiveQuiesce(from, signals.quiesced);
+      },
+      onPeerState: (node, up) => {
+        if (!up) {
+          this.host.peerDown(node);
+          this.host.peerUnreachable(node);
+        }
+      },
+      onRequest: (kind, payload, from) => this.serveRequest(kind, payload, from),
+      onSnapshotFailed: (_to, message) => {
+        const g = this.host.group(message.group);
+        g?.node.reportSnapshotFailure(message.to);
+      },
+      openRequestKinds: [JOIN_REQUEST_KIND],
+      logger: this.logger.child({ component: 'transport' }),
+      ...(this.opts.registry ? { registry: this.opts.registry } : {}),
+    });
+    this.raftPort = await this.transport.start();
+    this.host.start();
+    this.controller.start();
+    this.reportTimer = setInterval(() => this.flushReports(), REPORT_INTERVAL_MS);
+    this.reportTimer.unref();
+    this.scheduleRegistration(0);
+  }
+
+  // ------------------------------------------------------------ peers and requests
+
+  private peers(): ReadonlyMap<number, PeerAddress> {
+    const out = new Map<number, PeerAddress>();
+    for (const v of this.s.initialVoters) out.set(v.nodeId, { host: v.host, port: v.port });
+    for (const b of this.machine.state.brokers.values()) {
+      if (b.state !== 'removed') out.set(b.nodeId, { host: b.raft.host, port: b.raft.port });
+    }
+    out.delete(this.nodeId);
+    return out;
+  }
+
+  private async serveRequest(kind: string, payload: Uint8Array, from: number): Promise<Uint8Array> {
+    if (kind !== CONTROLLER_REQUEST_KIND && kind !== JOIN_REQUEST_KIND) throw new Error(`unknown request kind ${kind}`);
+    let req: ControllerRequest;
+    try {
+      req = decodeControllerRequest(payload);
+    } catch (err) {
+      const e = err instanceof KafkaError ? err : new KafkaError(ErrorCode.INVALID_REQUEST, String(err));
+      return encodeControllerMessage({ ok: false, code: e.code, message: e.message });
+    }
+    // An unknown broker may only introduce itself, as itself.
+    if (kind === JOIN_REQUEST_KIND && (req.op !== 'register-broker' || req.broker.nodeId !== from)) {
+      return encodeControllerMessage({ ok: false, code: ErrorCode.INVALID_REQUEST, message: 'a joining broker may only register itself' });
+    }
+    if (!this.controller.active) {
+      // Not the controller: relay to it (a joiner may not know who it is).
+      const leader = this.metadata.leader();
+      if (leader === null || leader === from) {
+        return encodeControllerMessage({ ok: false, code: ErrorCode.NOT_CONTROLLER, message: 'There is no controller at the moment' });
+      }
+      try {
+        return await this.transport.request(leader, CONTROLLER_REQUEST_KIND, payload, REQUEST_TIMEOUT_MS);
+      } catch (err) {
+        return encodeControllerMessage({ ok: false, code: ErrorCode.NOT_CONTROLLER, message: `Forwarding to controller ${leader} failed: ${(err as Error).message}` });
+      }
+    }
+    return encodeControllerMessage(await this.controller.handle(req));
+  }
+
+  async controllerRequest(req: ControllerRequest, timeoutMs = REQUEST_TIMEOUT_MS): Promise<ControllerReply & { ok: true }> {
+    const deadline = Date.now() + timeoutMs;
+    let last = 'no controller is known';
+    for (let attempt = 0; ; attempt++) {
+      if (this.closed) throw new KafkaError(ErrorCode.BROKER_NOT_AVAILABLE, 'The broker is shutting down');
+      let reply: ControllerReply | null = null;
+      const leader = this.metadata.leader();
+      if (leader === this.nodeId) {
+        reply = await this.controller.handle(req);
+      } else if (leader !== null || !this.registered()) {
+        // Before this broker is a member it may not know the controller: ask a founding voter.
+        const target = leader ?? this.s.initialVoters[attempt % this.s.initialVoters.length]?.nodeId;
+        if (target !== undefined && target !== this.nodeId) {
+          const kind = this.registered() ? CONTROLLER_REQUEST_KIND : JOIN_REQUEST_KIND;
+          try {
+            reply = decodeControllerReply(await this.transport.request(target, kind, encodeControllerMessage(req), Math.max(1000, deadline - Date.now())));
+          } catch (err) {
+            last = err instanceof PeerRequestError ? err.message : String(err);
+          }
+        }
+      }
+      if (reply !== null) {
+        if (reply.ok) {
+          await this.metadata.waitApplied(reply.index);
+          return reply;
+        }
+        if (reply.code !== ErrorCode.NOT_CONTROLLER) throw new KafkaError(reply.code, reply.message);
+        last = reply.message;
+      }
+      if (Date.now() >= deadline) throw new KafkaError(ErrorCode.NOT_CONTROLLER, `No controller answered within ${timeoutMs} ms: ${last}`);
+      await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** Math.min(attempt, 4), 500)));
+    }
+  }
+
+  private scheduleRegistration(delayMs: number): void {
+    if (this.closed) return;
+    this.registrationTimer = setTimeout(() => {
+      void this.register().then(
+        () => undefined,
+        (err: unknown) => {
+          this.logger.warn({ err: (err as Error).message }, 'broker registration failed; retrying');
+          this.scheduleRegistration(1000);
+        },
+      );
+    }, delayMs);
+    this.registrationTimer.unref();
+  }
+
+  private async register(): Promise<void> {
+    const s = this.s;
+    await this.controllerRequest(
+      {
+        op: 'register-broker',
+        broker: { clusterId: s.clusterId, nodeId: this.nodeId, incarnationId: this.incarnationId, kafka: s.kafka, raft: s.raft, admin: s.admin, rack: s.rack },
+      },
+      10_000,
+    );
+    this.logger.info({ incarnation: this.incarnationId }, 'registered with the controller');
+  }
+
+  registered(): boolean {
+    return this.machine.state.brokers.get(this.nodeId)?.incarnationId === this.incarnationId;
+  }
+
+  async allocateProducerIds(): Promise<{ firstProducerId: number; size: number }> {
+    const r = await this.controllerRequest({ op: 'allocate-producer-ids', nodeId: this.nodeId });
+    const v = r.value as { firstProducerId?: unknown; size?: unknown } | null;
+    if (!v || typeof v.firstProducerId !== 'number' || typeof v.size !== 'number') throw new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, 'malformed producer id block');
+    return { firstProducerId: v.firstProducerId, size: v.size };
+  }
+
+  // ------------------------------------------------------------ publishing the image
+
+  /** Drives local replicas from each image change, in order. */
+  private publish(_prev: MetadataState, next: MetadataState): void {
+    this.publishing = this.publishing.then(async () => {
+      if (this.closed) return;
+      const before = this.published;
+      this.published = next;
+      const delta = metadataDelta(before, next, this.nodeId);
+      for (const d of delta.deleted) {
+        for (const p of d.localPartitions) await this.closeReplica(before.topics.get(d.topic), p, true);
+      }
+      for (const c of delta.close) await this.closeReplica(before.topics.get(c.topic), c.partition, true);
+      // Opened a few at a time: a topic of thousands of partitions must not take minutes.
+      const opens = delta.open.slice();
+      const worker = async (): Promise<void> => {
+        for (let o = opens.shift(); o !== undefined; o = opens.shift()) {
+          const t = next.topics.get(o.topic);
+          if (!t) continue;
+          const prior = before.topics.get(o.topic);
+          const isNew = prior?.topicId !== t.topicId || (prior?.partitions ?? 0) <= o.partition;
+          await this.openLocalReplica(t, o.partition, o.image, isNew);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(OPEN_CONCURRENCY, opens.length) }, worker));
+      for (const name of delta.configsChanged) {
+        const t = next.topics.get(name);
+        if (!t) continue;
+        const cfg = this.logConfigFor(t);
+        for (let p = 0; p < t.partitions; p++) this.replicas.get(partitionGroupId(t, p))?.storage && this.logLog(t, p)?.updateConfig(cfg);
+      }
+    }).catch((err: unknown) => this.logger.error({ err }, 'applying a metadata change to local replicas failed'));
+  }
+
+  private logLog(t: TopicImage, p: number): { updateConfig(c: LogConfig): void } | undefined {
+    return this.opts.logManager.openLogs().find((l) => l.dir.endsWith(`${path.sep}${t.name}-${p}`));
+  }
+
+  private async openLocalReplica(t: TopicImage, partition: number, image: PartitionImage, isNew: boolean): Promise<void> {
+    const group = partitionGroupId(t, partition);
+    if (this.replicas.has(group)) return;
+    try {
+      const replica = await openReplica({
+        host: this.host,
+        logManager: this.opts.logManager,
+        journal: this.journal,
+        topic: t.name,
+        partition,
+        group,
+        nodeId: this.nodeId,
+        // A new partition's replicas found its raft group; one added to an existing partition
+        // starts empty and learns the configuration from the leader that adds it.
+        voters: isNew ? image.replicas : [],
+        logConfig: this.logConfigFor(t),
+        limits: () => this.limitsFor(t.name),
+        minInsyncReplicas: () => this.num(this.machine.state.topics.get(t.name), 'min.insync.replicas'),
+        replicaLagTimeMaxMs: this.s.replicaLagTimeMaxMs,
+        timing: this.s.timing,
+        logger: this.logger.child({ topic: t.name, partition }),
+        // The preferred leader of a new partition campaigns at once: leadership lands where
+        // placement spread it, without waiting out an election timeout.
+        campaign: isNew && image.replicas[0] === this.nodeId,
+      });
+      replica.onStateChange = (p) => this.onReplicaState(p, t);
+      this.replicas.set(group, replica);
+    } catch (err) {
+      this.logger.error({ err, topic: t.name, partition }, 'opening a partition replica failed');
+    }
+  }
+
+  private async closeReplica(t: TopicImage | undefined, partition: number, deleteData: boolean): Promise<void> {
+    if (!t) return;
+    const group = partitionGroupId(t, partition);
+    const r = this.replicas.get(group);
+    if (!r) return;
+    this.replicas.delete(group);
+    r.close(deleteData);
+    await this.host.removeGroup(group);
+    this.journal.remove(group);
+    const log = this.logLog(t, partition) as { delete?: () => Promise<void>; close?: () => Promise<void> } | undefined;
+    try {
+      if (deleteData) await log?.delete?.();
+      else await log?.close?.();
+    } catch (err) {
+      this.logger.error({ err, topic: t.name, partition }, 'removing a partition replica failed');
+    }
+  }
+
+  private onReplicaState(p: RaftPartition, t: TopicImage): void {
+    for (const l of this.leadershipListeners) {
+      try {
+        l(p);
+      } catch (err) {
+        this.logger.error({ err }, 'partition leadership listener failed');
+      }
+    }
+    if (!p.isLeader()) return;
+    const current = this.machine.state.topics.get(t.name);
+    if (!current || current.topicId !== t.topicId) return;
+    this.reports.set(p.group, {
+      topic: t.name,
+      topicId: t.topicId,
+      partition: p.partition,
+      leader: this.nodeId,
+      leaderEpoch: p.leaderEpoch(),
+      isr: p.isr(),
+    });
+  }
+
+  onPartitionLeadership(l: (p: RaftPartition) => void): void {
+    this.leadershipListeners.push(l);
+  }
+
+  /** Leadership and ISR reports go to the controller in batches. */
+  private flushReports(): void {
+    if (this.reports.size === 0 || this.closed || !this.registered()) return;
+    const reports = [...this.reports.values()];
+    this.reports = new Map();
+    this.controllerRequest({ op: 'report-partitions', reports }, 5000).catch((err: unknown) => {
+      // Put them back unless newer ones arrived meanwhile.
+      for (const r of reports) {
+        const g = this.machine.state.topics.get(r.topic);
+        if (!g) continue;
+        const group = partitionGroupId(g, r.partition);
+        if (!this.reports.has(group)) this.reports.set(group, r);
+      }
+      this.logger.debug({ err: (err as Error).message }, 'partition reports not delivered; retrying');
+    });
+  }
+
+  // ------------------------------------------------------------ Cluster
+
+  image(): MetadataState {
+    return this.machine.state;
+  }
+
+  brokers(): readonly BrokerInfo[] {
+    const out: BrokerInfo[] = [];
+    for (const b of this.machine.state.brokers.values()) {
+      if (b.state === 'removed') continue;
+      out.push({ nodeId: b.nodeId, host: b.kafka.host, port: b.kafka.port, rack: b.rack });
+    }
+    if (!out.some((b) => b.nodeId === this.nodeId)) {
+      // Until this broker's registration applies, clients still need to reach it.
+      out.push({ nodeId: this.nodeId, host: this.s.kafka.host, port: this.s.kafka.port, rack: this.s.rack });
+    }
+    return out.sort((a, b) => a.nodeId - b.nodeId);
+  }
+
+  controllerId(): number {
+    return this.metadata.leader() ?? -1;
+  }
+
+  topics(): readonly TopicInfo[] {
+    return [...this.machine.state.topics.values()];
+  }
+
+  topic(name: string): TopicInfo | undefined {
+    return this.machine.state.topics.get(name);
+  }
+
+  topicById(topicId: string): TopicInfo | undefined {
+    const image = this.machine.state;
+    if (this.byIdVersion !== image.version) {
+      this.byIdCache = new Map([...image.topics.values()].map((t) => [t.topicId, t]));
+      this.byIdVersion = image.version;
+    }
+    return this.byIdCache.get(topicId);
+  }
+
+  partition(topic: string, partition: number): DataPartition | undefined {
+    const t = this.machine.state.topics.get(topic);
+    if (!t || partition < 0 || partition >= t.partitions) return undefined;
+    return this.replicas.get(partitionGroupId(t, partition));
+  }
+
+  /** The local replica, whatever its role. */
+  replica(topic: string, partition: number): RaftPartition | undefined {
+    const t = this.machine.state.topics.get(topic);
+    if (!t) return undefined;
+    return this.replicas.get(partitionGroupId(t, partition));
+  }
+
+  partitionLeader(topic: string, partition: number): number {
+    return this.partitionView(topic, partition)?.leader ?? -1;
+  }
+
+  partitionView(topic: string, partition: number): PartitionView | undefined {
+    const image = this.machine.state;
+    const t = image.topics.get(topic);
+    const p = t?.partitionImages[partition];
+    if (!t || !p) return undefined;
+    const live = (id: number): boolean => {
+      const b = image.brokers.get(id);
+      return b !== undefined && b.state !== 'removed';
+    };
+    const offline = p.replicas.filter((r) => !live(r));
+    const local = this.replicas.get(partitionGroupId(t, partition));
+    if (local && local.isLeader()) {
+      return { leader: this.nodeId, leaderEpoch: local.leaderEpoch(), replicas: p.replicas, isr: local.isr(), offline };
+    }
+    return { leader: p.leader, leaderEpoch: p.leaderEpoch, replicas: p.replicas, isr: p.isr, offline };
+  }
+
+  placement(): Placement {
+    return placementFor(this.machine.state);
+  }
+
+  brokerSettings(): BrokerSettings {
+    return this.s.settings;
+  }
+
+  autoCreateTopics(): boolean {
+    return this.s.settings.get('auto.create.topics.enable');
+  }
+
+  topicConfig(name: string, key: string): string | undefined {
+    return this.effectiveConfig(this.machine.state.topics.get(name), key);
+  }
+
+  async createTopic(spec: CreateTopicSpec, validateOnly = false): Promise<TopicInfo> {
+    if (isReservedInternalTopic(spec.name) && spec.internal !== true) {
+      throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, `Topic '${spec.name}' is reserved for the brokers' own use`);
+    }
+    const r = await this.controllerRequest({ op: 'create-topic', topic: spec, validateOnly });
+    const value = r.value as TopicInfo;
+    if (validateOnly) return value;
+    const created = this.machine.state.topics.get(spec.name);
+    if (!created) throw new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, `Topic '${spec.name}' was created but is not in this broker's metadata`);
+    // Local replicas open through the publisher; wait for that so produce finds them, and a
+    // little for leaders, so the client's next Metadata names them.
+    await this.publishing;
+    await this.awaitLeaders(spec.name, LEADER_WAIT_MS);
+    this.logger.info({ topic: spec.name, partitions: created.partitions, replicationFactor: created.replicationFactor }, 'topic created');
+    return created;
+  }
+
+  async awaitSettled(ms: number): Promise<boolean> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      if (this.closed) return false;
+      if (this.registered()) {
+        await this.publishing;
+        let led = true;
+        for (const r of this.replicas.values()) if (r.leader() === null) led = false;
+        if (led) return true;
+      }
+      if (Date.now() >= deadline) return false;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** Resolves once every partition of `topic` has a known leader, or after `ms`. */
+  private async awaitLeaders(topic: string, ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const t = this.machine.state.topics.get(topic);
+      if (!t || this.closed) return;
+      let all = true;
+      for (let p = 0; p < t.partitions && all; p++) all = (this.partitionView(topic, p)?.leader ?? -1) >= 0;
+      if (all || Date.now() >= deadline) return;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  async deleteTopic(name: string): Promise<void> {
+    const t = this.machine.state.topics.get(name);
+    if (t?.internal) throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, `Topic '${name}' is internal and cannot be deleted`);
+    await this.controllerRequest({ op: 'delete-topic', name });
+    await this.publishing;
+  }
+
+  async createPartitions(name: string, totalCount: number, validateOnly = false): Promise<void> {
+    await this.controllerRequest({ op: 'create-partitions', name, totalCount, validateOnly });
+    if (!validateOnly) await this.publishing;
+  }
+
+  async alterTopicConfigs(name: string, configs: Readonly<Record<string, string | null>>, incremental: boolean, validateOnly = false): Promise<void> {
+    await this.controllerRequest({ op: 'alter-configs', name, configs, incremental, validateOnly });
+    if (!validateOnly) await this.publishing;
+  }
+
+  // ------------------------------------------------------------ topic settings
+
+  private effectiveConfig(t: TopicInfo | undefined, key: string): string | undefined {
+    const override = t?.configs[key];
+    if (override !== undefined) return override;
+    const def = topicConfigDefs.get(key);
+    return def ? brokerDefaultFor(def, this.s.settings).value : undefined;
+  }
+
+  private num(t: TopicInfo | undefined, key: string): number {
+    const def = topicConfigDefs.get(key);
+    return toNumber(this.effectiveConfig(t, key), def ? Number(def.defaultValue) : 0);
+  }
+
+  private limitsFor(name: string): PartitionLimits {
+    const t = this.machine.state.topics.get(name);
+    const diff = this.num(t, 'message.timestamp.difference.max.ms');
+    return {
+      maxMessageBytes: this.num(t, 'max.message.bytes'),
+      timestampType: this.effectiveConfig(t, 'message.timestamp.type') === 'LogAppendTime' ? 'LogAppendTime' : 'CreateTime',
+      timestampDifferenceMaxMs: diff >= SAFE_INTEGER_LIMIT ? Infinity : diff,
+    };
+  }
+
+  private logConfigFor(t: TopicInfo): LogConfig {
+    return {
+      segmentBytes: this.num(t, 'segment.bytes'),
+      segmentMs: this.num(t, 'segment.ms'),
+      retentionMs: this.num(t, 'retention.ms'),
+      retentionBytes: this.num(t, 'retention.bytes'),
+      indexIntervalBytes: this.num(t, 'index.interval.bytes'),
+      cleanupPolicy: this.effectiveConfig(t, 'cleanup.policy') ?? 'delete',
+      timestampType: this.effectiveConfig(t, 'message.timestamp.type') === 'LogAppendTime' ? 'LogAppendTime' : 'CreateTime',
+    };
+  }
+
+  // ------------------------------------------------------------ shutdown
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.reportTimer) clearInterval(this.reportTimer);
+    if (this.registrationTimer) clearTimeout(this.registrationTimer);
+    this.controller.stop();
+    await this.publishing;
+    await this.host.stop();
+    for (const r of this.replicas.values()) r.close();
+    this.metadata.close();
+    await this.transport.close();
+    this.journal.close();
+  }
+}
+
+/** The cluster settings of a broker configuration (its addresses, voters and raft timing). */
+export function raftClusterSettings(config: BrokerConfig, clusterId: string): RaftClusterSettings {
+  const s = config.settings;
+  return {
+    nodeId: config.nodeId,
+    clusterId,
+    dataDir: config.dataDir,
+    rack: config.rack,
+    kafka: { host: config.advertisedHost, port: config.advertisedPort },
+    raft: config.raftAdvertised,
+    raftListen: config.raftListen,
+    admin: null,
+    initialVoters: config.initialVoters ?? [{ nodeId: config.nodeId, ...config.raftAdvertised }],
+    settings: s,
+    tickMs: s.get('chronik.raft.tick.ms'),
+    timing: { electionTicks: s.get('chronik.raft.election.ticks'), heartbeatTicks: s.get('chronik.raft.heartbeat.ticks') },
+    replicaLagTimeMaxMs: s.get('replica.lag.time.max.ms'),
+  };
+}
+
+export async function openRaftCluster(opts: RaftClusterOptions): Promise<RaftCluster> {
+  const c = new RaftClusterImpl(opts);
+  await c.start();
+  return c;
+}

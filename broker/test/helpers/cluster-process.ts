@@ -1,0 +1,130 @@
+/**
+ * A cluster of real broker processes on 127.0.0.1: N `chronik broker` processes with their own
+ * data dirs, Kafka, HTTP, Raft and admin ports, the first min(3, N) as initial metadata voters.
+ * They start in parallel (a voter is ready only once the metadata group has a quorum).
+ */
+import { freePort } from './ports.js';
+import { startBrokerProcess, type BrokerProcess } from './broker-process.js';
+import { tmpDataDir } from './tmp.js';
+
+export interface ClusterMember {
+  readonly nodeId: number;
+  readonly raftPort: number;
+  readonly adminPort: number;
+  process: BrokerProcess;
+}
+
+export interface ClusterOptions {
+  readonly brokers: number;
+  /** Initial metadata voters; default min(3, brokers). */
+  readonly voters?: number;
+  /** Extra flags for every broker, e.g. ['--config', 'num.partitions=3']. */
+  readonly args?: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+  readonly readyTimeoutMs?: number;
+}
+
+export interface ProcessCluster {
+  readonly members: ClusterMember[];
+  /** Kafka bootstrap list of every broker. */
+  readonly bootstrap: string;
+  member(nodeId: number): ClusterMember;
+  /** kill -9 of one broker. */
+  kill(nodeId: number): Promise<void>;
+  /** Starts a stopped or killed broker again on its ports and data dir. */
+  start(nodeId: number): Promise<void>;
+  /** Adds a broker outside the initial voters (it joins the running cluster). */
+  add(): Promise<ClusterMember>;
+  /** SIGTERM to all (SIGKILL after 20 s). */
+  stop(): Promise<void>;
+  logs(): string;
+}
+
+interface Ports {
+  kafka: number;
+  http: number;
+  raft: number;
+  admin: number;
+}
+
+async function ports(): Promise<Ports> {
+  return { kafka: await freePort(), http: await freePort(), raft: await freePort(), admin: await freePort() };
+}
+
+export async function startCluster(o: ClusterOptions): Promise<ProcessCluster> {
+  const n = o.brokers;
+  const voterCount = o.voters ?? Math.min(3, n);
+  const all: Ports[] = [];
+  for (let i = 0; i < n; i++) all.push(await ports());
+  const voters = all
+    .slice(0, voterCount)
+    .map((p, i) => `${i}@127.0.0.1:${p.raft}`)
+    .join(',');
+  const dirs = all.map(() => tmpDataDir('chronik-cluster-'));
+  const argsFor = (i: number, p: Ports): string[] => [
+    '--node-id',
+    String(i),
+    '--raft-listen',
+    `127.0.0.1:${p.raft}`,
+    '--initial-voters',
+    voters,
+    ...(o.args ?? []),
+  ];
+  const launch = (i: number, p: Ports, dir: string): Promise<BrokerProcess> =>
+    startBrokerProcess({
+      dataDir: dir,
+      kafkaPort: p.kafka,
+      httpPort: p.http,
+      args: argsFor(i, p),
+      ...(o.env ? { env: o.env } : {}),
+      readyTimeoutMs: o.readyTimeoutMs ?? 60_000,
+    });
+  const started = await Promise.allSettled(all.map((p, i) => launch(i, p, dirs[i] as string)));
+  const failed = started.find((r) => r.status === 'rejected');
+  if (failed) {
+    for (const r of started) if (r.status === 'fulfilled') await r.value.kill();
+    throw (failed as PromiseRejectedResult).reason;
+  }
+  const members: ClusterMember[] = started.map((r, i) => ({
+    nodeId: i,
+    raftPort: (all[i] as Ports).raft,
+    adminPort: (all[i] as Ports).admin,
+    process: (r as PromiseFulfilledResult<BrokerProcess>).value,
+  }));
+  const cluster: ProcessCluster = {
+    members,
+    get bootstrap() {
+      return members.map((m) => m.process.bootstrap).join(',');
+    },
+    member(nodeId) {
+      const m = members.find((x) => x.nodeId === nodeId);
+      if (!m) throw new Error(`no broker ${nodeId}`);
+      return m;
+    },
+    async kill(nodeId) {
+      await cluster.member(nodeId).process.kill();
+    },
+    async start(nodeId) {
+      const m = cluster.member(nodeId);
+      if (!m.process.exited) return;
+      const p = all[nodeId] as Ports;
+      m.process = await launch(nodeId, p, m.process.dataDir);
+    },
+    async add() {
+      const i = members.length;
+      const p = await ports();
+      all.push(p);
+      const dir = tmpDataDir('chronik-cluster-');
+      const m: ClusterMember = { nodeId: i, raftPort: p.raft, adminPort: p.admin, process: await launch(i, p, dir) };
+      members.push(m);
+      return m;
+    },
+    async stop() {
+      await Promise.all(members.map((m) => m.process.stop()));
+    },
+    logs() {
+      return members.map((m) => `==== broker ${m.nodeId}\n${m.process.logs()}`).join('\n');
+    },
+  };
+  return cluster;
+}
