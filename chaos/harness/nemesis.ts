@@ -69,11 +69,12 @@ export class Nemesis {
       if (signal.aborted || Date.now() >= until) break;
       const family = this.d.families[Math.floor(this.d.rng() * this.d.families.length)];
       if (!family) break;
-      const fault = planFault(family, this.d.cluster.nodes.length, this.d.rng, await this.d.roles());
+      const roles = await this.d.roles();
+      const fault = planFault(family, this.d.cluster.nodes.length, this.d.rng, roles);
       const key = `${fault.family} ${fault.variant}`;
       this.injected.set(key, (this.injected.get(key) ?? 0) + 1);
       this.d.log(describeFault(fault));
-      await this.inject(fault);
+      await this.inject(fault, roles);
       await sleepUntil(Date.now() + this.between(this.timing.holdMs), signal);
       await this.heal(fault);
     }
@@ -83,9 +84,15 @@ export class Nemesis {
     return ids.map((id) => this.d.cluster.node(id));
   }
 
-  private async inject(fault: Fault): Promise<void> {
+  private async inject(fault: Fault, roles: Roles): Promise<void> {
     const c = this.d.cluster;
-    const value = { variant: fault.variant, ...(fault.family === 'partition' ? { groups: fault.groups } : { nodes: fault.nodes }) };
+    // Who led what when the fault struck, to read a violation against.
+    const value = {
+      variant: fault.variant,
+      ...(fault.family === 'partition' ? { groups: fault.groups } : { nodes: fault.nodes }),
+      leaders: Object.fromEntries(roles.leaders),
+      controller: roles.controller ?? null,
+    };
     switch (fault.family) {
       case 'kill':
         await this.op('kill', value, () => Promise.all(this.nodes(fault.nodes).map((n) => c.kill(n))).then(() => undefined));
