@@ -126,6 +126,14 @@ export class Workload {
       retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 3000 },
     });
     consumer.on(consumer.events.GROUP_JOIN, (e) => this.rec.record(name, 'ok', 'assign', { value: e.payload.memberAssignment[topic] ?? [] }));
+    // Offsets the coordinator acknowledged: kafkajs emits this only after an OffsetCommit
+    // answered without error. Its commitOffsets() also resolves, without any answer, when the
+    // consumer is not running (stopping, or restarting after a rebalance error), so a resolved
+    // call alone is no acknowledgement.
+    const confirmed = new Set<string>();
+    consumer.on(consumer.events.COMMIT_OFFSETS, (e) => {
+      for (const t of e.payload.topics) if (t.topic === topic) for (const p of t.partitions) confirmed.add(`${p.partition}@${p.offset}`);
+    });
     consumer.on(consumer.events.CRASH, (e) => this.rec.record(name, 'info', 'consumer-crash', { error: describeError(e.payload.error), value: { restart: e.payload.restart } }));
     this.consumers.push(consumer);
     try {
@@ -143,6 +151,8 @@ export class Workload {
           // Commits are a process of their own: their invoke/complete pairs may straddle polls and assignments.
           await this.rec.op(`${name}-commit`, 'commit', { value: group, partition, offset }, async () => {
             await withTimeout(consumer.commitOffsets([{ topic, partition, offset: String(offset) }]), 20_000, 'commit');
+            const key = `${partition}@${offset}`;
+            if (!confirmed.delete(key)) throw new Error('kafkajs resolved the commit without an acknowledgement from the coordinator (consumer not running)');
             return {};
           });
         },
