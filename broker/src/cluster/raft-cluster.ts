@@ -16,6 +16,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../log/files.js';
+import { PARTITION_IDENTITY, claimLegacyPartitionDirs, findLegacyData, markLegacyImported, type LegacyData } from './legacy-import.js';
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
 import { ErrorCode, KafkaError } from '../kafka/protocol/errors.js';
@@ -162,6 +163,7 @@ class RaftClusterImpl implements RaftCluster {
   private readonly leadershipListeners: ((p: RaftPartition) => void)[] = [];
   private byIdCache = new Map<string, TopicImage>();
   private byIdVersion = -1;
+  private legacyImport: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: RaftClusterOptions) {
     this.s = opts.settings;
@@ -189,6 +191,18 @@ class RaftClusterImpl implements RaftCluster {
 
   async start(): Promise<void> {
     const s = this.s;
+    const legacy = await findLegacyData(s.dataDir, this.nodeId);
+    if (legacy !== null && legacy.topics.length > 0) {
+      const lone = s.initialVoters.length === 1 && s.initialVoters[0]?.nodeId === this.nodeId;
+      if (!lone) {
+        throw new Error(
+          `data dir ${s.dataDir} holds ${legacy.topics.length} topics of a single-broker Chronik (in __meta/, from before replication); ` +
+            'start this broker alone first (without --initial-voters) to import them, then let other brokers join it',
+        );
+      }
+      const claimed = await claimLegacyPartitionDirs(s.dataDir, legacy);
+      this.logger.warn({ topics: legacy.topics.length, partitionDirs: claimed }, 'importing the topics of a single-broker data dir; their records stay where they are');
+    }
     this.journal = await HardStateJournal.open(path.join(s.dataDir, 'raft'), this.opts.logManager.committer, this.logger);
     this.machine.onChange((prev, next) => this.publish(prev, next));
     const isVoter = s.initialVoters.some((v) => v.nodeId === this.nodeId);
@@ -253,6 +267,11 @@ class RaftClusterImpl implements RaftCluster {
     if (this.opts.registry) this.registerMetrics(this.opts.registry);
     this.host.start();
     this.controller.start();
+    if (legacy !== null) {
+      this.legacyImport = this.importLegacy(legacy);
+      // Surfaced by awaitSettled; kept from counting as an unhandled rejection meanwhile.
+      this.legacyImport.catch(() => undefined);
+    }
     this.reportTimer = setInterval(() => this.flushReports(), REPORT_INTERVAL_MS);
     this.reportTimer.unref();
     this.retentionTimer = setInterval(() => void this.applyRetention(), s.settings.get('log.retention.check.interval.ms'));
@@ -704,7 +723,48 @@ class RaftClusterImpl implements RaftCluster {
     return created;
   }
 
+  /**
+   * Creates the single-broker topics again with their ids, on this broker alone, once it is the
+   * controller (it is the only voter); each replica then opens on the directory claimed for it.
+   * Idempotent: topics that exist already (an import interrupted after them) are skipped.
+   */
+  private async importLegacy(legacy: LegacyData): Promise<void> {
+    const deadline = Date.now() + 60_000;
+    while (!this.controller.active || !this.registered()) {
+      if (this.closed) return;
+      if (Date.now() > deadline) throw new Error('importing single-broker topics: this broker did not become the registered controller within 60 s');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    let created = 0;
+    for (const t of legacy.topics) {
+      const existing = this.machine.state.topics.get(t.name);
+      if (existing !== undefined) {
+        if (existing.topicId !== t.topicId) throw new Error(`importing single-broker topics: topic '${t.name}' exists with another id`);
+        continue;
+      }
+      const assignments = Array.from({ length: t.partitions }, () => [this.nodeId]);
+      try {
+        await this.controllerRequest({
+          op: 'create-topic',
+          topic: { name: t.name, partitions: -1, replicationFactor: -1, configs: t.configs, internal: t.internal, assignments, topicId: t.topicId },
+          validateOnly: false,
+        });
+      } catch (err) {
+        throw new Error(`importing single-broker topic '${t.name}': ${err instanceof Error ? err.message : String(err)}`);
+      }
+      created++;
+    }
+    // Producer ids the single broker handed out are not handed out again.
+    for (let i = 0; i < 10_000 && this.machine.state.nextProducerId < legacy.nextProducerId; i++) {
+      await this.controllerRequest({ op: 'allocate-producer-ids', nodeId: this.nodeId });
+    }
+    await this.publishing;
+    await markLegacyImported(this.s.dataDir, legacy);
+    this.logger.warn({ created, topics: legacy.topics.map((t) => t.name) }, 'imported the topics of a single-broker data dir');
+  }
+
   async awaitSettled(ms: number): Promise<boolean> {
+    await this.legacyImport;
     const deadline = Date.now() + ms;
     for (;;) {
       if (this.closed) return false;
@@ -827,7 +887,6 @@ export function raftClusterSettings(config: BrokerConfig, clusterId: string): Ra
   };
 }
 
-const PARTITION_IDENTITY = 'partition.identity';
 
 /**
  * A partition directory belongs to one topic id. A directory left by a deleted topic of the same
