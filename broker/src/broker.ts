@@ -62,6 +62,10 @@ async function resolveListenPorts(config: BrokerConfig): Promise<BrokerConfig> {
       raftAdvertised: c.raftAdvertised.port === 0 ? { host: c.raftAdvertised.host, port } : c.raftAdvertised,
     };
   }
+  if (c.adminListen !== null && c.adminListen.port === 0) {
+    const port = await freePortOn(c.adminListen.host);
+    c = { ...c, adminListen: { host: c.adminListen.host, port }, adminAdvertised: { host: c.adminAdvertised?.host ?? c.adminListen.host, port } };
+  }
   return c;
 }
 

@@ -743,7 +743,7 @@ export function raftClusterSettings(config: BrokerConfig, clusterId: string): Ra
     kafka: { host: config.advertisedHost, port: config.advertisedPort },
     raft: config.raftAdvertised,
     raftListen: config.raftListen,
-    admin: null,
+    admin: config.adminAdvertised,
     initialVoters: config.initialVoters ?? [{ nodeId: config.nodeId, ...config.raftAdvertised }],
     settings: s,
     tickMs: s.get('chronik.raft.tick.ms'),
