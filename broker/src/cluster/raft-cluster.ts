@@ -28,6 +28,8 @@ import type { StateMachineReplica } from '../replication/state-machine-replica.j
 import { createRaftTransport, PeerRequestError, type PeerAddress, type RaftTransport } from '../replication/transport/index.js';
 import type { DataPartition } from '../replication/types.js';
 import { Controller } from './controller.js';
+import { LeadershipGuard, ledGroupsOf } from './leadership.js';
+import { ReassignmentDriver } from './reassignment-driver.js';
 import {
   CONTROLLER_REQUEST_KIND,
   JOIN_REQUEST_KIND,
@@ -151,6 +153,8 @@ class RaftClusterImpl implements RaftCluster {
   private reportTimer: NodeJS.Timeout | null = null;
   private registrationTimer: NodeJS.Timeout | null = null;
   private balanceTimer: NodeJS.Timeout | null = null;
+  private driver: ReassignmentDriver | null = null;
+  private guard: LeadershipGuard | null = null;
   private readonly leadershipListeners: ((p: RaftPartition) => void)[] = [];
   private byIdCache = new Map<string, TopicImage>();
   private byIdVersion = -1;
@@ -250,6 +254,34 @@ class RaftClusterImpl implements RaftCluster {
       this.balanceTimer.unref();
     }
     this.scheduleRegistration(0);
+    this.startAdminDuties();
+  }
+
+  /** Replica moves led here, and the maintenance guard (see reassignment-driver.ts and leadership.ts). */
+  private startAdminDuties(): void {
+    const logger = this.logger.child({ component: 'reassignment' });
+    this.driver = new ReassignmentDriver({
+      nodeId: this.nodeId,
+      replicas: () => this.replicas.values(),
+      partitionOf: (topic, partition) => {
+        const t = this.machine.state.topics.get(topic);
+        const image = t?.partitionImages[partition];
+        return t && image ? { topicId: t.topicId, image } : undefined;
+      },
+      wake: (g) => this.host.wake(g),
+      complete: async (c) => void (await this.controllerRequest({ op: 'complete-reassignment', ...c }, 5000)),
+      logger,
+    });
+    this.guard = new LeadershipGuard({
+      nodeId: this.nodeId,
+      image: () => this.machine.state,
+      groups: () => ledGroupsOf(this.replicas.values(), this.metadata, () => this.machine.state),
+      live: (id) => this.live(id),
+      wake: (g) => this.host.wake(g),
+      logger: this.logger.child({ component: 'maintenance' }),
+    });
+    this.driver.start();
+    this.guard.start();
   }
 
   // ------------------------------------------------------------ peers and requests
@@ -722,6 +754,8 @@ class RaftClusterImpl implements RaftCluster {
     if (this.reportTimer) clearInterval(this.reportTimer);
     if (this.balanceTimer) clearInterval(this.balanceTimer);
     if (this.registrationTimer) clearTimeout(this.registrationTimer);
+    this.driver?.stop();
+    this.guard?.stop();
     this.controller.stop();
     await this.publishing;
     await this.host.stop();
