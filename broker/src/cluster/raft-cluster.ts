@@ -84,6 +84,8 @@ export interface RaftCluster extends DataCluster {
   image(): MetadataState;
   /** Leadership and replicas of a partition: this broker's own view when it leads, else the image's. */
   partitionView(topic: string, partition: number): PartitionView | undefined;
+  /** This broker's replica of a partition, whatever its role. */
+  replica(topic: string, partition: number): RaftPartition | undefined;
   placement(): Placement;
   /** Registered with the controller under this process's incarnation, and the image says so. */
   registered(): boolean;
@@ -92,6 +94,8 @@ export interface RaftCluster extends DataCluster {
   /** Sends a request to the controller and waits until the local image has applied its effect. */
   controllerRequest(req: ControllerRequest, timeoutMs?: number): Promise<ControllerReply & { ok: true }>;
   onPartitionLeadership(l: (p: RaftPartition) => void): void;
+  /** Serves one more request kind from other brokers over the transport (the admin service's calls). */
+  serveRequests(kind: string, handler: (payload: Uint8Array, from: number) => Promise<Uint8Array>): void;
   /**
    * Resolves once this broker is registered, its replicas are open and each has a leader
    * somewhere (or after `ms`): what a broker waits for before it takes client connections.
@@ -155,6 +159,7 @@ class RaftClusterImpl implements RaftCluster {
   private balanceTimer: NodeJS.Timeout | null = null;
   private driver: ReassignmentDriver | null = null;
   private guard: LeadershipGuard | null = null;
+  private readonly extraKinds = new Map<string, (payload: Uint8Array, from: number) => Promise<Uint8Array>>();
   private readonly leadershipListeners: ((p: RaftPartition) => void)[] = [];
   private byIdCache = new Map<string, TopicImage>();
   private byIdVersion = -1;
@@ -296,7 +301,13 @@ class RaftClusterImpl implements RaftCluster {
     return out;
   }
 
+  serveRequests(kind: string, handler: (payload: Uint8Array, from: number) => Promise<Uint8Array>): void {
+    this.extraKinds.set(kind, handler);
+  }
+
   private async serveRequest(kind: string, payload: Uint8Array, from: number): Promise<Uint8Array> {
+    const extra = this.extraKinds.get(kind);
+    if (extra) return extra(payload, from);
     if (kind !== CONTROLLER_REQUEST_KIND && kind !== JOIN_REQUEST_KIND) throw new Error(`unknown request kind ${kind}`);
     let req: ControllerRequest;
     try {
