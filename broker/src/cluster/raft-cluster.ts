@@ -276,6 +276,7 @@ class RaftClusterImpl implements RaftCluster {
       wake: (g) => this.host.wake(g),
       complete: async (c) => void (await this.controllerRequest({ op: 'complete-reassignment', ...c }, 5000)),
       logger,
+      version: () => this.machine.state.version,
     });
     this.guard = new LeadershipGuard({
       nodeId: this.nodeId,

@@ -86,10 +86,16 @@ export interface ReassignmentDriverOptions {
   readonly intervalMs?: number;
   /** A member this close (in entries) to the leader's last index counts as caught up. */
   readonly catchUpEntries?: number;
+  /**
+   * The image's version: while it stays the same, passes look only at partitions that had work
+   * (every FULL_PASS_EVERY-th pass looks at all, for leadership won meanwhile).
+   */
+  readonly version?: () => number;
 }
 
 const DEFAULT_INTERVAL_MS = 200;
 const DEFAULT_CATCH_UP_ENTRIES = 64;
+const FULL_PASS_EVERY = 5;
 
 function sameSet(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((x) => b.includes(x));
@@ -102,6 +108,10 @@ export class ReassignmentDriver {
   /** Groups whose completion is being reported (one report at a time per group). */
   private readonly reporting = new Set<number>();
   private readonly lastWait = new Map<number, string>();
+  /** Partitions led here that had a step to take or wait for at the last pass. */
+  private readonly busy = new Map<number, RaftPartition>();
+  private lastVersion = -1;
+  private passes = 0;
 
   constructor(private readonly o: ReassignmentDriverOptions) {}
 
@@ -116,27 +126,34 @@ export class ReassignmentDriver {
     this.timer = null;
   }
 
-  /** One pass over the partitions this broker leads. */
+  /** One pass over the partitions this broker leads (see `version` for which). */
   run(): void {
-    for (const r of this.o.replicas()) {
-      if (!r.isLeader()) continue;
+    const version = this.o.version?.() ?? -1;
+    const full = version < 0 || version !== this.lastVersion || ++this.passes % FULL_PASS_EVERY === 0;
+    this.lastVersion = version;
+    const candidates = full ? this.o.replicas() : [...this.busy.values()];
+    for (const r of candidates) {
+      let working = false;
       try {
-        this.drive(r);
+        working = r.isLeader() && this.drive(r);
       } catch (err) {
         this.o.logger.error({ err, topic: r.topic, partition: r.partition }, 'partition membership step failed');
       }
+      if (working) this.busy.set(r.group, r);
+      else this.busy.delete(r.group);
     }
   }
 
-  private drive(r: RaftPartition): void {
+  /** Takes the partition's next step; false when it has nothing to do. */
+  private drive(r: RaftPartition): boolean {
     const found = this.o.partitionOf(r.topic, r.partition);
-    if (!found) return;
+    if (!found) return false;
     const node = r.node;
     const conf = node.conf;
     const target = targetReplicas(found.image).map(raftId);
     const inProgress = reassignmentInProgress(found.image);
     // The common case, checked cheaply: nothing to change.
-    if (!inProgress && conf.learners.length === 0 && sameSet(conf.voters, target)) return;
+    if (!inProgress && conf.learners.length === 0 && sameSet(conf.voters, target)) return false;
     const lag = this.o.catchUpEntries ?? DEFAULT_CATCH_UP_ENTRIES;
     const step = planMembershipStep({
       self: node.id,
@@ -152,20 +169,20 @@ export class ReassignmentDriver {
     const where = { topic: r.topic, partition: r.partition };
     switch (step.kind) {
       case 'none':
-        return;
+        return false;
       case 'wait':
         if (this.lastWait.get(r.group) !== step.why) this.o.logger.debug({ ...where, why: step.why }, 'partition move waiting');
         this.lastWait.set(r.group, step.why);
-        return;
+        return true;
       case 'transfer':
         if (node.transferee === 0 && node.transferLeadership(step.to)) {
           this.o.logger.info({ ...where, to: nodeIdOf(step.to) }, 'leaving the partition: handing leadership to a target replica first');
           this.o.wake(r.group);
         }
-        return;
+        return true;
       case 'complete':
         this.reportComplete(r, found.topicId, conf);
-        return;
+        return true;
       default: {
         const op = step.kind === 'add-learner' ? ConfChangeOp.AddLearner : step.kind === 'promote' ? ConfChangeOp.AddVoter : ConfChangeOp.Remove;
         const index = node.proposeMembershipChange({ op, node: step.node });
@@ -178,6 +195,7 @@ export class ReassignmentDriver {
           this.o.logger.warn({ ...where, step: step.kind, broker: nodeIdOf(step.node), reason: node.lastRefusalReason }, 'partition membership change refused');
         }
         // ConfChangePending / TransferInProgress: the previous step is still committing; next pass.
+        return true;
       }
     }
   }
@@ -198,6 +216,7 @@ export class ReassignmentDriver {
       .then(
         () => {
           this.proposed.delete(r.group);
+          this.lastWait.delete(r.group);
           this.o.logger.info({ topic: r.topic, partition: r.partition, replicas: done.replicas }, 'partition move complete');
         },
         (err: unknown) => this.o.logger.debug({ err: (err as Error).message, topic: r.topic, partition: r.partition }, 'reporting a finished partition move failed; retrying'),
