@@ -21,9 +21,9 @@ import type { DecommissionStatus } from './types.js';
 export class DecommissionTracker {
   private readonly most = new Map<number, number>();
 
-  /** Remembers the largest count seen while a decommission runs; forgets it when the broker is active again. */
-  total(nodeId: number, remaining: number, decommissioning: boolean): number {
-    if (!decommissioning) {
+  /** Remembers the largest count seen since a decommission began; forgets it when the broker is active again. */
+  total(nodeId: number, remaining: number, active: boolean): number {
+    if (active) {
       this.most.delete(nodeId);
       return remaining;
     }
@@ -71,7 +71,7 @@ export async function decommissionStatus(ctx: AdminContext, local: PeerHandler, 
     brokerId: nodeId,
     state: brokerStateOf(ctx, b),
     replicasRemaining: remaining,
-    replicasTotal: tracker.total(nodeId, remaining, leaving),
+    replicasTotal: tracker.total(nodeId, remaining, b.state === 'active'),
     done: b.state === 'removed' && !isMetadataMember(ctx, nodeId),
     blockedReason: blocked,
     bytesRemaining: b.state === 'removed' ? 0 : await bytesOn(ctx, local, nodeId),

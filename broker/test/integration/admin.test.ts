@@ -217,22 +217,34 @@ describe('a four-broker cluster with an admin token', () => {
     checkNoLoss(r.acked, await readAll(kafkaOf(cluster), 'moving', 8, r.acked.length));
   }, 240_000);
 
-  it('decommissions a broker under load (chronik ctl --wait); its data dir is then deleted and nothing is lost', async () => {
+  it('decommissions a broker under load (chronik ctl --wait) through a controller failover; its data dir is then deleted and nothing is lost', async () => {
     const leaving = cluster.member(3);
+    const controller = (await client().call('GetClusterStatus')).controllerId;
+    expect([0, 1, 2]).toContain(controller);
+    const asked = cluster.members.find((m) => m.nodeId !== controller && m.nodeId !== 3)!;
+    const watch = client(asked.admin);
+    const total = (await watch.call('GetDecommissionStatus', { brokerId: 3 })).replicasRemaining;
     const load = loadUntilStopped(kafkaOf(cluster, 30), 'moving', 4, 8);
     const group = await consumeUntilStopped(kafkaOf(cluster, 30), 'moving', 'watcher');
     await eventually('load flowing', () => load.count() > 40);
     const out = sink();
     const err = sink();
-    const code = await runCtl(
-      ['--admin', cluster.member(0).admin, '--token-file', tokenFile, '--wait-timeout', '240', 'decommission', '3', '--wait'],
+    const ctl = runCtl(
+      ['--admin', asked.admin, '--token-file', tokenFile, '--wait-timeout', '240', 'decommission', '3', '--wait'],
       {},
       { out: out.stream, err: err.stream, pollMs: 300 },
     );
-    console.log(`chronik ctl decommission 3 --wait:\n${err.text()}${out.text()}`);
+    // Half way, the controller dies and comes back: the progress is in the metadata, and the
+    // next controller carries on.
+    await eventually('the first replicas moved', async () => (await watch.call('GetDecommissionStatus', { brokerId: 3 })).replicasRemaining < total, 60_000);
+    await cluster.kill(controller);
+    await eventually('a new controller', async () => ((await watch.call('GetClusterStatus')).controllerId ?? -1) >= 0, 30_000);
+    await cluster.start(controller);
+    const code = await ctl;
+    console.log(`chronik ctl decommission 3 --wait (controller ${controller} killed half way):\n${err.text()}${out.text()}`);
     expect(code).toBe(0);
     expect(err.text()).toMatch(/broker 3: decommissioning, \d+\/\d+ replicas left/);
-    expect(out.text()).toMatch(/broker 3: decommissioned, 0\/\d+ replicas left, 0 moving; done/);
+    expect(out.text()).toMatch(/broker 3: decommissioned, 0\/[1-9]\d* replicas left, 0 moving; done/);
     const c = client(cluster.member(1).admin);
     const status = await c.call('GetClusterStatus');
     expect(status.brokers.find((b) => b.brokerId === 3)).toMatchObject({ state: 'BROKER_STATE_DECOMMISSIONED', metadataVoter: false, replicaCount: 0 });
