@@ -468,7 +468,7 @@ class RaftClusterImpl implements RaftCluster {
         logger: this.logger.child({ topic: t.name, partition }),
         // The preferred leader of a new partition campaigns at once: leadership lands where
         // placement spread it, without waiting out an election timeout.
-        campaign: isNew && image.replicas[0] === this.nodeId,
+        campaign: isNew && image.replicas[0] === this.nodeId && this.machine.state.brokers.get(this.nodeId)?.maintenance !== true,
       });
       replica.onStateChange = (p) => this.onReplicaState(p, t);
       this.replicas.set(group, replica);
