@@ -190,7 +190,13 @@ export class AdminOperations {
       }
       return;
     }
-    await this.o.commit((completeDecommission(image, nodeId) as { records: readonly MetadataRecord[] }).records);
+    const removed = completeDecommission(image, nodeId);
+    if (!removed.ok) {
+      this.o.logger.debug({ broker: nodeId, reason: removed.error.message }, 'decommission not complete yet');
+      return;
+    }
+    if (removed.records.length === 0) return;
+    await this.o.commit(removed.records);
     this.o.logger.info({ broker: nodeId }, 'broker decommissioned: it holds no replicas and leaves the metadata group');
   }
 
