@@ -138,4 +138,15 @@ async function main(): Promise<void> {
   console.log(`\nbest librdkafka produce: ${best.toFixed(1)} MB/s = ${((best / disk) * 100).toFixed(0)}% of the disk bound (target >= 50%)`);
 }
 
-await main();
+const clusterFlag = process.argv.indexOf('--cluster');
+if (clusterFlag >= 0) {
+  const n = Number(process.argv[clusterFlag + 1] ?? 3);
+  if (!Number.isInteger(n) || n < 3) {
+    console.error('--cluster N: N must be an integer of at least 3');
+    process.exit(2);
+  }
+  const { clusterBench } = await import('./cluster.js');
+  await clusterBench(n);
+} else {
+  await main();
+}

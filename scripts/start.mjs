@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm start`: install if needed, build the broker, run it with defaults plus any extra args
-// (npm start -- --config num.partitions=3).
+// (npm start -- --config num.partitions=3). `npm run dev` (this script with `dev` first) runs
+// the local cluster instead (npm run dev -- --brokers 5).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,4 +27,6 @@ if (!existsSync(join(ROOT, 'node_modules')) && !installDependencies(ROOT)) {
 run(npx, ['tsc', '-b', 'broker']);
 
 // runChild passes SIGTERM on and leaves Ctrl-C to reach the broker once, so it drains and exits 0.
-process.exit(await runChild(process.execPath, [join(ROOT, 'broker/bin/chronik.mjs'), 'broker', ...process.argv.slice(2)], { cwd: ROOT }));
+const args = process.argv.slice(2);
+const command = args[0] === 'dev' ? ['dev', ...args.slice(1)] : ['broker', ...args];
+process.exit(await runChild(process.execPath, [join(ROOT, 'broker/bin/chronik.mjs'), ...command], { cwd: ROOT }));

@@ -12,7 +12,7 @@ import { bindApis } from './kafka/apis/registry.js';
 import { createKafkaServer, type KafkaServer } from './kafka/server/kafka-server.js';
 import { protocolCodec } from './kafka/server/protocol-codec.js';
 import { serverSettings } from './kafka/server/settings.js';
-import { createLogManager, type GroupCommitStats } from './log/index.js';
+import { createLogManager, registerCleanerMetrics, type GroupCommitStats } from './log/index.js';
 import type { Logger } from './observability/logger.js';
 import { createBrokerMetrics, type BrokerMetrics } from './observability/metrics.js';
 import { startHttpServer, type ObservabilityServer } from './observability/http-server.js';
@@ -169,6 +169,7 @@ export async function startBroker(requested: BrokerConfig, options: StartBrokerO
     });
     cleanups.push(() => logManager.close());
     registerStorageMetrics(metrics, () => logManager.stats());
+    registerCleanerMetrics(metrics.registry, () => logManager.cleanerStats());
     const clusterId = await claimDataDir(config.dataDir, config.nodeId, config.clusterId);
     const raftCluster = await openRaftCluster({
       settings: raftClusterSettings(config, clusterId),

@@ -30,7 +30,11 @@ export interface ControllerContext {
 export interface CreateTopicCommand extends CreateTopicSpec {
   /** Explicit replicas per partition (index = partition); partitions and replicationFactor must then be -1. */
   readonly assignments?: readonly (readonly number[])[];
+  /** The topic id to keep instead of a fresh one (a single-broker data dir being imported). */
+  readonly topicId?: string;
 }
+
+const TOPIC_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Kafka's producer-id block size. */
 export const DEFAULT_PRODUCER_ID_BLOCK = 1000;
@@ -139,10 +143,16 @@ export function createTopic(state: MetadataState, spec: CreateTopicCommand, ctx:
     }
     const configs: Record<string, string> = {};
     for (const [k, v] of Object.entries(spec.configs)) configs[k] = validateTopicConfig(k, v);
+    if (spec.topicId !== undefined) {
+      if (typeof spec.topicId !== 'string' || !TOPIC_ID.test(spec.topicId)) return fail(ErrorCode.INVALID_REQUEST, `topic id ${JSON.stringify(spec.topicId)} is not a UUID`);
+      for (const t of state.topics.values()) {
+        if (t.topicId === spec.topicId) return fail(ErrorCode.INVALID_REQUEST, `topic id ${spec.topicId} already belongs to topic '${t.name}'`);
+      }
+    }
     const record: MetadataRecord = {
       type: 'create-topic',
       name: spec.name,
-      topicId: ctx.newTopicId(),
+      topicId: spec.topicId ?? ctx.newTopicId(),
       partitions,
       replicationFactor: rf,
       internal: spec.internal ?? false,

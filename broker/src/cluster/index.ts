@@ -1,5 +1,5 @@
 /** The cluster module's public surface. */
-export { openLocalCluster, type LocalCluster, type LocalClusterOptions } from './local-cluster.js';
+export { compactionConfig, startLogCleaning } from './log-cleaning.js';
 export * from './topic-limits.js';
 export * from './metadata-state.js';
 export * from './metadata-records.js';

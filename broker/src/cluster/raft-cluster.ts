@@ -13,22 +13,25 @@
  * A single broker with no cluster flags is a one-voter cluster on this same path.
  */
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomic } from '../log/files.js';
+import { PARTITION_IDENTITY, claimLegacyPartitionDirs, findLegacyData, markLegacyImported, type LegacyData } from './legacy-import.js';
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 import { ErrorCode, KafkaError } from '../kafka/protocol/errors.js';
 import type { FileLogManager } from '../log/log-manager.js';
 import type { LogConfig } from '../log/types.js';
 import { HardStateJournal } from '../replication/hard-state-journal.js';
-import type { PartitionLimits } from '../replication/local-partition.js';
 import { openReplica, openStateMachineReplica, type RaftTiming } from '../replication/open-replica.js';
 import { RaftHost } from '../replication/raft-host.js';
 import type { RaftPartition } from '../replication/raft-partition.js';
 import type { StateMachineReplica } from '../replication/state-machine-replica.js';
 import { createRaftTransport, PeerRequestError, type PeerAddress, type RaftTransport } from '../replication/transport/index.js';
-import type { DataPartition } from '../replication/types.js';
+import type { DataPartition, PartitionLimits } from '../replication/types.js';
 import { Controller } from './controller.js';
 import { LeadershipGuard, ledGroupsOf } from './leadership.js';
+import { compactionConfig, startLogCleaning } from './log-cleaning.js';
 import { ReassignmentDriver } from './reassignment-driver.js';
 import {
   CONTROLLER_REQUEST_KIND,
@@ -82,10 +85,10 @@ export interface RaftCluster extends DataCluster {
   readonly raftPort: number;
   /** The applied metadata image. */
   image(): MetadataState;
+  /** The local replica of a partition, whatever its role; undefined if this broker hosts none. */
+  replica(topic: string, partition: number): RaftPartition | undefined;
   /** Leadership and replicas of a partition: this broker's own view when it leads, else the image's. */
   partitionView(topic: string, partition: number): PartitionView | undefined;
-  /** This broker's replica of a partition, whatever its role. */
-  replica(topic: string, partition: number): RaftPartition | undefined;
   placement(): Placement;
   /** Registered with the controller under this process's incarnation, and the image says so. */
   registered(): boolean;
@@ -101,6 +104,8 @@ export interface RaftCluster extends DataCluster {
    * somewhere (or after `ms`): what a broker waits for before it takes client connections.
    */
   awaitSettled(ms: number): Promise<boolean>;
+  /** One retention pass now (it also runs every log.retention.check.interval.ms). */
+  applyRetention(now?: number): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -157,12 +162,15 @@ class RaftClusterImpl implements RaftCluster {
   private reportTimer: NodeJS.Timeout | null = null;
   private registrationTimer: NodeJS.Timeout | null = null;
   private balanceTimer: NodeJS.Timeout | null = null;
+  private retentionTimer: NodeJS.Timeout | null = null;
+  private retentionRunning = false;
   private driver: ReassignmentDriver | null = null;
   private guard: LeadershipGuard | null = null;
   private readonly extraKinds = new Map<string, (payload: Uint8Array, from: number) => Promise<Uint8Array>>();
   private readonly leadershipListeners: ((p: RaftPartition) => void)[] = [];
   private byIdCache = new Map<string, TopicImage>();
   private byIdVersion = -1;
+  private legacyImport: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: RaftClusterOptions) {
     this.s = opts.settings;
@@ -190,6 +198,18 @@ class RaftClusterImpl implements RaftCluster {
 
   async start(): Promise<void> {
     const s = this.s;
+    const legacy = await findLegacyData(s.dataDir, this.nodeId);
+    if (legacy !== null && legacy.topics.length > 0) {
+      const lone = s.initialVoters.length === 1 && s.initialVoters[0]?.nodeId === this.nodeId;
+      if (!lone) {
+        throw new Error(
+          `data dir ${s.dataDir} holds ${legacy.topics.length} topics of a single-broker Chronik (in __meta/, from before replication); ` +
+            'start this broker alone first (without --initial-voters) to import them, then let other brokers join it',
+        );
+      }
+      const claimed = await claimLegacyPartitionDirs(s.dataDir, legacy);
+      this.logger.warn({ topics: legacy.topics.length, partitionDirs: claimed }, 'importing the topics of a single-broker data dir; their records stay where they are');
+    }
     this.journal = await HardStateJournal.open(path.join(s.dataDir, 'raft'), this.opts.logManager.committer, this.logger);
     this.machine.onChange((prev, next) => this.publish(prev, next));
     const isVoter = s.initialVoters.some((v) => v.nodeId === this.nodeId);
@@ -250,10 +270,19 @@ class RaftClusterImpl implements RaftCluster {
       ...(this.opts.registry ? { registry: this.opts.registry } : {}),
     });
     this.raftPort = await this.transport.start();
+    startLogCleaning(this.opts.logManager, s.settings);
+    if (this.opts.registry) this.registerMetrics(this.opts.registry);
     this.host.start();
     this.controller.start();
+    if (legacy !== null) {
+      this.legacyImport = this.importLegacy(legacy);
+      // Surfaced by awaitSettled; kept from counting as an unhandled rejection meanwhile.
+      this.legacyImport.catch(() => undefined);
+    }
     this.reportTimer = setInterval(() => this.flushReports(), REPORT_INTERVAL_MS);
     this.reportTimer.unref();
+    this.retentionTimer = setInterval(() => void this.applyRetention(), s.settings.get('log.retention.check.interval.ms'));
+    this.retentionTimer.unref();
     if (s.settings.get('auto.leader.rebalance.enable')) {
       this.balanceTimer = setInterval(() => this.preferLeaders(), s.settings.get('leader.imbalance.check.interval.seconds') * 1000);
       this.balanceTimer.unref();
@@ -449,6 +478,7 @@ class RaftClusterImpl implements RaftCluster {
     const group = partitionGroupId(t, partition);
     if (this.replicas.has(group)) return;
     try {
+      await claimPartitionDir(path.join(this.s.dataDir, `${t.name}-${partition}`), t.topicId, this.logger);
       const replica = await openReplica({
         host: this.host,
         logManager: this.opts.logManager,
@@ -464,6 +494,7 @@ class RaftClusterImpl implements RaftCluster {
         limits: () => this.limitsFor(t.name),
         minInsyncReplicas: () => this.num(this.machine.state.topics.get(t.name), 'min.insync.replicas'),
         replicaLagTimeMaxMs: this.s.replicaLagTimeMaxMs,
+        compacted: () => (this.effectiveConfig(this.machine.state.topics.get(t.name), 'cleanup.policy') ?? '').includes('compact'),
         timing: this.s.timing,
         logger: this.logger.child({ topic: t.name, partition }),
         // The preferred leader of a new partition campaigns at once: leadership lands where
@@ -514,6 +545,63 @@ class RaftClusterImpl implements RaftCluster {
       leaderEpoch: p.leaderEpoch(),
       isr: p.isr(),
     });
+  }
+
+  /** Replication health read at scrape time: under-replicated partitions, followers' lag. */
+  private registerMetrics(registry: Registry): void {
+    const replicas = (): RaftPartition[] => [...this.replicas.values()];
+    if (!registry.getSingleMetric('chronik_under_replicated_partitions')) {
+      new Gauge({
+        name: 'chronik_under_replicated_partitions',
+        help: 'Partitions led here whose ISR is smaller than their replica set',
+        registers: [registry],
+        collect() {
+          let n = 0;
+          for (const r of replicas()) if (r.isLeader() && r.isr().length < r.replicas().length) n++;
+          this.set(n);
+        },
+      });
+    }
+    if (!registry.getSingleMetric('chronik_raft_replication_lag_entries')) {
+      new Gauge({
+        name: 'chronik_raft_replication_lag_entries',
+        help: 'Entries a follower is behind its leader, as the leader here sees it',
+        labelNames: ['topic', 'partition', 'follower'],
+        registers: [registry],
+        collect() {
+          this.reset();
+          for (const r of replicas()) {
+            if (!r.isLeader()) continue;
+            const last = r.node.lastIndex;
+            for (const v of [...r.node.conf.voters, ...r.node.conf.learners]) {
+              if (v === r.node.id) continue;
+              const pr = r.node.progressOf(v);
+              if (pr) this.set({ topic: r.topic, partition: String(r.partition), follower: String(v - 1) }, Math.max(0, last - pr.match));
+            }
+          }
+        },
+      });
+    }
+  }
+
+  /** One retention pass over every local replica (each compacts its raft log, then deletes segments). */
+  async applyRetention(now = Date.now()): Promise<number> {
+    if (this.retentionRunning || this.closed) return 0;
+    this.retentionRunning = true;
+    let deleted = 0;
+    try {
+      for (const r of [...this.replicas.values()]) {
+        try {
+          deleted += await r.applyRetention(now);
+        } catch (err) {
+          this.logger.error({ err, topic: r.topic, partition: r.partition }, 'retention failed');
+        }
+      }
+    } finally {
+      this.retentionRunning = false;
+    }
+    if (deleted > 0) this.logger.info({ segments: deleted }, 'retention deleted segments');
+    return deleted;
   }
 
   /**
@@ -677,7 +765,48 @@ class RaftClusterImpl implements RaftCluster {
     return created;
   }
 
+  /**
+   * Creates the single-broker topics again with their ids, on this broker alone, once it is the
+   * controller (it is the only voter); each replica then opens on the directory claimed for it.
+   * Idempotent: topics that exist already (an import interrupted after them) are skipped.
+   */
+  private async importLegacy(legacy: LegacyData): Promise<void> {
+    const deadline = Date.now() + 60_000;
+    while (!this.controller.active || !this.registered()) {
+      if (this.closed) return;
+      if (Date.now() > deadline) throw new Error('importing single-broker topics: this broker did not become the registered controller within 60 s');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    let created = 0;
+    for (const t of legacy.topics) {
+      const existing = this.machine.state.topics.get(t.name);
+      if (existing !== undefined) {
+        if (existing.topicId !== t.topicId) throw new Error(`importing single-broker topics: topic '${t.name}' exists with another id`);
+        continue;
+      }
+      const assignments = Array.from({ length: t.partitions }, () => [this.nodeId]);
+      try {
+        await this.controllerRequest({
+          op: 'create-topic',
+          topic: { name: t.name, partitions: -1, replicationFactor: -1, configs: t.configs, internal: t.internal, assignments, topicId: t.topicId },
+          validateOnly: false,
+        });
+      } catch (err) {
+        throw new Error(`importing single-broker topic '${t.name}': ${err instanceof Error ? err.message : String(err)}`);
+      }
+      created++;
+    }
+    // Producer ids the single broker handed out are not handed out again.
+    for (let i = 0; i < 10_000 && this.machine.state.nextProducerId < legacy.nextProducerId; i++) {
+      await this.controllerRequest({ op: 'allocate-producer-ids', nodeId: this.nodeId });
+    }
+    await this.publishing;
+    await markLegacyImported(this.s.dataDir, legacy);
+    this.logger.warn({ created, topics: legacy.topics.map((t) => t.name) }, 'imported the topics of a single-broker data dir');
+  }
+
   async awaitSettled(ms: number): Promise<boolean> {
+    await this.legacyImport;
     const deadline = Date.now() + ms;
     for (;;) {
       if (this.closed) return false;
@@ -714,7 +843,9 @@ class RaftClusterImpl implements RaftCluster {
 
   async createPartitions(name: string, totalCount: number, validateOnly = false): Promise<void> {
     await this.controllerRequest({ op: 'create-partitions', name, totalCount, validateOnly });
-    if (!validateOnly) await this.publishing;
+    if (validateOnly) return;
+    await this.publishing;
+    await this.awaitLeaders(name, LEADER_WAIT_MS);
   }
 
   async alterTopicConfigs(name: string, configs: Readonly<Record<string, string | null>>, incremental: boolean, validateOnly = false): Promise<void> {
@@ -755,6 +886,7 @@ class RaftClusterImpl implements RaftCluster {
       indexIntervalBytes: this.num(t, 'index.interval.bytes'),
       cleanupPolicy: this.effectiveConfig(t, 'cleanup.policy') ?? 'delete',
       timestampType: this.effectiveConfig(t, 'message.timestamp.type') === 'LogAppendTime' ? 'LogAppendTime' : 'CreateTime',
+      ...compactionConfig((k) => this.num(t, k)),
     };
   }
 
@@ -765,6 +897,7 @@ class RaftClusterImpl implements RaftCluster {
     this.closed = true;
     if (this.reportTimer) clearInterval(this.reportTimer);
     if (this.balanceTimer) clearInterval(this.balanceTimer);
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
     if (this.registrationTimer) clearTimeout(this.registrationTimer);
     this.driver?.stop();
     this.guard?.stop();
@@ -796,6 +929,28 @@ export function raftClusterSettings(config: BrokerConfig, clusterId: string): Ra
     timing: { electionTicks: s.get('chronik.raft.election.ticks'), heartbeatTicks: s.get('chronik.raft.heartbeat.ticks') },
     replicaLagTimeMaxMs: s.get('replica.lag.time.max.ms'),
   };
+}
+
+
+/**
+ * A partition directory belongs to one topic id. A directory left by a deleted topic of the same
+ * name (a crash between the delete and the removal), or one without an identity, is removed
+ * before the new topic's replica opens, so its data is never served as the new topic's.
+ */
+async function claimPartitionDir(dir: string, topicId: string, logger: Logger): Promise<void> {
+  let recorded: string | null = null;
+  try {
+    recorded = (await fs.promises.readFile(path.join(dir, PARTITION_IDENTITY), 'utf8')).trim();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  if (recorded === topicId) return;
+  if (fs.existsSync(dir)) {
+    logger.warn({ dir, was: recorded, topicId }, 'removing a partition directory of another topic (a leftover of a deleted one)');
+    await fs.promises.rm(dir, { recursive: true, force: true });
+  }
+  await fs.promises.mkdir(dir, { recursive: true });
+  await writeFileAtomic(path.join(dir, PARTITION_IDENTITY), `${topicId}\n`);
 }
 
 export async function openRaftCluster(opts: RaftClusterOptions): Promise<RaftCluster> {

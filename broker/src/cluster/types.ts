@@ -73,7 +73,7 @@ export interface Cluster {
 
 /**
  * What the data and admin APIs need beyond Cluster: partitions with offset maintenance, and the
- * broker defaults behind topic configs. LocalCluster implements it; the raft cluster will too.
+ * broker settings behind topic configs. The raft cluster implements it.
  */
 export interface DataCluster extends Cluster {
   partition(topic: string, partition: number): DataPartition | undefined;

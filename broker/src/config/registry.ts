@@ -216,10 +216,24 @@ export const BROKER_SETTINGS = [
   }),
   int('chronik.raft.heartbeat.ticks', { default: 2, min: 1, max: 999, doc: 'Ticks between a leader\'s heartbeats to busy followers (idle groups go quiet).' }),
 
+  // The log cleaner: compaction of topics whose cleanup.policy includes compact.
+  bool('log.cleaner.enable', { default: true, doc: 'Run the log cleaner, which compacts topics whose cleanup.policy includes compact.' }),
+  long('log.cleaner.backoff.ms', { default: 15_000, min: 1, max: INT32_MAX, doc: 'How long the cleaner sleeps when no log needs cleaning.' }),
+  long('log.cleaner.dedupe.buffer.size', {
+    default: 33_554_432, min: 65_536,
+    doc: "Memory of the cleaner's key index for one pass, 24 bytes per key; a dirty part with more keys is cleaned over several passes (Chronik's default).",
+  }),
+  double('log.cleaner.io.max.bytes.per.second', {
+    default: 67_108_864, min: 1, doc: "Disk bandwidth the cleaner may use, reads and writes together (Chronik's default; Kafka's is unbounded).",
+  }),
+
   // Consumer groups and committed offsets.
   int('offsets.topic.num.partitions', { default: 50, min: 1, doc: 'Partitions of __consumer_offsets (fixed once the topic exists).' }),
   int('offsets.topic.replication.factor', {
     default: 3, min: 1, max: 32_767, doc: 'Replicas of __consumer_offsets (capped at the number of brokers).',
+  }),
+  int('offsets.topic.segment.bytes', {
+    default: 104_857_600, min: 1, doc: 'segment.bytes of __consumer_offsets: smaller than for other topics, so the cleaner can compact it sooner.',
   }),
   int('offsets.retention.minutes', { default: 10_080, min: 1, doc: 'Committed offsets of an empty group expire after this.' }),
   long('offsets.retention.check.interval.ms', { default: 600_000, min: 1, max: INT32_MAX, doc: 'How often expired offsets are removed.' }),

@@ -66,6 +66,7 @@ export interface Coordinator {
 export interface CoordinatorSettings {
   readonly offsetsTopicPartitions: number;
   readonly offsetsTopicReplicationFactor: number;
+  readonly offsetsTopicSegmentBytes: number;
   readonly offsetsRetentionCheckIntervalMs: number;
   readonly group: GroupConfig;
 }
@@ -75,6 +76,7 @@ export function coordinatorSettings(config: BrokerConfig): CoordinatorSettings {
   return {
     offsetsTopicPartitions: s.get('offsets.topic.num.partitions'),
     offsetsTopicReplicationFactor: s.get('offsets.topic.replication.factor'),
+    offsetsTopicSegmentBytes: s.get('offsets.topic.segment.bytes'),
     offsetsRetentionCheckIntervalMs: s.get('offsets.retention.check.interval.ms'),
     group: groupConfig(s),
   };
@@ -115,6 +117,7 @@ export async function createCoordinator(opts: CoordinatorOptions): Promise<Coord
     cluster,
     partitions: settings.offsetsTopicPartitions,
     replicationFactor: () => Math.min(settings.offsetsTopicReplicationFactor, Math.max(cluster.brokers().length, 1)),
+    segmentBytes: settings.offsetsTopicSegmentBytes,
     logger,
   });
   const groups = new GroupCoordinator({

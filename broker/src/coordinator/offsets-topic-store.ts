@@ -4,7 +4,10 @@
  * a partition's groups when it becomes its leader (once everything committed before is readable)
  * and forgets them when it stops leading it. Records are appended with acks=-1, so a commit is
  * on a quorum before it is answered. The topic is created on first use (FindCoordinator), with
- * min(offsets.topic.replication.factor, live brokers) replicas.
+ * min(offsets.topic.replication.factor, live brokers) replicas. It is compacted
+ * (cleanup.policy=compact, see log/cleaner.ts): keys are the coordinator keys, deletions are
+ * tombstones, so a load reads about one record per live offset and group plus what is newer
+ * than the last cleaning.
  */
 import { ErrorCode, KafkaError } from '../kafka/protocol/errors.js';
 import { buildRecordBatch, decodeRecords, readBatchHeader, BATCH_HEADER_SIZE } from '../kafka/protocol/records.js';
@@ -31,6 +34,8 @@ export interface OffsetsTopicOptions {
   readonly partitions: number;
   /** The replication factor to create the topic with (asked when it is created). */
   readonly replicationFactor: () => number;
+  /** segment.bytes of a topic created here (offsets.topic.segment.bytes); the broker default when absent. */
+  readonly segmentBytes?: number;
   readonly logger: CoordinatorLogger;
 }
 
@@ -64,7 +69,7 @@ export class OffsetsTopicStore implements GroupStore {
           name: OFFSETS_TOPIC,
           partitions: this.opts.partitions,
           replicationFactor: this.opts.replicationFactor(),
-          configs: { 'cleanup.policy': 'compact' },
+          configs: { 'cleanup.policy': 'compact', ...(this.opts.segmentBytes !== undefined ? { 'segment.bytes': String(this.opts.segmentBytes) } : {}) },
           internal: true,
         });
         this.opts.logger.info({ topic: OFFSETS_TOPIC, partitions: this.opts.partitions }, 'created the offsets topic');

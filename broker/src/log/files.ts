@@ -12,6 +12,8 @@ export const INDEX_SUFFIX = '.index';
 export const TIME_INDEX_SUFFIX = '.timeindex';
 export const CHECKPOINT_FILE = 'partition.checkpoint';
 export const CLEAN_SHUTDOWN_FILE = '.clean-shutdown';
+/** Where the cleaner's last pass ended (its first dirty offset), see cleaner.ts. */
+export const CLEANER_CHECKPOINT_FILE = 'cleaner.checkpoint';
 
 /** Segment files are named by base offset, 20 digits zero padded, so names sort numerically. */
 export function segmentFileName(baseOffset: number, suffix: string): string {

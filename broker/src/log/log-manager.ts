@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { LogCleaner, type CleanableLog, type CleanerOptions, type CleanerStats } from './cleaner.js';
 import { GroupCommitter, type GroupCommitStats } from './group-committer.js';
 import type { FilePartitionLog } from './partition-log.js';
 import { openPartitionLog } from './recovery.js';
@@ -34,14 +35,30 @@ export class FileLogManager implements LogManager {
   readonly committer: GroupCommitter;
   private readonly logger: Logger;
   private readonly now: () => number;
-  private readonly logs = new Map<string, FilePartitionLog>();
+  private readonly logs = new Map<string, CleanableLog>();
   private readonly opening = new Map<string, Promise<FilePartitionLog>>();
+  /** Compacts the open logs whose cleanup.policy says so, once started (startCleaning). */
+  readonly cleaner: LogCleaner;
 
   constructor(opts: FileLogManagerOptions) {
     this.dataDir = opts.dataDir;
     this.logger = opts.logger;
     this.now = opts.now ?? Date.now;
     this.committer = new GroupCommitter({ lingerMs: opts.lingerMs ?? 0 });
+    this.cleaner = new LogCleaner({ logs: () => [...this.logs.values()], logger: this.logger.child({ component: 'cleaner' }), now: this.now });
+  }
+
+  /**
+   * Starts the background log cleaner. The partitions' owner calls it once it has set each
+   * log's cleanable bound (FilePartitionLog.setCleanableBelow); close() stops it.
+   */
+  startCleaning(options: Partial<CleanerOptions> = {}): void {
+    this.cleaner.start(options);
+  }
+
+  /** Counters of the log cleaner (bytes, passes, errors, per-partition dirty ratio). */
+  cleanerStats(): CleanerStats {
+    return this.cleaner.stats;
   }
 
   /** Counters of the group committer (rounds, file fsyncs, writes, bytes). */
@@ -53,8 +70,8 @@ export class FileLogManager implements LogManager {
     const name = partitionDirName(topic, partition);
     const existing = this.logs.get(name);
     if (existing) {
-      existing.updateConfig(config);
-      return Promise.resolve(existing);
+      existing.log.updateConfig(config);
+      return Promise.resolve(existing.log);
     }
     let p = this.opening.get(name);
     if (!p) {
@@ -67,7 +84,7 @@ export class FileLogManager implements LogManager {
       }).then(
         (log) => {
           this.opening.delete(name);
-          this.logs.set(name, wrapClose(log, () => this.logs.delete(name)));
+          this.logs.set(name, { topic, partition, log: wrapClose(log, () => this.logs.delete(name)) });
           return log;
         },
         (err: unknown) => {
@@ -82,13 +99,13 @@ export class FileLogManager implements LogManager {
 
   /** Open logs, by directory name. */
   openLogs(): FilePartitionLog[] {
-    return [...this.logs.values()];
+    return [...this.logs.values()].map((l) => l.log);
   }
 
   /** Applies retention to every open log; returns the number of segments deleted. */
   async applyRetention(now = this.now()): Promise<number> {
     let n = 0;
-    for (const log of this.logs.values()) {
+    for (const { log } of this.logs.values()) {
       try {
         n += await log.applyRetention(now);
       } catch (err) {
@@ -99,8 +116,9 @@ export class FileLogManager implements LogManager {
   }
 
   async close(): Promise<void> {
+    await this.cleaner.stop();
     await Promise.all([...this.opening.values()].map((p) => p.catch(() => undefined)));
-    const logs = [...this.logs.values()];
+    const logs = [...this.logs.values()].map((l) => l.log);
     await Promise.all(logs.map((l) => l.close()));
     this.logs.clear();
   }

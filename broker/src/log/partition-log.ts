@@ -20,22 +20,50 @@ import {
   setPartitionLeaderEpoch,
 } from '../kafka/protocol/records.js';
 import { BatchReader } from './batch-reader.js';
-import { CHECKPOINT_FILE, fsyncDir, fsyncFd, writeFileAtomic } from './files.js';
+import { compactionSettings, deletesByRetention } from './cleanup-policy.js';
+import { CHECKPOINT_FILE, CLEANER_CHECKPOINT_FILE, fsyncDir, fsyncFd, writeFileAtomic } from './files.js';
 import type { FileFlush, FlushPlan, Flushable, GroupCommitter } from './group-committer.js';
 import { writeCleanMarker } from './clean-shutdown.js';
+import { Mutex } from './mutex.js';
 import { Segment } from './segment.js';
+import { commitSwap, type CleanedSegmentWriter, type RewriteProbe } from './segment-rewrite.js';
 import { restoreTailState } from './segment-scan.js';
 import type { AppendResult, BatchInfo, LogConfig, PartitionLog, ReadResult } from './types.js';
 
 const MAX_RELATIVE_OFFSET = 0x7fffffff;
 const MAX_SEGMENT_POSITION = 0x7fffffff;
 const EMPTY = Buffer.alloc(0);
+/**
+ * A read returns at least one batch that holds records when there is one below its limit, even
+ * past maxBytes, because a response of only empty batches (compaction leaves a producer's last
+ * batch empty) makes some clients (kafkajs) fetch the same offset forever. Up to this many bytes.
+ */
+const EMPTY_RUN_LIMIT = 16 * 1024 * 1024;
 
 export interface PartitionLogState {
   readonly dir: string;
   readonly segments: Segment[];
   readonly logStartOffset: number;
   readonly recoveryPoint: number;
+  /** Where the cleaner's last pass ended (cleaner.checkpoint); 0 when never cleaned. */
+  readonly firstDirtyOffset?: number;
+}
+
+/** What the cleaner may rewrite now and how dirty the log is (see cleaner.ts). */
+export interface CleaningView {
+  readonly config: LogConfig;
+  /** Segments wholly below `end`, oldest first: the only ones a pass may read or replace. */
+  readonly segments: readonly Segment[];
+  /** Base offset of the first segment not in `segments`: nothing at or above it is touched. */
+  readonly end: number;
+  /** Offsets below this were cleaned by an earlier pass. */
+  readonly firstDirty: number;
+  readonly cleanBytes: number;
+  readonly dirtyBytes: number;
+  /** Timestamp of the oldest dirty batch region (for max.compaction.lag.ms), -1 when unknown. */
+  readonly firstDirtyTimestamp: number;
+  /** Changes whenever the log is truncated or reset; a rewrite planned before is discarded. */
+  readonly generation: number;
 }
 
 interface Deferred {
@@ -64,12 +92,27 @@ export class FilePartitionLog implements PartitionLog, Flushable {
   private roundIndexFds: number[] = [];
   private roundSealed: Segment[] = [];
   private checkpointChain: Promise<void> = Promise.resolve();
+  private cleanerCheckpointChain: Promise<void> = Promise.resolve();
   /**
    * Segments holding offsets at or above this are never deleted by retention or DeleteRecords:
    * raft replication sets it to where its snapshot ends, since everything after that is raft
    * log a lagging follower may still need.
    */
   private deletionFloor = Infinity;
+  /**
+   * The cleaner rewrites only segments wholly below this: the partition's owner sets it (raft
+   * replication: its snapshot offset, since entries after it are raft log that followers read
+   * byte for byte; a single replica: Infinity, leaving the flushed offset as the limit). 0 until
+   * set, so a log nobody vouches for is never compacted.
+   */
+  private cleanableBelowOffset = 0;
+  private firstDirty: number;
+  private generation = 0;
+  private cleaning: { readonly abort: AbortController; readonly done: Promise<void>; finish(): void } | null = null;
+  /** Closing, deleting or resetting: no new cleaning pass may start. */
+  private cleaningBlocked = 0;
+  /** Serialises changes of the segment list that await (retention, truncation, cleaner swaps). */
+  private readonly mutex = new Mutex();
   private failed: Error | null = null;
   private closed = false;
 
@@ -82,6 +125,7 @@ export class FilePartitionLog implements PartitionLog, Flushable {
     this.committer = committer;
     this.logger = logger;
     this.flushed = this.logEndOffset();
+    this.firstDirty = state.firstDirtyOffset ?? 0;
   }
 
   private get active(): Segment {
@@ -386,54 +430,66 @@ export class FilePartitionLog implements PartitionLog, Flushable {
       throw new KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, `offset ${offset} is outside [${lowest}, ${leo}] of ${this.dir}`);
     }
     const limit = Math.min(maxOffset, leo);
-    const empty: ReadResult = { records: EMPTY, firstOffset: offset, nextOffset: offset };
-    if (offset >= limit) return empty;
-    for (let i = this.findSegmentIndex(offset); i < this.segments.length; i++) {
-      const seg = this.segments[i]!;
-      if (seg.nextOffset <= offset) continue;
-      const r = await seg.withReader(() => this.readSegment(seg, offset, maxBytes, limit));
-      if (r) return r;
-      return empty;
+    if (offset >= limit) return { records: EMPTY, firstOffset: offset, nextOffset: offset };
+    const acc: ReadAccumulator = { parts: [], total: 0, first: -1, next: offset, hasRecords: false };
+    // Normally one segment answers; only a run of empty batches continues into the next one.
+    while (acc.next < limit && !acc.hasRecords && acc.total < EMPTY_RUN_LIMIT) {
+      const seg = this.segmentHolding(acc.next);
+      if (!seg) break;
+      const before = acc.parts.length;
+      await seg.withReader(() => this.readSegment(seg, acc, maxBytes, limit));
+      if (acc.parts.length === before) break;
     }
-    return empty;
+    if (acc.parts.length === 0) return { records: EMPTY, firstOffset: offset, nextOffset: offset };
+    return { records: joinParts(acc.parts, acc.total), firstOffset: acc.first, nextOffset: acc.next };
   }
 
-  private async readSegment(seg: Segment, offset: number, maxBytes: number, limit: number): Promise<ReadResult | null> {
+  /** The first segment holding offsets at or above `offset` (segments may hold gaps). */
+  private segmentHolding(offset: number): Segment | undefined {
+    for (let i = this.findSegmentIndex(offset); i < this.segments.length; i++) {
+      const s = this.segments[i]!;
+      if (s.nextOffset > offset) return s;
+    }
+    return undefined;
+  }
+
+  private async readSegment(seg: Segment, acc: ReadAccumulator, maxBytes: number, limit: number): Promise<void> {
+    const offset = acc.next;
     const start = seg.offsetIndex.floor(offset).position;
     const window = Math.min(Math.max(maxBytes + this.config.indexIntervalBytes, 64 * 1024), 8 * 1024 * 1024);
     const reader = new BatchReader(seg, start, window);
-    const parts: Buffer[] = [];
-    let total = 0;
-    let first = -1;
-    let next = offset;
     for (;;) {
       const step = await reader.next();
       if (step.kind !== 'batch') break;
       const h = step.header;
       if (h.lastOffset < offset) continue;
       if (h.lastOffset >= limit) break;
-      if (parts.length > 0 && total + step.bytes.length > maxBytes) break;
-      parts.push(step.bytes);
-      total += step.bytes.length;
-      if (first < 0) first = h.baseOffset;
-      next = h.lastOffset + 1;
-      if (total >= maxBytes) break;
+      if (acc.hasRecords && acc.parts.length > 0 && acc.total + step.bytes.length > maxBytes) break;
+      acc.parts.push(step.bytes);
+      acc.total += step.bytes.length;
+      if (acc.first < 0) acc.first = h.baseOffset;
+      acc.next = h.lastOffset + 1;
+      if (h.recordCount > 0) acc.hasRecords = true;
+      if (acc.hasRecords ? acc.total >= maxBytes : acc.total >= EMPTY_RUN_LIMIT) break;
     }
-    if (parts.length === 0) return null;
-    return { records: joinParts(parts, total), firstOffset: first, nextOffset: next };
   }
 
   async offsetForTimestamp(ts: number): Promise<{ offset: number; timestamp: number } | null> {
-    for (const seg of [...this.segments]) {
-      if (seg.nextOffset <= this.startOffset || seg.maxTimestamp < ts) continue;
+    // Segments are looked up by offset after every await: a cleaner swap may replace them.
+    for (let from = this.startOffset; ; ) {
+      const seg = this.segmentHolding(from);
+      if (!seg) return null;
+      from = seg.nextOffset;
+      if (seg.maxTimestamp < ts) continue;
       const found = await seg.withReader(async () => {
-        const from = Math.max(seg.timeIndex.scanStartFor(ts), this.startOffset);
-        const reader = new BatchReader(seg, seg.offsetIndex.floor(from).position);
+        const scanFrom = Math.max(seg.timeIndex.scanStartFor(ts), this.startOffset);
+        const reader = new BatchReader(seg, seg.offsetIndex.floor(scanFrom).position);
         for (;;) {
           const step = await reader.next();
           if (step.kind !== 'batch') return null;
           const h = step.header;
-          if (h.lastOffset < this.startOffset || h.maxTimestamp < ts) continue;
+          // Control batches (raft entries, the cleaner's gap markers) hold no client records.
+          if (h.lastOffset < this.startOffset || h.maxTimestamp < ts || h.isControl) continue;
           if (h.compression === 0 && h.timestampType === 0) {
             for (const r of decodeRecords(step.bytes, 0).records) {
               if (r.offset >= this.startOffset && r.timestamp >= ts) return { offset: r.offset, timestamp: r.timestamp };
@@ -445,22 +501,24 @@ export class FilePartitionLog implements PartitionLog, Flushable {
       });
       if (found) return found;
     }
-    return null;
   }
 
   async *scanBatches(fromOffset: number): AsyncIterable<BatchInfo> {
-    const segments = [...this.segments];
-    for (let i = 0; i < segments.length; i++) {
-      const seg = segments[i]!;
-      if (seg.nextOffset <= fromOffset || seg.isClosed) continue;
-      const reader = new BatchReader(seg, seg.offsetIndex.floor(fromOffset).position, 1024 * 1024);
+    // By offset, segment after segment from the current list: a segment the cleaner replaces
+    // while it is being read is finished from the old file, then the scan continues in the new.
+    let from = fromOffset;
+    for (;;) {
+      const seg = this.segmentHolding(from);
+      if (!seg) return;
+      const reader = new BatchReader(seg, seg.offsetIndex.floor(from).position, 1024 * 1024);
       seg.acquire();
       try {
         for (;;) {
           const step = await reader.next();
           if (step.kind !== 'batch') break;
           const h = step.header;
-          if (h.lastOffset < fromOffset) continue;
+          if (h.lastOffset < from) continue;
+          from = h.lastOffset + 1;
           yield {
             baseOffset: h.baseOffset,
             lastOffset: h.lastOffset,
@@ -477,6 +535,7 @@ export class FilePartitionLog implements PartitionLog, Flushable {
       } finally {
         seg.release();
       }
+      from = Math.max(from, seg.nextOffset);
     }
   }
 
@@ -489,7 +548,7 @@ export class FilePartitionLog implements PartitionLog, Flushable {
     if (offset <= this.startOffset) return;
     this.startOffset = offset;
     await this.persistCheckpoint();
-    await this.deleteSegmentsBelowStart();
+    await this.mutex.run(() => this.deleteSegmentsBelowStart());
   }
 
   /** Deletes whole non-active, durable segments whose offsets all lie below the log start. */
@@ -509,6 +568,13 @@ export class FilePartitionLog implements PartitionLog, Flushable {
 
   async applyRetention(now: number): Promise<number> {
     this.checkWritable();
+    return this.mutex.run(() => this.applyRetentionLocked(now));
+  }
+
+  private async applyRetentionLocked(now: number): Promise<number> {
+    if (this.closed) return 0;
+    // A compacted-only log keeps its segments whatever their age or size (Kafka's rule).
+    if (!deletesByRetention(this.config)) return this.deleteSegmentsBelowStart();
     const eligible = (i: number): boolean => {
       const seg = this.segments[i]!;
       return i < this.segments.length - 1 && !this.sealedPending.includes(seg) && this.segments[i + 1]!.baseOffset <= this.deletionFloor;
@@ -540,8 +606,13 @@ export class FilePartitionLog implements PartitionLog, Flushable {
 
   async truncateTo(offset: number): Promise<void> {
     this.checkWritable();
+    await this.mutex.run(() => this.truncateLocked(offset));
+  }
+
+  private async truncateLocked(offset: number): Promise<void> {
     await this.quiesce();
     if (offset >= this.logEndOffset()) return;
+    this.generation++;
     const before = this.logEndOffset();
     let removed = false;
     // Whole segments at or above the offset go; if that is all of them, start a fresh one there.
@@ -585,6 +656,7 @@ export class FilePartitionLog implements PartitionLog, Flushable {
     this.startOffset = Math.min(this.startOffset, this.logEndOffset());
     if (this.recoveryPoint > this.active.baseOffset) this.recoveryPoint = this.active.baseOffset;
     await this.persistCheckpoint();
+    if (this.firstDirty > this.logEndOffset()) await this.markCleaned(this.logEndOffset());
     this.logger.info({ dir: this.dir, offset, from: before, to: this.logEndOffset() }, 'truncated log');
   }
 
@@ -600,10 +672,11 @@ export class FilePartitionLog implements PartitionLog, Flushable {
   retentionTarget(now: number): number {
     let drop = 0;
     const can = (i: number): boolean => i < this.segments.length - 1 && !this.sealedPending.includes(this.segments[i]!);
-    if (this.config.retentionMs >= 0) {
+    const retains = deletesByRetention(this.config);
+    if (retains && this.config.retentionMs >= 0) {
       while (can(drop) && this.segments[drop]!.largestTimestamp() < now - this.config.retentionMs) drop++;
     }
-    if (this.config.retentionBytes >= 0) {
+    if (retains && this.config.retentionBytes >= 0) {
       let size = 0;
       for (let i = drop; i < this.segments.length; i++) size += this.segments[i]!.size;
       while (can(drop) && size - this.segments[drop]!.size >= this.config.retentionBytes) {
@@ -625,15 +698,20 @@ export class FilePartitionLog implements PartitionLog, Flushable {
    */
   async resetTo(offset: number): Promise<void> {
     this.checkWritable();
-    await this.quiesce();
-    for (const seg of this.segments.splice(0)) seg.deleteFiles();
-    this.segments.push(Segment.create(this.dir, offset));
-    this.startOffset = offset;
-    this.flushed = offset;
-    this.recoveryPoint = offset;
-    await fsyncDir(this.dir);
-    await this.persistCheckpoint();
-    this.logger.info({ dir: this.dir, offset }, 'reset log');
+    await this.stopCleaning();
+    await this.mutex.run(async () => {
+      await this.quiesce();
+      this.generation++;
+      for (const seg of this.segments.splice(0)) seg.deleteFiles();
+      this.segments.push(Segment.create(this.dir, offset));
+      this.startOffset = offset;
+      this.flushed = offset;
+      this.recoveryPoint = offset;
+      await fsyncDir(this.dir);
+      await this.persistCheckpoint();
+      await this.markCleaned(offset);
+      this.logger.info({ dir: this.dir, offset }, 'reset log');
+    }).finally(() => this.cleaningBlocked--);
   }
 
   updateConfig(config: LogConfig): void {
@@ -647,36 +725,191 @@ export class FilePartitionLog implements PartitionLog, Flushable {
   /** Flushes, persists indexes and writes the clean-shutdown marker (see recovery.ts). */
   async close(): Promise<void> {
     if (this.closed) return;
-    if (!this.failed) {
-      await this.quiesce();
-      const seg = this.active;
-      seg.finalizeTimeIndex();
-      await writeIndexFiles(seg);
-      await this.persistCheckpoint();
-      await writeCleanMarker(this.dir, seg);
-    }
-    this.closed = true;
-    for (const s of this.segments) s.close();
-  }
-
-  async delete(): Promise<void> {
-    if (!this.closed) {
-      try {
+    await this.stopCleaning();
+    await this.mutex.run(async () => {
+      if (this.closed) return;
+      if (!this.failed) {
         await this.quiesce();
-      } catch {
-        // deleting anyway
+        const seg = this.active;
+        seg.finalizeTimeIndex();
+        await writeIndexFiles(seg);
+        await this.persistCheckpoint();
+        await writeCleanMarker(this.dir, seg);
       }
       this.closed = true;
       for (const s of this.segments) s.close();
+    });
+  }
+
+  async delete(): Promise<void> {
+    await this.stopCleaning();
+    await this.mutex.run(async () => {
+      if (!this.closed) {
+        try {
+          await this.quiesce();
+        } catch {
+          // deleting anyway
+        }
+        this.closed = true;
+        for (const s of this.segments) s.close();
+      }
+      await fs.promises.rm(this.dir, { recursive: true, force: true });
+      await fsyncDir(path.dirname(this.dir));
+    });
+  }
+
+  // ------------------------------------------------------------ the cleaner's interface
+
+  /** See `cleanableBelowOffset`. */
+  setCleanableBelow(offset: number): void {
+    this.cleanableBelowOffset = offset;
+  }
+
+  cleanableBelow(): number {
+    return this.cleanableBelowOffset;
+  }
+
+  /** Where the last cleaning pass ended. */
+  firstDirtyOffset(): number {
+    return this.firstDirty;
+  }
+
+  /**
+   * The segments a pass may rewrite now: durable, sealed, wholly below the owner's bound and the
+   * flushed offset, never the active one, and (min.compaction.lag.ms) only those whose newest
+   * record is old enough; with the sizes of their cleaned and dirty parts.
+   */
+  cleaningView(now: number): CleaningView {
+    const settings = compactionSettings(this.config);
+    const bound = Math.min(this.cleanableBelowOffset, this.flushed);
+    const segments: Segment[] = [];
+    for (let i = 0; i < this.segments.length - 1; i++) {
+      const seg = this.segments[i]!;
+      if (this.segments[i + 1]!.baseOffset > bound) break;
+      if (this.sealedPending.includes(seg) || !seg.indexesPersisted) break;
+      if (settings.minCompactionLagMs > 0 && seg.largestTimestamp() > now - settings.minCompactionLagMs) break;
+      segments.push(seg);
     }
-    await fs.promises.rm(this.dir, { recursive: true, force: true });
-    await fsyncDir(path.dirname(this.dir));
+    const end = this.segments[segments.length]!.baseOffset;
+    const first = this.segments[0]!.baseOffset;
+    const firstDirty = Math.min(Math.max(this.firstDirty, first), end);
+    let cleanBytes = 0;
+    let dirtyBytes = 0;
+    let firstDirtyTimestamp = -1;
+    for (const seg of segments) {
+      const split = seg.nextOffset <= firstDirty ? seg.size : seg.baseOffset >= firstDirty ? 0 : seg.offsetIndex.floor(firstDirty).position;
+      cleanBytes += split;
+      dirtyBytes += seg.size - split;
+      if (firstDirtyTimestamp < 0 && seg.size - split > 0) firstDirtyTimestamp = seg.timeIndex.first()?.timestamp ?? seg.largestTimestamp();
+    }
+    return { config: this.config, segments, end, firstDirty, cleanBytes, dirtyBytes, firstDirtyTimestamp, generation: this.generation };
+  }
+
+  /**
+   * Marks a cleaning pass as running; its signal fires when the log closes, is deleted or reset.
+   * Null when the log cannot be cleaned now (closed, failed, or a pass already runs).
+   */
+  beginCleaning(): AbortSignal | null {
+    if (this.closed || this.failed || this.cleaning || this.cleaningBlocked > 0) return null;
+    const abort = new AbortController();
+    let finish!: () => void;
+    const done = new Promise<void>((res) => (finish = res));
+    this.cleaning = { abort, done, finish };
+    return abort.signal;
+  }
+
+  endCleaning(): void {
+    const c = this.cleaning;
+    this.cleaning = null;
+    c?.finish();
+  }
+
+  /**
+   * Aborts a running pass, waits until it has stopped, and keeps new ones from starting: a
+   * caller that goes on using the log (resetTo) decrements `cleaningBlocked` when done.
+   */
+  private async stopCleaning(): Promise<void> {
+    this.cleaningBlocked++;
+    const c = this.cleaning;
+    if (!c) return;
+    c.abort.abort();
+    await c.done;
+  }
+
+  /**
+   * Commits a rewrite: `old` (consecutive segments of this log, not the active one) is replaced
+   * by the finished writer's segment, on disk (see segment-rewrite.ts) and in memory. False,
+   * with nothing changed, when the log moved on since the pass planned it (retention removed one
+   * of them, a truncation or reset happened, the pass was aborted); the caller then discards the
+   * writer. Readers still inside an old segment finish reading its file.
+   */
+  replaceSegments(
+    old: readonly Segment[],
+    writer: CleanedSegmentWriter,
+    generation: number,
+    signal: AbortSignal,
+    probe?: RewriteProbe,
+  ): Promise<boolean> {
+    return this.mutex.run(async () => {
+      if (signal.aborted || this.closed || this.failed || generation !== this.generation || old.length === 0) return false;
+      const i = this.segments.indexOf(old[0]!);
+      if (i < 0 || i + old.length >= this.segments.length) return false;
+      for (let k = 0; k < old.length; k++) {
+        const seg = this.segments[i + k]!;
+        if (seg !== old[k] || this.sealedPending.includes(seg)) return false;
+      }
+      const end = this.segments[i + old.length]!.baseOffset;
+      const fresh = writer.segment;
+      if (fresh.baseOffset !== old[0]!.baseOffset || fresh.nextOffset !== end) {
+        throw new Error(`cleaned segment of ${this.dir} covers [${fresh.baseOffset}, ${fresh.nextOffset}), not [${old[0]!.baseOffset}, ${end})`);
+      }
+      try {
+        await commitSwap(this.dir, writer, old.map((s) => s.baseOffset), end, probe);
+      } catch (err) {
+        // Past the commit point the files may be half swapped; recovery finishes the swap, and
+        // until then this log must not touch them (as after a failed fsync).
+        this.failed = err instanceof Error ? err : new Error(String(err));
+        this.logger.error({ err, dir: this.dir }, 'cleaner swap failed; partition log is now read-only until reopened');
+        throw err;
+      }
+      this.segments.splice(i, old.length, fresh);
+      // Their files are gone (the first one's name now holds the new file), so close only.
+      for (const s of old) s.close();
+      try {
+        await writeIndexFiles(fresh);
+        await fsyncDir(this.dir);
+      } catch (err) {
+        // The swap itself is durable (recovery rebuilds missing index files by a scan).
+        this.failed = err instanceof Error ? err : new Error(String(err));
+        this.logger.error({ err, dir: this.dir }, 'writing a cleaned segment\'s index files failed; partition log is now read-only until reopened');
+      }
+      return true;
+    });
+  }
+
+  /** Persists where a pass ended, so a restart does not count cleaned data as dirty again. */
+  markCleaned(offset: number): Promise<void> {
+    this.firstDirty = offset;
+    // One write at a time (they share the temp file name); each writes the latest value.
+    const run = (): Promise<void> =>
+      writeFileAtomic(path.join(this.dir, CLEANER_CHECKPOINT_FILE), JSON.stringify({ version: 1, firstDirtyOffset: this.firstDirty }) + '\n');
+    const next = this.cleanerCheckpointChain.then(run, run);
+    this.cleanerCheckpointChain = next.catch(() => undefined);
+    return next;
   }
 
   /** Appended-but-not-yet-flushed state, for tests. */
   debugState(): { dirty: boolean; sealedPending: number; inflight: boolean } {
     return { dirty: this.dirty, sealedPending: this.sealedPending.length, inflight: this.inflight !== null };
   }
+}
+
+interface ReadAccumulator {
+  parts: Buffer[];
+  total: number;
+  first: number;
+  next: number;
+  hasRecords: boolean;
 }
 
 /** Writes and fsyncs a segment's two index files. */

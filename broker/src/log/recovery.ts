@@ -7,7 +7,8 @@
  * and durable, as recorded in the checkpoint) is scanned batch by batch, verifying length and
  * CRC. The first bad batch and everything after it is cut off, later segments are deleted, and
  * exactly what was removed is logged. Recovered data is fsynced before the log accepts writes,
- * since bytes that survived a process crash may still be only in the page cache.
+ * since bytes that survived a process crash may still be only in the page cache. Before any of
+ * this, a cleaner rewrite the process died in is dropped or finished (segment-rewrite.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,6 +16,7 @@ import type { Logger } from 'pino';
 import { takeCleanMarker } from './clean-shutdown.js';
 import {
   CHECKPOINT_FILE,
+  CLEANER_CHECKPOINT_FILE,
   INDEX_SUFFIX,
   TIME_INDEX_SUFFIX,
   fsyncDir,
@@ -25,6 +27,7 @@ import type { GroupCommitter } from './group-committer.js';
 import { OffsetIndex } from './offset-index.js';
 import { FilePartitionLog, writeIndexFiles } from './partition-log.js';
 import { Segment } from './segment.js';
+import { finishInterruptedRewrites } from './segment-rewrite.js';
 import { restoreTailState, scanSegment } from './segment-scan.js';
 import { TimeIndex } from './time-index.js';
 import type { LogConfig } from './types.js';
@@ -52,6 +55,17 @@ export async function readCheckpoint(dir: string): Promise<PartitionCheckpoint |
     // fall through: an unreadable checkpoint means "recover everything"
   }
   return null;
+}
+
+/** Where the cleaner's last pass ended; 0 (everything dirty) when unknown. */
+async function readCleanerCheckpoint(dir: string): Promise<number> {
+  try {
+    const v = JSON.parse(await fs.promises.readFile(path.join(dir, CLEANER_CHECKPOINT_FILE), 'utf8')) as { firstDirtyOffset?: unknown };
+    return typeof v.firstDirtyOffset === 'number' && Number.isSafeInteger(v.firstDirtyOffset) && v.firstDirtyOffset >= 0 ? v.firstDirtyOffset : 0;
+  } catch {
+    // missing or unreadable: the next pass treats the whole log as dirty, which is only slower
+    return 0;
+  }
 }
 
 export interface OpenPartitionOptions {
@@ -94,6 +108,9 @@ export async function openPartitionLog(opts: OpenPartitionOptions): Promise<File
   await ensureDir(dir);
   const marker = await takeCleanMarker(dir);
   const checkpoint = await readCheckpoint(dir);
+  // A cleaner rewrite the process died in: drop it if uncommitted, else finish it (segment-rewrite.ts).
+  await finishInterruptedRewrites(dir, logger);
+  const firstDirtyOffset = await readCleanerCheckpoint(dir);
 
   const names = await fs.promises.readdir(dir);
   const bases: number[] = [];
@@ -220,7 +237,7 @@ export async function openPartitionLog(opts: OpenPartitionOptions): Promise<File
   let logStartOffset = Math.max(checkpoint?.logStartOffset ?? first.baseOffset, first.baseOffset);
   logStartOffset = Math.min(logStartOffset, active.nextOffset);
   const log = new FilePartitionLog(
-    { dir, segments, logStartOffset, recoveryPoint: active.baseOffset },
+    { dir, segments, logStartOffset, recoveryPoint: active.baseOffset, firstDirtyOffset: Math.min(firstDirtyOffset, active.nextOffset) },
     config,
     opts.committer,
     logger,

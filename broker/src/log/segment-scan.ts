@@ -18,7 +18,8 @@ const SCAN_WINDOW = 8 * 1024 * 1024;
 
 /**
  * Scans from `fromPosition` to the file end, verifying each batch's framing, magic, CRC and that
- * offsets increase, and feeding good batches to the segment's indexes.
+ * offsets increase, and feeding good batches to the segment's indexes. Between segments offsets
+ * must be contiguous (recovery.ts checks that; the cleaner keeps it so).
  */
 export async function scanSegment(seg: Segment, fromPosition: number, indexIntervalBytes: number): Promise<ScanResult> {
   const reader = new BatchReader(seg, fromPosition, SCAN_WINDOW);
@@ -27,17 +28,19 @@ export async function scanSegment(seg: Segment, fromPosition: number, indexInter
     const step = await reader.next();
     if (step.kind === 'end') return { validEnd: step.position, batches, problem: null };
     if (step.kind === 'torn') return { validEnd: step.position, batches, problem: step.reason };
-    const checked = checkBatch(step.bytes, 0);
+    // Cleaned segments hold batches with fewer records than offsets, and gaps between batches
+    // (whole batches removed); a torn write never produces either, it breaks framing or CRC.
+    const checked = checkBatch(step.bytes, 0, step.bytes.length, { compacted: true });
     if (checked instanceof RecordBatchError) {
       return { validEnd: step.position, batches, problem: `${checked.field}: ${checked.message}` };
     }
     const h = checked;
     const minBase = seg.nextOffset;
-    if (h.baseOffset !== minBase) {
+    if (h.baseOffset < minBase) {
       return {
         validEnd: step.position,
         batches,
-        problem: `batch base offset ${h.baseOffset} at ${step.position} does not continue at ${minBase}`,
+        problem: `batch base offset ${h.baseOffset} at ${step.position} goes back before ${minBase}`,
       };
     }
     seg.indexBatch(

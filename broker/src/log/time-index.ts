@@ -32,6 +32,11 @@ export class TimeIndex {
     return n === 0 ? -1 : this.ts[n - 1]!;
   }
 
+  first(): { timestamp: number; offset: number } | null {
+    if (this.ts.length === 0) return null;
+    return { timestamp: this.ts[0]!, offset: this.baseOffset + this.rel[0]! };
+  }
+
   last(): { timestamp: number; offset: number } | null {
     const n = this.ts.length;
     if (n === 0) return null;

@@ -18,10 +18,22 @@ export interface LogConfig {
   readonly retentionBytes: number;
   /** index.interval.bytes: one offset-index entry per this many bytes of batches. */
   readonly indexIntervalBytes: number;
-  /** cleanup.policy: 'delete', 'compact' or 'compact,delete' (compaction may be a no-op for now). */
+  /**
+   * cleanup.policy: 'delete', 'compact' or both ('compact,delete' in any order). Retention by
+   * time and size applies only with 'delete'; the log cleaner compacts only with 'compact'.
+   */
   readonly cleanupPolicy: string;
   /** message.timestamp.type: 'CreateTime' or 'LogAppendTime'. */
   readonly timestampType: 'CreateTime' | 'LogAppendTime';
+  // Compaction (see cleaner.ts); absent fields take Kafka's defaults (compactionSettings()).
+  /** min.cleanable.dirty.ratio: dirty share of the log that makes it worth cleaning (0.5). */
+  readonly minCleanableDirtyRatio?: number;
+  /** min.compaction.lag.ms: a segment with records younger than this is not cleaned yet (0). */
+  readonly minCompactionLagMs?: number;
+  /** max.compaction.lag.ms: dirty data older than this is cleaned whatever the ratio (never). */
+  readonly maxCompactionLagMs?: number;
+  /** delete.retention.ms: how long a tombstone outlives the values it deleted (1 day). */
+  readonly deleteRetentionMs?: number;
 }
 
 /** Header fields of one record batch, read without decoding its records. */
@@ -95,13 +107,29 @@ export interface PartitionLog {
   /** Applies retention.ms / retention.bytes; returns how many segments were deleted. */
   applyRetention(now: number): Promise<number>;
   updateConfig(config: LogConfig): void;
+  /**
+   * Lets the log cleaner rewrite segments wholly below `offset` (and below the flushed offset);
+   * 0, the default, allows none. Infinity for a log no raft group reads as its raft log.
+   */
+  setCleanableBelow?(offset: number): void;
   close(): Promise<void>;
   /** Removes the partition's directory (topic deletion). */
   delete(): Promise<void>;
 }
 
+/** The log cleaner's tunables (CleanerOptions in cleaner.ts); broker settings log.cleaner.*. */
+export interface CleanerSettings {
+  readonly dedupeBufferBytes: number;
+  readonly ioBytesPerSecond: number;
+  readonly backoffMs: number;
+  readonly errorBackoffMs: number;
+  readonly maxErrorBackoffMs: number;
+}
+
 export interface LogManager {
   /** Opens (recovering if needed) or creates the log in `<dataDir>/<topic>-<partition>`. */
   open(topic: string, partition: number, config: LogConfig): Promise<PartitionLog>;
+  /** Starts compacting open logs with cleanup.policy 'compact' in the background (see cleaner.ts). */
+  startCleaning?(options?: Partial<CleanerSettings>): void;
   close(): Promise<void>;
 }

@@ -9,7 +9,7 @@ import type { LogConfig } from '../log/types.js';
 import { RaftNode } from '../raft/raft.js';
 import { SeededRandom } from '../raft/random.js';
 import type { HardStateJournal } from './hard-state-journal.js';
-import type { PartitionLimits } from './local-partition.js';
+import type { PartitionLimits } from './types.js';
 import { PartitionRaftStorage } from './partition-raft-storage.js';
 import type { RaftHost } from './raft-host.js';
 import { RaftPartition, raftId } from './raft-partition.js';
@@ -38,6 +38,8 @@ export interface OpenReplicaOptions {
   readonly replicaLagTimeMaxMs: number;
   readonly timing: RaftTiming;
   readonly logger: Logger;
+  /** Whether the topic's cleanup.policy includes compact (default: never). */
+  readonly compacted?: () => boolean;
   /** Campaign at once rather than after an election timeout (the preferred replica of a new group). */
   readonly campaign?: boolean;
 }
@@ -82,6 +84,7 @@ export async function openReplica(o: OpenReplicaOptions): Promise<RaftPartition>
     limits: o.limits,
     minInsyncReplicas: o.minInsyncReplicas,
     replicaLagTimeMaxMs: o.replicaLagTimeMaxMs,
+    compacted: o.compacted ?? (() => false),
     logger: o.logger,
   });
   partition.adoptRestored(restore);

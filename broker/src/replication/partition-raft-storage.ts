@@ -31,7 +31,7 @@ import {
   type WritableRaftStorage,
 } from '../raft/storage.js';
 import { EntryType, type ConfState, type Entry, type HardState, type Snapshot } from '../raft/types.js';
-import { encodeConfEntry, entryFromBatch, isBatchEntry, isNoopEntry, noopEntry } from './control-entries.js';
+import { encodeConfEntry, entryFromBatch, isBatchEntry, isNoopEntry, noopEntry, offsetSpan as offsetSpanOf } from './control-entries.js';
 import type { HardStateJournal, NoopEntry } from './hard-state-journal.js';
 
 /** What the storage needs of a partition log (FilePartitionLog provides it). */
@@ -392,6 +392,31 @@ export class PartitionRaftStorage implements WritableRaftStorage {
     return null;
   }
 
+  /**
+   * The raft index of an entry starting at `offset` (a batch boundary, such as a segment's base
+   * offset), from memory or by walking the segments from the nearest sample; null if no entry
+   * starts there.
+   */
+  async indexAt(offset: number): Promise<number | null> {
+    const known = this.indexOfOffset(offset);
+    if (known !== null) return known;
+    if (offset < this.snapOffset || offset > this.nextOffset) return null;
+    // The last sample at or below the offset, then a walk of at most SAMPLE_EVERY entries.
+    let from = { index: this.snap.index + 1, offset: this.snapOffset };
+    for (const smp of this.samples) {
+      if (smp.offset > offset) break;
+      from = smp;
+    }
+    const { entries } = await this.readEntries(from.index, Number.MAX_SAFE_INTEGER, offset);
+    let at = from.offset;
+    for (const e of entries) {
+      if (at === offset) return e.index;
+      if (at > offset) return null;
+      at += offsetSpanOf(e);
+    }
+    return at === offset ? this.last + 1 : null;
+  }
+
   /** Term history: the first raft index and Kafka offset of each term still in the log. */
   termHistory(): readonly TermStart[] {
     return this.terms;
@@ -667,7 +692,7 @@ export class PartitionRaftStorage implements WritableRaftStorage {
   }
 
   /** Reads entries from `lo` (up to about maxBytes, at least one) from the segment files. */
-  private async readEntries(lo: number, maxBytes: number): Promise<{ entries: Entry[]; offset: number | null }> {
+  private async readEntries(lo: number, maxBytes: number, stopAtOffset = Infinity): Promise<{ entries: Entry[]; offset: number | null }> {
     const start = this.sampleFloor(lo);
     let index = start.index;
     let offset = start.offset;
@@ -697,6 +722,7 @@ export class PartitionRaftStorage implements WritableRaftStorage {
         pos += size;
         const base = readInt64(batch, BatchField.baseOffset);
         if (base < offset) continue;
+        if (base > stopAtOffset) return { entries: out, offset: firstOffset };
         offset = base + batch.readInt32BE(BatchField.lastOffsetDelta) + 1;
         if (index >= lo) {
           if (firstOffset === null) firstOffset = base;

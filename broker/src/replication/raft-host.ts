@@ -28,6 +28,12 @@ export interface GroupMachine {
   onStable(index: number): void;
   /** Committed entries in order. */
   apply(entries: readonly Entry[]): void;
+  /**
+   * While leading: the commit index moved (a follower's acknowledgement, or the leader's own
+   * fsync). Comes before the committed entries are applied; a leader's committed entries are
+   * durable here already, so the machine may act on them at once (answer acks=all).
+   */
+  onLeaderCommit?(index: number): void;
   onReadStates?(states: readonly ReadState[]): void;
   /** Every tick, after the core's (ISR bookkeeping, leadership preferences). */
   onTick?(): void;
@@ -54,6 +60,11 @@ export interface HostedGroup {
   quiesced: boolean;
   /** Leader: consecutive ticks the group has been idle. */
   idleTicks: number;
+  /** The commit index last handed to onLeaderCommit. */
+  commitSeen: number;
+  /** Term and vote as last made durable (a leader may send its appends before its own fsync only if they are). */
+  durableTerm: number;
+  durableVote: number;
 }
 
 export interface RaftHostOptions {
@@ -71,7 +82,13 @@ interface Work {
   readonly g: HostedGroup;
   readonly rd: Ready;
   error: Error | null;
+  /** Messages sent before the fsync (a leader's appends); the rest go after it. */
+  sentEarly: boolean;
+  appliedEarly: boolean;
 }
+
+/** What a leader may send before its own fsync: nothing in them promises its durability. */
+const EARLY_TYPES = new Set<number>([MessageType.Append, MessageType.Heartbeat, MessageType.InstallSnapshot, MessageType.TimeoutNow]);
 
 
 const DEFAULT_CACHE_BYTES_PER_GROUP = 32 << 20;
@@ -122,7 +139,18 @@ export class RaftHost {
 
   addGroup(init: { id: number; node: RaftNode; storage: PartitionRaftStorage; machine: GroupMachine }): HostedGroup {
     if (this.groups.has(init.id)) throw new Error(`raft group ${init.id} is already hosted`);
-    const g: HostedGroup = { ...init, failed: null, removed: false, role: Role.Follower, quiesced: false, idleTicks: 0 };
+    const hs = init.storage.hardState();
+    const g: HostedGroup = {
+      ...init,
+      failed: null,
+      removed: false,
+      role: Role.Follower,
+      quiesced: false,
+      idleTicks: 0,
+      commitSeen: 0,
+      durableTerm: hs.term,
+      durableVote: hs.vote,
+    };
     this.groups.set(init.id, g);
     init.storage.onAvailable = () => {
       g.node.entriesAvailable();
@@ -166,8 +194,10 @@ export class RaftHost {
       }
       // A heartbeat's answer is no reason for a quiet leader to wake; everything else is.
       if (m.type !== MessageType.HeartbeatResponse) this.unquiesce(g);
-      if (g.node.step(m)) this.markDirty(g);
-      else this.metrics?.refused.inc({ reason: 'malformed' });
+      if (g.node.step(m)) {
+        this.markDirty(g);
+        if (m.type === MessageType.AppendResponse) this.noteCommit(g);
+      } else this.metrics?.refused.inc({ reason: 'malformed' });
     }
     return unknown;
   }
@@ -194,12 +224,21 @@ export class RaftHost {
   }
 
   /**
-   * Broker `node` went silent (its connection or liveness beats stopped): groups it led start
-   * ticking again here so their followers elect a new leader after the usual timeout.
+   * Broker `node` went silent (its connection dropped or its liveness beats stopped). Groups it
+   * led start ticking again and forget it as leader; the lowest other voter campaigns at its
+   * next tick (with pre-vote, which the others grant now that no lease holds them back), so a
+   * killed leader is replaced within a tick and a round trip instead of an election timeout, and
+   * the rest follow their randomized timeouts should that one fail.
    */
   peerDown(node: number): void {
+    const dead = node + 1;
     for (const g of this.groups.values()) {
-      if (g.quiesced && g.node.leader === node + 1) this.unquiesce(g);
+      if (g.failed || g.node.leader !== dead || g.role === Role.Leader) continue;
+      this.unquiesce(g);
+      let successor = Number.POSITIVE_INFINITY;
+      for (const v of g.node.conf.voters) if (v !== dead && v < successor) successor = v;
+      g.node.leaderLost(successor === g.node.id);
+      this.markDirty(g);
     }
   }
 
@@ -321,7 +360,7 @@ export class RaftHost {
             this.fail(g, toError(err));
             continue;
           }
-          const w: Work = { g, rd, error: null };
+          const w: Work = { g, rd, error: null, sentEarly: false, appliedEarly: false };
           let p: Promise<void> | null;
           try {
             p = this.persist(w);
@@ -339,6 +378,7 @@ export class RaftHost {
             );
           } else if (rd.mustSync) {
             this.busy.add(g);
+            this.early(w);
             synced.push(w);
           } else {
             this.finish(w, false);
@@ -349,6 +389,32 @@ export class RaftHost {
     } finally {
       this.running = false;
       this.maybeIdle();
+    }
+  }
+
+  /**
+   * A leader replicates in parallel with its own fsync (Raft thesis §10.2.1): its appends go out
+   * before its disk write is durable, since it counts itself towards a commit only once it is
+   * (the core's advance()). Its committed entries are durable here already, so they are applied
+   * now as well. Only when nothing else in the Ready needs the fsync first: the group leads, it
+   * leads after this Ready, and its term and vote are already durable.
+   */
+  private early(w: Work): void {
+    const { g, rd } = w;
+    if (g.node.role !== Role.Leader || (rd.softState !== null && rd.softState.role !== Role.Leader)) return;
+    if (rd.hardState !== null && (rd.hardState.term !== g.durableTerm || rd.hardState.vote !== g.durableVote)) return;
+    if (rd.messages.every((m) => EARLY_TYPES.has(m.type))) {
+      this.send(g, rd.messages);
+      w.sentEarly = true;
+    }
+    if (rd.committedEntries.length > 0 && rd.softState === null) {
+      try {
+        g.machine.apply(rd.committedEntries);
+        this.observeCommit(g, (rd.committedEntries[rd.committedEntries.length - 1] as Entry).index);
+        w.appliedEarly = true;
+      } catch (err) {
+        this.fail(g, toError(err));
+      }
     }
   }
 
@@ -430,19 +496,25 @@ export class RaftHost {
     const { g, rd } = w;
     if (g.removed) return;
     try {
-      this.send(g, rd.messages);
+      if (rd.hardState !== null && (synced || !rd.mustSync)) {
+        g.durableTerm = rd.hardState.term;
+        g.durableVote = rd.hardState.vote;
+      }
+      if (!w.sentEarly) this.send(g, rd.messages);
       if (rd.softState !== null) {
         if (rd.softState.role === Role.Leader && g.role !== Role.Leader) this.metrics?.elections.inc();
         g.role = rd.softState.role;
         g.machine.onSoftState(rd.softState);
       }
+      if (rd.snapshot !== null) this.metrics?.snapshots.inc({ direction: 'installed' });
       if (synced || rd.entries.length > 0 || rd.snapshot !== null) g.machine.onStable(g.storage.lastIndex());
-      if (rd.committedEntries.length > 0) {
+      if (rd.committedEntries.length > 0 && !w.appliedEarly) {
         g.machine.apply(rd.committedEntries);
         this.observeCommit(g, (rd.committedEntries[rd.committedEntries.length - 1] as Entry).index);
       }
       if (rd.readStates.length > 0) g.machine.onReadStates?.(rd.readStates);
       g.node.advance();
+      this.noteCommit(g);
       this.trim(g);
       if (g.node.hasReady()) this.markDirty(g);
     } catch (err) {
@@ -450,8 +522,23 @@ export class RaftHost {
     }
   }
 
+  /** Tells a leader's machine its commit index moved, as soon as it has (not when applied). */
+  private noteCommit(g: HostedGroup): void {
+    const c = g.node.commitIndex;
+    if (c <= g.commitSeen) return;
+    g.commitSeen = c;
+    if (g.node.role === Role.Leader && g.machine.onLeaderCommit) {
+      try {
+        g.machine.onLeaderCommit(c);
+      } catch (err) {
+        this.fail(g, toError(err));
+      }
+    }
+  }
+
   private send(g: HostedGroup, messages: readonly Message[]): void {
     if (messages.length === 0) return;
+    if (this.metrics) for (const m of messages) if (m.type === MessageType.InstallSnapshot) this.metrics.snapshots.inc({ direction: 'sent' });
     if (messages.length === 1) {
       const m = messages[0] as Message;
       if (!this.opts.sink.send(m.to - 1, messages)) g.node.reportUnreachable(m.to);
@@ -509,6 +596,7 @@ class HostMetrics {
   readonly proposals: Counter;
   readonly commitLatency: Histogram;
   readonly refused: Counter;
+  readonly snapshots: Counter;
 
   constructor(registry: Registry, groups: () => Iterable<HostedGroup>) {
     const get = <T>(name: string, make: () => T): T => (registry.getSingleMetric(name) as T | undefined) ?? make();
@@ -525,6 +613,10 @@ class HostMetrics {
         }),
     );
     this.refused = get('chronik_raft_refused_messages_total', () => new Counter({ name: 'chronik_raft_refused_messages_total', help: 'Raft messages refused (wrong sender, malformed)', labelNames: ['reason'], registers: [registry] }));
+    this.snapshots = get(
+      'chronik_raft_snapshot_transfers_total',
+      () => new Counter({ name: 'chronik_raft_snapshot_transfers_total', help: 'Raft snapshots sent to followers and installed from leaders', labelNames: ['direction'], registers: [registry] }),
+    );
     get('chronik_raft_groups', () =>
       new Gauge({
         name: 'chronik_raft_groups',

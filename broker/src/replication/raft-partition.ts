@@ -23,10 +23,11 @@ import type { AppendResult, ReadResult } from '../log/types.js';
 import type { RaftNode } from '../raft/raft.js';
 import { NONE, Role, type Entry, type Snapshot, type SoftState } from '../raft/types.js';
 import { isBatchEntry } from './control-entries.js';
-import type { PartitionLimits } from './local-partition.js';
+import type { PartitionLimits } from './types.js';
 import type { PartitionRaftStorage, StoredBatch } from './partition-raft-storage.js';
 import type { ProducerBatchRef } from './producer-state-port.js';
-import { decodePartitionSnapshot } from './partition-snapshot.js';
+import { decodePartitionSnapshot, encodePartitionSnapshot } from './partition-snapshot.js';
+import { decodeConfChange } from '../raft/membership.js';
 import { ProposalCursor } from './proposal-cursor.js';
 import type { GroupMachine } from './raft-host.js';
 import type { Acks, IsolationLevel, ReplicatedPartition } from './types.js';
@@ -34,6 +35,13 @@ import type { Acks, IsolationLevel, ReplicatedPartition } from './types.js';
 /** What the partition needs of its log beyond the raft storage (reads, timestamps, log start). */
 export interface PartitionDataLog {
   logStartOffset(): number;
+  /** Base offset of the oldest segment retention would keep (see FilePartitionLog). */
+  retentionTarget(now: number): number;
+  setDeletionFloor(offset: number): void;
+  /** The log cleaner rewrites only segments wholly below this. */
+  setCleanableBelow(offset: number): void;
+  segmentBaseOffsets(): number[];
+  applyRetention(now: number): Promise<number>;
   read(offset: number, maxBytes: number, maxOffset: number): Promise<ReadResult>;
   offsetForTimestamp(ts: number): Promise<{ offset: number; timestamp: number } | null>;
   advanceLogStart(offset: number): Promise<void>;
@@ -59,6 +67,8 @@ export interface RaftPartitionOptions {
   readonly minInsyncReplicas: () => number;
   /** replica.lag.time.max.ms. */
   readonly replicaLagTimeMaxMs: number;
+  /** Whether the topic's cleanup.policy includes compact (read per retention pass). */
+  readonly compacted: () => boolean;
   readonly logger: Logger;
   readonly now?: () => number;
 }
@@ -141,6 +151,12 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
   private live = new ProducerStateTable();
   private uncommitted: Uncommitted[] = [];
   private liveRecordedTo: number;
+  /**
+   * Raft index -> term of this leader's proposals that the host has not stored yet. A leader
+   * that loses its term before storing them has them replaced in its core's log without the
+   * host ever truncating anything, so `onAppended` compares what arrives with what was proposed.
+   */
+  private readonly unstored = new Map<number, number>();
   private readonly cursor: ProposalCursor;
   private pending: PendingAck[] = [];
   private readonly waiters = new Set<Waiter>();
@@ -321,6 +337,7 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
       }
       const proposed = this.propose(bytes, limits.timestampType === 'LogAppendTime' ? now : -1, term);
       if (proposed === null) return Promise.reject(this.notLeader());
+      this.unstored.set(proposed.index, this.node.term);
       r = proposed.result;
       if (ref.producerId >= 0) {
         this.live.record(ref, r.baseOffset, r.lastOffset);
@@ -449,6 +466,14 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
   /** Entries stored by the host (a follower's copy of its leader's): they enter `live`. */
   onAppended(entries: readonly Entry[]): void {
     for (const e of entries) {
+      if (this.unstored.size > 0 && this.replaces(e)) {
+        // Another leader's entry at or below what this one proposed (and recorded in `live`):
+        // forget what was recorded from there on, or a retry of a lost batch would be answered
+        // as a duplicate at an offset that now holds someone else's records.
+        this.onTruncated(e.index);
+      } else if (this.unstored.get(e.index) === e.term) {
+        this.unstored.delete(e.index);
+      }
       if (e.index <= this.liveRecordedTo) continue;
       this.liveRecordedTo = e.index;
       if (!isBatchEntry(e)) continue;
@@ -462,8 +487,21 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
     }
   }
 
+  /**
+   * Whether storing `e` discards one of this replica's unstored proposals: one at its index with
+   * another term, or one above it with an older term (terms only grow along a log, so no log
+   * holding `e` can hold that proposal).
+   */
+  private replaces(e: Entry): boolean {
+    for (const [index, term] of this.unstored) {
+      if (index === e.index ? term !== e.term : index > e.index && term < e.term) return true;
+    }
+    return false;
+  }
+
   /** The host truncated the log from `index` (a conflicting suffix). */
   onTruncated(index: number): void {
+    for (const i of this.unstored.keys()) if (i >= index) this.unstored.delete(i);
     this.uncommitted = this.uncommitted.filter((u) => u.index < index);
     this.live = ProducerStateTable.fromSnapshot(this.committed.snapshot());
     for (const u of this.uncommitted) this.live.record(u.ref, u.baseOffset, u.lastOffset);
@@ -485,10 +523,45 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
     this.updateIsr();
   }
 
+  /**
+   * Retention (retention.ms / retention.bytes, and whole segments below the log start offset):
+   * the raft log is compacted into a snapshot up to the first segment retention keeps, then the
+   * segments below it are deleted. Only committed, applied entries are compacted; what is not yet
+   * applied waits for a later pass. Each replica does this on its own; a follower that needs
+   * what its leader dropped gets the snapshot (log start offset and producer state, no records).
+   */
+  async applyRetention(now: number): Promise<number> {
+    if (this.closed) return 0;
+    let target = this.opts.log.retentionTarget(now);
+    // The log cleaner may only rewrite what the raft log no longer holds. A follower that needs
+    // compacted data would get a snapshot without it, so for now only a partition without other
+    // replicas compacts its raft log for the cleaner (up to its active segment).
+    if (this.opts.compacted() && this.replicas().length === 1) {
+      const bases = this.opts.log.segmentBaseOffsets();
+      target = Math.max(target, bases[bases.length - 1] ?? 0);
+    }
+    if (target > this.storage.snapshotOffset()) {
+      const index = await this.storage.indexAt(target);
+      if (index !== null && index - 1 <= this.appliedIndex && index - 1 > this.storage.snapshot().index) {
+        const conf = this.storage.confEntryAt(index - 1);
+        const data = encodePartitionSnapshot({
+          offset: target,
+          logStartOffset: Math.max(this.opts.log.logStartOffset(), target),
+          producers: this.producerSnapshot(),
+        });
+        await this.storage.compactTo(index - 1, conf === null ? this.storage.snapshot().conf : decodeConfChange(conf.data).conf, data);
+        this.opts.log.setDeletionFloor(target);
+      }
+    }
+    this.opts.log.setCleanableBelow(this.storage.snapshotOffset());
+    return this.opts.log.applyRetention(now);
+  }
+
   private onSnapshotInstalled(snap: Snapshot, producers: ProducerStateTable): void {
     this.committed = producers;
     this.live = ProducerStateTable.fromSnapshot(producers.snapshot());
     this.uncommitted = [];
+    this.unstored.clear();
     this.appliedIndex = snap.index;
     this.liveRecordedTo = snap.index;
     this.stableIndex = snap.index;
@@ -499,6 +572,19 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
   onStable(index: number): void {
     if (index <= this.stableIndex) return;
     this.stableIndex = index;
+    this.settlePending();
+  }
+
+  /**
+   * Leading: `index` is committed (a quorum has it durable, this replica included), so what it
+   * covers may be acknowledged and read before the entries are applied.
+   */
+  onLeaderCommit(index: number): void {
+    if (this.soft.role !== Role.Leader || index > this.storage.lastIndex()) return;
+    const hwm = this.storage.offsetAfter(index);
+    if (hwm === null || hwm <= this.hwm) return;
+    this.hwm = hwm;
+    for (const w of this.waiters) if (w.offset < hwm) w.wake();
     this.settlePending();
   }
 

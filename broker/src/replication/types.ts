@@ -50,3 +50,11 @@ export interface PartitionOffsetsAdmin {
 }
 
 export type DataPartition = ReplicatedPartition & PartitionOffsetsAdmin;
+
+/** Topic settings the append path enforces, read on every append so config changes apply at once. */
+export interface PartitionLimits {
+  readonly maxMessageBytes: number;
+  readonly timestampType: 'CreateTime' | 'LogAppendTime';
+  /** Largest allowed |timestamp - now| for CreateTime batches; Infinity disables the check. */
+  readonly timestampDifferenceMaxMs: number;
+}

@@ -21,7 +21,11 @@ export interface SingleNode {
 
 const running = new Set<SingleNode>();
 
-export async function startSingleNode(dataDir: string, settings: Readonly<Record<string, string>> = {}): Promise<SingleNode> {
+export async function startSingleNode(
+  dataDir: string,
+  settings: Readonly<Record<string, string>> = {},
+  opts: { readonly now?: () => number } = {},
+): Promise<SingleNode> {
   const config = brokerConfigOf({
     'log.dirs': dataDir,
     'chronik.kafka.advertised': '127.0.0.1:9092',
@@ -29,7 +33,7 @@ export async function startSingleNode(dataDir: string, settings: Readonly<Record
     ...settings,
   });
   const logger = silentLogger();
-  const logs = createLogManager({ dataDir, logger });
+  const logs = createLogManager({ dataDir, logger, ...(opts.now ? { now: opts.now } : {}) });
   const clusterId = await claimDataDir(dataDir, config.nodeId, config.clusterId);
   const cluster = await openRaftCluster({ settings: raftClusterSettings(config, clusterId), logger, logManager: logs });
   const coordinator = await createCoordinator({

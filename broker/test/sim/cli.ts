@@ -6,6 +6,8 @@
  *       (about an hour on one core; --keep-going lists every failing seed instead of stopping)
  *   npm run sim -- --seed 42 --steps 300 --trace    replay one seed and print its event trace
  *   npm run sim -- --seed 42 --steps 300 --keep 0,5,9 --trace   replay a shrunk failure
+ *   add --metadata to any of these to replicate the cluster metadata image (records from the
+ *       controller commands, the image's invariants and equality across replicas checked)
  *
  * On a failure it prints the seed, shrinks the script and prints the shortest trace that replays it.
  */
@@ -39,11 +41,12 @@ function main(): number {
   const args = parseArgs(process.argv.slice(2));
   const steps = intArg(args, 'steps', 300);
   const trace = args.has('trace');
+  const metadata = args.has('metadata');
   if (args.has('seed')) {
     const seed = intArg(args, 'seed', 1);
     const keepArg = args.get('keep');
     const keep = keepArg === undefined ? undefined : new Set(keepArg.split(',').filter((s) => s !== '').map(Number));
-    const r = runSimulation({ seed, steps, trace, ...(keep !== undefined ? { keep } : {}) });
+    const r = runSimulation({ seed, steps, trace, metadata, ...(keep !== undefined ? { keep } : {}) });
     if (trace) for (const line of r.trace) console.log(line);
     console.log(`seed ${seed}: ${r.ok ? 'ok' : `FAILED ${r.message}`} trace hash ${r.traceHash.toString(16)} ${fmt(r.stats)}`);
     return r.ok ? 0 : 1;
@@ -54,7 +57,7 @@ function main(): number {
   const started = Date.now();
   const failures: number[] = [];
   for (let seed = from; seed < from + seeds; seed++) {
-    const r = runSimulation({ seed, steps });
+    const r = runSimulation({ seed, steps, metadata });
     for (const k of Object.keys(total) as (keyof SimStats)[]) total[k] += r.stats[k];
     if (!r.ok && args.has('keep-going')) {
       failures.push(seed);

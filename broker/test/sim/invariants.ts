@@ -29,6 +29,15 @@ export class Invariants {
   maxCommitted = 0;
   /** index -> state-machine hash after applying it (state machine safety). */
   private readonly appliedHash = new Map<number, number>();
+  /** index -> the metadata image after applying it, encoded (metadata mode). */
+  private readonly imageAt = new Map<number, string>();
+
+  /** Every replica that applied `index` holds the same metadata image there. */
+  metadataApplied(node: number, index: number, image: string): void {
+    const known = this.imageAt.get(index);
+    if (known === undefined) this.imageAt.set(index, image);
+    else if (known !== image) throw new InvariantViolation('metadata state machine safety', `node ${node} holds another image after ${index}`);
+  }
 
   /** Election safety: at most one leader per term. Returns true the first time (node, term) is seen. */
   leader(node: number, term: number): boolean {

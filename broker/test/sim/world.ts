@@ -19,6 +19,8 @@ import {
   type Message,
   type Ready,
 } from '../../src/raft/types.js';
+import type { MetadataState } from '../../src/cluster/metadata-state.js';
+import { applyEntry, decodeImage, encodeImage, encodeRecord, fingerprint, initialImage, proposeFrom, violations } from './metadata-workload.js';
 import { EventHeap } from './heap.js';
 import { InvariantViolation, sameBytes, Invariants } from './invariants.js';
 import { generateScenario, type Action } from './scenario.js';
@@ -41,6 +43,14 @@ export interface SimOptions {
    * fsync), to prove the checks catch what a crash then loses.
    */
   readonly sendBeforeSync?: boolean;
+  /**
+   * Replicate the cluster metadata image instead of opaque values: proposals are metadata
+   * records, every replica applies them, and the image's own invariants and cross-replica
+   * equality are checked after every apply (metadata-workload.ts).
+   */
+  readonly metadata?: boolean;
+  /** Metadata mode: this node skips every fifth record it applies (proves the checks catch divergence). */
+  readonly divergeMetadataOn?: number;
 }
 
 export interface SimStats {
@@ -101,6 +111,8 @@ interface SimNode {
   lastTerm: number;
   proposals: Map<number, { term: number; data: Uint8Array }>;
   reads: Map<number, number>;
+  /** Metadata mode: the image after `applied`. */
+  image: MetadataState;
 }
 
 const MESSAGE_NAMES: Record<number, string> = Object.fromEntries(Object.entries(MessageType).map(([k, v]) => [v, k]));
@@ -177,6 +189,7 @@ class World {
         lastTerm: 0,
         proposals: new Map(),
         reads: new Map(),
+        image: initialImage(),
       };
       this.nodes[id] = node;
       this.side[id] = 0;
@@ -336,7 +349,7 @@ class World {
     for (const m of rd.messages) this.send(m);
     if (rd.snapshot !== null) {
       n.applied = rd.snapshot.index;
-      n.hash = decodeHash(rd.snapshot.data);
+      this.restoreState(n, rd.snapshot.data);
       n.conf = rd.snapshot.conf;
       this.inv.applied(n.id, n.applied, n.hash);
       if (this.tracing) this.note(`node ${n.id} restores snapshot at ${n.applied}`);
@@ -362,6 +375,12 @@ class World {
     n.hash = mixHash(n.hash, e);
     n.applied = e.index;
     this.inv.applied(n.id, e.index, n.hash);
+    if (this.opts.metadata === true && e.type === EntryType.Normal && e.data.length > 0) {
+      if (this.opts.divergeMetadataOn !== n.id || e.index % 5 !== 0) n.image = applyEntry(n.image, e.data);
+      const broken = violations(n.image);
+      if (broken.length > 0) throw new InvariantViolation('metadata image', `node ${n.id} at ${e.index}: ${broken.slice(0, 3).join('; ')}`);
+      this.inv.metadataApplied(n.id, e.index, fingerprint(n.image));
+    }
     if (e.type === EntryType.ConfChange) n.conf = decodeConfChange(e.data).conf;
     const p = n.proposals.get(e.index);
     if (p !== undefined) {
@@ -419,7 +438,12 @@ class World {
         if (leader === undefined) return;
         const count = 1 + rng.nextInt(8);
         const batch: Uint8Array[] = [];
-        for (let i = 0; i < count; i++) batch.push(encodeHash(this.nextProposal++));
+        if (this.opts.metadata === true) {
+          for (let i = 0; i < count; i++) for (const r of proposeFrom(leader.image, rng)) batch.push(encodeRecord(r));
+          if (batch.length === 0) return;
+        } else {
+          for (let i = 0; i < count; i++) batch.push(encodeHash(this.nextProposal++));
+        }
         if (rng.chance(0.3)) {
           const first = leader.raft.proposeBatch(batch);
           if (first > 0) {
@@ -552,9 +576,25 @@ class World {
     }
   }
 
+  /** Snapshot data: the hash, and in metadata mode the encoded image after it. */
+  private stateBytes(n: SimNode): Uint8Array {
+    const h = encodeHash(n.hash);
+    if (this.opts.metadata !== true) return h;
+    const img = encodeImage(n.image);
+    const out = new Uint8Array(h.length + img.length);
+    out.set(h, 0);
+    out.set(img, h.length);
+    return out;
+  }
+
+  private restoreState(n: SimNode, data: Uint8Array): void {
+    n.hash = decodeHash(data);
+    if (this.opts.metadata === true) n.image = data.length > 8 ? decodeImage(data.subarray(8)) : initialImage();
+  }
+
   private compact(n: SimNode): void {
     if (n.applied < n.storage.firstIndex()) return;
-    n.storage.createSnapshot(n.applied, n.conf, encodeHash(n.hash));
+    n.storage.createSnapshot(n.applied, n.conf, this.stateBytes(n));
     if (this.tracing) this.note(`node ${n.id} compacts through ${n.applied}`);
   }
 
@@ -568,7 +608,7 @@ class World {
     const snap = n.storage.snapshot();
     n.raft = this.newRaft(n.id, n.storage, n.inc);
     n.applied = snap.index;
-    n.hash = decodeHash(snap.data);
+    this.restoreState(n, snap.data);
     n.conf = snap.conf;
     if (snap.index > 0) this.inv.applied(n.id, snap.index, n.hash);
     n.lastCommit = n.raft.commitIndex;

@@ -148,11 +148,19 @@ export interface BatchScan {
   readonly error: RecordBatchError | null;
 }
 
+export interface CheckBatchOptions {
+  /**
+   * Accept batches that log compaction rewrote: they keep their offset range (baseOffset and
+   * lastOffsetDelta) but hold fewer records, possibly none. Produced batches must be whole.
+   */
+  readonly compacted?: boolean;
+}
+
 /**
  * Checks one batch at `pos` whose bytes end no later than `end`: framing, magic, CRC, counts.
  * Returns the header or the error explaining what is wrong.
  */
-export function checkBatch(buf: Buffer, pos: number, end = buf.length): RecordBatchHeader | RecordBatchError {
+export function checkBatch(buf: Buffer, pos: number, end = buf.length, opts: CheckBatchOptions = {}): RecordBatchHeader | RecordBatchError {
   const avail = end - pos;
   if (avail < LOG_OVERHEAD) {
     return new RecordBatchError(
@@ -216,12 +224,13 @@ export function checkBatch(buf: Buffer, pos: number, end = buf.length): RecordBa
       `record batch at ${pos} has negative lastOffsetDelta ${h.lastOffsetDelta}`,
     );
   }
-  if (h.recordCount !== h.lastOffsetDelta + 1) {
+  const countOk = opts.compacted === true ? h.recordCount >= 0 && h.recordCount <= h.lastOffsetDelta + 1 : h.recordCount === h.lastOffsetDelta + 1;
+  if (!countOk) {
     return new RecordBatchError(
       ErrorCode.INVALID_RECORD,
       'recordCount',
       pos,
-      `record batch at ${pos} has recordCount ${h.recordCount} but lastOffsetDelta ${h.lastOffsetDelta} implies ${h.lastOffsetDelta + 1}`,
+      `record batch at ${pos} has recordCount ${h.recordCount} but lastOffsetDelta ${h.lastOffsetDelta} implies ${opts.compacted === true ? 'at most ' : ''}${h.lastOffsetDelta + 1}`,
     );
   }
   return h;

@@ -2,8 +2,10 @@
  * The transport's wire codec: proto/raft.proto, loaded at runtime with protobufjs, and the mapping
  * between its messages and the core's {@link Message}.
  *
- * - Encoding hands the core's Message objects to protobufjs as they are (their field names are
- *   the proto's camelCase names), so entry data is copied once, into the frame.
+ * - Raft batches, the hot path, are written by batch-writer.ts into one exactly-sized Buffer;
+ *   {@link RaftCodec.encodeBatch} is protobufjs's encoding of the same, kept as the reference the
+ *   writer is tested against. Everything else is encoded by protobufjs, which takes the core's
+ *   Message objects as they are (their field names are the proto's camelCase names).
  * - Decoding reads from the received Buffer: protobufjs returns `bytes` fields as views of it, so
  *   entry, snapshot and context data are never copied. Each decoded message is rebuilt as a
  *   plain, fully-populated Message (the shape the core creates), every uint64 checked to be a safe
@@ -330,6 +332,7 @@ export class RaftCodec {
     this.messageType = root.lookupType(`${PACKAGE}.RaftMessage`);
   }
 
+  /** protobufjs's encoding of a batch: the reference for batch-writer.ts. */
   encodeBatch(b: Batch): Buffer {
     return asBuffer(this.batchType.encode(b).finish());
   }

@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import type { Counter, Gauge } from 'prom-client';
 import { MessageType, type Message } from '../../raft/types.js';
 import { backoffDelay } from './backoff.js';
+import { writeBatch } from './batch-writer.js';
 import { batchEntryCost, batchHeaderSize, messageSize, type Identity, type RaftCodec } from './codec.js';
 import type { DropReason, TransportMetrics } from './metrics.js';
 import type { TransportSettings } from './settings.js';
@@ -228,7 +229,7 @@ export class PeerLink {
 
   private writeFrame(call: grpc.ClientDuplexStream<Buffer, Buffer>, messages: Message[], quiesced: number[], woken: number[]): void {
     const sequence = ++this.sequence;
-    const frame = this.ctx.codec.encodeBatch({ ...this.identity, sequence, messages, quiescedGroups: quiesced, wokenGroups: woken });
+    const frame = writeBatch({ ...this.identity, sequence, messages, quiescedGroups: quiesced, wokenGroups: woken });
     this.inflight.push({ sequence, bytes: frame.length });
     this.inflightBytes += frame.length;
     this.lastWritten = this.ctx.now();

@@ -1,16 +1,15 @@
 import { getEventListeners } from 'node:events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { openLocalCluster, type LocalCluster } from '../../../src/cluster/local-cluster.js';
 import type { DataCluster } from '../../../src/cluster/types.js';
 import { brokerConfigOf, type BrokerConfig } from '../../../src/config/index.js';
 import { fetchApi } from '../../../src/kafka/apis/fetch.js';
 import { buildRecordBatch } from '../../../src/kafka/protocol/records.js';
 import type { MessageBody, RequestContext } from '../../../src/kafka/server/handler.js';
-import { createLogManager } from '../../../src/log/index.js';
-import type { LogManager } from '../../../src/log/types.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import type { DataPartition } from '../../../src/replication/types.js';
 import { tmpDataDir } from '../../helpers/tmp.js';
+import { closeSingleNodes, startSingleNode } from '../../helpers/single-node.js';
+import type { RaftCluster } from '../../../src/cluster/raft-cluster.js';
 
 /**
  * Long polls must not leave abort listeners behind, nor pile them onto one signal: a consumer
@@ -29,21 +28,13 @@ function createFetchHandler(services: { cluster: DataCluster; config: BrokerConf
   return (body: MessageBody, ctx: RequestContext) => h.handle(body, ctx);
 }
 
-const opened: { cluster: LocalCluster; manager: LogManager }[] = [];
 afterEach(async () => {
-  for (const o of opened.splice(0)) {
-    await o.cluster.close();
-    await o.manager.close();
-  }
+  await closeSingleNodes();
 });
 
 /** A real cluster whose partitions report the signal each long poll waits on. */
-async function start(): Promise<{ cluster: LocalCluster; observed: DataCluster; signals: AbortSignal[] }> {
-  const dataDir = tmpDataDir();
-  const logger = silentLogger();
-  const manager = await createLogManager({ dataDir, logger });
-  const cluster = await openLocalCluster({ config: config(dataDir), logger, logManager: manager });
-  opened.push({ cluster, manager });
+async function start(): Promise<{ cluster: RaftCluster; observed: DataCluster; signals: AbortSignal[] }> {
+  const { cluster } = await startSingleNode(tmpDataDir());
   await cluster.createTopic({ name: 'wide', partitions: PARTITIONS, replicationFactor: 1, configs: {} });
   const signals: AbortSignal[] = [];
   const watch = (p: DataPartition): DataPartition =>
@@ -134,8 +125,10 @@ describe('fetch long polls and abort listeners', () => {
     const fetch = createFetchHandler({ cluster: observed, config: config(''), logger: silentLogger() });
     const connection = new AbortController();
 
-    for (let i = 0; i < 40; i++) expect(recordsIn(await fetch(fetchBody(2), context(connection.signal)))).toBe(0);
-    expect(signals.length).toBeGreaterThanOrEqual(40 * PARTITIONS);
+    for (let i = 0; i < 40; i++) expect(recordsIn(await fetch(fetchBody(20), context(connection.signal)))).toBe(0);
+    // A poll whose first read outlasts its wait (a loaded machine) answers without waiting, so
+    // not every poll registers its signals; enough do for the leak to show.
+    expect(signals.length).toBeGreaterThanOrEqual(10 * PARTITIONS);
     expect(abortListeners(connection.signal)).toBe(0);
     expect(signals.filter((s) => abortListeners(s) > 0)).toEqual([]);
 

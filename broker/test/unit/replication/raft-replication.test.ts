@@ -9,7 +9,7 @@ import { ErrorCode, KafkaError } from '../../../src/kafka/protocol/errors.js';
 import { buildRecordBatch, decodeRecords } from '../../../src/kafka/protocol/records.js';
 import type { LogConfig } from '../../../src/log/types.js';
 import { silentLogger } from '../../../src/observability/logger.js';
-import type { Message } from '../../../src/raft/types.js';
+import { MessageType, type Message } from '../../../src/raft/types.js';
 import { openReplica } from '../../../src/replication/open-replica.js';
 import type { RaftPartition } from '../../../src/replication/raft-partition.js';
 import { RaftNet, type NetBroker } from '../../helpers/raft-net.js';
@@ -31,7 +31,10 @@ class Net {
   readonly inner: RaftNet<RaftPartition>;
   cacheBytesPerGroup: number | undefined;
 
-  constructor(cacheBytesPerGroup?: number, opts: { minInsync?: number; lagMs?: number } = {}) {
+  constructor(
+    cacheBytesPerGroup?: number,
+    opts: { minInsync?: number; lagMs?: number; log?: Partial<LogConfig>; electionTicks?: (id: number) => number } = {},
+  ) {
     this.cacheBytesPerGroup = cacheBytesPerGroup;
     this.inner = new RaftNet<RaftPartition>({
       ...(cacheBytesPerGroup !== undefined ? { cacheBytesPerGroup } : {}),
@@ -45,11 +48,11 @@ class Net {
           group: 7,
           nodeId: id,
           voters: [0, 1, 2],
-          logConfig,
+          logConfig: { ...logConfig, ...opts.log },
           limits: () => ({ maxMessageBytes: 1 << 20, timestampType: 'CreateTime', timestampDifferenceMaxMs: Infinity }),
           minInsyncReplicas: () => opts.minInsync ?? 1,
           replicaLagTimeMaxMs: opts.lagMs ?? 10_000,
-          timing: { electionTicks: 10, heartbeatTicks: 1 },
+          timing: { electionTicks: opts.electionTicks?.(id) ?? 10, heartbeatTicks: 1 },
           logger: silentLogger(),
         }),
       close: (p) => p.close(),
@@ -218,7 +221,8 @@ describe('raft-replicated partition', () => {
     const follower = [...net.brokers.values()].find((b) => b !== leader) as Broker;
     await net.kill(follower.id);
     for (let i = 0; i < 300; i++) await leader.replica.append(batch([`d${i}`.padEnd(900, '-')]), -1);
-    expect(leader.replica.storage.cachedBytes()).toBe(0);
+    // Answers come at commit; the cache is trimmed once the entries are applied too.
+    await net.until(() => leader.replica.storage.cachedBytes() === 0, 'nothing cached at the leader');
     const back = await net.restart(follower.id, [0, 1, 2]);
     await net.until(() => back.replica.applied === leader.replica.applied, 'caught up from disk', 20_000);
     await leader.replica.storage.sync();
@@ -247,6 +251,44 @@ describe('raft-replicated partition', () => {
     for (const b of net.brokers.values()) expect(segmentBytes(b.dir).equals(reference)).toBe(true);
   });
 
+  it('a leader that loses its term before storing a proposal does not answer a retry of it as a duplicate', async () => {
+    // Broker 0 leads and, with a long election timeout, stays leader while cut off; the others
+    // elect a leader of their own meanwhile.
+    net = new Net(undefined, { electionTicks: (id) => (id === 0 ? 100_000 : 10) });
+    for (const id of [0, 1, 2]) await net.start(id, [0, 1, 2]);
+    const first = await net.leader();
+    if (first.id !== 0) {
+      expect(first.replica.node.transferLeadership(1)).toBe(true);
+      first.host.wake(7);
+      await net.until(() => net.brokers.get(0)!.replica.isLeader(), 'broker 0 leads');
+    }
+    const old = await net.leader();
+    expect(old.id).toBe(0);
+    const producer = { id: 7, epoch: 0, seq: 0 };
+    await old.replica.append(batch(['p0'], producer), -1);
+    const held: Message[] = [];
+    net.drop = (from, to, m) => from === 0 || (to === 0 && held.push(m) > 0);
+    await net.until(() => [...net.brokers.values()].some((b) => b.id !== 0 && b.replica.isLeader()), 'a leader among 1 and 2');
+    const fresh = [...net.brokers.values()].find((b) => b.id !== 0 && b.replica.isLeader()) as Broker;
+    const other = await fresh.replica.append(batch(['q0'], { id: 8, epoch: 0, seq: 0 }), -1);
+    // In one turn: broker 0 takes the next batch of producer 7 into its core, then hears the new
+    // leader, whose entries replace that batch before the host ever stores it.
+    expect(old.replica.isLeader()).toBe(true);
+    const lost = old.replica.append(batch(['p1'], { ...producer, seq: 1 }), -1).then(() => 'acked', (e: unknown) => e);
+    old.host.receive(fresh.id, held.splice(0));
+    net.drop = () => false;
+    expect(((await lost) as KafkaError).code).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    await net.until(() => old.replica.applied === fresh.replica.applied && old.replica.storage.lastIndex() === fresh.replica.storage.lastIndex(), 'old leader converged');
+    // Broker 0 leads again and producer 7 retries its batch: it must be written, not answered
+    // with the offset that now holds producer 8's record.
+    expect(fresh.replica.node.transferLeadership(1)).toBe(true);
+    fresh.host.wake(7);
+    await net.until(() => old.replica.isLeader(), 'broker 0 leads again');
+    const retried = await old.replica.append(batch(['p1'], { ...producer, seq: 1 }), -1);
+    expect(retried.baseOffset).not.toBe(other.baseOffset);
+    expect(await readAll(old.replica)).toEqual(['p0', 'q0', 'p1']);
+  });
+
   it('an idle group goes quiet on every replica and wakes up for a leader failure', async () => {
     net = new Net();
     for (const id of [0, 1, 2]) await net.start(id);
@@ -266,6 +308,37 @@ describe('raft-replicated partition', () => {
     expect(next.id).not.toBe(leader.id);
     await next.replica.append(batch(['y']), -1);
     expect(await readAll(next.replica)).toEqual(['x', 'y']);
+  });
+
+  it('a follower that needs what retention deleted gets a snapshot, continues after it, and still dedupes retries', async () => {
+    net = new Net(0, { log: { segmentBytes: 4096, retentionBytes: 8192 } });
+    for (const id of [0, 1, 2]) await net.start(id);
+    const leader = await net.leader();
+    const follower = [...net.brokers.values()].find((b) => b !== leader) as Broker;
+    await net.kill(follower.id);
+    const producer = { id: 9, epoch: 0, seq: 0 };
+    for (let i = 0; i < 60; i++) await leader.replica.append(batch([`r${i}`.padEnd(500, '.')], { ...producer, seq: i }), -1);
+    const deleted = await leader.replica.applyRetention(Date.now());
+    expect(deleted).toBeGreaterThan(0);
+    const start = leader.replica.logStartOffset();
+    expect(start).toBeGreaterThan(0);
+    expect(leader.replica.storage.snapshot().index).toBeGreaterThan(0);
+    let snapshots = 0;
+    net.drop = (_from, to, m) => {
+      if (to === follower.id && m.type === MessageType.InstallSnapshot) snapshots++;
+      return false;
+    };
+    const back = await net.restart(follower.id);
+    await net.until(() => back.replica.applied === leader.replica.applied, 'caught up through a snapshot', 20_000);
+    expect(snapshots).toBeGreaterThan(0);
+    expect(back.replica.logStartOffset()).toBe(start);
+    expect(back.replica.storage.snapshotOffset()).toBe(leader.replica.storage.snapshotOffset());
+    // The producer state came with the snapshot: the new leader would dedupe a retry of the last batch.
+    const retry = batch(['r59'.padEnd(500, '.')], { ...producer, seq: 59 });
+    await net.kill(leader.id);
+    const next = await net.leader();
+    const again = await next.replica.append(retry, -1);
+    expect(again.baseOffset).toBe(59);
   });
 
   it('a whole-cluster restart keeps everything acknowledged and elects again', async () => {

@@ -11,6 +11,7 @@ import {
   messageSize,
   varintSize,
 } from '../../../../src/replication/transport/codec.js';
+import { writeBatch } from '../../../../src/replication/transport/batch-writer.js';
 
 const codec = loadRaftCodec();
 
@@ -102,6 +103,22 @@ describe('transport codec', () => {
     const snap = back.messages.find((m) => m.type === MessageType.InstallSnapshot)!;
     expect(snap.snapshot!.data.buffer).toBe(frame.buffer);
     expect(back.messages.find((m) => m.type === MessageType.ReadIndexResponse)!.context!.buffer).toBe(frame.buffer);
+  });
+
+  it('writes batches byte for byte as protobufjs encodes them', () => {
+    const big = message({ type: MessageType.Append, group: 2 ** 45, from: 3, to: 1, term: 2 ** 33, logTerm: 2 ** 31, index: Number.MAX_SAFE_INTEGER - 5, commit: 2 ** 32 - 1, entries: [entry(2 ** 33, Number.MAX_SAFE_INTEGER - 4, 70_000)] });
+    const empty = message({ type: MessageType.InstallSnapshot, group: 1, from: 1, to: 2, term: 1, snapshot: { index: 0, term: 0, conf: { voters: [], learners: [] }, data: new Uint8Array(0) } });
+    const batches = [
+      { fromNode: 0, toNode: 2, clusterId: 'c-1', sequence: 3, messages: samples, quiescedGroups: [5, 2 ** 40], wokenGroups: [7] },
+      { fromNode: 2 ** 31, toNode: 0, clusterId: '', sequence: 0, messages: [big, empty], quiescedGroups: [], wokenGroups: [] },
+      { fromNode: 4, toNode: 5, clusterId: 'clüster', sequence: 2 ** 50, messages: [], quiescedGroups: [], wokenGroups: [0, 1, 2 ** 52] },
+    ];
+    for (const b of batches) {
+      const ours = writeBatch(b);
+      expect(ours.equals(codec.encodeBatch(b))).toBe(true);
+      expect(codec.decodeBatch(ours).messages.map(plain)).toEqual(b.messages.map(plain));
+    }
+    expect(() => writeBatch({ ...batches[0]!, messages: [message({ term: -1 })] })).toThrow(/cannot be encoded/);
   });
 
   it('computes the exact encoded size of messages and batches', () => {
