@@ -116,7 +116,12 @@ export function loadUntilStopped(kafka: Kafka, topic: string, senders: number, p
 export async function readAll(kafka: Kafka, topic: string, partitions: number, atLeast = 0): Promise<Map<number, { offset: number; value: string }[]>> {
   const admin = kafka.admin();
   await admin.connect();
-  const ends = await admin.fetchTopicOffsets(topic);
+  let ends: Awaited<ReturnType<Admin['fetchTopicOffsets']>> = [];
+  // A leader that moved a moment ago answers NOT_LEADER_OR_FOLLOWER, which kafkajs's admin passes on.
+  await eventually(`the end offsets of ${topic}`, async () => {
+    ends = await admin.fetchTopicOffsets(topic);
+    return true;
+  });
   await admin.disconnect();
   const want = ends.reduce((n, e) => n + Number(e.high) - Number(e.low), 0);
   const out = new Map<number, { offset: number; value: string }[]>();
