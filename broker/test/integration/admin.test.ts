@@ -430,7 +430,7 @@ describe('a three-broker cluster', () => {
     expect(after.controllerId).toBeGreaterThanOrEqual(0);
   });
 
-  it('drains a broker, then kill -9 of it costs producers no error beyond one retry', async () => {
+  it('drains a broker, then kill -9 of it fails no send of producers allowed two quick retries', async () => {
     const c = client();
     await eventually('a full ISR', async () => (await c.call('ListPartitions', { underReplicatedOnly: true })).partitions.length === 0, 60_000);
     const t = await topicMetadata(admin, 'steady');
