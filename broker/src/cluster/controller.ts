@@ -37,6 +37,8 @@ export interface ControllerOptions {
   /** The founding metadata voters (node ids), the voter intent until one is recorded. */
   readonly initialVoters: readonly number[];
   readonly brokerDefaults: () => Readonly<Record<string, string>>;
+  /** Whether this broker reaches `nodeId` now; new replicas go to live brokers first. */
+  readonly isLive?: (nodeId: number) => boolean;
   readonly logger: Logger;
 }
 
@@ -113,14 +115,14 @@ export class Controller {
 
   private async execute(req: ControllerRequest): Promise<ControllerReply> {
     const image = this.opts.machine.state;
-    const ctx = { brokerDefaults: this.opts.brokerDefaults(), newTopicId: randomUUID };
+    const ctx = { brokerDefaults: this.opts.brokerDefaults(), newTopicId: randomUUID, ...(this.opts.isLive ? { isLive: this.opts.isLive } : {}) };
     switch (req.op) {
       case 'create-topic':
         return this.commit(createTopic(image, req.topic, ctx), req.validateOnly);
       case 'delete-topic':
         return this.commit(deleteTopic(image, { name: req.name }), false);
       case 'create-partitions':
-        return this.commit(createPartitions(image, { name: req.name, totalCount: req.totalCount }), req.validateOnly);
+        return this.commit(createPartitions(image, { name: req.name, totalCount: req.totalCount }, this.opts.isLive), req.validateOnly);
       case 'alter-configs':
         return this.commit(alterTopicConfigs(image, req.name, req.configs, req.incremental), req.validateOnly);
       case 'register-broker':

@@ -235,6 +235,7 @@ class RaftClusterImpl implements RaftCluster {
       initialVoters: s.initialVoters.map((v) => v.nodeId),
       // Only what the operator set: unset settings fall back to the controller's own rules.
       brokerDefaults: () => Object.fromEntries(s.settings.givenNames().map((n) => [n, s.settings.givenValue(n)?.text ?? ''])),
+      isLive: (id) => id === this.nodeId || this.transport.peerUp(id),
       logger: this.logger.child({ component: 'controller' }),
     });
     this.metadata.onLeaderChange = (leader, term) => {
@@ -618,7 +619,9 @@ class RaftClusterImpl implements RaftCluster {
       const preferred = t?.partitionImages[r.partition]?.replicas[0];
       if (preferred === undefined || preferred === this.nodeId) continue;
       const b = image.brokers.get(preferred);
-      if (!b || b.state !== 'active' || b.maintenance || !r.isr().includes(preferred)) continue;
+      // In the ISR is not enough: a broker killed a moment ago stays there for replica.lag.time.max.ms,
+      // and a transfer to it would hold the partition's writes until the transfer times out.
+      if (!b || b.state !== 'active' || b.maintenance || !r.isr().includes(preferred) || !this.transport.peerUp(preferred)) continue;
       const pr = r.node.progressOf(preferred + 1);
       if (pr === undefined || pr.match < r.node.lastIndex) continue;
       if (r.node.transferLeadership(preferred + 1)) {
@@ -733,7 +736,7 @@ class RaftClusterImpl implements RaftCluster {
   }
 
   placement(): Placement {
-    return placementFor(this.machine.state);
+    return placementFor(this.machine.state, (id) => id === this.nodeId || this.transport.peerUp(id));
   }
 
   brokerSettings(): BrokerSettings {
