@@ -188,6 +188,16 @@ export class FilePartitionLog implements PartitionLog, Flushable {
     return this.appendInternal(batches, -1, now, true, false, true);
   }
 
+  /**
+   * Appends batches copied byte for byte from another replica's compacted log: offsets are kept
+   * and may skip ahead of the log end (whole batches the cleaner removed), never go back. A roll
+   * starts the new segment at the log end, not at the next batch, so consecutive segments stay
+   * contiguous (recovery requires it) whatever gap follows.
+   */
+  appendCopied(batches: Buffer, now: number): AppendResult {
+    return this.appendInternal(batches, -1, now, true, false, false, true);
+  }
+
   private appendInternal(
     batches: Buffer,
     leaderEpoch: number,
@@ -195,6 +205,7 @@ export class FilePartitionLog implements PartitionLog, Flushable {
     keepOffsets: boolean,
     owned: boolean,
     stampTime: boolean,
+    gaps = false,
   ): AppendResult {
     this.checkWritable();
     // Framing only: the caller verified CRCs, but sizes must be right or the segment is garbage.
@@ -220,7 +231,7 @@ export class FilePartitionLog implements PartitionLog, Flushable {
       }
       if (keepOffsets) {
         const base = readInt64(batches, pos + BatchField.baseOffset);
-        if (base !== expected) {
+        if (gaps ? base < expected : base !== expected) {
           throw new KafkaError(
             ErrorCode.INVALID_RECORD,
             `batch base offset ${base} does not continue the log at ${expected} (${this.dir})`,
@@ -237,7 +248,7 @@ export class FilePartitionLog implements PartitionLog, Flushable {
     }
     const firstBase = keepOffsets ? readInt64(batches, BatchField.baseOffset) : this.logEndOffset();
     const lastOffset = keepOffsets ? expected - 1 : this.logEndOffset() + positions.length - 1 + sum(deltas);
-    this.maybeRoll(batches.length, firstBase, lastOffset, now);
+    this.maybeRoll(batches.length, gaps ? this.logEndOffset() : firstBase, lastOffset, now);
 
     const seg = this.active;
     const { position: filePos, buf, at } = seg.appendBytes(batches, owned);
