@@ -31,7 +31,7 @@ import { createRaftTransport, PeerRequestError, type PeerAddress, type RaftTrans
 import type { DataPartition, PartitionLimits } from '../replication/types.js';
 import { Controller } from './controller.js';
 import { LeadershipGuard, ledGroupsOf } from './leadership.js';
-import { compactionConfig, startLogCleaning } from './log-cleaning.js';
+import { compactionConfig, recordsFetcher, serveRecords, startLogCleaning } from './log-cleaning.js';
 import { ReassignmentDriver } from './reassignment-driver.js';
 import {
   CONTROLLER_REQUEST_KIND,
@@ -153,6 +153,7 @@ class RaftClusterImpl implements RaftCluster {
   private journal!: HardStateJournal;
   private controller!: Controller;
   private readonly replicas = new Map<number, RaftPartition>();
+  private readonly fetchRecords = recordsFetcher(() => this.transport);
   /** Publisher work (opening and closing replicas) runs one change at a time, in image order. */
   private publishing: Promise<void> = Promise.resolve();
   private published: MetadataState;
@@ -271,6 +272,13 @@ class RaftClusterImpl implements RaftCluster {
       ...(this.opts.registry ? { registry: this.opts.registry } : {}),
     });
     this.raftPort = await this.transport.start();
+    serveRecords(
+      (kind, handler) => this.serveRequests(kind, handler),
+      (topic, partition) => {
+        const t = this.machine.state.topics.get(topic);
+        return t === undefined ? undefined : this.replicas.get(partitionGroupId(t, partition));
+      },
+    );
     startLogCleaning(this.opts.logManager, s.settings);
     if (this.opts.registry) this.registerMetrics(this.opts.registry);
     this.host.start();
@@ -496,6 +504,7 @@ class RaftClusterImpl implements RaftCluster {
         minInsyncReplicas: () => this.num(this.machine.state.topics.get(t.name), 'min.insync.replicas'),
         replicaLagTimeMaxMs: this.s.replicaLagTimeMaxMs,
         compacted: () => (this.effectiveConfig(this.machine.state.topics.get(t.name), 'cleanup.policy') ?? '').includes('compact'),
+        fetchRecords: this.fetchRecords,
         timing: this.s.timing,
         logger: this.logger.child({ topic: t.name, partition }),
         // The preferred leader of a new partition campaigns at once: leadership lands where

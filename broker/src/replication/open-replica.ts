@@ -14,6 +14,7 @@ import { PartitionRaftStorage } from './partition-raft-storage.js';
 import type { RaftHost } from './raft-host.js';
 import { RaftPartition, raftId } from './raft-partition.js';
 import { StateMachineReplica, type ReplicatedState } from './state-machine-replica.js';
+import type { RecordsFetch } from './snapshot-records.js';
 
 export interface RaftTiming {
   /** Ticks without a leader before a follower campaigns (randomised in [n, 2n)). */
@@ -42,6 +43,8 @@ export interface OpenReplicaOptions {
   readonly compacted?: () => boolean;
   /** Campaign at once rather than after an election timeout (the preferred replica of a new group). */
   readonly campaign?: boolean;
+  /** Copies a snapshot's records from a peer (see snapshot-records.ts); lets RF>1 compacted partitions be cleaned. */
+  readonly fetchRecords?: RecordsFetch;
 }
 
 /** A group whose only voter is this broker need not wait for an election timeout. */
@@ -85,6 +88,7 @@ export async function openReplica(o: OpenReplicaOptions): Promise<RaftPartition>
     minInsyncReplicas: o.minInsyncReplicas,
     replicaLagTimeMaxMs: o.replicaLagTimeMaxMs,
     compacted: o.compacted ?? (() => false),
+    ...(o.fetchRecords !== undefined ? { fetchRecords: o.fetchRecords } : {}),
     logger: o.logger,
   });
   partition.adoptRestored(restore);

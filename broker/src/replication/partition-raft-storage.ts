@@ -33,6 +33,8 @@ import {
 import { EntryType, type ConfState, type Entry, type HardState, type Snapshot } from '../raft/types.js';
 import { encodeConfEntry, entryFromBatch, isBatchEntry, isNoopEntry, noopEntry, offsetSpan as offsetSpanOf } from './control-entries.js';
 import type { HardStateJournal, NoopEntry } from './hard-state-journal.js';
+import { gapBatch } from '../log/batch-filter.js';
+import { readStaged, STAGED_RECORDS_FILE, type StagedRecords } from './snapshot-records.js';
 
 /** What the storage needs of a partition log (FilePartitionLog provides it). */
 export interface ReplicaLog {
@@ -43,6 +45,9 @@ export interface ReplicaLog {
   truncateTo(offset: number): Promise<void>;
   resetTo(offset: number): Promise<void>;
   sync(): Promise<void>;
+  logStartOffset(): number;
+  /** Appends batches copied from another replica's log: offsets kept, gaps allowed. */
+  appendCopied(batches: Buffer, now: number): AppendResult;
 }
 
 export const SNAPSHOT_FILE = 'raft-snapshot.json';
@@ -63,6 +68,11 @@ interface SnapshotFile {
   readonly data: string;
   /** Written before the log is reset for an installed snapshot; recovery redoes the reset. */
   readonly installing?: boolean;
+  /**
+   * With `installing`: the log is cut to `from` and continued with the batches staged in
+   * snapshot-records.staged (see snapshot-records.ts) up to `offset`; recovery redoes that.
+   */
+  readonly records?: { readonly from: number };
 }
 
 interface TermStart {
@@ -122,6 +132,7 @@ async function readSnapshotFile(dir: string): Promise<SnapshotFile | null> {
     offset: v.offset as number,
     data: typeof v.data === 'string' ? v.data : '',
     ...(v.installing === true ? { installing: true } : {}),
+    ...(v.records !== undefined && Number.isSafeInteger(v.records.from) ? { records: { from: v.records.from } } : {}),
   };
 }
 
@@ -190,12 +201,20 @@ export class PartitionRaftStorage implements WritableRaftStorage {
       file = { version: 1, index: 0, term: 0, conf: opts.initialConf, offset: opts.log.logEndOffset(), data: '' };
       await writeFileAtomic(path.join(opts.log.dir, SNAPSHOT_FILE), JSON.stringify(file));
     }
-    if (file.installing === true || opts.log.logEndOffset() < file.offset) {
+    const staged = path.join(opts.log.dir, STAGED_RECORDS_FILE);
+    if (file.installing === true && file.records !== undefined) {
+      // A snapshot install stopped while moving its staged records in: do it again.
+      await copyStaged(opts.log, staged, file.records.from, file.offset, file.term, opts.now?.() ?? Date.now());
+      file = { ...file, installing: undefined, records: undefined };
+      await writeFileAtomic(path.join(opts.log.dir, SNAPSHOT_FILE), JSON.stringify(file));
+    } else if (file.installing === true || opts.log.logEndOffset() < file.offset) {
       // A snapshot install stopped half way, or the log lost what the snapshot says precedes it.
       await opts.log.resetTo(file.offset);
       file = { ...file, installing: undefined };
       await writeFileAtomic(path.join(opts.log.dir, SNAPSHOT_FILE), JSON.stringify({ ...file, installing: undefined }));
     }
+    // Records staged for a snapshot the replica never installed: it still has its old log.
+    await fs.promises.rm(staged, { force: true });
     const snap: Snapshot = { index: file.index, term: file.term, conf: file.conf, data: Buffer.from(file.data, 'base64') };
     const s = new PartitionRaftStorage(opts, snap, file.offset);
     await s.scan(opts.onStored, opts.replayFromSnapshot === true);
@@ -275,6 +294,11 @@ export class PartitionRaftStorage implements WritableRaftStorage {
     this.nextOffset = end;
     if (this.cache.length === 0) this.cacheStart = index + 1;
     this.trimDense();
+  }
+
+  /** The partition log's directory. */
+  get dir(): string {
+    return this.log.dir;
   }
 
   // ------------------------------------------------------------ reads (the core's view)
@@ -542,9 +566,11 @@ export class PartitionRaftStorage implements WritableRaftStorage {
 
   /**
    * Installs a snapshot from the leader. Entries that continue it are kept; otherwise the log is
-   * reset to start empty at the snapshot's offset (no record data travels in a snapshot).
+   * reset to start empty at the snapshot's offset, or, with `records` (the records below the
+   * snapshot offset copied from another replica, see snapshot-records.ts), cut to where they
+   * begin and continued with them up to the snapshot offset.
    */
-  async installSnapshot(snap: Snapshot, offset: number): Promise<void> {
+  async installSnapshot(snap: Snapshot, offset: number, records: StagedRecords | null = null): Promise<void> {
     if (snap.index <= this.snap.index) return;
     const keep = this.term(snap.index) === snap.term && this.baseOffsetOf(snap.index + 1) === offset;
     const file: SnapshotFile = {
@@ -560,10 +586,12 @@ export class PartitionRaftStorage implements WritableRaftStorage {
       await writeFileAtomic(where, JSON.stringify(file));
       this.dropThrough(snap.index);
     } else {
-      await writeFileAtomic(where, JSON.stringify({ ...file, installing: true }));
+      const moving = records !== null && records.from < offset;
+      await writeFileAtomic(where, JSON.stringify({ ...file, installing: true, ...(moving ? { records: { from: records.from } } : {}) }));
       this.journal.truncateNoops(this.group, 0);
       this.noops.clear();
-      await this.log.resetTo(offset);
+      if (moving) await copyStaged(this.log, records.file, records.from, offset, snap.term, this.now());
+      else await this.log.resetTo(offset);
       await writeFileAtomic(where, JSON.stringify(file));
       this.last = snap.index;
       this.nextOffset = offset;
@@ -577,6 +605,7 @@ export class PartitionRaftStorage implements WritableRaftStorage {
       this.confs = [];
       this.loaded = [];
     }
+    if (records !== null) await fs.promises.rm(records.file, { force: true });
     this.snap = snap;
     this.snapOffset = offset;
   }
@@ -765,4 +794,29 @@ export class PartitionRaftStorage implements WritableRaftStorage {
 
   /** Placeholder data of a snapshot nothing has been compacted into yet. */
   static readonly NO_DATA = EMPTY;
+}
+
+/**
+ * Cuts the log to `from` (or, when it does not reach that far or starts after it, resets it to
+ * start there) and appends the staged batches byte for byte, then a gap marker if the last of
+ * them ends before `to`, so the log ends exactly at the snapshot offset; durable on return.
+ * Doing it again after a crash gives the same log.
+ */
+async function copyStaged(log: ReplicaLog, file: string, from: number, to: number, term: number, now: number): Promise<void> {
+  if (log.logEndOffset() >= from && log.logStartOffset() <= from) await log.truncateTo(from);
+  else await log.resetTo(from);
+  let first = true;
+  for await (const chunk of readStaged(file)) {
+    if (first && readInt64(chunk, BatchField.baseOffset) < from) {
+      throw new Error(`${file} begins at ${readInt64(chunk, BatchField.baseOffset)}, before ${from}`);
+    }
+    first = false;
+    log.appendCopied(chunk, now);
+    // One sync per chunk keeps the unflushed bytes of a large copy bounded.
+    await log.sync();
+  }
+  const end = log.logEndOffset();
+  if (end < to) log.appendCopied(gapBatch(end, to - 1, term, now), now);
+  if (log.logEndOffset() !== to) throw new Error(`${log.dir}: staged records end at ${log.logEndOffset()}, the snapshot at ${to}`);
+  await log.sync();
 }

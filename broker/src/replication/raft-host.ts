@@ -37,6 +37,11 @@ export interface GroupMachine {
   onReadStates?(states: readonly ReadState[]): void;
   /** Every tick, after the core's (ISR bookkeeping, leadership preferences). */
   onTick?(): void;
+  /**
+   * Whether a message from a peer may reach the core now; false means the machine keeps it and
+   * hands it back through `receive` later (a snapshot whose records are being copied).
+   */
+  admit?(m: Message): boolean;
 }
 
 /** Where the host's messages go: the transport to other brokers. */
@@ -192,6 +197,7 @@ export class RaftHost {
         this.metrics?.refused.inc({ reason: 'sender' });
         continue;
       }
+      if (g.machine.admit && !g.machine.admit(m)) continue;
       // A heartbeat's answer is no reason for a quiet leader to wake; everything else is.
       if (m.type !== MessageType.HeartbeatResponse) this.unquiesce(g);
       if (g.node.step(m)) {

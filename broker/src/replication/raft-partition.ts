@@ -21,12 +21,13 @@ import { BatchField, readInt64, setLogAppendTime, validateBatches, type RecordBa
 import { ProducerStateTable } from '../coordinator/producer-state.js';
 import type { AppendResult, ReadResult } from '../log/types.js';
 import type { RaftNode } from '../raft/raft.js';
-import { NONE, Role, type Entry, type Snapshot, type SoftState } from '../raft/types.js';
+import { MessageType, NONE, Role, type Entry, type Message, type Snapshot, type SoftState } from '../raft/types.js';
 import { isBatchEntry } from './control-entries.js';
 import type { PartitionLimits } from './types.js';
 import type { PartitionRaftStorage, StoredBatch } from './partition-raft-storage.js';
 import type { ProducerBatchRef } from './producer-state-port.js';
 import { decodePartitionSnapshot, encodePartitionSnapshot } from './partition-snapshot.js';
+import { cutReply, SnapshotStager, type RecordsFetch, type RecordsReply, type RecordsRequest } from './snapshot-records.js';
 import { decodeConfChange } from '../raft/membership.js';
 import { ProposalCursor } from './proposal-cursor.js';
 import type { GroupMachine } from './raft-host.js';
@@ -45,11 +46,15 @@ export interface PartitionDataLog {
   read(offset: number, maxBytes: number, maxOffset: number): Promise<ReadResult>;
   offsetForTimestamp(ts: number): Promise<{ offset: number; timestamp: number } | null>;
   advanceLogStart(offset: number): Promise<void>;
+  /** Batches as stored from `offset` on, even below the log start (see FilePartitionLog). */
+  readStored(offset: number, maxBytes: number): Promise<ReadResult>;
 }
 
 /** The host's side of a replica: waking the loop after a proposal, raft ids of brokers. */
 export interface ReplicaHostPort {
   wake(group: number): void;
+  /** Hands messages from broker `from` to their groups' cores (RaftHost.receive). */
+  receive?(from: number, messages: readonly Message[]): number;
 }
 
 export interface RaftPartitionOptions {
@@ -69,6 +74,12 @@ export interface RaftPartitionOptions {
   readonly replicaLagTimeMaxMs: number;
   /** Whether the topic's cleanup.policy includes compact (read per retention pass). */
   readonly compacted: () => boolean;
+  /**
+   * Copies records from another replica for a snapshot that stands for them (see
+   * snapshot-records.ts). Without it a replicated compacted partition keeps its raft log, so no
+   * follower ever needs records its leader compacted.
+   */
+  readonly fetchRecords?: RecordsFetch;
   readonly logger: Logger;
   readonly now?: () => number;
 }
@@ -168,6 +179,8 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
   private isrValue: number[] = [];
   private closed = false;
   private deleted = false;
+  /** Copies the records of snapshots that stand for records (null: none are made or taken). */
+  private readonly stager: SnapshotStager | null;
   /** Listeners for leadership and ISR changes (the cluster reports them to the controller). */
   onStateChange: (p: RaftPartition) => void = () => undefined;
 
@@ -185,6 +198,10 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
     this.liveRecordedTo = opts.storage.lastIndex();
     this.stableIndex = opts.storage.lastIndex();
     this.cursor = new ProposalCursor(opts.node, opts.storage);
+    this.stager =
+      opts.fetchRecords === undefined
+        ? null
+        : new SnapshotStager({ dir: opts.storage.dir, topic: opts.topic, partition: opts.partition, fetch: opts.fetchRecords, logger: opts.logger });
   }
 
   /**
@@ -511,12 +528,73 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
     this.failPending((p) => p.index >= index, () => new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.topic}-${this.partition}: the entry was replaced by a new leader's`));
   }
 
+  /**
+   * Where the records a snapshot stands for must be copied from, or null when this replica has
+   * them (or the core will not install the snapshot: it has it committed or holds its last entry).
+   */
+  private recordsWanted(snap: Snapshot): { from: number; to: number } | null {
+    if (snap.index <= this.node.commitIndex || this.storage.term(snap.index) === snap.term) return null;
+    const data = decodePartitionSnapshot(snap.data);
+    // What this replica applied is committed, so its leader holds the same batches below it. The
+    // sender serves from its own log start if that is later; a compacted partition asks from its
+    // committed offset whatever the snapshot says (one taken before replicated partitions were
+    // compacted names the snapshot offset as log start although the records below it are kept).
+    const from = this.opts.compacted() ? this.hwm : Math.max(this.hwm, data.logStartOffset);
+    return from < data.offset ? { from, to: data.offset } : null;
+  }
+
+  /**
+   * Consulted by the host before a message reaches the core. A snapshot that stands for records
+   * this replica lacks is held back while they are copied from its sender into the staging file;
+   * once they are durable the message is handed to the core again (the sender also retries it).
+   */
+  admit(m: Message): boolean {
+    if (m.type !== MessageType.InstallSnapshot || m.snapshot === null || this.stager === null || this.closed) return true;
+    const snap = m.snapshot;
+    let wanted: { from: number; to: number } | null;
+    try {
+      wanted = this.recordsWanted(snap);
+    } catch {
+      return true; // the core's install reports the bad snapshot
+    }
+    if (wanted === null || this.stager.staged(snap) !== null) return true;
+    this.stager.begin(snap, nodeIdOf(m.from), wanted.from, wanted.to, (ok) => {
+      if (!ok || this.closed) return;
+      if (this.opts.host.receive) this.opts.host.receive(nodeIdOf(m.from), [m]);
+      else if (this.node.step(m)) this.opts.host.wake(this.group);
+    });
+    return false;
+  }
+
   /** A snapshot from the leader: install it (the log restarts where it says) and reset to it. */
   async installSnapshot(snap: Snapshot): Promise<void> {
     const data = decodePartitionSnapshot(snap.data);
-    await this.storage.installSnapshot(snap, data.offset);
+    const wanted = this.stager === null ? null : this.recordsWanted(snap);
+    const records = this.stager?.staged(snap) ?? null;
+    if (wanted !== null && (records === null || records.from > wanted.from)) {
+      // admit() lets no such snapshot through before its records are staged.
+      throw new Error(`${this.topic}-${this.partition}: snapshot ${snap.index} stands for records from ${wanted.from} that were not copied`);
+    }
+    await this.storage.installSnapshot(snap, data.offset, records);
+    this.stager?.forget();
     if (data.logStartOffset > this.opts.log.logStartOffset()) await this.opts.log.advanceLogStart(Math.min(data.logStartOffset, data.offset));
     this.onSnapshotInstalled(snap, data.producers);
+  }
+
+  /**
+   * A peer installing a snapshot of this partition asks for the records it stands for: the
+   * committed batches of [from, to) as stored here, in pieces of about maxBytes.
+   */
+  async recordsFor(req: RecordsRequest): Promise<RecordsReply> {
+    if (this.closed) throw this.gone();
+    if (req.to > this.hwm) {
+      throw new KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, `${this.topic}-${this.partition}: records up to ${req.to} asked for, broker ${this.opts.nodeId} has them committed up to ${this.hwm}`);
+    }
+    // A log start moved on since the snapshot was taken (DeleteRecords, retention): from there.
+    const from = Math.max(req.from, this.opts.log.logStartOffset());
+    if (from >= req.to) return { next: req.to, batches: EMPTY };
+    const r = await this.opts.log.readStored(from, req.maxBytes);
+    return cutReply(r.records, from, req.to, req.maxBytes);
   }
 
   onTick(): void {
@@ -532,13 +610,16 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
    */
   async applyRetention(now: number): Promise<number> {
     if (this.closed) return 0;
-    let target = this.opts.log.retentionTarget(now);
-    // The log cleaner may only rewrite what the raft log no longer holds. A follower that needs
-    // compacted data would get a snapshot without it, so for now only a partition without other
-    // replicas compacts its raft log for the cleaner (up to its active segment).
-    if (this.opts.compacted() && this.replicas().length === 1) {
-      const bases = this.opts.log.segmentBaseOffsets();
-      target = Math.max(target, bases[bases.length - 1] ?? 0);
+    const retained = this.opts.log.retentionTarget(now);
+    let target = retained;
+    // The log cleaner may only rewrite what the raft log no longer holds, so a compacted
+    // partition compacts its raft log up to its newest segment that holds only applied
+    // (committed) entries. A follower that then needs what lies below gets a snapshot and copies
+    // those records from its leader (admit); without a way to copy them only a partition with no
+    // other replicas does this.
+    if (this.opts.compacted() && (this.stager !== null || this.replicas().length === 1)) {
+      const bound = Math.min(this.storage.offsetAfter(this.appliedIndex) ?? this.storage.snapshotOffset(), this.inSyncFloor());
+      for (const base of this.opts.log.segmentBaseOffsets()) if (base <= bound && base > target) target = base;
     }
     if (target > this.storage.snapshotOffset()) {
       const index = await this.storage.indexAt(target);
@@ -546,7 +627,8 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
         const conf = this.storage.confEntryAt(index - 1);
         const data = encodePartitionSnapshot({
           offset: target,
-          logStartOffset: Math.max(this.opts.log.logStartOffset(), target),
+          // Where retention leaves the log start: a compacted partition keeps what lies below.
+          logStartOffset: Math.max(this.opts.log.logStartOffset(), retained),
           producers: this.producerSnapshot(),
         });
         await this.storage.compactTo(index - 1, conf === null ? this.storage.snapshot().conf : decodeConfChange(conf.data).conf, data);
@@ -555,6 +637,22 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
     }
     this.opts.log.setCleanableBelow(this.storage.snapshotOffset());
     return this.opts.log.applyRetention(now);
+  }
+
+  /**
+   * Leading: the offset every in-sync follower has reached, so compaction for the cleaner never
+   * sends one that merely lags a little under load to a snapshot and a copy of the records (one
+   * out of the ISR gets them). Infinity elsewhere: a follower's compaction concerns nobody else.
+   */
+  private inSyncFloor(): number {
+    if (!this.isLeader()) return Infinity;
+    let floor = Infinity;
+    for (const nodeId of this.isrValue) {
+      if (nodeId === this.opts.nodeId) continue;
+      const match = this.node.progressOf(raftId(nodeId))?.match ?? 0;
+      floor = Math.min(floor, this.storage.offsetAfter(match) ?? this.storage.snapshotOffset());
+    }
+    return floor;
   }
 
   private onSnapshotInstalled(snap: Snapshot, producers: ProducerStateTable): void {
@@ -676,6 +774,7 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
   close(deleted = false): void {
     if (this.closed) return;
     this.closed = true;
+    this.stager?.close();
     this.deleted = deleted;
     this.failPending(() => true, () => this.gone());
     for (const w of [...this.waiters]) w.wake();
