@@ -277,6 +277,16 @@ export class FilePartitionLog implements PartitionLog, Flushable {
     return { baseOffset: firstBase, lastOffset: seg.nextOffset - 1, logAppendTime };
   }
 
+  /**
+   * Starts a new segment at the log end unless the active one is empty: a replica that copied a
+   * snapshot's records begins the entries after them in a segment of their own, as its leader
+   * did, so both roll at the same offsets from there on and clean up to the same bound.
+   */
+  rollSegment(): void {
+    this.checkWritable();
+    if (!this.active.isEmpty) this.roll(this.logEndOffset());
+  }
+
   private maybeRoll(incoming: number, firstOffset: number, lastOffset: number, now: number): void {
     const seg = this.active;
     if (seg.isEmpty) return;

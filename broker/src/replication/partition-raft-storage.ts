@@ -34,7 +34,7 @@ import { EntryType, type ConfState, type Entry, type HardState, type Snapshot } 
 import { encodeConfEntry, entryFromBatch, isBatchEntry, isNoopEntry, noopEntry, offsetSpan as offsetSpanOf } from './control-entries.js';
 import type { HardStateJournal, NoopEntry } from './hard-state-journal.js';
 import { gapBatch } from '../log/batch-filter.js';
-import { readStaged, STAGED_RECORDS_FILE, type StagedRecords } from './snapshot-records.js';
+import { isStagedRecordsFile, readStaged, type StagedRecords } from './snapshot-records.js';
 
 /** What the storage needs of a partition log (FilePartitionLog provides it). */
 export interface ReplicaLog {
@@ -48,6 +48,8 @@ export interface ReplicaLog {
   logStartOffset(): number;
   /** Appends batches copied from another replica's log: offsets kept, gaps allowed. */
   appendCopied(batches: Buffer, now: number): AppendResult;
+  /** Starts a new segment at the log end (unless the active one is empty). */
+  rollSegment(): void;
 }
 
 export const SNAPSHOT_FILE = 'raft-snapshot.json';
@@ -69,10 +71,10 @@ interface SnapshotFile {
   /** Written before the log is reset for an installed snapshot; recovery redoes the reset. */
   readonly installing?: boolean;
   /**
-   * With `installing`: the log is cut to `from` and continued with the batches staged in
-   * snapshot-records.staged (see snapshot-records.ts) up to `offset`; recovery redoes that.
+   * With `installing`: the log is cut to `from` and continued with the batches staged in `file`
+   * (in the log directory, see snapshot-records.ts) up to `offset`; recovery redoes that.
    */
-  readonly records?: { readonly from: number };
+  readonly records?: { readonly from: number; readonly file: string };
 }
 
 interface TermStart {
@@ -132,7 +134,9 @@ async function readSnapshotFile(dir: string): Promise<SnapshotFile | null> {
     offset: v.offset as number,
     data: typeof v.data === 'string' ? v.data : '',
     ...(v.installing === true ? { installing: true } : {}),
-    ...(v.records !== undefined && Number.isSafeInteger(v.records.from) ? { records: { from: v.records.from } } : {}),
+    ...(v.records !== undefined && Number.isSafeInteger(v.records.from) && typeof v.records.file === 'string' && isStagedRecordsFile(v.records.file)
+      ? { records: { from: v.records.from, file: v.records.file } }
+      : {}),
   };
 }
 
@@ -201,10 +205,10 @@ export class PartitionRaftStorage implements WritableRaftStorage {
       file = { version: 1, index: 0, term: 0, conf: opts.initialConf, offset: opts.log.logEndOffset(), data: '' };
       await writeFileAtomic(path.join(opts.log.dir, SNAPSHOT_FILE), JSON.stringify(file));
     }
-    const staged = path.join(opts.log.dir, STAGED_RECORDS_FILE);
     if (file.installing === true && file.records !== undefined) {
       // A snapshot install stopped while moving its staged records in: do it again.
-      await copyStaged(opts.log, staged, file.records.from, file.offset, file.term, opts.now?.() ?? Date.now());
+      opts.logger.warn({ dir: opts.log.dir, from: file.records.from, offset: file.offset }, 'finishing a snapshot install interrupted while moving its copied records in');
+      await copyStaged(opts.log, path.join(opts.log.dir, file.records.file), file.records.from, file.offset, file.term, opts.now?.() ?? Date.now());
       file = { ...file, installing: undefined, records: undefined };
       await writeFileAtomic(path.join(opts.log.dir, SNAPSHOT_FILE), JSON.stringify(file));
     } else if (file.installing === true || opts.log.logEndOffset() < file.offset) {
@@ -214,7 +218,9 @@ export class PartitionRaftStorage implements WritableRaftStorage {
       await writeFileAtomic(path.join(opts.log.dir, SNAPSHOT_FILE), JSON.stringify({ ...file, installing: undefined }));
     }
     // Records staged for a snapshot the replica never installed: it still has its old log.
-    await fs.promises.rm(staged, { force: true });
+    for (const name of await fs.promises.readdir(opts.log.dir)) {
+      if (isStagedRecordsFile(name)) await fs.promises.rm(path.join(opts.log.dir, name), { force: true });
+    }
     const snap: Snapshot = { index: file.index, term: file.term, conf: file.conf, data: Buffer.from(file.data, 'base64') };
     const s = new PartitionRaftStorage(opts, snap, file.offset);
     await s.scan(opts.onStored, opts.replayFromSnapshot === true);
@@ -587,7 +593,8 @@ export class PartitionRaftStorage implements WritableRaftStorage {
       this.dropThrough(snap.index);
     } else {
       const moving = records !== null && records.from < offset;
-      await writeFileAtomic(where, JSON.stringify({ ...file, installing: true, ...(moving ? { records: { from: records.from } } : {}) }));
+      const marker = moving ? { records: { from: records.from, file: path.basename(records.file) } } : {};
+      await writeFileAtomic(where, JSON.stringify({ ...file, installing: true, ...marker }));
       this.journal.truncateNoops(this.group, 0);
       this.noops.clear();
       if (moving) await copyStaged(this.log, records.file, records.from, offset, snap.term, this.now());
@@ -799,7 +806,8 @@ export class PartitionRaftStorage implements WritableRaftStorage {
 /**
  * Cuts the log to `from` (or, when it does not reach that far or starts after it, resets it to
  * start there) and appends the staged batches byte for byte, then a gap marker if the last of
- * them ends before `to`, so the log ends exactly at the snapshot offset; durable on return.
+ * them ends before `to`, so the log ends exactly at the snapshot offset, and rolls a segment
+ * there; durable on return.
  * Doing it again after a crash gives the same log.
  */
 async function copyStaged(log: ReplicaLog, file: string, from: number, to: number, term: number, now: number): Promise<void> {
@@ -818,5 +826,6 @@ async function copyStaged(log: ReplicaLog, file: string, from: number, to: numbe
   const end = log.logEndOffset();
   if (end < to) log.appendCopied(gapBatch(end, to - 1, term, now), now);
   if (log.logEndOffset() !== to) throw new Error(`${log.dir}: staged records end at ${log.logEndOffset()}, the snapshot at ${to}`);
+  log.rollSegment();
   await log.sync();
 }

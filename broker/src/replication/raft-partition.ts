@@ -570,13 +570,16 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
   async installSnapshot(snap: Snapshot): Promise<void> {
     const data = decodePartitionSnapshot(snap.data);
     const wanted = this.stager === null ? null : this.recordsWanted(snap);
-    const records = this.stager?.staged(snap) ?? null;
-    if (wanted !== null && (records === null || records.from > wanted.from)) {
-      // admit() lets no such snapshot through before its records are staged.
-      throw new Error(`${this.topic}-${this.partition}: snapshot ${snap.index} stands for records from ${wanted.from} that were not copied`);
+    const records = this.stager?.take(snap) ?? null;
+    try {
+      if (wanted !== null && (records === null || records.from > wanted.from)) {
+        // admit() lets no such snapshot through before its records are staged.
+        throw new Error(`${this.topic}-${this.partition}: snapshot ${snap.index} stands for records from ${wanted.from} that were not copied`);
+      }
+      await this.storage.installSnapshot(snap, data.offset, records);
+    } finally {
+      this.stager?.release();
     }
-    await this.storage.installSnapshot(snap, data.offset, records);
-    this.stager?.forget();
     if (data.logStartOffset > this.opts.log.logStartOffset()) await this.opts.log.advanceLogStart(Math.min(data.logStartOffset, data.offset));
     this.onSnapshotInstalled(snap, data.producers);
   }

@@ -7,7 +7,7 @@
  * before the follower's core sees the snapshot, the stager copies the records
  * [max(its committed offset, the snapshot's log start), snapshot offset) from the replica that
  * sent it, in bounded chunks over the transport's request path, into a staging file beside the
- * log (`snapshot-records.staged`), verified batch by batch (framing, CRC) and fsynced. Only then
+ * log (`snapshot-records.<index>.staged`), verified batch by batch (framing, CRC) and fsynced. Only then
  * is the snapshot message stepped into the core; PartitionRaftStorage.installSnapshot moves the
  * staged batches into the log byte for byte (offsets and gaps as the sender has them).
  *
@@ -25,7 +25,9 @@ import { BatchField, LOG_OVERHEAD, RecordBatchError, checkBatch, readInt64 } fro
 import type { Snapshot } from '../raft/types.js';
 
 export const RECORDS_REQUEST_KIND = 'partition-records';
-export const STAGED_RECORDS_FILE = 'snapshot-records.staged';
+/** The staging file of the snapshot at raft index `index`. */
+export const stagedRecordsFile = (index: number): string => `snapshot-records.${index}.staged`;
+export const isStagedRecordsFile = (name: string): boolean => /^snapshot-records\.\d+\.staged$/.test(name);
 /** Bytes of batches asked for per request (at least one batch is always returned). */
 export const RECORDS_CHUNK_BYTES = 1 << 20;
 /** Deadline of one chunk request. */
@@ -123,6 +125,7 @@ export function cutReply(records: Buffer, from: number, to: number, maxBytes: nu
 
 /** What a completed stage hands to PartitionRaftStorage.installSnapshot. */
 export interface StagedRecords {
+  /** Path of the staging file. */
   readonly file: string;
   /** Offset the log is cut or reset to before the staged batches go in. */
   readonly from: number;
@@ -137,8 +140,11 @@ export type RecordsFetch = (node: number, req: RecordsRequest, timeoutMs: number
 interface Stage {
   readonly index: number;
   readonly term: number;
+  readonly file: string;
   readonly abort: AbortController;
   result: StagedRecords | null;
+  /** Being moved into the log by an install: its file must stay. */
+  inUse: boolean;
 }
 
 export interface SnapshotStagerOptions {
@@ -160,31 +166,41 @@ export class SnapshotStager {
     this.o = o;
   }
 
-  get file(): string {
-    return path.join(this.o.dir, STAGED_RECORDS_FILE);
-  }
-
   /** The completed stage for exactly this snapshot, or null. */
   staged(snap: Snapshot): StagedRecords | null {
     const s = this.stage;
     return s !== null && s.index === snap.index && s.term === snap.term ? s.result : null;
   }
 
-  /** Whether a stage (running or done) exists for some snapshot. */
-  busy(): boolean {
-    return this.stage !== null && this.stage.result === null;
+  /** The completed stage for this snapshot, kept until `release()` (an install moves it in). */
+  take(snap: Snapshot): StagedRecords | null {
+    const r = this.staged(snap);
+    if (r !== null && this.stage !== null) this.stage.inUse = true;
+    return r;
+  }
+
+  /** The install that took the stage is over (its file is gone or no longer needed). */
+  release(): void {
+    const s = this.stage;
+    if (s === null || !s.inUse) return;
+    this.stage = null;
+    void fs.promises.rm(s.file, { force: true }).catch(() => undefined);
   }
 
   /**
    * Starts copying [from, to) from broker `node` for `snap`; `done(true)` once the staging file
    * is complete and durable, `done(false)` if it failed (logged; the sender retries the
-   * snapshot). A no-op while another stage runs.
+   * snapshot). A no-op while another stage runs or is being installed; a completed one nobody
+   * installed (its snapshot went stale) is dropped.
    */
   begin(snap: Snapshot, node: number, from: number, to: number, done: (ok: boolean) => void): void {
-    if (this.closed || this.busy()) return;
-    const stage: Stage = { index: snap.index, term: snap.term, abort: new AbortController(), result: null };
+    const prev = this.stage;
+    if (this.closed || (prev !== null && (prev.result === null || prev.inUse))) return;
+    if (prev !== null) void fs.promises.rm(prev.file, { force: true }).catch(() => undefined);
+    const stage: Stage = { index: snap.index, term: snap.term, file: path.join(this.o.dir, stagedRecordsFile(snap.index)), abort: new AbortController(), result: null, inUse: false };
     this.stage = stage;
     const started = Date.now();
+    this.o.logger.info({ topic: this.o.topic, partition: this.o.partition, from, to, fromBroker: node, snapshotIndex: snap.index }, 'copying the records of a snapshot');
     this.copy(stage, node, from, to).then(
       (r) => {
         if (stage.abort.signal.aborted) return done(false);
@@ -200,26 +216,25 @@ export class SnapshotStager {
         if (!stage.abort.signal.aborted) {
           this.o.logger.warn({ err, topic: this.o.topic, partition: this.o.partition, from, to, fromBroker: node }, 'copying the records of a snapshot failed; waiting for it to be sent again');
         }
-        void fs.promises.rm(this.file, { force: true }).catch(() => undefined);
+        void fs.promises.rm(stage.file, { force: true }).catch(() => undefined);
         done(false);
       },
     );
   }
 
-  /** The staged file was consumed (or is no longer wanted). */
-  forget(): void {
-    this.stage?.abort.abort();
-    this.stage = null;
-  }
-
+  /** Stops a running copy (its file is removed); a stage being installed is left to the install. */
   close(): void {
     this.closed = true;
-    this.forget();
+    const s = this.stage;
+    if (s !== null && !s.inUse) {
+      s.abort.abort();
+      if (s.result !== null) void fs.promises.rm(s.file, { force: true }).catch(() => undefined);
+    }
   }
 
   private async copy(stage: Stage, node: number, from: number, to: number): Promise<StagedRecords> {
     const chunk = this.o.chunkBytes ?? RECORDS_CHUNK_BYTES;
-    const fh = await fs.promises.open(this.file, 'w');
+    const fh = await fs.promises.open(stage.file, 'w');
     let bytes = 0;
     let start = from;
     try {
@@ -252,7 +267,7 @@ export class SnapshotStager {
     } finally {
       await fh.close();
     }
-    return { file: this.file, from: start, to, bytes };
+    return { file: stage.file, from: start, to, bytes };
   }
 }
 

@@ -26,7 +26,8 @@ import {
   decodeRecordsRequest,
   encodeRecordsReply,
   encodeRecordsRequest,
-  STAGED_RECORDS_FILE,
+  isStagedRecordsFile,
+  stagedRecordsFile,
 } from '../../../src/replication/snapshot-records.js';
 import { RaftNet, type NetBroker } from '../../helpers/raft-net.js';
 import { removeDir, tmpDataDir } from '../../helpers/tmp.js';
@@ -148,7 +149,7 @@ describe('replicated compacted partitions', () => {
     expect(back.app.storage.snapshotOffset()).toBeGreaterThanOrEqual(snapshotOffset);
     // The follower's log below the snapshot is the leader's, byte for byte.
     expect(await recordsOf(back)).toEqual(compacted);
-    expect(fs.existsSync(path.join(back.dir, 'c-0', STAGED_RECORDS_FILE))).toBe(false);
+    expect(fs.readdirSync(path.join(back.dir, 'c-0')).filter(isStagedRecordsFile)).toEqual([]);
 
     // More writes, then every replica compacts on its own: the same records everywhere.
     for (let i = 400; i < 480; i++) {
@@ -216,6 +217,8 @@ function snapshotRecord(dir: string, extra: Record<string, unknown>): void {
   );
 }
 
+const STAGED = stagedRecordsFile(12);
+
 describe('a snapshot install interrupted by a crash', () => {
   // The old log: [0, 10) as entries of term 1. Staged for a snapshot at offset 40: [5, 8), then
   // [20, 24) after a gap the leader's cleaner left.
@@ -226,7 +229,7 @@ describe('a snapshot install interrupted by a crash', () => {
     o.log.appendExact(Buffer.concat([stamped(0, 5, 1), stamped(5, 5, 1)]), Date.now(), false);
     await o.log.sync();
     const staged = Buffer.concat([stamped(5, 3, 2), stamped(20, 4, 2)]);
-    fs.writeFileSync(path.join(o.log.dir, STAGED_RECORDS_FILE), staged);
+    fs.writeFileSync(path.join(o.log.dir, STAGED), staged);
     const dir = o.log.dir;
     await closeDir(o);
     return { dataDir, dir, staged };
@@ -240,7 +243,7 @@ describe('a snapshot install interrupted by a crash', () => {
 
   it('after the snapshot record says it is installing from the staged records: open redoes the copy', async () => {
     const { dataDir, dir, staged } = await setUp();
-    snapshotRecord(dir, { installing: true, records: { from: 5 } });
+    snapshotRecord(dir, { installing: true, records: { from: 5, file: STAGED } });
     // The crash came half way through the copy: the log was cut and got only the first batch.
     {
       const o = await openDir(dataDir);
@@ -253,7 +256,9 @@ describe('a snapshot install interrupted by a crash', () => {
     try {
       expect(o.storage.snapshotOffset()).toBe(40);
       expect(o.log.logEndOffset()).toBe(40);
-      expect(fs.existsSync(path.join(dir, STAGED_RECORDS_FILE))).toBe(false);
+      // The entries after the snapshot begin a segment of their own, as on the leader.
+      expect(o.log.segmentBaseOffsets().at(-1)).toBe(40);
+      expect(fs.existsSync(path.join(dir, STAGED))).toBe(false);
       expect(JSON.parse(fs.readFileSync(path.join(dir, SNAPSHOT_FILE), 'utf8')).installing).toBeUndefined();
       const stored = (await o.log.readStored(0, 1 << 20)).records;
       // Old [0, 5), then the staged batches byte for byte, then a gap marker up to 40.
@@ -275,7 +280,7 @@ describe('a snapshot install interrupted by a crash', () => {
     const { dataDir, dir } = await setUp();
     const o = await openStorage(dataDir);
     try {
-      expect(fs.existsSync(path.join(dir, STAGED_RECORDS_FILE))).toBe(false);
+      expect(fs.existsSync(path.join(dir, STAGED))).toBe(false);
       expect(o.log.logEndOffset()).toBe(10);
       expect((await readLog(o.log, 4096, 0)).records.map((r) => r.offset)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     } finally {
