@@ -190,6 +190,7 @@ describe('a four-broker cluster with an admin token', () => {
     phase('load flowing');
     const before = await c.call('GetDecommissionStatus', { brokerId: 3 });
     expect(before.replicasRemaining).toBeGreaterThan(4);
+    expect(Number(before.bytesRemaining)).toBeGreaterThan(0);
     const started = await c.call('DecommissionBroker', { brokerId: 3 });
     expect(started.state).toBe('BROKER_STATE_DECOMMISSIONING');
     await eventually(
