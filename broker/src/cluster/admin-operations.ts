@@ -110,6 +110,16 @@ export function revertDecommission(state: MetadataState, nodeId: number): Comman
   return { ok: true, records, value: undefined };
 }
 
+/** GetRebalanceStatus from an image: any broker answers it from its own, with or without a controller. */
+export function rebalanceStatusOf(image: MetadataState): RebalanceStatusValue {
+  const r = image.rebalance;
+  if (!r) {
+    const moving = anyReassignment(image);
+    return { id: '', inProgress: moving, movesPlanned: 0, movesDone: 0, done: !moving };
+  }
+  return { id: r.id, inProgress: !r.finished, movesPlanned: r.planned, movesDone: r.done, done: r.finished };
+}
+
 export class AdminOperations {
   /** The replica moves the current rebalance run started and not yet seen finished, by partition key. */
   private running = new Map<string, RunningMove>();
@@ -233,13 +243,7 @@ export class AdminOperations {
   }
 
   rebalanceStatus(): RebalanceStatusValue {
-    const image = this.o.image();
-    const r = image.rebalance;
-    if (!r) {
-      const moving = anyReassignment(image);
-      return { id: '', inProgress: moving, movesPlanned: 0, movesDone: 0, done: !moving };
-    }
-    return { id: r.id, inProgress: !r.finished, movesPlanned: r.planned, movesDone: r.done, done: r.finished };
+    return rebalanceStatusOf(this.o.image());
   }
 
   private async rebalancePass(): Promise<void> {
