@@ -25,6 +25,8 @@ export interface ControllerContext {
   readonly brokerDefaults: Readonly<Record<string, string>>;
   /** A fresh topic id (lowercase hyphenated UUID), passed in so the commands stay pure. */
   readonly newTopicId: () => string;
+  /** Whether the controller reaches this broker now (placement prefers those); all when absent. */
+  readonly isLive?: (nodeId: number) => boolean;
 }
 
 export interface CreateTopicCommand extends CreateTopicSpec {
@@ -137,7 +139,7 @@ export function createTopic(state: MetadataState, spec: CreateTopicCommand, ctx:
       if (!Number.isInteger(rf) || rf < 1 || rf > MAX_REPLICATION_FACTOR) {
         return fail(ErrorCode.INVALID_REPLICATION_FACTOR, `Replication factor must be between 1 and ${MAX_REPLICATION_FACTOR}, got ${rf}`);
       }
-      const placed = placementFor(state)(partitions, rf);
+      const placed = placementFor(state, ctx.isLive)(partitions, rf);
       if (!placed.ok) return fail(ErrorCode.INVALID_REPLICATION_FACTOR, placed.message);
       assignments = placed.assignments;
     }
@@ -207,6 +209,7 @@ export function deleteTopic(state: MetadataState, ref: TopicRef): CommandResult<
 export function createPartitions(
   state: MetadataState,
   cmd: { readonly name: string; readonly totalCount: number; readonly assignments?: readonly (readonly number[])[] | null },
+  isLive?: (nodeId: number) => boolean,
 ): CommandResult<undefined> {
   const t = state.topics.get(cmd.name);
   if (!t) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${cmd.name}' does not exist`);
@@ -232,7 +235,7 @@ export function createPartitions(
     if (bad) return { ok: false, error: bad };
     assignments = cmd.assignments;
   } else {
-    const placed = placementFor(state)(added, t.replicationFactor);
+    const placed = placementFor(state, isLive)(added, t.replicationFactor);
     if (!placed.ok) return fail(ErrorCode.INVALID_REPLICATION_FACTOR, placed.message);
     assignments = placed.assignments;
   }

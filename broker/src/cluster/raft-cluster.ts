@@ -30,7 +30,9 @@ import type { StateMachineReplica } from '../replication/state-machine-replica.j
 import { createRaftTransport, PeerRequestError, type PeerAddress, type RaftTransport } from '../replication/transport/index.js';
 import type { DataPartition, PartitionLimits } from '../replication/types.js';
 import { Controller } from './controller.js';
+import { LeadershipGuard, ledGroupsOf } from './leadership.js';
 import { compactionConfig, startLogCleaning } from './log-cleaning.js';
+import { ReassignmentDriver } from './reassignment-driver.js';
 import {
   CONTROLLER_REQUEST_KIND,
   JOIN_REQUEST_KIND,
@@ -95,6 +97,8 @@ export interface RaftCluster extends DataCluster {
   /** Sends a request to the controller and waits until the local image has applied its effect. */
   controllerRequest(req: ControllerRequest, timeoutMs?: number): Promise<ControllerReply & { ok: true }>;
   onPartitionLeadership(l: (p: RaftPartition) => void): void;
+  /** Serves one more request kind from other brokers over the transport (the admin service's calls). */
+  serveRequests(kind: string, handler: (payload: Uint8Array, from: number) => Promise<Uint8Array>): void;
   /**
    * Resolves once this broker is registered, its replicas are open and each has a leader
    * somewhere (or after `ms`): what a broker waits for before it takes client connections.
@@ -160,6 +164,9 @@ class RaftClusterImpl implements RaftCluster {
   private balanceTimer: NodeJS.Timeout | null = null;
   private retentionTimer: NodeJS.Timeout | null = null;
   private retentionRunning = false;
+  private driver: ReassignmentDriver | null = null;
+  private guard: LeadershipGuard | null = null;
+  private readonly extraKinds = new Map<string, (payload: Uint8Array, from: number) => Promise<Uint8Array>>();
   private readonly leadershipListeners: ((p: RaftPartition) => void)[] = [];
   private byIdCache = new Map<string, TopicImage>();
   private byIdVersion = -1;
@@ -228,6 +235,7 @@ class RaftClusterImpl implements RaftCluster {
       initialVoters: s.initialVoters.map((v) => v.nodeId),
       // Only what the operator set: unset settings fall back to the controller's own rules.
       brokerDefaults: () => Object.fromEntries(s.settings.givenNames().map((n) => [n, s.settings.givenValue(n)?.text ?? ''])),
+      isLive: (id) => id === this.nodeId || this.transport.peerUp(id),
       logger: this.logger.child({ component: 'controller' }),
     });
     this.metadata.onLeaderChange = (leader, term) => {
@@ -281,6 +289,35 @@ class RaftClusterImpl implements RaftCluster {
       this.balanceTimer.unref();
     }
     this.scheduleRegistration(0);
+    this.startAdminDuties();
+  }
+
+  /** Replica moves led here, and the maintenance guard (see reassignment-driver.ts and leadership.ts). */
+  private startAdminDuties(): void {
+    const logger = this.logger.child({ component: 'reassignment' });
+    this.driver = new ReassignmentDriver({
+      nodeId: this.nodeId,
+      replicas: () => this.replicas.values(),
+      partitionOf: (topic, partition) => {
+        const t = this.machine.state.topics.get(topic);
+        const image = t?.partitionImages[partition];
+        return t && image ? { topicId: t.topicId, image } : undefined;
+      },
+      wake: (g) => this.host.wake(g),
+      complete: async (c) => void (await this.controllerRequest({ op: 'complete-reassignment', ...c }, 5000)),
+      logger,
+      version: () => this.machine.state.version,
+    });
+    this.guard = new LeadershipGuard({
+      nodeId: this.nodeId,
+      image: () => this.machine.state,
+      groups: () => ledGroupsOf(this.replicas.values(), this.metadata, () => this.machine.state),
+      live: (id) => this.live(id),
+      wake: (g) => this.host.wake(g),
+      logger: this.logger.child({ component: 'maintenance' }),
+    });
+    this.driver.start();
+    this.guard.start();
   }
 
   // ------------------------------------------------------------ peers and requests
@@ -295,7 +332,13 @@ class RaftClusterImpl implements RaftCluster {
     return out;
   }
 
+  serveRequests(kind: string, handler: (payload: Uint8Array, from: number) => Promise<Uint8Array>): void {
+    this.extraKinds.set(kind, handler);
+  }
+
   private async serveRequest(kind: string, payload: Uint8Array, from: number): Promise<Uint8Array> {
+    const extra = this.extraKinds.get(kind);
+    if (extra) return extra(payload, from);
     if (kind !== CONTROLLER_REQUEST_KIND && kind !== JOIN_REQUEST_KIND) throw new Error(`unknown request kind ${kind}`);
     let req: ControllerRequest;
     try {
@@ -457,7 +500,7 @@ class RaftClusterImpl implements RaftCluster {
         logger: this.logger.child({ topic: t.name, partition }),
         // The preferred leader of a new partition campaigns at once: leadership lands where
         // placement spread it, without waiting out an election timeout.
-        campaign: isNew && image.replicas[0] === this.nodeId,
+        campaign: isNew && image.replicas[0] === this.nodeId && this.machine.state.brokers.get(this.nodeId)?.maintenance !== true,
       });
       replica.onStateChange = (p) => this.onReplicaState(p, t);
       this.replicas.set(group, replica);
@@ -576,7 +619,9 @@ class RaftClusterImpl implements RaftCluster {
       const preferred = t?.partitionImages[r.partition]?.replicas[0];
       if (preferred === undefined || preferred === this.nodeId) continue;
       const b = image.brokers.get(preferred);
-      if (!b || b.state !== 'active' || b.maintenance || !r.isr().includes(preferred)) continue;
+      // In the ISR is not enough: a broker killed a moment ago stays there for replica.lag.time.max.ms,
+      // and a transfer to it would hold the partition's writes until the transfer times out.
+      if (!b || b.state !== 'active' || b.maintenance || !r.isr().includes(preferred) || !this.transport.peerUp(preferred)) continue;
       const pr = r.node.progressOf(preferred + 1);
       if (pr === undefined || pr.match < r.node.lastIndex) continue;
       if (r.node.transferLeadership(preferred + 1)) {
@@ -691,7 +736,7 @@ class RaftClusterImpl implements RaftCluster {
   }
 
   placement(): Placement {
-    return placementFor(this.machine.state);
+    return placementFor(this.machine.state, (id) => id === this.nodeId || this.transport.peerUp(id));
   }
 
   brokerSettings(): BrokerSettings {
@@ -857,6 +902,8 @@ class RaftClusterImpl implements RaftCluster {
     if (this.balanceTimer) clearInterval(this.balanceTimer);
     if (this.retentionTimer) clearInterval(this.retentionTimer);
     if (this.registrationTimer) clearTimeout(this.registrationTimer);
+    this.driver?.stop();
+    this.guard?.stop();
     this.controller.stop();
     await this.publishing;
     await this.host.stop();
@@ -878,7 +925,7 @@ export function raftClusterSettings(config: BrokerConfig, clusterId: string): Ra
     kafka: { host: config.advertisedHost, port: config.advertisedPort },
     raft: config.raftAdvertised,
     raftListen: config.raftListen,
-    admin: null,
+    admin: config.adminAdvertised,
     initialVoters: config.initialVoters ?? [{ nodeId: config.nodeId, ...config.raftAdvertised }],
     settings: s,
     tickMs: s.get('chronik.raft.tick.ms'),
