@@ -272,6 +272,7 @@ class RaftClusterImpl implements RaftCluster {
         g?.node.reportSnapshotFailure(message.to);
       },
       openRequestKinds: [JOIN_REQUEST_KIND],
+      stream: s.settings.get('chronik.raft.transport'),
       logger: this.logger.child({ component: 'transport' }),
       ...(this.opts.registry ? { registry: this.opts.registry } : {}),
     });
