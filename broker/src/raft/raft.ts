@@ -37,6 +37,52 @@ interface PendingRead {
   readonly context: Uint8Array;
 }
 
+/*
+ * Lost tails: a replica whose log lost entries it may have acknowledged.
+ *
+ * Raft assumes a replica never forgets what it acknowledged: a committed entry E sits on a quorum
+ * M(E); every later leader won the votes of a quorum, which shares a voter with M(E); that voter
+ * still held E when it voted, so it voted only for a log holding E. A replica whose disk cut a
+ * corrupt tail at start-up breaks that: it may be E's only copy in M(E), and vote for a log
+ * without E. The host detects the loss at start-up and opens the core with `recovering` and a new,
+ * higher `incarnation`, both durable before the replica sends anything. Then:
+ *
+ * 1. While recovering the replica grants no vote or pre-vote and never campaigns (so it never
+ *    counts its own vote either, and ignores TimeoutNow).
+ * 2. Every AppendResponse and HeartbeatResponse carries the sender's incarnation. A leader that
+ *    sees a higher incarnation than it knows for that follower forgets the follower's match
+ *    (Progress.regress) and probes again, so it sends what was lost. Answers carrying a lower
+ *    incarnation come from an earlier life and are ignored: a late acknowledgement from before the
+ *    loss cannot raise match above what the new life holds, so a rejection at or below match is
+ *    still known to be stale (reordered or late) within one life.
+ * 3. A leader echoes the follower's incarnation (Append.hint) only on an append that ends at its
+ *    own last index. A recovering replica that accepts such an append carrying its current
+ *    incarnation has recovered (the host persists that; losing that record only means recovering
+ *    again).
+ *
+ * Why 3 is enough. Let R be in incarnation N, and L the leader of term T whose echoing append R
+ * accepted, sent at time t_e. L learnt N from a message R sent in life N, so t_e comes after every
+ * acknowledgement R sent in earlier lives. Take any entry E committed, at any time, with such an
+ * acknowledgement, sent in term T0 for index i. R accepts L's append only if T >= R's term, and
+ * R's term is >= T0 (a term is durable before anything is acknowledged in it).
+ * - T0 = T: the acknowledgement answered L, for an entry L had sent, so i <= L's last index then
+ *   <= L's last index at t_e (a leader never truncates its own log).
+ * - T0 < T: E, committed in an earlier term, is in L's log (Leader Completeness for T, see below),
+ *   at an index <= L's last index at t_e.
+ * Having accepted the append, R's log equals L's through L's last index at t_e (Log Matching), so
+ * R holds E; from then on it keeps E like any replica (it truncates only what conflicts with a
+ * leader's log, and leaders hold E). So the invariant Raft's proof rests on holds: every voter in
+ * M(E) that grants a vote holds E when it does - a voter that never lost anything as in Raft, a
+ * recovering one because it grants none, a recovered one by the above. Leader Completeness for each
+ * term follows from it exactly as in the paper (by induction over terms, which is what the T0 < T
+ * case used), and with it no committed entry is ever lost or changed.
+ *
+ * The price: a recovering replica counts towards neither elections nor new commits, so a group
+ * needs a quorum of other voters. A group whose only complete replicas are gone elects nobody
+ * rather than lose acknowledged data. A replica that is the only voter of its group has nobody to
+ * recover from: what it lost is gone, and it goes on at once (the host logs that).
+ */
+
 /**
  * One replica of one Raft group (Ongaro & Ousterhout, "In Search of an Understandable Consensus
  * Algorithm", and Ongaro's thesis "Consensus: Bridging Theory and Practice"). Synchronous and
@@ -106,6 +152,10 @@ export class RaftNode {
   /** Reason for the last InvalidConfChange refusal, for the caller's error message. */
   lastRefusalReason = '';
 
+  /** See "Lost tails" above. */
+  private readonly incarnationValue: number;
+  private recoveringValue: boolean;
+
   /** Reused buffer for quorum computations (no per-ack allocation). */
   private scratch = new Float64Array(8);
 
@@ -122,6 +172,12 @@ export class RaftNode {
     this.checkQuorum = opts.checkQuorum ?? true;
     this.maxInflight = opts.maxInflight ?? 256;
     this.maxAppendBytes = opts.maxAppendBytes ?? 1 << 20;
+    this.incarnationValue = opts.incarnation ?? 0;
+    if (!Number.isSafeInteger(this.incarnationValue) || this.incarnationValue < 0) {
+      throw new Error(`raft: incarnation must be a non-negative integer, got ${opts.incarnation}`);
+    }
+    this.recoveringValue = opts.recovering ?? false;
+    if (this.recoveringValue && this.incarnationValue === 0) throw new Error('raft: a recovering replica needs an incarnation above 0');
 
     this.log = new RaftLog(this.storage);
     const hs = this.storage.hardState();
@@ -138,6 +194,9 @@ export class RaftNode {
     this.promoteCommittedConfs();
     this.applied = Math.max(opts.applied ?? snap.index, snap.index);
     this.applying = this.applied;
+    // The only voter cannot get the lost entries back from anyone: go on without them.
+    const voters = this.confValue.voters;
+    if (this.recoveringValue && voters.length === 1 && voters[0] === this.id) this.recoveringValue = false;
     this.becomeFollower(this.termValue, NONE);
   }
 
@@ -170,6 +229,17 @@ export class RaftNode {
   /** The configuration in force (the latest one in the log, committed or not). */
   get conf(): ConfState {
     return this.confValue;
+  }
+  /** See RaftOptions.incarnation. */
+  get incarnation(): number {
+    return this.incarnationValue;
+  }
+  /**
+   * The log may still lack entries this replica acknowledged before it lost its tail: it neither
+   * votes nor campaigns. Turns false once, when it has caught up with a leader (see "Lost tails").
+   */
+  get recovering(): boolean {
+    return this.recoveringValue;
   }
   /** Target of an ongoing leadership transfer, or 0. */
   get transferee(): number {
@@ -543,6 +613,25 @@ export class RaftNode {
     if (this.electionElapsed >= this.randomizedElectionTimeout && this.promotable()) {
       this.electionElapsed = 0;
       this.campaignNow(false);
+    } else if (this.recoveringValue && this.electionElapsed >= this.randomizedElectionTimeout && (this.electionElapsed - this.randomizedElectionTimeout) % this.electionTicks === 0) {
+      this.announceRecovery();
+    }
+  }
+
+  /**
+   * A recovering replica that hears from no leader cannot campaign; instead it tells every voter
+   * where its log ends, as a rejection carrying its incarnation, so a leader that went quiet (or
+   * never heard of this life) starts replicating to it again. Non-leaders ignore it.
+   */
+  private announceRecovery(): void {
+    const last = this.log.lastIndex();
+    for (const v of this.confValue.voters) {
+      if (v === this.id) continue;
+      const m = this.send(MessageType.AppendResponse, v, this.termValue);
+      m.reject = true;
+      m.index = last;
+      m.hint = last;
+      m.logTerm = Math.max(this.log.lastTerm(), 0);
     }
   }
 
@@ -596,7 +685,7 @@ export class RaftNode {
    * configuration, so this is as safe as any other candidacy.
    */
   private promotable(): boolean {
-    return isVoter(this.confValue, this.id) || isVoter(this.baseConf, this.id);
+    return !this.recoveringValue && (isVoter(this.confValue, this.id) || isVoter(this.baseConf, this.id));
   }
 
   private campaignNow(transfer: boolean): void {
@@ -660,7 +749,9 @@ export class RaftNode {
       (this.voteValue === NONE && this.leadValue === NONE) ||
       (pre && m.term > this.termValue);
     const respType = pre ? MessageType.PreVoteResponse : MessageType.VoteResponse;
-    if (canVote && this.log.isUpToDate(m.index, m.logTerm)) {
+    // A recovering replica's log may lack entries it acknowledged: its vote could elect a leader
+    // without them (see "Lost tails").
+    if (canVote && !this.recoveringValue && this.log.isUpToDate(m.index, m.logTerm)) {
       this.send(respType, m.from, m.term);
       if (!pre) {
         this.electionElapsed = 0;
@@ -773,6 +864,9 @@ export class RaftNode {
       this.noteAppended(fresh, first, truncates);
     }
     this.commitTo(Math.min(m.commit, lastNew));
+    // Our log now equals the leader's through its last index, as of a time after it heard from
+    // this incarnation: we hold everything we may have acknowledged before (see "Lost tails").
+    if (this.recoveringValue && m.hint === this.incarnationValue) this.recoveringValue = false;
     const r = this.send(MessageType.AppendResponse, m.from, this.termValue);
     r.index = lastNew;
   }
@@ -811,7 +905,11 @@ export class RaftNode {
         if (pr !== undefined) this.handleAppendResponse(m, pr);
         return;
       case MessageType.HeartbeatResponse:
-        if (pr === undefined) return;
+        if (pr === undefined || m.commit < pr.incarnation) return;
+        if (m.commit > pr.incarnation) {
+          pr.incarnation = m.commit;
+          pr.regress(pr.next);
+        }
         pr.recentActive = true;
         pr.probeSent = false;
         // A heartbeat got through while the window is full: an append was probably lost.
@@ -831,15 +929,25 @@ export class RaftNode {
   }
 
   private handleAppendResponse(m: Message, pr: Progress): void {
+    // An earlier life of the follower, before its log lost a tail: what it says no longer holds.
+    if (m.commit < pr.incarnation) return;
     pr.recentActive = true;
+    const reborn = m.commit > pr.incarnation;
+    if (reborn) pr.incarnation = m.commit;
     if (m.reject) {
       const candidate = m.logTerm > 0 ? this.log.findConflictByTerm(m.hint, m.logTerm) : m.hint;
+      if (reborn) {
+        pr.regress(Math.min(m.index, candidate + 1));
+        this.sendAppend(m.from, pr, true);
+        return;
+      }
       if (pr.maybeDecreaseTo(m.index, candidate)) {
         if (pr.state === ProgressState.Replicate) pr.becomeProbe();
         this.sendAppend(m.from, pr, true);
       }
       return;
     }
+    if (reborn) pr.regress(m.index + 1);
     if (!pr.maybeUpdate(m.index)) {
       if (pr.state === ProgressState.Probe && m.index >= pr.next - 1) pr.probeSent = false;
       return;
@@ -876,6 +984,10 @@ export class RaftNode {
     m.commit = log.committed;
     m.entries = ents;
     pr.sentCommit = log.committed;
+    // The recovery certificate: this append brings the follower to our last index (see "Lost tails").
+    if (pr.incarnation > 0 && (ents.length === 0 ? prevIndex : (ents[ents.length - 1] as Entry).index) === log.lastIndex()) {
+      m.hint = pr.incarnation;
+    }
     if (ents.length === 0) {
       if (pr.state === ProgressState.Probe) pr.probeSent = true;
       return false;
@@ -1107,6 +1219,8 @@ export class RaftNode {
       transfer: false,
       context: null,
     };
+    // Answers to a leader say which life of this replica they come from (see "Lost tails").
+    if (type === MessageType.AppendResponse || type === MessageType.HeartbeatResponse) m.commit = this.incarnationValue;
     this.msgs.push(m);
     return m;
   }

@@ -66,11 +66,14 @@ export type MessageType = (typeof MessageType)[keyof typeof MessageType];
  * for one node into one frame (see proto/raft.proto).
  *
  * Field use per type:
- * - Append: index/logTerm = entry preceding `entries`; commit = leader commit.
+ * - Append: index/logTerm = entry preceding `entries`; commit = leader commit; hint = the
+ *   recipient's incarnation as the leader last heard it, set only on an append that ends at the
+ *   leader's last index (0 otherwise): the certificate a recovering replica waits for (below).
  * - AppendResponse: index = last index now matching (success) or the rejected `index` (reject);
- *   hint/logTerm = the follower's guess of the last index that could match, and its term.
+ *   hint/logTerm = the follower's guess of the last index that could match, and its term;
+ *   commit = the sender's incarnation.
  * - Heartbeat: commit = min(follower match, leader commit); index = read round (ReadIndex).
- * - HeartbeatResponse: index = the read round echoed.
+ * - HeartbeatResponse: index = the read round echoed; commit = the sender's incarnation.
  * - PreVote/Vote: index/logTerm = candidate's last entry; term = the term campaigned for;
  *   `transfer` = the campaign follows a leadership transfer and may override a leader lease.
  * - Pre/VoteResponse: reject = vote refused.
@@ -195,4 +198,16 @@ export interface RaftOptions {
   readonly maxAppendBytes?: number;
   /** Last index the host's state machine has applied (on restart). Default: the snapshot index. */
   readonly applied?: number;
+  /**
+   * How many times this replica found at start-up that its log had lost entries it may have
+   * acknowledged (persisted by the host, raised at every such start; default 0). Rides on every
+   * answer to a leader, which thereby tells this replica's lives apart (see raft.ts, "Lost tails").
+   */
+  readonly incarnation?: number;
+  /**
+   * The log may lack entries this replica acknowledged (a corrupt tail cut at start-up, in this
+   * incarnation or an earlier one not yet recovered). Until it holds them again it grants no vote
+   * and never campaigns. Needs incarnation > 0. Default false.
+   */
+  readonly recovering?: boolean;
 }
