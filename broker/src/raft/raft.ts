@@ -13,6 +13,7 @@ import {
   type ConfState,
   type Entry,
   type HardState,
+  type LogPosition,
   type Message,
   type RaftOptions,
   type RandomSource,
@@ -40,47 +41,46 @@ interface PendingRead {
 /*
  * Lost tails: a replica whose log lost entries it may have acknowledged.
  *
- * Raft assumes a replica never forgets what it acknowledged: a committed entry E sits on a quorum
- * M(E); every later leader won the votes of a quorum, which shares a voter with M(E); that voter
- * still held E when it voted, so it voted only for a log holding E. A replica whose disk cut a
- * corrupt tail at start-up breaks that: it may be E's only copy in M(E), and vote for a log
- * without E. The host detects the loss at start-up and opens the core with `recovering` and a new,
- * higher `incarnation`, both durable before the replica sends anything. Then:
+ * Raft assumes a replica never forgets what it acknowledged. A committed entry E sits on a quorum
+ * M(E); every later leader won the votes of a quorum, which shares a voter v with M(E); v held E
+ * when it voted and voted only for a log at least as up to date as its own, and such a log holds
+ * E (Leader Completeness, Raft §5.4.3). A replica whose disk cut a corrupt tail at start-up breaks
+ * the middle step: it may be E's only copy in M(E), and vote for a log without E. The host detects
+ * the loss at start-up (its log ends below what it recorded, in the same fsync as the entries,
+ * before anything was acknowledged) and opens the core with a new, higher `incarnation` and
+ * `recoverTo` = Y, the last entry of the log as it was before the loss. Both are durable before
+ * the replica sends anything. Then:
  *
- * 1. While recovering the replica grants no vote or pre-vote and never campaigns (so it never
- *    counts its own vote either, and ignores TimeoutNow).
+ * 1. Votes: the replica grants a vote or pre-vote only to a candidate whose log is at least as up
+ *    to date as its own log AND as Y, and it campaigns only once its own log is (then it is
+ *    recovered: `recoverTo` no longer matters).
  * 2. Every AppendResponse and HeartbeatResponse carries the sender's incarnation. A leader that
  *    sees a higher incarnation than it knows for that follower forgets the follower's match
- *    (Progress.regress) and probes again, so it sends what was lost. Answers carrying a lower
+ *    (Progress.regress) and probes again, so it re-sends what was lost. Answers with a lower
  *    incarnation come from an earlier life and are ignored: a late acknowledgement from before the
  *    loss cannot raise match above what the new life holds, so a rejection at or below match is
  *    still known to be stale (reordered or late) within one life.
- * 3. A leader echoes the follower's incarnation (Append.hint) only on an append that ends at its
- *    own last index. A recovering replica that accepts such an append carrying its current
- *    incarnation has recovered (the host persists that; losing that record only means recovering
- *    again).
  *
- * Why 3 is enough. Let R be in incarnation N, and L the leader of term T whose echoing append R
- * accepted, sent at time t_e. L learnt N from a message R sent in life N, so t_e comes after every
- * acknowledgement R sent in earlier lives. Take any entry E committed, at any time, with such an
- * acknowledgement, sent in term T0 for index i. R accepts L's append only if T >= R's term, and
- * R's term is >= T0 (a term is durable before anything is acknowledged in it).
- * - T0 = T: the acknowledgement answered L, for an entry L had sent, so i <= L's last index then
- *   <= L's last index at t_e (a leader never truncates its own log).
- * - T0 < T: E, committed in an earlier term, is in L's log (Leader Completeness for T, see below),
- *   at an index <= L's last index at t_e.
- * Having accepted the append, R's log equals L's through L's last index at t_e (Log Matching), so
- * R holds E; from then on it keeps E like any replica (it truncates only what conflicts with a
- * leader's log, and leaders hold E). So the invariant Raft's proof rests on holds: every voter in
- * M(E) that grants a vote holds E when it does - a voter that never lost anything as in Raft, a
- * recovering one because it grants none, a recovered one by the above. Leader Completeness for each
- * term follows from it exactly as in the paper (by induction over terms, which is what the T0 < T
- * case used), and with it no committed entry is ever lost or changed.
+ * Why 1 is safe. Every committed entry E that the replica acknowledged before the loss was in its
+ * log until then (a replica drops only entries that conflict with a leader's, and those are not
+ * committed), so it is in the log ending at Y. Leader Completeness' argument shows that any log at
+ * least as up to date as a log holding a committed E holds E too: if its last term is higher, the
+ * leader that wrote that last entry held E (induction over terms) and the log matches that
+ * leader's up to its last entry, which lies past E; if the last terms are equal, both last entries
+ * come from that term's one leader, so the longer log contains the shorter (Log Matching). Hence a
+ * candidate the replica votes for holds every committed entry the replica acknowledged, before the
+ * loss (it is at least as up to date as Y) or after it (at least as up to date as its own log) -
+ * exactly what a replica that never lost anything guarantees. Once its own log is at least as up
+ * to date as Y, the same argument says it holds all of them again, and it keeps them like any
+ * replica. So the invariant Raft's proof rests on - a voter in M(E) votes only for logs holding E
+ * - holds for every voter, and with it Leader Completeness for every term, by the same induction:
+ * no committed entry is lost or changed.
  *
- * The price: a recovering replica counts towards neither elections nor new commits, so a group
- * needs a quorum of other voters. A group whose only complete replicas are gone elects nobody
- * rather than lose acknowledged data. A replica that is the only voter of its group has nobody to
- * recover from: what it lost is gone, and it goes on at once (the host logs that).
+ * The price: a recovering replica counts towards new commits only once it has acknowledged them
+ * again, and votes only for candidates past Y, so a group whose only complete replicas are gone
+ * elects nobody rather than lose acknowledged data (an operator must decide). A replica that was
+ * the only voter of its group has nobody to recover from: what it lost is gone, and the host opens
+ * it without `recoverTo` (and logs that).
  */
 
 /**
@@ -154,7 +154,8 @@ export class RaftNode {
 
   /** See "Lost tails" above. */
   private readonly incarnationValue: number;
-  private recoveringValue: boolean;
+  /** Set while the log may lack entries acknowledged before a lost tail; null once recovered. */
+  private recoverTo: LogPosition | null;
 
   /** Reused buffer for quorum computations (no per-ack allocation). */
   private scratch = new Float64Array(8);
@@ -176,8 +177,12 @@ export class RaftNode {
     if (!Number.isSafeInteger(this.incarnationValue) || this.incarnationValue < 0) {
       throw new Error(`raft: incarnation must be a non-negative integer, got ${opts.incarnation}`);
     }
-    this.recoveringValue = opts.recovering ?? false;
-    if (this.recoveringValue && this.incarnationValue === 0) throw new Error('raft: a recovering replica needs an incarnation above 0');
+    this.recoverTo = opts.recoverTo ?? null;
+    if (this.recoverTo !== null) {
+      const { index, term } = this.recoverTo;
+      if (!Number.isSafeInteger(index) || index < 0 || !Number.isSafeInteger(term) || term < 0) throw new Error('raft: recoverTo needs a non-negative index and term');
+      if (this.incarnationValue === 0) throw new Error('raft: a recovering replica needs an incarnation above 0');
+    }
 
     this.log = new RaftLog(this.storage);
     const hs = this.storage.hardState();
@@ -194,9 +199,7 @@ export class RaftNode {
     this.promoteCommittedConfs();
     this.applied = Math.max(opts.applied ?? snap.index, snap.index);
     this.applying = this.applied;
-    // The only voter cannot get the lost entries back from anyone: go on without them.
-    const voters = this.confValue.voters;
-    if (this.recoveringValue && voters.length === 1 && voters[0] === this.id) this.recoveringValue = false;
+    this.maybeRecovered();
     this.becomeFollower(this.termValue, NONE);
   }
 
@@ -235,11 +238,16 @@ export class RaftNode {
     return this.incarnationValue;
   }
   /**
-   * The log may still lack entries this replica acknowledged before it lost its tail: it neither
-   * votes nor campaigns. Turns false once, when it has caught up with a leader (see "Lost tails").
+   * The log may still lack entries this replica acknowledged before it lost its tail: it votes only
+   * for candidates past `recoverTo` and does not campaign. Turns false once, when its log is at
+   * least as up to date as `recoverTo` (see "Lost tails").
    */
   get recovering(): boolean {
-    return this.recoveringValue;
+    return this.recoverTo !== null;
+  }
+  /** What the log must reach to have recovered (RaftOptions.recoverTo), or null once it has. */
+  get recoveryTarget(): LogPosition | null {
+    return this.recoverTo;
   }
   /** Target of an ongoing leadership transfer, or 0. */
   get transferee(): number {
@@ -613,25 +621,24 @@ export class RaftNode {
     if (this.electionElapsed >= this.randomizedElectionTimeout && this.promotable()) {
       this.electionElapsed = 0;
       this.campaignNow(false);
-    } else if (this.recoveringValue && this.electionElapsed >= this.randomizedElectionTimeout && (this.electionElapsed - this.randomizedElectionTimeout) % this.electionTicks === 0) {
+    } else if (this.recoverTo !== null && this.electionElapsed >= this.randomizedElectionTimeout && (this.electionElapsed - this.randomizedElectionTimeout) % this.electionTicks === 0) {
       this.announceRecovery();
     }
   }
 
   /**
-   * A recovering replica that hears from no leader cannot campaign; instead it tells every voter
-   * where its log ends, as a rejection carrying its incarnation, so a leader that went quiet (or
-   * never heard of this life) starts replicating to it again. Non-leaders ignore it.
+   * A recovering replica that hears from no leader cannot campaign, and a host that stops ticking
+   * idle groups (quiescence) may never send it a heartbeat, whose answer would tell the leader of
+   * this incarnation. So it sends every voter a wake-up once per election timeout: an
+   * AppendResponse of term 0, which a core ignores as stale (it can never depose anyone, unlike
+   * its real term, which a removed server's campaign may have raised) but which wakes the
+   * receiving host's group; the leader's next heartbeat then learns the incarnation.
    */
   private announceRecovery(): void {
-    const last = this.log.lastIndex();
     for (const v of this.confValue.voters) {
       if (v === this.id) continue;
-      const m = this.send(MessageType.AppendResponse, v, this.termValue);
+      const m = this.send(MessageType.AppendResponse, v, 0);
       m.reject = true;
-      m.index = last;
-      m.hint = last;
-      m.logTerm = Math.max(this.log.lastTerm(), 0);
     }
   }
 
@@ -685,7 +692,7 @@ export class RaftNode {
    * configuration, so this is as safe as any other candidacy.
    */
   private promotable(): boolean {
-    return !this.recoveringValue && (isVoter(this.confValue, this.id) || isVoter(this.baseConf, this.id));
+    return this.recoverTo === null && (isVoter(this.confValue, this.id) || isVoter(this.baseConf, this.id));
   }
 
   private campaignNow(transfer: boolean): void {
@@ -749,9 +756,10 @@ export class RaftNode {
       (this.voteValue === NONE && this.leadValue === NONE) ||
       (pre && m.term > this.termValue);
     const respType = pre ? MessageType.PreVoteResponse : MessageType.VoteResponse;
-    // A recovering replica's log may lack entries it acknowledged: its vote could elect a leader
-    // without them (see "Lost tails").
-    if (canVote && !this.recoveringValue && this.log.isUpToDate(m.index, m.logTerm)) {
+    // A recovering replica's log may lack entries it acknowledged: the candidate must be at least
+    // as up to date as the log that held them (see "Lost tails").
+    const pastLoss = this.recoverTo === null || atLeastAsUpToDate(m.logTerm, m.index, this.recoverTo);
+    if (canVote && pastLoss && this.log.isUpToDate(m.index, m.logTerm)) {
       this.send(respType, m.from, m.term);
       if (!pre) {
         this.electionElapsed = 0;
@@ -864,9 +872,7 @@ export class RaftNode {
       this.noteAppended(fresh, first, truncates);
     }
     this.commitTo(Math.min(m.commit, lastNew));
-    // Our log now equals the leader's through its last index, as of a time after it heard from
-    // this incarnation: we hold everything we may have acknowledged before (see "Lost tails").
-    if (this.recoveringValue && m.hint === this.incarnationValue) this.recoveringValue = false;
+    this.maybeRecovered();
     const r = this.send(MessageType.AppendResponse, m.from, this.termValue);
     r.index = lastNew;
   }
@@ -894,6 +900,12 @@ export class RaftNode {
     this.baseConf = snap.conf;
     this.pendingConfs = [];
     this.confValue = snap.conf;
+    this.maybeRecovered();
+  }
+
+  /** The log holds again everything acknowledged before the lost tail (see "Lost tails"). */
+  private maybeRecovered(): void {
+    if (this.recoverTo !== null && atLeastAsUpToDate(this.log.lastTerm(), this.log.lastIndex(), this.recoverTo)) this.recoverTo = null;
   }
 
   // ---------------------------------------------------------------- leader
@@ -984,10 +996,6 @@ export class RaftNode {
     m.commit = log.committed;
     m.entries = ents;
     pr.sentCommit = log.committed;
-    // The recovery certificate: this append brings the follower to our last index (see "Lost tails").
-    if (pr.incarnation > 0 && (ents.length === 0 ? prevIndex : (ents[ents.length - 1] as Entry).index) === log.lastIndex()) {
-      m.hint = pr.incarnation;
-    }
     if (ents.length === 0) {
       if (pr.state === ProgressState.Probe) pr.probeSent = true;
       return false;
@@ -1224,6 +1232,11 @@ export class RaftNode {
     this.msgs.push(m);
     return m;
   }
+}
+
+/** A log ending at (term, index) is at least as up to date as one ending at `p` (§5.4.1). */
+function atLeastAsUpToDate(term: number, index: number, p: LogPosition): boolean {
+  return term > p.term || (term === p.term && index >= p.index);
 }
 
 function isIndex(n: number): boolean {

@@ -66,9 +66,7 @@ export type MessageType = (typeof MessageType)[keyof typeof MessageType];
  * for one node into one frame (see proto/raft.proto).
  *
  * Field use per type:
- * - Append: index/logTerm = entry preceding `entries`; commit = leader commit; hint = the
- *   recipient's incarnation as the leader last heard it, set only on an append that ends at the
- *   leader's last index (0 otherwise): the certificate a recovering replica waits for (below).
+ * - Append: index/logTerm = entry preceding `entries`; commit = leader commit.
  * - AppendResponse: index = last index now matching (success) or the rejected `index` (reject);
  *   hint/logTerm = the follower's guess of the last index that could match, and its term;
  *   commit = the sender's incarnation.
@@ -205,9 +203,16 @@ export interface RaftOptions {
    */
   readonly incarnation?: number;
   /**
-   * The log may lack entries this replica acknowledged (a corrupt tail cut at start-up, in this
-   * incarnation or an earlier one not yet recovered). Until it holds them again it grants no vote
-   * and never campaigns. Needs incarnation > 0. Default false.
+   * Set when the log may lack entries this replica acknowledged (a corrupt tail cut at start-up):
+   * the last entry of the log as it was before (what it may have acknowledged ends there). Until
+   * the log is at least as up to date as that again, the replica votes only for candidates that
+   * are, and never campaigns. Needs incarnation > 0. Default: none.
    */
-  readonly recovering?: boolean;
+  readonly recoverTo?: LogPosition;
+}
+
+/** A log's last entry, compared as Raft compares logs: by term, then by index. */
+export interface LogPosition {
+  readonly index: number;
+  readonly term: number;
 }

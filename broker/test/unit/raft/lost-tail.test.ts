@@ -64,14 +64,22 @@ describe('a follower that lost its tail', () => {
     expect(c.raft(1).progressOf(3)?.match).toBeGreaterThanOrEqual(11);
   });
 
-  it('asks a silent leader for the entries once its election timeout passes', () => {
+  it('wakes the voters once per election timeout when no leader is heard, without deposing anyone', () => {
     const c = replicated();
     c.restartLosingTail(3, 5);
-    // Only the recovering replica's clock runs: the leader sends nothing unless asked.
-    for (let i = 0; i < 40 && c.raft(3).recovering; i++) c.tick(3);
-    expect(c.raft(3).recovering).toBe(false);
+    const before = c.delivered.length;
+    const term = c.raft(1).term;
+    // Only the recovering replica's clock runs: a host that quiesced the group sends nothing.
+    for (let i = 0; i < 45; i++) c.tick(3);
+    const wakeUps = c.delivered.slice(before).filter((m) => m.from === 3 && m.type === MessageType.AppendResponse);
+    expect(wakeUps.length).toBeGreaterThanOrEqual(2 * 2);
+    expect(wakeUps.every((m) => m.term === 0 && m.reject)).toBe(true);
+    expect(c.raft(1).role).toBe(Role.Leader);
+    expect(c.raft(1).term).toBe(term);
+    // The leader's next heartbeat learns the incarnation and repairs the follower.
+    c.tick(1);
     sameLog(c, 1, 3);
-    expect(c.raft(3).role).toBe(Role.Follower);
+    expect(c.raft(3).recovering).toBe(false);
   });
 
   it('recovers again after a second loss while recovering (each start is a new incarnation)', () => {
@@ -153,6 +161,25 @@ describe('a recovering replica does not vote', () => {
     for (const id of [1, 2, 3]) expect(c.appliedText(id)).toContain('only-on-3');
   });
 
+  it('but two that lost their tails still elect the complete third', () => {
+    const c = replicated();
+    c.isolate(1);
+    c.restartLosingTail(2, 5);
+    c.restartLosingTail(3, 7);
+    c.heal();
+    c.isolate(2);
+    c.isolate(3);
+    // 1 is deposed by nobody; it only has to win a new term when it restarts.
+    c.restart(1);
+    c.heal();
+    for (let i = 0; i < 100 && c.leaders().length === 0; i++) c.tickAll();
+    expect(c.leaders()).toEqual([1]);
+    c.tickAll(3);
+    sameLog(c, 1, 2);
+    sameLog(c, 1, 3);
+    expect([c.raft(2).recovering, c.raft(3).recovering]).toEqual([false, false]);
+  });
+
   it('while one that votes as before elects a leader without it (the bug this fixes)', () => {
     const { c, idx } = committedOnlyWith3(false);
     for (let i = 0; i < 60 && others(c).length === 0; i++) c.tickAll();
@@ -162,43 +189,50 @@ describe('a recovering replica does not vote', () => {
     expect(c.raft(leader as number).termAt(idx)).not.toBe(1);
   });
 
-  it('refuses votes and pre-votes and ignores TimeoutNow', () => {
+  it('votes only for candidates at least as up to date as the log it lost, and ignores TimeoutNow', () => {
     const storage = new MemoryStorage({ voters: [1, 2, 3], learners: [] });
-    const n = new RaftNode({ id: 3, group: 1, storage, random: new SeededRandom(1), incarnation: 1, recovering: true });
-    n.step(msg({ type: MessageType.PreVote, from: 2, to: 3, term: 1, index: 5, logTerm: 1 }));
-    n.step(msg({ type: MessageType.Vote, from: 2, to: 3, term: 1, index: 5, logTerm: 1 }));
-    n.step(msg({ type: MessageType.TimeoutNow, from: 1, to: 3, term: 1 }));
+    const n = new RaftNode({ id: 3, group: 1, storage, random: new SeededRandom(1), incarnation: 1, recoverTo: { index: 5, term: 1 } });
+    n.step(msg({ type: MessageType.PreVote, from: 2, to: 3, term: 2, index: 4, logTerm: 1 }));
+    n.step(msg({ type: MessageType.Vote, from: 2, to: 3, term: 2, index: 4, logTerm: 1 }));
+    n.step(msg({ type: MessageType.TimeoutNow, from: 1, to: 3, term: 2 }));
     for (let i = 0; i < 50; i++) n.tick();
-    const rd = n.ready();
-    const answers = rd.messages.filter((m) => m.type === MessageType.VoteResponse || m.type === MessageType.PreVoteResponse);
-    expect(answers.length).toBe(2);
-    expect(answers.every((m) => m.reject)).toBe(true);
+    let rd = n.ready();
+    let answers = rd.messages.filter((m) => m.type === MessageType.VoteResponse || m.type === MessageType.PreVoteResponse);
+    expect(answers.map((m) => m.reject)).toEqual([true, true]);
     expect(rd.messages.some((m) => m.type === MessageType.Vote || m.type === MessageType.PreVote)).toBe(false);
     expect(n.role).toBe(Role.Follower);
     expect(n.vote).toBe(0);
+    n.advance();
+    // A candidate past the lost log may hold everything it had: it gets the vote.
+    n.step(msg({ type: MessageType.Vote, from: 1, to: 3, term: 3, index: 2, logTerm: 2 }));
+    rd = n.ready();
+    answers = rd.messages.filter((m) => m.type === MessageType.VoteResponse);
+    expect(answers.map((m) => m.reject)).toEqual([false]);
+    expect(n.vote).toBe(1);
+    expect(n.recovering).toBe(true);
   });
 
-  it('recovers only on an append that echoes its current incarnation', () => {
+  it('has recovered once its log is at least as up to date as the one it lost', () => {
     const storage = new MemoryStorage({ voters: [1, 2, 3], learners: [] });
-    const n = new RaftNode({ id: 3, group: 1, storage, random: new SeededRandom(1), incarnation: 2, recovering: true });
-    const entry = { term: 1, index: 1, type: 0 as const, data: text('a') };
-    n.step(msg({ type: MessageType.Append, from: 1, to: 3, term: 1, index: 0, logTerm: 0, entries: [entry], hint: 1 }));
+    const n = new RaftNode({ id: 3, group: 1, storage, random: new SeededRandom(1), incarnation: 2, recoverTo: { index: 2, term: 1 } });
+    const entry = (index: number, term: number): Entry => ({ term, index, type: 0, data: text(`e${index}`) });
+    n.step(msg({ type: MessageType.Append, from: 1, to: 3, term: 1, index: 0, logTerm: 0, entries: [entry(1, 1)] }));
     expect(n.recovering).toBe(true);
-    n.step(msg({ type: MessageType.Append, from: 1, to: 3, term: 1, index: 1, logTerm: 1, hint: 2 }));
+    n.step(msg({ type: MessageType.Append, from: 1, to: 3, term: 1, index: 1, logTerm: 1, entries: [entry(2, 1)] }));
     expect(n.recovering).toBe(false);
     const answers = n.ready().messages.filter((m) => m.type === MessageType.AppendResponse);
     expect(answers.map((m) => m.commit)).toEqual([2, 2]);
-  });
 
-  it('goes on at once when it is the only voter', () => {
-    const storage = new MemoryStorage({ voters: [1], learners: [] });
-    const n = new RaftNode({ id: 1, group: 1, storage, random: new SeededRandom(1), incarnation: 1, recovering: true });
-    expect(n.recovering).toBe(false);
+    // A shorter log of a later term is past it too (its leader held every earlier commit).
+    const s2 = new MemoryStorage({ voters: [1, 2, 3], learners: [] });
+    const n2 = new RaftNode({ id: 3, group: 1, storage: s2, random: new SeededRandom(1), incarnation: 1, recoverTo: { index: 9, term: 1 } });
+    n2.step(msg({ type: MessageType.Append, from: 2, to: 3, term: 2, index: 0, logTerm: 0, entries: [entry(1, 2)] }));
+    expect(n2.recovering).toBe(false);
   });
 
   it('refuses a recovering replica without an incarnation', () => {
     const storage = new MemoryStorage({ voters: [1, 2, 3], learners: [] });
-    expect(() => new RaftNode({ id: 1, group: 1, storage, random: new SeededRandom(1), recovering: true })).toThrow(/incarnation/);
+    expect(() => new RaftNode({ id: 1, group: 1, storage, random: new SeededRandom(1), recoverTo: { index: 1, term: 1 } })).toThrow(/incarnation/);
     expect(() => new RaftNode({ id: 1, group: 1, storage, random: new SeededRandom(1), incarnation: -1 })).toThrow(/incarnation/);
   });
 });
