@@ -9,6 +9,10 @@
  * It also holds where each new leader's empty entry sits (term, raft index, Kafka offset): those
  * entries carry no data, so they take no bytes and no offset in the partition log (see
  * partition-raft-storage.ts), and this is their durable record.
+ *
+ * And, latest wins, where each group's log ends as of the latest round (written in the round that
+ * writes the entries, so before anything in them is acknowledged) and its lost-tail recovery
+ * state: together they tell a log that lost acknowledged entries (see lost-tail.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -23,6 +27,8 @@ const KIND_HARD_STATE = 1; // term, vote, commit
 const KIND_NOOP = 2; // term, index, offset
 const KIND_NOOPS_FROM = 3; // index: forget no-ops at and after it (truncation)
 const KIND_NOOPS_BELOW = 4; // index: forget no-ops before it (compaction)
+const KIND_LOG_END = 5; // index, term of the last entry, voters of the configuration there
+const KIND_RECOVERY = 6; // incarnation, index and term to recover to (0, 0: not recovering)
 const FILE = 'hardstate.journal';
 const COMPACT_MIN_BYTES = 1 << 20;
 
@@ -31,6 +37,19 @@ export interface NoopEntry {
   readonly term: number;
   readonly index: number;
   readonly offset: number;
+}
+
+/** Where a group's log ended (its last entry) and how many voters its configuration had there. */
+export interface LogEnd {
+  readonly index: number;
+  readonly term: number;
+  readonly voters: number;
+}
+
+/** A group's lost-tail state: its incarnation, and what its log must reach again (null: nothing). */
+export interface RecoveryState {
+  readonly incarnation: number;
+  readonly recoverTo: { readonly index: number; readonly term: number } | null;
 }
 
 interface Rec {
@@ -63,6 +82,10 @@ export class HardStateJournal implements Flushable {
   private readonly noopsByGroup = new Map<number, NoopEntry[]>();
   /** No-op records waiting for the next round, in order. */
   private pendingNoops: Rec[] = [];
+  /** Latest log-end and recovery records by `${kind}/${group}`: durable, in flight, pending. */
+  private readonly facts = new Map<string, Rec>();
+  private inflightFacts: Map<string, Rec> | null = null;
+  private pendingFacts = new Map<string, Rec>();
   private size: number;
   private requested: Promise<void> | null = null;
   private failed: Error | null = null;
@@ -86,6 +109,7 @@ export class HardStateJournal implements Flushable {
     const data = await fs.promises.readFile(file);
     const states = new Map<number, HardState>();
     const noops = new Map<number, NoopEntry[]>();
+    const facts = new Map<string, Rec>();
     let good = 0;
     for (let at = 0; at + RECORD <= data.length; at += RECORD) {
       if (data.readUInt32BE(at) !== crc32c(data, at + 4, at + RECORD)) break;
@@ -97,6 +121,7 @@ export class HardStateJournal implements Flushable {
         c: data.readDoubleBE(at + 29),
       };
       if (r.kind === KIND_HARD_STATE) states.set(r.group, { term: r.a, vote: r.b, commit: r.c });
+      else if (r.kind === KIND_LOG_END || r.kind === KIND_RECOVERY) facts.set(factKey(r.kind, r.group), r);
       else applyNoopRecord(noops, r);
       good = at + RECORD;
     }
@@ -111,6 +136,7 @@ export class HardStateJournal implements Flushable {
     const j = new HardStateJournal(file, fs.openSync(file, 'r+'), good, committer, logger);
     for (const [g, hs] of states) j.states.set(g, hs);
     for (const [g, list] of noops) j.noopsByGroup.set(g, list);
+    for (const [k, r] of facts) j.facts.set(k, r);
     return j;
   }
 
@@ -139,6 +165,33 @@ export class HardStateJournal implements Flushable {
     this.pendingNoops.push(r);
   }
 
+  /** Where the group's log ended as last written (durable or about to be), or null if never. */
+  logEnd(group: number): LogEnd | null {
+    const r = this.fact(KIND_LOG_END, group);
+    return r === null ? null : { index: r.a, term: r.b, voters: r.c };
+  }
+
+  /** Records where the group's log ends now; durable after the next round that `sync()` joins. */
+  putLogEnd(group: number, e: LogEnd): void {
+    this.pendingFacts.set(factKey(KIND_LOG_END, group), { kind: KIND_LOG_END, group, a: e.index, b: e.term, c: e.voters });
+  }
+
+  /** The group's lost-tail recovery state as last written, or null if never. */
+  recovery(group: number): RecoveryState | null {
+    const r = this.fact(KIND_RECOVERY, group);
+    return r === null ? null : { incarnation: r.a, recoverTo: r.b > 0 ? { index: r.b, term: r.c } : null };
+  }
+
+  putRecovery(group: number, s: RecoveryState): void {
+    const to = s.recoverTo;
+    this.pendingFacts.set(factKey(KIND_RECOVERY, group), { kind: KIND_RECOVERY, group, a: s.incarnation, b: to?.index ?? 0, c: to?.term ?? 0 });
+  }
+
+  private fact(kind: number, group: number): Rec | null {
+    const k = factKey(kind, group);
+    return this.pendingFacts.get(k) ?? this.inflightFacts?.get(k) ?? this.facts.get(k) ?? null;
+  }
+
   /** The group's hard state as last written (durable or about to be), or null if never. */
   get(group: number): HardState | null {
     return this.pending.get(group) ?? this.inflight?.get(group) ?? this.states.get(group) ?? null;
@@ -158,13 +211,17 @@ export class HardStateJournal implements Flushable {
   remove(group: number): void {
     this.pending.delete(group);
     this.states.delete(group);
+    for (const kind of [KIND_LOG_END, KIND_RECOVERY]) {
+      this.pendingFacts.delete(factKey(kind, group));
+      this.facts.delete(factKey(kind, group));
+    }
     if (this.noopsByGroup.has(group)) this.queueNoop({ kind: KIND_NOOPS_FROM, group, a: 0, b: 0, c: 0 });
     this.noopsByGroup.delete(group);
   }
 
   sync(): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
-    if (this.pending.size > 0 || this.pendingNoops.length > 0) {
+    if (this.pending.size > 0 || this.pendingNoops.length > 0 || this.pendingFacts.size > 0) {
       this.requested ??= this.committer.request(this);
       return this.requested;
     }
@@ -178,9 +235,17 @@ export class HardStateJournal implements Flushable {
     this.inflight = batch;
     const noops = this.pendingNoops;
     this.pendingNoops = [];
-    const buf = Buffer.allocUnsafe((noops.length + batch.size) * RECORD);
+    const facts = this.pendingFacts;
+    this.pendingFacts = new Map();
+    this.inflightFacts = facts;
+    const buf = Buffer.allocUnsafe((noops.length + batch.size + facts.size) * RECORD);
     let at = 0;
-    // No-op records first: a hard state in the same round may already count their entries.
+    // Log ends and recovery states, then no-ops: a hard state in the same round may already count
+    // their entries.
+    for (const r of facts.values()) {
+      encode(r, buf, at);
+      at += RECORD;
+    }
     for (const r of noops) {
       encode(r, buf, at);
       at += RECORD;
@@ -197,12 +262,15 @@ export class HardStateJournal implements Flushable {
   completeFlush(error: Error | null): void {
     const batch = this.inflight;
     this.inflight = null;
+    const facts = this.inflightFacts;
+    this.inflightFacts = null;
     if (error) {
       this.failed = error;
       this.logger.error({ err: error, file: this.file }, 'hard-state journal write failed');
       return;
     }
     if (batch) for (const [g, hs] of batch) this.states.set(g, hs);
+    if (facts) for (const [k, r] of facts) this.facts.set(k, r);
   }
 
   /**
@@ -210,10 +278,10 @@ export class HardStateJournal implements Flushable {
    * call it between rounds (nothing pending or in flight), as the replication host does.
    */
   async compactIfNeeded(): Promise<boolean> {
-    if (this.inflight || this.pending.size > 0 || this.pendingNoops.length > 0 || this.requested) return false;
+    if (this.inflight || this.pending.size > 0 || this.pendingNoops.length > 0 || this.pendingFacts.size > 0 || this.requested) return false;
     let noopCount = 0;
     for (const list of this.noopsByGroup.values()) noopCount += list.length;
-    const live = (this.states.size + noopCount) * RECORD;
+    const live = (this.states.size + noopCount + this.facts.size) * RECORD;
     if (this.size < COMPACT_MIN_BYTES || this.size < 4 * live) return false;
     const buf = Buffer.allocUnsafe(live);
     let at = 0;
@@ -225,6 +293,10 @@ export class HardStateJournal implements Flushable {
     }
     for (const [g, hs] of this.states) {
       encode(hardRec(g, hs), buf, at);
+      at += RECORD;
+    }
+    for (const r of this.facts.values()) {
+      encode(r, buf, at);
       at += RECORD;
     }
     const tmp = `${this.file}.tmp`;
@@ -246,6 +318,10 @@ export class HardStateJournal implements Flushable {
   close(): void {
     fs.closeSync(this.fd);
   }
+}
+
+function factKey(kind: number, group: number): string {
+  return `${kind}/${group}`;
 }
 
 function applyNoopRecord(noops: Map<number, NoopEntry[]>, r: Rec): void {

@@ -65,6 +65,9 @@ export interface HostedGroup {
   /** Term and vote as last made durable (a leader may send its appends before its own fsync only if they are). */
   durableTerm: number;
   durableVote: number;
+  /** The core recovers a lost log tail (lost-tail.ts); onRecovered runs once when it is done. */
+  recovering: boolean;
+  readonly onRecovered: (() => void) | undefined;
 }
 
 export interface RaftHostOptions {
@@ -137,11 +140,13 @@ export class RaftHost {
     await this.idle();
   }
 
-  addGroup(init: { id: number; node: RaftNode; storage: PartitionRaftStorage; machine: GroupMachine }): HostedGroup {
+  addGroup(init: { id: number; node: RaftNode; storage: PartitionRaftStorage; machine: GroupMachine; onRecovered?: () => void }): HostedGroup {
     if (this.groups.has(init.id)) throw new Error(`raft group ${init.id} is already hosted`);
     const hs = init.storage.hardState();
     const g: HostedGroup = {
       ...init,
+      onRecovered: init.onRecovered,
+      recovering: init.node.recovering,
       failed: null,
       removed: false,
       role: Role.Follower,
@@ -505,6 +510,10 @@ export class RaftHost {
       }
       if (rd.readStates.length > 0) g.machine.onReadStates?.(rd.readStates);
       g.node.advance();
+      if (g.recovering && !g.node.recovering) {
+        g.recovering = false;
+        g.onRecovered?.();
+      }
       this.noteCommit(g);
       this.trim(g);
       if (g.node.hasReady()) this.markDirty(g);
@@ -607,6 +616,18 @@ class HostMetrics {
     this.snapshots = get(
       'chronik_raft_snapshot_transfers_total',
       () => new Counter({ name: 'chronik_raft_snapshot_transfers_total', help: 'Raft snapshots sent to followers and installed from leaders', labelNames: ['direction'], registers: [registry] }),
+    );
+    get('chronik_raft_recovering_replicas', () =>
+      new Gauge({
+        name: 'chronik_raft_recovering_replicas',
+        help: 'Replicas hosted here whose log lost entries they may have acknowledged and that vote only for logs past them until a leader gives them back',
+        registers: [registry],
+        collect() {
+          let n = 0;
+          for (const g of groups()) if (!g.failed && g.node.recovering) n++;
+          this.set(n);
+        },
+      }),
     );
     get('chronik_raft_groups', () =>
       new Gauge({
