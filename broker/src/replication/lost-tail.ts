@@ -46,10 +46,11 @@ function later(a: LogPosition, b: LogPosition | null): LogPosition {
 
 /**
  * Decides, at open, whether the replica recovers a lost tail; makes the decision durable before it
- * returns. `where` names the replica in the log lines.
+ * returns. `self` is the replica's raft id; `where` names the replica in the log lines.
  */
 export async function checkLostTail(
   group: number,
+  self: number,
   storage: LostTailStorage,
   journal: HardStateJournal,
   logger: Logger,
@@ -65,8 +66,8 @@ export async function checkLostTail(
   if (recorded !== null && (now.index < recorded.index || (now.index === recorded.index && now.term !== recorded.term))) {
     lost = { index: recorded.index, term: recorded.term };
   } else if (recorded === null && hs !== null && hs.commit > now.index) {
-    // No end recorded yet (a data directory from before): the commit index is the best bound, at
-    // the newest term (a term at least as high as the committed entry's).
+    // No end recorded yet (a data directory from before, or records the journal lost): the
+    // commit index is the best bound, at the newest term (at least as high as the committed entry's).
     lost = { index: hs.commit, term: hs.term };
   }
   if (lost !== null) {
@@ -85,23 +86,46 @@ export async function checkLostTail(
       );
     }
   }
+  if (journal.votesLost && now.index > 0) refuseForgottenVotes(group, self, now, recoverTo, journal, logger, where);
   if (lost === null && recoverTo !== null && atLeastAsUpToDate(now, recoverTo)) {
     // It got there before its recovery was recorded as done.
     noteRecovered(group, incarnation, journal, logger, where);
     recoverTo = null;
   }
-  if (recoverTo === null) {
+  // A journal that lost records may have lost this group's end, recovery state and no-ops (its log
+  // may even hold its entries at other indexes than the leader thinks): a new incarnation makes
+  // the leader check the whole log again. Its counter may have lost a later value too, and a
+  // leader ignores answers from an incarnation below the one it knows, so the new one is at least
+  // the wall clock in milliseconds.
+  const damaged = journal.damaged !== null && now.index > 0;
+  if (recoverTo === null && !damaged) {
     // A new replica's first end rides on its first round: nothing was acknowledged before it.
     storage.noteEnd();
-    if (lost !== null) await journal.sync();
+    if (lost !== null || journal.votesLost) await journal.sync();
     return { incarnation, recoverTo: null };
   }
-  if (lost === null) logger.warn({ ...where, group, recoverTo, incarnation: incarnation + 1 }, 'replica is still recovering a lost log tail');
-  const next: ReplicaRecovery = { incarnation: incarnation + 1, recoverTo };
+  if (lost === null && recoverTo !== null) logger.warn({ ...where, group, recoverTo, incarnation: incarnation + 1 }, 'replica is still recovering a lost log tail');
+  const next: ReplicaRecovery = { incarnation: damaged ? Math.max(incarnation + 1, Date.now()) : incarnation + 1, recoverTo };
+  if (damaged) logger.warn({ ...where, group, incarnation: next.incarnation, recoverTo }, 'hard-state journal lost records: replica starts a new incarnation so its leader checks its whole log again');
   journal.putRecovery(group, next);
   storage.noteEnd();
   await journal.sync();
   return next;
+}
+
+/**
+ * Both hard-state files lost records, so the replica may have voted in a term it no longer knows.
+ * It takes the newest term its log and recovery target show, and counts itself as having voted in
+ * it for itself: it grants no vote in that term. A forgotten vote in a later term, one that left
+ * nothing in this log, is not covered: that needs both files damaged and an election whose entries
+ * never reached this replica, and the error at open says so.
+ */
+function refuseForgottenVotes(group: number, self: number, now: LogPosition, recoverTo: LogPosition | null, journal: HardStateJournal, logger: Logger, where: Record<string, unknown>): void {
+  const hs = journal.get(group) ?? { term: 0, vote: 0, commit: 0 };
+  const term = Math.max(hs.term, now.term, recoverTo?.term ?? 0);
+  if (term === 0 || (term === hs.term && hs.vote !== 0)) return;
+  journal.put(group, { term, vote: self, commit: hs.commit });
+  logger.error({ ...where, group, term, recordedTerm: hs.term }, 'replica may have forgotten a vote: it grants none in the newest term its log shows');
 }
 
 /** The core reached its target: record it (losing this record only means recovering again). */

@@ -65,7 +65,7 @@ export async function openReplica(o: OpenReplicaOptions): Promise<RaftPartition>
   });
   log.setDeletionFloor(storage.snapshotOffset());
   const where = { topic: o.topic, partition: o.partition };
-  const recovery = await checkLostTail(o.group, storage, o.journal, o.logger, where);
+  const recovery = await checkLostTail(o.group, raftId(o.nodeId), storage, o.journal, o.logger, where);
   const node = new RaftNode({
     id: raftId(o.nodeId),
     group: o.group,
@@ -130,7 +130,7 @@ export async function openStateMachineReplica(o: OpenStateMachineOptions): Promi
     replayFromSnapshot: true,
   });
   const where = { topic: o.topic, partition: o.partition };
-  const recovery = await checkLostTail(o.group, storage, o.journal, o.logger, where);
+  const recovery = await checkLostTail(o.group, raftId(o.nodeId), storage, o.journal, o.logger, where);
   const node = new RaftNode({
     id: raftId(o.nodeId),
     group: o.group,

@@ -3,7 +3,7 @@
  * (its recorded log end is past the log), starts a new incarnation with the end it must reach
  * again, durably, and is told again at every start until it has recovered.
  */
-import { statSync, truncateSync } from 'node:fs';
+import { statSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildRecordBatch } from '../../../src/kafka/protocol/records.js';
@@ -28,6 +28,7 @@ const logConfig: LogConfig = {
 };
 
 const GROUP = 7;
+const SELF = 1;
 const open: { logs: FileLogManager; journal: HardStateJournal }[] = [];
 async function closeAll(): Promise<void> {
   for (const o of open.splice(0)) {
@@ -68,7 +69,7 @@ function segmentFile(dir: string): string {
 /** Writes the entries as the host does (append, then one sync), and stops the broker. */
 async function writeAndStop(dir: string, voters: number[], more: Entry[] = entries()): Promise<void> {
   const { s, journal } = await replica(dir, voters);
-  await checkLostTail(GROUP, s, journal, silentLogger(), {});
+  await checkLostTail(GROUP, SELF, s, journal, silentLogger(), {});
   s.append(more);
   s.setHardState({ term: 2, vote: 1, commit: 4 });
   await s.sync();
@@ -87,7 +88,7 @@ describe('lost tails at open', () => {
     const dir = tmpDataDir();
     await writeAndStop(dir, [1, 2, 3]);
     const { s, journal } = await replica(dir, [1, 2, 3]);
-    expect(await checkLostTail(GROUP, s, journal, silentLogger(), {})).toEqual({ incarnation: 0, recoverTo: null });
+    expect(await checkLostTail(GROUP, SELF, s, journal, silentLogger(), {})).toEqual({ incarnation: 0, recoverTo: null });
   });
 
   it('a log that lost acknowledged batches recovers to where it ended, in a new incarnation each start', async () => {
@@ -96,18 +97,18 @@ describe('lost tails at open', () => {
     cutBatches(dir, 3);
     let r = await replica(dir, [1, 2, 3]);
     expect(r.s.lastIndex()).toBe(7);
-    expect(await checkLostTail(GROUP, r.s, r.journal, silentLogger(), {})).toEqual({ incarnation: 1, recoverTo: { index: 10, term: 2 } });
+    expect(await checkLostTail(GROUP, SELF, r.s, r.journal, silentLogger(), {})).toEqual({ incarnation: 1, recoverTo: { index: 10, term: 2 } });
     await closeAll();
     // Durable before anything is sent: a crash now still finds it, and starts another incarnation.
     r = await replica(dir, [1, 2, 3]);
-    expect(await checkLostTail(GROUP, r.s, r.journal, silentLogger(), {})).toEqual({ incarnation: 2, recoverTo: { index: 10, term: 2 } });
+    expect(await checkLostTail(GROUP, SELF, r.s, r.journal, silentLogger(), {})).toEqual({ incarnation: 2, recoverTo: { index: 10, term: 2 } });
     // The leader gives the entries back; the core reaches its target and the host records it.
     r.s.append([batch(2, 8, 6), batch(2, 9, 7), batch(2, 10, 8), batch(2, 11, 9)]);
     noteRecovered(GROUP, 2, r.journal, silentLogger(), {});
     await r.s.sync();
     await closeAll();
     r = await replica(dir, [1, 2, 3]);
-    expect(await checkLostTail(GROUP, r.s, r.journal, silentLogger(), {})).toEqual({ incarnation: 2, recoverTo: null });
+    expect(await checkLostTail(GROUP, SELF, r.s, r.journal, silentLogger(), {})).toEqual({ incarnation: 2, recoverTo: null });
   });
 
   it('a recovery already reached but not yet recorded is recorded at the next start', async () => {
@@ -115,12 +116,12 @@ describe('lost tails at open', () => {
     await writeAndStop(dir, [1, 2, 3]);
     cutBatches(dir, 2);
     let r = await replica(dir, [1, 2, 3]);
-    expect((await checkLostTail(GROUP, r.s, r.journal, silentLogger(), {})).recoverTo).toEqual({ index: 10, term: 2 });
+    expect((await checkLostTail(GROUP, SELF, r.s, r.journal, silentLogger(), {})).recoverTo).toEqual({ index: 10, term: 2 });
     r.s.append([batch(2, 9, 7), batch(2, 10, 8)]);
     await r.s.sync();
     await closeAll();
     r = await replica(dir, [1, 2, 3]);
-    expect(await checkLostTail(GROUP, r.s, r.journal, silentLogger(), {})).toEqual({ incarnation: 1, recoverTo: null });
+    expect(await checkLostTail(GROUP, SELF, r.s, r.journal, silentLogger(), {})).toEqual({ incarnation: 1, recoverTo: null });
   });
 
   it('the end is recorded in the round that writes the entries, so even a follower\'s uncommitted tail counts', async () => {
@@ -137,11 +138,11 @@ describe('lost tails at open', () => {
     await writeAndStop(dir, [1]);
     cutBatches(dir, 2);
     const r = await replica(dir, [1]);
-    expect(await checkLostTail(GROUP, r.s, r.journal, silentLogger(), {})).toEqual({ incarnation: 0, recoverTo: null });
+    expect(await checkLostTail(GROUP, SELF, r.s, r.journal, silentLogger(), {})).toEqual({ incarnation: 0, recoverTo: null });
     await closeAll();
     // And it is not told again at the next start.
     const again = await replica(dir, [1]);
-    expect(await checkLostTail(GROUP, again.s, again.journal, silentLogger(), {})).toEqual({ incarnation: 0, recoverTo: null });
+    expect(await checkLostTail(GROUP, SELF, again.s, again.journal, silentLogger(), {})).toEqual({ incarnation: 0, recoverTo: null });
   });
 
   it('counts the voters of the configuration the lost log ended with, not of what is left', async () => {
@@ -159,7 +160,7 @@ describe('lost tails at open', () => {
     truncateSync(segmentFile(dir), 8 * one);
     const r = await replica(dir, [1]);
     expect(r.s.lastIndex()).toBe(9);
-    expect(await checkLostTail(GROUP, r.s, r.journal, silentLogger(), {})).toEqual({ incarnation: 1, recoverTo: { index: 11, term: 2 } });
+    expect(await checkLostTail(GROUP, SELF, r.s, r.journal, silentLogger(), {})).toEqual({ incarnation: 1, recoverTo: { index: 11, term: 2 } });
   });
 
   it('the log end and recovery state are gone with the replica', async () => {
@@ -167,9 +168,80 @@ describe('lost tails at open', () => {
     await writeAndStop(dir, [1, 2, 3]);
     cutBatches(dir, 1);
     const r = await replica(dir, [1, 2, 3]);
-    await checkLostTail(GROUP, r.s, r.journal, silentLogger(), {});
+    await checkLostTail(GROUP, SELF, r.s, r.journal, silentLogger(), {});
     r.journal.remove(GROUP);
     expect(r.journal.logEnd(GROUP)).toBeNull();
     expect(r.journal.recovery(GROUP)).toBeNull();
+  });
+});
+
+describe('a damaged hard-state journal', () => {
+  const journalFile = (dir: string): string => path.join(dir, 'raft', 'hardstate.journal');
+  const votesFile = (dir: string): string => path.join(dir, 'raft', 'hardstate.votes');
+  /** What a bad disk leaves: the file's records replaced by bytes that fail their CRC. */
+  const ruin = (file: string): void => writeFileSync(file, Buffer.alloc(statSync(file).size, 0xa5));
+
+  it('writes a term or vote change to the votes file too, and nothing else there', async () => {
+    const dir = tmpDataDir();
+    await writeAndStop(dir, [1, 2, 3]);
+    const size = statSync(votesFile(dir)).size;
+    expect(size).toBeGreaterThan(0);
+    const r = await replica(dir, [1, 2, 3]);
+    await checkLostTail(GROUP, SELF, r.s, r.journal, silentLogger(), {});
+    r.s.setHardState({ term: 2, vote: 1, commit: 9 });
+    await r.s.sync();
+    expect(statSync(votesFile(dir)).size).toBe(size);
+    r.s.setHardState({ term: 3, vote: 0, commit: 9 });
+    await r.s.sync();
+    expect(statSync(votesFile(dir)).size).toBeGreaterThan(size);
+    expect(r.journal.damaged).toBeNull();
+  });
+
+  it('keeps the term and vote from the votes file, and the replica starts an incarnation its leader has not seen', async () => {
+    const dir = tmpDataDir();
+    await writeAndStop(dir, [1, 2, 3]);
+    ruin(journalFile(dir));
+    const before = Date.now();
+    const r = await replica(dir, [1, 2, 3]);
+    expect(r.journal.damaged).not.toBeNull();
+    expect(r.journal.votesLost).toBe(false);
+    expect(r.journal.get(GROUP)).toEqual({ term: 2, vote: 1, commit: 0 });
+    // The log itself is whole (the leader's empty entry is derived again from the batches' epoch).
+    expect(r.s.lastIndex()).toBe(10);
+    const rec = await checkLostTail(GROUP, SELF, r.s, r.journal, silentLogger(), {});
+    expect(rec.recoverTo).toBeNull();
+    expect(rec.incarnation).toBeGreaterThanOrEqual(before);
+    await closeAll();
+    // Durable: the next start finds it, and a clean start does not bump it again.
+    const again = await replica(dir, [1, 2, 3]);
+    expect(again.journal.damaged).toBeNull();
+    expect(await checkLostTail(GROUP, SELF, again.s, again.journal, silentLogger(), {})).toEqual(rec);
+  });
+
+  it('a damaged votes file alone changes nothing', async () => {
+    const dir = tmpDataDir();
+    await writeAndStop(dir, [1, 2, 3]);
+    ruin(votesFile(dir));
+    const r = await replica(dir, [1, 2, 3]);
+    expect(r.journal.damaged).toBeNull();
+    expect(r.journal.votesLost).toBe(false);
+    expect(r.journal.get(GROUP)).toEqual({ term: 2, vote: 1, commit: 4 });
+    expect(await checkLostTail(GROUP, SELF, r.s, r.journal, silentLogger(), {})).toEqual({ incarnation: 0, recoverTo: null });
+  });
+
+  it('with both files damaged, grants no vote in the newest term its log shows', async () => {
+    const dir = tmpDataDir();
+    await writeAndStop(dir, [1, 2, 3]);
+    ruin(journalFile(dir));
+    ruin(votesFile(dir));
+    const r = await replica(dir, [1, 2, 3]);
+    expect(r.journal.votesLost).toBe(true);
+    expect(r.journal.get(GROUP)).toBeNull();
+    await checkLostTail(GROUP, SELF, r.s, r.journal, silentLogger(), {});
+    // Counted as voted for itself in term 2: a candidate of term 2 gets no vote.
+    expect(r.s.hardState()).toEqual({ term: 2, vote: SELF, commit: 0 });
+    await closeAll();
+    const again = await replica(dir, [1, 2, 3]);
+    expect(again.journal.get(GROUP)).toEqual({ term: 2, vote: SELF, commit: 0 });
   });
 });
