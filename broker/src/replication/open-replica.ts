@@ -93,7 +93,7 @@ export async function openReplica(o: OpenReplicaOptions): Promise<RaftPartition>
     logger: o.logger,
   });
   partition.adoptRestored(restore);
-  o.host.addGroup({ id: o.group, node, storage, machine: partition, onRecovered: () => noteRecovered(o.group, node.incarnation, o.journal, o.logger, where) });
+  o.host.addGroup({ id: o.group, node, storage, machine: partition, onRecovered: () => noteRecovered(o.group, node.incarnation, o.journal, o.logger, where), label: where });
   if (o.campaign === true || isLoneVoter(node, o.nodeId)) {
     node.campaign();
     o.host.wake(o.group);
@@ -154,7 +154,7 @@ export async function openStateMachineReplica(o: OpenStateMachineOptions): Promi
     logger: o.logger,
     ...(o.snapshotEvery !== undefined ? { snapshotEvery: o.snapshotEvery } : {}),
   });
-  o.host.addGroup({ id: o.group, node, storage, machine: replica, onRecovered: () => noteRecovered(o.group, node.incarnation, o.journal, o.logger, where) });
+  o.host.addGroup({ id: o.group, node, storage, machine: replica, onRecovered: () => noteRecovered(o.group, node.incarnation, o.journal, o.logger, where), label: where });
   if (isLoneVoter(node, o.nodeId)) {
     node.campaign();
     o.host.wake(o.group);
