@@ -1,10 +1,12 @@
 /**
  * A follower whose partition segment loses its tail while it is down (kill -9, then the last
  * batches corrupted on disk: the broker finds them by CRC at start-up and cuts them) gets every
- * lost batch back from the same leader, in the same term, and ends byte-identical with it; no
- * acknowledged write is lost. Real broker processes on loopback.
+ * lost batch back from the same leader, in the same term, and ends byte-identical with it; a
+ * leader that loses its segment's tail and the newest records of its hard-state journal while down
+ * comes back as a follower of the new leader and gets everything back. No acknowledged write is
+ * lost. Real broker processes on loopback.
  */
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Kafka, logLevel, type Admin, type ITopicMetadata } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -83,6 +85,31 @@ async function produce(kafka: Kafka, from: number, count: number): Promise<Produ
     await producer.disconnect();
   }
   return out;
+}
+
+/** Flips a byte in the batch `fromEnd` batches before the end of the newest segment; returns the newest epoch. */
+function corruptBatchFromEnd(dataDir: string, fromEnd: number): number {
+  const files = segmentFiles(dataDir);
+  const newest = files[files.length - 1] as string;
+  const bytes = readFileSync(newest);
+  const list = batches(bytes);
+  expect(list.length).toBeGreaterThan(fromEnd + 10);
+  const victim = list[list.length - fromEnd]!;
+  const flip = victim.at + victim.size - 3;
+  bytes[flip] = (bytes[flip] as number) ^ 0xff;
+  writeFileSync(newest, bytes);
+  return list[list.length - 1]!.epoch;
+}
+
+/** Every acknowledged write sits at its acknowledged offset in the replica's segments. */
+function expectAllAcked(dir: string, acked: readonly Produced[]): void {
+  const seg = segmentBytes(dir);
+  const byOffset = new Map(batches(seg).map((b) => [b.base, seg.subarray(b.at, b.at + b.size)]));
+  for (const a of acked) {
+    const b = byOffset.get(a.offset);
+    expect(b, `offset ${a.offset} on ${dir}`).toBeDefined();
+    expect(b!.includes(Buffer.from(a.value)), `value at ${a.offset}`).toBe(true);
+  }
 }
 
 describe('a follower whose segment lost its tail', () => {
@@ -165,6 +192,73 @@ describe('a follower whose segment lost its tail', () => {
         }
       }
       const metrics = await (await fetch(`http://127.0.0.1:${cluster.member(follower).process.httpPort}/metrics`)).text();
+      expect(metrics).toMatch(/^chronik_raft_recovering_replicas 0$/m);
+    } catch (err) {
+      console.log(cluster.logs().slice(-30_000));
+      throw err;
+    }
+  }, 240_000);
+});
+
+describe('a leader whose segment and hard-state journal lost their tails', () => {
+  let cluster: ProcessCluster;
+  let admin: Admin;
+
+  beforeAll(async () => {
+    cluster = await startCluster({ brokers: 3 });
+    admin = kafkaOf(cluster).admin();
+    await admin.connect();
+  }, 120_000);
+  afterAll(async () => {
+    await admin?.disconnect();
+    await cluster?.stop();
+  });
+
+  it('comes back following the new leader, gets everything back, and nothing acknowledged is lost', async () => {
+    try {
+      await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 1, replicationFactor: 3 }] });
+      await eventually('a leader with a full ISR', async () => {
+        const p = await partition0(admin);
+        return p.leader >= 0 && p.isr.length === 3;
+      });
+      const oldLeader = (await partition0(admin)).leader;
+      const acked = await produce(kafkaOf(cluster), 0, 80);
+      const oldDir = cluster.member(oldLeader).process.dataDir;
+      await cluster.kill(oldLeader);
+
+      corruptBatchFromEnd(oldDir, 30);
+      // The journal loses its newest records too (terms, votes, commit, where each log ended).
+      const journal = path.join(oldDir, 'raft', 'hardstate.journal');
+      truncateSync(journal, statSync(journal).size - 3 * 41 - 7);
+
+      // The others elect a leader and take writes while it is down.
+      await eventually('a new leader', async () => {
+        const p = await partition0(admin);
+        return p.leader >= 0 && p.leader !== oldLeader;
+      });
+      acked.push(...(await produce(kafkaOf(cluster), 80, 40)));
+      const newLeader = (await partition0(admin)).leader;
+      const newDir = cluster.member(newLeader).process.dataDir;
+
+      await cluster.start(oldLeader);
+      const logs = (): string => cluster.member(oldLeader).process.logs();
+      expect(logs()).toContain('truncating torn or corrupt segment tail');
+      expect(logs()).toContain('hard-state file had a torn or corrupt tail');
+      expect(logs()).toContain('replica starts a new incarnation');
+      acked.push(...(await produce(kafkaOf(cluster), 120, 20)));
+
+      await eventually('the old leader back in the ISR', async () => (await partition0(admin)).isr.includes(oldLeader));
+      await eventually('byte-identical segment files on all three', () => {
+        try {
+          const lead = segmentBytes(newDir);
+          return cluster.members.every((m) => segmentBytes(m.process.dataDir).equals(lead));
+        } catch {
+          return false;
+        }
+      });
+      for (const m of cluster.members) expectAllAcked(m.process.dataDir, acked);
+      expect(batches(segmentBytes(newDir)).length).toBe(acked.length);
+      const metrics = await (await fetch(`http://127.0.0.1:${cluster.member(oldLeader).process.httpPort}/metrics`)).text();
       expect(metrics).toMatch(/^chronik_raft_recovering_replicas 0$/m);
     } catch (err) {
       console.log(cluster.logs().slice(-30_000));
