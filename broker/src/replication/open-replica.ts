@@ -65,6 +65,7 @@ export async function openReplica(o: OpenReplicaOptions): Promise<RaftPartition>
     initialConf: { voters: o.voters.map(raftId), learners: (o.learners ?? []).map(raftId) },
     logger: o.logger,
     onStored: restore.visit,
+    recordsBelowSnapshot: o.compacted?.() === true,
   });
   log.setDeletionFloor(storage.snapshotOffset());
   const where = { topic: o.topic, partition: o.partition };

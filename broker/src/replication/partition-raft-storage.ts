@@ -104,6 +104,12 @@ export interface PartitionRaftStorageOptions {
   /** Sees every stored entry at open, in order (the state machine rebuilds from them). */
   readonly onStored?: (b: StoredBatch) => void;
   /**
+   * The records below the snapshot offset are the partition's (a compacted partition keeps them
+   * and a snapshot stands for them): a log that lost some of them starts over rather than
+   * resetting to the snapshot offset.
+   */
+  readonly recordsBelowSnapshot?: boolean;
+  /**
    * Cache every entry after the snapshot at open, not only those above the persisted commit: a
    * state machine kept only in memory (the metadata image) replays them all on every start.
    */
@@ -215,6 +221,14 @@ export class PartitionRaftStorage implements WritableRaftStorage {
       opts.logger.warn({ dir: opts.log.dir, from: file.records.from, offset: file.offset }, 'finishing a snapshot install interrupted while moving its copied records in');
       await copyStaged(opts.log, path.join(opts.log.dir, file.records.file), file.records.from, file.offset, file.term, opts.now?.() ?? Date.now());
       file = { ...file, installing: undefined, records: undefined };
+      await writeFileAtomic(path.join(opts.log.dir, SNAPSHOT_FILE), JSON.stringify(file));
+    } else if (file.installing !== true && opts.log.logEndOffset() < file.offset && opts.recordsBelowSnapshot === true) {
+      // The log lost records the snapshot stands for (a corrupt or torn segment cut at start-up):
+      // they exist nowhere else here. Start over as a replica with an empty raft log where the
+      // log now ends; the leader sends its snapshot and the records are copied again, and the
+      // lost-tail check keeps this replica from voting as if it had them.
+      opts.logger.warn({ dir: opts.log.dir, logEnd: opts.log.logEndOffset(), snapshotOffset: file.offset }, 'the log lost records below its raft snapshot; starting over to copy them from the leader');
+      file = { version: 1, index: 0, term: 0, conf: file.conf, offset: opts.log.logEndOffset(), data: '' };
       await writeFileAtomic(path.join(opts.log.dir, SNAPSHOT_FILE), JSON.stringify(file));
     } else if (file.installing === true || opts.log.logEndOffset() < file.offset) {
       // A snapshot install stopped half way, or the log lost what the snapshot says precedes it.

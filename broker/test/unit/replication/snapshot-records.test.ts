@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ErrorCode, KafkaError } from '../../../src/kafka/protocol/errors.js';
 import { BatchField, LOG_OVERHEAD, readInt64, writeInt64 } from '../../../src/kafka/protocol/records.js';
 import { createLogManager, type FileLogManager } from '../../../src/log/index.js';
 import type { FilePartitionLog } from '../../../src/log/partition-log.js';
@@ -97,6 +98,22 @@ async function leaderOf(n: RaftNet<RaftPartition>): Promise<Broker> {
   throw new Error('no single leader');
 }
 
+/**
+ * Appends one record through whoever leads (acks=all). A loaded machine may move leadership
+ * mid-test; a retried record may then be stored twice, which changes no key's last value.
+ */
+async function append(n: RaftNet<RaftPartition>, r: KeyedRecord): Promise<void> {
+  for (;;) {
+    const l = await leaderOf(n);
+    try {
+      await l.app.append(keyedBatch([r]), -1);
+      return;
+    } catch (err) {
+      if (!(err instanceof KafkaError && err.code === ErrorCode.NOT_LEADER_OR_FOLLOWER)) throw err;
+    }
+  }
+}
+
 function logOf(b: Broker): FilePartitionLog {
   const log = b.logs.openLogs()[0];
   if (log === undefined) throw new Error(`broker ${b.id} has no open log`);
@@ -119,16 +136,17 @@ describe('replicated compacted partitions', () => {
   it('a follower restarted after its leader compacted copies the records with the snapshot; all replicas converge', async () => {
     net = cluster();
     for (const id of [0, 1, 2]) await net.start(id);
-    const leader = await leaderOf(net);
-    const follower = net.running().find((b) => b !== leader) as Broker;
+    const first = await leaderOf(net);
+    const follower = net.running().find((b) => b !== first) as Broker;
     await net.kill(follower.id);
 
     const written: KeyedRecord[] = [];
     for (let i = 0; i < 400; i++) {
       const r: KeyedRecord = { key: `k${i % 17}`, value: i % 97 === 5 ? null : `v${i}`.padEnd(40, '.') };
       written.push(r);
-      await leader.app.append(keyedBatch([r]), -1);
+      await append(net, r);
     }
+    const leader = await leaderOf(net);
     const others = net.running();
     await net.until(() => others.every((b) => b.app.applied === leader.app.applied), 'the running replicas applied everything');
     await net.until(() => !leader.app.isr().includes(follower.id), 'the killed follower left the ISR');
@@ -155,11 +173,12 @@ describe('replicated compacted partitions', () => {
     for (let i = 400; i < 480; i++) {
       const r: KeyedRecord = { key: `k${i % 23}`, value: `v${i}`.padEnd(40, '.') };
       written.push(r);
-      await leader.app.append(keyedBatch([r]), -1);
+      await append(net, r);
     }
-    await net.until(() => net.running().every((b) => b.app.applied === leader.app.applied), 'every replica applied everything');
+    const now = await leaderOf(net);
+    await net.until(() => net.running().every((b) => b.app.applied === now.app.applied), 'every replica applied everything');
     await compactAll(net);
-    const expected = await recordsOf(leader);
+    const expected = await recordsOf(now);
     for (const b of net.running()) expect(await recordsOf(b), `broker ${b.id}`).toEqual(expected);
     const latest = new Map<string, string | null>();
     for (const r of expected) if (r.key !== null) latest.set(r.key, r.value);
@@ -283,6 +302,31 @@ describe('a snapshot install interrupted by a crash', () => {
       expect(fs.existsSync(path.join(dir, STAGED))).toBe(false);
       expect(o.log.logEndOffset()).toBe(10);
       expect((await readLog(o.log, 4096, 0)).records.map((r) => r.offset)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    } finally {
+      await closeDir(o);
+    }
+  });
+
+  it('a compacted replica whose log lost records below its snapshot starts over to copy them; other logs reset to the snapshot offset', async () => {
+    const { dataDir, dir } = await setUp();
+    fs.rmSync(path.join(dir, STAGED));
+    snapshotRecord(dir, {});
+    const logger = silentLogger();
+    {
+      const o = await openDir(dataDir);
+      const storage = await PartitionRaftStorage.open({ group: 3, log: o.log, journal: o.journal, initialConf: { voters: [1, 2, 3], learners: [] }, logger, recordsBelowSnapshot: true });
+      expect(storage.snapshot().index).toBe(0);
+      expect(storage.snapshotOffset()).toBe(10);
+      expect(storage.snapshot().conf.voters).toEqual([1, 2, 3]);
+      // The records it still has stay readable.
+      expect((await readLog(o.log, 4096, 0)).records.map((r) => r.offset)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      await closeDir(o);
+    }
+    snapshotRecord(dir, {});
+    const o = await openStorage(dataDir);
+    try {
+      expect(o.storage.snapshotOffset()).toBe(40);
+      expect(o.log.logEndOffset()).toBe(40);
     } finally {
       await closeDir(o);
     }
