@@ -296,6 +296,8 @@ describe('a four-broker cluster with an admin token', () => {
     const code = await ctl;
     console.log(`chronik ctl rebalance --wait (controller ${controller} killed after ${started.movesPlanned} moves planned):\n${err.text()}${out.text()}`);
     expect(code).toBe(0);
+    // Each broker answers from its own metadata; the restarted one may trail by a moment.
+    await eventually('the restarted broker sees the rebalance done', async () => (await c.call('GetRebalanceStatus')).done, 30_000);
     const done = await c.call('GetRebalanceStatus');
     expect(done.id).toBe(started.id);
     expect(done).toMatchObject({ done: true, inProgress: false });
