@@ -3,8 +3,8 @@
  * named by base offset. Appends are synchronous bookkeeping into the active segment's memory
  * buffer; the shared GroupCommitter writes and fsyncs them. See recovery.ts for start-up.
  */
-import fs from 'node:fs';
 import path from 'node:path';
+import type { FileSystem } from '../platform/file-system.js';
 import type { Logger } from 'pino';
 import { ErrorCode, KafkaError } from '../kafka/protocol/errors.js';
 import {
@@ -21,7 +21,7 @@ import {
 } from '../kafka/protocol/records.js';
 import { BatchReader } from './batch-reader.js';
 import { compactionSettings, deletesByRetention } from './cleanup-policy.js';
-import { CHECKPOINT_FILE, CLEANER_CHECKPOINT_FILE, fsyncDir, fsyncFd, writeFileAtomic } from './files.js';
+import { CHECKPOINT_FILE, CLEANER_CHECKPOINT_FILE, fsyncDir, fsyncFd, writeFileAtomic, writeFileDurable } from './files.js';
 import type { FileFlush, FlushPlan, Flushable, GroupCommitter } from './group-committer.js';
 import { writeCleanMarker } from './clean-shutdown.js';
 import { Mutex } from './mutex.js';
@@ -72,6 +72,8 @@ interface Deferred {
 
 export class FilePartitionLog implements PartitionLog, Flushable {
   readonly dir: string;
+  /** The group committer's: the committer writes and fsyncs this log's descriptors. */
+  readonly fs: FileSystem;
   private config: LogConfig;
   private readonly committer: GroupCommitter;
   private readonly logger: Logger;
@@ -123,6 +125,7 @@ export class FilePartitionLog implements PartitionLog, Flushable {
     this.recoveryPoint = state.recoveryPoint;
     this.config = config;
     this.committer = committer;
+    this.fs = committer.fs;
     this.logger = logger;
     this.flushed = this.logEndOffset();
     this.firstDirty = state.firstDirtyOffset ?? 0;
@@ -280,7 +283,7 @@ export class FilePartitionLog implements PartitionLog, Flushable {
     old.sealed = true;
     old.finalizeTimeIndex();
     this.sealedPending.push(old);
-    this.segments.push(Segment.create(this.dir, baseOffset));
+    this.segments.push(Segment.create(this.fs, this.dir, baseOffset));
     this.dirDirty = true;
     this.dirty = true;
     this.logger.debug({ dir: this.dir, baseOffset, previous: old.baseOffset }, 'rolled segment');
@@ -320,8 +323,8 @@ export class FilePartitionLog implements PartitionLog, Flushable {
         seg.needsFsync = false;
       }
       if (seg.sealed && !seg.indexesPersisted) {
-        const indexFd = fs.openSync(seg.indexPath, 'w');
-        const timeFd = fs.openSync(seg.timeIndexPath, 'w');
+        const indexFd = this.fs.openSync(seg.indexPath, 'w');
+        const timeFd = this.fs.openSync(seg.timeIndexPath, 'w');
         this.roundIndexFds.push(indexFd, timeFd);
         files.push({ fd: indexFd, buffers: [seg.offsetIndex.serialize()], position: 0 });
         files.push({ fd: timeFd, buffers: [seg.timeIndex.serialize()], position: 0 });
@@ -339,7 +342,7 @@ export class FilePartitionLog implements PartitionLog, Flushable {
   completeFlush(error: Error | null): void {
     for (const fd of this.roundIndexFds) {
       try {
-        fs.closeSync(fd);
+        this.fs.closeSync(fd);
       } catch {
         // already reported through the round's error, if any
       }
@@ -388,7 +391,7 @@ export class FilePartitionLog implements PartitionLog, Flushable {
   persistCheckpoint(): Promise<void> {
     const run = async (): Promise<void> => {
       const body = JSON.stringify({ version: 1, logStartOffset: this.startOffset, recoveryPoint: this.recoveryPoint });
-      await writeFileAtomic(path.join(this.dir, CHECKPOINT_FILE), body + '\n');
+      await writeFileAtomic(path.join(this.dir, CHECKPOINT_FILE), body + '\n', this.fs);
     };
     const next = this.checkpointChain.then(run, run);
     this.checkpointChain = next.catch(() => undefined);
@@ -562,7 +565,7 @@ export class FilePartitionLog implements PartitionLog, Flushable {
       seg.deleteFiles();
       n++;
     }
-    if (n > 0) await fsyncDir(this.dir);
+    if (n > 0) await fsyncDir(this.dir, this.fs);
     return n;
   }
 
@@ -596,7 +599,7 @@ export class FilePartitionLog implements PartitionLog, Flushable {
     this.startOffset = Math.max(this.startOffset, this.segments[0]!.baseOffset);
     await this.persistCheckpoint();
     for (const seg of removed) seg.deleteFiles();
-    await fsyncDir(this.dir);
+    await fsyncDir(this.dir, this.fs);
     this.logger.info(
       { dir: this.dir, segments: removed.map((s) => s.baseOffset), logStartOffset: this.startOffset },
       'retention deleted segments',
@@ -622,7 +625,7 @@ export class FilePartitionLog implements PartitionLog, Flushable {
       removed = true;
     }
     if (this.segments.length === 0) {
-      this.segments.push(Segment.create(this.dir, offset));
+      this.segments.push(Segment.create(this.fs, this.dir, offset));
       this.startOffset = Math.min(this.startOffset, offset);
     } else {
       const seg = this.active;
@@ -644,14 +647,14 @@ export class FilePartitionLog implements PartitionLog, Flushable {
       seg.offsetIndex.truncateTo(newNext, cut);
       seg.timeIndex.truncateTo(newNext);
       await seg.truncateFile(cut);
-      await fsyncFd(seg.fd);
+      await fsyncFd(seg.fd, this.fs);
       seg.sealed = false;
       // stale index files of a once-sealed segment must never be trusted again
-      for (const f of [seg.indexPath, seg.timeIndexPath]) fs.rmSync(f, { force: true });
+      for (const f of [seg.indexPath, seg.timeIndexPath]) this.fs.removeSync(f);
       await restoreTailState(seg, this.config.indexIntervalBytes);
       if (seg.isEmpty) seg.createdMs = -1;
     }
-    if (removed) await fsyncDir(this.dir);
+    if (removed) await fsyncDir(this.dir, this.fs);
     this.flushed = Math.min(this.flushed, this.logEndOffset());
     this.startOffset = Math.min(this.startOffset, this.logEndOffset());
     if (this.recoveryPoint > this.active.baseOffset) this.recoveryPoint = this.active.baseOffset;
@@ -703,11 +706,11 @@ export class FilePartitionLog implements PartitionLog, Flushable {
       await this.quiesce();
       this.generation++;
       for (const seg of this.segments.splice(0)) seg.deleteFiles();
-      this.segments.push(Segment.create(this.dir, offset));
+      this.segments.push(Segment.create(this.fs, this.dir, offset));
       this.startOffset = offset;
       this.flushed = offset;
       this.recoveryPoint = offset;
-      await fsyncDir(this.dir);
+      await fsyncDir(this.dir, this.fs);
       await this.persistCheckpoint();
       await this.markCleaned(offset);
       this.logger.info({ dir: this.dir, offset }, 'reset log');
@@ -753,8 +756,8 @@ export class FilePartitionLog implements PartitionLog, Flushable {
         this.closed = true;
         for (const s of this.segments) s.close();
       }
-      await fs.promises.rm(this.dir, { recursive: true, force: true });
-      await fsyncDir(path.dirname(this.dir));
+      await this.fs.remove(this.dir, true);
+      await fsyncDir(path.dirname(this.dir), this.fs);
     });
   }
 
@@ -877,7 +880,7 @@ export class FilePartitionLog implements PartitionLog, Flushable {
       for (const s of old) s.close();
       try {
         await writeIndexFiles(fresh);
-        await fsyncDir(this.dir);
+        await fsyncDir(this.dir, this.fs);
       } catch (err) {
         // The swap itself is durable (recovery rebuilds missing index files by a scan).
         this.failed = err instanceof Error ? err : new Error(String(err));
@@ -892,7 +895,7 @@ export class FilePartitionLog implements PartitionLog, Flushable {
     this.firstDirty = offset;
     // One write at a time (they share the temp file name); each writes the latest value.
     const run = (): Promise<void> =>
-      writeFileAtomic(path.join(this.dir, CLEANER_CHECKPOINT_FILE), JSON.stringify({ version: 1, firstDirtyOffset: this.firstDirty }) + '\n');
+      writeFileAtomic(path.join(this.dir, CLEANER_CHECKPOINT_FILE), JSON.stringify({ version: 1, firstDirtyOffset: this.firstDirty }) + '\n', this.fs);
     const next = this.cleanerCheckpointChain.then(run, run);
     this.cleanerCheckpointChain = next.catch(() => undefined);
     return next;
@@ -914,18 +917,8 @@ interface ReadAccumulator {
 
 /** Writes and fsyncs a segment's two index files. */
 export async function writeIndexFiles(seg: Segment): Promise<void> {
-  for (const [file, data] of [
-    [seg.indexPath, seg.offsetIndex.serialize()],
-    [seg.timeIndexPath, seg.timeIndex.serialize()],
-  ] as const) {
-    const fh = await fs.promises.open(file, 'w');
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  }
+  await writeFileDurable(seg.indexPath, seg.offsetIndex.serialize(), seg.fs);
+  await writeFileDurable(seg.timeIndexPath, seg.timeIndex.serialize(), seg.fs);
   seg.indexesPersisted = true;
 }
 

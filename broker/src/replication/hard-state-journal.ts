@@ -10,12 +10,12 @@
  * entries carry no data, so they take no bytes and no offset in the partition log (see
  * partition-raft-storage.ts), and this is their durable record.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { crc32c } from '../kafka/protocol/crc32c.js';
-import { fsyncDir, fsyncFd } from '../log/files.js';
+import { fsyncDir, fsyncFd, writeFileDurable } from '../log/files.js';
 import type { FlushPlan, Flushable, GroupCommitter } from '../log/group-committer.js';
+import type { FileSystem } from '../platform/file-system.js';
 import type { HardState } from '../raft/types.js';
 
 const RECORD = 41; // crc u32, kind u8, group f64, then three f64 fields
@@ -66,6 +66,8 @@ export class HardStateJournal implements Flushable {
   private size: number;
   private requested: Promise<void> | null = null;
   private failed: Error | null = null;
+  /** The committer's: it writes and fsyncs this journal's descriptor. */
+  private readonly fs: FileSystem;
 
   private constructor(
     private readonly file: string,
@@ -75,15 +77,17 @@ export class HardStateJournal implements Flushable {
     private readonly logger: Logger,
   ) {
     this.size = size;
+    this.fs = committer.fs;
   }
 
   /** Opens (creating) `<dir>/hardstate.journal`, reading every group's latest hard state. */
   static async open(dir: string, committer: GroupCommitter, logger: Logger): Promise<HardStateJournal> {
-    await fs.promises.mkdir(dir, { recursive: true });
+    const fs = committer.fs;
+    await fs.mkdirs(dir);
     const file = path.join(dir, FILE);
     const existed = fs.existsSync(file);
     const fd = fs.openSync(file, 'a+');
-    const data = await fs.promises.readFile(file);
+    const data = await fs.readFile(file);
     const states = new Map<number, HardState>();
     const noops = new Map<number, NoopEntry[]>();
     let good = 0;
@@ -103,9 +107,9 @@ export class HardStateJournal implements Flushable {
     if (good < data.length) {
       logger.warn({ file, bytes: data.length, kept: good }, 'hard-state journal had a torn or corrupt tail; cut it');
       fs.ftruncateSync(fd, good);
-      await fsyncFd(fd);
+      await fsyncFd(fd, fs);
     }
-    if (!existed) await fsyncDir(dir);
+    if (!existed) await fsyncDir(dir, fs);
     fs.closeSync(fd);
     // Positioned writes need a descriptor that is not in append mode.
     const j = new HardStateJournal(file, fs.openSync(file, 'r+'), good, committer, logger);
@@ -228,23 +232,17 @@ export class HardStateJournal implements Flushable {
       at += RECORD;
     }
     const tmp = `${this.file}.tmp`;
-    const fh = await fs.promises.open(tmp, 'w');
-    try {
-      await fh.writeFile(buf);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await fs.promises.rename(tmp, this.file);
-    await fsyncDir(path.dirname(this.file));
-    fs.closeSync(this.fd);
-    this.fd = fs.openSync(this.file, 'r+');
+    await writeFileDurable(tmp, buf, this.fs);
+    await this.fs.rename(tmp, this.file);
+    await fsyncDir(path.dirname(this.file), this.fs);
+    this.fs.closeSync(this.fd);
+    this.fd = this.fs.openSync(this.file, 'r+');
     this.size = live;
     return true;
   }
 
   close(): void {
-    fs.closeSync(this.fd);
+    this.fs.closeSync(this.fd);
   }
 }
 

@@ -6,6 +6,7 @@ import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { FileLogManager } from '../log/log-manager.js';
 import type { LogConfig } from '../log/types.js';
+import type { Timers } from '../platform/timers.js';
 import { RaftNode } from '../raft/raft.js';
 import { SeededRandom } from '../raft/random.js';
 import type { HardStateJournal } from './hard-state-journal.js';
@@ -42,6 +43,12 @@ export interface OpenReplicaOptions {
   readonly compacted?: () => boolean;
   /** Campaign at once rather than after an election timeout (the preferred replica of a new group). */
   readonly campaign?: boolean;
+  /** Seed of the core's election-timeout randomness (default: a random one). */
+  readonly randomSeed?: number;
+  /** Wall clock for timestamps and ISR lag (default Date.now). */
+  readonly now?: () => number;
+  /** Long-poll timers (default: Node's). */
+  readonly timers?: Timers;
 }
 
 /** A group whose only voter is this broker need not wait for an election timeout. */
@@ -61,13 +68,14 @@ export async function openReplica(o: OpenReplicaOptions): Promise<RaftPartition>
     initialConf: { voters: o.voters.map(raftId), learners: (o.learners ?? []).map(raftId) },
     logger: o.logger,
     onStored: restore.visit,
+    now: o.now,
   });
   log.setDeletionFloor(storage.snapshotOffset());
   const node = new RaftNode({
     id: raftId(o.nodeId),
     group: o.group,
     storage,
-    random: new SeededRandom(randomInt(1, 2 ** 31)),
+    random: new SeededRandom(o.randomSeed ?? randomInt(1, 2 ** 31)),
     electionTicks: o.timing.electionTicks,
     heartbeatTicks: o.timing.heartbeatTicks,
     applied: storage.hardState().commit,
@@ -86,6 +94,8 @@ export async function openReplica(o: OpenReplicaOptions): Promise<RaftPartition>
     replicaLagTimeMaxMs: o.replicaLagTimeMaxMs,
     compacted: o.compacted ?? (() => false),
     logger: o.logger,
+    now: o.now,
+    timers: o.timers,
   });
   partition.adoptRestored(restore);
   o.host.addGroup({ id: o.group, node, storage, machine: partition });

@@ -18,12 +18,12 @@
  * snapshot (index, term, configuration, the offset where raft entries begin, state-machine data)
  * in `raft-snapshot.json`, replaced atomically.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { BatchField, CURRENT_MAGIC, LOG_OVERHEAD, readInt64 } from '../kafka/protocol/records.js';
 import { writeFileAtomic } from '../log/files.js';
 import type { AppendResult, ReadResult } from '../log/types.js';
+import type { FileSystem } from '../platform/file-system.js';
 import {
   ENTRIES_UNAVAILABLE,
   type EntriesUnavailable,
@@ -37,6 +37,8 @@ import type { HardStateJournal, NoopEntry } from './hard-state-journal.js';
 /** What the storage needs of a partition log (FilePartitionLog provides it). */
 export interface ReplicaLog {
   readonly dir: string;
+  /** Where `dir` lives (the snapshot record is written next to the segments). */
+  readonly fs: FileSystem;
   logEndOffset(): number;
   appendExact(batches: Buffer, now: number, owned: boolean): AppendResult;
   readStored(offset: number, maxBytes: number): Promise<ReadResult>;
@@ -102,10 +104,10 @@ function confOf(v: unknown): ConfState {
   return { voters: ids(c?.voters), learners: ids(c?.learners) };
 }
 
-async function readSnapshotFile(dir: string): Promise<SnapshotFile | null> {
+async function readSnapshotFile(fs: FileSystem, dir: string): Promise<SnapshotFile | null> {
   let text: string;
   try {
-    text = await fs.promises.readFile(path.join(dir, SNAPSHOT_FILE), 'utf8');
+    text = (await fs.readFile(path.join(dir, SNAPSHOT_FILE))).toString('utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
@@ -185,16 +187,16 @@ export class PartitionRaftStorage implements WritableRaftStorage {
    * existed stays readable below it), then one scan of the batches after it.
    */
   static async open(opts: PartitionRaftStorageOptions): Promise<PartitionRaftStorage> {
-    let file = await readSnapshotFile(opts.log.dir);
+    let file = await readSnapshotFile(opts.log.fs, opts.log.dir);
     if (file === null) {
       file = { version: 1, index: 0, term: 0, conf: opts.initialConf, offset: opts.log.logEndOffset(), data: '' };
-      await writeFileAtomic(path.join(opts.log.dir, SNAPSHOT_FILE), JSON.stringify(file));
+      await writeFileAtomic(path.join(opts.log.dir, SNAPSHOT_FILE), JSON.stringify(file), opts.log.fs);
     }
     if (file.installing === true || opts.log.logEndOffset() < file.offset) {
       // A snapshot install stopped half way, or the log lost what the snapshot says precedes it.
       await opts.log.resetTo(file.offset);
       file = { ...file, installing: undefined };
-      await writeFileAtomic(path.join(opts.log.dir, SNAPSHOT_FILE), JSON.stringify({ ...file, installing: undefined }));
+      await writeFileAtomic(path.join(opts.log.dir, SNAPSHOT_FILE), JSON.stringify({ ...file, installing: undefined }), opts.log.fs);
     }
     const snap: Snapshot = { index: file.index, term: file.term, conf: file.conf, data: Buffer.from(file.data, 'base64') };
     const s = new PartitionRaftStorage(opts, snap, file.offset);
@@ -557,14 +559,14 @@ export class PartitionRaftStorage implements WritableRaftStorage {
     };
     const where = path.join(this.log.dir, SNAPSHOT_FILE);
     if (keep) {
-      await writeFileAtomic(where, JSON.stringify(file));
+      await writeFileAtomic(where, JSON.stringify(file), this.log.fs);
       this.dropThrough(snap.index);
     } else {
-      await writeFileAtomic(where, JSON.stringify({ ...file, installing: true }));
+      await writeFileAtomic(where, JSON.stringify({ ...file, installing: true }), this.log.fs);
       this.journal.truncateNoops(this.group, 0);
       this.noops.clear();
       await this.log.resetTo(offset);
-      await writeFileAtomic(where, JSON.stringify(file));
+      await writeFileAtomic(where, JSON.stringify(file), this.log.fs);
       this.last = snap.index;
       this.nextOffset = offset;
       this.terms = [];
@@ -600,7 +602,7 @@ export class PartitionRaftStorage implements WritableRaftStorage {
     const term = this.term(index);
     const offset = this.offsetAfter(index) ?? (await this.locate(index + 1));
     const file: SnapshotFile = { version: 1, index, term, conf, offset, data: Buffer.from(data).toString('base64') };
-    await writeFileAtomic(path.join(this.log.dir, SNAPSHOT_FILE), JSON.stringify(file));
+    await writeFileAtomic(path.join(this.log.dir, SNAPSHOT_FILE), JSON.stringify(file), this.log.fs);
     this.snap = { index, term, conf, data };
     this.snapOffset = offset;
     this.dropThrough(index);
