@@ -6,6 +6,7 @@
 import path from 'node:path';
 import type { FileSystem } from '../platform/file-system.js';
 import type { Logger } from 'pino';
+import { crc32c } from '../kafka/protocol/crc32c.js';
 import { ErrorCode, KafkaError } from '../kafka/protocol/errors.js';
 import {
   BATCH_HEADER_SIZE,
@@ -31,6 +32,8 @@ import { restoreTailState } from './segment-scan.js';
 import type { AppendResult, BatchInfo, LogConfig, PartitionLog, ReadResult } from './types.js';
 
 const MAX_RELATIVE_OFFSET = 0x7fffffff;
+/** Reads of stored batches before a CRC failure counts as corruption on disk rather than a bad read. */
+const STORED_READ_ATTEMPTS = 3;
 const MAX_SEGMENT_POSITION = 0x7fffffff;
 const EMPTY = Buffer.alloc(0);
 /**
@@ -417,9 +420,23 @@ export class FilePartitionLog implements PartitionLog, Flushable {
   /**
    * Like `read`, from any offset still in a segment, even below the log start offset: raft
    * replication ships entries that DeleteRecords has hidden from clients but not yet removed.
+   * Unlike `read` (whose consumers check CRCs themselves) every batch's CRC is verified: these
+   * bytes go to followers, which store them as they are, and rebuild the raft state at start-up.
+   * A batch that fails is read again (one flipped bit in one read must not travel); one that
+   * keeps failing is corrupt on disk and the read fails with KAFKA_STORAGE_ERROR.
    */
-  readStored(offset: number, maxBytes: number): Promise<ReadResult> {
-    return this.readChecked(offset, maxBytes, Infinity, this.segments[0]!.baseOffset);
+  async readStored(offset: number, maxBytes: number): Promise<ReadResult> {
+    for (let attempt = 1; ; attempt++) {
+      const r = await this.readChecked(offset, maxBytes, Infinity, this.segments[0]!.baseOffset);
+      // Nothing below the log end means the batch there did not frame (its length read wrongly).
+      const bad = r.records.length === 0 ? (offset < this.logEndOffset() ? 0 : -1) : firstBadCrc(r.records);
+      if (bad < 0) return r;
+      const at = r.records.length === 0 ? offset : readInt64(r.records, bad + BatchField.baseOffset);
+      if (attempt >= STORED_READ_ATTEMPTS) {
+        throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `log ${this.dir}: the batch at offset ${at} fails its CRC or framing on ${attempt} reads`);
+      }
+      this.logger.warn({ dir: this.dir, offset: at, attempt }, 'a stored batch read back corrupt; reading it again');
+    }
   }
 
   read(offset: number, maxBytes: number, maxOffset: number): Promise<ReadResult> {
@@ -936,6 +953,18 @@ function joinParts(parts: Buffer[], total: number): Buffer {
     end += p.length;
   }
   return Buffer.from(head.buffer, head.byteOffset, total);
+}
+
+/** Position of the first whole batch in `buf` whose CRC does not match, or -1. */
+function firstBadCrc(buf: Buffer): number {
+  let pos = 0;
+  while (pos + BATCH_HEADER_SIZE <= buf.length) {
+    const end = pos + LOG_OVERHEAD + buf.readInt32BE(pos + BatchField.batchLength);
+    if (end > buf.length || end < pos + BATCH_HEADER_SIZE) return pos;
+    if (crc32c(buf, pos + BatchField.attributes, end) !== buf.readUInt32BE(pos + BatchField.crc)) return pos;
+    pos = end;
+  }
+  return -1;
 }
 
 function sum(xs: number[]): number {

@@ -522,8 +522,13 @@ export class RaftHost {
   private noteCommit(g: HostedGroup): void {
     const c = g.node.commitIndex;
     if (c <= g.commitSeen) return;
+    // Only once the machine has been told it leads (the Ready that made the core leader may
+    // still be in its fsync while followers' acknowledgements already commit): a commit seen
+    // earlier would be used up unheard, and the new leader's high watermark would lag (and its
+    // acks=all answers wait) until the entries are applied.
+    if (g.role !== Role.Leader || g.node.role !== Role.Leader) return;
     g.commitSeen = c;
-    if (g.node.role === Role.Leader && g.machine.onLeaderCommit) {
+    if (g.machine.onLeaderCommit) {
       try {
         g.machine.onLeaderCommit(c);
       } catch (err) {
