@@ -3,6 +3,7 @@
 
 usage: librdkafka_bench.py produce <bootstrap> <topic> <count> <size> <acks> [warmup]
        librdkafka_bench.py consume <bootstrap> <topic> <count>
+       librdkafka_bench.py dump <bootstrap> <topic>
 Prints one JSON line with the figures.
 
 The Python side is kept thin so that it measures the broker, not the interpreter: one delivery
@@ -106,9 +107,41 @@ def consume(bootstrap, topic, count):
     print(json.dumps({"seconds": elapsed, "messages": got, "bytes": nbytes, "client_cores": cpu / elapsed}))
 
 
+def dump(bootstrap, topic):
+    """Every value of every partition, from its start to its high watermark (a loss check)."""
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-dump-%d" % time.time_ns(),
+                  "enable.auto.commit": False})
+    parts = sorted(c.list_topics(topic, timeout=30).topics[topic].partitions)
+    ends = {}
+    deadline = time.time() + 60
+    for i in parts:
+        while True:
+            try:
+                ends[i] = c.get_watermark_offsets(TopicPartition(topic, i), timeout=5)[1]
+                break
+            except Exception:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.2)
+    c.assign([TopicPartition(topic, i, OFFSET_BEGINNING) for i in parts])
+    values = []
+    left = {i for i in parts if ends[i] > 0}
+    while left and time.time() < deadline:
+        for m in c.consume(10000, 0.5):
+            if m.error():
+                continue
+            values.append(m.value().decode())
+            if m.offset() + 1 >= ends[m.partition()]:
+                left.discard(m.partition())
+    c.close()
+    print(json.dumps({"values": values, "complete": not left}))
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "produce":
         warmup = int(sys.argv[7]) if len(sys.argv) > 7 else 0
         produce(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6], warmup)
+    elif sys.argv[1] == "dump":
+        dump(sys.argv[2], sys.argv[3])
     else:
         consume(sys.argv[2], sys.argv[3], int(sys.argv[4]))

@@ -350,6 +350,20 @@ export class RaftNode {
   }
 
   /**
+   * The host knows the leader's broker is gone (its connection dropped). The follower forgets
+   * that leader, so its lease no longer makes it refuse other candidates' pre-votes; with
+   * `campaignSoon` it also campaigns at its next tick rather than after the election timeout
+   * (the host picks one replica per group for that, the others keep their randomized timeouts).
+   * Only a liveness hint: term, vote and log are untouched, a leader that is in fact alive is
+   * followed again at its next message, and whoever still hears it refuses the pre-votes.
+   */
+  leaderLost(campaignSoon: boolean): void {
+    if (this.roleValue !== Role.Follower || this.leadValue === NONE) return;
+    this.leadValue = NONE;
+    if (campaignSoon && this.promotable()) this.electionElapsed = Math.max(this.electionElapsed, this.randomizedElectionTimeout - 1);
+  }
+
+  /**
    * The host could not deliver to `to` (queue full, connection lost): stop streaming appends to
    * it optimistically and probe once it answers again.
    */

@@ -232,12 +232,21 @@ export class RaftHost {
   }
 
   /**
-   * Broker `node` went silent (its connection or liveness beats stopped): groups it led start
-   * ticking again here so their followers elect a new leader after the usual timeout.
+   * Broker `node` went silent (its connection dropped or its liveness beats stopped). Groups it
+   * led start ticking again and forget it as leader; the lowest other voter campaigns at its
+   * next tick (with pre-vote, which the others grant now that no lease holds them back), so a
+   * killed leader is replaced within a tick and a round trip instead of an election timeout, and
+   * the rest follow their randomized timeouts should that one fail.
    */
   peerDown(node: number): void {
+    const dead = node + 1;
     for (const g of this.groups.values()) {
-      if (g.quiesced && g.node.leader === node + 1) this.unquiesce(g);
+      if (g.failed || g.node.leader !== dead || g.role === Role.Leader) continue;
+      this.unquiesce(g);
+      let successor = Number.POSITIVE_INFINITY;
+      for (const v of g.node.conf.voters) if (v !== dead && v < successor) successor = v;
+      g.node.leaderLost(successor === g.node.id);
+      this.markDirty(g);
     }
   }
 

@@ -106,3 +106,53 @@ describe('unreachable peers', () => {
     expect(c.raft(1).progressOf(2)?.state).toBe(ProgressState.Replicate);
   });
 });
+
+describe('a leader the host knows is gone', () => {
+  it('is replaced within a tick: the chosen follower campaigns and the other grants despite the lease', () => {
+    const c = new TestCluster([1, 2, 3]);
+    c.elect(1);
+    c.propose(1, 'before');
+    c.settle();
+    c.isolate(1);
+    c.raft(2).leaderLost(true);
+    c.raft(3).leaderLost(false);
+    expect(c.raft(2).leader).toBe(0);
+    c.tick(2, 1);
+    c.settle();
+    expect(c.raft(2).role).toBe(Role.Leader);
+    expect(c.raft(3).leader).toBe(2);
+    c.propose(2, 'after');
+    c.settle();
+    expect(c.appliedText(3)).toEqual(['before', 'after']);
+  });
+
+  it('without the hint the lease holds a pre-vote back: the same single tick elects nobody', () => {
+    const c = new TestCluster([1, 2, 3]);
+    c.elect(1);
+    c.settle();
+    c.isolate(1);
+    c.raft(2).campaign();
+    c.settle();
+    expect(c.raft(2).role).not.toBe(Role.Leader);
+    expect(c.raft(3).leader).toBe(1);
+  });
+
+  it('is only a hint: a leader that is alive is followed again at its next message', () => {
+    const c = new TestCluster([1, 2, 3]);
+    c.elect(1);
+    c.settle();
+    const term = c.raft(1).term;
+    c.raft(3).leaderLost(false);
+    expect(c.raft(3).leader).toBe(0);
+    c.tick(1, 2);
+    c.settle();
+    expect(c.raft(3).leader).toBe(1);
+    expect(c.raft(1).term).toBe(term);
+    // The chosen follower's campaign is refused by a voter that still hears the leader.
+    c.raft(2).leaderLost(true);
+    c.tick(2, 1);
+    c.settle();
+    expect(c.raft(1).role).toBe(Role.Leader);
+    expect(c.raft(1).term).toBe(term);
+  });
+});
