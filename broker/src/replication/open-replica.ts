@@ -122,6 +122,8 @@ export interface OpenStateMachineOptions {
   readonly timing: RaftTiming;
   readonly logger: Logger;
   readonly snapshotEvery?: number;
+  /** Seeds the node's election timeouts (random by default; fixed in the system simulator). */
+  readonly randomSeed?: number;
 }
 
 export async function openStateMachineReplica(o: OpenStateMachineOptions): Promise<StateMachineReplica> {
@@ -138,7 +140,7 @@ export async function openStateMachineReplica(o: OpenStateMachineOptions): Promi
     id: raftId(o.nodeId),
     group: o.group,
     storage,
-    random: new SeededRandom(randomInt(1, 2 ** 31)),
+    random: new SeededRandom(o.randomSeed ?? randomInt(1, 2 ** 31)),
     electionTicks: o.timing.electionTicks,
     heartbeatTicks: o.timing.heartbeatTicks,
     // The state lives in memory: replay everything after the snapshot.
