@@ -9,13 +9,14 @@
  *   --steps N         scripted actions per seed (default 200)
  *   --faults LIST     disk faults: crash,flips,journalFlips,recordFlips,misdirect, 'all', or
  *                     'tolerated' (the default: what the broker is known to survive)
- *   --plant BUG       ack-before-quorum | fsync-lies: a deliberate bug the run must catch
+ *   --plant BUG       ack-before-quorum | fsync-lies | metadata-diverges:
+ *                     a deliberate bug (a test-only switch) the run must catch
  *
  * A failure prints the seed, shrinks the script and prints the trace that replays it.
  */
 import { ALL_DISK_FAULTS, TOLERATED_DISK_FAULTS, type DiskFaultSet } from './scenario.js';
 import { shrinkSystemFailure, systemReplayCommand } from './shrink.js';
-import { runSystemSimulation, type PlantedBug, type SystemOptions } from './world.js';
+import { PLANTED_BUGS, runSystemSimulation, type PlantedBug, type SystemOptions } from './world.js';
 
 function parseArgs(argv: string[]): Map<string, string> {
   const out = new Map<string, string>();
@@ -52,8 +53,9 @@ function faultsArg(v: string | undefined): DiskFaultSet {
 
 function plantArg(v: string | undefined): PlantedBug | undefined {
   if (v === undefined) return undefined;
-  if (v === 'ack-before-quorum' || v === 'fsync-lies') return v;
-  throw new Error(`--plant must be ack-before-quorum or fsync-lies, got ${v}`);
+  const known = PLANTED_BUGS.find((b) => b === v);
+  if (known !== undefined) return known;
+  throw new Error(`--plant must be one of ${PLANTED_BUGS.join(', ')}, got ${v}`);
 }
 
 async function main(): Promise<number> {
@@ -78,13 +80,15 @@ async function main(): Promise<number> {
   const failures: number[] = [];
   let events = 0;
   let virtualMs = 0;
-  const totals = { acked: 0, batchesChecked: 0, audits: 0, crashes: 0, flips: 0, tornAtCrash: 0, lostAtCrash: 0, misdirects: 0, dropped: 0, duplicated: 0, reordered: 0 };
+  const totals = { acked: 0, metadataAcked: 0, metadataApplied: 0, batchesChecked: 0, audits: 0, crashes: 0, flips: 0, tornAtCrash: 0, lostAtCrash: 0, misdirects: 0, dropped: 0, duplicated: 0, reordered: 0 };
   for (let seed = from; seed < from + seeds; seed++) {
     const opts: SystemOptions = { ...base, seed };
     const r = await runSystemSimulation(opts);
     events += r.stats.events;
     virtualMs += r.virtualMs;
     totals.acked += r.stats.model.acked;
+    totals.metadataAcked += r.stats.metadata.acked;
+    totals.metadataApplied += r.stats.metadata.applied;
     totals.batchesChecked += r.stats.model.batchesChecked;
     totals.audits += r.stats.model.audits;
     totals.crashes += r.stats.crashes;

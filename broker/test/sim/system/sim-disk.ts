@@ -32,6 +32,11 @@ export interface DiskFaults {
   readonly tearAtCrash: number;
   /** Which files the running faults may hit (flips and misdirects): all, or only the logs' data. */
   readonly faultyFiles: (file: string) => boolean;
+  /**
+   * Whether a read flip may hit the fields of a segment's batch header that no CRC covers (base
+   * offset, length, partition leader epoch, magic). When not, such a flip is left out.
+   */
+  readonly headerFlips: boolean;
   /** Latency bounds in ms. */
   readonly readMs: number;
   readonly writeMs: number;
@@ -337,16 +342,31 @@ export class SimDisk implements FileSystem {
       const n = Math.max(0, Math.min(length, f.node.size - position));
       if (n === 0) return 0;
       f.node.data.buf.copy(target, offset, position, position + n);
-      this.maybeFlip(f.path, target, offset, n);
+      this.maybeFlip(f.path, f.node, target, offset, n, position);
       return n;
     });
   }
 
-  private maybeFlip(file: string, buf: Buffer, at: number, n: number): void {
+  private maybeFlip(file: string, node: FileNode, buf: Buffer, at: number, n: number, position: number): void {
     if (n === 0 || !this.faults.faultyFiles(file) || !this.rng.chance(this.faults.flipPerRead)) return;
     const i = at + this.rng.nextInt(n);
-    buf[i] = (buf[i] as number) ^ (1 << this.rng.nextInt(8));
+    const bit = 1 << this.rng.nextInt(8);
+    if (!this.faults.headerFlips && file.endsWith('.log') && this.inBatchHeader(node, position + (i - at))) return;
+    buf[i] = (buf[i] as number) ^ bit;
     this.stats.flips++;
+  }
+
+  /** Whether byte `pos` of a segment lies in a batch's unchecksummed header (its first 17 bytes). */
+  private inBatchHeader(node: FileNode, pos: number): boolean {
+    const data = node.data.buf;
+    let start = 0;
+    while (start + 12 <= node.size) {
+      const len = data.readInt32BE(start + 8);
+      if (len < 0) return false;
+      if (pos < start + 17) return pos >= start;
+      start += 12 + len;
+    }
+    return false;
   }
 
   writev(fd: number, buffers: readonly Buffer[], position: number): Promise<number> {
@@ -455,7 +475,7 @@ export class SimDisk implements FileSystem {
       const n = this.fileAt(file);
       this.stats.reads++;
       const out = n.data.copy();
-      this.maybeFlip(file, out, 0, out.length);
+      this.maybeFlip(file, n, out, 0, out.length, 0);
       return out;
     });
   }

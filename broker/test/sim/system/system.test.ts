@@ -35,6 +35,10 @@ const SAFETY = new Set([
   'idempotent retry offset',
   'idempotent batch stored once',
   'idempotent producer never fenced',
+  'metadata replicas agree',
+  'acknowledged metadata lost',
+  'producer ids unique',
+  'metadata image consistent',
 ]);
 
 async function firstCaught(plant: PlantedBug, steps: number): Promise<{ opts: SystemOptions; property: string; message: string } | null> {
@@ -80,9 +84,18 @@ describe('system simulation', () => {
     console.log(`fsync-lies: seed ${opts.seed} broke '${property}'; replay: ${systemReplayCommand(opts)}`);
   }, 120_000);
 
+  it('catches a metadata replica that applies a record differently', async () => {
+    const caught = await firstCaught('metadata-diverges', STEPS);
+    expect(caught, `no seed in 1..${PLANT_SEEDS} caught the planted bug`).not.toBeNull();
+    const { opts, property } = caught as NonNullable<typeof caught>;
+    expect(property).toBe('metadata replicas agree');
+    console.log(`metadata-diverges: seed ${opts.seed} broke '${property}'; replay: ${systemReplayCommand(opts)}`);
+  }, 120_000);
+
   it(`keeps the Kafka model for seeds ${FIRST}.. (up to ${SEEDS} seeds or ${BUDGET_MS / 1000} s)`, async () => {
     const started = Date.now();
     let acked = 0;
+    let metadataAcked = 0;
     let seed = FIRST;
     for (; seed < FIRST + SEEDS && Date.now() - started < BUDGET_MS; seed++) {
       const opts: SystemOptions = { seed, steps: STEPS };
@@ -96,12 +109,13 @@ describe('system simulation', () => {
         );
       }
       acked += r.stats.model.acked;
+      metadataAcked += r.stats.metadata.acked;
     }
     const ran = seed - FIRST;
     const secs = (Date.now() - started) / 1000;
     console.log(
       `system simulation: seeds ${FIRST}..${seed - 1} ok (${ran} seeds x ${STEPS} actions in ${secs.toFixed(1)} s, ${(ran / secs).toFixed(1)} seeds/s; ` +
-        `${acked} acknowledged writes checked); next: CHRONIK_SYSSIM_FIRST_SEED=${seed}`,
+        `${acked} acknowledged writes, ${metadataAcked} metadata commits checked); next: CHRONIK_SYSSIM_FIRST_SEED=${seed}`,
     );
     expect(ran).toBeGreaterThan(0);
     expect(acked).toBeGreaterThan(0);

@@ -13,6 +13,9 @@
  * in that set, take a fresh write, and every acknowledged write must be on each of its replicas.
  */
 import pino, { type Logger } from 'pino';
+import { Controller } from '../../../src/cluster/controller.js';
+import type { ControllerReply, ControllerRequest } from '../../../src/cluster/controller-protocol.js';
+import { MetadataMachine } from '../../../src/cluster/metadata-machine.js';
 import { ErrorCode, KafkaError } from '../../../src/kafka/protocol/errors.js';
 import { BatchField, LOG_OVERHEAD, RecordBatchError, buildRecordBatch, checkBatch, readInt64 } from '../../../src/kafka/protocol/records.js';
 import { FileLogManager } from '../../../src/log/log-manager.js';
@@ -23,13 +26,15 @@ import type { FileSystem } from '../../../src/platform/file-system.js';
 import { SeededRandom } from '../../../src/raft/random.js';
 import { Role } from '../../../src/raft/types.js';
 import { HardStateJournal } from '../../../src/replication/hard-state-journal.js';
-import { openReplica } from '../../../src/replication/open-replica.js';
+import { openReplica, openStateMachineReplica } from '../../../src/replication/open-replica.js';
 import { RaftHost, type GroupMachine } from '../../../src/replication/raft-host.js';
 import { raftId, type RaftPartition } from '../../../src/replication/raft-partition.js';
+import type { StateMachineReplica } from '../../../src/replication/state-machine-replica.js';
 import { InvariantViolation } from '../invariants.js';
 import { KafkaModel, type ModelStats } from './kafka-model.js';
 import { generateSystemScenario, TOLERATED_DISK_FAULTS, type DiskFaultSet, type SystemAction, type SystemShape } from './scenario.js';
 import { SimDisk, type DiskStats } from './sim-disk.js';
+import { METADATA_GROUP, METADATA_TOPIC, MetadataModel, SIM_CLUSTER_ID, metadataRequest, seededTopicId, watchMetadataGroup, type MetadataStats } from './sim-metadata.js';
 import { NodeTimers, SimLoop } from './sim-loop.js';
 import { CALM, SimNetwork, type NetStats, type Weather } from './sim-network.js';
 
@@ -38,7 +43,11 @@ export type PlantedBug =
   /** A leader answers acks=all once its own log is durable, before a quorum has the entry. */
   | 'ack-before-quorum'
   /** Segment fsyncs return without making anything durable: the log acknowledges before its data is on disk. */
-  | 'fsync-lies';
+  | 'fsync-lies'
+  /** One metadata replica skips applying one committed record (a nondeterministic state machine). */
+  | 'metadata-diverges';
+
+export const PLANTED_BUGS: readonly PlantedBug[] = ['ack-before-quorum', 'fsync-lies', 'metadata-diverges'];
 
 export interface SystemOptions {
   readonly seed: number;
@@ -59,6 +68,7 @@ export interface SystemStats {
   startFailures: number;
   elections: number;
   model: ModelStats;
+  metadata: MetadataStats;
   net: NetStats;
   disk: DiskStats;
 }
@@ -100,6 +110,11 @@ interface Broker {
   host: RaftHost | null;
   journal: HardStateJournal | null;
   readonly replicas: Map<number, RaftPartition>;
+  machine: MetadataMachine | null;
+  metadata: StateMachineReplica | null;
+  controller: Controller | null;
+  /** Whether this incarnation's registration was acknowledged. */
+  registered: boolean;
   /** Why the last start failed, if it did. */
   startError: string | null;
   lastRole: Map<number, string>;
@@ -140,6 +155,7 @@ class SystemWorld {
   private readonly actions: SystemAction[];
   private readonly net: SimNetwork;
   private readonly model: KafkaModel;
+  private readonly meta = new MetadataModel();
   private readonly brokers: Broker[] = [];
   private readonly streams: Stream[] = [];
   private readonly consumers: Consumer[] = [];
@@ -151,7 +167,7 @@ class SystemWorld {
   private failure: Error | null = null;
   private calm = false;
   private nextValue = 0;
-  private readonly stats: Omit<SystemStats, 'model' | 'net' | 'disk' | 'events'>;
+  private readonly stats: Omit<SystemStats, 'model' | 'metadata' | 'net' | 'disk' | 'events'>;
 
   constructor(private readonly opts: SystemOptions) {
     this.faults = opts.diskFaults ?? TOLERATED_DISK_FAULTS;
@@ -173,6 +189,10 @@ class SystemWorld {
         host: null,
         journal: null,
         replicas: new Map(),
+        machine: null,
+        metadata: null,
+        controller: null,
+        registered: false,
         startError: null,
         lastRole: new Map(),
       });
@@ -231,6 +251,7 @@ class SystemWorld {
         ...this.stats,
         events: this.loop.events,
         model: { ...this.model.stats },
+        metadata: { ...this.meta.stats },
         net: { ...this.net.stats },
         disk: this.diskTotals(),
       },
@@ -293,6 +314,7 @@ class SystemWorld {
           reorderAtCrash: r.reorderAtCrash,
           tearAtCrash: r.tearAtCrash,
           faultyFiles: faulty,
+          headerFlips: f.headerFlips,
           readMs: r.readMs,
           writeMs: r.writeMs,
           fsyncMs: r.fsyncMs,
@@ -324,6 +346,7 @@ class SystemWorld {
     b.state = 'starting';
     b.replicas.clear();
     b.lastRole.clear();
+    b.registered = false;
     const inc = b.inc;
     this.note(`broker ${b.id} starts (incarnation ${inc})`);
     this.mix(10, b.id, inc);
@@ -355,6 +378,7 @@ class SystemWorld {
     if (this.opts.plant === 'ack-before-quorum') plantAckBeforeQuorum(host);
     b.host = host;
     this.net.attach(b.id, host, timers, this.brokers.map((x) => x.id));
+    await this.bootMetadata(b, host, logs, journal, timers, logger);
     for (let p = 0; p < this.shape.partitions; p++) {
       const replicas = this.replicasOf(p);
       if (!replicas.includes(b.id)) continue;
@@ -381,11 +405,118 @@ class SystemWorld {
       b.replicas.set(p, replica);
     }
     host.start();
+    b.controller?.start();
+    void this.register(b, b.inc);
     timers.setInterval(() => {
       for (const r of b.replicas.values()) {
         r.applyRetention(Math.floor(this.loop.now)).catch((err: unknown) => this.note(`broker ${b.id} retention failed: ${errText(err)}`));
       }
     }, this.shape.retentionEveryMs);
+  }
+
+  /** The metadata group's initial voters: the first three brokers (as a cluster's seed voters would be). */
+  private metadataVoters(): number[] {
+    return this.brokers.slice(0, 3).map((b) => b.id);
+  }
+
+  /** The metadata state machine and the controller, opened as the broker's cluster module does. */
+  private async bootMetadata(b: Broker, host: RaftHost, logs: FileLogManager, journal: HardStateJournal, timers: NodeTimers, logger: Logger): Promise<void> {
+    const machine = new MetadataMachine(SIM_CLUSTER_ID, logger);
+    b.machine = machine;
+    const inc = b.inc;
+    watchMetadataGroup(host, machine, this.meta, () => `broker ${b.id} (incarnation ${inc})`, (err) => this.fail(err), this.opts.plant === 'metadata-diverges' && b.id === 1);
+    const voters = this.metadataVoters();
+    const metadata = await openStateMachineReplica({
+      host,
+      logManager: logs,
+      journal,
+      topic: METADATA_TOPIC,
+      partition: 0,
+      group: METADATA_GROUP,
+      nodeId: b.id,
+      // A broker outside the founding voters starts with no configuration and waits to be added.
+      voters: voters.includes(b.id) ? voters : [],
+      logConfig: { ...this.logConfig(), retentionBytes: -1 },
+      state: machine,
+      timing: { electionTicks: this.shape.electionTicks, heartbeatTicks: this.shape.heartbeatTicks },
+      logger,
+      snapshotEvery: this.shape.metadataSnapshotEvery,
+      randomSeed: (this.opts.seed * 11 + b.id * 2039 + b.inc * 53) | 0 || 1,
+    });
+    b.metadata = metadata;
+    const ids = new SeededRandom(this.opts.seed * 23 + b.id * 977 + b.inc);
+    const controller = new Controller({
+      nodeId: b.id,
+      replica: metadata,
+      machine,
+      initialVoters: voters,
+      brokerDefaults: () => ({}),
+      isLive: (id) => id === b.id || (this.brokers[id]?.state === 'up' && this.net.canSend(b.id, id)),
+      logger,
+      timers,
+      newTopicId: () => seededTopicId(ids),
+    });
+    b.controller = controller;
+    metadata.onLeaderChange = () => controller.onLeaderChange();
+  }
+
+  /** Sends `req` to a broker that says it is the controller, from `from` (a broker, or -1 for an admin client). */
+  private async controllerRequest(req: ControllerRequest, from: number, rng: SeededRandom): Promise<'ok' | 'refused' | 'no-controller'> {
+    const leaders = this.brokers.filter(
+      (c) => c.state === 'up' && c.controller?.active === true && (from < 0 || c.id === from || (this.net.canSend(from, c.id) && this.net.canSend(c.id, from))),
+    );
+    if (leaders.length === 0) return 'no-controller';
+    const c = leaders[rng.nextInt(leaders.length)] as Broker;
+    const inc = c.inc;
+    this.meta.stats.requests++;
+    this.mix(50, c.id, this.meta.stats.requests);
+    // The client gives up after its request timeout (a controller that crashed never answers).
+    const reply = await new Promise<ControllerReply | null>((resolve, reject) => {
+      this.loop.at(this.loop.now + this.shape.requestTimeoutMs, () => resolve(null));
+      (c.controller as Controller).handle(req).then(resolve, reject);
+    });
+    // A reply from an incarnation that crashed meanwhile never reached the client.
+    if (reply === null || c.inc !== inc || c.state === 'down') {
+      this.meta.stats.refused++;
+      return 'no-controller';
+    }
+    if (!reply.ok) {
+      this.meta.stats.refused++;
+      this.note(`controller ${c.id}: ${req.op} refused (${reply.code} ${reply.message})`);
+      return reply.code === ErrorCode.NOT_CONTROLLER ? 'no-controller' : 'refused';
+    }
+    this.note(`controller ${c.id}: ${req.op} committed at metadata index ${reply.index}`);
+    this.meta.acked(req, reply.index, reply.value, (c.machine as MetadataMachine).state, `controller ${c.id} (incarnation ${inc})`);
+    return 'ok';
+  }
+
+  /** An admin client's request: on NOT_CONTROLLER (or none known) it tries again soon, up to its timeout. */
+  private async adminRequest(req: ControllerRequest, rng: SeededRandom): Promise<void> {
+    const deadline = this.loop.now + this.shape.requestTimeoutMs;
+    while (this.failure === null && !this.calm && (await this.controllerRequest(req, -1, rng)) === 'no-controller' && this.loop.now < deadline) {
+      await this.sleep(5 + rng.nextInt(20));
+    }
+  }
+
+  /** A broker registers its incarnation with the controller, retrying until it is acknowledged. */
+  private async register(b: Broker, inc: number): Promise<void> {
+    const rng = new SeededRandom(this.opts.seed * 29 + b.id * 131 + inc);
+    while (b.inc === inc && b.state !== 'down' && this.failure === null) {
+      const req: ControllerRequest = {
+        op: 'register-broker',
+        broker: { clusterId: SIM_CLUSTER_ID, nodeId: b.id, incarnationId: `b${b.id}-i${inc}`, kafka: { host: `b${b.id}`, port: 9092 }, raft: { host: `b${b.id}`, port: 9093 }, admin: null, rack: null },
+      };
+      try {
+        if ((await this.controllerRequest(req, b.id, rng)) === 'ok') {
+          if (b.inc === inc) b.registered = true;
+          return;
+        }
+      } catch (err) {
+        this.fail(toError(err));
+        return;
+      }
+      await this.sleep(200);
+    }
   }
 
   private crashBroker(b: Broker, why: string): void {
@@ -397,6 +528,10 @@ class SystemWorld {
     b.logs = null;
     b.journal = null;
     b.replicas.clear();
+    b.machine = null;
+    b.metadata = null;
+    b.controller = null;
+    b.registered = false;
     this.stats.crashes++;
     this.mix(11, b.id, b.inc);
     this.note(`broker ${b.id} crashes (${why}); unsynced writes are at the disk's mercy`);
@@ -414,6 +549,14 @@ class SystemWorld {
       case 'produce': {
         const s = this.streams[rng.nextInt(this.streams.length)] as Stream;
         this.produce(s, rng);
+        return;
+      }
+      case 'metadata': {
+        const viewers = up.filter((b) => b.machine !== null);
+        if (viewers.length === 0) return;
+        const image = (viewers[rng.nextInt(viewers.length)] as Broker).machine as MetadataMachine;
+        const req = metadataRequest(rng, image.state, this.brokers.length);
+        void this.adminRequest(req, rng).catch((err: unknown) => this.fail(toError(err)));
         return;
       }
       case 'consume': {
@@ -771,12 +914,25 @@ class SystemWorld {
     const finals = new Map<number, Stream>();
     for (let p = 0; p < this.shape.partitions; p++) finals.set(p, { producerId: 9000 + p, partition: p, nextSeq: 0, pending: null });
     const rng = new SeededRandom(this.opts.seed ^ 0x1234567);
+    // One fresh metadata write must commit too; one request at a time.
+    const finalMeta = { acked: false, inFlight: false };
     for (;;) {
       if (this.failure !== null) return;
       for (const b of members) if (b.state === 'down') this.start(b);
+      if (!finalMeta.acked && !finalMeta.inFlight) {
+        finalMeta.inFlight = true;
+        const req: ControllerRequest = { op: 'allocate-producer-ids', nodeId: (members[0] as Broker).id };
+        this.controllerRequest(req, -1, rng).then(
+          (outcome) => {
+            finalMeta.inFlight = false;
+            if (outcome === 'ok') finalMeta.acked = true;
+          },
+          (err: unknown) => this.fail(toError(err)),
+        );
+      }
       for (const s of this.streams) if (s.pending !== null && s.producerId >= 0) this.produce(s, rng);
       for (const s of finals.values()) if (s.nextSeq === 0 || s.pending !== null) this.produce(s, rng);
-      if (this.whole(members, finals)) break;
+      if (finalMeta.acked && this.whole(members, finals)) break;
       if (this.loop.now > deadline) throw new InvariantViolation('liveness', this.livenessReport(members, finals));
       await this.sleep(100);
     }
@@ -800,7 +956,7 @@ class SystemWorld {
     for (let tries = 0; tries < 100; tries++) {
       const shuffled = [...ids].sort(() => this.rng.nextFloat() - 0.5);
       const q = new Set(shuffled.slice(0, majority));
-      let ok = true;
+      let ok = this.metadataVoters().filter((id) => q.has(id)).length * 2 > this.metadataVoters().length;
       for (let p = 0; p < this.shape.partitions; p++) {
         const rs = this.replicasOf(p);
         if (rs.filter((r) => q.has(r)).length * 2 <= rs.length) ok = false;
@@ -821,6 +977,8 @@ class SystemWorld {
       const need = this.model.maxAckedEnd(p);
       if (holders.some((b) => (b.replicas.get(p)?.highWatermark() ?? 0) < need)) return false;
     }
+    if (!members.some((b) => b.controller?.active === true)) return false;
+    for (const b of members) if (!b.registered || (b.metadata?.applied ?? 0) < this.meta.maxAcked) return false;
     return this.streams.every((s) => s.producerId < 0 || s.pending === null);
   }
 
@@ -836,6 +994,10 @@ class SystemWorld {
       }
     }
     for (const [p, s] of finals) if (s.nextSeq === 0 || s.pending !== null) parts.push(`p${p}: the fresh write is not acknowledged`);
+    for (const b of members) {
+      const m = b.metadata;
+      if (m !== null) parts.push(`b${b.id}/metadata: ${m.isLeader() ? 'controller' : 'follower'} applied ${m.applied} of acked ${this.meta.maxAcked} term ${m.node.term}${b.registered ? '' : ' (not registered)'} voters ${m.node.conf.voters} learners ${m.node.conf.learners}`);
+    }
     for (const s of this.streams) if (s.producerId >= 0 && s.pending !== null) parts.push(`producer ${s.producerId} p${s.partition} seq ${s.pending.seq} still unacknowledged`);
     return `${LIVENESS_MS} ms after the faults stopped: ${parts.join('; ')}`;
   }
@@ -845,6 +1007,11 @@ class SystemWorld {
   private dumpState(): void {
     for (const b of this.brokers) {
       this.note(`  broker ${b.id}: ${b.state} incarnation ${b.inc}${b.startError ? ` start error: ${b.startError}` : ''}`);
+      const m = b.metadata;
+      if (m !== null) {
+        const n = m.node;
+        this.note(`    metadata: ${ROLE[n.role]} term ${n.term} lead ${n.leader} log ${n.firstIndex}..${n.lastIndex} commit ${n.commitIndex} applied ${m.applied} voters ${n.conf.voters} learners ${n.conf.learners}`);
+      }
       for (const [p, r] of b.replicas) {
         const n = r.node;
         this.note(
