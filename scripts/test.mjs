@@ -112,7 +112,8 @@ runVitest('unit, integration, simulation and operator suites', []);
 runVitest('fault-suite checker and fault tools', ['--config', 'chaos/vitest.config.ts']);
 
 // The bounded real-process fault run (issue 12): the broker image as containers under kill -9,
-// pause and network partitions, its history checked. It needs root (Docker, iptables in the
+// pause, network partitions and disk corruption (a segment's or the hard-state journal's tail
+// damaged while a broker is down), its history checked. It needs root (Docker, iptables in the
 // containers' namespaces); it counts as one check. CHRONIK_CHAOS=0 leaves it out.
 if (process.env.CHRONIK_CHAOS !== '0') {
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;

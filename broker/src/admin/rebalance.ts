@@ -1,9 +1,10 @@
 /**
  * Rebalance and GetRebalanceStatus: the controller plans rounds of moves toward an even,
  * rack-aware spread of replicas and preferred leaders (cluster/rebalance-plan.ts), at most
- * max_concurrent_moves replicas being copied at once, until a round finds nothing to do.
+ * max_concurrent_moves replicas being copied at once, until a round finds nothing to do. The
+ * run's progress is in the metadata image, so the status comes from this broker's own image.
  */
-import { MAX_CONCURRENT_MOVES, type RebalanceStatusValue } from '../cluster/admin-operations.js';
+import { MAX_CONCURRENT_MOVES, rebalanceStatusOf, type RebalanceStatusValue } from '../cluster/admin-operations.js';
 import { budgetMs, type AdminContext } from './context.js';
 import { boolOf, countOf, type Request } from './fields.js';
 import type { RebalanceStatus } from './types.js';
@@ -20,7 +21,6 @@ export async function rebalance(ctx: AdminContext, req: Request, deadline: numbe
   return statusOf(r.value);
 }
 
-export async function rebalanceStatus(ctx: AdminContext, deadline: number): Promise<RebalanceStatus> {
-  const r = await ctx.cluster.controllerRequest({ op: 'rebalance-status' }, budgetMs(deadline));
-  return statusOf(r.value);
+export function rebalanceStatus(ctx: AdminContext): RebalanceStatus {
+  return statusOf(rebalanceStatusOf(ctx.cluster.image()));
 }

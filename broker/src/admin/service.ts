@@ -47,7 +47,7 @@ export function createAdminService(ctx: AdminContext): AdminService {
     DrainLeadership: (req, deadline) => drainLeadership(ctx, peer, req, deadline),
     SetMaintenanceMode: (req, deadline) => setMaintenanceMode(ctx, req, deadline),
     Rebalance: (req, deadline) => rebalance(ctx, req, deadline),
-    GetRebalanceStatus: (_req, deadline) => rebalanceStatus(ctx, deadline),
+    GetRebalanceStatus: async () => rebalanceStatus(ctx),
     ListPartitions: async (req) => ({
       partitions: listPartitions(ctx, typeof req['topic'] === 'string' ? req['topic'] : '', boolOf(req, 'underReplicatedOnly', 'under_replicated_only')),
     }),

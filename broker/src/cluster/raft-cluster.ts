@@ -106,6 +106,11 @@ export interface RaftCluster extends DataCluster {
   awaitSettled(ms: number): Promise<boolean>;
   /** One retention pass now (it also runs every log.retention.check.interval.ms). */
   applyRetention(now?: number): Promise<number>;
+  /**
+   * After a drain: this broker hands on any leadership it holds or wins for one preferred-leader
+   * check interval, so the hand-back elsewhere does not return it at once.
+   */
+  holdLeadershipAway(): void;
   close(): Promise<void>;
 }
 
@@ -267,6 +272,7 @@ class RaftClusterImpl implements RaftCluster {
         g?.node.reportSnapshotFailure(message.to);
       },
       openRequestKinds: [JOIN_REQUEST_KIND],
+      stream: s.settings.get('chronik.raft.transport'),
       logger: this.logger.child({ component: 'transport' }),
       ...(this.opts.registry ? { registry: this.opts.registry } : {}),
     });
@@ -318,6 +324,10 @@ class RaftClusterImpl implements RaftCluster {
     });
     this.driver.start();
     this.guard.start();
+  }
+
+  holdLeadershipAway(): void {
+    this.guard?.hold(this.s.settings.get('leader.imbalance.check.interval.seconds') * 1000);
   }
 
   // ------------------------------------------------------------ peers and requests

@@ -10,6 +10,7 @@ import type { Timers } from '../platform/timers.js';
 import { RaftNode } from '../raft/raft.js';
 import { SeededRandom } from '../raft/random.js';
 import type { HardStateJournal } from './hard-state-journal.js';
+import { checkLostTail, noteRecovered } from './lost-tail.js';
 import type { PartitionLimits } from './types.js';
 import { PartitionRaftStorage } from './partition-raft-storage.js';
 import type { RaftHost } from './raft-host.js';
@@ -71,6 +72,8 @@ export async function openReplica(o: OpenReplicaOptions): Promise<RaftPartition>
     now: o.now,
   });
   log.setDeletionFloor(storage.snapshotOffset());
+  const where = { topic: o.topic, partition: o.partition };
+  const recovery = await checkLostTail(o.group, raftId(o.nodeId), storage, o.journal, o.logger, where);
   const node = new RaftNode({
     id: raftId(o.nodeId),
     group: o.group,
@@ -79,6 +82,8 @@ export async function openReplica(o: OpenReplicaOptions): Promise<RaftPartition>
     electionTicks: o.timing.electionTicks,
     heartbeatTicks: o.timing.heartbeatTicks,
     applied: storage.hardState().commit,
+    incarnation: recovery.incarnation,
+    ...(recovery.recoverTo !== null ? { recoverTo: recovery.recoverTo } : {}),
   });
   const partition = new RaftPartition({
     topic: o.topic,
@@ -98,7 +103,7 @@ export async function openReplica(o: OpenReplicaOptions): Promise<RaftPartition>
     timers: o.timers,
   });
   partition.adoptRestored(restore);
-  o.host.addGroup({ id: o.group, node, storage, machine: partition });
+  o.host.addGroup({ id: o.group, node, storage, machine: partition, onRecovered: () => noteRecovered(o.group, node.incarnation, o.journal, o.logger, where), label: where });
   if (o.campaign === true || isLoneVoter(node, o.nodeId)) {
     node.campaign();
     o.host.wake(o.group);
@@ -136,6 +141,8 @@ export async function openStateMachineReplica(o: OpenStateMachineOptions): Promi
     logger: o.logger,
     replayFromSnapshot: true,
   });
+  const where = { topic: o.topic, partition: o.partition };
+  const recovery = await checkLostTail(o.group, raftId(o.nodeId), storage, o.journal, o.logger, where);
   const node = new RaftNode({
     id: raftId(o.nodeId),
     group: o.group,
@@ -145,6 +152,8 @@ export async function openStateMachineReplica(o: OpenStateMachineOptions): Promi
     heartbeatTicks: o.timing.heartbeatTicks,
     // The state lives in memory: replay everything after the snapshot.
     applied: storage.snapshot().index,
+    incarnation: recovery.incarnation,
+    ...(recovery.recoverTo !== null ? { recoverTo: recovery.recoverTo } : {}),
   });
   const replica = new StateMachineReplica({
     group: o.group,
@@ -157,7 +166,7 @@ export async function openStateMachineReplica(o: OpenStateMachineOptions): Promi
     logger: o.logger,
     ...(o.snapshotEvery !== undefined ? { snapshotEvery: o.snapshotEvery } : {}),
   });
-  o.host.addGroup({ id: o.group, node, storage, machine: replica });
+  o.host.addGroup({ id: o.group, node, storage, machine: replica, onRecovered: () => noteRecovered(o.group, node.incarnation, o.journal, o.logger, where), label: where });
   if (isLoneVoter(node, o.nodeId)) {
     node.campaign();
     o.host.wake(o.group);

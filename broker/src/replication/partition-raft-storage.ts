@@ -14,8 +14,9 @@
  * configuration entries. Older entries are read from disk asynchronously: `entries()` answers
  * ENTRIES_UNAVAILABLE, loads them, and calls `onAvailable` so the host wakes the core.
  *
- * Durable state besides the segments: the hard state in the broker's HardStateJournal, and the
- * snapshot (index, term, configuration, the offset where raft entries begin, state-machine data)
+ * Durable state besides the segments: the hard state in the broker's HardStateJournal (with where
+ * the log ends, recorded in the round that writes the entries: lost-tail.ts compares it at open),
+ * and the snapshot (index, term, configuration, the offset where raft entries begin, state-machine data)
  * in `raft-snapshot.json`, replaced atomically.
  */
 import path from 'node:path';
@@ -30,9 +31,10 @@ import {
   type StoredConfChange,
   type WritableRaftStorage,
 } from '../raft/storage.js';
+import { decodeConfChange } from '../raft/membership.js';
 import { EntryType, type ConfState, type Entry, type HardState, type Snapshot } from '../raft/types.js';
 import { encodeConfEntry, entryFromBatch, isBatchEntry, isNoopEntry, noopEntry, offsetSpan as offsetSpanOf } from './control-entries.js';
-import type { HardStateJournal, NoopEntry } from './hard-state-journal.js';
+import type { HardStateJournal, LogEnd, NoopEntry } from './hard-state-journal.js';
 
 /** What the storage needs of a partition log (FilePartitionLog provides it). */
 export interface ReplicaLog {
@@ -166,6 +168,9 @@ export class PartitionRaftStorage implements WritableRaftStorage {
   private loaded: { lo: number; entries: Entry[] }[] = [];
   private loading = new Set<number>();
   private closed = false;
+  /** The log end last handed to the journal, and the voter count of the newest ConfChange. */
+  private notedEnd: LogEnd | null = null;
+  private votersAt: { data: Uint8Array; voters: number } | null = null;
 
   private constructor(opts: PartitionRaftStorageOptions, snap: Snapshot, snapOffset: number) {
     this.group = opts.group;
@@ -503,6 +508,30 @@ export class PartitionRaftStorage implements WritableRaftStorage {
       this.last = e.index;
       this.nextOffset = r.lastOffset + 1;
     }
+    this.noteEnd();
+  }
+
+  /** Where the log ends now, the journal's and so this round's (see lost-tail.ts). */
+  end(): LogEnd {
+    const newest = this.confs[this.confs.length - 1];
+    let voters = this.snap.conf.voters.length;
+    if (newest !== undefined) {
+      if (this.votersAt?.data !== newest.data) this.votersAt = { data: newest.data, voters: decodeConfChange(newest.data).conf.voters.length };
+      voters = this.votersAt.voters;
+    }
+    return { index: this.last, term: this.term(this.last), voters };
+  }
+
+  /**
+   * Records the log end in the journal whenever it moved. The host syncs the journal in the same
+   * round as the entries, so the record is durable before anything in them is acknowledged.
+   */
+  noteEnd(): void {
+    const e = this.end();
+    const n = this.notedEnd;
+    if (n !== null && n.index === e.index && n.term === e.term && n.voters === e.voters) return;
+    this.notedEnd = e;
+    this.journal.putLogEnd(this.group, e);
   }
 
   setHardState(hs: HardState): void {
@@ -540,6 +569,7 @@ export class PartitionRaftStorage implements WritableRaftStorage {
     while (this.terms.length > 0 && (this.terms[this.terms.length - 1] as TermStart).index >= index) this.terms.pop();
     while (this.confs.length > 0 && (this.confs[this.confs.length - 1] as StoredConfChange).index >= index) this.confs.pop();
     this.loaded = this.loaded.filter((w) => w.lo < index).map((w) => ({ lo: w.lo, entries: w.entries.slice(0, index - w.lo) }));
+    this.noteEnd();
   }
 
   /**
@@ -581,6 +611,7 @@ export class PartitionRaftStorage implements WritableRaftStorage {
     }
     this.snap = snap;
     this.snapOffset = offset;
+    this.noteEnd();
   }
 
   /** Not used for partitions: compaction follows retention through `compactTo`. */

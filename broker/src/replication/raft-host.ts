@@ -66,6 +66,13 @@ export interface HostedGroup {
   /** Term and vote as last made durable (a leader may send its appends before its own fsync only if they are). */
   durableTerm: number;
   durableVote: number;
+  /** The core recovers a lost log tail (lost-tail.ts); onRecovered runs once when it is done. */
+  recovering: boolean;
+  readonly onRecovered: (() => void) | undefined;
+  /** Names the replica in log lines (topic, partition). */
+  readonly label: Readonly<Record<string, unknown>>;
+  /** Ticks a recovering replica has heard no leader (for the warning that the group may stay down). */
+  leaderlessTicks: number;
 }
 
 export interface RaftHostOptions {
@@ -145,16 +152,20 @@ export class RaftHost {
     await this.idle();
   }
 
-  addGroup(init: { id: number; node: RaftNode; storage: PartitionRaftStorage; machine: GroupMachine }): HostedGroup {
+  addGroup(init: { id: number; node: RaftNode; storage: PartitionRaftStorage; machine: GroupMachine; onRecovered?: () => void; label?: Readonly<Record<string, unknown>> }): HostedGroup {
     if (this.groups.has(init.id)) throw new Error(`raft group ${init.id} is already hosted`);
     const hs = init.storage.hardState();
     const g: HostedGroup = {
       ...init,
+      onRecovered: init.onRecovered,
+      label: init.label ?? {},
+      recovering: init.node.recovering,
       failed: null,
       removed: false,
       role: Role.Follower,
       quiesced: false,
       idleTicks: 0,
+      leaderlessTicks: 0,
       commitSeen: 0,
       durableTerm: hs.term,
       durableVote: hs.vote,
@@ -323,12 +334,35 @@ export class RaftHost {
       // Checked before ticking, so the heartbeat of the previous tick is the group's last message.
       if (g.role === Role.Leader && this.maybeQuiesce(g)) continue;
       g.node.tick();
+      if (g.node.recovering) this.noteLeaderless(g);
       try {
         g.machine.onTick?.();
       } catch (err) {
         this.opts.logger.error({ err, group: g.id }, 'raft group tick hook failed');
       }
       this.markDirty(g);
+    }
+  }
+
+  /**
+   * A recovering replica votes only for a log past what it lost, so a group whose other replicas
+   * that hold it are gone elects nobody: that is the intended outcome (never lose acknowledged
+   * data), and it must be visible. Logged after 10 s without a leader, then once a minute.
+   */
+  private noteLeaderless(g: HostedGroup): void {
+    if (g.node.leader !== 0) {
+      g.leaderlessTicks = 0;
+      return;
+    }
+    g.leaderlessTicks++;
+    const ms = g.leaderlessTicks * this.opts.tickMs;
+    const first = Math.ceil(10_000 / this.opts.tickMs);
+    const every = Math.ceil(60_000 / this.opts.tickMs);
+    if (g.leaderlessTicks === first || (g.leaderlessTicks > first && (g.leaderlessTicks - first) % every === 0)) {
+      this.opts.logger.error(
+        { group: g.id, recoverTo: g.node.recoveryTarget, leaderlessMs: ms, ...g.label },
+        'replica recovering a lost log tail hears no leader: it votes only for a replica whose log is past what it lost, so the group stays without a leader until one that holds the lost entries is back',
+      );
     }
   }
 
@@ -519,6 +553,10 @@ export class RaftHost {
       }
       if (rd.readStates.length > 0) g.machine.onReadStates?.(rd.readStates);
       g.node.advance();
+      if (g.recovering && !g.node.recovering) {
+        g.recovering = false;
+        g.onRecovered?.();
+      }
       this.noteCommit(g);
       this.trim(g);
       if (g.node.hasReady()) this.markDirty(g);
@@ -626,6 +664,18 @@ class HostMetrics {
     this.snapshots = get(
       'chronik_raft_snapshot_transfers_total',
       () => new Counter({ name: 'chronik_raft_snapshot_transfers_total', help: 'Raft snapshots sent to followers and installed from leaders', labelNames: ['direction'], registers: [registry] }),
+    );
+    get('chronik_raft_recovering_replicas', () =>
+      new Gauge({
+        name: 'chronik_raft_recovering_replicas',
+        help: 'Replicas hosted here whose log lost entries they may have acknowledged and that vote only for logs past them until a leader gives them back',
+        registers: [registry],
+        collect() {
+          let n = 0;
+          for (const g of groups()) if (!g.failed && g.node.recovering) n++;
+          this.set(n);
+        },
+      }),
     );
     get('chronik_raft_groups', () =>
       new Gauge({

@@ -74,6 +74,7 @@ export const BROKER_SETTINGS: readonly BrokerSettingFacts[] = [
   {"name":"chronik.raft.election.ticks","kind":"int","min":2,"max":1000,"flag":null},
   {"name":"auto.leader.rebalance.enable","kind":"boolean","oneOf":["true","false"],"flag":null},
   {"name":"leader.imbalance.check.interval.seconds","kind":"int","min":1,"max":86400,"flag":null},
+  {"name":"chronik.raft.transport","kind":"string","oneOf":["tcp","grpc"],"flag":null},
   {"name":"chronik.raft.heartbeat.ticks","kind":"int","min":1,"max":999,"flag":null},
   {"name":"log.cleaner.enable","kind":"boolean","oneOf":["true","false"],"flag":null},
   {"name":"log.cleaner.backoff.ms","kind":"long","min":1,"max":2147483647,"flag":null},
