@@ -14,13 +14,14 @@ import {
   CURRENT_MAGIC,
   LOG_OVERHEAD,
   RecordBatchError,
+  checkBatch,
   decodeRecords,
   readInt64,
   setBaseOffset,
   setLogAppendTime,
   setPartitionLeaderEpoch,
 } from '../kafka/protocol/records.js';
-import { BatchReader } from './batch-reader.js';
+import { BatchReader, type BatchStep } from './batch-reader.js';
 import { compactionSettings, deletesByRetention } from './cleanup-policy.js';
 import { CHECKPOINT_FILE, CLEANER_CHECKPOINT_FILE, fsyncDir, fsyncFd, writeFileAtomic, writeFileDurable } from './files.js';
 import type { FileFlush, FlushPlan, Flushable, GroupCommitter } from './group-committer.js';
@@ -632,38 +633,28 @@ export class FilePartitionLog implements PartitionLog, Flushable {
   private async truncateLocked(offset: number): Promise<void> {
     await this.quiesce();
     if (offset >= this.logEndOffset()) return;
+    // Where the cut goes is found, from checked reads, before anything changes: a refused cut
+    // leaves the log as it was.
+    let keep = this.segments.length;
+    while (keep > 0 && this.segments[keep - 1]!.baseOffset >= offset) keep--;
+    const cut = keep > 0 ? await this.cutPoint(this.segments[keep - 1]!, offset) : null;
     this.generation++;
     const before = this.logEndOffset();
     let removed = false;
     // Whole segments at or above the offset go; if that is all of them, start a fresh one there.
-    while (this.segments.length > 0 && this.segments[this.segments.length - 1]!.baseOffset >= offset) {
+    while (this.segments.length > keep) {
       const seg = this.segments.pop()!;
       seg.deleteFiles();
       removed = true;
     }
-    if (this.segments.length === 0) {
+    if (cut === null) {
       this.segments.push(Segment.create(this.fs, this.dir, offset));
       this.startOffset = Math.min(this.startOffset, offset);
     } else {
       const seg = this.active;
-      let cut = seg.size;
-      let newNext = seg.nextOffset;
-      const reader = new BatchReader(seg, seg.offsetIndex.floor(offset).position);
-      for (;;) {
-        const step = await reader.next();
-        if (step.kind !== 'batch') break;
-        if (step.header.lastOffset >= offset) {
-          cut = step.position;
-          newNext = step.header.baseOffset;
-          if (newNext < offset) {
-            this.logger.warn({ dir: this.dir, offset, batchBase: newNext }, 'truncation point inside a batch; cut before it');
-          }
-          break;
-        }
-      }
-      seg.offsetIndex.truncateTo(newNext, cut);
-      seg.timeIndex.truncateTo(newNext);
-      await seg.truncateFile(cut);
+      seg.offsetIndex.truncateTo(cut.nextOffset, cut.position);
+      seg.timeIndex.truncateTo(cut.nextOffset);
+      await seg.truncateFile(cut.position);
       await fsyncFd(seg.fd, this.fs);
       seg.sealed = false;
       // stale index files of a once-sealed segment must never be trusted again
@@ -678,6 +669,42 @@ export class FilePartitionLog implements PartitionLog, Flushable {
     await this.persistCheckpoint();
     if (this.firstDirty > this.logEndOffset()) await this.markCleaned(this.logEndOffset());
     this.logger.info({ dir: this.dir, offset, from: before, to: this.logEndOffset() }, 'truncated log');
+  }
+
+  /**
+   * The file position of the first batch in `seg` at or after `offset`, and that batch's base
+   * offset (the segment's next offset when none follows). Every batch walked over is checked
+   * (framing, CRC) and read again when it fails: the cut is decided by their offset fields, and
+   * a bit flipped in one read of a lastOffsetDelta must not move it. An offset inside a batch is
+   * refused: the caller (raft log repair) only cuts between entries, which are whole batches, so
+   * such a request means it and the log disagree, and cutting elsewhere than asked would leave it
+   * believing in entries the log no longer has.
+   */
+  private async cutPoint(seg: Segment, offset: number): Promise<{ position: number; nextOffset: number }> {
+    let position = seg.offsetIndex.floor(offset).position;
+    let reader = new BatchReader(seg, position);
+    for (;;) {
+      let step = await reader.next();
+      let bad = badStep(step);
+      for (let attempt = 1; bad !== null && attempt < STORED_READ_ATTEMPTS; attempt++) {
+        this.logger.warn({ dir: this.dir, position, attempt, problem: bad }, 'a stored batch read back corrupt while truncating; reading it again');
+        reader = new BatchReader(seg, position);
+        step = await reader.next();
+        bad = badStep(step);
+      }
+      if (bad !== null) {
+        throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `log ${this.dir}: cannot truncate to ${offset}: the batch at position ${position} of segment ${seg.baseOffset} fails on ${STORED_READ_ATTEMPTS} reads (${bad})`);
+      }
+      if (step.kind !== 'batch') return { position: step.position, nextOffset: seg.nextOffset };
+      const h = step.header;
+      if (h.lastOffset >= offset) {
+        if (h.baseOffset < offset) {
+          throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `log ${this.dir}: cannot truncate to ${offset}: it falls inside the batch [${h.baseOffset}, ${h.lastOffset}]; only batch boundaries can be cut`);
+        }
+        return { position: step.position, nextOffset: h.baseOffset };
+      }
+      position = reader.nextPosition;
+    }
   }
 
   /** See `deletionFloor`; Infinity removes the constraint. */
@@ -953,6 +980,14 @@ function joinParts(parts: Buffer[], total: number): Buffer {
     end += p.length;
   }
   return Buffer.from(head.buffer, head.byteOffset, total);
+}
+
+/** Why a step of a walk over a segment cannot be believed (torn framing, bad CRC), or null. */
+function badStep(step: BatchStep): string | null {
+  if (step.kind === 'end') return null;
+  if (step.kind === 'torn') return step.reason;
+  const checked = checkBatch(step.bytes, 0, step.bytes.length, { compacted: true });
+  return checked instanceof RecordBatchError ? `${checked.field}: ${checked.message}` : null;
 }
 
 /** Position of the first whole batch in `buf` whose CRC does not match, or -1. */

@@ -552,6 +552,13 @@ export class PartitionRaftStorage implements WritableRaftStorage {
     this.journal.truncateNoops(this.group, index);
     for (const i of [...this.noops.keys()]) if (i >= index) this.noops.delete(i);
     await this.log.truncateTo(offset);
+    const end = this.log.logEndOffset();
+    if (end !== offset) {
+      // The entries below `index` must end exactly where the log now does, or the core would go
+      // on from entries this log does not hold. The journal still records the end before the cut,
+      // so a reopen sees the difference as a lost tail (lost-tail.ts) and recovers it.
+      throw new Error(`raft storage ${this.log.dir}: truncation at entry ${index} (offset ${offset}) left the log ending at ${end}`);
+    }
     this.last = index - 1;
     this.nextOffset = offset;
     if (this.cacheStart > index) {
