@@ -428,7 +428,7 @@ export class FilePartitionLog implements PartitionLog, Flushable {
    */
   async readStored(offset: number, maxBytes: number): Promise<ReadResult> {
     for (let attempt = 1; ; attempt++) {
-      const r = await this.readChecked(offset, maxBytes, Infinity, this.segments[0]!.baseOffset);
+      const r = await this.readChecked(offset, maxBytes, Infinity, this.segments[0]!.baseOffset, true);
       // Nothing below the log end means the batch there did not frame (its length read wrongly).
       const bad = r.records.length === 0 ? (offset < this.logEndOffset() ? 0 : -1) : firstBadCrc(r.records);
       if (bad < 0) return r;
@@ -441,10 +441,11 @@ export class FilePartitionLog implements PartitionLog, Flushable {
   }
 
   read(offset: number, maxBytes: number, maxOffset: number): Promise<ReadResult> {
-    return this.readChecked(offset, maxBytes, maxOffset, this.startOffset);
+    return this.readChecked(offset, maxBytes, maxOffset, this.startOffset, false);
   }
 
-  private async readChecked(offset: number, maxBytes: number, maxOffset: number, lowest: number): Promise<ReadResult> {
+  /** `checkSkipped`: see readSegment. */
+  private async readChecked(offset: number, maxBytes: number, maxOffset: number, lowest: number, checkSkipped: boolean): Promise<ReadResult> {
     if (this.closed) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `log ${this.dir} is closed`);
     const leo = this.logEndOffset();
     if (offset < lowest || offset > leo) {
@@ -458,7 +459,7 @@ export class FilePartitionLog implements PartitionLog, Flushable {
       const seg = this.segmentHolding(acc.next);
       if (!seg) break;
       const before = acc.parts.length;
-      await seg.withReader(() => this.readSegment(seg, acc, maxBytes, limit));
+      await seg.withReader(() => this.readSegment(seg, acc, maxBytes, limit, checkSkipped));
       if (acc.parts.length === before) break;
     }
     if (acc.parts.length === 0) return { records: EMPTY, firstOffset: offset, nextOffset: offset };
@@ -474,7 +475,13 @@ export class FilePartitionLog implements PartitionLog, Flushable {
     return undefined;
   }
 
-  private async readSegment(seg: Segment, acc: ReadAccumulator, maxBytes: number, limit: number): Promise<void> {
+  /**
+   * `checkSkipped` (readStored): a batch left out because its lastOffset lies below the offset
+   * asked for is CRC-checked first, and the read stops at it if it fails. The caller checks the
+   * batches it gets, not the ones it does not: one flipped bit in a lastOffsetDelta would
+   * otherwise drop a batch from the middle of a raft read without a trace.
+   */
+  private async readSegment(seg: Segment, acc: ReadAccumulator, maxBytes: number, limit: number, checkSkipped: boolean): Promise<void> {
     const offset = acc.next;
     const start = seg.offsetIndex.floor(offset).position;
     const window = Math.min(Math.max(maxBytes + this.config.indexIntervalBytes, 64 * 1024), 8 * 1024 * 1024);
@@ -483,7 +490,10 @@ export class FilePartitionLog implements PartitionLog, Flushable {
       const step = await reader.next();
       if (step.kind !== 'batch') break;
       const h = step.header;
-      if (h.lastOffset < offset) continue;
+      if (h.lastOffset < offset) {
+        if (checkSkipped && badStep(step) !== null) break;
+        continue;
+      }
       if (h.lastOffset >= limit) break;
       if (acc.hasRecords && acc.parts.length > 0 && acc.total + step.bytes.length > maxBytes) break;
       acc.parts.push(step.bytes);

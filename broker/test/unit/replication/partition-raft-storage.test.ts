@@ -6,11 +6,12 @@ import { BatchField, buildRecordBatch } from '../../../src/kafka/protocol/record
 import { createLogManager, type FileLogManager } from '../../../src/log/index.js';
 import type { LogConfig } from '../../../src/log/types.js';
 import { silentLogger } from '../../../src/observability/logger.js';
-import { nodeFileSystem, type FileSystem } from '../../../src/platform/file-system.js';
+import type { FileSystem } from '../../../src/platform/file-system.js';
 import { EntryType, type Entry } from '../../../src/raft/types.js';
 import { ENTRIES_UNAVAILABLE } from '../../../src/raft/storage.js';
 import { HardStateJournal } from '../../../src/replication/hard-state-journal.js';
 import { PartitionRaftStorage } from '../../../src/replication/partition-raft-storage.js';
+import { FlippingFileSystem } from '../../helpers/flipping-fs.js';
 import { tmpDataDir } from '../../helpers/tmp.js';
 
 const logConfig: LogConfig = {
@@ -175,75 +176,3 @@ describe('partition raft storage', () => {
     expect(shape(b.s)).toEqual(before);
   });
 });
-
-/**
- * Real files, with one bit flipped in what reads of a chosen file position return (the medium
- * stays intact): the transient read fault the system simulator injects.
- */
-class FlippingFileSystem implements FileSystem {
-  flipped = 0;
-  private readonly paths = new Map<number, string>();
-  private target: { suffix: string; position: number; mask: number; times: number } | null = null;
-
-  flipOnce(suffix: string, position: number, mask: number): void {
-    this.target = { suffix, position, mask, times: 1 };
-  }
-
-  flipAlways(suffix: string, position: number, mask: number): void {
-    this.target = { suffix, position, mask, times: Infinity };
-  }
-
-  stop(): void {
-    this.target = null;
-  }
-
-  openSync(file: string, flags: Parameters<FileSystem['openSync']>[1]): number {
-    const fd = nodeFileSystem.openSync(file, flags);
-    this.paths.set(fd, file);
-    return fd;
-  }
-
-  async open(file: string, flags: Parameters<FileSystem['open']>[1]): Promise<number> {
-    const fd = await nodeFileSystem.open(file, flags);
-    this.paths.set(fd, file);
-    return fd;
-  }
-
-  closeSync(fd: number): void {
-    this.paths.delete(fd);
-    nodeFileSystem.closeSync(fd);
-  }
-
-  close(fd: number): Promise<void> {
-    this.paths.delete(fd);
-    return nodeFileSystem.close(fd);
-  }
-
-  async read(fd: number, target: Buffer, offset: number, length: number, position: number): Promise<number> {
-    const n = await nodeFileSystem.read(fd, target, offset, length, position);
-    const t = this.target;
-    if (t !== null && (this.paths.get(fd) ?? '').endsWith(t.suffix) && t.position >= position && t.position < position + n) {
-      target[offset + t.position - position] = (target[offset + t.position - position] as number) ^ t.mask;
-      this.flipped++;
-      if (--t.times <= 0) this.target = null;
-    }
-    return n;
-  }
-
-  sizeSync = (fd: number): number => nodeFileSystem.sizeSync(fd);
-  writev = (fd: number, buffers: readonly Buffer[], position: number): Promise<number> => nodeFileSystem.writev(fd, buffers, position);
-  fsync = (fd: number): Promise<void> => nodeFileSystem.fsync(fd);
-  ftruncate = (fd: number, length: number): Promise<void> => nodeFileSystem.ftruncate(fd, length);
-  ftruncateSync = (fd: number, length: number): void => nodeFileSystem.ftruncateSync(fd, length);
-  existsSync = (file: string): boolean => nodeFileSystem.existsSync(file);
-  modifiedMsSync = (file: string): number => nodeFileSystem.modifiedMsSync(file);
-  unlinkSync = (file: string): void => nodeFileSystem.unlinkSync(file);
-  unlink = (file: string): Promise<void> => nodeFileSystem.unlink(file);
-  removeSync = (target: string): void => nodeFileSystem.removeSync(target);
-  remove = (target: string, recursive: boolean): Promise<void> => nodeFileSystem.remove(target, recursive);
-  rename = (from: string, to: string): Promise<void> => nodeFileSystem.rename(from, to);
-  readFile = (file: string): Promise<Buffer> => nodeFileSystem.readFile(file);
-  readdir = (dir: string): Promise<string[]> => nodeFileSystem.readdir(dir);
-  mkdirs = (dir: string): Promise<string | undefined> => nodeFileSystem.mkdirs(dir);
-  fsyncDir = (dir: string): Promise<void> => nodeFileSystem.fsyncDir(dir);
-}
