@@ -41,7 +41,11 @@ export interface DiskFaults {
   readonly readMs: number;
   readonly writeMs: number;
   readonly fsyncMs: number;
-  /** Planted bug: fsync of a segment file (`.log`) answers without making anything durable. */
+  /**
+   * Planted bug: fsync of a segment file (`.log`) or of the hard-state journal answers without
+   * making anything durable. Segments alone are not enough since the lost-tail check: the
+   * journal's durable record of the log end tells the replica what it lost, and it recovers.
+   */
   readonly fsyncLies?: boolean;
 }
 
@@ -411,7 +415,7 @@ export class SimDisk implements FileSystem {
     const f = this.file(fd);
     return this.later(this.faults.fsyncMs, () => {
       this.stats.fsyncs++;
-      if (this.faults.fsyncLies !== true || !f.path.endsWith('.log')) f.node.sync();
+      if (this.faults.fsyncLies !== true || !(f.path.endsWith('.log') || f.path.endsWith('hardstate.journal'))) f.node.sync();
     });
   }
 

@@ -42,7 +42,7 @@ import { CALM, SimNetwork, type NetStats, type Weather } from './sim-network.js'
 export type PlantedBug =
   /** A leader answers acks=all once its own log is durable, before a quorum has the entry. */
   | 'ack-before-quorum'
-  /** Segment fsyncs return without making anything durable: the log acknowledges before its data is on disk. */
+  /** Segment and hard-state journal fsyncs return without making anything durable: the log acknowledges before its data is on disk. */
   | 'fsync-lies'
   /** One metadata replica skips applying one committed record (a nondeterministic state machine). */
   | 'metadata-diverges';
