@@ -24,12 +24,12 @@
  * vote may be older too (`votesLost`), which lost-tail.ts answers by refusing to vote in any term
  * the log shows.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { crc32c } from '../kafka/protocol/crc32c.js';
-import { fsyncDir, fsyncFd } from '../log/files.js';
+import { fsyncDir, fsyncFd, writeFileDurable } from '../log/files.js';
 import type { FlushPlan, Flushable, GroupCommitter } from '../log/group-committer.js';
+import type { FileSystem } from '../platform/file-system.js';
 import type { HardState } from '../raft/types.js';
 
 const RECORD = 41; // crc u32, kind u8, group f64, then three f64 fields
@@ -80,11 +80,11 @@ export interface JournalDamage {
 }
 
 /** The records of one file up to the first that fails its CRC; a damaged tail is cut (and fsynced). */
-async function readRecords(dir: string, name: string, logger: Logger): Promise<{ fd: number; records: Rec[]; size: number; damage: JournalDamage | null }> {
+async function readRecords(fs: FileSystem, dir: string, name: string, logger: Logger): Promise<{ fd: number; records: Rec[]; size: number; damage: JournalDamage | null }> {
   const file = path.join(dir, name);
   const existed = fs.existsSync(file);
   const fd = fs.openSync(file, 'a+');
-  const data = await fs.promises.readFile(file);
+  const data = await fs.readFile(file);
   const records: Rec[] = [];
   let good = 0;
   for (let at = 0; at + RECORD <= data.length; at += RECORD) {
@@ -105,9 +105,9 @@ async function readRecords(dir: string, name: string, logger: Logger): Promise<{
     damage = { file, bytes: data.length, kept: good };
     logger.warn(damage, 'hard-state file had a torn or corrupt tail; cut it (records past it may be lost)');
     fs.ftruncateSync(fd, good);
-    await fsyncFd(fd);
+    await fsyncFd(fd, fs);
   }
-  if (!existed) await fsyncDir(dir);
+  if (!existed) await fsyncDir(dir, fs);
   fs.closeSync(fd);
   // Positioned writes need a descriptor that is not in append mode.
   return { fd: fs.openSync(file, 'r+'), records, size: good, damage };
@@ -147,6 +147,8 @@ export class HardStateJournal implements Flushable {
   private size: number;
   private requested: Promise<void> | null = null;
   private failed: Error | null = null;
+  /** The committer's: it writes and fsyncs this journal's descriptors. */
+  private readonly fs: FileSystem;
 
   /** Term and vote per group as written to the votes file (in flight included). */
   private readonly votesWritten = new Map<number, { term: number; vote: number }>();
@@ -169,6 +171,7 @@ export class HardStateJournal implements Flushable {
     private readonly logger: Logger,
   ) {
     this.size = size;
+    this.fs = committer.fs;
     this.votesSize = votesSize;
     this.damaged = damaged;
     this.votesLost = votesLost;
@@ -176,9 +179,10 @@ export class HardStateJournal implements Flushable {
 
   /** Opens (creating) `<dir>/hardstate.journal` and its votes file, reading every group's latest state. */
   static async open(dir: string, committer: GroupCommitter, logger: Logger): Promise<HardStateJournal> {
-    await fs.promises.mkdir(dir, { recursive: true });
-    const main = await readRecords(dir, FILE, logger);
-    const votes = await readRecords(dir, VOTES_FILE, logger);
+    const fs = committer.fs;
+    await fs.mkdirs(dir);
+    const main = await readRecords(fs, dir, FILE, logger);
+    const votes = await readRecords(fs, dir, VOTES_FILE, logger);
     const states = new Map<number, HardState>();
     const noops = new Map<number, NoopEntry[]>();
     const facts = new Map<string, Rec>();
@@ -375,7 +379,7 @@ export class HardStateJournal implements Flushable {
         encode(hardRec(g, hs), buf, at);
         at += RECORD;
       }
-      this.votesFd = await rewrite(this.votesFile, this.votesFd, buf);
+      this.votesFd = await rewrite(this.fs, this.votesFile, this.votesFd, buf);
       this.votesSize = votesLive;
       compacted = true;
     }
@@ -399,29 +403,23 @@ export class HardStateJournal implements Flushable {
       encode(r, buf, at);
       at += RECORD;
     }
-    this.fd = await rewrite(this.file, this.fd, buf);
+    this.fd = await rewrite(this.fs, this.file, this.fd, buf);
     this.size = live;
     return true;
   }
 
   close(): void {
-    fs.closeSync(this.fd);
-    fs.closeSync(this.votesFd);
+    this.fs.closeSync(this.fd);
+    this.fs.closeSync(this.votesFd);
   }
 }
 
 /** Replaces `file` atomically with `buf`; returns a descriptor of the new file (the old one is closed). */
-async function rewrite(file: string, fd: number, buf: Buffer): Promise<number> {
+async function rewrite(fs: FileSystem, file: string, fd: number, buf: Buffer): Promise<number> {
   const tmp = `${file}.tmp`;
-  const fh = await fs.promises.open(tmp, 'w');
-  try {
-    await fh.writeFile(buf);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await fs.promises.rename(tmp, file);
-  await fsyncDir(path.dirname(file));
+  await writeFileDurable(tmp, buf, fs);
+  await fs.rename(tmp, file);
+  await fsyncDir(path.dirname(file), fs);
   fs.closeSync(fd);
   return fs.openSync(file, 'r+');
 }

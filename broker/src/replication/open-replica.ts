@@ -6,6 +6,7 @@ import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { FileLogManager } from '../log/log-manager.js';
 import type { LogConfig } from '../log/types.js';
+import type { Timers } from '../platform/timers.js';
 import { RaftNode } from '../raft/raft.js';
 import { SeededRandom } from '../raft/random.js';
 import type { HardStateJournal } from './hard-state-journal.js';
@@ -46,6 +47,12 @@ export interface OpenReplicaOptions {
   readonly campaign?: boolean;
   /** Copies a snapshot's records from a peer (see snapshot-records.ts); lets RF>1 compacted partitions be cleaned. */
   readonly fetchRecords?: RecordsFetch;
+  /** Seed of the core's election-timeout randomness (default: a random one). */
+  readonly randomSeed?: number;
+  /** Wall clock for timestamps and ISR lag (default Date.now). */
+  readonly now?: () => number;
+  /** Long-poll timers (default: Node's). */
+  readonly timers?: Timers;
 }
 
 /** A group whose only voter is this broker need not wait for an election timeout. */
@@ -66,6 +73,7 @@ export async function openReplica(o: OpenReplicaOptions): Promise<RaftPartition>
     logger: o.logger,
     onStored: restore.visit,
     recordsBelowSnapshot: o.compacted?.() === true,
+    now: o.now,
   });
   log.setDeletionFloor(storage.snapshotOffset());
   const where = { topic: o.topic, partition: o.partition };
@@ -74,7 +82,7 @@ export async function openReplica(o: OpenReplicaOptions): Promise<RaftPartition>
     id: raftId(o.nodeId),
     group: o.group,
     storage,
-    random: new SeededRandom(randomInt(1, 2 ** 31)),
+    random: new SeededRandom(o.randomSeed ?? randomInt(1, 2 ** 31)),
     electionTicks: o.timing.electionTicks,
     heartbeatTicks: o.timing.heartbeatTicks,
     applied: storage.hardState().commit,
@@ -96,6 +104,8 @@ export async function openReplica(o: OpenReplicaOptions): Promise<RaftPartition>
     compacted: o.compacted ?? (() => false),
     ...(o.fetchRecords !== undefined ? { fetchRecords: o.fetchRecords } : {}),
     logger: o.logger,
+    now: o.now,
+    timers: o.timers,
   });
   partition.adoptRestored(restore);
   o.host.addGroup({ id: o.group, node, storage, machine: partition, onRecovered: () => noteRecovered(o.group, node.incarnation, o.journal, o.logger, where), label: where });
@@ -122,6 +132,8 @@ export interface OpenStateMachineOptions {
   readonly timing: RaftTiming;
   readonly logger: Logger;
   readonly snapshotEvery?: number;
+  /** Seeds the node's election timeouts (random by default; fixed in the system simulator). */
+  readonly randomSeed?: number;
 }
 
 export async function openStateMachineReplica(o: OpenStateMachineOptions): Promise<StateMachineReplica> {
@@ -140,7 +152,7 @@ export async function openStateMachineReplica(o: OpenStateMachineOptions): Promi
     id: raftId(o.nodeId),
     group: o.group,
     storage,
-    random: new SeededRandom(randomInt(1, 2 ** 31)),
+    random: new SeededRandom(o.randomSeed ?? randomInt(1, 2 ** 31)),
     electionTicks: o.timing.electionTicks,
     heartbeatTicks: o.timing.heartbeatTicks,
     // The state lives in memory: replay everything after the snapshot.

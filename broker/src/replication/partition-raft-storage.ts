@@ -19,12 +19,12 @@
  * and the snapshot (index, term, configuration, the offset where raft entries begin, state-machine data)
  * in `raft-snapshot.json`, replaced atomically.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { BatchField, CURRENT_MAGIC, LOG_OVERHEAD, readInt64 } from '../kafka/protocol/records.js';
 import { writeFileAtomic } from '../log/files.js';
 import type { AppendResult, ReadResult } from '../log/types.js';
+import type { FileSystem } from '../platform/file-system.js';
 import {
   ENTRIES_UNAVAILABLE,
   type EntriesUnavailable,
@@ -41,6 +41,8 @@ import { isStagedRecordsFile, readStaged, type StagedRecords } from './snapshot-
 /** What the storage needs of a partition log (FilePartitionLog provides it). */
 export interface ReplicaLog {
   readonly dir: string;
+  /** Where `dir` lives (the snapshot record is written next to the segments). */
+  readonly fs: FileSystem;
   logEndOffset(): number;
   appendExact(batches: Buffer, now: number, owned: boolean): AppendResult;
   readStored(offset: number, maxBytes: number): Promise<ReadResult>;
@@ -122,10 +124,10 @@ function confOf(v: unknown): ConfState {
   return { voters: ids(c?.voters), learners: ids(c?.learners) };
 }
 
-async function readSnapshotFile(dir: string): Promise<SnapshotFile | null> {
+async function readSnapshotFile(fs: FileSystem, dir: string): Promise<SnapshotFile | null> {
   let text: string;
   try {
-    text = await fs.promises.readFile(path.join(dir, SNAPSHOT_FILE), 'utf8');
+    text = (await fs.readFile(path.join(dir, SNAPSHOT_FILE))).toString('utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
@@ -211,17 +213,17 @@ export class PartitionRaftStorage implements WritableRaftStorage {
    * existed stays readable below it), then one scan of the batches after it.
    */
   static async open(opts: PartitionRaftStorageOptions): Promise<PartitionRaftStorage> {
-    let file = await readSnapshotFile(opts.log.dir);
+    let file = await readSnapshotFile(opts.log.fs, opts.log.dir);
     if (file === null) {
       file = { version: 1, index: 0, term: 0, conf: opts.initialConf, offset: opts.log.logEndOffset(), data: '' };
-      await writeFileAtomic(path.join(opts.log.dir, SNAPSHOT_FILE), JSON.stringify(file));
+      await writeFileAtomic(path.join(opts.log.dir, SNAPSHOT_FILE), JSON.stringify(file), opts.log.fs);
     }
     if (file.installing === true && file.records !== undefined) {
       // A snapshot install stopped while moving its staged records in: do it again.
       opts.logger.warn({ dir: opts.log.dir, from: file.records.from, offset: file.offset }, 'finishing a snapshot install interrupted while moving its copied records in');
       await copyStaged(opts.log, path.join(opts.log.dir, file.records.file), file.records.from, file.offset, file.term, opts.now?.() ?? Date.now());
       file = { ...file, installing: undefined, records: undefined };
-      await writeFileAtomic(path.join(opts.log.dir, SNAPSHOT_FILE), JSON.stringify(file));
+      await writeFileAtomic(path.join(opts.log.dir, SNAPSHOT_FILE), JSON.stringify(file), opts.log.fs);
     } else if (file.installing !== true && opts.log.logEndOffset() < file.offset && opts.recordsBelowSnapshot === true) {
       // The log lost records the snapshot stands for (a corrupt or torn segment cut at start-up):
       // they exist nowhere else here. Start over as a replica with an empty raft log where the
@@ -229,16 +231,16 @@ export class PartitionRaftStorage implements WritableRaftStorage {
       // lost-tail check keeps this replica from voting as if it had them.
       opts.logger.warn({ dir: opts.log.dir, logEnd: opts.log.logEndOffset(), snapshotOffset: file.offset }, 'the log lost records below its raft snapshot; starting over to copy them from the leader');
       file = { version: 1, index: 0, term: 0, conf: file.conf, offset: opts.log.logEndOffset(), data: '' };
-      await writeFileAtomic(path.join(opts.log.dir, SNAPSHOT_FILE), JSON.stringify(file));
+      await writeFileAtomic(path.join(opts.log.dir, SNAPSHOT_FILE), JSON.stringify(file), opts.log.fs);
     } else if (file.installing === true || opts.log.logEndOffset() < file.offset) {
       // A snapshot install stopped half way, or the log lost what the snapshot says precedes it.
       await opts.log.resetTo(file.offset);
       file = { ...file, installing: undefined };
-      await writeFileAtomic(path.join(opts.log.dir, SNAPSHOT_FILE), JSON.stringify({ ...file, installing: undefined }));
+      await writeFileAtomic(path.join(opts.log.dir, SNAPSHOT_FILE), JSON.stringify({ ...file, installing: undefined }), opts.log.fs);
     }
     // Records staged for a snapshot the replica never installed: it still has its old log.
-    for (const name of await fs.promises.readdir(opts.log.dir)) {
-      if (isStagedRecordsFile(name)) await fs.promises.rm(path.join(opts.log.dir, name), { force: true });
+    for (const name of await opts.log.fs.readdir(opts.log.dir)) {
+      if (isStagedRecordsFile(name)) await opts.log.fs.remove(path.join(opts.log.dir, name), false);
     }
     const snap: Snapshot = { index: file.index, term: file.term, conf: file.conf, data: Buffer.from(file.data, 'base64') };
     const s = new PartitionRaftStorage(opts, snap, file.offset);
@@ -594,6 +596,13 @@ export class PartitionRaftStorage implements WritableRaftStorage {
     this.journal.truncateNoops(this.group, index);
     for (const i of [...this.noops.keys()]) if (i >= index) this.noops.delete(i);
     await this.log.truncateTo(offset);
+    const end = this.log.logEndOffset();
+    if (end !== offset) {
+      // The entries below `index` must end exactly where the log now does, or the core would go
+      // on from entries this log does not hold. The journal still records the end before the cut,
+      // so a reopen sees the difference as a lost tail (lost-tail.ts) and recovers it.
+      throw new Error(`raft storage ${this.log.dir}: truncation at entry ${index} (offset ${offset}) left the log ending at ${end}`);
+    }
     this.last = index - 1;
     this.nextOffset = offset;
     if (this.cacheStart > index) {
@@ -633,17 +642,17 @@ export class PartitionRaftStorage implements WritableRaftStorage {
     };
     const where = path.join(this.log.dir, SNAPSHOT_FILE);
     if (keep) {
-      await writeFileAtomic(where, JSON.stringify(file));
+      await writeFileAtomic(where, JSON.stringify(file), this.log.fs);
       this.dropThrough(snap.index);
     } else {
       const moving = records !== null && records.from < offset;
       const marker = moving ? { records: { from: records.from, file: path.basename(records.file) } } : {};
-      await writeFileAtomic(where, JSON.stringify({ ...file, installing: true, ...marker }));
+      await writeFileAtomic(where, JSON.stringify({ ...file, installing: true, ...marker }), this.log.fs);
       this.journal.truncateNoops(this.group, 0);
       this.noops.clear();
       if (moving) await copyStaged(this.log, records.file, records.from, offset, snap.term, this.now());
       else await this.log.resetTo(offset);
-      await writeFileAtomic(where, JSON.stringify(file));
+      await writeFileAtomic(where, JSON.stringify(file), this.log.fs);
       this.last = snap.index;
       this.nextOffset = offset;
       this.terms = [];
@@ -656,7 +665,7 @@ export class PartitionRaftStorage implements WritableRaftStorage {
       this.confs = [];
       this.loaded = [];
     }
-    if (records !== null) await fs.promises.rm(records.file, { force: true });
+    if (records !== null) await this.log.fs.remove(records.file, false);
     this.snap = snap;
     this.snapOffset = offset;
     this.noteEnd();
@@ -681,7 +690,7 @@ export class PartitionRaftStorage implements WritableRaftStorage {
     const term = this.term(index);
     const offset = this.offsetAfter(index) ?? (await this.locate(index + 1));
     const file: SnapshotFile = { version: 1, index, term, conf, offset, data: Buffer.from(data).toString('base64') };
-    await writeFileAtomic(path.join(this.log.dir, SNAPSHOT_FILE), JSON.stringify(file));
+    await writeFileAtomic(path.join(this.log.dir, SNAPSHOT_FILE), JSON.stringify(file), this.log.fs);
     this.snap = { index, term, conf, data };
     this.snapOffset = offset;
     this.dropThrough(index);

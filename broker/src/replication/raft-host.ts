@@ -11,6 +11,7 @@
  */
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { realTimers, type TimerHandle, type Timers } from '../platform/timers.js';
 import type { RaftNode } from '../raft/raft.js';
 import { MessageType, Role, type Entry, type Message, type ReadState, type Ready, type Snapshot, type SoftState } from '../raft/types.js';
 import type { PartitionRaftStorage } from './partition-raft-storage.js';
@@ -88,6 +89,8 @@ export interface RaftHostOptions {
   readonly registry?: Registry;
   /** Entry bytes a leader keeps in memory per group for followers behind it (default 32 MiB). */
   readonly cacheBytesPerGroup?: number;
+  /** The tick and turn scheduling (default: Node's timers; the system simulator's virtual clock in tests). */
+  readonly timers?: Timers;
 }
 
 interface Work {
@@ -124,7 +127,12 @@ export class RaftHost {
   private readonly busy = new Set<HostedGroup>();
   private inflight = 0;
   private stopped = false;
-  private ticker: NodeJS.Timeout | null = null;
+  private ticker: TimerHandle | null = null;
+  private readonly timers: Timers;
+  private readonly runTurnsSoon = (): void => {
+    this.scheduled = false;
+    this.runTurns();
+  };
   private idleWaiters: (() => void)[] = [];
   private readonly metrics: HostMetrics | null;
   private readonly proposedAt = new Map<HostedGroup, { index: number; at: number }[]>();
@@ -132,19 +140,19 @@ export class RaftHost {
   constructor(opts: RaftHostOptions) {
     this.opts = opts;
     this.nodeId = opts.nodeId;
+    this.timers = opts.timers ?? realTimers;
     this.metrics = opts.registry ? new HostMetrics(opts.registry, () => this.groups.values()) : null;
   }
 
   start(): void {
     if (this.ticker) return;
-    this.ticker = setInterval(() => this.tick(), this.opts.tickMs);
-    this.ticker.unref();
+    this.ticker = this.timers.setInterval(() => this.tick(), this.opts.tickMs);
   }
 
   /** Stops ticking and waits for the running turn; groups stay registered (close them yourself). */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.ticker) clearInterval(this.ticker);
+    if (this.ticker) this.timers.clearInterval(this.ticker);
     this.ticker = null;
     await this.idle();
   }
@@ -228,7 +236,7 @@ export class RaftHost {
       this.metrics.proposals.inc();
       let list = this.proposedAt.get(g);
       if (!list) this.proposedAt.set(g, (list = []));
-      list.push({ index: g.node.lastIndex, at: performance.now() });
+      list.push({ index: g.node.lastIndex, at: this.timers.now() });
     }
     this.markDirty(g);
   }
@@ -369,10 +377,7 @@ export class RaftHost {
     this.dirty.add(g);
     if (!this.running && !this.scheduled && !this.stopped) {
       this.scheduled = true;
-      setImmediate(() => {
-        this.scheduled = false;
-        this.runTurns();
-      });
+      this.timers.setImmediate(this.runTurnsSoon);
     }
   }
 
@@ -570,8 +575,13 @@ export class RaftHost {
   private noteCommit(g: HostedGroup): void {
     const c = g.node.commitIndex;
     if (c <= g.commitSeen) return;
+    // Only once the machine has been told it leads (the Ready that made the core leader may
+    // still be in its fsync while followers' acknowledgements already commit): a commit seen
+    // earlier would be used up unheard, and the new leader's high watermark would lag (and its
+    // acks=all answers wait) until the entries are applied.
+    if (g.role !== Role.Leader || g.node.role !== Role.Leader) return;
     g.commitSeen = c;
-    if (g.node.role === Role.Leader && g.machine.onLeaderCommit) {
+    if (g.machine.onLeaderCommit) {
       try {
         g.machine.onLeaderCommit(c);
       } catch (err) {
@@ -619,7 +629,7 @@ export class RaftHost {
   private observeCommit(g: HostedGroup, index: number): void {
     const list = this.proposedAt.get(g);
     if (!list || !this.metrics) return;
-    const now = performance.now();
+    const now = this.timers.now();
     let k = 0;
     while (k < list.length && (list[k] as { index: number }).index <= index) {
       this.metrics.commitLatency.observe((now - (list[k] as { at: number }).at) / 1000);

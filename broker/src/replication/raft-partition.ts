@@ -20,6 +20,7 @@ import { ErrorCode, KafkaError } from '../kafka/protocol/errors.js';
 import { BatchField, readInt64, setLogAppendTime, validateBatches, type RecordBatchHeader } from '../kafka/protocol/records.js';
 import { ProducerStateTable } from '../coordinator/producer-state.js';
 import type { AppendResult, ReadResult } from '../log/types.js';
+import { realTimers, type Timers } from '../platform/timers.js';
 import type { RaftNode } from '../raft/raft.js';
 import { MessageType, NONE, Role, type Entry, type Message, type Snapshot, type SoftState } from '../raft/types.js';
 import { isBatchEntry } from './control-entries.js';
@@ -81,7 +82,10 @@ export interface RaftPartitionOptions {
    */
   readonly fetchRecords?: RecordsFetch;
   readonly logger: Logger;
+  /** Wall-clock ms (timestamps, ISR lag); default Date.now. */
   readonly now?: () => number;
+  /** The long-poll timers (default: Node's). */
+  readonly timers?: Timers;
 }
 
 interface Waiter {
@@ -420,14 +424,15 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
   waitForData(offset: number, timeoutMs: number, signal: AbortSignal): Promise<void> {
     if (this.hwm > offset || this.closed || signal.aborted || timeoutMs <= 0 || !this.isLeader()) return Promise.resolve();
     return new Promise<void>((resolve) => {
+      const timers = this.opts.timers ?? realTimers;
       const done = (): void => {
-        clearTimeout(timer);
+        timers.clearTimeout(timer);
         signal.removeEventListener('abort', done);
         this.waiters.delete(waiter);
         resolve();
       };
       const waiter: Waiter = { offset, wake: done };
-      const timer = setTimeout(done, timeoutMs);
+      const timer = timers.setTimeout(done, timeoutMs);
       signal.addEventListener('abort', done, { once: true });
       this.waiters.add(waiter);
     });
