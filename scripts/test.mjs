@@ -26,11 +26,24 @@ function run(cmd, args, opts = {}) {
   return r.status ?? 1;
 }
 
+// The Java client tests (group.protocol=consumer, transactions) compile their driver with javac
+// and resolve kafka-clients with Maven; any JDK 11+ does, so a tool already on PATH is enough.
+const TOOL_PACKAGES = [
+  ['javac', 'default-jdk-headless'],
+  ['mvn', 'maven'],
+];
+
+function onPath(tool) {
+  return spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
+}
+
 function missingDebianPackages() {
-  return DEBIAN_PACKAGES.filter((p) => {
+  const packages = DEBIAN_PACKAGES.filter((p) => {
     const r = spawnSync('dpkg-query', ['-W', '-f=${Status}', p], { encoding: 'utf8' });
     return !(r.status === 0 && r.stdout.includes('install ok installed'));
   });
+  for (const [tool, pkg] of TOOL_PACKAGES) if (!onPath(tool)) packages.push(pkg);
+  return packages;
 }
 
 function ensureDebianPackages() {
