@@ -6,6 +6,7 @@ import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { FileLogManager } from '../log/log-manager.js';
 import type { LogConfig } from '../log/types.js';
+import { AbortedTxnIndex } from '../log/txn-index.js';
 import { RaftNode } from '../raft/raft.js';
 import { SeededRandom } from '../raft/random.js';
 import type { HardStateJournal } from './hard-state-journal.js';
@@ -52,6 +53,7 @@ function isLoneVoter(node: RaftNode, nodeId: number): boolean {
 
 export async function openReplica(o: OpenReplicaOptions): Promise<RaftPartition> {
   const log = await o.logManager.open(o.topic, o.partition, o.logConfig);
+  const txnIndex = await AbortedTxnIndex.open(log.dir);
   const applied = o.journal.get(o.group)?.commit ?? 0;
   const restore = RaftPartition.restorer(applied);
   const storage = await PartitionRaftStorage.open({
@@ -85,6 +87,7 @@ export async function openReplica(o: OpenReplicaOptions): Promise<RaftPartition>
     minInsyncReplicas: o.minInsyncReplicas,
     replicaLagTimeMaxMs: o.replicaLagTimeMaxMs,
     compacted: o.compacted ?? (() => false),
+    txnIndex,
     logger: o.logger,
   });
   partition.adoptRestored(restore);
