@@ -175,6 +175,8 @@ export async function startBroker(requested: BrokerConfig, options: StartBrokerO
       groups: coordinator.membership,
       offsets: coordinator.offsets,
       producerIds: coordinator.producerIds,
+      transactions: coordinator.transactions,
+      verifyTransaction: coordinator.verifyTransaction,
       coordinatorFor: (key, keyType) => coordinator.coordinatorFor(key, keyType),
     });
 

@@ -24,7 +24,7 @@ import type { LogConfig } from '../log/types.js';
 import { HardStateJournal } from '../replication/hard-state-journal.js';
 import { openReplica, openStateMachineReplica, type RaftTiming } from '../replication/open-replica.js';
 import { RaftHost } from '../replication/raft-host.js';
-import type { RaftPartition } from '../replication/raft-partition.js';
+import type { RaftPartition, TxnVerifier } from '../replication/raft-partition.js';
 import type { StateMachineReplica } from '../replication/state-machine-replica.js';
 import { createRaftTransport, PeerRequestError, type PeerAddress, type RaftTransport } from '../replication/transport/index.js';
 import type { DataPartition, PartitionLimits } from '../replication/types.js';
@@ -95,6 +95,15 @@ export interface RaftCluster extends DataCluster {
   controllerRequest(req: ControllerRequest, timeoutMs?: number): Promise<ControllerReply & { ok: true }>;
   onPartitionLeadership(l: (p: RaftPartition) => void): void;
   /**
+   * Serves broker-to-broker requests of `kind` over the raft transport (the transaction
+   * coordinator's markers and verifications); the handler's answer goes back as the reply.
+   */
+  servePeerRequests(kind: string, handler: (payload: Uint8Array, from: number) => Promise<Uint8Array>): void;
+  /** A request to broker `nodeId`'s handler of `kind`; rejects with PeerRequestError. */
+  peerRequest(nodeId: number, kind: string, payload: Uint8Array, timeoutMs: number): Promise<Uint8Array>;
+  /** KIP-890 verification for the transactional produces of every local replica. */
+  setTxnVerifier(v: TxnVerifier | null): void;
+  /**
    * Resolves once this broker is registered, its replicas are open and each has a leader
    * somewhere (or after `ms`): what a broker waits for before it takes client connections.
    */
@@ -160,6 +169,8 @@ class RaftClusterImpl implements RaftCluster {
   private retentionTimer: NodeJS.Timeout | null = null;
   private retentionRunning = false;
   private readonly leadershipListeners: ((p: RaftPartition) => void)[] = [];
+  private readonly peerHandlers = new Map<string, (payload: Uint8Array, from: number) => Promise<Uint8Array>>();
+  private txnVerifier: TxnVerifier | null = null;
   private byIdCache = new Map<string, TopicImage>();
   private byIdVersion = -1;
 
@@ -277,6 +288,8 @@ class RaftClusterImpl implements RaftCluster {
   }
 
   private async serveRequest(kind: string, payload: Uint8Array, from: number): Promise<Uint8Array> {
+    const peerHandler = this.peerHandlers.get(kind);
+    if (peerHandler !== undefined) return peerHandler(payload, from);
     if (kind !== CONTROLLER_REQUEST_KIND && kind !== JOIN_REQUEST_KIND) throw new Error(`unknown request kind ${kind}`);
     let req: ControllerRequest;
     try {
@@ -441,6 +454,7 @@ class RaftClusterImpl implements RaftCluster {
         campaign: isNew && image.replicas[0] === this.nodeId,
       });
       replica.onStateChange = (p) => this.onReplicaState(p, t);
+      replica.txnVerifier = this.txnVerifier;
       this.replicas.set(group, replica);
     } catch (err) {
       this.logger.error({ err, topic: t.name, partition }, 'opening a partition replica failed');
@@ -569,6 +583,20 @@ class RaftClusterImpl implements RaftCluster {
 
   onPartitionLeadership(l: (p: RaftPartition) => void): void {
     this.leadershipListeners.push(l);
+  }
+
+  servePeerRequests(kind: string, handler: (payload: Uint8Array, from: number) => Promise<Uint8Array>): void {
+    if (kind === CONTROLLER_REQUEST_KIND || kind === JOIN_REQUEST_KIND) throw new Error(`request kind ${kind} is the controller's`);
+    this.peerHandlers.set(kind, handler);
+  }
+
+  peerRequest(nodeId: number, kind: string, payload: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    return this.transport.request(nodeId, kind, payload, timeoutMs);
+  }
+
+  setTxnVerifier(v: TxnVerifier | null): void {
+    this.txnVerifier = v;
+    for (const r of this.replicas.values()) r.txnVerifier = v;
   }
 
   /** Leadership and ISR reports go to the controller in batches. */

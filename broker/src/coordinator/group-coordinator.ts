@@ -39,9 +39,39 @@ export class GroupCoordinator {
   readonly list: GroupMembership['list'] = (states) => this.membership.list(states);
   readonly deleteGroups: GroupMembership['deleteGroups'] = (groupIds) => this.membership.deleteGroups(groupIds);
   readonly commitOffsets: GroupOffsets['commitOffsets'] = (req) => this.offsets.commitOffsets(req);
-  readonly fetchOffsets: GroupOffsets['fetchOffsets'] = (groupId, topics) => this.offsets.fetchOffsets(groupId, topics);
+  readonly fetchOffsets: GroupOffsets['fetchOffsets'] = (groupId, topics, requireStable) => this.offsets.fetchOffsets(groupId, topics, requireStable);
   readonly deleteOffsets: GroupOffsets['deleteOffsets'] = (groupId, partitions) => this.offsets.deleteOffsets(groupId, partitions);
   readonly expireOffsets: GroupOffsets['expireOffsets'] = () => this.offsets.expireOffsets();
+
+  /** A record of a transactional offset commit read back at load: pending until its marker. */
+  applyTxnRecord(producerId: number, key: CoordinatorKey, value: OffsetValue | GroupValue | null): void {
+    if (key.type !== 'offset' || value === null) return;
+    let group = this.ctx.groups.get(key.group);
+    if (group === undefined) {
+      group = new Group(key.group, this.ctx.scheduler.now());
+      this.ctx.groups.set(key.group, group);
+    }
+    const pending = group.pendingTxnOffsets.get(producerId) ?? new Map<string, OffsetValue>();
+    pending.set(offsetMapKey(key.topic, key.partition), value as OffsetValue);
+    group.pendingTxnOffsets.set(producerId, pending);
+  }
+
+  /**
+   * A producer's transaction ended on an offsets partition (its marker is committed there): its
+   * pending offsets in the groups `which` selects (that partition's) take effect or go.
+   */
+  completeTransaction(producerId: number, commit: boolean, which: (groupId: string) => boolean): number {
+    let n = 0;
+    for (const g of this.ctx.groups.values()) {
+      if (!which(g.groupId)) continue;
+      const pending = g.pendingTxnOffsets.get(producerId);
+      if (pending === undefined) continue;
+      g.pendingTxnOffsets.delete(producerId);
+      if (commit) for (const [k, v] of pending) g.offsets.set(k, v);
+      n += pending.size;
+    }
+    return n;
+  }
 
   /**
    * Applies one record read back from the store at start-up (in log order). Groups come back

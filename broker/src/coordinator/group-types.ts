@@ -25,8 +25,11 @@ export interface GroupStore {
    * none yet); COORDINATOR_LOAD_IN_PROGRESS while this broker loads the group's partition.
    */
   ownership(groupId: string): number;
-  /** Appends durably; all records of one group go to its one partition. Throws KafkaError. */
-  append(groupId: string, records: readonly CoordinatorRecord[]): Promise<void>;
+  /**
+   * Appends durably; all records of one group go to its one partition. With `txn`, as a
+   * transactional batch of that producer. Throws KafkaError.
+   */
+  append(groupId: string, records: readonly CoordinatorRecord[], txn?: { readonly producerId: number; readonly producerEpoch: number }): Promise<void>;
 }
 
 /** Timers and clock, injectable so the state machine can be tested without waiting. */
@@ -131,6 +134,18 @@ export interface OffsetCommitRequest {
   readonly groupInstanceId: string | null;
   /** -1: the broker's retention applies. */
   readonly retentionTimeMs: number;
+  readonly partitions: readonly OffsetCommitPartition[];
+}
+
+export interface TxnOffsetCommitRequest {
+  readonly transactionalId: string;
+  readonly groupId: string;
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  /** -1 and '' when not given (before v3): no member check. */
+  readonly generationId: number;
+  readonly memberId: string;
+  readonly groupInstanceId: string | null;
   readonly partitions: readonly OffsetCommitPartition[];
 }
 

@@ -102,6 +102,11 @@ export class Group {
   /** Member ids handed out with MEMBER_ID_REQUIRED that have not joined yet, with their expiry timer. */
   readonly pendingMembers = new Map<string, unknown>();
   readonly offsets = new Map<string, CommittedOffset>();
+  /**
+   * Offsets committed inside a transaction (TxnOffsetCommit), by producer id: they take effect
+   * when the producer's commit marker reaches the group's partition, and go with an abort.
+   */
+  readonly pendingTxnOffsets = new Map<number, Map<string, CommittedOffset>>();
   /** The pending rebalance completion timer and its identity. */
   joinTimer: unknown = null;
   rebalanceEpoch = 0;
@@ -182,6 +187,12 @@ export class Group {
   currentMemberMetadata(): JoinMemberInfo[] {
     const protocol = this.protocolName ?? '';
     return [...this.members.values()].map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, metadata: m.metadataFor(protocol) }));
+  }
+
+  /** Whether an offset of this partition waits for a transaction to end. */
+  hasPendingTxnOffset(mapKey: string): boolean {
+    for (const pending of this.pendingTxnOffsets.values()) if (pending.has(mapKey)) return true;
+    return false;
   }
 
   /** True when `groupInstanceId` is bound to a different member than `memberId`. */

@@ -25,7 +25,7 @@ export interface ReplicatedPartition {
    * The partition may keep `batches` (and rewrite its offset fields) instead of copying it:
    * callers pass memory they will not touch again (produce passes the request's own bytes).
    */
-  append(batches: Buffer, acks: Acks, opts?: { readonly transactionalId?: string | null }): Promise<AppendResult>;
+  append(batches: Buffer, acks: Acks, opts?: { readonly transactionalId?: string | null; readonly internal?: boolean }): Promise<AppendResult>;
   read(offset: number, maxBytes: number, isolation: IsolationLevel): Promise<ReadResult>;
   /**
    * Resolves when the high watermark (read_committed: the last stable offset) passes `offset`,
@@ -54,7 +54,13 @@ export interface PartitionOffsetsAdmin {
   maxTimestamp(): { timestamp: number; offset: number } | null;
 }
 
-export type DataPartition = ReplicatedPartition & PartitionOffsetsAdmin;
+/** What the transaction coordinator asks of a partition leader (WriteTxnMarkers). */
+export interface PartitionTxnAdmin {
+  /** Writes a commit or abort marker; resolves with its offset once committed. Throws KafkaError. */
+  writeTxnMarker(m: { readonly producerId: number; readonly producerEpoch: number; readonly coordinatorEpoch: number; readonly commit: boolean }): Promise<number>;
+}
+
+export type DataPartition = ReplicatedPartition & PartitionOffsetsAdmin & PartitionTxnAdmin;
 
 /** Topic settings the append path enforces, read on every append so config changes apply at once. */
 export interface PartitionLimits {

@@ -87,4 +87,12 @@ export const BROKER_SETTINGS: readonly BrokerSettingFacts[] = [
   {"name":"group.max.session.timeout.ms","kind":"int","min":0,"max":2147483647,"flag":null},
   {"name":"group.max.size","kind":"int","min":1,"max":2147483647,"flag":null},
   {"name":"offset.metadata.max.bytes","kind":"int","min":0,"max":2147483647,"flag":null},
+  {"name":"transaction.state.log.num.partitions","kind":"int","min":1,"max":2147483647,"flag":null},
+  {"name":"transaction.state.log.replication.factor","kind":"int","min":1,"max":32767,"flag":null},
+  {"name":"transaction.state.log.segment.bytes","kind":"int","min":1,"max":2147483647,"flag":null},
+  {"name":"transaction.max.timeout.ms","kind":"int","min":1,"max":2147483647,"flag":null},
+  {"name":"transaction.abort.timed.out.transaction.cleanup.interval.ms","kind":"int","min":1,"max":2147483647,"flag":null},
+  {"name":"transactional.id.expiration.ms","kind":"int","min":1,"max":2147483647,"flag":null},
+  {"name":"transaction.remove.expired.transaction.cleanup.interval.ms","kind":"int","min":1,"max":2147483647,"flag":null},
+  {"name":"transaction.partition.verification.enable","kind":"boolean","oneOf":["true","false"],"flag":null},
 ];

@@ -32,6 +32,16 @@ function failed(index: number, code: number, message: string | null): PartitionP
   return { index, errorCode: code, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, recordErrors: [], errorMessage: message };
 }
 
+/**
+ * A verification refusal as the produce's version knows it: Produce reports a fenced epoch as
+ * INVALID_PRODUCER_EPOCH in every version (KIP-588), and TRANSACTION_ABORTABLE exists from v11.
+ */
+function produceErrorFor(code: number, version: number): number {
+  if (code === ErrorCode.PRODUCER_FENCED) return ErrorCode.INVALID_PRODUCER_EPOCH;
+  if (code === ErrorCode.TRANSACTION_ABORTABLE && version < 11) return ErrorCode.INVALID_TXN_STATE;
+  return code;
+}
+
 function isAcks(acks: number): acks is Acks {
   return acks === -1 || acks === 0 || acks === 1;
 }
@@ -61,6 +71,7 @@ export const produceApi = defineApi({
       acks: Acks,
       timeoutMs: number,
       transactionalId: string | null,
+      version: number,
     ): Promise<PartitionProduceResponse> {
       try {
         const partition = cluster.partition(topic, index);
@@ -79,7 +90,7 @@ export const produceApi = defineApi({
         };
       } catch (err) {
         const e = errorOutcome(err, logger, `Produce to ${topic}-${index}`);
-        return failed(index, e.code, e.message);
+        return failed(index, produceErrorFor(e.code, version), e.message);
       }
     }
 
@@ -114,7 +125,7 @@ export const produceApi = defineApi({
               if (!isAcks(acks)) return failed(p.index, ErrorCode.INVALID_REQUIRED_ACKS, `acks must be -1, 0 or 1, got ${acks}`);
               const te = topicErrors.get(t.name);
               if (te) return failed(p.index, te.code, te.message);
-              return produceOne(t.name, p.index, p.records, acks, req.timeoutMs, req.transactionalId);
+              return produceOne(t.name, p.index, p.records, acks, req.timeoutMs, req.transactionalId, ctx.apiVersion);
             }),
           ),
         })),

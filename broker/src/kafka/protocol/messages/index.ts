@@ -12,4 +12,5 @@ export * from './offsets.js';
 export * from './produce.js';
 export * from './producers.js';
 export * from './topics.js';
+export * from './transactions.js';
 export * from './types.js';
