@@ -25,10 +25,9 @@
  * - Transactional ids idle for transactional.id.expiration.ms are removed (a tombstone).
  */
 import { ErrorCode, KafkaError } from '../kafka/protocol/errors.js';
-import type { CoordinatorLogger, Scheduler } from './group-types.js';
-import type { InternalTopic } from './internal-topic.js';
+import type { CoordinatorLogger, CoordinatorRecord, Scheduler } from './group-types.js';
 import { KeyedLock } from './keyed-lock.js';
-import type { TxnMarkerSender } from './txn-markers.js';
+import type { MarkerWrite } from './txn-peer-protocol.js';
 import { encodeTxnKey, encodeTxnValue, TXN_STATES, type TopicPartitionRef, type TxnState, type TxnValue } from './txn-records.js';
 
 /** Producer ids for new transactional ids (the controller's blocks). */
@@ -43,10 +42,25 @@ export interface TxnCoordinatorConfig {
   readonly idExpirationMs: number;
 }
 
+/** Where the state lives (internal-topic.ts over `__transaction_state`). */
+export interface TxnStateStore {
+  /** NONE, NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS for the key's partition. */
+  ownership(transactionalId: string): number;
+  partitionFor(transactionalId: string): number;
+  /** Durable (acks=-1) or throws KafkaError. */
+  append(transactionalId: string, records: readonly CoordinatorRecord[]): Promise<void>;
+}
+
+/** Writes a transaction's markers (txn-markers.ts); false when it stopped before all were written. */
+export interface TxnMarkerWriter {
+  write(marker: Omit<MarkerWrite, 'partitions'>, partitions: readonly TopicPartitionRef[], active: () => boolean): Promise<boolean>;
+  close(): void;
+}
+
 export interface TxnCoordinatorOptions {
-  readonly store: InternalTopic;
+  readonly store: TxnStateStore;
   readonly producerIds: TxnProducerIds;
-  readonly markers: TxnMarkerSender;
+  readonly markers: TxnMarkerWriter;
   /** The `__consumer_offsets` partition of a group (AddOffsetsToTxn adds it). */
   readonly offsetsPartition: (groupId: string) => TopicPartitionRef;
   readonly partitionExists: (topic: string, partition: number) => boolean;
