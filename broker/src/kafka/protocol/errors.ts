@@ -105,6 +105,7 @@ export const ErrorCode = {
   UNSUPPORTED_ASSIGNOR: 112,
   STALE_MEMBER_EPOCH: 113,
   TRANSACTION_ABORTABLE: 120,
+  INVALID_REGULAR_EXPRESSION: 128,
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];

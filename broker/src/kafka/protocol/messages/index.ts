@@ -4,6 +4,7 @@
  */
 export * from './api-versions.js';
 export * from './configs.js';
+export * from './consumer-groups.js';
 export * from './fetch.js';
 export * from './group-offsets.js';
 export * from './groups.js';
