@@ -234,6 +234,17 @@ export const BROKER_SETTINGS = [
   int('group.max.session.timeout.ms', { default: 1_800_000, min: 0, doc: 'Longest session timeout a member may ask for.' }),
   int('group.max.size', { default: INT32_MAX, min: 1, doc: 'Most members one group may have.' }),
   int('offset.metadata.max.bytes', { default: 4096, min: 0, doc: 'Longest metadata string an offset commit may carry.' }),
+  int('group.consumer.session.timeout.ms', {
+    default: 45_000, min: 1, doc: 'Consumer-protocol groups (KIP-848): a member that sends no heartbeat for this long leaves.',
+  }),
+  int('group.consumer.heartbeat.interval.ms', {
+    default: 5000, min: 1, doc: 'Consumer-protocol groups: how often members heartbeat (the coordinator tells them).',
+  }),
+  list('group.consumer.assignors', {
+    default: ['uniform', 'range'], elements: ['uniform', 'range'],
+    doc: 'Server-side assignors of consumer-protocol groups members may ask for; the first is the default.',
+  }),
+  int('group.consumer.max.size', { default: INT32_MAX, min: 1, doc: 'Most members one consumer-protocol group may have.' }),
 
   // Transactions.
   int('transaction.state.log.num.partitions', { default: 50, min: 1, doc: 'Partitions of __transaction_state (fixed once the topic exists).' }),

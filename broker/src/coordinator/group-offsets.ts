@@ -6,6 +6,7 @@
 import { ErrorCode, KafkaError } from '../kafka/protocol/errors.js';
 import { Group, offsetMapKey, parseOffsetMapKey } from './group.js';
 import { storeErrorCode, type GroupContext } from './group-context.js';
+import type { ConsumerGroups } from './consumer-groups.js';
 import type { GroupMembership } from './group-membership.js';
 import {
   NON_EMPTY_GROUP,
@@ -18,6 +19,9 @@ import {
 import { encodeKey, encodeOffsetValue, type OffsetValue } from './offsets-records.js';
 
 export class GroupOffsets {
+  /** The KIP-848 side: offsets of consumer-protocol groups are checked against member epochs. */
+  consumerGroups: ConsumerGroups | null = null;
+
   constructor(
     private readonly ctx: GroupContext,
     private readonly membership: GroupMembership,
@@ -108,9 +112,16 @@ export class GroupOffsets {
         this.ctx.groups.set(req.groupId, group);
       }
       if (group.state === 'Dead') return all(ErrorCode.COORDINATOR_NOT_AVAILABLE);
-      if (group.isStaticMemberFenced(req.memberId, req.groupInstanceId)) return all(ErrorCode.FENCED_INSTANCE_ID);
-      if (req.memberId !== '' && !group.members.has(req.memberId)) return all(ErrorCode.UNKNOWN_MEMBER_ID);
-      if (req.generationId >= 0 && req.generationId !== group.generation) return all(ErrorCode.ILLEGAL_GENERATION);
+      if (group.consumer !== null && this.consumerGroups !== null) {
+        if (req.memberId !== '' || req.generationId >= 0) {
+          const check = this.consumerGroups.checkCommit(group, req.memberId, req.generationId, ErrorCode.ILLEGAL_GENERATION);
+          if (check !== ErrorCode.NONE) return all(check === ErrorCode.FENCED_MEMBER_EPOCH ? ErrorCode.ILLEGAL_GENERATION : check);
+        }
+      } else {
+        if (group.isStaticMemberFenced(req.memberId, req.groupInstanceId)) return all(ErrorCode.FENCED_INSTANCE_ID);
+        if (req.memberId !== '' && !group.members.has(req.memberId)) return all(ErrorCode.UNKNOWN_MEMBER_ID);
+        if (req.generationId >= 0 && req.generationId !== group.generation) return all(ErrorCode.ILLEGAL_GENERATION);
+      }
       const now = this.ctx.scheduler.now();
       const errors = new Map<number, number>();
       const accepted: Array<{ index: number; value: OffsetValue }> = [];
@@ -145,6 +156,10 @@ export class GroupOffsets {
 
   private checkCommitMembership(group: Group, req: OffsetCommitRequest): number {
     if (group.state === 'Dead') return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (group.consumer !== null && this.consumerGroups !== null) {
+      // OffsetCommit v9+ knows STALE_MEMBER_EPOCH; before, a stale epoch reads as a stale generation.
+      return this.consumerGroups.checkCommit(group, req.memberId, req.generationId, (req.apiVersion ?? 9) >= 9 ? ErrorCode.STALE_MEMBER_EPOCH : ErrorCode.ILLEGAL_GENERATION);
+    }
     if (group.isStaticMemberFenced(req.memberId, req.groupInstanceId)) return ErrorCode.FENCED_INSTANCE_ID;
     if (req.generationId < 0 && group.state === 'Empty') return ErrorCode.NONE;
     // The member has the new generation from JoinGroup but not its assignment yet: let it retry.
@@ -159,6 +174,7 @@ export class GroupOffsets {
     groupId: string,
     topics: ReadonlyArray<{ readonly name: string; readonly partitions: readonly number[] }> | null,
     requireStable = false,
+    member: { readonly memberId: string | null; readonly memberEpoch: number } | null = null,
   ): Promise<{ errorCode: number; offsets: FetchedOffset[] }> {
     {
       const owner = this.ctx.store.ownership(groupId);
@@ -166,6 +182,11 @@ export class GroupOffsets {
     }
     return this.ctx.lock.run(groupId, () => {
       const group = this.ctx.groups.get(groupId);
+      // OffsetFetch v9 from a consumer-protocol member: its epoch must be current.
+      if (member !== null && member.memberEpoch >= 0 && group?.consumer != null && this.consumerGroups !== null) {
+        const check = this.consumerGroups.checkCommit(group, member.memberId ?? '', member.memberEpoch, ErrorCode.STALE_MEMBER_EPOCH);
+        if (check !== ErrorCode.NONE) return { errorCode: check, offsets: [] };
+      }
       const offsets: FetchedOffset[] = [];
       if (topics === null) {
         if (group !== undefined) {

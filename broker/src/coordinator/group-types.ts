@@ -135,6 +135,8 @@ export interface OffsetCommitRequest {
   /** -1: the broker's retention applies. */
   readonly retentionTimeMs: number;
   readonly partitions: readonly OffsetCommitPartition[];
+  /** The OffsetCommit version (which errors the client knows); the latest when absent. */
+  readonly apiVersion?: number;
 }
 
 export interface TxnOffsetCommitRequest {
@@ -167,7 +169,7 @@ export interface FetchedOffset {
 export interface GroupDescription {
   readonly errorCode: number;
   readonly groupId: string;
-  readonly groupState: GroupState;
+  readonly groupState: GroupState | 'Assigning' | 'Reconciling';
   readonly protocolType: string;
   readonly protocolData: string;
   readonly members: ReadonlyArray<{
@@ -192,7 +194,9 @@ export interface GroupOverview {
 export interface GroupListing {
   readonly groupId: string;
   readonly protocolType: string;
-  readonly groupState: GroupState;
+  /** A classic state, or for a consumer-protocol group Empty, Assigning, Reconciling or Stable. */
+  readonly groupState: string;
+  readonly groupType: 'classic' | 'consumer';
 }
 
 export interface GroupCoordinatorOptions {

@@ -4,6 +4,7 @@
  * group-coordinator.ts; this module only holds state and answers questions about it.
  */
 import type { OffsetValue } from './offsets-records.js';
+import type { ConsumerGroupState } from './consumer-group.js';
 
 export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
 
@@ -107,6 +108,11 @@ export class Group {
    * when the producer's commit marker reaches the group's partition, and go with an abort.
    */
   readonly pendingTxnOffsets = new Map<number, Map<string, CommittedOffset>>();
+  /**
+   * Set while the group uses the consumer rebalance protocol (KIP-848, consumer-groups.ts): then
+   * it has no classic members, and `state` is only Empty or Stable (for offset retention).
+   */
+  consumer: ConsumerGroupState | null = null;
   /** The pending rebalance completion timer and its identity. */
   joinTimer: unknown = null;
   rebalanceEpoch = 0;

@@ -20,6 +20,7 @@ import type { GroupMembership } from './group-membership.js';
 import type { GroupOffsets } from './group-offsets.js';
 import { OFFSETS_TOPIC } from './group-partition.js';
 import { InternalTopic } from './internal-topic.js';
+import { isAssignorName } from './assignors.js';
 import { CoordinatorRecordError } from './offsets-records.js';
 import { OffsetsTopicStore } from './offsets-topic-store.js';
 import { PartitionLoader } from './partition-loader.js';
@@ -44,6 +45,7 @@ import { decodeTxnKey, decodeTxnValue, TXN_STATE_TOPIC } from './txn-records.js'
 export { ProducerStateTable, type SequenceCheck, type ProducerBatch } from './producer-state.js';
 export { GroupCoordinator, type GroupConfig, type GroupOverview } from './group-coordinator.js';
 export type { GroupMembership } from './group-membership.js';
+export type { ConsumerGroups } from './consumer-groups.js';
 export type { GroupOffsets } from './group-offsets.js';
 export { AUTHORIZED_OPERATIONS_OMITTED, type FetchedOffset, type PartitionError } from './group-types.js';
 export { OFFSETS_TOPIC, partitionForKey, javaHashCode } from './group-partition.js';
@@ -190,7 +192,32 @@ export async function createCoordinator(opts: CoordinatorOptions): Promise<Coord
     segmentBytes: settings.offsetsTopicSegmentBytes,
     logger,
   });
-  const groups = new GroupCoordinator({ store, config: settings.group, logger, partitionExists });
+  const s = config.settings;
+  const groups = new GroupCoordinator({
+    store,
+    config: settings.group,
+    logger,
+    partitionExists,
+    consumerProtocol: {
+      catalog: {
+        byName: (name) => {
+          const t = cluster.topic(name);
+          return t === undefined ? undefined : { topicId: t.topicId, partitions: t.partitions, internal: t.internal };
+        },
+        byId: (id) => {
+          const t = cluster.topicById(id);
+          return t === undefined ? undefined : { name: t.name, partitions: t.partitions };
+        },
+        names: () => cluster.topics().map((t) => t.name),
+      },
+      config: {
+        sessionTimeoutMs: s.get('group.consumer.session.timeout.ms'),
+        heartbeatIntervalMs: s.get('group.consumer.heartbeat.interval.ms'),
+        assignors: s.get('group.consumer.assignors').filter(isAssignorName),
+        maxSize: s.get('group.consumer.max.size'),
+      },
+    },
+  });
   const producerIds: ProducerIdSource = opts.producerIdBlocks
     ? new BlockProducerIds(opts.producerIdBlocks)
     : await ProducerIdAllocator.open(config.dataDir, config.nodeId);

@@ -13,6 +13,9 @@
  *   value {"version":1,"protocolType":PT|null,"generation":N,"protocol":P|null,"leader":L|null,
  *          "stateTimestamp":T,"members":[{"memberId","groupInstanceId","clientId","clientHost",
  *          "sessionTimeoutMs","rebalanceTimeoutMs","subscription"(base64),"assignment"(base64)}]}
+ * Consumer group (KIP-848 rebalance protocol)
+ *   key   {"version":1,"type":"consumer-group","group":G}
+ *   value {"version":1,"groupEpoch":N}
  * A null value (tombstone) deletes the key: a deleted offset, or a deleted group.
  */
 
@@ -30,7 +33,16 @@ export interface GroupKey {
   readonly group: string;
 }
 
-export type CoordinatorKey = OffsetKey | GroupKey;
+export interface ConsumerGroupKey {
+  readonly type: 'consumer-group';
+  readonly group: string;
+}
+
+export type CoordinatorKey = OffsetKey | GroupKey | ConsumerGroupKey;
+
+export interface ConsumerGroupValue {
+  readonly groupEpoch: number;
+}
 
 export interface OffsetValue {
   readonly offset: number;
@@ -64,7 +76,7 @@ export function encodeKey(k: CoordinatorKey): Buffer {
   const obj =
     k.type === 'offset'
       ? { version: RECORD_SCHEMA_VERSION, type: 'offset', group: k.group, topic: k.topic, partition: k.partition }
-      : { version: RECORD_SCHEMA_VERSION, type: 'group', group: k.group };
+      : { version: RECORD_SCHEMA_VERSION, type: k.type, group: k.group };
   return Buffer.from(JSON.stringify(obj), 'utf8');
 }
 
@@ -80,6 +92,14 @@ export function encodeOffsetValue(v: OffsetValue): Buffer {
     }),
     'utf8',
   );
+}
+
+export function encodeConsumerGroupValue(v: ConsumerGroupValue): Buffer {
+  return Buffer.from(JSON.stringify({ version: RECORD_SCHEMA_VERSION, groupEpoch: v.groupEpoch }), 'utf8');
+}
+
+export function decodeConsumerGroupValue(buf: Buffer): ConsumerGroupValue {
+  return { groupEpoch: int(parseObject(buf, 'consumer group value'), 'groupEpoch', 'consumer group value') };
 }
 
 export function encodeGroupValue(v: GroupValue): Buffer {
@@ -147,6 +167,7 @@ export function decodeKey(buf: Buffer): CoordinatorKey {
   const o = parseObject(buf, 'key');
   if (o.type === 'offset') return { type: 'offset', group: str(o, 'group', 'key'), topic: str(o, 'topic', 'key'), partition: int(o, 'partition', 'key') };
   if (o.type === 'group') return { type: 'group', group: str(o, 'group', 'key') };
+  if (o.type === 'consumer-group') return { type: 'consumer-group', group: str(o, 'group', 'key') };
   throw new CoordinatorRecordError(`key.type ${String(o.type)} is unknown`);
 }
 

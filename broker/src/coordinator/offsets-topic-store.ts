@@ -15,13 +15,17 @@ import { OFFSETS_TOPIC } from './group-partition.js';
 import { InternalTopic, type TxnWriter } from './internal-topic.js';
 import {
   CoordinatorRecordError,
+  decodeConsumerGroupValue,
   decodeGroupValue,
   decodeKey,
   decodeOffsetValue,
+  type ConsumerGroupValue,
   type CoordinatorKey,
   type GroupValue,
   type OffsetValue,
 } from './offsets-records.js';
+
+export type StoredValue = OffsetValue | GroupValue | ConsumerGroupValue;
 
 export interface OffsetsTopicOptions {
   readonly cluster: Cluster;
@@ -36,9 +40,9 @@ export interface OffsetsTopicOptions {
 
 /** What a load hands back, in log order. */
 export interface ReplayVisitor {
-  record(key: CoordinatorKey, value: OffsetValue | GroupValue | null): void;
+  record(key: CoordinatorKey, value: StoredValue | null): void;
   /** A record of a transactional offset commit, pending until its producer's marker. */
-  txnRecord(producerId: number, key: CoordinatorKey, value: OffsetValue | GroupValue | null): void;
+  txnRecord(producerId: number, key: CoordinatorKey, value: StoredValue | null): void;
   marker(producerId: number, commit: boolean): void;
 }
 
@@ -100,9 +104,16 @@ export class OffsetsTopicStore extends InternalTopic implements GroupStore {
   }
 }
 
-function decodeRecord(key: Buffer | null, value: Buffer | null): [CoordinatorKey, OffsetValue | GroupValue | null] {
+function decodeRecord(key: Buffer | null, value: Buffer | null): [CoordinatorKey, StoredValue | null] {
   if (key === null) throw new CoordinatorRecordError('record without a key');
   const k = decodeKey(key);
   if (value === null) return [k, null];
-  return [k, k.type === 'offset' ? decodeOffsetValue(value) : decodeGroupValue(value)];
+  switch (k.type) {
+    case 'offset':
+      return [k, decodeOffsetValue(value)];
+    case 'group':
+      return [k, decodeGroupValue(value)];
+    case 'consumer-group':
+      return [k, decodeConsumerGroupValue(value)];
+  }
 }
