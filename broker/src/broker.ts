@@ -173,6 +173,7 @@ export async function startBroker(requested: BrokerConfig, options: StartBrokerO
       config,
       logger: logger.child({ component: 'apis' }),
       groups: coordinator.membership,
+      consumerGroups: coordinator.groups.consumerGroups,
       offsets: coordinator.offsets,
       producerIds: coordinator.producerIds,
       transactions: coordinator.transactions,

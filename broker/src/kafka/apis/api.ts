@@ -6,7 +6,7 @@
  */
 import type { DataCluster } from '../../cluster/types.js';
 import type { BrokerConfig } from '../../config/index.js';
-import type { CoordinatorNode, GroupMembership, GroupOffsets, ProducerIdSource, TransactionCoordinator } from '../../coordinator/index.js';
+import type { ConsumerGroups, CoordinatorNode, GroupMembership, GroupOffsets, ProducerIdSource, TransactionCoordinator } from '../../coordinator/index.js';
 import type { TxnVerifier } from '../../replication/raft-partition.js';
 import type { Logger } from '../../observability/logger.js';
 import { bodyAs, type BodyOf, type ResponseBodyOf } from '../protocol/messages/types.js';
@@ -20,6 +20,8 @@ export interface ApiServices {
   readonly config: BrokerConfig;
   readonly logger: Logger;
   readonly groups: GroupMembership;
+  /** KIP-848 consumer groups. */
+  readonly consumerGroups: ConsumerGroups;
   readonly offsets: GroupOffsets;
   readonly producerIds: ProducerIdSource;
   /** The transaction coordinator (of the transactional ids whose state partition this broker leads). */

@@ -8,6 +8,9 @@
  * every partition); v2+ answer with a top-level error; v5+ with each offset's leader epoch; v8+
  * batch groups.
  *
+ * v9+ carry the member id and epoch of a consumer-protocol member (KIP-848), which must be
+ * current: STALE_MEMBER_EPOCH (113) or UNKNOWN_MEMBER_ID (25) per group otherwise.
+ *
  * Errors: NOT_COORDINATOR (16), at the top level, per group (v8+) or per partition (v0-1);
  * UNSTABLE_OFFSET_COMMIT (88) per partition.
  */
@@ -33,15 +36,19 @@ export const offsetFetchApi = defineApi({
   response: OffsetFetchResponse,
   versions: { min: 0, max: 9 },
   create: ({ offsets }: Pick<ApiServices, 'offsets'>) => {
-    const fetchOne = (groupId: string, topics: readonly { name: string; partitionIndexes: readonly number[] }[] | null, requireStable: boolean) =>
-      offsets.fetchOffsets(groupId, topics === null ? null : topics.map((t) => ({ name: t.name, partitions: t.partitionIndexes })), requireStable);
+    const fetchOne = (
+      groupId: string,
+      topics: readonly { name: string; partitionIndexes: readonly number[] }[] | null,
+      requireStable: boolean,
+      member: { memberId: string | null; memberEpoch: number } | null = null,
+    ) => offsets.fetchOffsets(groupId, topics === null ? null : topics.map((t) => ({ name: t.name, partitions: t.partitionIndexes })), requireStable, member);
 
     return async (req, ctx) => {
       const v = ctx.apiVersion;
       if (v >= 8) {
         const groups = [];
         for (const g of req.groups) {
-          const r = await fetchOne(g.groupId, g.topics, req.requireStable);
+          const r = await fetchOne(g.groupId, g.topics, req.requireStable, v >= 9 ? { memberId: g.memberId, memberEpoch: g.memberEpoch } : null);
           groups.push({ groupId: g.groupId, topics: partitionsOut(r.offsets), errorCode: r.errorCode });
         }
         return { throttleTimeMs: 0, topics: [], errorCode: ErrorCode.NONE, groups };

@@ -7,6 +7,8 @@ import { addPartitionsToTxnApi } from './add-partitions-to-txn.js';
 import { alterConfigsApi } from './alter-configs.js';
 import type { ApiServices } from './api.js';
 import { apiVersionsApi } from './api-versions.js';
+import { consumerGroupDescribeApi } from './consumer-group-describe.js';
+import { consumerGroupHeartbeatApi } from './consumer-group-heartbeat.js';
 import { createPartitionsApi } from './create-partitions.js';
 import { createTopicsApi } from './create-topics.js';
 import { deleteGroupsApi } from './delete-groups.js';
@@ -71,6 +73,8 @@ export const API_MODULES = [
   describeClusterApi,
   describeTransactionsApi,
   listTransactionsApi,
+  consumerGroupHeartbeatApi,
+  consumerGroupDescribeApi,
 ] as const;
 
 /** Every served API: its definitions and the versions its module serves. */
