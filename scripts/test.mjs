@@ -65,8 +65,11 @@ const totals = { passed: 0, failed: 0, skipped: 0 };
 // keeps nothing even then.
 const suiteTmp = mkdtempSync(join(tmpdir(), 'chronik-run-'));
 process.env.TMPDIR = suiteTmp;
-/** Caches that tools keep in the temp dir on purpose (Node's compile cache, tsx's), not a test's leftovers. */
-const TOOL_CACHES = [/^node-compile-cache$/, /^tsx-\d+$/];
+/**
+ * What tools keep in the temp dir on purpose, not a test's leftovers: Node's compile cache, tsx's,
+ * and the lock testcontainers takes for its port allocation.
+ */
+const TOOL_CACHES = [/^node-compile-cache$/, /^tsx-\d+$/, /^testcontainers-node-\d+\.lock$/];
 
 // Type errors are failures in their own right: product code and tests, counted as one check.
 console.log('[test] typecheck');

@@ -1,8 +1,10 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
 import { Gauge } from 'prom-client';
 import { MAX_GROUP_COMMIT_LINGER_MS, type BrokerConfig } from './config/index.js';
 import { claimDataDir } from './cluster/data-dir-identity.js';
+import { startAdmin, type AdminHandle } from './admin/index.js';
 import { openRaftCluster, raftClusterSettings, type RaftCluster } from './cluster/raft-cluster.js';
 import { createCoordinator } from './coordinator/index.js';
 import { apiVersionsApi } from './kafka/apis/api-versions.js';
@@ -21,6 +23,8 @@ export interface Broker {
   /** Bound ports (differ from the config when it asked for port 0). */
   readonly kafkaPort: number;
   readonly httpPort: number;
+  /** The admin listener's port; null without one. */
+  readonly adminPort: number | null;
   ready(): boolean;
   /** Stops accepting, finishes in-flight requests, closes the coordinator, cluster and logs (fsync). Idempotent. */
   stop(): Promise<void>;
@@ -62,6 +66,10 @@ async function resolveListenPorts(config: BrokerConfig): Promise<BrokerConfig> {
       raftAdvertised: c.raftAdvertised.port === 0 ? { host: c.raftAdvertised.host, port } : c.raftAdvertised,
     };
   }
+  if (c.adminListen !== null && c.adminListen.port === 0) {
+    const port = await freePortOn(c.adminListen.host);
+    c = { ...c, adminListen: { host: c.adminListen.host, port }, adminAdvertised: { host: c.adminAdvertised?.host ?? c.adminListen.host, port } };
+  }
   return c;
 }
 
@@ -79,6 +87,18 @@ function groupCommitLingerMs(config: BrokerConfig, logger: Logger): number {
 }
 
 const SETTLE_TIMEOUT_MS = 30_000;
+/** The metadata group's log directory name (not a partition the admin service reports). */
+const METADATA_LOG = '__cluster_metadata';
+
+/** This broker's version, from its package.json (next to src/ and dist/ alike). */
+async function brokerVersion(): Promise<string> {
+  try {
+    const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : '';
+  } catch {
+    return '';
+  }
+}
 
 /** Group-commit counters read when /metrics is scraped. */
 function registerStorageMetrics(metrics: BrokerMetrics, stats: () => GroupCommitStats): void {
@@ -113,6 +133,7 @@ export async function startBroker(requested: BrokerConfig, options: StartBrokerO
   let storageReady = false;
   let kafka: KafkaServer | null = null;
   let cluster: RaftCluster | null = null;
+  let admin: AdminHandle | null = null;
   const cleanups: (() => Promise<void>)[] = [];
 
   const http: ObservabilityServer = await startHttpServer({
@@ -167,6 +188,23 @@ export async function startBroker(requested: BrokerConfig, options: StartBrokerO
       onLeadershipChange: (listener) => raftCluster.onPartitionLeadership((p) => listener(p.topic, p.partition)),
     });
     cleanups.push(() => coordinator.close());
+    const adminHandle = await startAdmin({
+      cluster: raftCluster,
+      groups: () => coordinator.groups.overview(),
+      logSizes: () =>
+        logManager.openLogs().flatMap((l) => {
+          const name = path.basename(l.dir);
+          const at = name.lastIndexOf('-');
+          const topic = name.slice(0, at);
+          return at > 0 && topic !== METADATA_LOG ? [{ topic, partition: Number(name.slice(at + 1)), bytes: l.sizeInBytes() }] : [];
+        }),
+      version: await brokerVersion(),
+      listen: config.adminListen,
+      tokenFile: config.adminTokenFile,
+      logger: logger.child({ component: 'admin' }),
+    });
+    admin = adminHandle;
+    cleanups.push(() => adminHandle.close());
 
     const handlers = bindApis({
       cluster: raftCluster,
@@ -213,6 +251,7 @@ export async function startBroker(requested: BrokerConfig, options: StartBrokerO
     metrics,
     kafkaPort: listener.port,
     httpPort: http.port,
+    adminPort: admin?.port ?? null,
     ready: () => storageReady && listener.listening && cluster?.registered() === true,
     stop() {
       stopping ??= (async () => {

@@ -144,6 +144,9 @@ describe('object builders', () => {
     expect(parsed.config).toMatchObject({ nodeId: 3, rack: 'eu-1a', kafkaHost: '0.0.0.0', dataDir: '/var/lib/chronik/data' });
     expect(parsed.config.settings.get('num.partitions')).toBe(6);
     expect(out[out.indexOf('--advertised') + 1]).toBe('kafka-1.kafka-headless.prod.svc.cluster.local:9092');
+    // The admin service listens on every pod, on the port the operator's client dials.
+    expect(parsed.config.adminListen).toEqual({ host: '0.0.0.0', port: 9645 });
+    expect(parsed.config.adminAdvertised).toEqual({ host: 'kafka-1.kafka-headless.prod.svc.cluster.local', port: 9645 });
     // A pod with no id assigned refuses to start rather than inventing one.
     expect(() => execFileSync('/bin/sh', ['-c', script], { env: { HOSTNAME: 'kafka-9', PATH: process.env.PATH }, stdio: 'pipe' })).toThrow();
     expect(readFileSync(join(dir, 'broker-ids'), 'utf8')).toContain('kafka-1=3');

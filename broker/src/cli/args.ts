@@ -15,6 +15,7 @@ export const MAIN_USAGE = `Usage: chronik <command> [options]
 Commands:
   broker     run a Kafka-compatible broker (chronik broker --help for its options)
   dev        run a local cluster of brokers on 127.0.0.1 (chronik dev --help)
+  ctl        administer a running cluster through a broker's admin listener (chronik ctl --help)
 
 Options:
   -h, --help     show this help

@@ -1,6 +1,6 @@
 /**
  * `chronik dev`: a local cluster of broker processes on 127.0.0.1 for development. Broker i gets
- * Kafka port base+i, Raft port base+100+i and HTTP port 9644+i, data in
+ * Kafka port base+i, Raft port base+100+i, admin port base+200+i and HTTP port 9644+i, data in
  * `<data-dir>/dev-i`; the first min(3, N) brokers (5 from 7 up) are the metadata voters. Logs
  * are prefixed by broker id. Ctrl-C stops every broker cleanly; running it again resumes with
  * the same data.
@@ -18,7 +18,7 @@ Starts a local cluster of broker processes on 127.0.0.1.
 Options:
   --brokers N        number of brokers, 1-9 (default 3)
   --data-dir DIR     parent of each broker's data dir dev-<id> (default ./data)
-  --base-port PORT   Kafka port of broker 0; Raft = +100 (default 9092)
+  --base-port PORT   Kafka port of broker 0; Raft = +100, admin = +200 (default 9092)
   --http-port PORT   HTTP port of broker 0 (default 9644)
   --config K=V       broker config passed to every broker (repeatable)
   -h, --help         this text
@@ -95,6 +95,7 @@ export interface DevBrokerPlan {
   readonly nodeId: number;
   readonly kafkaPort: number;
   readonly raftPort: number;
+  readonly adminPort: number;
   readonly httpPort: number;
   readonly dataDir: string;
   readonly args: readonly string[];
@@ -106,6 +107,7 @@ export function planDevCluster(o: DevOptions): DevBrokerPlan[] {
   return Array.from({ length: o.brokers }, (_, i) => {
     const kafkaPort = o.basePort + i;
     const raftPort = o.basePort + 100 + i;
+    const adminPort = o.basePort + 200 + i;
     const httpPort = o.httpPort + i;
     const dataDir = path.join(o.dataDir, `dev-${i}`);
     const args = [
@@ -120,11 +122,13 @@ export function planDevCluster(o: DevOptions): DevBrokerPlan[] {
       `127.0.0.1:${httpPort}`,
       '--raft-listen',
       `127.0.0.1:${raftPort}`,
+      '--admin-listen',
+      `127.0.0.1:${adminPort}`,
       '--initial-voters',
       voters,
       ...o.configs.flatMap((c) => ['--config', c]),
     ];
-    return { nodeId: i, kafkaPort, raftPort, httpPort, dataDir, args };
+    return { nodeId: i, kafkaPort, raftPort, adminPort, httpPort, dataDir, args };
   });
 }
 
@@ -167,12 +171,14 @@ export async function runDev(o: DevOptions, out: NodeJS.WritableStream = process
     if (pending.size > 0) await new Promise((r) => setTimeout(r, 250));
   }
   const bootstrap = plan.map((b) => `127.0.0.1:${b.kafkaPort}`).join(',');
+  const admins = plan.map((b) => `127.0.0.1:${b.adminPort}`).join(',');
   if (pending.size === 0) {
     out.write(`\n[dev] ${plan.length} broker${plan.length > 1 ? 's' : ''} ready\n`);
     out.write(`[dev] bootstrap servers: ${bootstrap}\n`);
+    out.write(`[dev] admin listeners: ${admins} (chronik ctl --admin ${admins.split(',')[0]} status)\n`);
     out.write(`[dev] stop with Ctrl-C; data is kept in ${o.dataDir}\n\n`);
   } else {
-    out.write(`[dev] brokers ${[...pending].join(', ')} are not ready yet; bootstrap servers: ${bootstrap}\n`);
+    out.write(`[dev] brokers ${[...pending].join(', ')} are not ready yet; bootstrap servers: ${bootstrap}; admin listeners: ${admins}\n`);
   }
   return new Promise<number>((resolve) => {
     const stop = (): void => {

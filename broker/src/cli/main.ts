@@ -17,6 +17,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   if (command === 'broker') return runBroker(rest);
   if (command === 'dev') return runDevCommand(rest);
+  if (command === 'ctl') {
+    // Loaded only here: the admin client needs neither the broker nor its settings.
+    const { runCtl } = await import('./ctl.js');
+    return runCtl(rest, process.env, { out: process.stdout, err: process.stderr });
+  }
   process.stderr.write(`chronik: unknown command '${command}'\n\n${MAIN_USAGE}`);
   return 2;
 }

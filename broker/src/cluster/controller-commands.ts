@@ -25,12 +25,18 @@ export interface ControllerContext {
   readonly brokerDefaults: Readonly<Record<string, string>>;
   /** A fresh topic id (lowercase hyphenated UUID), passed in so the commands stay pure. */
   readonly newTopicId: () => string;
+  /** Whether the controller reaches this broker now (placement prefers those); all when absent. */
+  readonly isLive?: (nodeId: number) => boolean;
 }
 
 export interface CreateTopicCommand extends CreateTopicSpec {
   /** Explicit replicas per partition (index = partition); partitions and replicationFactor must then be -1. */
   readonly assignments?: readonly (readonly number[])[];
+  /** The topic id to keep instead of a fresh one (a single-broker data dir being imported). */
+  readonly topicId?: string;
 }
+
+const TOPIC_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Kafka's producer-id block size. */
 export const DEFAULT_PRODUCER_ID_BLOCK = 1000;
@@ -133,16 +139,22 @@ export function createTopic(state: MetadataState, spec: CreateTopicCommand, ctx:
       if (!Number.isInteger(rf) || rf < 1 || rf > MAX_REPLICATION_FACTOR) {
         return fail(ErrorCode.INVALID_REPLICATION_FACTOR, `Replication factor must be between 1 and ${MAX_REPLICATION_FACTOR}, got ${rf}`);
       }
-      const placed = placementFor(state)(partitions, rf);
+      const placed = placementFor(state, ctx.isLive)(partitions, rf);
       if (!placed.ok) return fail(ErrorCode.INVALID_REPLICATION_FACTOR, placed.message);
       assignments = placed.assignments;
     }
     const configs: Record<string, string> = {};
     for (const [k, v] of Object.entries(spec.configs)) configs[k] = validateTopicConfig(k, v);
+    if (spec.topicId !== undefined) {
+      if (typeof spec.topicId !== 'string' || !TOPIC_ID.test(spec.topicId)) return fail(ErrorCode.INVALID_REQUEST, `topic id ${JSON.stringify(spec.topicId)} is not a UUID`);
+      for (const t of state.topics.values()) {
+        if (t.topicId === spec.topicId) return fail(ErrorCode.INVALID_REQUEST, `topic id ${spec.topicId} already belongs to topic '${t.name}'`);
+      }
+    }
     const record: MetadataRecord = {
       type: 'create-topic',
       name: spec.name,
-      topicId: ctx.newTopicId(),
+      topicId: spec.topicId ?? ctx.newTopicId(),
       partitions,
       replicationFactor: rf,
       internal: spec.internal ?? false,
@@ -197,6 +209,7 @@ export function deleteTopic(state: MetadataState, ref: TopicRef): CommandResult<
 export function createPartitions(
   state: MetadataState,
   cmd: { readonly name: string; readonly totalCount: number; readonly assignments?: readonly (readonly number[])[] | null },
+  isLive?: (nodeId: number) => boolean,
 ): CommandResult<undefined> {
   const t = state.topics.get(cmd.name);
   if (!t) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${cmd.name}' does not exist`);
@@ -222,7 +235,7 @@ export function createPartitions(
     if (bad) return { ok: false, error: bad };
     assignments = cmd.assignments;
   } else {
-    const placed = placementFor(state)(added, t.replicationFactor);
+    const placed = placementFor(state, isLive)(added, t.replicationFactor);
     if (!placed.ok) return fail(ErrorCode.INVALID_REPLICATION_FACTOR, placed.message);
     assignments = placed.assignments;
   }

@@ -29,13 +29,36 @@ export type ControllerRequest =
   | { readonly op: 'register-broker'; readonly broker: RegisterBrokerCommand }
   | { readonly op: 'allocate-producer-ids'; readonly nodeId: number }
   | { readonly op: 'report-partitions'; readonly reports: readonly PartitionReport[] }
-  | { readonly op: 'set-maintenance'; readonly nodeId: number; readonly maintenance: boolean };
+  | { readonly op: 'set-maintenance'; readonly nodeId: number; readonly maintenance: boolean }
+  | AdminRequest;
+
+/** The requests behind the admin service (see admin-operations.ts). */
+export type AdminRequest =
+  /** A partition leader's report that its committed Raft configuration equals the reassignment's target. */
+  | { readonly op: 'complete-reassignment'; readonly topic: string; readonly topicId: string; readonly partition: number; readonly replicas: readonly number[] }
+  | { readonly op: 'decommission'; readonly nodeId: number }
+  | { readonly op: 'cancel-decommission'; readonly nodeId: number }
+  | { readonly op: 'add-broker'; readonly nodeId: number }
+  | { readonly op: 'rebalance'; readonly leadersOnly: boolean; readonly maxConcurrentMoves: number }
+  | { readonly op: 'rebalance-status' };
+
+export const ADMIN_OPS: readonly AdminRequest['op'][] = ['complete-reassignment', 'decommission', 'cancel-decommission', 'add-broker', 'rebalance', 'rebalance-status'];
 
 export type ControllerReply =
   | { readonly ok: true; readonly index: number; readonly value: unknown }
   | { readonly ok: false; readonly code: number; readonly message: string };
 
-const OPS = new Set(['create-topic', 'delete-topic', 'create-partitions', 'alter-configs', 'register-broker', 'allocate-producer-ids', 'report-partitions', 'set-maintenance']);
+const OPS = new Set<string>([
+  'create-topic',
+  'delete-topic',
+  'create-partitions',
+  'alter-configs',
+  'register-broker',
+  'allocate-producer-ids',
+  'report-partitions',
+  'set-maintenance',
+  ...ADMIN_OPS,
+]);
 
 export function encodeControllerMessage(m: ControllerRequest | ControllerReply): Uint8Array {
   return Buffer.from(JSON.stringify(m), 'utf8');

@@ -11,6 +11,7 @@ import { ErrorCode, KafkaError } from '../kafka/protocol/errors.js';
 import { ConfChangeOp, Refusal } from '../raft/types.js';
 import { AppendLock } from '../replication/append-lock.js';
 import { NotLeaderError, type StateMachineReplica } from '../replication/state-machine-replica.js';
+import { AdminOperations } from './admin-operations.js';
 import {
   alterTopicConfigs,
   allocateProducerIds,
@@ -36,6 +37,8 @@ export interface ControllerOptions {
   /** The founding metadata voters (node ids), the voter intent until one is recorded. */
   readonly initialVoters: readonly number[];
   readonly brokerDefaults: () => Readonly<Record<string, string>>;
+  /** Whether this broker reaches `nodeId` now; new replicas go to live brokers first. */
+  readonly isLive?: (nodeId: number) => boolean;
   readonly logger: Logger;
 }
 
@@ -53,9 +56,22 @@ export class Controller {
   private termStart = 0;
   private reconciling = false;
   private timer: NodeJS.Timeout | null = null;
+  /** Decommission, rebalance and replica-move bookkeeping (admin-operations.ts). */
+  readonly admin: AdminOperations;
 
   constructor(opts: ControllerOptions) {
     this.opts = opts;
+    this.admin = new AdminOperations({
+      nodeId: opts.nodeId,
+      image: () => opts.machine.state,
+      replica: opts.replica,
+      commit: async (records) => {
+        const reply = await this.commit({ ok: true, records, value: null }, false);
+        if (!reply.ok) throw new KafkaError(reply.code, reply.message);
+        return reply.index;
+      },
+      logger: opts.logger,
+    });
   }
 
   start(): void {
@@ -99,14 +115,14 @@ export class Controller {
 
   private async execute(req: ControllerRequest): Promise<ControllerReply> {
     const image = this.opts.machine.state;
-    const ctx = { brokerDefaults: this.opts.brokerDefaults(), newTopicId: randomUUID };
+    const ctx = { brokerDefaults: this.opts.brokerDefaults(), newTopicId: randomUUID, ...(this.opts.isLive ? { isLive: this.opts.isLive } : {}) };
     switch (req.op) {
       case 'create-topic':
         return this.commit(createTopic(image, req.topic, ctx), req.validateOnly);
       case 'delete-topic':
         return this.commit(deleteTopic(image, { name: req.name }), false);
       case 'create-partitions':
-        return this.commit(createPartitions(image, { name: req.name, totalCount: req.totalCount }), req.validateOnly);
+        return this.commit(createPartitions(image, { name: req.name, totalCount: req.totalCount }, this.opts.isLive), req.validateOnly);
       case 'alter-configs':
         return this.commit(alterTopicConfigs(image, req.name, req.configs, req.incremental), req.validateOnly);
       case 'register-broker':
@@ -115,6 +131,13 @@ export class Controller {
         return this.commit(allocateProducerIds(image, { nodeId: req.nodeId }), false);
       case 'set-maintenance':
         return this.commit(setMaintenance(image, req.nodeId, req.maintenance), false);
+      case 'complete-reassignment':
+      case 'decommission':
+      case 'cancel-decommission':
+      case 'add-broker':
+      case 'rebalance':
+      case 'rebalance-status':
+        return this.admin.execute(req);
       case 'report-partitions': {
         // Each report is checked against the image the earlier ones produce; stale ones are dropped.
         let scratch: MetadataState = image;
@@ -163,6 +186,7 @@ export class Controller {
           return;
         }
         this.changeMembership(image);
+        await this.admin.reconcile();
       });
     } catch (err) {
       if (!(err instanceof NotLeaderError)) this.opts.logger.warn({ err }, 'metadata membership reconciliation failed');

@@ -175,8 +175,18 @@ export function allAssignments(state: MetadataState): (readonly number[])[] {
   return out;
 }
 
-/** Placement over the image's eligible brokers and current load: what `Cluster.placement()` returns. */
-export function placementFor(state: MetadataState): Placement {
-  return (partitions, replicationFactor) =>
-    placePartitions({ brokers: eligibleBrokers(state), existing: allAssignments(state), partitions, replicationFactor });
+/**
+ * Placement over the image's eligible brokers and current load: what `Cluster.placement()` returns.
+ * Brokers the controller cannot reach right now (`isLive`) are left out while enough others are
+ * there: a new partition with a replica on a dead broker starts one failure closer to losing its
+ * quorum, and with two replicas it has none at all. With fewer live brokers than the replication
+ * factor the dead ones are used too, so the topic exists with the factor asked for.
+ */
+export function placementFor(state: MetadataState, isLive: (nodeId: number) => boolean = () => true): Placement {
+  return (partitions, replicationFactor) => {
+    const all = eligibleBrokers(state);
+    const live = all.filter((b) => isLive(b.nodeId));
+    const brokers = live.length >= replicationFactor ? live : all;
+    return placePartitions({ brokers, existing: allAssignments(state), partitions, replicationFactor });
+  };
 }

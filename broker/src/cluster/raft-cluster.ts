@@ -16,6 +16,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../log/files.js';
+import { PARTITION_IDENTITY, claimLegacyPartitionDirs, findLegacyData, markLegacyImported, type LegacyData } from './legacy-import.js';
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
 import { ErrorCode, KafkaError } from '../kafka/protocol/errors.js';
@@ -29,7 +30,9 @@ import type { StateMachineReplica } from '../replication/state-machine-replica.j
 import { createRaftTransport, PeerRequestError, type PeerAddress, type RaftTransport } from '../replication/transport/index.js';
 import type { DataPartition, PartitionLimits } from '../replication/types.js';
 import { Controller } from './controller.js';
+import { LeadershipGuard, ledGroupsOf } from './leadership.js';
 import { compactionConfig, startLogCleaning } from './log-cleaning.js';
+import { ReassignmentDriver } from './reassignment-driver.js';
 import {
   CONTROLLER_REQUEST_KIND,
   JOIN_REQUEST_KIND,
@@ -95,10 +98,11 @@ export interface RaftCluster extends DataCluster {
   controllerRequest(req: ControllerRequest, timeoutMs?: number): Promise<ControllerReply & { ok: true }>;
   onPartitionLeadership(l: (p: RaftPartition) => void): void;
   /**
-   * Serves broker-to-broker requests of `kind` over the raft transport (the transaction
-   * coordinator's markers and verifications); the handler's answer goes back as the reply.
+   * Serves one more request kind from other brokers over the raft transport (the admin service's
+   * calls, the transaction coordinator's markers and verifications); the handler's answer goes
+   * back as the reply.
    */
-  servePeerRequests(kind: string, handler: (payload: Uint8Array, from: number) => Promise<Uint8Array>): void;
+  serveRequests(kind: string, handler: (payload: Uint8Array, from: number) => Promise<Uint8Array>): void;
   /** A request to broker `nodeId`'s handler of `kind`; rejects with PeerRequestError. */
   peerRequest(nodeId: number, kind: string, payload: Uint8Array, timeoutMs: number): Promise<Uint8Array>;
   /** KIP-890 verification for the transactional produces of every local replica. */
@@ -168,11 +172,14 @@ class RaftClusterImpl implements RaftCluster {
   private balanceTimer: NodeJS.Timeout | null = null;
   private retentionTimer: NodeJS.Timeout | null = null;
   private retentionRunning = false;
+  private driver: ReassignmentDriver | null = null;
+  private guard: LeadershipGuard | null = null;
+  private readonly extraKinds = new Map<string, (payload: Uint8Array, from: number) => Promise<Uint8Array>>();
   private readonly leadershipListeners: ((p: RaftPartition) => void)[] = [];
-  private readonly peerHandlers = new Map<string, (payload: Uint8Array, from: number) => Promise<Uint8Array>>();
   private txnVerifier: TxnVerifier | null = null;
   private byIdCache = new Map<string, TopicImage>();
   private byIdVersion = -1;
+  private legacyImport: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: RaftClusterOptions) {
     this.s = opts.settings;
@@ -200,6 +207,18 @@ class RaftClusterImpl implements RaftCluster {
 
   async start(): Promise<void> {
     const s = this.s;
+    const legacy = await findLegacyData(s.dataDir, this.nodeId);
+    if (legacy !== null && legacy.topics.length > 0) {
+      const lone = s.initialVoters.length === 1 && s.initialVoters[0]?.nodeId === this.nodeId;
+      if (!lone) {
+        throw new Error(
+          `data dir ${s.dataDir} holds ${legacy.topics.length} topics of a single-broker Chronik (in __meta/, from before replication); ` +
+            'start this broker alone first (without --initial-voters) to import them, then let other brokers join it',
+        );
+      }
+      const claimed = await claimLegacyPartitionDirs(s.dataDir, legacy);
+      this.logger.warn({ topics: legacy.topics.length, partitionDirs: claimed }, 'importing the topics of a single-broker data dir; their records stay where they are');
+    }
     this.journal = await HardStateJournal.open(path.join(s.dataDir, 'raft'), this.opts.logManager.committer, this.logger);
     this.machine.onChange((prev, next) => this.publish(prev, next));
     const isVoter = s.initialVoters.some((v) => v.nodeId === this.nodeId);
@@ -225,6 +244,7 @@ class RaftClusterImpl implements RaftCluster {
       initialVoters: s.initialVoters.map((v) => v.nodeId),
       // Only what the operator set: unset settings fall back to the controller's own rules.
       brokerDefaults: () => Object.fromEntries(s.settings.givenNames().map((n) => [n, s.settings.givenValue(n)?.text ?? ''])),
+      isLive: (id) => id === this.nodeId || this.transport.peerUp(id),
       logger: this.logger.child({ component: 'controller' }),
     });
     this.metadata.onLeaderChange = (leader, term) => {
@@ -264,6 +284,11 @@ class RaftClusterImpl implements RaftCluster {
     if (this.opts.registry) this.registerMetrics(this.opts.registry);
     this.host.start();
     this.controller.start();
+    if (legacy !== null) {
+      this.legacyImport = this.importLegacy(legacy);
+      // Surfaced by awaitSettled; kept from counting as an unhandled rejection meanwhile.
+      this.legacyImport.catch(() => undefined);
+    }
     this.reportTimer = setInterval(() => this.flushReports(), REPORT_INTERVAL_MS);
     this.reportTimer.unref();
     this.retentionTimer = setInterval(() => void this.applyRetention(), s.settings.get('log.retention.check.interval.ms'));
@@ -273,6 +298,35 @@ class RaftClusterImpl implements RaftCluster {
       this.balanceTimer.unref();
     }
     this.scheduleRegistration(0);
+    this.startAdminDuties();
+  }
+
+  /** Replica moves led here, and the maintenance guard (see reassignment-driver.ts and leadership.ts). */
+  private startAdminDuties(): void {
+    const logger = this.logger.child({ component: 'reassignment' });
+    this.driver = new ReassignmentDriver({
+      nodeId: this.nodeId,
+      replicas: () => this.replicas.values(),
+      partitionOf: (topic, partition) => {
+        const t = this.machine.state.topics.get(topic);
+        const image = t?.partitionImages[partition];
+        return t && image ? { topicId: t.topicId, image } : undefined;
+      },
+      wake: (g) => this.host.wake(g),
+      complete: async (c) => void (await this.controllerRequest({ op: 'complete-reassignment', ...c }, 5000)),
+      logger,
+      version: () => this.machine.state.version,
+    });
+    this.guard = new LeadershipGuard({
+      nodeId: this.nodeId,
+      image: () => this.machine.state,
+      groups: () => ledGroupsOf(this.replicas.values(), this.metadata, () => this.machine.state),
+      live: (id) => this.live(id),
+      wake: (g) => this.host.wake(g),
+      logger: this.logger.child({ component: 'maintenance' }),
+    });
+    this.driver.start();
+    this.guard.start();
   }
 
   // ------------------------------------------------------------ peers and requests
@@ -287,9 +341,14 @@ class RaftClusterImpl implements RaftCluster {
     return out;
   }
 
+  serveRequests(kind: string, handler: (payload: Uint8Array, from: number) => Promise<Uint8Array>): void {
+    if (kind === CONTROLLER_REQUEST_KIND || kind === JOIN_REQUEST_KIND) throw new Error(`request kind ${kind} is the controller's`);
+    this.extraKinds.set(kind, handler);
+  }
+
   private async serveRequest(kind: string, payload: Uint8Array, from: number): Promise<Uint8Array> {
-    const peerHandler = this.peerHandlers.get(kind);
-    if (peerHandler !== undefined) return peerHandler(payload, from);
+    const extra = this.extraKinds.get(kind);
+    if (extra) return extra(payload, from);
     if (kind !== CONTROLLER_REQUEST_KIND && kind !== JOIN_REQUEST_KIND) throw new Error(`unknown request kind ${kind}`);
     let req: ControllerRequest;
     try {
@@ -451,7 +510,7 @@ class RaftClusterImpl implements RaftCluster {
         logger: this.logger.child({ topic: t.name, partition }),
         // The preferred leader of a new partition campaigns at once: leadership lands where
         // placement spread it, without waiting out an election timeout.
-        campaign: isNew && image.replicas[0] === this.nodeId,
+        campaign: isNew && image.replicas[0] === this.nodeId && this.machine.state.brokers.get(this.nodeId)?.maintenance !== true,
       });
       replica.onStateChange = (p) => this.onReplicaState(p, t);
       replica.txnVerifier = this.txnVerifier;
@@ -571,7 +630,9 @@ class RaftClusterImpl implements RaftCluster {
       const preferred = t?.partitionImages[r.partition]?.replicas[0];
       if (preferred === undefined || preferred === this.nodeId) continue;
       const b = image.brokers.get(preferred);
-      if (!b || b.state !== 'active' || b.maintenance || !r.isr().includes(preferred)) continue;
+      // In the ISR is not enough: a broker killed a moment ago stays there for replica.lag.time.max.ms,
+      // and a transfer to it would hold the partition's writes until the transfer times out.
+      if (!b || b.state !== 'active' || b.maintenance || !r.isr().includes(preferred) || !this.transport.peerUp(preferred)) continue;
       const pr = r.node.progressOf(preferred + 1);
       if (pr === undefined || pr.match < r.node.lastIndex) continue;
       if (r.node.transferLeadership(preferred + 1)) {
@@ -583,11 +644,6 @@ class RaftClusterImpl implements RaftCluster {
 
   onPartitionLeadership(l: (p: RaftPartition) => void): void {
     this.leadershipListeners.push(l);
-  }
-
-  servePeerRequests(kind: string, handler: (payload: Uint8Array, from: number) => Promise<Uint8Array>): void {
-    if (kind === CONTROLLER_REQUEST_KIND || kind === JOIN_REQUEST_KIND) throw new Error(`request kind ${kind} is the controller's`);
-    this.peerHandlers.set(kind, handler);
   }
 
   peerRequest(nodeId: number, kind: string, payload: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
@@ -700,7 +756,7 @@ class RaftClusterImpl implements RaftCluster {
   }
 
   placement(): Placement {
-    return placementFor(this.machine.state);
+    return placementFor(this.machine.state, (id) => id === this.nodeId || this.transport.peerUp(id));
   }
 
   brokerSettings(): BrokerSettings {
@@ -732,7 +788,48 @@ class RaftClusterImpl implements RaftCluster {
     return created;
   }
 
+  /**
+   * Creates the single-broker topics again with their ids, on this broker alone, once it is the
+   * controller (it is the only voter); each replica then opens on the directory claimed for it.
+   * Idempotent: topics that exist already (an import interrupted after them) are skipped.
+   */
+  private async importLegacy(legacy: LegacyData): Promise<void> {
+    const deadline = Date.now() + 60_000;
+    while (!this.controller.active || !this.registered()) {
+      if (this.closed) return;
+      if (Date.now() > deadline) throw new Error('importing single-broker topics: this broker did not become the registered controller within 60 s');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    let created = 0;
+    for (const t of legacy.topics) {
+      const existing = this.machine.state.topics.get(t.name);
+      if (existing !== undefined) {
+        if (existing.topicId !== t.topicId) throw new Error(`importing single-broker topics: topic '${t.name}' exists with another id`);
+        continue;
+      }
+      const assignments = Array.from({ length: t.partitions }, () => [this.nodeId]);
+      try {
+        await this.controllerRequest({
+          op: 'create-topic',
+          topic: { name: t.name, partitions: -1, replicationFactor: -1, configs: t.configs, internal: t.internal, assignments, topicId: t.topicId },
+          validateOnly: false,
+        });
+      } catch (err) {
+        throw new Error(`importing single-broker topic '${t.name}': ${err instanceof Error ? err.message : String(err)}`);
+      }
+      created++;
+    }
+    // Producer ids the single broker handed out are not handed out again.
+    for (let i = 0; i < 10_000 && this.machine.state.nextProducerId < legacy.nextProducerId; i++) {
+      await this.controllerRequest({ op: 'allocate-producer-ids', nodeId: this.nodeId });
+    }
+    await this.publishing;
+    await markLegacyImported(this.s.dataDir, legacy);
+    this.logger.warn({ created, topics: legacy.topics.map((t) => t.name) }, 'imported the topics of a single-broker data dir');
+  }
+
   async awaitSettled(ms: number): Promise<boolean> {
+    await this.legacyImport;
     const deadline = Date.now() + ms;
     for (;;) {
       if (this.closed) return false;
@@ -825,6 +922,8 @@ class RaftClusterImpl implements RaftCluster {
     if (this.balanceTimer) clearInterval(this.balanceTimer);
     if (this.retentionTimer) clearInterval(this.retentionTimer);
     if (this.registrationTimer) clearTimeout(this.registrationTimer);
+    this.driver?.stop();
+    this.guard?.stop();
     this.controller.stop();
     await this.publishing;
     await this.host.stop();
@@ -846,7 +945,7 @@ export function raftClusterSettings(config: BrokerConfig, clusterId: string): Ra
     kafka: { host: config.advertisedHost, port: config.advertisedPort },
     raft: config.raftAdvertised,
     raftListen: config.raftListen,
-    admin: null,
+    admin: config.adminAdvertised,
     initialVoters: config.initialVoters ?? [{ nodeId: config.nodeId, ...config.raftAdvertised }],
     settings: s,
     tickMs: s.get('chronik.raft.tick.ms'),
@@ -855,7 +954,6 @@ export function raftClusterSettings(config: BrokerConfig, clusterId: string): Ra
   };
 }
 
-const PARTITION_IDENTITY = 'partition.identity';
 
 /**
  * A partition directory belongs to one topic id. A directory left by a deleted topic of the same

@@ -29,6 +29,11 @@ export interface BrokerConfig {
   readonly initialVoters: readonly VoterAddress[] | null;
   /** null: the id recorded in the data dir, or a new one for a broker alone. */
   readonly clusterId: string | null;
+  /** Where the admin gRPC service binds (null: no admin listener), and what other brokers are told. */
+  readonly adminListen: { readonly host: string; readonly port: number } | null;
+  readonly adminAdvertised: { readonly host: string; readonly port: number } | null;
+  /** The file holding the admin bearer token; null: no authentication. */
+  readonly adminTokenFile: string | null;
 }
 
 /**
@@ -57,6 +62,10 @@ export function brokerConfig(settings: BrokerSettings, opts: { readonly isTty?: 
   const raftAdvertised =
     settings.get('chronik.raft.advertised') ??
     (selfVoter ? { host: selfVoter.host, port: selfVoter.port } : { host: raftWildcard ? '127.0.0.1' : raftListen.host, port: raftListen.port });
+  const adminListen = settings.get('chronik.admin.listen');
+  const adminWildcard = adminListen !== null && (adminListen.host === '0.0.0.0' || adminListen.host === '::');
+  // Bound everywhere, the admin port is reached at the name clients use for this broker.
+  const adminAdvertised = adminListen === null ? null : { host: adminWildcard ? advertised.host : adminListen.host, port: adminListen.port };
   return {
     settings,
     nodeId,
@@ -74,6 +83,9 @@ export function brokerConfig(settings: BrokerSettings, opts: { readonly isTty?: 
     raftAdvertised,
     initialVoters,
     clusterId: settings.get('chronik.cluster.id') ?? (initialVoters ? derivedClusterId(initialVoters) : null),
+    adminListen,
+    adminAdvertised,
+    adminTokenFile: settings.get('chronik.admin.token.file'),
   };
 }
 

@@ -80,6 +80,14 @@ export const BROKER_SETTINGS = [
     format: (vs) => vs.map((v) => `${v.nodeId}@${v.host.includes(':') ? `[${v.host}]` : v.host}:${v.port}`).join(','),
     doc: 'The founding voters of the metadata group, by raft address; a broker not listed joins the running cluster through them.',
   }),
+  address('chronik.admin.listen', 'listener', {
+    default: null, defaultText: 'off (no admin listener)', flag: { name: 'admin-listen', arg: 'HOST:PORT' }, env: 'CHRONIK_ADMIN_LISTEN',
+    doc: 'Where the admin gRPC service (proto/admin.proto, `chronik ctl`) listens; other brokers and the operator are told this port, on the Kafka advertised host for a wildcard address.',
+  }),
+  str('chronik.admin.token.file', {
+    default: null, defaultText: 'none (no authentication)', flag: { name: 'admin-token-file', arg: 'FILE' }, env: 'CHRONIK_ADMIN_TOKEN_FILE',
+    doc: 'A file holding the bearer token every admin call must carry (UNAUTHENTICATED otherwise).',
+  }),
   str('chronik.cluster.id', {
     default: null, defaultText: 'derived from the initial voters; a new one for a broker alone', flag: { name: 'cluster-id', arg: 'ID' }, env: 'CHRONIK_CLUSTER_ID',
     doc: 'Name of the cluster; brokers of other clusters are refused, and a data dir of another cluster refuses to start.',

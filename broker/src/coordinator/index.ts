@@ -70,7 +70,7 @@ export interface ProducerIdSource {
  * work for partitions this broker leads).
  */
 export interface CoordinatorCluster extends DataCluster {
-  servePeerRequests?(kind: string, handler: (payload: Uint8Array, from: number) => Promise<Uint8Array>): void;
+  serveRequests?(kind: string, handler: (payload: Uint8Array, from: number) => Promise<Uint8Array>): void;
   peerRequest?(nodeId: number, kind: string, payload: Uint8Array, timeoutMs: number): Promise<Uint8Array>;
   setTxnVerifier?(v: TxnVerifier | null): void;
 }
@@ -370,7 +370,7 @@ export async function createCoordinator(opts: CoordinatorOptions): Promise<Coord
     return { code: answer.code, message: answer.message || `${topic}-${partition} is not part of the ongoing transaction of '${transactionalId}' (producer ${producerId}, epoch ${producerEpoch})` };
   };
 
-  cluster.servePeerRequests?.(TXN_MARKERS_KIND, async (payload) => {
+  cluster.serveRequests?.(TXN_MARKERS_KIND, async (payload) => {
     let markers: MarkerWrite[];
     try {
       markers = decodeMarkerRequest(payload);
@@ -379,7 +379,7 @@ export async function createCoordinator(opts: CoordinatorOptions): Promise<Coord
     }
     return encodeJson({ results: await writeMarkers(markers) });
   });
-  cluster.servePeerRequests?.(TXN_VERIFY_KIND, (payload) => {
+  cluster.serveRequests?.(TXN_VERIFY_KIND, (payload) => {
     try {
       const v = decodeVerifyRequest(payload);
       const code = transactions.verifyPartitions(v.transactionalId, v.producerId, v.producerEpoch, [{ topic: v.topic, partition: v.partition }]).values().next().value;

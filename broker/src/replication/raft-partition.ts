@@ -186,6 +186,12 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
   private live = new ProducerStateTable();
   private uncommitted: Uncommitted[] = [];
   private liveRecordedTo: number;
+  /**
+   * Raft index -> term of this leader's proposals that the host has not stored yet. A leader
+   * that loses its term before storing them has them replaced in its core's log without the
+   * host ever truncating anything, so `onAppended` compares what arrives with what was proposed.
+   */
+  private readonly unstored = new Map<number, number>();
   private readonly cursor: ProposalCursor;
   private pending: PendingAck[] = [];
   private readonly waiters = new Set<Waiter>();
@@ -457,6 +463,7 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
       }
       const proposed = this.propose(bytes, limits.timestampType === 'LogAppendTime' ? now : -1, term);
       if (proposed === null) return Promise.reject(this.notLeader());
+      this.unstored.set(proposed.index, this.node.term);
       r = proposed.result;
       if (ref.producerId >= 0) {
         this.live.record(ref, r.baseOffset, r.lastOffset);
@@ -518,6 +525,8 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
     const term = this.soft.term;
     const proposed = this.propose(buildTxnMarker(m, now), this.opts.limits().timestampType === 'LogAppendTime' ? now : -1, term);
     if (proposed === null) return Promise.reject(this.notLeader());
+    // Like a produce: `live` changes before the host stores the marker (see onAppended).
+    this.unstored.set(proposed.index, this.node.term);
     const r = proposed.result;
     this.live.endTransaction(m);
     this.uncommitted.push({ index: proposed.index, ref: null, marker: m, baseOffset: r.baseOffset, lastOffset: r.lastOffset });
@@ -614,6 +623,14 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
   /** Entries stored by the host (a follower's copy of its leader's): they enter `live`. */
   onAppended(entries: readonly Entry[]): void {
     for (const e of entries) {
+      if (this.unstored.size > 0 && this.replaces(e)) {
+        // Another leader's entry at or below what this one proposed (and recorded in `live`):
+        // forget what was recorded from there on, or a retry of a lost batch would be answered
+        // as a duplicate at an offset that now holds someone else's records.
+        this.onTruncated(e.index);
+      } else if (this.unstored.get(e.index) === e.term) {
+        this.unstored.delete(e.index);
+      }
       if (e.index <= this.liveRecordedTo) continue;
       this.liveRecordedTo = e.index;
       if (!isBatchEntry(e)) continue;
@@ -631,8 +648,21 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
     }
   }
 
+  /**
+   * Whether storing `e` discards one of this replica's unstored proposals: one at its index with
+   * another term, or one above it with an older term (terms only grow along a log, so no log
+   * holding `e` can hold that proposal).
+   */
+  private replaces(e: Entry): boolean {
+    for (const [index, term] of this.unstored) {
+      if (index === e.index ? term !== e.term : index > e.index && term < e.term) return true;
+    }
+    return false;
+  }
+
   /** The host truncated the log from `index` (a conflicting suffix). */
   onTruncated(index: number): void {
+    for (const i of this.unstored.keys()) if (i >= index) this.unstored.delete(i);
     this.uncommitted = this.uncommitted.filter((u) => u.index < index);
     this.live = ProducerStateTable.fromSnapshot(this.committed.snapshot());
     for (const u of this.uncommitted) replay(this.live, u);
@@ -703,6 +733,7 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
     this.live = ProducerStateTable.fromSnapshot(producers.snapshot());
     this.uncommitted = [];
     this.closedTxns = [];
+    this.unstored.clear();
     this.appliedIndex = snap.index;
     this.liveRecordedTo = snap.index;
     this.stableIndex = snap.index;

@@ -9,7 +9,7 @@ const PYTHON = '/usr/bin/python3';
 
 type Lib = 'confluent' | 'kafka-python';
 
-function runOnce(lib: Lib, command: string, args: object, timeoutMs: number): Promise<Record<string, unknown>> {
+export function runOnce(lib: Lib, command: string, args: object, timeoutMs: number): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
     const child = spawn(PYTHON, [SCRIPT, lib, command, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

@@ -14,6 +14,9 @@ Every command prints JSON lines on stdout; the test reads them. Commands:
             (confluent only) each transaction flushed, then committed or aborted -> {"done": n}
   read      {bootstrap, topic, isolation, count, timeout_s}  (confluent only; no group commits, from earliest)
             -> {"messages": [{"partition", "offset", "key", "value"}]}
+  produce-steady {bootstrap, topic, partitions, count, interval_ms}  (confluent only) idempotent
+            acks=all, value "v<i>" to partition i % partitions every interval_ms
+            -> {"delivered": [[partition, offset, value, seconds], ...], "errors": [...], "undelivered": n}
 """
 import json
 import select
@@ -64,6 +67,27 @@ def confluent(command, a):
                     p.poll(0.1)
             p.poll(0)
         remaining = p.flush(30)
+        emit({"delivered": delivered, "errors": errors, "undelivered": remaining})
+        return
+
+    if command == "produce-steady":
+        # librdkafka retries on its own (idempotence keeps order and uniqueness); a delivery
+        # report with an error is what an application would have seen as a failure.
+        p = Producer({"bootstrap.servers": a["bootstrap"], "acks": "all", "enable.idempotence": True,
+                      "linger.ms": 1, "message.timeout.ms": 60000})
+        delivered, errors = [], []
+        start = time.monotonic()
+
+        def steady_cb(err, msg):
+            if err is not None:
+                errors.append(str(err))
+            else:
+                delivered.append([msg.partition(), msg.offset(), msg.value().decode(), time.monotonic() - start])
+
+        for i in range(a["count"]):
+            p.produce(a["topic"], value=("v%d" % i).encode(), partition=i % a["partitions"], on_delivery=steady_cb)
+            p.poll(a["interval_ms"] / 1000.0)
+        remaining = p.flush(60)
         emit({"delivered": delivered, "errors": errors, "undelivered": remaining})
         return
 

@@ -11,6 +11,8 @@ export interface ClusterMember {
   readonly nodeId: number;
   readonly raftPort: number;
   readonly adminPort: number;
+  /** "127.0.0.1:<adminPort>", the broker's admin gRPC listener. */
+  readonly admin: string;
   process: BrokerProcess;
 }
 
@@ -89,6 +91,8 @@ export async function startCluster(o: ClusterOptions): Promise<ProcessCluster> {
     String(i),
     '--raft-listen',
     `127.0.0.1:${p.raft}`,
+    '--admin-listen',
+    `127.0.0.1:${p.admin}`,
     '--initial-voters',
     voters,
     ...(o.args ?? []),
@@ -112,6 +116,7 @@ export async function startCluster(o: ClusterOptions): Promise<ProcessCluster> {
     nodeId: i,
     raftPort: (all[i] as Ports).raft,
     adminPort: (all[i] as Ports).admin,
+    admin: `127.0.0.1:${(all[i] as Ports).admin}`,
     process: (r as PromiseFulfilledResult<BrokerProcess>).value,
   }));
   const cluster: ProcessCluster = {
@@ -138,7 +143,7 @@ export async function startCluster(o: ClusterOptions): Promise<ProcessCluster> {
       const p = await ports();
       all.push(p);
       const dir = tmpDataDir('chronik-cluster-');
-      const m: ClusterMember = { nodeId: i, raftPort: p.raft, adminPort: p.admin, process: await launch(i, p, dir) };
+      const m: ClusterMember = { nodeId: i, raftPort: p.raft, adminPort: p.admin, admin: `127.0.0.1:${p.admin}`, process: await launch(i, p, dir) };
       members.push(m);
       return m;
     },

@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientDriver } from '../clients/driver.js';
 import { kafkajsDriver, platformaticDriver } from '../clients/js-drivers.js';
 import { kcatDriver } from '../clients/kcat-driver.js';
-import { pythonDriver } from '../clients/python-driver.js';
+import { pythonDriver, runOnce } from '../clients/python-driver.js';
 import { apiByKey } from '../../src/kafka/apis/registry.js';
 import type { ApiDef } from '../../src/kafka/protocol/schema.js';
 import { startCluster, type ProcessCluster } from '../helpers/cluster-process.js';
@@ -212,6 +212,30 @@ describe('a three-broker cluster', () => {
     expect(t.partitions.every((p) => p.leader >= 0 && p.leader !== victim)).toBe(true);
     checkNoLoss(acked, await readAll(kafkaOf(cluster), 'failover', 3));
   });
+
+  it('a librdkafka idempotent acks=all producer sees no failure when a partition leader is killed, and loses nothing', async () => {
+    await admin.createTopics({ topics: [{ topic: 'failover-rdkafka', numPartitions: 3, replicationFactor: 3 }] });
+    await eventually('leaders', async () => (await topicMetadata(admin, 'failover-rdkafka')).partitions.every((p) => p.leader >= 0));
+    const victim = (await topicMetadata(admin, 'failover-rdkafka')).partitions[0]!.leader;
+    const bootstrap = cluster.members.map((m) => `127.0.0.1:${m.process.kafkaPort}`).join(',');
+    const run = runOnce('confluent', 'produce-steady', { bootstrap, topic: 'failover-rdkafka', partitions: 3, count: 1500, interval_ms: 4 }, 120_000);
+    await new Promise((r) => setTimeout(r, 1500));
+    await cluster.kill(victim);
+    const r = (await run) as { delivered: [number, number, string, number][]; errors: string[]; undelivered: number };
+    expect(r.errors).toEqual([]);
+    expect(r.undelivered).toBe(0);
+    expect(r.delivered).toHaveLength(1500);
+    const times = r.delivered.map((d) => d[3]).sort((a, b) => a - b);
+    const gap = Math.max(...times.slice(1).map((t, i) => t - times[i]!));
+    console.log(`librdkafka failover: 1500 delivered, no errors, longest gap between deliveries ${(gap * 1000).toFixed(0)} ms`);
+    const t0 = Date.now();
+    const read = await readAll(kafkaOf(cluster), 'failover-rdkafka', 3);
+    console.log(`read back in ${Date.now() - t0} ms`);
+    checkNoLoss(
+      r.delivered.map(([partition, offset, value]) => ({ partition, offset, value })),
+      read,
+    );
+  }, 180_000);
 
   it('a follower restarted after missing writes catches up to a byte-identical log and rejoins the ISR', async () => {
     await admin.createTopics({ topics: [{ topic: 'catchup', numPartitions: 1, replicationFactor: 3 }] });

@@ -26,6 +26,8 @@ export const BROKER_SETTINGS: readonly BrokerSettingFacts[] = [
   {"name":"chronik.raft.listen","kind":"string","address":"listener","flag":"raft-listen"},
   {"name":"chronik.raft.advertised","kind":"string","address":"advertised","flag":"advertised-raft"},
   {"name":"chronik.initial.voters","kind":"string","pattern":"\\d+@[^,@\\s]+:\\d+(,\\d+@[^,@\\s]+:\\d+)*","allowed":"a list of id@host:port","flag":"initial-voters"},
+  {"name":"chronik.admin.listen","kind":"string","address":"listener","flag":"admin-listen"},
+  {"name":"chronik.admin.token.file","kind":"string","flag":"admin-token-file"},
   {"name":"chronik.cluster.id","kind":"string","flag":"cluster-id"},
   {"name":"chronik.log.format","kind":"string","oneOf":["pretty","json"],"flag":"log-format"},
   {"name":"chronik.log.level","kind":"string","oneOf":["trace","debug","info","warn","error"],"flag":"log-level"},

@@ -1,12 +1,12 @@
 import { brokerSetting } from '../api/broker-setting-check.js';
 import type { ChronikCluster } from '../api/types.js';
-import { CONFIG_DIR, DATA_DIR, HTTP_PORT, KAFKA_PORT, PODINFO_DIR, RACK_ANNOTATION, names } from './names.js';
+import { ADMIN_PORT, CONFIG_DIR, DATA_DIR, HTTP_PORT, KAFKA_PORT, PODINFO_DIR, RACK_ANNOTATION, names } from './names.js';
 
 /**
  * The broker settings the operator gives every pod itself, from the cluster spec and the pod's
  * own facts; spec.brokerConfig may not set them (the broker would refuse a setting given twice).
  */
-export const OPERATOR_SETTINGS = ['node.id', 'log.dirs', 'chronik.kafka.listen', 'chronik.kafka.advertised', 'chronik.http.listen', 'broker.rack'] as const;
+export const OPERATOR_SETTINGS = ['node.id', 'log.dirs', 'chronik.kafka.listen', 'chronik.kafka.advertised', 'chronik.http.listen', 'chronik.admin.listen', 'broker.rack'] as const;
 export type OperatorSetting = (typeof OPERATOR_SETTINGS)[number];
 
 /** The command-line words that set a registered setting: its own flag, else --config. */
@@ -37,6 +37,8 @@ export function brokerStartScript(c: ChronikCluster, clusterDomain = 'cluster.lo
       arg('chronik.kafka.listen', `0.0.0.0:${kafkaPort}`),
       arg('chronik.kafka.advertised', `"$HOSTNAME.${headless}.${ns}.svc.${clusterDomain}:${kafkaPort}"`),
       arg('chronik.http.listen', `0.0.0.0:${HTTP_PORT}`),
+      // The admin service the operator's own calls (operator/src/brokers) reach on every pod.
+      arg('chronik.admin.listen', `0.0.0.0:${ADMIN_PORT}`),
     ].join(' '),
   ];
   if (c.spec.rackAwareness) {

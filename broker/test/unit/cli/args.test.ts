@@ -39,6 +39,9 @@ describe('chronik broker arguments', () => {
       raftAdvertised: { host: '127.0.0.1', port: 0 },
       initialVoters: null,
       clusterId: null,
+      adminListen: null,
+      adminAdvertised: null,
+      adminTokenFile: null,
     });
     expect(settings.givenNames()).toEqual([]);
     expect(settings.get('num.partitions')).toBe(1);
@@ -75,6 +78,13 @@ describe('chronik broker arguments', () => {
     expect(c.settings.get('log.cleanup.policy')).toEqual(['compact', 'delete']);
     expect(c.settings.givenValue('log.cleanup.policy')).toEqual({ text: 'compact,delete', source: '--config' });
     expect(c.settings.givenValue('node.id')).toEqual({ text: '7', source: '--node-id' });
+  });
+
+  it('reads the admin listener and token file; a wildcard admin address is advertised on the Kafka advertised host', () => {
+    const c = config(['--admin-listen', '0.0.0.0:9645', '--advertised', 'b-1.svc:9092', '--admin-token-file', '/etc/chronik/token']);
+    expect(c).toMatchObject({ adminListen: { host: '0.0.0.0', port: 9645 }, adminAdvertised: { host: 'b-1.svc', port: 9645 }, adminTokenFile: '/etc/chronik/token' });
+    expect(config([], { CHRONIK_ADMIN_LISTEN: '127.0.0.1:7000' })).toMatchObject({ adminAdvertised: { host: '127.0.0.1', port: 7000 } });
+    expect(usageError(['--admin-listen', 'nowhere'])).toContain('--admin-listen');
   });
 
   it('every setting, flagged or not, can be given with --config under its name', () => {
@@ -143,7 +153,7 @@ describe('chronik broker arguments', () => {
     // A topic config's name points at the broker setting it falls back to.
     expect(usageError(['--config', 'cleanup.policy=compact'])).toContain("did you mean 'log.cleanup.policy'?");
     expect(usageError([], { CHRONIK_CONFIG: 'chronik.max.inflight=3' })).toContain("CHRONIK_CONFIG: unknown setting 'chronik.max.inflight'");
-    expect(usageError(['--config', 'admin.listen=0.0.0.0:9645'])).toBe("--config: unknown setting 'admin.listen'");
+    expect(usageError(['--config', 'jmx.port=9999'])).toBe("--config: unknown setting 'jmx.port'");
     expect(usageError(['--config', 'Bad Key=1'])).toContain("unknown setting 'Bad Key'");
   });
 

@@ -30,6 +30,18 @@ describe('chronik command line', () => {
     expect(broker.stdout).toContain('CHRONIK_DATA_DIR');
   });
 
+  it('runs chronik ctl: help with exit 0, a bad flag with exit 2 naming it, no broker with exit 1', () => {
+    const help = chronik(['ctl', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('chronik ctl --admin HOST:PORT');
+    const bad = chronik(['ctl', '--admin', '127.0.0.1:1', 'status', '--bogus']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("unknown option '--bogus'");
+    const down = chronik(['ctl', '--admin', '127.0.0.1:1', '--timeout', '2', 'brokers']);
+    expect(down.code).toBe(1);
+    expect(down.stderr).toMatch(/brokers failed: .*UNAVAILABLE/);
+  });
+
   it('exits 2 naming the flag for unknown or malformed flags', () => {
     const unknown = chronik(['broker', '--bogus-flag']);
     expect(unknown.code).toBe(2);

@@ -54,6 +54,18 @@ describe('createTopic', () => {
     expect(ok(createTopic(s, spec('t'), context({ 'default.replication.factor': '2' }))).value.replicationFactor).toBe(2);
   });
 
+  it('keeps a given topic id (an import) when it is a UUID no other topic has', () => {
+    const id = '0f0e0d0c-0b0a-4909-8807-060504030201';
+    const r = ok(createTopic(s, { ...spec('kept', 2, 1), topicId: id }, context()));
+    expect(r.value.topicId).toBe(id);
+    const next = commit(s, createTopic(s, { ...spec('kept', 2, 1), topicId: id }, context()));
+    expect(errorOf(createTopic(next, { ...spec('other', 1, 1), topicId: id }, context()))).toEqual({
+      code: ErrorCode.INVALID_REQUEST,
+      message: `topic id ${id} already belongs to topic 'kept'`,
+    });
+    expect(errorOf(createTopic(s, { ...spec('bad', 1, 1), topicId: 'not-a-uuid' }, context())).message).toContain('is not a UUID');
+  });
+
   it('refuses with the Kafka error naming the problem', () => {
     const withOrders = commit(s, createTopic(s, spec('orders', 1, 1), context()));
     expect(errorOf(createTopic(withOrders, spec('orders', 1, 1), context()))).toEqual({

@@ -62,6 +62,19 @@ describe('placePartitions', () => {
   });
 });
 
+describe('placement and liveness', () => {
+  it('leaves out brokers the controller cannot reach while enough others are there, and uses them when not', () => {
+    const s = cluster([1, 2, 3, 4]);
+    const live = (id: number): boolean => id !== 2;
+    const three = placementFor(s, live)(6, 3);
+    if (!three.ok) throw new Error(three.message);
+    for (const a of three.assignments) expect(a).not.toContain(2);
+    const four = placementFor(s, live)(2, 4);
+    if (!four.ok) throw new Error(four.message);
+    for (const a of four.assignments) expect([...a].sort()).toEqual([1, 2, 3, 4]);
+  });
+});
+
 describe('placePartitions properties (seeded random clusters)', () => {
   it('holds its invariants over 600 random clusters and topic sequences', () => {
     for (let seed = 1; seed <= 600; seed++) {

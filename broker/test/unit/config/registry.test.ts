@@ -131,6 +131,7 @@ describe('did you mean', () => {
     const names = BROKER_SETTINGS.map((s) => s.name);
     expect(closestName('log.retention.hour', names)).toBe('log.retention.hours');
     expect(closestName('cleanup.policy', names)).toBe('log.cleanup.policy');
-    expect(closestName('admin.listen', names)).toBeNull();
+    expect(closestName('admin.listen', names)).toBe('chronik.admin.listen');
+    expect(closestName('jmx.port', names)).toBeNull();
   });
 });

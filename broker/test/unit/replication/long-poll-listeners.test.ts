@@ -125,8 +125,10 @@ describe('fetch long polls and abort listeners', () => {
     const fetch = createFetchHandler({ cluster: observed, config: config(''), logger: silentLogger() });
     const connection = new AbortController();
 
-    for (let i = 0; i < 40; i++) expect(recordsIn(await fetch(fetchBody(2), context(connection.signal)))).toBe(0);
-    expect(signals.length).toBeGreaterThanOrEqual(40 * PARTITIONS);
+    for (let i = 0; i < 40; i++) expect(recordsIn(await fetch(fetchBody(20), context(connection.signal)))).toBe(0);
+    // A poll whose first read outlasts its wait (a loaded machine) answers without waiting, so
+    // not every poll registers its signals; enough do for the leak to show.
+    expect(signals.length).toBeGreaterThanOrEqual(10 * PARTITIONS);
     expect(abortListeners(connection.signal)).toBe(0);
     expect(signals.filter((s) => abortListeners(s) > 0)).toEqual([]);
 

@@ -31,7 +31,10 @@ class Net {
   readonly inner: RaftNet<RaftPartition>;
   cacheBytesPerGroup: number | undefined;
 
-  constructor(cacheBytesPerGroup?: number, opts: { minInsync?: number; lagMs?: number; log?: Partial<LogConfig> } = {}) {
+  constructor(
+    cacheBytesPerGroup?: number,
+    opts: { minInsync?: number; lagMs?: number; log?: Partial<LogConfig>; electionTicks?: (id: number) => number } = {},
+  ) {
     this.cacheBytesPerGroup = cacheBytesPerGroup;
     this.inner = new RaftNet<RaftPartition>({
       ...(cacheBytesPerGroup !== undefined ? { cacheBytesPerGroup } : {}),
@@ -49,7 +52,7 @@ class Net {
           limits: () => ({ maxMessageBytes: 1 << 20, timestampType: 'CreateTime', timestampDifferenceMaxMs: Infinity }),
           minInsyncReplicas: () => opts.minInsync ?? 1,
           replicaLagTimeMaxMs: opts.lagMs ?? 10_000,
-          timing: { electionTicks: 10, heartbeatTicks: 1 },
+          timing: { electionTicks: opts.electionTicks?.(id) ?? 10, heartbeatTicks: 1 },
           logger: silentLogger(),
         }),
       close: (p) => p.close(),
@@ -246,6 +249,44 @@ describe('raft-replicated partition', () => {
     for (const b of net.brokers.values()) await b.replica.storage.sync();
     const reference = segmentBytes(fresh.dir);
     for (const b of net.brokers.values()) expect(segmentBytes(b.dir).equals(reference)).toBe(true);
+  });
+
+  it('a leader that loses its term before storing a proposal does not answer a retry of it as a duplicate', async () => {
+    // Broker 0 leads and, with a long election timeout, stays leader while cut off; the others
+    // elect a leader of their own meanwhile.
+    net = new Net(undefined, { electionTicks: (id) => (id === 0 ? 100_000 : 10) });
+    for (const id of [0, 1, 2]) await net.start(id, [0, 1, 2]);
+    const first = await net.leader();
+    if (first.id !== 0) {
+      expect(first.replica.node.transferLeadership(1)).toBe(true);
+      first.host.wake(7);
+      await net.until(() => net.brokers.get(0)!.replica.isLeader(), 'broker 0 leads');
+    }
+    const old = await net.leader();
+    expect(old.id).toBe(0);
+    const producer = { id: 7, epoch: 0, seq: 0 };
+    await old.replica.append(batch(['p0'], producer), -1);
+    const held: Message[] = [];
+    net.drop = (from, to, m) => from === 0 || (to === 0 && held.push(m) > 0);
+    await net.until(() => [...net.brokers.values()].some((b) => b.id !== 0 && b.replica.isLeader()), 'a leader among 1 and 2');
+    const fresh = [...net.brokers.values()].find((b) => b.id !== 0 && b.replica.isLeader()) as Broker;
+    const other = await fresh.replica.append(batch(['q0'], { id: 8, epoch: 0, seq: 0 }), -1);
+    // In one turn: broker 0 takes the next batch of producer 7 into its core, then hears the new
+    // leader, whose entries replace that batch before the host ever stores it.
+    expect(old.replica.isLeader()).toBe(true);
+    const lost = old.replica.append(batch(['p1'], { ...producer, seq: 1 }), -1).then(() => 'acked', (e: unknown) => e);
+    old.host.receive(fresh.id, held.splice(0));
+    net.drop = () => false;
+    expect(((await lost) as KafkaError).code).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    await net.until(() => old.replica.applied === fresh.replica.applied && old.replica.storage.lastIndex() === fresh.replica.storage.lastIndex(), 'old leader converged');
+    // Broker 0 leads again and producer 7 retries its batch: it must be written, not answered
+    // with the offset that now holds producer 8's record.
+    expect(fresh.replica.node.transferLeadership(1)).toBe(true);
+    fresh.host.wake(7);
+    await net.until(() => old.replica.isLeader(), 'broker 0 leads again');
+    const retried = await old.replica.append(batch(['p1'], { ...producer, seq: 1 }), -1);
+    expect(retried.baseOffset).not.toBe(other.baseOffset);
+    expect(await readAll(old.replica)).toEqual(['p0', 'q0', 'p1']);
   });
 
   it('an idle group goes quiet on every replica and wakes up for a leader failure', async () => {
