@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { tmpDataDir } from '../helpers/tmp.js';
 
 const DIR = fileURLToPath(new URL('./java/', import.meta.url));
+// Short-lived JVMs on a shared machine: the client JIT only and one GC thread cost less CPU.
+const JVM_FLAGS = ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC'];
 
 export interface JavaClient {
   readonly classpath: string;
@@ -54,16 +56,21 @@ export interface JavaMember {
   /** kill -9 of the JVM (it does not leave the group). */
   kill(): Promise<void>;
   stderr(): string;
+  /** Every event with its arrival time. */
+  timeline(): string[];
 }
 
 export function startJavaMember(
   client: JavaClient,
   o: { name: string; bootstrap: string; topic: string; group: string; protocol: 'consumer' | 'classic'; assignor?: 'uniform' | 'range' },
 ): JavaMember {
-  const child: ChildProcess = spawn('java', ['-cp', client.classpath, 'GroupMember', 'member', o.bootstrap, o.topic, o.group, o.protocol, o.assignor ?? '-'], {
+  const child: ChildProcess = spawn('java', [...JVM_FLAGS, '-cp', client.classpath, 'GroupMember', 'member', o.bootstrap, o.topic, o.group, o.protocol, o.assignor ?? '-'], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   const events: JavaEvent[] = [];
+  const started = Date.now();
+  /** When each event arrived (ms after the start), for the explanation of a failed wait. */
+  const times: number[] = [];
   let stderr = '';
   let code: number | null = null;
   let done = false;
@@ -78,9 +85,10 @@ export function startJavaMember(
   createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
     if (!line.startsWith('{')) return;
     events.push(JSON.parse(line) as JavaEvent);
+    times.push(Date.now() - started);
   });
   const waitExit = async (): Promise<void> => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
     await exited;
     clearTimeout(timer);
   };
@@ -118,6 +126,7 @@ export function startJavaMember(
       await waitExit();
     },
     stderr: () => stderr,
+    timeline: () => events.map((e, i) => `${times[i]}ms ${e.event === 'message' ? `message p${e.partition}@${e.offset}` : JSON.stringify(e)}`),
   };
 }
 
@@ -128,12 +137,12 @@ export type JavaDescription =
 /** Admin.describeConsumerGroups of one group (ConsumerGroupDescribe, DescribeGroups for classic groups). */
 export function describeWithJava(client: JavaClient, bootstrap: string, group: string): Promise<JavaDescription> {
   return new Promise((resolve, reject) => {
-    const child = spawn('java', ['-cp', client.classpath, 'GroupMember', 'describe', bootstrap, group], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('java', [...JVM_FLAGS, '-cp', client.classpath, 'GroupMember', 'describe', bootstrap, group], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
     child.on('close', (c) => {
       clearTimeout(timer);
       const last = out.trim().split('\n').filter((l) => l.startsWith('{')).pop();

@@ -88,10 +88,10 @@ const valuesOf = (ms: readonly JavaMember[]): Set<string> => new Set(ms.flatMap(
 
 /** What went wrong, for a failed wait: each member's last events and stderr. */
 function explain(ms: readonly JavaMember[]): string {
-  return ms.map((m) => `${m.name}: ${JSON.stringify(m.events.filter((e) => e.event !== 'message').slice(-8))} ${m.stderr().slice(-1500)}`).join('\n');
+  return ms.map((m) => `${m.name}: ${m.timeline().filter((l) => !l.includes(' message ')).slice(-10).join('; ')}\n${m.stderr().slice(-1500)}`).join('\n');
 }
 
-async function until(what: string, ms: readonly JavaMember[], cond: () => boolean | Promise<boolean>, timeoutMs = 90_000): Promise<void> {
+async function until(what: string, ms: readonly JavaMember[], cond: () => boolean | Promise<boolean>, timeoutMs = 180_000): Promise<void> {
   try {
     await eventually(what, cond, timeoutMs);
   } catch (err) {
@@ -175,7 +175,7 @@ describe('the consumer group protocol (KIP-848) with the Java client', () => {
     expect(a.exitCode()).toBe(0);
     expect(a.events.filter((e) => e.event === 'error')).toEqual([]);
     await cluster.start(coordinator);
-  }, 400_000);
+  }, 600_000);
 
   it('the range assignor gives each member a contiguous range when they ask for it', async () => {
     const topic = 'kip848-range';
@@ -189,7 +189,7 @@ describe('the consumer group protocol (KIP-848) with the Java client', () => {
     const described = await describeWithJava(java, live(), group);
     expect(described).toMatchObject({ state: 'Stable', assignor: 'range' });
     await Promise.all([c.close(), d.close()]);
-  }, 200_000);
+  }, 400_000);
 
   it('classic groups work beside consumer groups; a group with members refuses the other protocol; an empty one converts with its offsets', async () => {
     const topic = 'kip848-mixed';
@@ -243,7 +243,7 @@ describe('the consumer group protocol (KIP-848) with the Java client', () => {
     await until('the Java classic member reads all 14', [old], () => valuesOf([old]).size === 14);
     expect((await describeWithJava(java, live(), 'mixed-java-classic')) as RawBody).toMatchObject({ type: 'Classic' });
     await old.close();
-  }, 400_000);
+  }, 600_000);
 
   it('bad heartbeats and describes get Kafka error codes, and every broker keeps serving', async () => {
     const topic = 'kip848-bad';
@@ -320,7 +320,7 @@ describe('the consumer group protocol (KIP-848) with the Java client', () => {
       const keys = (versions.apiKeys as RawBody[]).map((k) => k.apiKey as number);
       expect(keys).toEqual(expect.arrayContaining([68, 69]));
     }
-  }, 200_000);
+  }, 400_000);
 });
 
 /** A request frame for `apiKey` v1 whose body is cut short, then one of random bytes. */
