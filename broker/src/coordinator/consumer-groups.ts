@@ -371,6 +371,18 @@ export class ConsumerGroups {
     });
   }
 
+  /** Names of the existing topics some member of the group subscribes to (OffsetDelete refuses them). */
+  subscribedTopicNames(group: Group): Set<string> {
+    const out = new Set<string>();
+    for (const m of group.consumer?.members.values() ?? []) {
+      for (const id of this.subscribedTopics(m).keys()) {
+        const name = this.catalog.byId(id)?.name;
+        if (name !== undefined) out.add(name);
+      }
+    }
+    return out;
+  }
+
   /** Topic id -> partitions of what a member subscribes to now. */
   private subscribedTopics(m: ConsumerMember): Map<string, number> {
     const out = new Map<string, number>();

@@ -234,7 +234,10 @@ export class GroupOffsets {
       const group = this.ctx.groups.get(groupId);
       if (group === undefined || group.state === 'Dead') return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, partitions: [] };
       let subscribed = new Set<string>();
-      if (group.state !== 'Empty') {
+      if (group.consumer !== null && this.consumerGroups !== null) {
+        // A consumer-protocol group: its members' subscriptions are known to the coordinator.
+        subscribed = this.consumerGroups.subscribedTopicNames(group);
+      } else if (group.state !== 'Empty') {
         const topics = group.subscribedTopics();
         if (topics === null) return { errorCode: NON_EMPTY_GROUP, partitions: [] };
         subscribed = topics;

@@ -192,6 +192,23 @@ describe('KIP-848 consumer groups', () => {
     expect(gc.membership.list()[0]?.groupType).toBe('classic');
   });
 
+  it('OffsetDelete refuses the topics its members subscribe to and deletes the others', async () => {
+    const { hb, gc } = setup();
+    const a = await hb({ memberId: 'a', memberEpoch: 0 });
+    const commit = (topic: string) =>
+      gc.commitOffsets({ groupId: 'g', memberId: 'a', generationId: a.memberEpoch, groupInstanceId: null, retentionTimeMs: -1, partitions: [{ topic, partition: 0, offset: 3, leaderEpoch: -1, metadata: null }] });
+    await commit('orders');
+    await commit('audit');
+    const r = await gc.deleteOffsets('g', [
+      { topic: 'orders', partition: 0 },
+      { topic: 'audit', partition: 0 },
+    ]);
+    expect(r.errorCode).toBe(0);
+    expect(r.partitions.map((p) => p.errorCode)).toEqual([ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC, 0]);
+    const left = await gc.fetchOffsets('g', null);
+    expect(left.offsets.map((o) => o.topic)).toEqual(['orders']);
+  });
+
   it('refuses members beyond group.consumer.max.size', async () => {
     const { hb } = setup();
     for (const m of ['a', 'b', 'c']) expect((await hb({ memberId: m, memberEpoch: 0 })).errorCode).toBe(0);
