@@ -38,7 +38,7 @@ export type JavaEvent =
   | { event: 'assignment'; partitions: number[] }
   | { event: 'message'; partition: number; offset: number; value: string }
   | { event: 'committed'; offsets: Record<string, number> }
-  | { event: 'commit-error' | 'error' | 'close-error'; error: string; message: string }
+  | { event: 'commit-error' | 'client-error' | 'error' | 'close-error'; error: string; message: string }
   | { event: 'closed' };
 
 export interface JavaMember {

@@ -6,7 +6,8 @@
 //       and prints its assignment whenever it changes. It closes (leaving the group) when its
 //       stdin closes. Events: {"event":"assignment","partitions":[...]}, {"event":"message",
 //       "partition":P,"offset":O,"value":V}, {"event":"committed","offsets":{"P":O}},
-//       {"event":"commit-error","error":E}, {"event":"error","error":E,"message":M} (a fatal
+//       {"event":"commit-error","error":E}, {"event":"client-error","error":E,"message":M} (the
+//       client's IllegalStateException from poll; it polls on), {"event":"error","error":E,"message":M} (a fatal
 //       error: the process exits 3), {"event":"closed"}.
 //   describe <bootstrap> <group>
 //       Admin.describeConsumerGroups: {"state":S,"type":T,"assignor":A,"members":[{"memberId",
@@ -110,6 +111,12 @@ public final class GroupMember {
           records = consumer.poll(Duration.ofMillis(200));
         } catch (WakeupException e) {
           break;
+        } catch (IllegalStateException e) {
+          // The client's own race (seen with kafka-clients 4.4): a fetch collected for a
+          // partition its background thread just unassigned, after the member was fenced.
+          // The member goes on polling, as the next poll no longer has that fetch.
+          emit("{\"event\":\"client-error\"," + errorJson(e) + "}");
+          continue;
         }
         String now = partitions(consumer.assignment());
         if (!now.equals(last)) {
