@@ -17,8 +17,10 @@
  * to an empty consumer group makes it classic again. A group with members of the other protocol
  * is refused (ConsumerGroupHeartbeat: GROUP_ID_NOT_FOUND; JoinGroup: INCONSISTENT_GROUP_PROTOCOL).
  *
- * Members are kept in memory only: after a coordinator move they find the new coordinator, get
- * UNKNOWN_MEMBER_ID and rejoin (the group and its epoch are stored, so it stays a consumer group).
+ * The group's epoch and each member (subscription, epoch, assigned partitions) are stored in
+ * __consumer_offsets as they change, so the coordinator elected after a failover takes the
+ * members over: it computes a new target from what they hold, and they carry on with their
+ * epochs instead of being fenced (one whose latest record did not make it is fenced and rejoins).
  */
 import { ErrorCode } from '../kafka/protocol/errors.js';
 import { ASSIGNORS, isAssignorName, type Assignment, type AssignorName } from './assignors.js';
@@ -36,7 +38,7 @@ import {
 } from './consumer-group.js';
 import { Group } from './group.js';
 import { storeErrorCode, type GroupContext } from './group-context.js';
-import { encodeConsumerGroupValue, encodeKey } from './offsets-records.js';
+import { encodeConsumerGroupValue, encodeConsumerMemberValue, encodeKey, type ConsumerMemberValue } from './offsets-records.js';
 
 /** The topics a consumer group may subscribe to, by name and by id. */
 export interface TopicCatalog {
@@ -140,6 +142,25 @@ function compile(regex: string): RegExp | null {
   }
 }
 
+/** What is stored of a member. */
+function memberValue(m: ConsumerMember): ConsumerMemberValue {
+  return {
+    instanceId: m.instanceId,
+    rackId: m.rackId,
+    clientId: m.clientId,
+    clientHost: m.clientHost,
+    rebalanceTimeoutMs: m.rebalanceTimeoutMs,
+    subscribedTopicNames: [...m.subscribedTopicNames],
+    subscribedTopicRegex: m.subscribedTopicRegex,
+    serverAssignor: m.serverAssignor,
+    memberEpoch: m.memberEpoch,
+    previousMemberEpoch: m.previousMemberEpoch,
+    state: m.state,
+    assigned: toWire(m.assigned),
+    pendingRevocation: toWire(m.pendingRevocation),
+  };
+}
+
 type Failure = { readonly errorCode: number; readonly errorMessage: string };
 
 export class ConsumerGroups {
@@ -208,6 +229,7 @@ export class ConsumerGroups {
 
     let member: ConsumerMember;
     let joined = false;
+    let before = '';
     if (req.memberEpoch === 0) {
       const m = this.join(group, cg, req);
       if ('errorCode' in m) return this.fail(m.errorCode, m.errorMessage);
@@ -221,6 +243,7 @@ export class ConsumerGroups {
       if (m.memberEpoch === STATIC_LEAVE_EPOCH || (req.memberEpoch !== m.memberEpoch && !retryOfLost)) {
         return this.fail(ErrorCode.FENCED_MEMBER_EPOCH, `member ${req.memberId} has epoch ${m.memberEpoch}, not ${req.memberEpoch}`, req.memberId);
       }
+      before = JSON.stringify(memberValue(m));
       if (this.update(m, req)) this.bumpEpoch(group, cg, `member ${m.memberId} changed its subscription`);
       member = m;
     }
@@ -232,6 +255,7 @@ export class ConsumerGroups {
     this.reconcile(group, cg, member, owned);
     if (cg.members.size === 0 && group.state !== 'Empty') group.transition('Empty', now);
     else if (cg.members.size > 0 && group.state !== 'Stable') group.transition('Stable', now);
+    if (JSON.stringify(memberValue(member)) !== before) this.persistMember(group, member);
     const send = joined || member.assignmentChanged || (owned !== null && !sameAssignment(owned, member.assigned) && member.state !== 'unrevoked');
     member.assignmentChanged = false;
     return {
@@ -294,6 +318,7 @@ export class ConsumerGroups {
       // A static member back under a new member id takes over its place: same partitions, no rebalance.
       this.clearTimers(inherited);
       cg.members.delete(inherited.memberId);
+      this.forgetMember(group, inherited.memberId);
       m.assigned = inherited.assigned;
       m.memberEpoch = inherited.previousMemberEpoch >= 0 ? cg.assignmentEpoch : 0;
       m.previousMemberEpoch = inherited.previousMemberEpoch;
@@ -347,6 +372,7 @@ export class ConsumerGroups {
       m.previousMemberEpoch = m.memberEpoch;
       m.memberEpoch = STATIC_LEAVE_EPOCH;
       this.refreshSession(group, m);
+      this.persistMember(group, m);
     } else {
       this.removeMember(group, cg, m, 'member left');
       this.refreshTarget(group, cg);
@@ -360,7 +386,23 @@ export class ConsumerGroups {
     cg.members.delete(m.memberId);
     cg.target.delete(m.memberId);
     if (m.instanceId !== null && cg.staticMembers.get(m.instanceId) === m.memberId) cg.staticMembers.delete(m.instanceId);
+    this.forgetMember(group, m.memberId);
     this.bumpEpoch(group, cg, `${reason}: ${m.memberId}`);
+  }
+
+  /** Stores a member as it is now (in the background: a lost write only fences it later). */
+  private persistMember(group: Group, m: ConsumerMember): void {
+    const key = encodeKey({ type: 'consumer-member', group: group.groupId, member: m.memberId });
+    void this.ctx.store.append(group.groupId, [{ key, value: encodeConsumerMemberValue(memberValue(m)) }]).catch((e: unknown) => {
+      this.ctx.log.warn({ groupId: group.groupId, memberId: m.memberId, err: storeErrorCode(e) }, 'failed to store a consumer group member');
+    });
+  }
+
+  private forgetMember(group: Group, memberId: string): void {
+    const key = encodeKey({ type: 'consumer-member', group: group.groupId, member: memberId });
+    void this.ctx.store.append(group.groupId, [{ key, value: null }]).catch((e: unknown) => {
+      this.ctx.log.warn({ groupId: group.groupId, memberId, err: storeErrorCode(e) }, 'failed to remove a consumer group member record');
+    });
   }
 
   private bumpEpoch(group: Group, cg: ConsumerGroupState, reason: string): void {
@@ -621,11 +663,57 @@ export class ConsumerGroups {
 
   /** A group read back from the store (at load) that is a consumer group, at `groupEpoch`. */
   restore(group: Group, groupEpoch: number): void {
-    const cg = new ConsumerGroupState(this.config.assignors[0] ?? 'uniform');
+    const cg = this.restoredState(group);
     cg.groupEpoch = groupEpoch;
     cg.assignmentEpoch = groupEpoch;
-    group.consumer = cg;
-    group.protocolType = 'consumer';
+  }
+
+  private restoredState(group: Group): ConsumerGroupState {
+    if (group.consumer === null) {
+      group.consumer = new ConsumerGroupState(this.config.assignors[0] ?? 'uniform');
+      group.protocolType = 'consumer';
+    }
+    return group.consumer;
+  }
+
+  /** A member record read back at load (log order; null: the member left). */
+  restoreMember(group: Group, memberId: string, v: ConsumerMemberValue | null): void {
+    const cg = this.restoredState(group);
+    const old = cg.members.get(memberId);
+    if (old !== undefined) {
+      cg.members.delete(memberId);
+      if (old.instanceId !== null && cg.staticMembers.get(old.instanceId) === memberId) cg.staticMembers.delete(old.instanceId);
+    }
+    if (v === null) return;
+    const m = new ConsumerMember(memberId, v.instanceId, v.rackId, v.clientId, v.clientHost, v.rebalanceTimeoutMs, v.subscribedTopicNames, v.subscribedTopicRegex, v.serverAssignor);
+    m.memberEpoch = v.memberEpoch;
+    m.previousMemberEpoch = v.previousMemberEpoch;
+    m.state = v.state;
+    m.assigned = fromWire(v.assigned);
+    m.pendingRevocation = fromWire(v.pendingRevocation);
+    m.assignmentChanged = false;
+    cg.members.set(memberId, m);
+    if (m.instanceId !== null) cg.staticMembers.set(m.instanceId, memberId);
+  }
+
+  /**
+   * The load is complete: the restored members' sessions start now, and a new epoch's target is
+   * computed from what they hold (the target itself is not stored), which they move to as usual.
+   */
+  resume(group: Group): void {
+    const cg = group.consumer;
+    if (cg === null || cg.members.size === 0) return;
+    let epoch = cg.groupEpoch;
+    for (const m of cg.members.values()) epoch = Math.max(epoch, m.memberEpoch, m.previousMemberEpoch);
+    cg.groupEpoch = epoch;
+    cg.assignmentEpoch = epoch;
+    for (const m of cg.members.values()) {
+      this.refreshSession(group, m);
+      if (m.state === 'unrevoked') this.startRebalanceTimer(group, cg, m);
+    }
+    this.bumpEpoch(group, cg, 'a new coordinator took the group over');
+    this.refreshTarget(group, cg);
+    group.transition('Stable', this.ctx.scheduler.now());
   }
 
   /** A snapshot of a member's assignment (tests). */

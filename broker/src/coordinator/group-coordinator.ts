@@ -9,7 +9,7 @@ import { GroupContext } from './group-context.js';
 import { GroupMembership } from './group-membership.js';
 import { GroupOffsets } from './group-offsets.js';
 import { DEFAULT_GROUP_CONFIG, realScheduler, type CoordinatorLogger, type GroupCoordinatorOptions, type GroupOverview } from './group-types.js';
-import type { ConsumerGroupValue, CoordinatorKey, GroupValue, OffsetValue } from './offsets-records.js';
+import type { ConsumerGroupValue, ConsumerMemberValue, CoordinatorKey, GroupValue, OffsetValue } from './offsets-records.js';
 import { ConsumerGroups, type ConsumerGroupConfig, type TopicCatalog } from './consumer-groups.js';
 
 /** The consumer-protocol side (KIP-848) when the coordinator should serve it. */
@@ -60,7 +60,7 @@ export class GroupCoordinator {
   readonly expireOffsets: GroupOffsets['expireOffsets'] = () => this.offsets.expireOffsets();
 
   /** A record of a transactional offset commit read back at load: pending until its marker. */
-  applyTxnRecord(producerId: number, key: CoordinatorKey, value: OffsetValue | GroupValue | ConsumerGroupValue | null): void {
+  applyTxnRecord(producerId: number, key: CoordinatorKey, value: OffsetValue | GroupValue | ConsumerGroupValue | ConsumerMemberValue | null): void {
     if (key.type !== 'offset' || value === null) return;
     let group = this.ctx.groups.get(key.group);
     if (group === undefined) {
@@ -93,9 +93,19 @@ export class GroupCoordinator {
    * Applies one record read back from the store at start-up (in log order). Groups come back
    * Empty, keeping their protocol type, generation and offsets; members must rejoin.
    */
-  applyRecord(key: CoordinatorKey, value: OffsetValue | GroupValue | ConsumerGroupValue | null): void {
+  applyRecord(key: CoordinatorKey, value: OffsetValue | GroupValue | ConsumerGroupValue | ConsumerMemberValue | null): void {
     const now = this.ctx.scheduler.now();
     let group = this.ctx.groups.get(key.group);
+    if (key.type === 'consumer-member') {
+      if (group === undefined) {
+        if (value === null) return;
+        group = new Group(key.group, now);
+        this.ctx.groups.set(key.group, group);
+      }
+      this.consumerGroups.restoreMember(group, key.member, value as ConsumerMemberValue | null);
+      this.loadedWithMembers.delete(key.group);
+      return;
+    }
     if (key.type === 'consumer-group') {
       if (value === null) {
         if (group !== undefined) {
@@ -155,7 +165,10 @@ export class GroupCoordinator {
       g.protocolName = null;
       g.leaderId = null;
       g.state = 'Empty';
-      if (g.consumer !== null) continue;
+      if (g.consumer !== null) {
+        this.consumerGroups.resume(g);
+        continue;
+      }
       // A group that still had members when the broker stopped became Empty only now, so offset
       // retention counts from now; one stored as Empty keeps the time it became Empty.
       if (this.loadedWithMembers.has(g.groupId)) g.stateTimestamp = now;

@@ -16,16 +16,18 @@ import { InternalTopic, type TxnWriter } from './internal-topic.js';
 import {
   CoordinatorRecordError,
   decodeConsumerGroupValue,
+  decodeConsumerMemberValue,
   decodeGroupValue,
   decodeKey,
   decodeOffsetValue,
   type ConsumerGroupValue,
+  type ConsumerMemberValue,
   type CoordinatorKey,
   type GroupValue,
   type OffsetValue,
 } from './offsets-records.js';
 
-export type StoredValue = OffsetValue | GroupValue | ConsumerGroupValue;
+export type StoredValue = OffsetValue | GroupValue | ConsumerGroupValue | ConsumerMemberValue;
 
 export interface OffsetsTopicOptions {
   readonly cluster: Cluster;
@@ -115,5 +117,7 @@ function decodeRecord(key: Buffer | null, value: Buffer | null): [CoordinatorKey
       return [k, decodeGroupValue(value)];
     case 'consumer-group':
       return [k, decodeConsumerGroupValue(value)];
+    case 'consumer-member':
+      return [k, decodeConsumerMemberValue(value)];
   }
 }

@@ -9,7 +9,7 @@ import { ErrorCode } from '../../../src/kafka/protocol/errors.js';
 import { GroupCoordinator, type CoordinatorRecord, type GroupStore } from '../../../src/coordinator/group-coordinator.js';
 import type { ConsumerHeartbeatRequest, ConsumerHeartbeatResult, WireTopicPartitions } from '../../../src/coordinator/consumer-groups.js';
 import { rangeAssignor, uniformAssignor } from '../../../src/coordinator/assignors.js';
-import { decodeKey } from '../../../src/coordinator/offsets-records.js';
+import { decodeConsumerGroupValue, decodeConsumerMemberValue, decodeKey } from '../../../src/coordinator/offsets-records.js';
 import { VirtualScheduler } from '../../helpers/virtual-scheduler.js';
 
 class MemoryStore implements GroupStore {
@@ -207,6 +207,47 @@ describe('KIP-848 consumer groups', () => {
     expect(r.partitions.map((p) => p.errorCode)).toEqual([ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC, 0]);
     const left = await gc.fetchOffsets('g', null);
     expect(left.offsets.map((o) => o.topic)).toEqual(['orders']);
+  });
+
+  it('a new coordinator loading the records takes the members over with their epochs and partitions', async () => {
+    const first = setup();
+    await first.hb({ memberId: 'a', memberEpoch: 0 });
+    await first.hb({ memberId: 'b', memberEpoch: 0 });
+    const a1 = await first.hb({ memberId: 'a', memberEpoch: 1, topicPartitions: owned([0, 1, 2, 3]) });
+    const a2 = await first.hb({ memberId: 'a', memberEpoch: 1, topicPartitions: a1.assignment });
+    const b2 = await first.hb({ memberId: 'b', memberEpoch: 2, topicPartitions: [] });
+    expect(a2.memberEpoch).toBe(2);
+    const [ownedA, ownedB] = [parts(a2.assignment ?? a1.assignment), parts(b2.assignment)];
+    expect([...ownedA, ...ownedB].sort()).toEqual([0, 1, 2, 3]);
+
+    // The records as a new coordinator reads them back, in log order.
+    const next = setup();
+    for (const r of first.store.records) {
+      const key = decodeKey(r.key);
+      const value =
+        r.value === null ? null : key.type === 'consumer-member' ? decodeConsumerMemberValue(r.value) : key.type === 'consumer-group' ? decodeConsumerGroupValue(r.value) : null;
+      if (key.type === 'consumer-member' || key.type === 'consumer-group') next.gc.applyRecord(key, value);
+    }
+    next.gc.finishLoading();
+    const [described] = await next.gc.consumerGroups.describe(['g']);
+    expect(described?.members.map((m) => m.memberId).sort()).toEqual(['a', 'b']);
+    // Each carries on with its epoch: no fencing, the same partitions, then the new epoch.
+    const a3 = await next.hb({ memberId: 'a', memberEpoch: 2, topicPartitions: owned(ownedA) });
+    const b3 = await next.hb({ memberId: 'b', memberEpoch: 2, topicPartitions: owned(ownedB) });
+    expect([a3.errorCode, b3.errorCode]).toEqual([0, 0]);
+    expect(a3.memberEpoch).toBe(3);
+    expect(b3.memberEpoch).toBe(3);
+    expect(next.gc.consumerGroups.assignmentOf('g', 'a')).toEqual(new Map([[ORDERS, new Set(ownedA)]]));
+    // A member that left is gone after the load too.
+    await next.hb({ memberId: 'b', memberEpoch: -1 });
+    const again = setup();
+    for (const r of [...first.store.records, ...next.store.records]) {
+      const key = decodeKey(r.key);
+      if (key.type !== 'consumer-member' && key.type !== 'consumer-group') continue;
+      again.gc.applyRecord(key, r.value === null ? null : key.type === 'consumer-member' ? decodeConsumerMemberValue(r.value) : decodeConsumerGroupValue(r.value));
+    }
+    again.gc.finishLoading();
+    expect((await again.gc.consumerGroups.describe(['g']))[0]?.members.map((m) => m.memberId)).toEqual(['a']);
   });
 
   it('refuses members beyond group.consumer.max.size', async () => {
