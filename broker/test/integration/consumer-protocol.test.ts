@@ -160,6 +160,10 @@ describe('the consumer group protocol (KIP-848) with the Java client', () => {
     await until('a and b read all 180 after the failover', [a, b], () => valuesOf([a, b]).size === 180);
     console.log(`the group read the records produced after kill -9 of its coordinator (broker ${coordinator}) ${Date.now() - killedAt} ms after the kill`);
     await until('a and b own three partitions each again', [a, b], () => a.assignment().length === 3 && b.assignment().length === 3);
+    // The new coordinator took the members over from __consumer_offsets: none was fenced (which
+    // would have taken its partitions away, an empty assignment) on the way.
+    const emptied = [a, b].flatMap((m) => m.events.slice(seenBefore.get(m)).filter((e) => e.event === 'assignment' && e.partitions.length === 0));
+    expect(emptied).toEqual([]);
     // Nothing committed before the kill is read again: the members resumed from the kept offsets.
     const reread = [a, b].flatMap((m) => m.events.slice(seenBefore.get(m)).filter((e) => e.event === 'message' && e.offset < 20));
     expect(reread).toEqual([]);
