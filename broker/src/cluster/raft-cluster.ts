@@ -25,7 +25,7 @@ import type { LogConfig } from '../log/types.js';
 import { HardStateJournal } from '../replication/hard-state-journal.js';
 import { openReplica, openStateMachineReplica, type RaftTiming } from '../replication/open-replica.js';
 import { RaftHost } from '../replication/raft-host.js';
-import type { RaftPartition } from '../replication/raft-partition.js';
+import type { RaftPartition, TxnVerifier } from '../replication/raft-partition.js';
 import type { StateMachineReplica } from '../replication/state-machine-replica.js';
 import { createRaftTransport, PeerRequestError, type PeerAddress, type RaftTransport } from '../replication/transport/index.js';
 import type { DataPartition, PartitionLimits } from '../replication/types.js';
@@ -97,8 +97,16 @@ export interface RaftCluster extends DataCluster {
   /** Sends a request to the controller and waits until the local image has applied its effect. */
   controllerRequest(req: ControllerRequest, timeoutMs?: number): Promise<ControllerReply & { ok: true }>;
   onPartitionLeadership(l: (p: RaftPartition) => void): void;
-  /** Serves one more request kind from other brokers over the transport (the admin service's calls). */
+  /**
+   * Serves one more request kind from other brokers over the raft transport (the admin service's
+   * calls, the transaction coordinator's markers and verifications); the handler's answer goes
+   * back as the reply.
+   */
   serveRequests(kind: string, handler: (payload: Uint8Array, from: number) => Promise<Uint8Array>): void;
+  /** A request to broker `nodeId`'s handler of `kind`; rejects with PeerRequestError. */
+  peerRequest(nodeId: number, kind: string, payload: Uint8Array, timeoutMs: number): Promise<Uint8Array>;
+  /** KIP-890 verification for the transactional produces of every local replica. */
+  setTxnVerifier(v: TxnVerifier | null): void;
   /**
    * Resolves once this broker is registered, its replicas are open and each has a leader
    * somewhere (or after `ms`): what a broker waits for before it takes client connections.
@@ -174,6 +182,7 @@ class RaftClusterImpl implements RaftCluster {
   private guard: LeadershipGuard | null = null;
   private readonly extraKinds = new Map<string, (payload: Uint8Array, from: number) => Promise<Uint8Array>>();
   private readonly leadershipListeners: ((p: RaftPartition) => void)[] = [];
+  private txnVerifier: TxnVerifier | null = null;
   private byIdCache = new Map<string, TopicImage>();
   private byIdVersion = -1;
   private legacyImport: Promise<void> = Promise.resolve();
@@ -351,6 +360,7 @@ class RaftClusterImpl implements RaftCluster {
   }
 
   serveRequests(kind: string, handler: (payload: Uint8Array, from: number) => Promise<Uint8Array>): void {
+    if (kind === CONTROLLER_REQUEST_KIND || kind === JOIN_REQUEST_KIND) throw new Error(`request kind ${kind} is the controller's`);
     this.extraKinds.set(kind, handler);
   }
 
@@ -522,6 +532,7 @@ class RaftClusterImpl implements RaftCluster {
         campaign: isNew && image.replicas[0] === this.nodeId && this.machine.state.brokers.get(this.nodeId)?.maintenance !== true,
       });
       replica.onStateChange = (p) => this.onReplicaState(p, t);
+      replica.txnVerifier = this.txnVerifier;
       this.replicas.set(group, replica);
     } catch (err) {
       this.logger.error({ err, topic: t.name, partition }, 'opening a partition replica failed');
@@ -652,6 +663,15 @@ class RaftClusterImpl implements RaftCluster {
 
   onPartitionLeadership(l: (p: RaftPartition) => void): void {
     this.leadershipListeners.push(l);
+  }
+
+  peerRequest(nodeId: number, kind: string, payload: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    return this.transport.request(nodeId, kind, payload, timeoutMs);
+  }
+
+  setTxnVerifier(v: TxnVerifier | null): void {
+    this.txnVerifier = v;
+    for (const r of this.replicas.values()) r.txnVerifier = v;
   }
 
   /** Leadership and ISR reports go to the controller in batches. */

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { FileLogManager } from '../log/log-manager.js';
 import type { LogConfig } from '../log/types.js';
 import type { Timers } from '../platform/timers.js';
+import { AbortedTxnIndex } from '../log/txn-index.js';
 import { RaftNode } from '../raft/raft.js';
 import { SeededRandom } from '../raft/random.js';
 import type { HardStateJournal } from './hard-state-journal.js';
@@ -63,6 +64,7 @@ function isLoneVoter(node: RaftNode, nodeId: number): boolean {
 
 export async function openReplica(o: OpenReplicaOptions): Promise<RaftPartition> {
   const log = await o.logManager.open(o.topic, o.partition, o.logConfig);
+  const txnIndex = await AbortedTxnIndex.open(log.dir);
   const applied = o.journal.get(o.group)?.commit ?? 0;
   const restore = RaftPartition.restorer(applied);
   const storage = await PartitionRaftStorage.open({
@@ -103,6 +105,7 @@ export async function openReplica(o: OpenReplicaOptions): Promise<RaftPartition>
     replicaLagTimeMaxMs: o.replicaLagTimeMaxMs,
     compacted: o.compacted ?? (() => false),
     ...(o.fetchRecords !== undefined ? { fetchRecords: o.fetchRecords } : {}),
+    txnIndex,
     logger: o.logger,
     now: o.now,
     timers: o.timers,

@@ -11,6 +11,13 @@
  * - Producer state is kept twice: `committed` from applied entries only, and `live`, which adds
  *   the entries appended but not yet committed (every replica keeps both, so a new leader checks
  *   retries against everything in its log). A truncation rebuilds `live` from `committed`.
+ * - Transactions: a transactional batch opens its producer's transaction here, a marker (written
+ *   by `writeTxnMarker` for the coordinator) closes it. The last stable offset is the first
+ *   offset of the oldest transaction open in the applied state (else the applied end), so
+ *   read_committed readers see only decided data; aborted transactions go into the partition's
+ *   aborted-transactions index (log/txn-index.ts) when their marker is applied. A transactional
+ *   batch that would open a transaction is first verified with the transaction coordinator
+ *   (KIP-890), so a late or stray batch cannot leave a transaction hanging.
  * - ISR = the leader plus the voters that were caught up with it within replica.lag.time.max.ms.
  *   With fewer in-sync replicas than min.insync.replicas an acks=all produce gets
  *   NOT_ENOUGH_REPLICAS (19) before anything is appended.
@@ -18,9 +25,12 @@
 import type { Logger } from 'pino';
 import { ErrorCode, KafkaError } from '../kafka/protocol/errors.js';
 import { BatchField, readInt64, setLogAppendTime, validateBatches, type RecordBatchHeader } from '../kafka/protocol/records.js';
-import { ProducerStateTable } from '../coordinator/producer-state.js';
+import { ProducerStateTable, type TxnMarkerRef } from '../coordinator/producer-state.js';
 import type { AppendResult, ReadResult } from '../log/types.js';
 import { realTimers, type Timers } from '../platform/timers.js';
+import type { AbortedTxn, AbortedTxnIndex } from '../log/txn-index.js';
+import { buildTxnMarker } from '../kafka/protocol/txn-markers.js';
+import { producerEffect, producersAt, type ClosedTxn } from './partition-txns.js';
 import type { RaftNode } from '../raft/raft.js';
 import { MessageType, NONE, Role, type Entry, type Message, type Snapshot, type SoftState } from '../raft/types.js';
 import { isBatchEntry } from './control-entries.js';
@@ -81,6 +91,8 @@ export interface RaftPartitionOptions {
    * follower ever needs records its leader compacted.
    */
   readonly fetchRecords?: RecordsFetch;
+  /** The partition's aborted-transactions index (opened with its log). */
+  readonly txnIndex: AbortedTxnIndex;
   readonly logger: Logger;
   /** Wall-clock ms (timestamps, ISR lag); default Date.now. */
   readonly now?: () => number;
@@ -88,8 +100,30 @@ export interface RaftPartitionOptions {
   readonly timers?: Timers;
 }
 
+/** What a produce carries beside its batches. */
+export interface AppendOptions {
+  /** The Produce request's transactional id (transactional batches need it). */
+  readonly transactionalId?: string | null;
+  /** Written by the brokers themselves (transactional offset commits): no sequence checks, no verification. */
+  readonly internal?: boolean;
+}
+
+/**
+ * Asks the transaction coordinator whether this partition is part of the producer's ongoing
+ * transaction: null if it is, else the error for the produce (KIP-890 verification).
+ */
+export type TxnVerifier = (
+  transactionalId: string,
+  producerId: number,
+  producerEpoch: number,
+  topic: string,
+  partition: number,
+) => Promise<{ code: number; message: string } | null>;
+
 interface Waiter {
   readonly offset: number;
+  /** Waits on the last stable offset (read_committed) rather than the high watermark. */
+  readonly stable: boolean;
   readonly wake: () => void;
 }
 
@@ -111,14 +145,24 @@ export interface ReplicaRestore {
   live: ProducerStateTable;
   uncommitted: Uncommitted[];
   maxTs: { timestamp: number; offset: number };
+  /** Committed aborts seen, in log order, and every committed marker (see ClosedTxn). */
+  aborted: AbortedTxn[];
+  closed: ClosedTxn[];
   visit: (b: StoredBatch) => void;
 }
 
+/** An entry past the commit point: a data batch (ref) or a marker. */
 interface Uncommitted {
   readonly index: number;
-  readonly ref: ProducerBatchRef;
+  readonly ref: ProducerBatchRef | null;
+  readonly marker: TxnMarkerRef | null;
   readonly baseOffset: number;
   readonly lastOffset: number;
+}
+
+function replay(table: ProducerStateTable, u: Uncommitted): void {
+  if (u.marker !== null) table.endTransaction(u.marker);
+  else if (u.ref !== null) table.record(u.ref, u.baseOffset, u.lastOffset);
 }
 
 const EMPTY: Buffer = Buffer.alloc(0);
@@ -126,16 +170,7 @@ const EMPTY: Buffer = Buffer.alloc(0);
 export const raftId = (nodeId: number): number => nodeId + 1;
 export const nodeIdOf = (raftIdValue: number): number => raftIdValue - 1;
 
-function refOf(h: RecordBatchHeader | Buffer): ProducerBatchRef {
-  if (Buffer.isBuffer(h)) {
-    return {
-      producerId: readInt64(h, BatchField.producerId),
-      producerEpoch: h.readInt16BE(BatchField.producerEpoch),
-      baseSequence: h.readInt32BE(BatchField.baseSequence),
-      recordCount: h.readInt32BE(BatchField.recordCount),
-      isTransactional: (h.readInt16BE(BatchField.attributes) & 0x10) !== 0,
-    };
-  }
+function refOf(h: RecordBatchHeader): ProducerBatchRef {
   return {
     producerId: h.producerId,
     producerEpoch: h.producerEpoch,
@@ -185,8 +220,14 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
   private deleted = false;
   /** Copies the records of snapshots that stand for records (null: none are made or taken). */
   private readonly stager: SnapshotStager | null;
+  /** Offset after the last applied entry: the last stable offset never passes it. */
+  private appliedOffset: number;
+  /** Transactions closed by committed markers since the raft snapshot (see partition-txns.ts). */
+  private closedTxns: ClosedTxn[] = [];
   /** Listeners for leadership and ISR changes (the cluster reports them to the controller). */
   onStateChange: (p: RaftPartition) => void = () => undefined;
+  /** KIP-890 verification of transactional produces; none: they are not verified. */
+  txnVerifier: TxnVerifier | null = null;
 
   constructor(opts: RaftPartitionOptions) {
     this.opts = opts;
@@ -199,6 +240,7 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
     this.selfId = raftId(opts.nodeId);
     this.appliedIndex = opts.node.appliedIndex;
     this.hwm = opts.storage.offsetAfter(this.appliedIndex) ?? opts.storage.snapshotOffset();
+    this.appliedOffset = this.hwm;
     this.liveRecordedTo = opts.storage.lastIndex();
     this.stableIndex = opts.storage.lastIndex();
     this.cursor = new ProposalCursor(opts.node, opts.storage);
@@ -218,6 +260,8 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
       live: new ProducerStateTable(),
       uncommitted: [],
       maxTs: { timestamp: -1, offset: -1 },
+      aborted: [],
+      closed: [],
       visit: () => undefined,
     };
     target.visit = (b) => {
@@ -225,11 +269,27 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
       const bytes = asBuffer(b.entry.data);
       const ts = readInt64(bytes, BatchField.maxTimestamp);
       if (b.index <= applied && ts > target.maxTs.timestamp) target.maxTs = { timestamp: ts, offset: b.lastOffset };
-      const ref = refOf(bytes);
-      if (ref.producerId < 0 || (bytes.readInt16BE(BatchField.attributes) & 0x20) !== 0) return;
-      target.live.record(ref, b.baseOffset, b.lastOffset);
-      if (b.index <= applied) target.committed.record(ref, b.baseOffset, b.lastOffset);
-      else target.uncommitted.push({ index: b.index, ref, baseOffset: b.baseOffset, lastOffset: b.lastOffset });
+      const fx = producerEffect(bytes);
+      if (fx === null) return;
+      const u: Uncommitted =
+        fx.kind === 'data'
+          ? { index: b.index, ref: fx.ref, marker: null, baseOffset: b.baseOffset, lastOffset: b.lastOffset }
+          : { index: b.index, ref: null, marker: fx.marker, baseOffset: b.baseOffset, lastOffset: b.lastOffset };
+      replay(target.live, u);
+      if (b.index > applied) {
+        target.uncommitted.push(u);
+        return;
+      }
+      if (fx.kind === 'data') {
+        target.committed.record(fx.ref, b.baseOffset, b.lastOffset);
+        return;
+      }
+      const ended = target.committed.endTransaction(fx.marker);
+      target.closed.push({ producerId: ended.producerId, firstOffset: ended.firstOffset, markerOffset: b.baseOffset });
+      if (!ended.commit && ended.firstOffset >= 0) {
+        const open = target.committed.firstOpenOffset();
+        target.aborted.push({ producerId: ended.producerId, firstOffset: ended.firstOffset, lastOffset: b.baseOffset, lastStableOffset: open ?? b.baseOffset + 1 });
+      }
     };
     return target;
   }
@@ -240,11 +300,20 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
     this.live = r.live;
     this.uncommitted = r.uncommitted;
     this.maxTs = r.maxTs;
+    this.closedTxns = r.closed.filter((c) => this.spansSegmentBase(c));
+    // The index files cover what lies below the raft snapshot; the scan rebuilt the rest.
+    this.opts.txnIndex.dropFrom(this.storage.snapshotOffset());
+    for (const a of r.aborted) this.opts.txnIndex.add(a);
   }
 
   /** The committed producer state (what a snapshot of this replica carries). */
   producerSnapshot(): ProducerStateTable {
     return ProducerStateTable.fromSnapshot(this.committed.snapshot());
+  }
+
+  /** The committed producer state with the transactions open at `offset` (a snapshot there). */
+  private producersAt(offset: number): ProducerStateTable {
+    return ProducerStateTable.fromSnapshot(producersAt(this.committed.snapshot(), offset, this.closedTxns));
   }
 
   // ------------------------------------------------------------ the Kafka view
@@ -286,7 +355,20 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
   }
 
   lastStableOffset(): number {
-    return this.hwm;
+    const open = this.committed.firstOpenOffset();
+    const stable = Math.min(this.hwm, open === null ? this.appliedOffset : Math.min(open, this.appliedOffset));
+    // As in Kafka: retention may take a transaction's first batches; the bound never precedes the log.
+    return Math.max(stable, Math.min(this.logStartOffset(), this.hwm));
+  }
+
+  /** Aborted transactions a read_committed read of [from, upTo) must report. */
+  abortedTransactions(from: number, upTo: number): Array<{ producerId: number; firstOffset: number }> {
+    return this.opts.txnIndex.collect(from, upTo).map((a) => ({ producerId: a.producerId, firstOffset: a.firstOffset }));
+  }
+
+  /** The transactions open in the applied state, oldest first (admin, tests). */
+  openTransactions(): Array<{ producerId: number; firstOffset: number }> {
+    return this.committed.openTransactions();
   }
 
   maxTimestamp(): { timestamp: number; offset: number } | null {
@@ -308,7 +390,7 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
     );
   }
 
-  append(batches: Buffer, acks: Acks): Promise<AppendResult> {
+  append(batches: Buffer, acks: Acks, opts: AppendOptions = {}): Promise<AppendResult> {
     if (this.closed) return Promise.reject(this.gone());
     if (!this.isLeader()) return Promise.reject(this.notLeader());
     let split: RecordBatchHeader[];
@@ -316,7 +398,7 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
       split = validateBatches(batches);
       const limits = this.opts.limits();
       const now = this.now();
-      for (const h of split) this.checkBatch(h, limits, now);
+      for (const h of split) this.checkBatch(h, limits, now, opts.internal === true);
       if (acks === -1) {
         const min = this.opts.minInsyncReplicas();
         const isr = this.isrValue.length;
@@ -330,6 +412,50 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
     } catch (err) {
       return Promise.reject(err);
     }
+    const verify = opts.internal === true ? null : this.unverified(split, opts);
+    if (verify instanceof KafkaError) return Promise.reject(verify);
+    if (verify !== null) return this.verifiedAppend(batches, acks, split, verify, opts);
+    return this.appendChecked(batches, acks, split, opts);
+  }
+
+  /**
+   * The transactional producer whose batch would open a transaction here, to verify with its
+   * coordinator first; null when nothing needs verifying (or no verifier is set).
+   */
+  private unverified(split: readonly RecordBatchHeader[], opts: AppendOptions): { transactionalId: string; producerId: number; producerEpoch: number } | KafkaError | null {
+    for (const h of split) {
+      if (!h.isTransactional) continue;
+      const transactionalId = opts.transactionalId;
+      if (transactionalId === undefined || transactionalId === null || transactionalId === '') {
+        return new KafkaError(ErrorCode.INVALID_REQUEST, `${this.topic}-${this.partition}: transactional batches need the request's transactionalId`);
+      }
+      if (this.txnVerifier === null || this.live.hasOpenTransaction(h.producerId)) return null;
+      return { transactionalId, producerId: h.producerId, producerEpoch: h.producerEpoch };
+    }
+    return null;
+  }
+
+  private async verifiedAppend(
+    batches: Buffer,
+    acks: Acks,
+    split: RecordBatchHeader[],
+    v: { transactionalId: string; producerId: number; producerEpoch: number },
+    opts: AppendOptions,
+  ): Promise<AppendResult> {
+    const verifier = this.txnVerifier;
+    const markersBefore = this.live.markerCount(v.producerId);
+    const refused = verifier === null ? null : await verifier(v.transactionalId, v.producerId, v.producerEpoch, this.topic, this.partition);
+    if (refused !== null) throw new KafkaError(refused.code, refused.message);
+    if (this.closed) throw this.gone();
+    if (!this.isLeader()) throw this.notLeader();
+    // A marker in the meantime ended the transaction the coordinator vouched for.
+    if (this.live.markerCount(v.producerId) !== markersBefore) {
+      throw new KafkaError(ErrorCode.INVALID_TXN_STATE, `${this.topic}-${this.partition}: the transaction of producer ${v.producerId} ended while its batch was verified`);
+    }
+    return this.appendChecked(batches, acks, split, opts);
+  }
+
+  private appendChecked(batches: Buffer, acks: Acks, split: RecordBatchHeader[], opts: AppendOptions): Promise<AppendResult> {
     const limits = this.opts.limits();
     const now = this.now();
     const term = this.soft.term;
@@ -339,7 +465,7 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
     let waitOffset = -1;
     for (const h of split) {
       const bytes = batches.subarray(h.position, h.position + h.sizeInBytes);
-      const ref = refOf(h);
+      const ref = opts.internal === true ? { ...refOf(h), internal: true } : refOf(h);
       let r: AppendResult;
       if (ref.producerId >= 0) {
         const check = this.live.check(ref);
@@ -362,7 +488,7 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
       r = proposed.result;
       if (ref.producerId >= 0) {
         this.live.record(ref, r.baseOffset, r.lastOffset);
-        this.uncommitted.push({ index: proposed.index, ref, baseOffset: r.baseOffset, lastOffset: r.lastOffset });
+        this.uncommitted.push({ index: proposed.index, ref, marker: null, baseOffset: r.baseOffset, lastOffset: r.lastOffset });
       }
       this.liveRecordedTo = proposed.index;
       lastIndex = proposed.index;
@@ -391,14 +517,13 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
     return { index: p.index, result: { baseOffset: p.baseOffset, lastOffset: p.lastOffset, logAppendTime } };
   }
 
-  private checkBatch(h: RecordBatchHeader, limits: PartitionLimits, now: number): void {
+  private checkBatch(h: RecordBatchHeader, limits: PartitionLimits, now: number, internal: boolean): void {
     const where = `${this.topic}-${this.partition}`;
     if (h.sizeInBytes > limits.maxMessageBytes) {
       throw new KafkaError(ErrorCode.MESSAGE_TOO_LARGE, `Record batch of ${h.sizeInBytes} bytes exceeds max.message.bytes ${limits.maxMessageBytes} of ${where}`);
     }
-    if (h.isTransactional) throw new KafkaError(ErrorCode.INVALID_TXN_STATE, 'Transactional produce is not supported by Chronik yet');
     if (h.isControl) throw new KafkaError(ErrorCode.INVALID_RECORD, 'Clients may not produce control batches');
-    if (limits.timestampType === 'CreateTime' && Number.isFinite(limits.timestampDifferenceMaxMs)) {
+    if (!internal && limits.timestampType === 'CreateTime' && Number.isFinite(limits.timestampDifferenceMaxMs)) {
       if (Math.abs(h.maxTimestamp - now) > limits.timestampDifferenceMaxMs) {
         throw new KafkaError(
           ErrorCode.INVALID_TIMESTAMP,
@@ -406,6 +531,31 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
         );
       }
     }
+  }
+
+  /**
+   * Writes a transaction marker (WriteTxnMarkers from the coordinator) and resolves with its
+   * offset once it is committed. Refused with the error of `ProducerStateTable.checkMarker`.
+   */
+  writeTxnMarker(m: TxnMarkerRef): Promise<number> {
+    if (this.closed) return Promise.reject(this.gone());
+    if (!this.isLeader()) return Promise.reject(this.notLeader());
+    const refused = this.live.checkMarker(m);
+    if (refused !== null) return Promise.reject(new KafkaError(refused.code, refused.message));
+    const now = this.now();
+    const term = this.soft.term;
+    const proposed = this.propose(buildTxnMarker(m, now), this.opts.limits().timestampType === 'LogAppendTime' ? now : -1, term);
+    if (proposed === null) return Promise.reject(this.notLeader());
+    // Like a produce: `live` changes before the host stores the marker (see onAppended).
+    this.unstored.set(proposed.index, this.node.term);
+    const r = proposed.result;
+    this.live.endTransaction(m);
+    this.uncommitted.push({ index: proposed.index, ref: null, marker: m, baseOffset: r.baseOffset, lastOffset: r.lastOffset });
+    this.liveRecordedTo = proposed.index;
+    this.opts.host.wake(this.group);
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.pending.push({ lastOffset: r.lastOffset, index: proposed.index, acks: -1, term, result: r, resolve, reject });
+    }).then((a) => a.baseOffset);
   }
 
   async read(offset: number, maxBytes: number, isolation: IsolationLevel): Promise<ReadResult> {
@@ -421,8 +571,10 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
     return this.opts.log.read(offset, maxBytes, limit);
   }
 
-  waitForData(offset: number, timeoutMs: number, signal: AbortSignal): Promise<void> {
-    if (this.hwm > offset || this.closed || signal.aborted || timeoutMs <= 0 || !this.isLeader()) return Promise.resolve();
+  waitForData(offset: number, timeoutMs: number, signal: AbortSignal, isolation: IsolationLevel = 0): Promise<void> {
+    const stable = isolation === 1;
+    const bound = stable ? this.lastStableOffset() : this.hwm;
+    if (bound > offset || this.closed || signal.aborted || timeoutMs <= 0 || !this.isLeader()) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const timers = this.opts.timers ?? realTimers;
       const done = (): void => {
@@ -431,7 +583,7 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
         this.waiters.delete(waiter);
         resolve();
       };
-      const waiter: Waiter = { offset, wake: done };
+      const waiter: Waiter = { offset, stable, wake: done };
       const timer = timers.setTimeout(done, timeoutMs);
       signal.addEventListener('abort', done, { once: true });
       this.waiters.add(waiter);
@@ -442,6 +594,11 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
     if (this.closed) throw this.gone();
     if (!this.isLeader()) throw this.notLeader();
     const target = offset === -1 ? this.hwm : offset;
+    // Never into an open transaction's data: its marker could not be matched any more.
+    const open = this.committed.firstOpenOffset();
+    if (open !== null && target > open) {
+      throw new KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, `Cannot delete records before ${target}: ${this.topic}-${this.partition} has a transaction open since ${open}`);
+    }
     if (target < 0 || target > this.hwm) {
       throw new KafkaError(
         ErrorCode.OFFSET_OUT_OF_RANGE,
@@ -500,12 +657,16 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
       this.liveRecordedTo = e.index;
       if (!isBatchEntry(e)) continue;
       const bytes = asBuffer(e.data);
-      const ref = refOf(bytes);
-      if (ref.producerId < 0 || (bytes.readInt16BE(BatchField.attributes) & 0x20) !== 0) continue;
+      const fx = producerEffect(bytes);
+      if (fx === null) continue;
       const base = readInt64(bytes, BatchField.baseOffset);
       const last = base + bytes.readInt32BE(BatchField.lastOffsetDelta);
-      this.live.record(ref, base, last);
-      this.uncommitted.push({ index: e.index, ref, baseOffset: base, lastOffset: last });
+      const u: Uncommitted =
+        fx.kind === 'data'
+          ? { index: e.index, ref: fx.ref, marker: null, baseOffset: base, lastOffset: last }
+          : { index: e.index, ref: null, marker: fx.marker, baseOffset: base, lastOffset: last };
+      replay(this.live, u);
+      this.uncommitted.push(u);
     }
   }
 
@@ -526,7 +687,7 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
     for (const i of this.unstored.keys()) if (i >= index) this.unstored.delete(i);
     this.uncommitted = this.uncommitted.filter((u) => u.index < index);
     this.live = ProducerStateTable.fromSnapshot(this.committed.snapshot());
-    for (const u of this.uncommitted) this.live.record(u.ref, u.baseOffset, u.lastOffset);
+    for (const u of this.uncommitted) replay(this.live, u);
     this.liveRecordedTo = Math.min(this.liveRecordedTo, index - 1);
     this.stableIndex = Math.min(this.stableIndex, index - 1);
     this.cursor.reset();
@@ -586,6 +747,8 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
       this.stager?.release();
     }
     if (data.logStartOffset > this.opts.log.logStartOffset()) await this.opts.log.advanceLogStart(Math.min(data.logStartOffset, data.offset));
+    // Nothing below the snapshot is read here any more; what follows it is applied afresh.
+    await this.opts.txnIndex.reset();
     this.onSnapshotInstalled(snap, data.producers);
   }
 
@@ -637,14 +800,22 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
           offset: target,
           // Where retention leaves the log start: a compacted partition keeps what lies below.
           logStartOffset: Math.max(this.opts.log.logStartOffset(), retained),
-          producers: this.producerSnapshot(),
+          producers: this.producersAt(target),
         });
+        // Aborts below the snapshot are no longer rebuilt from the log on start-up: on disk first.
+        await this.opts.txnIndex.persist(this.opts.log.segmentBaseOffsets());
         await this.storage.compactTo(index - 1, conf === null ? this.storage.snapshot().conf : decodeConfChange(conf.data).conf, data);
         this.opts.log.setDeletionFloor(target);
+        this.closedTxns = this.closedTxns.filter((c) => c.markerOffset >= target);
       }
     }
     this.opts.log.setCleanableBelow(this.storage.snapshotOffset());
-    return this.opts.log.applyRetention(now);
+    const deleted = await this.opts.log.applyRetention(now);
+    if (deleted > 0) {
+      this.opts.txnIndex.dropBelow(this.opts.log.logStartOffset());
+      await this.opts.txnIndex.persist(this.opts.log.segmentBaseOffsets());
+    }
+    return deleted;
   }
 
   /**
@@ -667,11 +838,13 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
     this.committed = producers;
     this.live = ProducerStateTable.fromSnapshot(producers.snapshot());
     this.uncommitted = [];
+    this.closedTxns = [];
     this.unstored.clear();
     this.appliedIndex = snap.index;
     this.liveRecordedTo = snap.index;
     this.stableIndex = snap.index;
     this.hwm = this.storage.snapshotOffset();
+    this.appliedOffset = this.hwm;
   }
 
   /** Everything up to `index` is durable in the local log. */
@@ -690,8 +863,15 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
     const hwm = this.storage.offsetAfter(index);
     if (hwm === null || hwm <= this.hwm) return;
     this.hwm = hwm;
-    for (const w of this.waiters) if (w.offset < hwm) w.wake();
+    this.wakeWaiters();
     this.settlePending();
+  }
+
+  /** Wakes the long polls whose bound (high watermark, or last stable offset) passed their offset. */
+  private wakeWaiters(): void {
+    if (this.waiters.size === 0) return;
+    const lso = this.lastStableOffset();
+    for (const w of [...this.waiters]) if (w.offset < (w.stable ? lso : this.hwm)) w.wake();
   }
 
   /** Committed entries, in order. */
@@ -701,10 +881,11 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
     for (const e of entries) {
       if (!isBatchEntry(e)) continue;
       const bytes = asBuffer(e.data);
-      const ref = refOf(bytes);
-      if (ref.producerId < 0 || (bytes.readInt16BE(BatchField.attributes) & 0x20) !== 0) continue;
+      const fx = producerEffect(bytes);
+      if (fx === null) continue;
       const base = readInt64(bytes, BatchField.baseOffset);
-      this.committed.record(ref, base, base + bytes.readInt32BE(BatchField.lastOffsetDelta));
+      if (fx.kind === 'data') this.committed.record(fx.ref, base, base + bytes.readInt32BE(BatchField.lastOffsetDelta));
+      else this.applyMarker(fx.marker, base);
     }
     let k = 0;
     while (k < this.uncommitted.length && (this.uncommitted[k] as Uncommitted).index <= lastIndex) k++;
@@ -712,11 +893,31 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
     this.appliedIndex = lastIndex;
     const hwm = this.storage.offsetAfter(lastIndex);
     if (hwm === null) throw new Error(`${this.topic}-${this.partition}: no offset known after applied entry ${lastIndex}`);
-    if (hwm > this.hwm) {
-      this.hwm = hwm;
-      for (const w of this.waiters) if (w.offset < hwm) w.wake();
-    }
+    this.appliedOffset = hwm;
+    if (hwm > this.hwm) this.hwm = hwm;
+    this.wakeWaiters();
     this.settlePending();
+  }
+
+  /**
+   * Whether a segment starts inside the closed transaction (after its first offset, at or before
+   * its marker): only then can a snapshot be taken while it was open (snapshots are taken at
+   * segment starts, and segments rolled later start after the marker).
+   */
+  private spansSegmentBase(c: ClosedTxn): boolean {
+    if (c.firstOffset < 0) return false;
+    return this.opts.log.segmentBaseOffsets().some((b) => b > c.firstOffset && b <= c.markerOffset);
+  }
+
+  /** A committed marker at `offset`: the transaction is decided; an abort goes into the index. */
+  private applyMarker(m: TxnMarkerRef, offset: number): void {
+    const ended = this.committed.endTransaction(m);
+    const closed: ClosedTxn = { producerId: ended.producerId, firstOffset: ended.firstOffset, markerOffset: offset };
+    if (this.spansSegmentBase(closed)) this.closedTxns.push(closed);
+    if (!ended.commit && ended.firstOffset >= 0) {
+      const open = this.committed.firstOpenOffset();
+      this.opts.txnIndex.add({ producerId: ended.producerId, firstOffset: ended.firstOffset, lastOffset: offset, lastStableOffset: open ?? offset + 1 });
+    }
   }
 
   get applied(): number {
