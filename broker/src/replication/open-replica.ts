@@ -71,6 +71,7 @@ export async function openReplica(o: OpenReplicaOptions): Promise<RaftPartition>
     journal: o.journal,
     initialConf: { voters: o.voters.map(raftId), learners: (o.learners ?? []).map(raftId) },
     logger: o.logger,
+    onSnapshot: restore.begin,
     onStored: restore.visit,
     recordsBelowSnapshot: o.compacted?.() === true,
     now: o.now,
