@@ -14,8 +14,8 @@
  * Entry format (34 bytes, big endian, as Kafka's): version int16 (0), producer id int64, first
  * offset int64, last (marker) offset int64, last stable offset at the abort int64.
  */
-import fs from 'node:fs';
 import path from 'node:path';
+import { nodeFileSystem, type FileSystem } from '../platform/file-system.js';
 import { segmentFileName, writeFileAtomic, fsyncDir } from './files.js';
 
 export const TXN_INDEX_SUFFIX = '.txnindex';
@@ -74,14 +74,17 @@ export class AbortedTxnIndex {
   private dirty = false;
   private chain: Promise<void> = Promise.resolve();
 
-  private constructor(readonly dir: string) {}
+  private constructor(
+    readonly dir: string,
+    private readonly fs: FileSystem,
+  ) {}
 
   /** Reads every index file of the directory (an unreadable tail of a file is ignored). */
-  static async open(dir: string): Promise<AbortedTxnIndex> {
-    const index = new AbortedTxnIndex(dir);
+  static async open(dir: string, fs: FileSystem = nodeFileSystem): Promise<AbortedTxnIndex> {
+    const index = new AbortedTxnIndex(dir, fs);
     let names: string[] = [];
     try {
-      names = await fs.promises.readdir(dir);
+      names = await fs.readdir(dir);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
@@ -90,7 +93,7 @@ export class AbortedTxnIndex {
       const base = parseName(name);
       if (base === null) continue;
       index.files.add(base);
-      all.push(...decode(await fs.promises.readFile(path.join(dir, name))));
+      all.push(...decode(await fs.readFile(path.join(dir, name))));
     }
     all.sort((a, b) => a.lastOffset - b.lastOffset);
     index.entries = all;
@@ -170,15 +173,15 @@ export class AbortedTxnIndex {
         list.push(e);
         bySegment.set(base, list);
       }
-      for (const [base, list] of bySegment) await writeFileAtomic(path.join(this.dir, segmentFileName(base, TXN_INDEX_SUFFIX)), encode(list));
+      for (const [base, list] of bySegment) await writeFileAtomic(path.join(this.dir, segmentFileName(base, TXN_INDEX_SUFFIX)), encode(list), this.fs);
       let removed = false;
       for (const base of this.files) {
         if (bySegment.has(base)) continue;
-        await fs.promises.rm(path.join(this.dir, segmentFileName(base, TXN_INDEX_SUFFIX)), { force: true });
+        await this.fs.remove(path.join(this.dir, segmentFileName(base, TXN_INDEX_SUFFIX)), false);
         removed = true;
       }
       this.files = new Set(bySegment.keys());
-      if (removed) await fsyncDir(this.dir);
+      if (removed) await fsyncDir(this.dir, this.fs);
     };
     const next = this.chain.then(run, run);
     this.chain = next.catch(() => undefined);

@@ -64,7 +64,7 @@ function isLoneVoter(node: RaftNode, nodeId: number): boolean {
 
 export async function openReplica(o: OpenReplicaOptions): Promise<RaftPartition> {
   const log = await o.logManager.open(o.topic, o.partition, o.logConfig);
-  const txnIndex = await AbortedTxnIndex.open(log.dir);
+  const txnIndex = await AbortedTxnIndex.open(log.dir, log.fs);
   const applied = o.journal.get(o.group)?.commit ?? 0;
   const restore = RaftPartition.restorer(applied);
   const storage = await PartitionRaftStorage.open({
@@ -73,6 +73,7 @@ export async function openReplica(o: OpenReplicaOptions): Promise<RaftPartition>
     journal: o.journal,
     initialConf: { voters: o.voters.map(raftId), learners: (o.learners ?? []).map(raftId) },
     logger: o.logger,
+    onSnapshot: restore.begin,
     onStored: restore.visit,
     recordsBelowSnapshot: o.compacted?.() === true,
     now: o.now,

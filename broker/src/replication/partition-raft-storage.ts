@@ -103,6 +103,11 @@ export interface PartitionRaftStorageOptions {
   readonly initialConf: ConfState;
   readonly logger: Logger;
   readonly now?: () => number;
+  /**
+   * Sees the snapshot the log continues from at open, before any stored entry: the state machine
+   * starts from what it carries (the entries it covers are gone from the raft log).
+   */
+  readonly onSnapshot?: (snap: Snapshot) => void;
   /** Sees every stored entry at open, in order (the state machine rebuilds from them). */
   readonly onStored?: (b: StoredBatch) => void;
   /**
@@ -244,6 +249,7 @@ export class PartitionRaftStorage implements WritableRaftStorage {
     }
     const snap: Snapshot = { index: file.index, term: file.term, conf: file.conf, data: Buffer.from(file.data, 'base64') };
     const s = new PartitionRaftStorage(opts, snap, file.offset);
+    opts.onSnapshot?.(snap);
     await s.scan(opts.onStored, opts.replayFromSnapshot === true);
     return s;
   }

@@ -148,6 +148,8 @@ export interface ReplicaRestore {
   /** Committed aborts seen, in log order, and every committed marker (see ClosedTxn). */
   aborted: AbortedTxn[];
   closed: ClosedTxn[];
+  /** Starts from the producer state of the snapshot the raft log continues from. */
+  begin: (snap: Snapshot) => void;
   visit: (b: StoredBatch) => void;
 }
 
@@ -262,7 +264,18 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
       maxTs: { timestamp: -1, offset: -1 },
       aborted: [],
       closed: [],
+      begin: () => undefined,
       visit: () => undefined,
+    };
+    target.begin = (snap) => {
+      // Nothing compacted yet: the placeholder snapshot carries no state.
+      if (snap.data.length === 0) return;
+      // The batches the snapshot covers are no longer in the raft log, so what it carries is the
+      // only record of them; without it a retry of one of them would be stored a second time.
+      // (It may also hold batches after the snapshot point: the scan's replay of those is a no-op.)
+      const { producers } = decodePartitionSnapshot(snap.data);
+      target.committed = producers;
+      target.live = ProducerStateTable.fromSnapshot(producers.snapshot());
     };
     target.visit = (b) => {
       if (!isBatchEntry(b.entry)) return;

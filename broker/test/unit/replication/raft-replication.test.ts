@@ -351,6 +351,38 @@ describe('raft-replicated partition', () => {
     expect(again.baseOffset).toBe(59);
   });
 
+  it('a replica restarted after retention compacted its raft log keeps the producer state of the snapshot and dedupes retries', async () => {
+    net = new Net(0, { log: { segmentBytes: 4096, retentionBytes: 8192 } });
+    for (const id of [0, 1, 2]) await net.start(id);
+    const leader = await net.leader();
+    const producer = { id: 11, epoch: 0, seq: 0 };
+    for (let i = 0; i < 30; i++) await leader.replica.append(batch([`c${i}`.padEnd(500, '.')], { ...producer, seq: i }), -1);
+    // Others' writes after the producer's last batch, so retention compacts past all of its batches.
+    for (let i = 30; i < 60; i++) await leader.replica.append(batch([`x${i}`.padEnd(500, '.')]), -1);
+    await net.until(() => [...net.brokers.values()].every((b) => b.replica.applied === leader.replica.applied), 'every replica applied');
+    // Every replica compacts on its own; then the whole cluster restarts from its files.
+    for (const b of net.brokers.values()) expect(await b.replica.applyRetention(Date.now())).toBeGreaterThan(0);
+    const snapOffset = leader.replica.storage.snapshotOffset();
+    expect(snapOffset).toBeGreaterThan(0);
+    for (const id of [0, 1, 2]) await net.kill(id);
+    for (const id of [0, 1, 2]) await net.restart(id);
+    const next = await net.leader();
+    await net.until(() => next.replica.highWatermark() === 60, 'high watermark restored');
+    expect(next.replica.storage.snapshotOffset()).toBe(snapOffset);
+    // Both retried batches precede the raft log's start (and the log start offset): only the
+    // snapshot's producer state knows them.
+    expect(next.replica.logStartOffset()).toBeGreaterThan(29);
+    const retryLast = await next.replica.append(batch(['c29'.padEnd(500, '.')], { ...producer, seq: 29 }), -1);
+    expect(retryLast.baseOffset).toBe(29);
+    const retryOlder = await next.replica.append(batch(['c26'.padEnd(500, '.')], { ...producer, seq: 26 }), -1);
+    expect(retryOlder.baseOffset).toBe(26);
+    expect(next.replica.logEndOffset()).toBe(60);
+    // The producer carries on in sequence; a gap is still refused.
+    const more = await next.replica.append(batch(['c30'], { ...producer, seq: 30 }), -1);
+    expect(more.baseOffset).toBe(60);
+    await expect(next.replica.append(batch(['c32'], { ...producer, seq: 32 }), -1)).rejects.toMatchObject({ code: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER });
+  });
+
   it('a whole-cluster restart keeps everything acknowledged and elects again', async () => {
     net = new Net();
     for (const id of [0, 1, 2]) await net.start(id, [0, 1, 2]);
