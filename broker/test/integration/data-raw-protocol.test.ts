@@ -92,7 +92,7 @@ async function latest(topic: string, partition = 0): Promise<number> {
 }
 
 describe('bad produce input never takes the broker down', () => {
-  it('answers CORRUPT_MESSAGE, UNSUPPORTED_FOR_MESSAGE_FORMAT, INVALID_REQUIRED_ACKS, INVALID_TXN_STATE and INVALID_TOPIC_EXCEPTION (internal topic) per partition', async () => {
+  it('answers CORRUPT_MESSAGE, UNSUPPORTED_FOR_MESSAGE_FORMAT, INVALID_REQUIRED_ACKS, INVALID_REQUEST (transactional batch without its id) and INVALID_TOPIC_EXCEPTION (internal topic) per partition', async () => {
     await createTopic('bad-input');
 
     const badCrc = batch('payload');
@@ -112,7 +112,9 @@ describe('bad produce input never takes the broker down', () => {
       ErrorCode.CORRUPT_MESSAGE,
     );
     expect((await produce('bad-input', batch('x'), { acks: 2 })).errorCode).toBe(ErrorCode.INVALID_REQUIRED_ACKS);
-    expect((await produce('bad-input', batch('x'), { transactionalId: 'tx-1' })).errorCode).toBe(ErrorCode.INVALID_TXN_STATE);
+    // A transactional batch needs the request's transactionalId.
+    const transactional = buildRecordBatch({ records: [{ key: null, value: 'x' }], producerId: 7, producerEpoch: 0, baseSequence: 0, isTransactional: true });
+    expect((await produce('bad-input', transactional)).errorCode).toBe(ErrorCode.INVALID_REQUEST);
     expect((await produce('no-such-topic', batch('x'))).errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     expect((await produce('bad-input', batch('x'), { partition: 7 })).errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     const internal = await produce('__consumer_offsets', batch('forged group state'));
