@@ -10,12 +10,13 @@ function input(world: SimWorld, desiredReplicas: number, reclaimPolicy: 'Retain'
     podHost: (o) => `c-${o}.c-headless`,
     podName: (o) => `c-${o}`,
     kafkaPort: 9092,
+    raftPort: 9646,
     reclaimPolicy,
     now: `t${world.tick}`,
   };
 }
 
-const empty = (): MachineState => ({ brokers: [], nextBrokerId: 0, statefulSetReplicas: 0, operation: null });
+const empty = (): MachineState => ({ brokers: [], nextBrokerId: 0, statefulSetReplicas: 0, initialVoters: '', operation: null });
 
 interface RunOptions {
   /** Before every step, also run it once and throw the result away: a crash after the effect, before status was written. */

@@ -18,11 +18,16 @@ export interface PodObservation {
  */
 export interface Ports {
   pods(): Promise<PodObservation[]>;
-  /** Publishes the broker-id table, then sets the StatefulSet's replica count. */
-  setStatefulSetReplicas(replicas: number, brokers: readonly BrokerStatus[]): Promise<void>;
+  /**
+   * Publishes the broker-id table and the founding voters, then sets the StatefulSet's
+   * replica count.
+   */
+  setStatefulSetReplicas(replicas: number, brokers: readonly BrokerStatus[], initialVoters: string): Promise<void>;
   /** Deletes the pod only while it is still the incarnation with this uid. */
   deletePod(name: string, uid: string): Promise<void>;
   deleteClaim(ordinal: number): Promise<void>;
+  /** Whether the claim of this ordinal exists (also while it is being deleted). */
+  claimExists(ordinal: number): Promise<boolean>;
   admin(): BrokerAdmin;
 }
 
@@ -31,6 +36,8 @@ export interface MachineState {
   brokers: BrokerStatus[];
   nextBrokerId: number;
   statefulSetReplicas: number;
+  /** id@host:port of the metadata group's founding voters, fixed when the cluster was created. */
+  initialVoters: string;
   operation: Operation | null;
 }
 
@@ -41,6 +48,7 @@ export interface MachineInput {
   podHost(ordinal: number): string;
   podName(ordinal: number): string;
   kafkaPort: number;
+  raftPort: number;
   reclaimPolicy: 'Retain' | 'Delete';
   now: string;
 }
