@@ -3,7 +3,7 @@ import { API_VERSION, GROUP, KIND, PLURAL, VERSION } from '../api/types.js';
 import type { BrokerStatus, ChronikCluster, ChronikClusterStatus, Condition, Phase } from '../api/types.js';
 import { validateCluster } from '../api/validate.js';
 import { AdminCallError } from '../brokers/admin-client.js';
-import type { BrokerAdmin } from '../brokers/types.js';
+import type { BrokerAdmin, ClusterStatus } from '../brokers/types.js';
 import type { EventRecorder } from '../kube/events.js';
 import { isConflict, isNotFound, type JsonObject, type KubeRest } from '../kube/rest.js';
 import { advance } from '../orchestration/machine.js';
@@ -146,6 +146,7 @@ export class Reconciler {
     const ports = this.ports(cluster, image, () => (admin ??= this.o.adminFor(cluster, state.brokers, token, signal)), () => state);
     let requeueAfterMs: number | undefined;
     let waitingOn: string | undefined;
+    let report: ClusterStatus | null = null;
 
     try {
       if (!cluster.spec.paused) {
@@ -191,13 +192,25 @@ export class Reconciler {
           requeueAfterMs = 0;
         }
       }
+      // What the brokers say about each broker, for status; unreachable brokers are not an error here.
+      if (!cluster.spec.paused && state.brokers.length > 0 && state.statefulSetReplicas > 0) {
+        fence();
+        report = await ports
+          .admin()
+          .getClusterStatus()
+          .catch((err: unknown) => {
+            fence();
+            log.debug({ err: err instanceof Error ? err.message : String(err) }, 'cluster status unavailable');
+            return null;
+          });
+      }
     } finally {
       (admin as BrokerAdmin | null)?.close();
     }
 
     Object.assign(status, this.machineStatus(state));
     const pods = await ports.pods();
-    await this.observe(cluster, status, pods, hash, generation, nowIso, waitingOn);
+    await this.observe(cluster, status, pods, hash, generation, nowIso, waitingOn, report);
     await this.writeStatus(cluster, status);
     if (requeueAfterMs === undefined && status.phase !== 'Running' && status.phase !== 'Paused') requeueAfterMs = POLL_MS * 2;
     log.debug({ cluster: `${namespace}/${name}`, phase: status.phase, operation: status.operation, requeueAfterMs }, 'reconciled');
@@ -438,11 +451,21 @@ export class Reconciler {
     generation: number,
     now: string,
     waitingOn: string | undefined,
+    report: ClusterStatus | null,
   ): Promise<void> {
     const brokers = status.brokers ?? [];
     for (const b of brokers) {
       const p = pods.find((x) => x.ordinal === b.ordinal && !x.terminating);
       b.ready = Boolean(p?.ready);
+      const info = report?.brokers.find((x) => x.brokerId === b.brokerId);
+      if (info) {
+        b.brokerState = info.state.replace(/^BROKER_STATE_/, '');
+        b.leaders = info.leaderCount;
+        b.replicas = info.replicaCount;
+        b.laggingReplicas = info.laggingReplicaCount;
+        b.maintenance = info.state === 'BROKER_STATE_MAINTENANCE';
+      }
+      if (b.state !== 'Decommissioning' && b.state !== 'Decommissioned') delete b.decommission;
       if (p?.configHash) b.configHash = p.configHash;
       if (b.state === 'Starting' && b.ready && !status.operation) b.state = 'Running';
     }
@@ -463,6 +486,7 @@ export class Reconciler {
 
     let phase: Phase;
     if (c.spec.paused) phase = 'Paused';
+    else if (op?.overdue) phase = 'Degraded';
     else if (op?.type === 'Roll') phase = 'Rolling';
     else if (op) phase = 'Scaling';
     else if (unexpectedDown.length > 0) phase = 'Degraded';
@@ -476,13 +500,16 @@ export class Reconciler {
       ready: allReady ? ['True', 'AllBrokersReady', `${status.readyReplicas}/${desired} brokers ready`] : ['False', 'BrokersNotReady', `${status.readyReplicas}/${desired} brokers ready`],
       progressing: c.spec.paused
         ? ['False', 'Paused', 'spec.paused is true; observing only']
-        : op
+        : op?.refused
+          ? ['False', `${op.type}Refused`, op.refused]
+          : op
           ? ['True', op.type, opText]
           : status.statefulSetReplicas !== desired || outdated > 0 || !allReady
             ? ['True', 'Converging', waitingOn ?? `${outdated} brokers with outdated config; ${status.readyReplicas}/${desired} ready`]
             : ['False', 'Idle', 'no operation in progress'],
-      degraded:
-        unexpectedDown.length > 0
+      degraded: op?.overdue
+        ? ['True', 'StepDeadlineExceeded', `${opText} (past the step's deadline; the operation waits here)`]
+        : unexpectedDown.length > 0
           ? ['True', 'BrokersDown', `not ready: ${unexpectedDown.map((b) => `${b.pod}(id ${b.brokerId})`).join(', ')}`]
           : ['False', 'AsExpected', 'no broker is unexpectedly down'],
     });
