@@ -314,8 +314,7 @@ export class Reconciler {
   /**
    * The bearer token of the brokers' admin service, in a Secret the operator creates once per
    * cluster (owned by it, so it goes with it) and never rewrites: brokers read it at start, so a
-   * new token would lock out every broker started before. A user may replace the Secret's
-   * value and roll the brokers to rotate it.
+   * new token would lock the operator out of every broker started before (no rotation yet).
    */
   private async ensureAdminToken(c: ChronikCluster): Promise<string> {
     const { rest } = this.o;
