@@ -12,6 +12,7 @@ function input(world: SimWorld, desiredReplicas: number, reclaimPolicy: 'Retain'
     kafkaPort: 9092,
     raftPort: 9646,
     reclaimPolicy,
+    replicaLagTimeMaxMs: 30_000,
     now: `t${world.tick}`,
   };
 }
@@ -227,6 +228,28 @@ describe('step machines', () => {
     expect(again.events).toEqual([]);
     // Only the one broker was taken down.
     expect(w.log.filter((l) => l.startsWith('delete'))).toHaveLength(1);
+  });
+
+  it('a restarted broker counts as caught up only after replica.lag.time.max.ms (its ISR entries may be stale before)', async () => {
+    const w = new SimWorld();
+    const s0 = await bootstrap(w, 3);
+    w.currentHash = 'h2';
+    const t0 = Date.parse('2026-01-01T00:00:00Z');
+    const at = (ms: number): MachineInput => ({ ...input(w, 3), now: new Date(t0 + ms).toISOString() });
+    let s = s0;
+    for (let i = 0; i < 50 && s.operation?.step !== 'WaitBrokerActive'; i++) {
+      const r = await advance(s, at(0), w);
+      s = r.state;
+      if (!r.progressed) w.step();
+    }
+    expect(s.operation).toMatchObject({ type: 'Roll', step: 'WaitBrokerActive' });
+    w.podMap.get(s.operation!.ordinal!)!.readySince = new Date(t0).toISOString();
+    const early = await advance(s, at(10_000), w);
+    expect(early.progressed).toBe(false);
+    expect(early.state.operation?.message).toMatch(/up for 10 s; the ISR is trusted after 30 s/);
+    const later = await advance(early.state, at(31_000), w);
+    expect(later.progressed).toBe(true);
+    expect(later.state.operation?.step).toBe('ExitMaintenance');
   });
 
   describe('operator restarts at every step', () => {

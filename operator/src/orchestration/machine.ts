@@ -338,6 +338,15 @@ async function roll(st: Stepper, ports: Ports, step: RollStep): Promise<StepResu
       return st.done();
     }
     case 'WaitBrokerActive': {
+      // Until replica.lag.time.max.ms has passed, a broker that came back without catching up
+      // may still be counted in the ISR of every partition it follows.
+      const pod = podAt(await ports.pods(), b.ordinal);
+      const since = pod?.ready && pod.readySince ? Date.parse(pod.readySince) : NaN;
+      const upFor = Date.parse(st.input.now) - since;
+      if (!pod?.ready) return st.wait(`waiting for pod ${b.pod} to be ready again`);
+      if (Number.isFinite(upFor) && upFor < st.input.replicaLagTimeMaxMs) {
+        return st.wait(`broker ${b.brokerId} up for ${Math.round(upFor / 1000)} s; the ISR is trusted after ${st.input.replicaLagTimeMaxMs / 1000} s`, Math.min(POLL_MS, st.input.replicaLagTimeMaxMs - upFor + 100));
+      }
       const cs = await ports.admin().getClusterStatus();
       const info = cs.brokers.find((x) => x.brokerId === b.brokerId);
       const up = info && (info.state === 'BROKER_STATE_ACTIVE' || info.state === 'BROKER_STATE_MAINTENANCE');

@@ -10,6 +10,8 @@ export interface PodObservation {
   /** The config hash the pod was created with (pod annotation). */
   configHash: string | null;
   terminating: boolean;
+  /** When the pod last became Ready (its Ready condition's lastTransitionTime), if it is. */
+  readySince?: string | null;
 }
 
 /**
@@ -50,6 +52,12 @@ export interface MachineInput {
   kafkaPort: number;
   raftPort: number;
   reclaimPolicy: 'Retain' | 'Delete';
+  /**
+   * The brokers' replica.lag.time.max.ms: a follower stays in the ISR this long after it fell
+   * behind, so "no partition under-replicated" only means something once a restarted broker
+   * has been up at least this long.
+   */
+  replicaLagTimeMaxMs: number;
   now: string;
 }
 

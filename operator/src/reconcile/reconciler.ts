@@ -78,7 +78,13 @@ export function clusterPath(namespace: string, name?: string): string {
 interface PodJson {
   metadata: { name: string; uid: string; deletionTimestamp?: string; annotations?: Record<string, string>; labels?: Record<string, string> };
   spec?: { nodeName?: string };
-  status?: { conditions?: { type: string; status: string }[] };
+  status?: { conditions?: { type: string; status: string; lastTransitionTime?: string }[] };
+}
+
+/** The brokers' replica.lag.time.max.ms as the spec sets it (the broker's default otherwise). */
+function replicaLagTimeMaxMs(c: ChronikCluster): number {
+  const v = Number(c.spec.brokerConfig?.['replica.lag.time.max.ms']);
+  return Number.isInteger(v) && v > 0 ? v : 30_000;
 }
 
 function ordinalOf(c: ChronikCluster, podName: string): number | null {
@@ -160,6 +166,7 @@ export class Reconciler {
           kafkaPort: cluster.spec.listeners?.internal?.port ?? KAFKA_PORT,
           raftPort: RAFT_PORT,
           reclaimPolicy: cluster.spec.storage.reclaimPolicy ?? 'Retain',
+          replicaLagTimeMaxMs: replicaLagTimeMaxMs(cluster),
           now: nowIso,
         };
         for (let i = 0; i < (this.o.maxStepsPerReconcile ?? 20); i++) {
@@ -403,6 +410,7 @@ export class Reconciler {
             ordinal,
             uid: p.metadata.uid,
             ready: (p.status?.conditions ?? []).some((x) => x.type === 'Ready' && x.status === 'True'),
+            readySince: (p.status?.conditions ?? []).find((x) => x.type === 'Ready' && x.status === 'True')?.lastTransitionTime ?? null,
             configHash: p.metadata.annotations?.[CONFIG_HASH_ANNOTATION] ?? null,
             terminating: Boolean(p.metadata.deletionTimestamp),
           });
