@@ -242,7 +242,7 @@ describe.skipIf(!inject('operatorImage'))('the operator installed with helm runs
       await kube.run(['-n', ns, 'scale', 'ck/chronik', '--replicas', '4']);
       await waitSettled(4, 600_000);
       await kube.run(['-n', ns, 'scale', 'ck/chronik', '--replicas', '3']);
-      const op = await waitOperation((o) => o.type === 'ScaleDown' && o.step === 'WaitDecommissioned', 'the scale-down waiting on the decommission', 300_000);
+      const op = await waitOperation((o) => o.type === 'ScaleDown' && (o.step === 'Decommission' || o.step === 'WaitDecommissioned'), 'the scale-down decommissioning a broker', 300_000);
       log(`deleting the operator at ${op.type}/${op.step}`);
       for (const p of await operatorPods()) await kube.run(['-n', operatorNs, 'delete', 'pod', p, '--wait=false']);
       await waitSettled(3, 900_000);
