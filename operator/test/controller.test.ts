@@ -108,7 +108,12 @@ describe('operator controller on a real API server', () => {
   });
 
   it('create: owned objects with owner references, explicit broker ids, Settled status', async () => {
-    await env.rest.request('POST', clusterPath(ns), chronikCluster(ns, 'alpha', { replicas: 3, topicDefaults: { replicationFactor: 3, minInsyncReplicas: 2 } }));
+    // A short replica.lag.time.max.ms: a roll waits that long after each broker is back.
+    await env.rest.request(
+      'POST',
+      clusterPath(ns),
+      chronikCluster(ns, 'alpha', { replicas: 3, topicDefaults: { replicationFactor: 3, minInsyncReplicas: 2 }, brokerConfig: { 'replica.lag.time.max.ms': '2000' } }),
+    );
     const c = await untilSettled('alpha', 'alpha settled after create');
     expect(c.status?.phase).toBe('Running');
     expect(c.status?.readyReplicas).toBe(3);
