@@ -1,6 +1,4 @@
 import type { Logger } from 'pino';
-import type { BrokerStatus, ChronikCluster } from './api/types.js';
-import type { BrokerAdmin } from './brokers/types.js';
 import type { OperatorConfig } from './config.js';
 import { Controller } from './controller.js';
 import { dnsAdminFactory, type AdminFactory } from './brokers/endpoints.js';

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { API_VERSION, GROUP, KIND, PLURAL, VERSION } from '../api/types.js';
 import type { BrokerStatus, ChronikCluster, ChronikClusterStatus, Condition, Phase } from '../api/types.js';
@@ -6,14 +7,12 @@ import { AdminCallError } from '../brokers/admin-client.js';
 import type { BrokerAdmin, ClusterStatus } from '../brokers/types.js';
 import type { EventRecorder } from '../kube/events.js';
 import { isConflict, isNotFound, type JsonObject, type KubeRest } from '../kube/rest.js';
-import { advance } from '../orchestration/machine.js';
+import { advance, foundingVoters } from '../orchestration/machine.js';
 import { type MachineEvent, type MachineInput, type MachineState, type PodObservation, type Ports, POLL_MS } from '../orchestration/types.js';
 import type { OperatorMetrics } from '../observability/metrics.js';
 import { setCondition } from './conditions.js';
 import { desiredObjects } from './desired.js';
 import { ADMIN_TOKEN_KEY, CONFIG_HASH_ANNOTATION, FIELD_MANAGER, KAFKA_PORT, RACK_ANNOTATION, RAFT_PORT, names, objectMeta, podHost, selectorString } from './names.js';
-import { randomBytes } from 'node:crypto';
-import { foundingVoters } from '../orchestration/machine.js';
 import { configHash } from './statefulset.js';
 
 export interface ReconcilerOptions {
