@@ -28,7 +28,7 @@ export interface BenchBroker {
 }
 
 /** A port below the kernel's ephemeral range, so brokers' outgoing connections cannot take it first. */
-async function lowPort(): Promise<number> {
+export async function lowPort(): Promise<number> {
   const { createServer } = await import('node:net');
   for (;;) {
     const port = 20_000 + Math.floor(Math.random() * 12_000);

@@ -22,7 +22,7 @@ const COUNT = Number(process.env.CHRONIK_BENCH_MESSAGES ?? 150_000);
 const IDLE_PARTITIONS = Number(process.env.CHRONIK_BENCH_IDLE_PARTITIONS ?? 1000);
 const SIZE = 1024;
 
-interface Produced {
+export interface Produced {
   msgsPerSec: number;
   mbPerSec: number;
   p50: number;
@@ -40,14 +40,14 @@ function cpu(brokers: readonly BenchBroker[]): number {
   return brokers.reduce((n, b) => n + b.cpuSeconds(), 0);
 }
 
-async function createTopic(bootstrap: string, topic: string, partitions: number, rf: number): Promise<void> {
+export async function createTopic(bootstrap: string, topic: string, partitions: number, rf: number): Promise<void> {
   const admin = new Kafka({ brokers: [bootstrap], logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: rf }], waitForLeaders: true, timeout: 60_000 });
   await admin.disconnect();
 }
 
-async function produceRun(brokers: readonly BenchBroker[], topic: string): Promise<Produced> {
+export async function produceRun(brokers: readonly BenchBroker[], topic: string): Promise<Produced> {
   const bootstrap = brokers.map((b) => b.bootstrap).join(',');
   const warmup = Math.floor(COUNT / 10);
   const cpu0 = cpu(brokers);

@@ -139,7 +139,11 @@ async function main(): Promise<void> {
 }
 
 const clusterFlag = process.argv.indexOf('--cluster');
-if (clusterFlag >= 0) {
+if (process.argv.includes('--vs-kafka')) {
+  const { vsKafka } = await import('./vs-kafka.js');
+  await vsKafka(process.argv.slice(2));
+  process.exit(0);
+} else if (clusterFlag >= 0) {
   const n = Number(process.argv[clusterFlag + 1] ?? 3);
   if (!Number.isInteger(n) || n < 3) {
     console.error('--cluster N: N must be an integer of at least 3');

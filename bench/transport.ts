@@ -4,6 +4,7 @@
  *   node --import tsx bench/transport.ts [--seconds 2] [--rounds 3] [--per-turn 64] [--window-mib 8] [--sizes 1024,16384]
  *                                 [--receive-window-kib 4096]  (HTTP/2 receive window, see listener.ts)
  *                                 [--no-reference]   (the transport alone, e.g. under --cpu-prof)
+ *                                 [--stream grpc,tcp] (the stream wires to measure, alternating)
  *
  * The receiver runs in a child process (as a peer broker would). The sender hands the transport
  * `--per-turn` Append messages of one entry each per event-loop turn (as a host loop would for
@@ -37,6 +38,8 @@ const windowBytes = Number(arg('window-mib', '8')) * 1024 * 1024;
 const receiveWindowBytes = Number(arg('receive-window-kib', '4096')) * 1024;
 const logger = pino({ level: 'error' }, pino.destination(2));
 const sizes = arg('sizes', '1024,16384').split(',').map(Number);
+const streams = arg('stream', 'grpc,tcp').split(',') as ('grpc' | 'tcp')[];
+if (!streams.every((k) => k === 'grpc' || k === 'tcp')) throw new Error('--stream: a comma-separated list of grpc and tcp');
 
 function message(type: Message['type'], index: number, data: Uint8Array | null, from: number, to: number): Message {
   return {
@@ -59,7 +62,7 @@ function message(type: Message['type'], index: number, data: Uint8Array | null, 
 
 // ---------------------------------------------------------------- receiver (child process)
 
-async function serveTransport(senderPort: number): Promise<void> {
+async function serveTransport(senderPort: number, stream: 'grpc' | 'tcp'): Promise<void> {
   const peers = new Map([[1, { host: '127.0.0.1', port: senderPort }]]);
   const transport = createRaftTransport({
     nodeId: 2,
@@ -69,6 +72,7 @@ async function serveTransport(senderPort: number): Promise<void> {
     peers: () => peers,
     logger,
     receiveWindowBytes,
+    stream,
     onMessages: (_from, messages) => {
       const last = messages[messages.length - 1] as Message;
       transport.send(1, [message(MessageType.AppendResponse, last.index + last.entries.length, null, 2, 1)]);
@@ -145,7 +149,7 @@ async function child(args: string[]): Promise<{ port: number; stop(): Promise<vo
   };
 }
 
-async function benchTransport(size: number): Promise<Result> {
+async function benchTransport(size: number, stream: 'grpc' | 'tcp'): Promise<Result> {
   const registry = new Registry();
   const peers = new Map<number, { host: string; port: number }>();
   let acked = 0;
@@ -159,13 +163,14 @@ async function benchTransport(size: number): Promise<Result> {
     logger,
     registry,
     receiveWindowBytes,
+    stream,
     onMessages: (_from, messages) => {
       for (const m of messages) if (m.index > acked) acked = m.index;
       wake?.();
     },
   });
   const port = await transport.start();
-  const receiver = await child(['--receive', 'transport', String(port), '--receive-window-kib', String(receiveWindowBytes / 1024)]);
+  const receiver = await child(['--receive', 'transport', String(port), '--receive-window-kib', String(receiveWindowBytes / 1024), '--stream', stream]);
   peers.set(2, { host: '127.0.0.1', port: receiver.port });
   while (!transport.peerUp(2)) await new Promise((r) => setTimeout(r, 5));
 
@@ -269,35 +274,42 @@ async function idleCost(): Promise<number> {
 
 async function main(): Promise<void> {
   const role = arg('receive', '');
-  if (role === 'transport') return serveTransport(Number(process.argv[process.argv.indexOf('transport') + 1]));
+  if (role === 'transport') return serveTransport(Number(process.argv[process.argv.indexOf('transport') + 1]), streams[0]!);
   if (role === 'raw') return serveRaw();
 
   console.log(
     `raft transport vs raw TCP over loopback: best of ${rounds} x ${seconds} s, ${perTurn} messages per turn, window ${windowBytes / 1024 / 1024} MiB, HTTP/2 receive window ${receiveWindowBytes / 1024} KiB`,
   );
-  const rows: string[][] = [['entry', 'transport msgs/s', 'MB/s', 'msgs/frame', 'raw TCP msgs/s', 'MB/s', 'ratio']];
+  const rows: string[][] = [['entry', 'stream', 'transport msgs/s', 'MB/s', 'msgs/frame', 'raw TCP msgs/s', 'MB/s', 'ratio']];
   for (const size of sizes) {
     const mb = (x: Result): number => x.bytes / x.secs / 1e6;
-    // Alternate the two and keep the best of each: on a shared machine the noise only ever slows.
-    let t: Result | null = null;
+    // Alternate them all and keep the best of each: on a shared machine the noise only ever slows.
+    const best = new Map<string, Result>();
     let r: Result = { messages: 0, bytes: 0, secs: 1, frames: 1 };
     for (let round = 0; round < rounds; round++) {
-      const tr = await benchTransport(size);
-      if (t === null || mb(tr) > mb(t)) t = tr;
+      for (const stream of streams) {
+        const tr = await benchTransport(size, stream);
+        const t = best.get(stream);
+        if (t === undefined || mb(tr) > mb(t)) best.set(stream, tr);
+      }
       if (process.argv.includes('--no-reference')) continue;
       const rr = await benchRaw(size);
       if (mb(rr) > mb(r)) r = rr;
     }
-    if (t === null) throw new Error('--rounds must be at least 1');
-    rows.push([
-      `${size / 1024} KiB`,
-      Math.round(t.messages / t.secs).toLocaleString('en-US'),
-      mb(t).toFixed(1),
-      (t.messages / t.frames).toFixed(1),
-      Math.round(r.messages / r.secs).toLocaleString('en-US'),
-      mb(r).toFixed(1),
-      `${((100 * mb(t)) / mb(r)).toFixed(0)}%`,
-    ]);
+    for (const stream of streams) {
+      const t = best.get(stream);
+      if (t === undefined) throw new Error('--rounds must be at least 1');
+      rows.push([
+        `${size / 1024} KiB`,
+        stream,
+        Math.round(t.messages / t.secs).toLocaleString('en-US'),
+        mb(t).toFixed(1),
+        (t.messages / t.frames).toFixed(1),
+        Math.round(r.messages / r.secs).toLocaleString('en-US'),
+        mb(r).toFixed(1),
+        `${((100 * mb(t)) / mb(r)).toFixed(0)}%`,
+      ]);
+    }
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   for (const row of rows) console.log(row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));

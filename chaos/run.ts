@@ -160,7 +160,7 @@ async function chaosRun(opts: ChaosOptions, runId: string, out: string, signal: 
     await cluster.saveLogs(join(out, 'logs'));
     rec.close();
   }
-  const report = checkHistory(parseHistory(readFileSync(rec.file, 'utf8')), { livenessBoundMs: opts.livenessBoundMs, replicas: dirs });
+  const report = checkHistory(parseHistory(readFileSync(rec.file, 'utf8')), { livenessBoundMs: opts.livenessBoundMs, replicas: dirs, convergedWhileRunning: converged });
   const tally = rec.tally();
   const acked = report.results.find((r) => r.name === 'acknowledged writes');
   const faults = [...nemesis.injected.values()].reduce((a, b) => a + b, 0);

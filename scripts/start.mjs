@@ -28,5 +28,11 @@ run(npx, ['tsc', '-b', 'broker']);
 
 // runChild passes SIGTERM on and leaves Ctrl-C to reach the broker once, so it drains and exits 0.
 const args = process.argv.slice(2);
-const command = args[0] === 'dev' ? ['dev', ...args.slice(1)] : ['broker', ...args];
+// A developer's first consumer should not wait Kafka's 3 s for more members to join (Kafka's own
+// shipped config sets 0 for development too); `chronik broker` keeps 3000, and `chronik dev`
+// sets 0 itself. Given in the flags or CHRONIK_CONFIG, the user's value wins.
+const DELAY = 'group.initial.rebalance.delay.ms';
+const saidOtherwise = [...args, process.env.CHRONIK_CONFIG ?? ''].some((a) => a.includes(DELAY));
+const devDefaults = saidOtherwise ? [] : ['--config', `${DELAY}=0`];
+const command = args[0] === 'dev' ? ['dev', ...args.slice(1)] : ['broker', ...devDefaults, ...args];
 process.exit(await runChild(process.execPath, [join(ROOT, 'broker/bin/chronik.mjs'), ...command], { cwd: ROOT }));

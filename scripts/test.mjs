@@ -26,11 +26,24 @@ function run(cmd, args, opts = {}) {
   return r.status ?? 1;
 }
 
+// The Java client tests (group.protocol=consumer, transactions) compile their driver with javac
+// and resolve kafka-clients with Maven; any JDK 11+ does, so a tool already on PATH is enough.
+const TOOL_PACKAGES = [
+  ['javac', 'default-jdk-headless'],
+  ['mvn', 'maven'],
+];
+
+function onPath(tool) {
+  return spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
+}
+
 function missingDebianPackages() {
-  return DEBIAN_PACKAGES.filter((p) => {
+  const packages = DEBIAN_PACKAGES.filter((p) => {
     const r = spawnSync('dpkg-query', ['-W', '-f=${Status}', p], { encoding: 'utf8' });
     return !(r.status === 0 && r.stdout.includes('install ok installed'));
   });
+  for (const [tool, pkg] of TOOL_PACKAGES) if (!onPath(tool)) packages.push(pkg);
+  return packages;
 }
 
 function ensureDebianPackages() {
@@ -112,7 +125,8 @@ runVitest('unit, integration, simulation and operator suites', []);
 runVitest('fault-suite checker and fault tools', ['--config', 'chaos/vitest.config.ts']);
 
 // The bounded real-process fault run (issue 12): the broker image as containers under kill -9,
-// pause and network partitions, its history checked. It needs root (Docker, iptables in the
+// pause, network partitions and disk corruption (a segment's or the hard-state journal's tail
+// damaged while a broker is down), its history checked. It needs root (Docker, iptables in the
 // containers' namespaces); it counts as one check. CHRONIK_CHAOS=0 leaves it out.
 if (process.env.CHRONIK_CHAOS !== '0') {
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;

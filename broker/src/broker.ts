@@ -211,8 +211,11 @@ export async function startBroker(requested: BrokerConfig, options: StartBrokerO
       config,
       logger: logger.child({ component: 'apis' }),
       groups: coordinator.membership,
+      consumerGroups: coordinator.groups.consumerGroups,
       offsets: coordinator.offsets,
       producerIds: coordinator.producerIds,
+      transactions: coordinator.transactions,
+      verifyTransaction: coordinator.verifyTransaction,
       coordinatorFor: (key, keyType) => coordinator.coordinatorFor(key, keyType),
     });
 

@@ -1,5 +1,6 @@
 /**
- * Damage to the tail of a segment file while its broker is down, as a crash in the middle of a
+ * Damage to the tail of a segment file (a partition's or the metadata log's) or of the hard-state
+ * journal while its broker is down, as a crash in the middle of a
  * write or a bad disk leaves it: bytes flipped inside the last batch, garbage after it, or the
  * last batch cut short. The broker must find it by CRC at start-up, truncate, and fetch the
  * rest from the leader; the checker then finds no acknowledged write lost and the replicas equal.
@@ -45,7 +46,22 @@ export function corruptSegmentTail(partitionDirs: readonly string[], mode: Corru
   if (candidates.length === 0) return undefined;
   const target = candidates[Math.floor(rng() * candidates.length)];
   if (!target) return undefined;
-  const { file, size } = target;
+  return damageTail(target.file, target.size, mode, rng);
+}
+
+/**
+ * Damages the tail of the broker's hard-state journal (terms, votes, commit indexes, where each
+ * raft log ends), the same three ways; undefined when it has too little in it.
+ */
+export function corruptJournalTail(dataDir: string, mode: CorruptMode, rng: Rng): Corruption | undefined {
+  const file = join(dataDir, 'raft', 'hardstate.journal');
+  if (!existsSync(file)) return undefined;
+  const size = statSync(file).size;
+  if (size < MIN_BATCH) return undefined;
+  return damageTail(file, size, mode, rng);
+}
+
+function damageTail(file: string, size: number, mode: CorruptMode, rng: Rng): Corruption {
   if (mode === 'truncate') {
     const length = 1 + Math.floor(rng() * Math.min(size - 1, 64));
     truncateSync(file, size - length);

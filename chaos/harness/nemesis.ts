@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { run, sleep } from '../../e2e/lib/exec.js';
 import { NEMESIS_PROCESS } from '../checker/liveness.js';
-import { corruptSegmentTail } from './corrupt.js';
+import { corruptJournalTail, corruptSegmentTail } from './corrupt.js';
 import { KAFKA_PORT, type BrokerNode, type DockerCluster } from './docker-cluster.js';
 import { applyRules, healNetwork } from './network-faults.js';
 import { describeFault, planFault, type Fault, type Rng, type Roles } from './nemesis-plan.js';
@@ -111,8 +111,13 @@ export class Nemesis {
           const [node] = this.nodes(fault.nodes);
           if (!node) throw new Error('no broker to corrupt');
           await c.kill(node);
+          // Mostly a partition's segment; sometimes the metadata log's, or the hard-state journal.
           const dirs = Array.from({ length: this.d.partitions }, (_, p) => join(node.dataDir, `${this.d.topic}-${p}`));
-          const damage = corruptSegmentTail(dirs, fault.variant, this.d.rng);
+          const pick = this.d.rng();
+          const damage =
+            pick < 0.2
+              ? (corruptJournalTail(node.dataDir, fault.variant, this.d.rng) ?? corruptSegmentTail(dirs, fault.variant, this.d.rng))
+              : corruptSegmentTail(pick < 0.4 ? [...dirs, join(node.dataDir, '__cluster_metadata-0')] : dirs, fault.variant, this.d.rng);
           return damage ? { ...damage, file: damage.file.slice(node.dataDir.length + 1) } : { nothing: 'no segment with data yet' };
         });
         return;

@@ -5,7 +5,7 @@ import { buildRecordBatch } from '../../broker/src/kafka/protocol/records.js';
 import { seededRandom } from '../../broker/test/helpers/random.js';
 import { tmpDataDir } from '../../broker/test/helpers/tmp.js';
 import { frameBatches } from '../checker/replicas.js';
-import { corruptSegmentTail } from '../harness/corrupt.js';
+import { corruptJournalTail, corruptSegmentTail } from '../harness/corrupt.js';
 import type { CorruptMode } from '../harness/nemesis-plan.js';
 
 function partitionDir(batches: number): { dir: string; file: string; bytes: Buffer } {
@@ -41,5 +41,27 @@ describe('segment tail corruption', () => {
     mkdirSync(dir);
     writeFileSync(join(dir, '00000000000000000000.log'), Buffer.alloc(0));
     expect(corruptSegmentTail([dir], 'flip', seededRandom(1))).toBeUndefined();
+  });
+});
+
+describe('hard-state journal tail corruption', () => {
+  it.each<CorruptMode>(['flip', 'garbage', 'truncate'])('%s changes only the last 64 bytes or what follows them', (mode) => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const dataDir = tmpDataDir('chronik-chaos-corrupt-');
+      mkdirSync(join(dataDir, 'raft'));
+      const file = join(dataDir, 'raft', 'hardstate.journal');
+      const bytes = Buffer.from(Array.from({ length: 41 * 10 }, (_, i) => i % 251));
+      writeFileSync(file, bytes);
+      const c = corruptJournalTail(dataDir, mode, seededRandom(seed));
+      expect(c).toMatchObject({ file, mode, sizeBefore: bytes.length });
+      const after = readFileSync(file);
+      expect(after.equals(bytes)).toBe(false);
+      const keep = bytes.length - 64;
+      expect(after.subarray(0, keep)).toEqual(bytes.subarray(0, keep));
+    }
+  });
+
+  it('finds nothing to damage without a journal', () => {
+    expect(corruptJournalTail(tmpDataDir('chronik-chaos-corrupt-'), 'flip', seededRandom(1))).toBeUndefined();
   });
 });

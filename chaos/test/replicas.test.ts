@@ -132,4 +132,18 @@ describe('replica comparison', () => {
     expect(report.results.map((r) => r.name)).toContain('replica logs');
     expect(report.ok).toBe(true);
   });
+
+  it('counts a metadata tail written while the brokers stopped, once the files agreed while they ran, and nothing else', () => {
+    const all = batches(values);
+    const replicas = [
+      { broker: 'broker-0', dir: dataDir({ '__cluster_metadata-0': { 0: Buffer.concat(all) }, 'chaos-0': { 0: Buffer.concat(all) } }) },
+      { broker: 'broker-1', dir: dataDir({ '__cluster_metadata-0': { 0: Buffer.concat(all.slice(0, 4)) }, 'chaos-0': { 0: Buffer.concat(all.slice(0, 4)) } }) },
+    ];
+    const strict = checkHistory([], { replicas });
+    expect(strict.results.flatMap((r) => r.violations.map((v) => v.partition))).toEqual(['__cluster_metadata-0', 'chaos-0']);
+    const lenient = checkHistory([], { replicas, convergedWhileRunning: true });
+    const logs = lenient.results.find((r) => r.name === 'replica logs');
+    expect(logs?.violations.map((v) => [v.kind, v.partition])).toEqual([['replica-behind', 'chaos-0']]);
+    expect(logs?.figures?.['metadata tails written while the brokers stopped (not counted)']).toBe(1);
+  });
 });

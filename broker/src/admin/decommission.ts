@@ -39,11 +39,19 @@ function registered(image: MetadataState, nodeId: number) {
   return b;
 }
 
-async function bytesOn(ctx: AdminContext, local: PeerHandler, nodeId: number): Promise<number> {
-  if (!isLive(ctx, nodeId)) return 0;
+/**
+ * Bytes of the broker's logs that still have to move: only partitions the image still places on
+ * it count, so a replica already moved off (whose files wait for deletion) or the broker's
+ * metadata and internal files do not keep the figure up.
+ */
+async function bytesOn(ctx: AdminContext, local: PeerHandler, nodeId: number, still: ReadonlySet<string>): Promise<number> {
+  if (!isLive(ctx, nodeId) || still.size === 0) return 0;
   try {
     const s = (await askPeer(ctx, local, nodeId, { op: 'local-status' }, 1000)) as LocalStatus;
-    return Array.isArray(s.logBytes) ? s.logBytes.reduce((n, l) => n + (typeof l.bytes === 'number' ? l.bytes : 0), 0) : 0;
+    if (!Array.isArray(s.logBytes)) return 0;
+    let n = 0;
+    for (const l of s.logBytes) if (typeof l.bytes === 'number' && still.has(`${l.topic}\0${l.partition}`)) n += l.bytes;
+    return n;
   } catch {
     return 0;
   }
@@ -54,9 +62,13 @@ export async function decommissionStatus(ctx: AdminContext, local: PeerHandler, 
   const b = registered(image, nodeId);
   let remaining = 0;
   let moving = 0;
+  const still = new Set<string>();
   for (const t of image.topics.values()) {
-    for (const p of t.partitionImages) {
-      if (p.replicas.includes(nodeId)) remaining++;
+    for (const [i, p] of t.partitionImages.entries()) {
+      if (p.replicas.includes(nodeId)) {
+        remaining++;
+        still.add(`${t.name}\0${i}`);
+      }
       if (p.removingReplicas.includes(nodeId)) moving++;
     }
   }
@@ -74,7 +86,7 @@ export async function decommissionStatus(ctx: AdminContext, local: PeerHandler, 
     replicasTotal: tracker.total(nodeId, remaining, b.state === 'active'),
     done: b.state === 'removed' && !isMetadataMember(ctx, nodeId),
     blockedReason: blocked,
-    bytesRemaining: b.state === 'removed' ? 0 : await bytesOn(ctx, local, nodeId),
+    bytesRemaining: b.state === 'removed' ? 0 : await bytesOn(ctx, local, nodeId, still),
     movesInProgress: moving,
   };
 }

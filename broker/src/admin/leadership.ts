@@ -65,12 +65,27 @@ function movableLeaderships(ctx: AdminContext): { group: number; node: RaftParti
   return out;
 }
 
+/** Replicated partitions the metadata image still shows led by this broker. */
+function ledInImage(ctx: AdminContext): number {
+  let n = 0;
+  for (const t of ctx.cluster.image().topics.values()) {
+    for (const p of t.partitionImages) if (p.leader === ctx.cluster.nodeId && p.replicas.length > 1) n++;
+  }
+  return n;
+}
+
 /** On the drained broker: hands every leadership it holds to the best other voter, waiting up to waitMs. */
 export async function drainHere(ctx: AdminContext, waitMs: number): Promise<DrainLeadershipResponse> {
   const deadline = Date.now() + waitMs;
+  ctx.cluster.holdLeadershipAway();
   for (;;) {
     const led = movableLeaderships(ctx);
-    if (led.length === 0 || Date.now() >= deadline) return { brokerId: ctx.cluster.nodeId, leadershipsRemaining: led.length, done: led.length === 0 };
+    // Done once clients can tell: the metadata they are served names the new leaders too, so a
+    // producer that looks its leader up after this broker stops finds it at once.
+    const stale = led.length === 0 ? ledInImage(ctx) : 0;
+    if ((led.length === 0 && stale === 0) || Date.now() >= deadline) {
+      return { brokerId: ctx.cluster.nodeId, leadershipsRemaining: led.length, done: led.length === 0 && stale === 0 };
+    }
     for (const g of led) {
       if (g.node.transferee !== 0) continue;
       const to = successorOf(g.node, (id) => canTakeOver(ctx, id), g.preferred);

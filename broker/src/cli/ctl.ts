@@ -282,8 +282,9 @@ class Ctl {
       try {
         v = await next();
       } catch (err) {
-        // A broker changing its role (a controller election) is worth one more try.
-        if (!(err instanceof AdminCallError) || err.code !== status.UNAVAILABLE) throw err;
+        // A status poll that met a controller election (no controller, or one still taking
+        // over) is worth another try while the wait lasts.
+        if (!(err instanceof AdminCallError) || (err.code !== status.UNAVAILABLE && err.code !== status.DEADLINE_EXCEEDED)) throw err;
       }
     }
   }

@@ -102,6 +102,19 @@ export interface DevBrokerPlan {
 }
 
 /** The flags of every broker of the dev cluster. */
+/**
+ * Settings a development cluster wants unlike production: a developer's first consumer should not
+ * wait Kafka's 3 s for more members (Kafka's shipped config sets 0 for development too).
+ */
+const DEV_DEFAULTS: readonly string[] = ['group.initial.rebalance.delay.ms=0'];
+
+/** The dev defaults the user did not set, then the user's --config entries. */
+export function devConfigs(configs: readonly string[]): string[] {
+  const keyOf = (c: string): string => c.slice(0, c.indexOf('=')).trim();
+  const given = new Set(configs.map(keyOf));
+  return [...DEV_DEFAULTS.filter((d) => !given.has(keyOf(d))), ...configs];
+}
+
 export function planDevCluster(o: DevOptions): DevBrokerPlan[] {
   const voters = Array.from({ length: initialVoterCount(o.brokers) }, (_, i) => `${i}@127.0.0.1:${o.basePort + 100 + i}`).join(',');
   return Array.from({ length: o.brokers }, (_, i) => {
@@ -126,7 +139,7 @@ export function planDevCluster(o: DevOptions): DevBrokerPlan[] {
       `127.0.0.1:${adminPort}`,
       '--initial-voters',
       voters,
-      ...o.configs.flatMap((c) => ['--config', c]),
+      ...devConfigs(o.configs).flatMap((c) => ['--config', c]),
     ];
     return { nodeId: i, kafkaPort, raftPort, adminPort, httpPort, dataDir, args };
   });

@@ -10,9 +10,11 @@
  * and the voters it does name all vote, the broker is recorded as removed; the controller's
  * membership reconciliation then takes it out of the metadata group.
  *
- * A rebalance is the one thing kept in the controller's memory: its counters. The moves it
- * started are in the image and finish after a failover; the new controller does not plan
- * further rounds until asked again (GetRebalanceStatus then reports the last round done).
+ * A rebalance's progress is in the image too (set-rebalance), written with each round's moves,
+ * so a new controller goes on planning rounds of the run the old one started. Which of the
+ * moves in progress a run started is the one thing kept in memory; a new controller counts
+ * every move in progress at its takeover as the run's (a decommission's moves running at the
+ * same time may so count as done a little early; done never passes planned).
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -31,7 +33,7 @@ import {
 import type { CommandResult } from './controller-commands.js';
 import type { AdminRequest, ControllerReply } from './controller-protocol.js';
 import { handOver, successorOf } from './leadership.js';
-import type { MetadataRecord } from './metadata-records.js';
+import type { MetadataRecord, RebalanceProgress } from './metadata-records.js';
 import { applyMetadataRecord, reassignmentInProgress, targetReplicas, type MetadataState } from './metadata-state.js';
 import { beginReassignment, cancelReassignment } from './reassignment.js';
 import { planRebalance } from './rebalance-plan.js';
@@ -60,15 +62,10 @@ export interface AdminOperationsOptions {
   readonly logger: Logger;
 }
 
-interface RebalanceRun {
-  readonly id: string;
-  readonly leadersOnly: boolean;
-  readonly maxMoves: number;
-  planned: number;
-  done: number;
-  /** Replica moves started by this run and not yet seen finished, by partition key. */
-  readonly running: Map<string, { readonly topic: string; readonly topicId: string; readonly partition: number }>;
-  finished: boolean;
+interface RunningMove {
+  readonly topic: string;
+  readonly topicId: string;
+  readonly partition: number;
 }
 
 function keyOf(topic: string, topicId: string, partition: number): string {
@@ -78,6 +75,16 @@ function keyOf(topic: string, topicId: string, partition: number): string {
 function anyReassignment(state: MetadataState): boolean {
   for (const t of state.topics.values()) for (const p of t.partitionImages) if (reassignmentInProgress(p)) return true;
   return false;
+}
+
+function reassignmentsInProgress(state: MetadataState): Map<string, RunningMove> {
+  const out = new Map<string, RunningMove>();
+  for (const t of state.topics.values()) {
+    t.partitionImages.forEach((p, partition) => {
+      if (reassignmentInProgress(p)) out.set(keyOf(t.name, t.topicId, partition), { topic: t.name, topicId: t.topicId, partition });
+    });
+  }
+  return out;
 }
 
 /**
@@ -103,8 +110,21 @@ export function revertDecommission(state: MetadataState, nodeId: number): Comman
   return { ok: true, records, value: undefined };
 }
 
+/** GetRebalanceStatus from an image: any broker answers it from its own, with or without a controller. */
+export function rebalanceStatusOf(image: MetadataState): RebalanceStatusValue {
+  const r = image.rebalance;
+  if (!r) {
+    const moving = anyReassignment(image);
+    return { id: '', inProgress: moving, movesPlanned: 0, movesDone: 0, done: !moving };
+  }
+  return { id: r.id, inProgress: !r.finished, movesPlanned: r.planned, movesDone: r.done, done: r.finished };
+}
+
 export class AdminOperations {
-  private rebalanceRun: RebalanceRun | null = null;
+  /** The replica moves the current rebalance run started and not yet seen finished, by partition key. */
+  private running = new Map<string, RunningMove>();
+  /** The run `running` belongs to; another id (a new run, or a run this controller took over) starts it afresh. */
+  private runningFor: string | null = null;
 
   constructor(private readonly o: AdminOperationsOptions) {}
 
@@ -127,7 +147,7 @@ export class AdminOperations {
         return { ok: true, index: await this.apply(reconcileMetadataVoters(this.o.image())), value: true };
       }
       case 'rebalance':
-        return this.startRebalance(req.leadersOnly, req.maxConcurrentMoves);
+        return await this.startRebalance(req.leadersOnly, req.maxConcurrentMoves);
       case 'rebalance-status':
         return { ok: true, index: this.o.replica.applied, value: this.rebalanceStatus() };
     }
@@ -200,49 +220,54 @@ export class AdminOperations {
     this.o.logger.info({ broker: nodeId }, 'broker decommissioned: it holds no replicas and leaves the metadata group');
   }
 
-  private startRebalance(leadersOnly: boolean, maxConcurrentMoves: number): ControllerReply {
-    const current = this.rebalanceRun;
+  private async startRebalance(leadersOnly: boolean, maxConcurrentMoves: number): Promise<ControllerReply> {
+    const current = this.o.image().rebalance;
     if (current && !current.finished) return { ok: true, index: this.o.replica.applied, value: this.rebalanceStatus() };
     if (!Number.isInteger(maxConcurrentMoves) || maxConcurrentMoves < 0 || maxConcurrentMoves > MAX_CONCURRENT_MOVES) {
       throw new KafkaError(ErrorCode.INVALID_REQUEST, `maxConcurrentMoves must be 0-${MAX_CONCURRENT_MOVES}, got ${maxConcurrentMoves}`);
     }
-    this.rebalanceRun = {
+    const progress: RebalanceProgress = {
       id: randomUUID(),
       leadersOnly,
       maxMoves: maxConcurrentMoves === 0 ? DEFAULT_REBALANCE_MOVES : maxConcurrentMoves,
       planned: 0,
       done: 0,
-      running: new Map(),
       finished: false,
     };
-    this.o.logger.info({ id: this.rebalanceRun.id, leadersOnly, maxMoves: this.rebalanceRun.maxMoves }, 'rebalance started');
+    const index = await this.o.commit([{ type: 'set-rebalance', progress }]);
+    this.running = new Map();
+    this.runningFor = progress.id;
+    this.o.logger.info({ id: progress.id, leadersOnly, maxMoves: progress.maxMoves }, 'rebalance started');
     // The first round is planned by the next reconcile pass, a moment away.
-    return { ok: true, index: this.o.replica.applied, value: this.rebalanceStatus() };
+    return { ok: true, index, value: this.rebalanceStatus() };
   }
 
   rebalanceStatus(): RebalanceStatusValue {
-    const r = this.rebalanceRun;
-    if (!r) {
-      const moving = anyReassignment(this.o.image());
-      return { id: '', inProgress: moving, movesPlanned: 0, movesDone: 0, done: !moving };
-    }
-    return { id: r.id, inProgress: !r.finished, movesPlanned: r.planned, movesDone: r.done, done: r.finished };
+    return rebalanceStatusOf(this.o.image());
   }
 
   private async rebalancePass(): Promise<void> {
-    const r = this.rebalanceRun;
+    const image = this.o.image();
+    const r = image.rebalance;
     if (!r || r.finished) return;
-    let image = this.o.image();
-    for (const [key, m] of [...r.running]) {
+    if (this.runningFor !== r.id) {
+      this.running = reassignmentsInProgress(image);
+      this.runningFor = r.id;
+      this.o.logger.info({ id: r.id, planned: r.planned, done: r.done, moving: this.running.size }, 'continuing a rebalance started by an earlier controller');
+    }
+    let planned = r.planned;
+    let done = r.done;
+    for (const [key, m] of [...this.running]) {
       const t = image.topics.get(m.topic);
       const p = t?.topicId === m.topicId ? t.partitionImages[m.partition] : undefined;
       if (!p || !reassignmentInProgress(p)) {
-        r.running.delete(key);
-        r.done++;
+        this.running.delete(key);
+        done = Math.min(planned, done + 1);
       }
     }
     const plan = planRebalance(image, r.leadersOnly ? { maxConcurrentMoves: 0 } : { maxConcurrentMoves: r.maxMoves });
     const records: MetadataRecord[] = [];
+    const started: [string, RunningMove][] = [];
     let scratch = image;
     for (const m of plan.moves) {
       const res = reassignPartition(scratch, m.topic, m.partition, m.targetReplicas);
@@ -254,19 +279,17 @@ export class AdminOperations {
         scratch = applyMetadataRecord(scratch, rec);
         records.push(rec);
       }
-      r.planned++;
-      if (m.kind === 'move-replicas') r.running.set(keyOf(m.topic, m.topicId, m.partition), { topic: m.topic, topicId: m.topicId, partition: m.partition });
-      else r.done++;
+      planned++;
+      if (m.kind === 'move-replicas') started.push([keyOf(m.topic, m.topicId, m.partition), { topic: m.topic, topicId: m.topicId, partition: m.partition }]);
+      else done++;
     }
-    if (records.length > 0) {
-      await this.o.commit(records);
-      image = this.o.image();
-      this.o.logger.info({ id: r.id, moves: plan.moves.length, planned: r.planned, done: r.done }, 'rebalance round planned');
-      return;
-    }
-    if (r.running.size === 0 && !anyReassignment(image)) {
-      r.finished = true;
-      this.o.logger.info({ id: r.id, moves: r.planned }, 'rebalance done');
-    }
+    const finished = records.length === 0 && this.running.size === 0 && !anyReassignment(image);
+    if (records.length === 0 && !finished && planned === r.planned && done === r.done) return;
+    // The round's moves and the counters that include them commit in one entry.
+    records.push({ type: 'set-rebalance', progress: { ...r, planned, done, finished } });
+    await this.o.commit(records);
+    for (const [key, m] of started) this.running.set(key, m);
+    if (finished) this.o.logger.info({ id: r.id, moves: planned }, 'rebalance done');
+    else if (started.length > 0 || records.length > 1) this.o.logger.info({ id: r.id, moves: plan.moves.length, planned, done }, 'rebalance round planned');
   }
 }

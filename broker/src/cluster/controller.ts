@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ErrorCode, KafkaError } from '../kafka/protocol/errors.js';
+import { realTimers, type TimerHandle, type Timers } from '../platform/timers.js';
 import { ConfChangeOp, Refusal } from '../raft/types.js';
 import { AppendLock } from '../replication/append-lock.js';
 import { NotLeaderError, type StateMachineReplica } from '../replication/state-machine-replica.js';
@@ -40,6 +41,10 @@ export interface ControllerOptions {
   /** Whether this broker reaches `nodeId` now; new replicas go to live brokers first. */
   readonly isLive?: (nodeId: number) => boolean;
   readonly logger: Logger;
+  /** The membership reconciliation's timer (Node's by default; the system simulator's virtual one). */
+  readonly timers?: Timers;
+  /** Ids for new topics (random UUIDs by default; seeded in the system simulator). */
+  readonly newTopicId?: () => string;
 }
 
 /** A learner this close to the leader's last index counts as caught up for promotion. */
@@ -55,12 +60,14 @@ export class Controller {
   /** First index of the current term while leading: the image is current once it is applied. */
   private termStart = 0;
   private reconciling = false;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: TimerHandle | null = null;
+  private readonly timers: Timers;
   /** Decommission, rebalance and replica-move bookkeeping (admin-operations.ts). */
   readonly admin: AdminOperations;
 
   constructor(opts: ControllerOptions) {
     this.opts = opts;
+    this.timers = opts.timers ?? realTimers;
     this.admin = new AdminOperations({
       nodeId: opts.nodeId,
       image: () => opts.machine.state,
@@ -75,12 +82,11 @@ export class Controller {
   }
 
   start(): void {
-    this.timer = setInterval(() => void this.reconcileMembership(), 500);
-    this.timer.unref();
+    this.timer = this.timers.setInterval(() => void this.reconcileMembership(), 500);
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    if (this.timer) this.timers.clearInterval(this.timer);
     this.timer = null;
   }
 
@@ -115,7 +121,7 @@ export class Controller {
 
   private async execute(req: ControllerRequest): Promise<ControllerReply> {
     const image = this.opts.machine.state;
-    const ctx = { brokerDefaults: this.opts.brokerDefaults(), newTopicId: randomUUID, ...(this.opts.isLive ? { isLive: this.opts.isLive } : {}) };
+    const ctx = { brokerDefaults: this.opts.brokerDefaults(), newTopicId: this.opts.newTopicId ?? randomUUID, ...(this.opts.isLive ? { isLive: this.opts.isLive } : {}) };
     switch (req.op) {
       case 'create-topic':
         return this.commit(createTopic(image, req.topic, ctx), req.validateOnly);

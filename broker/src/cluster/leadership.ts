@@ -9,6 +9,10 @@
  * partition created with this broker as preferred replica): such a win is handed on at the
  * next pass. Leaders elsewhere never hand leadership to a broker in maintenance (see the
  * preferred-leader hand-back), so it stays away until maintenance is turned off.
+ *
+ * A drain (DrainLeadership) holds the same way for a while (`hold`), on this broker only: the
+ * preferred-leader hand-back of the new leaders would otherwise give leadership straight back,
+ * at their next check, to a broker drained because it is about to stop.
  */
 import type { Logger } from 'pino';
 import type { RaftNode } from '../raft/raft.js';
@@ -77,6 +81,7 @@ export interface LeadershipGuardOptions {
 
 export class LeadershipGuard {
   private timer: NodeJS.Timeout | null = null;
+  private holdUntil = 0;
 
   constructor(private readonly o: LeadershipGuardOptions) {}
 
@@ -95,9 +100,19 @@ export class LeadershipGuard {
     return this.o.image().brokers.get(this.o.nodeId)?.maintenance === true;
   }
 
-  /** One pass: while in maintenance, every group led here is handed to the best other voter. */
+  /** Leads nothing for the next `ms` (after a drain), as in maintenance; a later hold extends it. */
+  hold(ms: number, now = Date.now()): void {
+    this.holdUntil = Math.max(this.holdUntil, now + ms);
+  }
+
+  holding(now = Date.now()): boolean {
+    return now < this.holdUntil;
+  }
+
+  /** One pass: while in maintenance or holding after a drain, every group led here is handed to the best other voter. */
   run(): number {
-    if (!this.inMaintenance()) return 0;
+    const maintenance = this.inMaintenance();
+    if (!maintenance && !this.holding()) return 0;
     const image = this.o.image();
     const eligible = (id: number): boolean => id !== this.o.nodeId && this.o.live(id) && mayLead(image, id);
     let handed = 0;
@@ -107,7 +122,7 @@ export class LeadershipGuard {
       if (to === null || !handOver(g.node, to)) continue;
       handed++;
       this.o.wake(g.group);
-      this.o.logger.info({ group: g.name, to }, 'in maintenance: handing leadership over');
+      this.o.logger.info({ group: g.name, to }, maintenance ? 'in maintenance: handing leadership over' : 'drained: handing leadership over');
     }
     return handed;
   }

@@ -1,10 +1,22 @@
 /**
- * What the cluster does for the log cleaner: the compaction fields of a topic's LogConfig, and
- * starting the cleaner with the broker's log.cleaner.* settings. Each replica's cleanable bound
- * is its raft snapshot offset (see RaftPartition.applyRetention).
+ * What the cluster does for the log cleaner: the compaction fields of a topic's LogConfig,
+ * starting the cleaner with the broker's log.cleaner.* settings, and the request path over which
+ * a replica installing a snapshot copies the records it stands for from the sender
+ * (snapshot-records.ts). Each replica's cleanable bound is its raft snapshot offset (see
+ * RaftPartition.applyRetention).
  */
 import type { BrokerSettings } from '../config/index.js';
 import type { LogConfig, LogManager } from '../log/types.js';
+import type { RaftPartition } from '../replication/raft-partition.js';
+import {
+  decodeRecordsReply,
+  decodeRecordsRequest,
+  encodeRecordsReply,
+  encodeRecordsRequest,
+  RECORDS_REQUEST_KIND,
+  type RecordsFetch,
+} from '../replication/snapshot-records.js';
+import type { RaftTransport } from '../replication/transport/index.js';
 
 type CompactionFields = Pick<LogConfig, 'minCleanableDirtyRatio' | 'minCompactionLagMs' | 'maxCompactionLagMs' | 'deleteRetentionMs'>;
 
@@ -27,4 +39,25 @@ export function startLogCleaning(logManager: LogManager, settings: BrokerSetting
     ioBytesPerSecond: settings.get('log.cleaner.io.max.bytes.per.second'),
   });
   return true;
+}
+
+/** Fetches snapshot records from a peer over the transport's request path. */
+export function recordsFetcher(transport: () => RaftTransport): RecordsFetch {
+  return async (node, req, timeoutMs) => decodeRecordsReply(await transport().request(node, RECORDS_REQUEST_KIND, encodeRecordsRequest(req), timeoutMs));
+}
+
+/**
+ * Serves peers' snapshot-record requests from this broker's replicas. A request that does not
+ * decode, or names a partition this broker has no replica of, is answered with an error.
+ */
+export function serveRecords(
+  register: (kind: string, handler: (payload: Uint8Array, from: number) => Promise<Uint8Array>) => void,
+  replicaOf: (topic: string, partition: number) => RaftPartition | undefined,
+): void {
+  register(RECORDS_REQUEST_KIND, async (payload) => {
+    const req = decodeRecordsRequest(payload);
+    const replica = replicaOf(req.topic, req.partition);
+    if (replica === undefined) throw new Error(`no replica of ${req.topic}-${req.partition} here`);
+    return encodeRecordsReply(await replica.recordsFor(req));
+  });
 }

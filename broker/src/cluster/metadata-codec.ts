@@ -19,7 +19,7 @@ import {
   stringMap,
   type Obj,
 } from './json-shape.js';
-import { BROKER_STATES, METADATA_RECORD_TYPES, type Endpoint, type MetadataRecord } from './metadata-records.js';
+import { BROKER_STATES, METADATA_RECORD_TYPES, type Endpoint, type MetadataRecord, type RebalanceProgress } from './metadata-records.js';
 import { imageViolations } from './metadata-invariants.js';
 import type { BrokerRegistration, MetadataState, PartitionImage, TopicImage } from './metadata-state.js';
 
@@ -101,7 +101,29 @@ const RECORD_KEYS: { readonly [K in MetadataRecord['type']]: readonly string[] }
   'assign-partition': ['topic', 'partition', 'replicas', 'addingReplicas', 'removingReplicas'],
   'partition-state': ['topic', 'topicId', 'partition', 'leader', 'leaderEpoch', 'isr'],
   'producer-id-block': ['nodeId', 'firstProducerId', 'size'],
+  'set-rebalance': ['progress'],
 };
+
+const PROGRESS_KEYS = ['id', 'leadersOnly', 'maxMoves', 'planned', 'done', 'finished'];
+
+function rebalanceProgress(v: unknown, p: string): RebalanceProgress {
+  const o = obj(v, p, PROGRESS_KEYS);
+  const planned = read(o, p, 'planned', (x, q) => int(x, q, 0));
+  const done = read(o, p, 'done', (x, q) => int(x, q, 0));
+  if (done > planned) throw new ShapeError(field(p, 'done'), `${done} moves done of ${planned} planned`);
+  return {
+    id: read(o, p, 'id', (x, q) => str(x, q, { nonEmpty: true })),
+    leadersOnly: read(o, p, 'leadersOnly', bool),
+    maxMoves: read(o, p, 'maxMoves', (x, q) => int(x, q, 1, INT32_MAX)),
+    planned,
+    done,
+    finished: read(o, p, 'finished', bool),
+  };
+}
+
+function progressJson(r: RebalanceProgress): RebalanceProgress {
+  return { id: r.id, leadersOnly: r.leadersOnly, maxMoves: r.maxMoves, planned: r.planned, done: r.done, finished: r.finished };
+}
 
 const name = (v: unknown, p: string): string => str(v, p, { nonEmpty: true });
 const count = (v: unknown, p: string): number => int(v, p, 1, INT32_MAX);
@@ -174,6 +196,8 @@ export function recordFromJson(v: unknown): MetadataRecord {
           firstProducerId: r('firstProducerId', (x, p) => int(x, p, 0)),
           size: r('size', (x, p) => int(x, p, 1, INT32_MAX)),
         };
+      case 'set-rebalance':
+        return { type, progress: r('progress', rebalanceProgress) };
     }
   });
 }
@@ -188,6 +212,7 @@ function canonicalRecord(record: MetadataRecord): Record<string, unknown> {
     out.raft = endpointJson(record.raft);
     out.admin = record.admin ? endpointJson(record.admin) : null;
   }
+  if (record.type === 'set-rebalance') out.progress = progressJson(record.progress);
   return out;
 }
 
@@ -212,6 +237,7 @@ export function metadataImageToJson(state: MetadataState): unknown {
     nextProducerId: state.nextProducerId,
     nextTopicSeq: state.nextTopicSeq,
     metadataVoters: state.metadataVoters,
+    rebalance: state.rebalance ? progressJson(state.rebalance) : null,
     brokers: [...state.brokers.values()]
       .sort((a, b) => a.nodeId - b.nodeId)
       .map((b) => ({
@@ -301,12 +327,14 @@ function topic(v: unknown, p: string): TopicImage {
 /** Parses an image from its JSON form (see metadataImageToJson); throws MetadataCodecError. */
 export function metadataImageFromJson(v: unknown): MetadataState {
   return checked('image', () => {
-    const o = obj(v, '', ['clusterId', 'version', 'nextProducerId', 'nextTopicSeq', 'metadataVoters', 'brokers', 'topics']);
+    const o = obj(v, '', ['clusterId', 'version', 'nextProducerId', 'nextTopicSeq', 'metadataVoters', 'rebalance', 'brokers', 'topics']);
     const clusterId = read(o, '', 'clusterId', name);
     const version = read(o, '', 'version', (x, q) => int(x, q, 0));
     const nextProducerId = read(o, '', 'nextProducerId', (x, q) => int(x, q, 0));
     const nextTopicSeq = read(o, '', 'nextTopicSeq', (x, q) => int(x, q, 1));
     const metadataVoters = read(o, '', 'metadataVoters', brokerIds);
+    // Images written before rebalances were recorded have no such field.
+    const rebalance = o.rebalance === undefined ? null : read(o, '', 'rebalance', (x, q) => nullable(x, q, rebalanceProgress));
     const brokers = new Map<number, BrokerRegistration>();
     read(o, '', 'brokers', (x, q) => arrayOf(x, q, broker)).forEach((b, i) => {
       if (brokers.has(b.nodeId)) throw new ShapeError(`brokers[${i}].nodeId`, `broker ${b.nodeId} appears twice`);
@@ -317,7 +345,7 @@ export function metadataImageFromJson(v: unknown): MetadataState {
       if (topics.has(t.name)) throw new ShapeError(`topics[${i}].name`, `topic ${t.name} appears twice`);
       topics.set(t.name, t);
     });
-    const image = { clusterId, version, brokers, topics, metadataVoters, nextProducerId, nextTopicSeq };
+    const image = { clusterId, version, brokers, topics, metadataVoters, nextProducerId, nextTopicSeq, rebalance };
     // Well-formed fields can still describe an impossible cluster; such a snapshot is corrupt.
     const broken = imageViolations(image);
     if (broken.length > 0) throw new ShapeError('', `inconsistent image: ${broken.slice(0, 3).join('; ')}`);

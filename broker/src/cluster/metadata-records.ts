@@ -113,6 +113,25 @@ export interface ProducerIdBlockRecord {
   readonly size: number;
 }
 
+/**
+ * A rebalance run's progress as GetRebalanceStatus reports it. It lives in the image, so a new
+ * controller after a failover goes on planning rounds of the run the old one started.
+ */
+export interface RebalanceProgress {
+  readonly id: string;
+  readonly leadersOnly: boolean;
+  /** Bound on concurrent replica moves. */
+  readonly maxMoves: number;
+  readonly planned: number;
+  readonly done: number;
+  readonly finished: boolean;
+}
+
+export interface SetRebalanceRecord {
+  readonly type: 'set-rebalance';
+  readonly progress: RebalanceProgress;
+}
+
 export type MetadataRecord =
   | RegisterBrokerRecord
   | SetBrokerStateRecord
@@ -124,7 +143,8 @@ export type MetadataRecord =
   | SetTopicConfigsRecord
   | AssignPartitionRecord
   | PartitionStateRecord
-  | ProducerIdBlockRecord;
+  | ProducerIdBlockRecord
+  | SetRebalanceRecord;
 
 export type MetadataRecordType = MetadataRecord['type'];
 
@@ -140,4 +160,5 @@ export const METADATA_RECORD_TYPES: readonly MetadataRecordType[] = [
   'assign-partition',
   'partition-state',
   'producer-id-block',
+  'set-rebalance',
 ];

@@ -16,6 +16,7 @@ import type {
   MetadataRecord,
   PartitionStateRecord,
   ProducerIdBlockRecord,
+  RebalanceProgress,
   RegisterBrokerRecord,
   SetBrokerStateRecord,
   SetMaintenanceRecord,
@@ -72,10 +73,12 @@ export interface MetadataState {
   readonly nextProducerId: number;
   /** Sequence number the next created topic gets (see TopicImage.seq). */
   readonly nextTopicSeq: number;
+  /** The latest rebalance run, finished or not; null before the first. */
+  readonly rebalance: RebalanceProgress | null;
 }
 
 export function emptyMetadataState(clusterId: string, metadataVoters: readonly number[] = []): MetadataState {
-  return { clusterId, version: 0, brokers: new Map(), topics: new Map(), metadataVoters: [...metadataVoters], nextProducerId: 0, nextTopicSeq: 1 };
+  return { clusterId, version: 0, brokers: new Map(), topics: new Map(), metadataVoters: [...metadataVoters], nextProducerId: 0, nextTopicSeq: 1, rebalance: null };
 }
 
 /**
@@ -139,6 +142,8 @@ export function applyMetadataRecord(state: MetadataState, record: MetadataRecord
       return partitionState(state, record);
     case 'producer-id-block':
       return producerIdBlock(state, record);
+    case 'set-rebalance':
+      return next(state, { rebalance: { ...record.progress } });
   }
 }
 

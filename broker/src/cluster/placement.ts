@@ -180,13 +180,16 @@ export function allAssignments(state: MetadataState): (readonly number[])[] {
  * Brokers the controller cannot reach right now (`isLive`) are left out while enough others are
  * there: a new partition with a replica on a dead broker starts one failure closer to losing its
  * quorum, and with two replicas it has none at all. With fewer live brokers than the replication
- * factor the dead ones are used too, so the topic exists with the factor asked for.
+ * factor the dead ones are used too, so the topic exists with the factor asked for. Brokers in
+ * maintenance are left out the same way: maintenance announces a restart, and a replica placed
+ * there would be behind from its first minutes.
  */
 export function placementFor(state: MetadataState, isLive: (nodeId: number) => boolean = () => true): Placement {
   return (partitions, replicationFactor) => {
     const all = eligibleBrokers(state);
     const live = all.filter((b) => isLive(b.nodeId));
-    const brokers = live.length >= replicationFactor ? live : all;
+    const serving = live.filter((b) => !state.brokers.get(b.nodeId)?.maintenance);
+    const brokers = serving.length >= replicationFactor ? serving : live.length >= replicationFactor ? live : all;
     return placePartitions({ brokers, existing: allAssignments(state), partitions, replicationFactor });
   };
 }

@@ -25,13 +25,13 @@ import type { LogConfig } from '../log/types.js';
 import { HardStateJournal } from '../replication/hard-state-journal.js';
 import { openReplica, openStateMachineReplica, type RaftTiming } from '../replication/open-replica.js';
 import { RaftHost } from '../replication/raft-host.js';
-import type { RaftPartition } from '../replication/raft-partition.js';
+import type { RaftPartition, TxnVerifier } from '../replication/raft-partition.js';
 import type { StateMachineReplica } from '../replication/state-machine-replica.js';
 import { createRaftTransport, PeerRequestError, type PeerAddress, type RaftTransport } from '../replication/transport/index.js';
 import type { DataPartition, PartitionLimits } from '../replication/types.js';
 import { Controller } from './controller.js';
 import { LeadershipGuard, ledGroupsOf } from './leadership.js';
-import { compactionConfig, startLogCleaning } from './log-cleaning.js';
+import { compactionConfig, recordsFetcher, serveRecords, startLogCleaning } from './log-cleaning.js';
 import { ReassignmentDriver } from './reassignment-driver.js';
 import {
   CONTROLLER_REQUEST_KIND,
@@ -97,8 +97,16 @@ export interface RaftCluster extends DataCluster {
   /** Sends a request to the controller and waits until the local image has applied its effect. */
   controllerRequest(req: ControllerRequest, timeoutMs?: number): Promise<ControllerReply & { ok: true }>;
   onPartitionLeadership(l: (p: RaftPartition) => void): void;
-  /** Serves one more request kind from other brokers over the transport (the admin service's calls). */
+  /**
+   * Serves one more request kind from other brokers over the raft transport (the admin service's
+   * calls, the transaction coordinator's markers and verifications); the handler's answer goes
+   * back as the reply.
+   */
   serveRequests(kind: string, handler: (payload: Uint8Array, from: number) => Promise<Uint8Array>): void;
+  /** A request to broker `nodeId`'s handler of `kind`; rejects with PeerRequestError. */
+  peerRequest(nodeId: number, kind: string, payload: Uint8Array, timeoutMs: number): Promise<Uint8Array>;
+  /** KIP-890 verification for the transactional produces of every local replica. */
+  setTxnVerifier(v: TxnVerifier | null): void;
   /**
    * Resolves once this broker is registered, its replicas are open and each has a leader
    * somewhere (or after `ms`): what a broker waits for before it takes client connections.
@@ -106,6 +114,11 @@ export interface RaftCluster extends DataCluster {
   awaitSettled(ms: number): Promise<boolean>;
   /** One retention pass now (it also runs every log.retention.check.interval.ms). */
   applyRetention(now?: number): Promise<number>;
+  /**
+   * After a drain: this broker hands on any leadership it holds or wins for one preferred-leader
+   * check interval, so the hand-back elsewhere does not return it at once.
+   */
+  holdLeadershipAway(): void;
   close(): Promise<void>;
 }
 
@@ -153,6 +166,7 @@ class RaftClusterImpl implements RaftCluster {
   private journal!: HardStateJournal;
   private controller!: Controller;
   private readonly replicas = new Map<number, RaftPartition>();
+  private readonly fetchRecords = recordsFetcher(() => this.transport);
   /** Publisher work (opening and closing replicas) runs one change at a time, in image order. */
   private publishing: Promise<void> = Promise.resolve();
   private published: MetadataState;
@@ -176,6 +190,7 @@ class RaftClusterImpl implements RaftCluster {
   private guard: LeadershipGuard | null = null;
   private readonly extraKinds = new Map<string, (payload: Uint8Array, from: number) => Promise<Uint8Array>>();
   private readonly leadershipListeners: ((p: RaftPartition) => void)[] = [];
+  private txnVerifier: TxnVerifier | null = null;
   private byIdCache = new Map<string, TopicImage>();
   private byIdVersion = -1;
   private legacyImport: Promise<void> = Promise.resolve();
@@ -286,10 +301,18 @@ class RaftClusterImpl implements RaftCluster {
         g?.node.reportSnapshotFailure(message.to);
       },
       openRequestKinds: [JOIN_REQUEST_KIND],
+      stream: s.settings.get('chronik.raft.transport'),
       logger: this.logger.child({ component: 'transport' }),
       ...(this.opts.registry ? { registry: this.opts.registry } : {}),
     });
     this.raftPort = await this.transport.start();
+    serveRecords(
+      (kind, handler) => this.serveRequests(kind, handler),
+      (topic, partition) => {
+        const t = this.machine.state.topics.get(topic);
+        return t === undefined ? undefined : this.replicas.get(partitionGroupId(t, partition));
+      },
+    );
     startLogCleaning(this.opts.logManager, s.settings);
     if (this.opts.registry) this.registerMetrics(this.opts.registry);
     this.host.start();
@@ -339,6 +362,10 @@ class RaftClusterImpl implements RaftCluster {
     this.guard.start();
   }
 
+  holdLeadershipAway(): void {
+    this.guard?.hold(this.s.settings.get('leader.imbalance.check.interval.seconds') * 1000);
+  }
+
   // ------------------------------------------------------------ peers and requests
 
   private peers(): ReadonlyMap<number, PeerAddress> {
@@ -352,6 +379,7 @@ class RaftClusterImpl implements RaftCluster {
   }
 
   serveRequests(kind: string, handler: (payload: Uint8Array, from: number) => Promise<Uint8Array>): void {
+    if (kind === CONTROLLER_REQUEST_KIND || kind === JOIN_REQUEST_KIND) throw new Error(`request kind ${kind} is the controller's`);
     this.extraKinds.set(kind, handler);
   }
 
@@ -515,6 +543,7 @@ class RaftClusterImpl implements RaftCluster {
         minInsyncReplicas: () => this.num(this.machine.state.topics.get(t.name), 'min.insync.replicas'),
         replicaLagTimeMaxMs: this.s.replicaLagTimeMaxMs,
         compacted: () => (this.effectiveConfig(this.machine.state.topics.get(t.name), 'cleanup.policy') ?? '').includes('compact'),
+        fetchRecords: this.fetchRecords,
         timing: this.s.timing,
         logger: this.logger.child({ topic: t.name, partition }),
         // The preferred leader of a new partition campaigns at once: leadership lands where
@@ -522,6 +551,7 @@ class RaftClusterImpl implements RaftCluster {
         campaign: isNew && image.replicas[0] === this.nodeId && this.machine.state.brokers.get(this.nodeId)?.maintenance !== true,
       });
       replica.onStateChange = (p) => this.onReplicaState(p, t);
+      replica.txnVerifier = this.txnVerifier;
       this.replicas.set(group, replica);
     } catch (err) {
       this.logger.error({ err, topic: t.name, partition }, 'opening a partition replica failed');
@@ -652,6 +682,15 @@ class RaftClusterImpl implements RaftCluster {
 
   onPartitionLeadership(l: (p: RaftPartition) => void): void {
     this.leadershipListeners.push(l);
+  }
+
+  peerRequest(nodeId: number, kind: string, payload: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    return this.transport.request(nodeId, kind, payload, timeoutMs);
+  }
+
+  setTxnVerifier(v: TxnVerifier | null): void {
+    this.txnVerifier = v;
+    for (const r of this.replicas.values()) r.txnVerifier = v;
   }
 
   /** Leadership and ISR reports go to the controller in batches. */

@@ -214,6 +214,10 @@ export const BROKER_SETTINGS = [
   int('leader.imbalance.check.interval.seconds', {
     default: 5, min: 1, max: 86_400, doc: 'How often leaders check for a caught-up preferred replica (Kafka\'s default is 300; Chronik moves back sooner).',
   }),
+  oneOf('chronik.raft.transport', ['tcp', 'grpc'], {
+    default: 'grpc',
+    doc: "The wire of the raft streams this broker opens to its peers: 'tcp' (length-prefixed frames on a plain connection) or 'grpc' (an HTTP/2 stream). Every broker accepts both on its raft port, so a cluster may mix them; snapshots and admin requests always go over gRPC.",
+  }),
   int('chronik.raft.heartbeat.ticks', { default: 2, min: 1, max: 999, doc: 'Ticks between a leader\'s heartbeats to busy followers (idle groups go quiet).' }),
 
   // The log cleaner: compaction of topics whose cleanup.policy includes compact.
@@ -242,6 +246,39 @@ export const BROKER_SETTINGS = [
   int('group.max.session.timeout.ms', { default: 1_800_000, min: 0, doc: 'Longest session timeout a member may ask for.' }),
   int('group.max.size', { default: INT32_MAX, min: 1, doc: 'Most members one group may have.' }),
   int('offset.metadata.max.bytes', { default: 4096, min: 0, doc: 'Longest metadata string an offset commit may carry.' }),
+  int('group.consumer.session.timeout.ms', {
+    default: 45_000, min: 1, doc: 'Consumer-protocol groups (KIP-848): a member that sends no heartbeat for this long leaves.',
+  }),
+  int('group.consumer.heartbeat.interval.ms', {
+    default: 5000, min: 1, doc: 'Consumer-protocol groups: how often members heartbeat (the coordinator tells them).',
+  }),
+  list('group.consumer.assignors', {
+    default: ['uniform', 'range'], elements: ['uniform', 'range'],
+    doc: 'Server-side assignors of consumer-protocol groups members may ask for; the first is the default.',
+  }),
+  int('group.consumer.max.size', { default: INT32_MAX, min: 1, doc: 'Most members one consumer-protocol group may have.' }),
+
+  // Transactions.
+  int('transaction.state.log.num.partitions', { default: 50, min: 1, doc: 'Partitions of __transaction_state (fixed once the topic exists).' }),
+  int('transaction.state.log.replication.factor', {
+    default: 3, min: 1, max: 32_767, doc: 'Replicas of __transaction_state (capped at the number of brokers).',
+  }),
+  int('transaction.state.log.segment.bytes', { default: 104_857_600, min: 1, doc: 'segment.bytes of __transaction_state.' }),
+  int('transaction.max.timeout.ms', {
+    default: 900_000, min: 1, doc: 'Largest transaction timeout a producer may ask for (INVALID_TRANSACTION_TIMEOUT above).',
+  }),
+  int('transaction.abort.timed.out.transaction.cleanup.interval.ms', {
+    default: 10_000, min: 1, doc: 'How often the coordinator aborts transactions open longer than their timeout.',
+  }),
+  int('transactional.id.expiration.ms', {
+    default: 604_800_000, min: 1, doc: 'A transactional id without a transaction for this long is forgotten.',
+  }),
+  int('transaction.remove.expired.transaction.cleanup.interval.ms', {
+    default: 3_600_000, min: 1, doc: 'How often expired transactional ids are removed.',
+  }),
+  bool('transaction.partition.verification.enable', {
+    default: true, doc: 'A transactional batch that would open a transaction on a partition is first checked with the coordinator (KIP-890).',
+  }),
 ] as const;
 
 export type AnySetting = (typeof BROKER_SETTINGS)[number];

@@ -15,6 +15,8 @@
 import { ErrorCode } from '../kafka/protocol/errors.js';
 import { Group, GroupMember, type JoinResult, type SyncResult } from './group.js';
 import { storeErrorCode, type GroupContext } from './group-context.js';
+import type { ConsumerGroups } from './consumer-groups.js';
+import { encodeKey } from './offsets-records.js';
 import {
   NON_EMPTY_GROUP,
   type GroupDescription,
@@ -45,6 +47,8 @@ function joiningMember(memberId: string, groupInstanceId: string | null, req: Jo
 
 export class GroupMembership {
   private closed = false;
+  /** The KIP-848 side, for groups that use the consumer protocol (set by the coordinator). */
+  consumerGroups: ConsumerGroups | null = null;
 
   constructor(
     private readonly ctx: GroupContext,
@@ -79,6 +83,10 @@ export class GroupMembership {
       this.ctx.groups.set(req.groupId, group);
     }
     if (group.state === 'Dead') return joinError(req.memberId, ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    // A consumer-protocol group takes classic members only once it has none of its own.
+    if (group.consumer !== null && !(this.consumerGroups?.convertToClassicIfEmpty(group) ?? false)) {
+      return joinError(req.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    }
     const joiningId = req.memberId !== '' ? req.memberId : undefined;
     if (!group.supportsProtocols(req.protocolType, req.protocols, joiningId)) {
       return joinError(req.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
@@ -465,6 +473,9 @@ export class GroupMembership {
     }
     return this.ctx.lock.run(groupId, () => {
       const group = this.ctx.groups.get(groupId);
+      if (group?.consumer != null) {
+        return { errorCode: ErrorCode.NONE, members: leaving.map((l) => ({ memberId: l.memberId, groupInstanceId: l.groupInstanceId, errorCode: ErrorCode.UNKNOWN_MEMBER_ID })) };
+      }
       const results = leaving.map((l) => ({
         memberId: l.memberId,
         groupInstanceId: l.groupInstanceId,
@@ -566,6 +577,24 @@ export class GroupMembership {
   private describeOne(groupId: string): GroupDescription {
     const group = this.ctx.groups.get(groupId);
     if (group === undefined) return { errorCode: ErrorCode.NONE, groupId, groupState: 'Dead', protocolType: '', protocolData: '', members: [] };
+    if (group.consumer !== null) {
+      // DescribeGroups on a consumer-protocol group: its state and members, no classic metadata.
+      return {
+        errorCode: ErrorCode.NONE,
+        groupId,
+        groupState: group.consumer.stateName(),
+        protocolType: 'consumer',
+        protocolData: '',
+        members: [...group.consumer.members.values()].map((m) => ({
+          memberId: m.memberId,
+          groupInstanceId: m.instanceId,
+          clientId: m.clientId,
+          clientHost: m.clientHost,
+          memberMetadata: Buffer.alloc(0),
+          memberAssignment: Buffer.alloc(0),
+        })),
+      };
+    }
     const stable = group.state === 'Stable';
     const protocol = group.protocolName ?? '';
     return {
@@ -591,8 +620,9 @@ export class GroupMembership {
     const out: GroupListing[] = [];
     for (const g of this.ctx.groups.values()) {
       if (g.state === 'Dead' || !this.ctx.store.owns(g.groupId)) continue;
-      if (wanted.size > 0 && !wanted.has(g.state.toLowerCase())) continue;
-      out.push({ groupId: g.groupId, protocolType: g.protocolType ?? '', groupState: g.state });
+      const state = g.consumer !== null ? g.consumer.stateName() : g.state;
+      if (wanted.size > 0 && !wanted.has(state.toLowerCase())) continue;
+      out.push({ groupId: g.groupId, protocolType: g.protocolType ?? '', groupState: state, groupType: g.consumer !== null ? 'consumer' : 'classic' });
     }
     return out;
   }
@@ -620,6 +650,7 @@ export class GroupMembership {
     if (group.state !== 'Empty') return NON_EMPTY_GROUP;
     const tombstones = [...group.offsets.keys()].map((k) => this.ctx.offsetTombstone(groupId, k));
     tombstones.push(this.ctx.groupTombstone(groupId));
+    if (group.consumer !== null) tombstones.push({ key: encodeKey({ type: 'consumer-group', group: groupId }), value: null });
     try {
       await this.ctx.store.append(groupId, tombstones);
     } catch (e) {
@@ -632,6 +663,7 @@ export class GroupMembership {
 
   /** Removes a group with every timer it holds (deleted, or expired with its offsets). */
   dropGroup(group: Group): void {
+    this.consumerGroups?.release(group);
     this.cancelJoinTimer(group);
     for (const t of group.pendingMembers.values()) this.ctx.scheduler.clearTimer(t);
     group.pendingMembers.clear();

@@ -25,8 +25,11 @@ export interface GroupStore {
    * none yet); COORDINATOR_LOAD_IN_PROGRESS while this broker loads the group's partition.
    */
   ownership(groupId: string): number;
-  /** Appends durably; all records of one group go to its one partition. Throws KafkaError. */
-  append(groupId: string, records: readonly CoordinatorRecord[]): Promise<void>;
+  /**
+   * Appends durably; all records of one group go to its one partition. With `txn`, as a
+   * transactional batch of that producer. Throws KafkaError.
+   */
+  append(groupId: string, records: readonly CoordinatorRecord[], txn?: { readonly producerId: number; readonly producerEpoch: number }): Promise<void>;
 }
 
 /** Timers and clock, injectable so the state machine can be tested without waiting. */
@@ -132,6 +135,20 @@ export interface OffsetCommitRequest {
   /** -1: the broker's retention applies. */
   readonly retentionTimeMs: number;
   readonly partitions: readonly OffsetCommitPartition[];
+  /** The OffsetCommit version (which errors the client knows); the latest when absent. */
+  readonly apiVersion?: number;
+}
+
+export interface TxnOffsetCommitRequest {
+  readonly transactionalId: string;
+  readonly groupId: string;
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  /** -1 and '' when not given (before v3): no member check. */
+  readonly generationId: number;
+  readonly memberId: string;
+  readonly groupInstanceId: string | null;
+  readonly partitions: readonly OffsetCommitPartition[];
 }
 
 export interface PartitionError {
@@ -152,7 +169,7 @@ export interface FetchedOffset {
 export interface GroupDescription {
   readonly errorCode: number;
   readonly groupId: string;
-  readonly groupState: GroupState;
+  readonly groupState: GroupState | 'Assigning' | 'Reconciling';
   readonly protocolType: string;
   readonly protocolData: string;
   readonly members: ReadonlyArray<{
@@ -177,7 +194,9 @@ export interface GroupOverview {
 export interface GroupListing {
   readonly groupId: string;
   readonly protocolType: string;
-  readonly groupState: GroupState;
+  /** A classic state, or for a consumer-protocol group Empty, Assigning, Reconciling or Stable. */
+  readonly groupState: string;
+  readonly groupType: 'classic' | 'consumer';
 }
 
 export interface GroupCoordinatorOptions {

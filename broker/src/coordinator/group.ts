@@ -4,6 +4,7 @@
  * group-coordinator.ts; this module only holds state and answers questions about it.
  */
 import type { OffsetValue } from './offsets-records.js';
+import type { ConsumerGroupState } from './consumer-group.js';
 
 export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
 
@@ -102,6 +103,16 @@ export class Group {
   /** Member ids handed out with MEMBER_ID_REQUIRED that have not joined yet, with their expiry timer. */
   readonly pendingMembers = new Map<string, unknown>();
   readonly offsets = new Map<string, CommittedOffset>();
+  /**
+   * Offsets committed inside a transaction (TxnOffsetCommit), by producer id: they take effect
+   * when the producer's commit marker reaches the group's partition, and go with an abort.
+   */
+  readonly pendingTxnOffsets = new Map<number, Map<string, CommittedOffset>>();
+  /**
+   * Set while the group uses the consumer rebalance protocol (KIP-848, consumer-groups.ts): then
+   * it has no classic members, and `state` is only Empty or Stable (for offset retention).
+   */
+  consumer: ConsumerGroupState | null = null;
   /** The pending rebalance completion timer and its identity. */
   joinTimer: unknown = null;
   rebalanceEpoch = 0;
@@ -182,6 +193,12 @@ export class Group {
   currentMemberMetadata(): JoinMemberInfo[] {
     const protocol = this.protocolName ?? '';
     return [...this.members.values()].map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, metadata: m.metadataFor(protocol) }));
+  }
+
+  /** Whether an offset of this partition waits for a transaction to end. */
+  hasPendingTxnOffset(mapKey: string): boolean {
+    for (const pending of this.pendingTxnOffsets.values()) if (pending.has(mapKey)) return true;
+    return false;
   }
 
   /** True when `groupInstanceId` is bound to a different member than `memberId`. */

@@ -13,6 +13,15 @@
  *   value {"version":1,"protocolType":PT|null,"generation":N,"protocol":P|null,"leader":L|null,
  *          "stateTimestamp":T,"members":[{"memberId","groupInstanceId","clientId","clientHost",
  *          "sessionTimeoutMs","rebalanceTimeoutMs","subscription"(base64),"assignment"(base64)}]}
+ * Consumer group (KIP-848 rebalance protocol)
+ *   key   {"version":1,"type":"consumer-group","group":G}
+ *   value {"version":1,"groupEpoch":N}
+ * Consumer group member (KIP-848): what a member subscribes to and holds, so that a new
+ * coordinator after a failover takes the members over instead of fencing them
+ *   key   {"version":1,"type":"consumer-member","group":G,"member":M}
+ *   value {"version":1,"instanceId","rackId","clientId","clientHost","rebalanceTimeoutMs",
+ *          "subscribedTopicNames":[...],"subscribedTopicRegex","serverAssignor","memberEpoch",
+ *          "previousMemberEpoch","state","assigned":[{"topicId","partitions"}],"pendingRevocation":[...]}
  * A null value (tombstone) deletes the key: a deleted offset, or a deleted group.
  */
 
@@ -30,7 +39,43 @@ export interface GroupKey {
   readonly group: string;
 }
 
-export type CoordinatorKey = OffsetKey | GroupKey;
+export interface ConsumerGroupKey {
+  readonly type: 'consumer-group';
+  readonly group: string;
+}
+
+export interface ConsumerMemberKey {
+  readonly type: 'consumer-member';
+  readonly group: string;
+  readonly member: string;
+}
+
+export type CoordinatorKey = OffsetKey | GroupKey | ConsumerGroupKey | ConsumerMemberKey;
+
+export interface StoredTopicPartitions {
+  readonly topicId: string;
+  readonly partitions: readonly number[];
+}
+
+export interface ConsumerMemberValue {
+  readonly instanceId: string | null;
+  readonly rackId: string | null;
+  readonly clientId: string;
+  readonly clientHost: string;
+  readonly rebalanceTimeoutMs: number;
+  readonly subscribedTopicNames: readonly string[];
+  readonly subscribedTopicRegex: string | null;
+  readonly serverAssignor: string | null;
+  readonly memberEpoch: number;
+  readonly previousMemberEpoch: number;
+  readonly state: 'stable' | 'unrevoked' | 'unreleased';
+  readonly assigned: readonly StoredTopicPartitions[];
+  readonly pendingRevocation: readonly StoredTopicPartitions[];
+}
+
+export interface ConsumerGroupValue {
+  readonly groupEpoch: number;
+}
 
 export interface OffsetValue {
   readonly offset: number;
@@ -64,7 +109,9 @@ export function encodeKey(k: CoordinatorKey): Buffer {
   const obj =
     k.type === 'offset'
       ? { version: RECORD_SCHEMA_VERSION, type: 'offset', group: k.group, topic: k.topic, partition: k.partition }
-      : { version: RECORD_SCHEMA_VERSION, type: 'group', group: k.group };
+      : k.type === 'consumer-member'
+        ? { version: RECORD_SCHEMA_VERSION, type: k.type, group: k.group, member: k.member }
+        : { version: RECORD_SCHEMA_VERSION, type: k.type, group: k.group };
   return Buffer.from(JSON.stringify(obj), 'utf8');
 }
 
@@ -80,6 +127,54 @@ export function encodeOffsetValue(v: OffsetValue): Buffer {
     }),
     'utf8',
   );
+}
+
+export function encodeConsumerGroupValue(v: ConsumerGroupValue): Buffer {
+  return Buffer.from(JSON.stringify({ version: RECORD_SCHEMA_VERSION, groupEpoch: v.groupEpoch }), 'utf8');
+}
+
+export function decodeConsumerGroupValue(buf: Buffer): ConsumerGroupValue {
+  return { groupEpoch: int(parseObject(buf, 'consumer group value'), 'groupEpoch', 'consumer group value') };
+}
+
+export function encodeConsumerMemberValue(v: ConsumerMemberValue): Buffer {
+  return Buffer.from(JSON.stringify({ version: RECORD_SCHEMA_VERSION, ...v }), 'utf8');
+}
+
+function topicPartitionsList(o: Record<string, unknown>, field: string, what: string): StoredTopicPartitions[] {
+  const v = o[field];
+  if (!Array.isArray(v)) throw new CoordinatorRecordError(`${what}.${field} must be an array`);
+  return v.map((t: unknown, i) => {
+    if (typeof t !== 'object' || t === null) throw new CoordinatorRecordError(`${what}.${field}[${i}] must be an object`);
+    const to = t as Record<string, unknown>;
+    const ps = to.partitions;
+    if (!Array.isArray(ps) || !ps.every((p) => Number.isSafeInteger(p))) throw new CoordinatorRecordError(`${what}.${field}[${i}].partitions must be integers`);
+    return { topicId: str(to, 'topicId', `${what}.${field}[${i}]`), partitions: ps as number[] };
+  });
+}
+
+export function decodeConsumerMemberValue(buf: Buffer): ConsumerMemberValue {
+  const w = 'consumer member value';
+  const o = parseObject(buf, w);
+  const names = o.subscribedTopicNames;
+  if (!Array.isArray(names) || !names.every((n) => typeof n === 'string')) throw new CoordinatorRecordError(`${w}.subscribedTopicNames must be strings`);
+  const state = o.state;
+  if (state !== 'stable' && state !== 'unrevoked' && state !== 'unreleased') throw new CoordinatorRecordError(`${w}.state ${String(state)} is unknown`);
+  return {
+    instanceId: nullableStr(o, 'instanceId', w),
+    rackId: nullableStr(o, 'rackId', w),
+    clientId: str(o, 'clientId', w),
+    clientHost: str(o, 'clientHost', w),
+    rebalanceTimeoutMs: int(o, 'rebalanceTimeoutMs', w),
+    subscribedTopicNames: names as string[],
+    subscribedTopicRegex: nullableStr(o, 'subscribedTopicRegex', w),
+    serverAssignor: nullableStr(o, 'serverAssignor', w),
+    memberEpoch: int(o, 'memberEpoch', w),
+    previousMemberEpoch: int(o, 'previousMemberEpoch', w),
+    state,
+    assigned: topicPartitionsList(o, 'assigned', w),
+    pendingRevocation: topicPartitionsList(o, 'pendingRevocation', w),
+  };
 }
 
 export function encodeGroupValue(v: GroupValue): Buffer {
@@ -147,6 +242,8 @@ export function decodeKey(buf: Buffer): CoordinatorKey {
   const o = parseObject(buf, 'key');
   if (o.type === 'offset') return { type: 'offset', group: str(o, 'group', 'key'), topic: str(o, 'topic', 'key'), partition: int(o, 'partition', 'key') };
   if (o.type === 'group') return { type: 'group', group: str(o, 'group', 'key') };
+  if (o.type === 'consumer-group') return { type: 'consumer-group', group: str(o, 'group', 'key') };
+  if (o.type === 'consumer-member') return { type: 'consumer-member', group: str(o, 'group', 'key'), member: str(o, 'member', 'key') };
   throw new CoordinatorRecordError(`key.type ${String(o.type)} is unknown`);
 }
 

@@ -20,6 +20,16 @@
  *   answering UNKNOWN_PRODUCER_ID there would force a healthy producer to reset after every
  *   retention pass, and the check cannot protect anything we no longer remember.
  *
+ * Transactions (KIP-98): a transactional batch opens the producer's transaction on this
+ * partition (its first offset is kept until a marker closes it, which is what the last stable
+ * offset and the aborted-transactions index are computed from); a plain batch from a producer
+ * with an open transaction is INVALID_TXN_STATE. A marker (commit or abort control batch) closes
+ * the transaction; one with an older producer epoch is INVALID_PRODUCER_EPOCH, one from an older
+ * coordinator epoch TRANSACTION_COORDINATOR_FENCED, and one with a newer producer epoch fences
+ * the producer's older epoch here (an abort on timeout or on a new producer instance). Producers
+ * with an open transaction are never evicted. Batches the brokers write themselves (transactional
+ * offset commits) carry no sequence (-1): they open a transaction but are not sequence-checked.
+ *
  * Concurrency contract for the caller: `check` and `record` must run in the same synchronous
  * step as the log append (before awaiting durability), so a second in-flight batch of the same
  * producer is checked against the first. A duplicate's original offsets may not be durable yet:
@@ -33,6 +43,7 @@ export const MAX_CACHED_BATCHES = 5;
 
 const INT32_MAX = 0x7fffffff;
 const NO_PRODUCER_ID = -1;
+const NO_SEQUENCE = -1;
 
 /**
  * The table implements the partition's port (replication/producer-state-port.ts): the batch
@@ -52,16 +63,41 @@ interface ProducerEntry {
   epoch: number;
   /** Oldest first, at most MAX_CACHED_BATCHES. */
   batches: CachedBatch[];
+  /** First offset of the producer's open transaction on this partition, or -1. */
+  txnFirstOffset: number;
+  /** Coordinator epoch of the last marker written for this producer, or -1. */
+  coordinatorEpoch: number;
+  /** Markers seen for this producer (a transaction verified before one arrived is over). */
+  markers: number;
 }
 
 /** Serialisable form, for raft snapshots of a partition (log start offset + producer state). */
 export interface ProducerStateSnapshot {
-  readonly version: 1;
+  /** 1: before transactions (no txn fields). */
+  readonly version: 1 | 2;
   readonly producers: ReadonlyArray<{
     readonly producerId: number;
     readonly epoch: number;
     readonly batches: readonly CachedBatch[];
+    readonly txnFirstOffset?: number;
+    readonly coordinatorEpoch?: number;
   }>;
+}
+
+/** A transaction closed by a marker: who, where it began, and how it ended. */
+export interface EndedTransaction {
+  readonly producerId: number;
+  /** -1 when the producer had no open transaction here (an empty one, or a retried marker). */
+  readonly firstOffset: number;
+  readonly commit: boolean;
+}
+
+/** A transaction marker as the partition writes it (WriteTxnMarkers). */
+export interface TxnMarkerRef {
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  readonly coordinatorEpoch: number;
+  readonly commit: boolean;
 }
 
 /** Sequence `seq` advanced by `delta`, wrapping past int32 max to 0 like Kafka's producer. */
@@ -89,6 +125,8 @@ export const DEFAULT_MAX_PRODUCERS = 10_000;
 export class ProducerStateTable {
   /** In least-recently-written order (re-inserted on every write), so eviction takes the first. */
   private readonly producers = new Map<number, ProducerEntry>();
+  /** Open transactions: producer id -> first offset, oldest first (they open in log order). */
+  private readonly open = new Map<number, number>();
 
   constructor(private readonly maxProducers = DEFAULT_MAX_PRODUCERS) {
     if (!Number.isInteger(maxProducers) || maxProducers < 1) throw new RangeError(`maxProducers must be >= 1, got ${maxProducers}`);
@@ -101,14 +139,11 @@ export class ProducerStateTable {
 
   /** Decides what to do with a batch; changes nothing (call `record` after appending). */
   check(b: ProducerBatch): SequenceCheck {
-    if (b.producerId === NO_PRODUCER_ID) return { kind: 'append' };
-    if (b.isTransactional) {
-      return {
-        kind: 'error',
-        code: ErrorCode.INVALID_TXN_STATE,
-        message: `producer ${b.producerId}: transactional batches are not supported (transactions are not implemented)`,
-      };
+    if (b.producerId === NO_PRODUCER_ID) {
+      if (b.isTransactional) return { kind: 'error', code: ErrorCode.INVALID_RECORD, message: 'a transactional batch needs a producer id' };
+      return { kind: 'append' };
     }
+    if (b.baseSequence === NO_SEQUENCE && b.isTransactional && b.internal === true) return this.checkTransaction(b) ?? this.checkEpochOnly(b);
     if (!Number.isInteger(b.baseSequence) || b.baseSequence < 0 || b.baseSequence > INT32_MAX) {
       return {
         kind: 'error',
@@ -133,6 +168,8 @@ export class ProducerStateTable {
         message: `producer ${b.producerId}: epoch ${b.producerEpoch} is older than the current epoch ${entry.epoch}`,
       };
     }
+    const txnError = this.checkTransaction(b);
+    if (txnError !== null) return txnError;
     const firstSeq = b.baseSequence;
     const lastSeq = lastSequenceOf(firstSeq, b.recordCount);
     if (b.producerEpoch > entry.epoch) {
@@ -161,31 +198,89 @@ export class ProducerStateTable {
     return { kind: 'append' };
   }
 
+  /** A batch that does not fit the producer's open transaction here, or null. */
+  private checkTransaction(b: ProducerBatch): SequenceCheck | null {
+    const entry = this.producers.get(b.producerId);
+    if (entry === undefined || entry.txnFirstOffset < 0) return null;
+    if (!b.isTransactional) {
+      return {
+        kind: 'error',
+        code: ErrorCode.INVALID_TXN_STATE,
+        message: `producer ${b.producerId} has an open transaction on this partition (from offset ${entry.txnFirstOffset}): its batches must be transactional`,
+      };
+    }
+    if (b.producerEpoch > entry.epoch) {
+      return {
+        kind: 'error',
+        code: ErrorCode.INVALID_TXN_STATE,
+        message: `producer ${b.producerId}: epoch ${b.producerEpoch} writes while the transaction of epoch ${entry.epoch} is still open here`,
+      };
+    }
+    return null;
+  }
+
+  private checkEpochOnly(b: ProducerBatch): SequenceCheck {
+    const entry = this.producers.get(b.producerId);
+    if (entry !== undefined && b.producerEpoch < entry.epoch) {
+      return {
+        kind: 'error',
+        code: ErrorCode.INVALID_PRODUCER_EPOCH,
+        message: `producer ${b.producerId}: epoch ${b.producerEpoch} is older than the current epoch ${entry.epoch}`,
+      };
+    }
+    return { kind: 'append' };
+  }
+
+  /** The entry of `producerId`, created (and the least recently written one evicted) if new. */
+  private touch(producerId: number, epoch: number): ProducerEntry {
+    let entry = this.producers.get(producerId);
+    if (entry === undefined) {
+      entry = { epoch, batches: [], txnFirstOffset: -1, coordinatorEpoch: -1, markers: 0 };
+      this.producers.set(producerId, entry);
+      if (this.producers.size > this.maxProducers) this.evictOne();
+    } else {
+      this.producers.delete(producerId);
+      this.producers.set(producerId, entry);
+    }
+    return entry;
+  }
+
+  /** Forgets the least recently written producer without an open transaction. */
+  private evictOne(): void {
+    for (const [id, e] of this.producers) {
+      if (e.txnFirstOffset >= 0) continue;
+      this.producers.delete(id);
+      return;
+    }
+  }
+
   /** Remembers an appended batch (also used when replaying the log). */
   record(b: ProducerBatch, baseOffset: number, lastOffset: number): void {
     if (b.producerId === NO_PRODUCER_ID) return;
-    let entry = this.producers.get(b.producerId);
-    if (entry === undefined) {
-      entry = { epoch: b.producerEpoch, batches: [] };
-      this.producers.set(b.producerId, entry);
-      if (this.producers.size > this.maxProducers) {
-        const oldest = this.producers.keys().next();
-        if (!oldest.done) this.producers.delete(oldest.value);
+    const entry = this.touch(b.producerId, b.producerEpoch);
+    if (b.producerEpoch < entry.epoch) {
+      // Only reachable from replayed data over a snapshot taken after it (the leader refuses
+      // older epochs): keep the newer epoch, but the transaction this batch belongs to was open
+      // here, and the marker that closed it is still to be replayed.
+      if (b.isTransactional && entry.txnFirstOffset < 0) {
+        entry.txnFirstOffset = baseOffset;
+        this.open.set(b.producerId, baseOffset);
       }
-    } else {
-      this.producers.delete(b.producerId);
-      this.producers.set(b.producerId, entry);
-    }
-    const newest = entry.batches[entry.batches.length - 1];
-    if (b.producerEpoch === entry.epoch && newest !== undefined && baseOffset <= newest.lastOffset) {
-      // Already known: a replica replaying its log over a snapshot that covers this batch.
       return;
     }
     if (b.producerEpoch > entry.epoch) {
       entry.epoch = b.producerEpoch;
       entry.batches = [];
-    } else if (b.producerEpoch < entry.epoch) {
-      // Only reachable from replayed or replicated data, which is authoritative; keep the newer epoch.
+    }
+    if (b.isTransactional && entry.txnFirstOffset < 0) {
+      entry.txnFirstOffset = baseOffset;
+      this.open.set(b.producerId, baseOffset);
+    }
+    // Batches the brokers write themselves carry no sequence to remember.
+    if (b.baseSequence === NO_SEQUENCE) return;
+    const newest = entry.batches[entry.batches.length - 1];
+    if (newest !== undefined && baseOffset <= newest.lastOffset) {
+      // Already known: a replica replaying its log over a snapshot that covers this batch.
       return;
     }
     entry.batches.push({
@@ -218,9 +313,69 @@ export class ProducerStateTable {
     }
   }
 
+  /**
+   * Whether a marker may be written now: null if so, else the error. A marker's producer epoch
+   * may be newer than the data's (the coordinator bumped it to fence the producer) but never
+   * older, and its coordinator epoch never older than the last marker's.
+   */
+  checkMarker(m: TxnMarkerRef): { code: number; message: string } | null {
+    const entry = this.producers.get(m.producerId);
+    if (entry === undefined) return null;
+    if (m.producerEpoch < entry.epoch) {
+      return {
+        code: ErrorCode.INVALID_PRODUCER_EPOCH,
+        message: `marker for producer ${m.producerId} has epoch ${m.producerEpoch}, older than the current ${entry.epoch}`,
+      };
+    }
+    if (m.coordinatorEpoch < entry.coordinatorEpoch) {
+      return {
+        code: ErrorCode.TRANSACTION_COORDINATOR_FENCED,
+        message: `marker for producer ${m.producerId} comes from coordinator epoch ${m.coordinatorEpoch}, older than ${entry.coordinatorEpoch}`,
+      };
+    }
+    return null;
+  }
+
+  /** Applies a marker written at `offset`: closes the producer's transaction here. */
+  endTransaction(m: TxnMarkerRef): EndedTransaction {
+    const entry = this.touch(m.producerId, m.producerEpoch);
+    if (m.producerEpoch > entry.epoch) {
+      entry.epoch = m.producerEpoch;
+      entry.batches = [];
+    }
+    if (m.coordinatorEpoch > entry.coordinatorEpoch) entry.coordinatorEpoch = m.coordinatorEpoch;
+    entry.markers++;
+    const firstOffset = entry.txnFirstOffset;
+    entry.txnFirstOffset = -1;
+    this.open.delete(m.producerId);
+    return { producerId: m.producerId, firstOffset, commit: m.commit };
+  }
+
+  /** Whether the producer has an open transaction on this partition. */
+  hasOpenTransaction(producerId: number): boolean {
+    return (this.producers.get(producerId)?.txnFirstOffset ?? -1) >= 0;
+  }
+
+  /** Markers seen for the producer so far (0 when unknown). */
+  markerCount(producerId: number): number {
+    return this.producers.get(producerId)?.markers ?? 0;
+  }
+
+  /** First offset of the oldest open transaction, or null when none is open. */
+  firstOpenOffset(): number | null {
+    const first = this.open.values().next();
+    return first.done ? null : first.value;
+  }
+
+  /** The open transactions, oldest first (for tests and the admin view). */
+  openTransactions(): Array<{ producerId: number; firstOffset: number }> {
+    return [...this.open].map(([producerId, firstOffset]) => ({ producerId, firstOffset }));
+  }
+
   /** Forgets all state (after log truncation): `restore` from the log afterwards. */
   clear(): void {
     this.producers.clear();
+    this.open.clear();
   }
 
   /** The current epoch of a producer, or undefined if unknown. */
@@ -230,17 +385,30 @@ export class ProducerStateTable {
 
   snapshot(): ProducerStateSnapshot {
     return {
-      version: 1,
-      producers: [...this.producers].map(([producerId, e]) => ({ producerId, epoch: e.epoch, batches: [...e.batches] })),
+      version: 2,
+      producers: [...this.producers].map(([producerId, e]) => ({
+        producerId,
+        epoch: e.epoch,
+        batches: [...e.batches],
+        txnFirstOffset: e.txnFirstOffset,
+        coordinatorEpoch: e.coordinatorEpoch,
+      })),
     };
   }
 
   static fromSnapshot(s: ProducerStateSnapshot, maxProducers = DEFAULT_MAX_PRODUCERS): ProducerStateTable {
-    if (s.version !== 1) throw new Error(`unsupported producer state snapshot version ${String(s.version)}`);
+    if (s.version !== 1 && s.version !== 2) throw new Error(`unsupported producer state snapshot version ${String(s.version)}`);
     const t = new ProducerStateTable(maxProducers);
+    const open: Array<[number, number]> = [];
     for (const p of s.producers) {
-      t.producers.set(p.producerId, { epoch: p.epoch, batches: p.batches.slice(-MAX_CACHED_BATCHES) });
+      const txnFirstOffset = Number.isSafeInteger(p.txnFirstOffset) ? (p.txnFirstOffset as number) : -1;
+      const coordinatorEpoch = Number.isSafeInteger(p.coordinatorEpoch) ? (p.coordinatorEpoch as number) : -1;
+      t.producers.set(p.producerId, { epoch: p.epoch, batches: p.batches.slice(-MAX_CACHED_BATCHES), txnFirstOffset, coordinatorEpoch, markers: 0 });
+      if (txnFirstOffset >= 0) open.push([p.producerId, txnFirstOffset]);
     }
+    // Oldest first, as `record` would have opened them.
+    open.sort((a, b) => a[1] - b[1]);
+    for (const [id, first] of open) t.open.set(id, first);
     return t;
   }
 }

@@ -3,8 +3,8 @@
  * (with the active segment's size matching) lets open trust the persisted indexes instead of
  * rescanning segments; any crash leaves no marker, so the next open recovers.
  */
-import fs from 'node:fs';
 import path from 'node:path';
+import type { FileSystem } from '../platform/file-system.js';
 import { CLEAN_SHUTDOWN_FILE, fsyncDir, writeFileAtomic } from './files.js';
 import type { Segment } from './segment.js';
 
@@ -16,21 +16,21 @@ export interface CleanMarker {
 
 export async function writeCleanMarker(dir: string, active: Segment): Promise<void> {
   const marker: CleanMarker = { activeBaseOffset: active.baseOffset, activeSize: active.size, nextOffset: active.nextOffset };
-  await writeFileAtomic(path.join(dir, CLEAN_SHUTDOWN_FILE), JSON.stringify(marker) + '\n');
+  await writeFileAtomic(path.join(dir, CLEAN_SHUTDOWN_FILE), JSON.stringify(marker) + '\n', active.fs);
 }
 
 /** Reads and removes the marker (durably, so a crash after this open is never taken as clean). */
-export async function takeCleanMarker(dir: string): Promise<CleanMarker | null> {
+export async function takeCleanMarker(fs: FileSystem, dir: string): Promise<CleanMarker | null> {
   const file = path.join(dir, CLEAN_SHUTDOWN_FILE);
   let text: string;
   try {
-    text = await fs.promises.readFile(file, 'utf8');
+    text = (await fs.readFile(file)).toString('utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
   }
-  await fs.promises.unlink(file);
-  await fsyncDir(dir);
+  await fs.unlink(file);
+  await fsyncDir(dir, fs);
   try {
     const v = JSON.parse(text) as Partial<CleanMarker>;
     if (typeof v.activeBaseOffset === 'number' && typeof v.activeSize === 'number' && typeof v.nextOffset === 'number') {

@@ -374,7 +374,7 @@ export class LogCleaner {
     const groups = groupSegments(view.segments, view.end, view.config.segmentBytes);
     for (const { segments: group, end } of groups) {
       const first = group[0]!;
-      const writer = CleanedSegmentWriter.open(log.dir, first.baseOffset, first.createdMs, view.config.indexIntervalBytes);
+      const writer = CleanedSegmentWriter.open(log.fs, log.dir, first.baseOffset, first.createdMs, view.config.indexIntervalBytes);
       let committed = false;
       try {
         let changed = group.length > 1;

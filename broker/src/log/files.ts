@@ -3,9 +3,8 @@
  * positioned fd I/O, directory fsync (a created or deleted file is only durable once its
  * directory is), and atomic small-file replacement.
  */
-import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
+import { nodeFileSystem, type FileSystem } from '../platform/file-system.js';
 
 export const LOG_SUFFIX = '.log';
 export const INDEX_SUFFIX = '.index';
@@ -25,16 +24,11 @@ export function parseSegmentFileName(name: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
-const readAsync = promisify(fs.read);
-const writevAsync = promisify(fs.writev);
-const fsyncAsync = promisify(fs.fsync);
-const ftruncateAsync = promisify(fs.ftruncate);
-
 /** Reads exactly `length` bytes at `position` unless the file ends first. */
-export async function readAt(fd: number, target: Buffer, offset: number, length: number, position: number): Promise<number> {
+export async function readAt(fd: number, target: Buffer, offset: number, length: number, position: number, fs: FileSystem = nodeFileSystem): Promise<number> {
   let done = 0;
   while (done < length) {
-    const { bytesRead } = await readAsync(fd, target, offset + done, length - done, position + done);
+    const bytesRead = await fs.read(fd, target, offset + done, length - done, position + done);
     if (bytesRead === 0) break;
     done += bytesRead;
   }
@@ -42,11 +36,11 @@ export async function readAt(fd: number, target: Buffer, offset: number, length:
 }
 
 /** Writes all of `buffers` at `position`, retrying short writes. */
-export async function writevAt(fd: number, buffers: Buffer[], position: number): Promise<void> {
+export async function writevAt(fd: number, buffers: readonly Buffer[], position: number, fs: FileSystem = nodeFileSystem): Promise<void> {
   let pos = position;
   let rest = buffers.filter((b) => b.length > 0);
   while (rest.length > 0) {
-    const { bytesWritten: written } = await writevAsync(fd, rest, pos);
+    const written = await fs.writev(fd, rest, pos);
     pos += written;
     let n = written;
     const next: Buffer[] = [];
@@ -62,33 +56,33 @@ export async function writevAt(fd: number, buffers: Buffer[], position: number):
   }
 }
 
-export function fsyncFd(fd: number): Promise<void> {
-  return fsyncAsync(fd);
+export function fsyncFd(fd: number, fs: FileSystem = nodeFileSystem): Promise<void> {
+  return fs.fsync(fd);
 }
 
-export function ftruncateFd(fd: number, length: number): Promise<void> {
-  return ftruncateAsync(fd, length);
+export function ftruncateFd(fd: number, length: number, fs: FileSystem = nodeFileSystem): Promise<void> {
+  return fs.ftruncate(fd, length);
 }
 
-export async function fsyncDir(dir: string): Promise<void> {
-  const fh = await fs.promises.open(dir, 'r');
+export function fsyncDir(dir: string, fs: FileSystem = nodeFileSystem): Promise<void> {
+  return fs.fsyncDir(dir);
+}
+
+/** Writes `file` from scratch and fsyncs it (not atomic: a crash may leave part of it). */
+export async function writeFileDurable(file: string, data: string | Buffer, fs: FileSystem = nodeFileSystem): Promise<void> {
+  const fd = await fs.open(file, 'w');
   try {
-    await fh.sync();
+    await writevAt(fd, [typeof data === 'string' ? Buffer.from(data) : data], 0, fs);
+    await fs.fsync(fd);
   } finally {
-    await fh.close();
+    await fs.close(fd);
   }
 }
 
 /** Replaces `file` atomically and durably: write a temp file, fsync it, rename, fsync the dir. */
-export async function writeFileAtomic(file: string, data: string | Buffer): Promise<void> {
+export async function writeFileAtomic(file: string, data: string | Buffer, fs: FileSystem = nodeFileSystem): Promise<void> {
   const tmp = `${file}.tmp`;
-  const fh = await fs.promises.open(tmp, 'w');
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await fs.promises.rename(tmp, file);
-  await fsyncDir(path.dirname(file));
+  await writeFileDurable(tmp, data, fs);
+  await fs.rename(tmp, file);
+  await fs.fsyncDir(path.dirname(file));
 }

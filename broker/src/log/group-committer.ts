@@ -5,7 +5,9 @@
  * next round. With many partitions producing at once this turns N fsyncs into one per file per
  * round, and the write syscalls shrink to one per file per round as well.
  */
-import { fsyncDir, fsyncFd, writevAt } from './files.js';
+import { nodeFileSystem, type FileSystem } from '../platform/file-system.js';
+import { realTimers, type Timers } from '../platform/timers.js';
+import { writevAt } from './files.js';
 
 /** One file's work in a round: write `buffers` at `position` (if any), then fsync. */
 export interface FileFlush {
@@ -50,10 +52,16 @@ interface Member {
 export interface GroupCommitterOptions {
   /** How long a round waits to gather more requests; 0 runs it on the next tick. */
   readonly lingerMs?: number;
+  /** Where the members' descriptors live (default: the real file system). */
+  readonly fs?: FileSystem;
+  readonly timers?: Timers;
 }
 
 export class GroupCommitter {
   readonly stats: GroupCommitStats = { rounds: 0, fileFsyncs: 0, dirFsyncs: 0, writes: 0, bytes: 0 };
+  /** The file system of every member's descriptors (a log and its committer share one). */
+  readonly fs: FileSystem;
+  private readonly timers: Timers;
   private lingerMs: number;
   private next = new Map<Flushable, Member>();
   private running = false;
@@ -62,6 +70,8 @@ export class GroupCommitter {
 
   constructor(opts: GroupCommitterOptions = {}) {
     this.lingerMs = Math.max(0, opts.lingerMs ?? 0);
+    this.fs = opts.fs ?? nodeFileSystem;
+    this.timers = opts.timers ?? realTimers;
   }
 
   setLinger(ms: number): void {
@@ -98,8 +108,8 @@ export class GroupCommitter {
       this.armed = false;
       void this.round();
     };
-    if (this.lingerMs > 0) setTimeout(run, this.lingerMs);
-    else setImmediate(run);
+    if (this.lingerMs > 0) this.timers.setTimeout(run, this.lingerMs);
+    else this.timers.setImmediate(run);
   }
 
   private async round(): Promise<void> {
@@ -129,7 +139,7 @@ export class GroupCommitter {
               let done = dirs.get(d);
               if (!done) {
                 this.stats.dirFsyncs++;
-                done = fsyncDir(d);
+                done = this.fs.fsyncDir(d);
                 dirs.set(d, done);
               }
               return done;
@@ -166,10 +176,10 @@ export class GroupCommitter {
     if (bytes > 0) {
       this.stats.writes++;
       this.stats.bytes += bytes;
-      await writevAt(file.fd, file.buffers, file.position);
+      await writevAt(file.fd, file.buffers, file.position, this.fs);
     }
     this.stats.fileFsyncs++;
-    await fsyncFd(file.fd);
+    await this.fs.fsync(file.fd);
   }
 }
 

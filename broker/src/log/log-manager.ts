@@ -4,6 +4,8 @@
  */
 import path from 'node:path';
 import type { Logger } from 'pino';
+import type { FileSystem } from '../platform/file-system.js';
+import type { Timers } from '../platform/timers.js';
 import { LogCleaner, type CleanableLog, type CleanerOptions, type CleanerStats } from './cleaner.js';
 import { GroupCommitter, type GroupCommitStats } from './group-committer.js';
 import type { FilePartitionLog } from './partition-log.js';
@@ -19,6 +21,10 @@ export interface FileLogManagerOptions {
    */
   readonly lingerMs?: number;
   readonly now?: () => number;
+  /** The file system under the data dir (default: the real one; the system simulator's disk in tests). */
+  readonly fs?: FileSystem;
+  /** Timers of the group commit (default: Node's). */
+  readonly timers?: Timers;
 }
 
 /** Topic names are validated upstream; this only refuses names that would escape the data dir. */
@@ -44,7 +50,7 @@ export class FileLogManager implements LogManager {
     this.dataDir = opts.dataDir;
     this.logger = opts.logger;
     this.now = opts.now ?? Date.now;
-    this.committer = new GroupCommitter({ lingerMs: opts.lingerMs ?? 0 });
+    this.committer = new GroupCommitter({ lingerMs: opts.lingerMs ?? 0, fs: opts.fs, timers: opts.timers });
     this.cleaner = new LogCleaner({ logs: () => [...this.logs.values()], logger: this.logger.child({ component: 'cleaner' }), now: this.now });
   }
 

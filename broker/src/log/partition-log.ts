@@ -3,9 +3,10 @@
  * named by base offset. Appends are synchronous bookkeeping into the active segment's memory
  * buffer; the shared GroupCommitter writes and fsyncs them. See recovery.ts for start-up.
  */
-import fs from 'node:fs';
 import path from 'node:path';
+import type { FileSystem } from '../platform/file-system.js';
 import type { Logger } from 'pino';
+import { crc32c } from '../kafka/protocol/crc32c.js';
 import { ErrorCode, KafkaError } from '../kafka/protocol/errors.js';
 import {
   BATCH_HEADER_SIZE,
@@ -13,15 +14,16 @@ import {
   CURRENT_MAGIC,
   LOG_OVERHEAD,
   RecordBatchError,
+  checkBatch,
   decodeRecords,
   readInt64,
   setBaseOffset,
   setLogAppendTime,
   setPartitionLeaderEpoch,
 } from '../kafka/protocol/records.js';
-import { BatchReader } from './batch-reader.js';
+import { BatchReader, type BatchStep } from './batch-reader.js';
 import { compactionSettings, deletesByRetention } from './cleanup-policy.js';
-import { CHECKPOINT_FILE, CLEANER_CHECKPOINT_FILE, fsyncDir, fsyncFd, writeFileAtomic } from './files.js';
+import { CHECKPOINT_FILE, CLEANER_CHECKPOINT_FILE, fsyncDir, fsyncFd, writeFileAtomic, writeFileDurable } from './files.js';
 import type { FileFlush, FlushPlan, Flushable, GroupCommitter } from './group-committer.js';
 import { writeCleanMarker } from './clean-shutdown.js';
 import { Mutex } from './mutex.js';
@@ -31,6 +33,8 @@ import { restoreTailState } from './segment-scan.js';
 import type { AppendResult, BatchInfo, LogConfig, PartitionLog, ReadResult } from './types.js';
 
 const MAX_RELATIVE_OFFSET = 0x7fffffff;
+/** Reads of stored batches before a CRC failure counts as corruption on disk rather than a bad read. */
+const STORED_READ_ATTEMPTS = 3;
 const MAX_SEGMENT_POSITION = 0x7fffffff;
 const EMPTY = Buffer.alloc(0);
 /**
@@ -72,6 +76,8 @@ interface Deferred {
 
 export class FilePartitionLog implements PartitionLog, Flushable {
   readonly dir: string;
+  /** The group committer's: the committer writes and fsyncs this log's descriptors. */
+  readonly fs: FileSystem;
   private config: LogConfig;
   private readonly committer: GroupCommitter;
   private readonly logger: Logger;
@@ -123,6 +129,7 @@ export class FilePartitionLog implements PartitionLog, Flushable {
     this.recoveryPoint = state.recoveryPoint;
     this.config = config;
     this.committer = committer;
+    this.fs = committer.fs;
     this.logger = logger;
     this.flushed = this.logEndOffset();
     this.firstDirty = state.firstDirtyOffset ?? 0;
@@ -188,6 +195,16 @@ export class FilePartitionLog implements PartitionLog, Flushable {
     return this.appendInternal(batches, -1, now, true, false, true);
   }
 
+  /**
+   * Appends batches copied byte for byte from another replica's compacted log: offsets are kept
+   * and may skip ahead of the log end (whole batches the cleaner removed), never go back. A roll
+   * starts the new segment at the log end, not at the next batch, so consecutive segments stay
+   * contiguous (recovery requires it) whatever gap follows.
+   */
+  appendCopied(batches: Buffer, now: number): AppendResult {
+    return this.appendInternal(batches, -1, now, true, false, false, true);
+  }
+
   private appendInternal(
     batches: Buffer,
     leaderEpoch: number,
@@ -195,6 +212,7 @@ export class FilePartitionLog implements PartitionLog, Flushable {
     keepOffsets: boolean,
     owned: boolean,
     stampTime: boolean,
+    gaps = false,
   ): AppendResult {
     this.checkWritable();
     // Framing only: the caller verified CRCs, but sizes must be right or the segment is garbage.
@@ -220,7 +238,7 @@ export class FilePartitionLog implements PartitionLog, Flushable {
       }
       if (keepOffsets) {
         const base = readInt64(batches, pos + BatchField.baseOffset);
-        if (base !== expected) {
+        if (gaps ? base < expected : base !== expected) {
           throw new KafkaError(
             ErrorCode.INVALID_RECORD,
             `batch base offset ${base} does not continue the log at ${expected} (${this.dir})`,
@@ -237,7 +255,7 @@ export class FilePartitionLog implements PartitionLog, Flushable {
     }
     const firstBase = keepOffsets ? readInt64(batches, BatchField.baseOffset) : this.logEndOffset();
     const lastOffset = keepOffsets ? expected - 1 : this.logEndOffset() + positions.length - 1 + sum(deltas);
-    this.maybeRoll(batches.length, firstBase, lastOffset, now);
+    this.maybeRoll(batches.length, gaps ? this.logEndOffset() : firstBase, lastOffset, now);
 
     const seg = this.active;
     const { position: filePos, buf, at } = seg.appendBytes(batches, owned);
@@ -266,6 +284,16 @@ export class FilePartitionLog implements PartitionLog, Flushable {
     return { baseOffset: firstBase, lastOffset: seg.nextOffset - 1, logAppendTime };
   }
 
+  /**
+   * Starts a new segment at the log end unless the active one is empty: a replica that copied a
+   * snapshot's records begins the entries after them in a segment of their own, as its leader
+   * did, so both roll at the same offsets from there on and clean up to the same bound.
+   */
+  rollSegment(): void {
+    this.checkWritable();
+    if (!this.active.isEmpty) this.roll(this.logEndOffset());
+  }
+
   private maybeRoll(incoming: number, firstOffset: number, lastOffset: number, now: number): void {
     const seg = this.active;
     if (seg.isEmpty) return;
@@ -280,7 +308,7 @@ export class FilePartitionLog implements PartitionLog, Flushable {
     old.sealed = true;
     old.finalizeTimeIndex();
     this.sealedPending.push(old);
-    this.segments.push(Segment.create(this.dir, baseOffset));
+    this.segments.push(Segment.create(this.fs, this.dir, baseOffset));
     this.dirDirty = true;
     this.dirty = true;
     this.logger.debug({ dir: this.dir, baseOffset, previous: old.baseOffset }, 'rolled segment');
@@ -320,8 +348,8 @@ export class FilePartitionLog implements PartitionLog, Flushable {
         seg.needsFsync = false;
       }
       if (seg.sealed && !seg.indexesPersisted) {
-        const indexFd = fs.openSync(seg.indexPath, 'w');
-        const timeFd = fs.openSync(seg.timeIndexPath, 'w');
+        const indexFd = this.fs.openSync(seg.indexPath, 'w');
+        const timeFd = this.fs.openSync(seg.timeIndexPath, 'w');
         this.roundIndexFds.push(indexFd, timeFd);
         files.push({ fd: indexFd, buffers: [seg.offsetIndex.serialize()], position: 0 });
         files.push({ fd: timeFd, buffers: [seg.timeIndex.serialize()], position: 0 });
@@ -339,7 +367,7 @@ export class FilePartitionLog implements PartitionLog, Flushable {
   completeFlush(error: Error | null): void {
     for (const fd of this.roundIndexFds) {
       try {
-        fs.closeSync(fd);
+        this.fs.closeSync(fd);
       } catch {
         // already reported through the round's error, if any
       }
@@ -388,7 +416,7 @@ export class FilePartitionLog implements PartitionLog, Flushable {
   persistCheckpoint(): Promise<void> {
     const run = async (): Promise<void> => {
       const body = JSON.stringify({ version: 1, logStartOffset: this.startOffset, recoveryPoint: this.recoveryPoint });
-      await writeFileAtomic(path.join(this.dir, CHECKPOINT_FILE), body + '\n');
+      await writeFileAtomic(path.join(this.dir, CHECKPOINT_FILE), body + '\n', this.fs);
     };
     const next = this.checkpointChain.then(run, run);
     this.checkpointChain = next.catch(() => undefined);
@@ -414,16 +442,31 @@ export class FilePartitionLog implements PartitionLog, Flushable {
   /**
    * Like `read`, from any offset still in a segment, even below the log start offset: raft
    * replication ships entries that DeleteRecords has hidden from clients but not yet removed.
+   * Unlike `read` (whose consumers check CRCs themselves) every batch's CRC is verified: these
+   * bytes go to followers, which store them as they are, and rebuild the raft state at start-up.
+   * A batch that fails is read again (one flipped bit in one read must not travel); one that
+   * keeps failing is corrupt on disk and the read fails with KAFKA_STORAGE_ERROR.
    */
-  readStored(offset: number, maxBytes: number): Promise<ReadResult> {
-    return this.readChecked(offset, maxBytes, Infinity, this.segments[0]!.baseOffset);
+  async readStored(offset: number, maxBytes: number): Promise<ReadResult> {
+    for (let attempt = 1; ; attempt++) {
+      const r = await this.readChecked(offset, maxBytes, Infinity, this.segments[0]!.baseOffset, true);
+      // Nothing below the log end means the batch there did not frame (its length read wrongly).
+      const bad = r.records.length === 0 ? (offset < this.logEndOffset() ? 0 : -1) : firstBadCrc(r.records);
+      if (bad < 0) return r;
+      const at = r.records.length === 0 ? offset : readInt64(r.records, bad + BatchField.baseOffset);
+      if (attempt >= STORED_READ_ATTEMPTS) {
+        throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `log ${this.dir}: the batch at offset ${at} fails its CRC or framing on ${attempt} reads`);
+      }
+      this.logger.warn({ dir: this.dir, offset: at, attempt }, 'a stored batch read back corrupt; reading it again');
+    }
   }
 
   read(offset: number, maxBytes: number, maxOffset: number): Promise<ReadResult> {
-    return this.readChecked(offset, maxBytes, maxOffset, this.startOffset);
+    return this.readChecked(offset, maxBytes, maxOffset, this.startOffset, false);
   }
 
-  private async readChecked(offset: number, maxBytes: number, maxOffset: number, lowest: number): Promise<ReadResult> {
+  /** `checkSkipped`: see readSegment. */
+  private async readChecked(offset: number, maxBytes: number, maxOffset: number, lowest: number, checkSkipped: boolean): Promise<ReadResult> {
     if (this.closed) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `log ${this.dir} is closed`);
     const leo = this.logEndOffset();
     if (offset < lowest || offset > leo) {
@@ -437,7 +480,7 @@ export class FilePartitionLog implements PartitionLog, Flushable {
       const seg = this.segmentHolding(acc.next);
       if (!seg) break;
       const before = acc.parts.length;
-      await seg.withReader(() => this.readSegment(seg, acc, maxBytes, limit));
+      await seg.withReader(() => this.readSegment(seg, acc, maxBytes, limit, checkSkipped));
       if (acc.parts.length === before) break;
     }
     if (acc.parts.length === 0) return { records: EMPTY, firstOffset: offset, nextOffset: offset };
@@ -453,7 +496,13 @@ export class FilePartitionLog implements PartitionLog, Flushable {
     return undefined;
   }
 
-  private async readSegment(seg: Segment, acc: ReadAccumulator, maxBytes: number, limit: number): Promise<void> {
+  /**
+   * `checkSkipped` (readStored): a batch left out because its lastOffset lies below the offset
+   * asked for is CRC-checked first, and the read stops at it if it fails. The caller checks the
+   * batches it gets, not the ones it does not: one flipped bit in a lastOffsetDelta would
+   * otherwise drop a batch from the middle of a raft read without a trace.
+   */
+  private async readSegment(seg: Segment, acc: ReadAccumulator, maxBytes: number, limit: number, checkSkipped: boolean): Promise<void> {
     const offset = acc.next;
     const start = seg.offsetIndex.floor(offset).position;
     const window = Math.min(Math.max(maxBytes + this.config.indexIntervalBytes, 64 * 1024), 8 * 1024 * 1024);
@@ -462,7 +511,10 @@ export class FilePartitionLog implements PartitionLog, Flushable {
       const step = await reader.next();
       if (step.kind !== 'batch') break;
       const h = step.header;
-      if (h.lastOffset < offset) continue;
+      if (h.lastOffset < offset) {
+        if (checkSkipped && badStep(step) !== null) break;
+        continue;
+      }
       if (h.lastOffset >= limit) break;
       if (acc.hasRecords && acc.parts.length > 0 && acc.total + step.bytes.length > maxBytes) break;
       acc.parts.push(step.bytes);
@@ -562,7 +614,7 @@ export class FilePartitionLog implements PartitionLog, Flushable {
       seg.deleteFiles();
       n++;
     }
-    if (n > 0) await fsyncDir(this.dir);
+    if (n > 0) await fsyncDir(this.dir, this.fs);
     return n;
   }
 
@@ -596,7 +648,7 @@ export class FilePartitionLog implements PartitionLog, Flushable {
     this.startOffset = Math.max(this.startOffset, this.segments[0]!.baseOffset);
     await this.persistCheckpoint();
     for (const seg of removed) seg.deleteFiles();
-    await fsyncDir(this.dir);
+    await fsyncDir(this.dir, this.fs);
     this.logger.info(
       { dir: this.dir, segments: removed.map((s) => s.baseOffset), logStartOffset: this.startOffset },
       'retention deleted segments',
@@ -612,52 +664,78 @@ export class FilePartitionLog implements PartitionLog, Flushable {
   private async truncateLocked(offset: number): Promise<void> {
     await this.quiesce();
     if (offset >= this.logEndOffset()) return;
+    // Where the cut goes is found, from checked reads, before anything changes: a refused cut
+    // leaves the log as it was.
+    let keep = this.segments.length;
+    while (keep > 0 && this.segments[keep - 1]!.baseOffset >= offset) keep--;
+    const cut = keep > 0 ? await this.cutPoint(this.segments[keep - 1]!, offset) : null;
     this.generation++;
     const before = this.logEndOffset();
     let removed = false;
     // Whole segments at or above the offset go; if that is all of them, start a fresh one there.
-    while (this.segments.length > 0 && this.segments[this.segments.length - 1]!.baseOffset >= offset) {
+    while (this.segments.length > keep) {
       const seg = this.segments.pop()!;
       seg.deleteFiles();
       removed = true;
     }
-    if (this.segments.length === 0) {
-      this.segments.push(Segment.create(this.dir, offset));
+    if (cut === null) {
+      this.segments.push(Segment.create(this.fs, this.dir, offset));
       this.startOffset = Math.min(this.startOffset, offset);
     } else {
       const seg = this.active;
-      let cut = seg.size;
-      let newNext = seg.nextOffset;
-      const reader = new BatchReader(seg, seg.offsetIndex.floor(offset).position);
-      for (;;) {
-        const step = await reader.next();
-        if (step.kind !== 'batch') break;
-        if (step.header.lastOffset >= offset) {
-          cut = step.position;
-          newNext = step.header.baseOffset;
-          if (newNext < offset) {
-            this.logger.warn({ dir: this.dir, offset, batchBase: newNext }, 'truncation point inside a batch; cut before it');
-          }
-          break;
-        }
-      }
-      seg.offsetIndex.truncateTo(newNext, cut);
-      seg.timeIndex.truncateTo(newNext);
-      await seg.truncateFile(cut);
-      await fsyncFd(seg.fd);
+      seg.offsetIndex.truncateTo(cut.nextOffset, cut.position);
+      seg.timeIndex.truncateTo(cut.nextOffset);
+      await seg.truncateFile(cut.position);
+      await fsyncFd(seg.fd, this.fs);
       seg.sealed = false;
       // stale index files of a once-sealed segment must never be trusted again
-      for (const f of [seg.indexPath, seg.timeIndexPath]) fs.rmSync(f, { force: true });
+      for (const f of [seg.indexPath, seg.timeIndexPath]) this.fs.removeSync(f);
       await restoreTailState(seg, this.config.indexIntervalBytes);
       if (seg.isEmpty) seg.createdMs = -1;
     }
-    if (removed) await fsyncDir(this.dir);
+    if (removed) await fsyncDir(this.dir, this.fs);
     this.flushed = Math.min(this.flushed, this.logEndOffset());
     this.startOffset = Math.min(this.startOffset, this.logEndOffset());
     if (this.recoveryPoint > this.active.baseOffset) this.recoveryPoint = this.active.baseOffset;
     await this.persistCheckpoint();
     if (this.firstDirty > this.logEndOffset()) await this.markCleaned(this.logEndOffset());
     this.logger.info({ dir: this.dir, offset, from: before, to: this.logEndOffset() }, 'truncated log');
+  }
+
+  /**
+   * The file position of the first batch in `seg` at or after `offset`, and that batch's base
+   * offset (the segment's next offset when none follows). Every batch walked over is checked
+   * (framing, CRC) and read again when it fails: the cut is decided by their offset fields, and
+   * a bit flipped in one read of a lastOffsetDelta must not move it. An offset inside a batch is
+   * refused: the caller (raft log repair) only cuts between entries, which are whole batches, so
+   * such a request means it and the log disagree, and cutting elsewhere than asked would leave it
+   * believing in entries the log no longer has.
+   */
+  private async cutPoint(seg: Segment, offset: number): Promise<{ position: number; nextOffset: number }> {
+    let position = seg.offsetIndex.floor(offset).position;
+    let reader = new BatchReader(seg, position);
+    for (;;) {
+      let step = await reader.next();
+      let bad = badStep(step);
+      for (let attempt = 1; bad !== null && attempt < STORED_READ_ATTEMPTS; attempt++) {
+        this.logger.warn({ dir: this.dir, position, attempt, problem: bad }, 'a stored batch read back corrupt while truncating; reading it again');
+        reader = new BatchReader(seg, position);
+        step = await reader.next();
+        bad = badStep(step);
+      }
+      if (bad !== null) {
+        throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `log ${this.dir}: cannot truncate to ${offset}: the batch at position ${position} of segment ${seg.baseOffset} fails on ${STORED_READ_ATTEMPTS} reads (${bad})`);
+      }
+      if (step.kind !== 'batch') return { position: step.position, nextOffset: seg.nextOffset };
+      const h = step.header;
+      if (h.lastOffset >= offset) {
+        if (h.baseOffset < offset) {
+          throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `log ${this.dir}: cannot truncate to ${offset}: it falls inside the batch [${h.baseOffset}, ${h.lastOffset}]; only batch boundaries can be cut`);
+        }
+        return { position: step.position, nextOffset: h.baseOffset };
+      }
+      position = reader.nextPosition;
+    }
   }
 
   /** See `deletionFloor`; Infinity removes the constraint. */
@@ -703,11 +781,11 @@ export class FilePartitionLog implements PartitionLog, Flushable {
       await this.quiesce();
       this.generation++;
       for (const seg of this.segments.splice(0)) seg.deleteFiles();
-      this.segments.push(Segment.create(this.dir, offset));
+      this.segments.push(Segment.create(this.fs, this.dir, offset));
       this.startOffset = offset;
       this.flushed = offset;
       this.recoveryPoint = offset;
-      await fsyncDir(this.dir);
+      await fsyncDir(this.dir, this.fs);
       await this.persistCheckpoint();
       await this.markCleaned(offset);
       this.logger.info({ dir: this.dir, offset }, 'reset log');
@@ -753,8 +831,8 @@ export class FilePartitionLog implements PartitionLog, Flushable {
         this.closed = true;
         for (const s of this.segments) s.close();
       }
-      await fs.promises.rm(this.dir, { recursive: true, force: true });
-      await fsyncDir(path.dirname(this.dir));
+      await this.fs.remove(this.dir, true);
+      await fsyncDir(path.dirname(this.dir), this.fs);
     });
   }
 
@@ -877,7 +955,7 @@ export class FilePartitionLog implements PartitionLog, Flushable {
       for (const s of old) s.close();
       try {
         await writeIndexFiles(fresh);
-        await fsyncDir(this.dir);
+        await fsyncDir(this.dir, this.fs);
       } catch (err) {
         // The swap itself is durable (recovery rebuilds missing index files by a scan).
         this.failed = err instanceof Error ? err : new Error(String(err));
@@ -892,7 +970,7 @@ export class FilePartitionLog implements PartitionLog, Flushable {
     this.firstDirty = offset;
     // One write at a time (they share the temp file name); each writes the latest value.
     const run = (): Promise<void> =>
-      writeFileAtomic(path.join(this.dir, CLEANER_CHECKPOINT_FILE), JSON.stringify({ version: 1, firstDirtyOffset: this.firstDirty }) + '\n');
+      writeFileAtomic(path.join(this.dir, CLEANER_CHECKPOINT_FILE), JSON.stringify({ version: 1, firstDirtyOffset: this.firstDirty }) + '\n', this.fs);
     const next = this.cleanerCheckpointChain.then(run, run);
     this.cleanerCheckpointChain = next.catch(() => undefined);
     return next;
@@ -914,18 +992,8 @@ interface ReadAccumulator {
 
 /** Writes and fsyncs a segment's two index files. */
 export async function writeIndexFiles(seg: Segment): Promise<void> {
-  for (const [file, data] of [
-    [seg.indexPath, seg.offsetIndex.serialize()],
-    [seg.timeIndexPath, seg.timeIndex.serialize()],
-  ] as const) {
-    const fh = await fs.promises.open(file, 'w');
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  }
+  await writeFileDurable(seg.indexPath, seg.offsetIndex.serialize(), seg.fs);
+  await writeFileDurable(seg.timeIndexPath, seg.timeIndex.serialize(), seg.fs);
   seg.indexesPersisted = true;
 }
 
@@ -943,6 +1011,26 @@ function joinParts(parts: Buffer[], total: number): Buffer {
     end += p.length;
   }
   return Buffer.from(head.buffer, head.byteOffset, total);
+}
+
+/** Why a step of a walk over a segment cannot be believed (torn framing, bad CRC), or null. */
+function badStep(step: BatchStep): string | null {
+  if (step.kind === 'end') return null;
+  if (step.kind === 'torn') return step.reason;
+  const checked = checkBatch(step.bytes, 0, step.bytes.length, { compacted: true });
+  return checked instanceof RecordBatchError ? `${checked.field}: ${checked.message}` : null;
+}
+
+/** Position of the first whole batch in `buf` whose CRC does not match, or -1. */
+function firstBadCrc(buf: Buffer): number {
+  let pos = 0;
+  while (pos + BATCH_HEADER_SIZE <= buf.length) {
+    const end = pos + LOG_OVERHEAD + buf.readInt32BE(pos + BatchField.batchLength);
+    if (end > buf.length || end < pos + BATCH_HEADER_SIZE) return pos;
+    if (crc32c(buf, pos + BatchField.attributes, end) !== buf.readUInt32BE(pos + BatchField.crc)) return pos;
+    pos = end;
+  }
+  return -1;
 }
 
 function sum(xs: number[]): number {

@@ -10,8 +10,8 @@
  * since bytes that survived a process crash may still be only in the page cache. Before any of
  * this, a cleaner rewrite the process died in is dropped or finished (segment-rewrite.ts).
  */
-import fs from 'node:fs';
 import path from 'node:path';
+import { nodeFileSystem, type FileSystem } from '../platform/file-system.js';
 import type { Logger } from 'pino';
 import { takeCleanMarker } from './clean-shutdown.js';
 import {
@@ -38,10 +38,10 @@ export interface PartitionCheckpoint {
   readonly recoveryPoint: number;
 }
 
-export async function readCheckpoint(dir: string): Promise<PartitionCheckpoint | null> {
+export async function readCheckpoint(dir: string, fs: FileSystem = nodeFileSystem): Promise<PartitionCheckpoint | null> {
   let text: string;
   try {
-    text = await fs.promises.readFile(path.join(dir, CHECKPOINT_FILE), 'utf8');
+    text = (await fs.readFile(path.join(dir, CHECKPOINT_FILE))).toString('utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
@@ -58,9 +58,9 @@ export async function readCheckpoint(dir: string): Promise<PartitionCheckpoint |
 }
 
 /** Where the cleaner's last pass ended; 0 (everything dirty) when unknown. */
-async function readCleanerCheckpoint(dir: string): Promise<number> {
+async function readCleanerCheckpoint(fs: FileSystem, dir: string): Promise<number> {
   try {
-    const v = JSON.parse(await fs.promises.readFile(path.join(dir, CLEANER_CHECKPOINT_FILE), 'utf8')) as { firstDirtyOffset?: unknown };
+    const v = JSON.parse((await fs.readFile(path.join(dir, CLEANER_CHECKPOINT_FILE))).toString('utf8')) as { firstDirtyOffset?: unknown };
     return typeof v.firstDirtyOffset === 'number' && Number.isSafeInteger(v.firstDirtyOffset) && v.firstDirtyOffset >= 0 ? v.firstDirtyOffset : 0;
   } catch {
     // missing or unreadable: the next pass treats the whole log as dirty, which is only slower
@@ -77,18 +77,18 @@ export interface OpenPartitionOptions {
 }
 
 /** Creates the partition directory (and missing parents), each new entry made durable. */
-async function ensureDir(dir: string): Promise<void> {
-  const first = await fs.promises.mkdir(dir, { recursive: true });
+async function ensureDir(fs: FileSystem, dir: string): Promise<void> {
+  const first = await fs.mkdirs(dir);
   if (first === undefined) return;
   for (let d = dir; ; d = path.dirname(d)) {
-    await fsyncDir(path.dirname(d));
+    await fsyncDir(path.dirname(d), fs);
     if (d === first || path.dirname(d) === d) break;
   }
 }
 
 async function tryLoadIndexes(seg: Segment): Promise<boolean> {
   try {
-    const [idxBuf, timeBuf] = await Promise.all([fs.promises.readFile(seg.indexPath), fs.promises.readFile(seg.timeIndexPath)]);
+    const [idxBuf, timeBuf] = await Promise.all([seg.fs.readFile(seg.indexPath), seg.fs.readFile(seg.timeIndexPath)]);
     const idx = OffsetIndex.parse(seg.baseOffset, idxBuf, seg.size);
     const time = TimeIndex.parse(seg.baseOffset, timeBuf);
     if (!idx || !time) return false;
@@ -105,18 +105,19 @@ async function tryLoadIndexes(seg: Segment): Promise<boolean> {
 
 export async function openPartitionLog(opts: OpenPartitionOptions): Promise<FilePartitionLog> {
   const { dir, config, logger } = opts;
-  await ensureDir(dir);
-  const marker = await takeCleanMarker(dir);
-  const checkpoint = await readCheckpoint(dir);
+  const fs = opts.committer.fs;
+  await ensureDir(fs, dir);
+  const marker = await takeCleanMarker(fs, dir);
+  const checkpoint = await readCheckpoint(dir, fs);
   // A cleaner rewrite the process died in: drop it if uncommitted, else finish it (segment-rewrite.ts).
-  await finishInterruptedRewrites(dir, logger);
-  const firstDirtyOffset = await readCleanerCheckpoint(dir);
+  await finishInterruptedRewrites(fs, dir, logger);
+  const firstDirtyOffset = await readCleanerCheckpoint(fs, dir);
 
-  const names = await fs.promises.readdir(dir);
+  const names = await fs.readdir(dir);
   const bases: number[] = [];
   for (const name of names) {
     if (name.endsWith('.tmp')) {
-      await fs.promises.rm(path.join(dir, name), { force: true });
+      await fs.remove(path.join(dir, name), false);
       continue;
     }
     const base = parseSegmentFileName(name);
@@ -127,16 +128,16 @@ export async function openPartitionLog(opts: OpenPartitionOptions): Promise<File
   for (const name of names) {
     // index files whose segment is gone would be trusted wrongly by a future segment of that base
     const m = /^(\d{20})\.(index|timeindex)$/.exec(name);
-    if (m && !baseSet.has(Number(m[1]))) await fs.promises.rm(path.join(dir, name), { force: true });
+    if (m && !baseSet.has(Number(m[1]))) await fs.remove(path.join(dir, name), false);
   }
 
   const segments: Segment[] = [];
   let created = false;
   if (bases.length === 0) {
-    segments.push(Segment.create(dir, checkpoint?.logStartOffset ?? 0));
+    segments.push(Segment.create(fs, dir, checkpoint?.logStartOffset ?? 0));
     created = true;
   } else {
-    for (const b of bases) segments.push(Segment.open(dir, b, opts.now));
+    for (const b of bases) segments.push(Segment.open(fs, dir, b, opts.now));
   }
 
   const last = segments[segments.length - 1]!;
@@ -190,13 +191,13 @@ export async function openPartitionLog(opts: OpenPartitionOptions): Promise<File
       );
       seg.offsetIndex.truncateTo(seg.nextOffset, result.validEnd);
       await seg.truncateFile(result.validEnd);
-      await fsyncFd(seg.fd);
+      await fsyncFd(seg.fd, fs);
       const dropped = segments.splice(i + 1);
       for (const d of dropped) {
         logger.warn({ dir, segment: d.baseOffset, bytes: d.size }, 'deleting segment after a corrupt one');
         d.deleteFiles();
       }
-      if (dropped.length > 0) await fsyncDir(dir);
+      if (dropped.length > 0) await fsyncDir(dir, fs);
       const idx = rebuiltIndexes.indexOf(seg);
       if (idx >= 0) rebuiltIndexes.splice(idx, 1);
       break;
@@ -213,12 +214,12 @@ export async function openPartitionLog(opts: OpenPartitionOptions): Promise<File
         );
         d.deleteFiles();
       }
-      await fsyncDir(dir);
+      await fsyncDir(dir, fs);
       break;
     }
   }
 
-  for (const seg of scanned) await fsyncFd(seg.fd);
+  for (const seg of scanned) await fsyncFd(seg.fd, fs);
   const active = segments[segments.length - 1]!;
   for (const seg of rebuiltIndexes) {
     if (seg !== active && segments.includes(seg)) {
@@ -231,7 +232,7 @@ export async function openPartitionLog(opts: OpenPartitionOptions): Promise<File
   }
   for (const seg of segments) if (seg !== active) seg.sealed = true;
   for (const seg of segments) if (seg !== active && !rebuiltIndexes.includes(seg)) seg.indexesPersisted = true;
-  if (created) await fsyncDir(dir);
+  if (created) await fsyncDir(dir, fs);
 
   const first = segments[0]!;
   let logStartOffset = Math.max(checkpoint?.logStartOffset ?? first.baseOffset, first.baseOffset);

@@ -11,8 +11,8 @@
  * crash after 2 leaves a `.swap` file that names what it replaces, and recovery finishes steps 3
  * and 4. Either way the log holds the old segments or the new one, never a mix.
  */
-import fs from 'node:fs';
 import path from 'node:path';
+import type { FileSystem } from '../platform/file-system.js';
 import type { Logger } from 'pino';
 import { INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, fsyncDir, fsyncFd, segmentFileName, writevAt } from './files.js';
 import type { BatchMeta } from './segment.js';
@@ -41,7 +41,7 @@ export function parseSwapFileName(name: string): { base: number; end: number } |
   return m ? { base: Number(m[1]), end: Number(m[2]) } : null;
 }
 
-function unlinkQuiet(file: string): void {
+function unlinkQuiet(fs: FileSystem, file: string): void {
   try {
     fs.unlinkSync(file);
   } catch (err) {
@@ -73,10 +73,10 @@ export class CleanedSegmentWriter {
   }
 
   /** Starts an empty `.cleaned` file (a leftover of an earlier attempt is replaced). */
-  static open(dir: string, base: number, createdMs: number, indexIntervalBytes: number): CleanedSegmentWriter {
+  static open(fs: FileSystem, dir: string, base: number, createdMs: number, indexIntervalBytes: number): CleanedSegmentWriter {
     const file = path.join(dir, cleanedFileName(base));
     const fd = fs.openSync(file, 'w+');
-    return new CleanedSegmentWriter(file, new Segment(dir, base, fd, 0, createdMs), indexIntervalBytes);
+    return new CleanedSegmentWriter(file, new Segment(fs, dir, base, fd, 0, createdMs), indexIntervalBytes);
   }
 
   /** Offset of the last batch's last record written so far (base - 1 while empty). */
@@ -103,7 +103,7 @@ export class CleanedSegmentWriter {
   private async flush(onWrite: (bytes: number) => Promise<void>): Promise<void> {
     if (this.pendingBytes === 0) return;
     const bytes = this.pendingBytes;
-    await writevAt(this.segment.fd, this.pending, this.segment.size);
+    await writevAt(this.segment.fd, this.pending, this.segment.size, this.segment.fs);
     this.segment.size += bytes;
     this.segment.writtenSize = this.segment.size;
     this.pending = [];
@@ -114,7 +114,7 @@ export class CleanedSegmentWriter {
   /** Everything written and fsynced; the segment is ready to be committed. */
   async finish(onWrite: (bytes: number) => Promise<void>): Promise<Segment> {
     await this.flush(onWrite);
-    await fsyncFd(this.segment.fd);
+    await fsyncFd(this.segment.fd, this.segment.fs);
     this.segment.sealed = true;
     this.segment.finalizeTimeIndex();
     return this.segment;
@@ -123,7 +123,7 @@ export class CleanedSegmentWriter {
   /** Gives up: closes and removes the `.cleaned` file. */
   discard(): void {
     this.segment.close();
-    unlinkQuiet(this.file);
+    unlinkQuiet(this.segment.fs, this.file);
   }
 }
 
@@ -140,41 +140,42 @@ export async function commitSwap(
   probe?: RewriteProbe,
 ): Promise<void> {
   const base = writer.segment.baseOffset;
+  const fs = writer.segment.fs;
   if (replaced[0] !== base) throw new Error(`swap of ${dir}: first replaced segment ${replaced[0]} is not the new base ${base}`);
   const swap = path.join(dir, swapFileName(base, end));
-  await fs.promises.rename(writer.file, swap);
-  await fsyncDir(dir);
+  await fs.rename(writer.file, swap);
+  await fsyncDir(dir, fs);
   await probe?.('swap-committed');
-  await removeReplaced(dir, base, replaced.slice(1));
+  await removeReplaced(fs, dir, base, replaced.slice(1));
   await probe?.('old-removed');
-  await fs.promises.rename(swap, path.join(dir, segmentFileName(base, LOG_SUFFIX)));
-  await fsyncDir(dir);
+  await fs.rename(swap, path.join(dir, segmentFileName(base, LOG_SUFFIX)));
+  await fsyncDir(dir, fs);
   await probe?.('swapped-in');
 }
 
-async function removeReplaced(dir: string, base: number, others: readonly number[]): Promise<void> {
+async function removeReplaced(fs: FileSystem, dir: string, base: number, others: readonly number[]): Promise<void> {
   // The new segment's old index files first: they describe the old file, and a crash after the
   // final rename must not let recovery trust them for the new one.
-  unlinkQuiet(path.join(dir, segmentFileName(base, INDEX_SUFFIX)));
-  unlinkQuiet(path.join(dir, segmentFileName(base, TIME_INDEX_SUFFIX)));
-  for (const b of others) for (const f of segmentFiles(dir, b)) unlinkQuiet(f);
-  await fsyncDir(dir);
+  unlinkQuiet(fs, path.join(dir, segmentFileName(base, INDEX_SUFFIX)));
+  unlinkQuiet(fs, path.join(dir, segmentFileName(base, TIME_INDEX_SUFFIX)));
+  for (const b of others) for (const f of segmentFiles(dir, b)) unlinkQuiet(fs, f);
+  await fsyncDir(dir, fs);
 }
 
 /**
  * Recovery's part: deletes `.cleaned` files (rewrites that never committed) and finishes every
  * committed swap, before the directory's segments are listed.
  */
-export async function finishInterruptedRewrites(dir: string, logger: Logger): Promise<void> {
-  const names = await fs.promises.readdir(dir);
+export async function finishInterruptedRewrites(fs: FileSystem, dir: string, logger: Logger): Promise<void> {
+  const names = await fs.readdir(dir);
   let changed = false;
   for (const name of names) {
     if (!name.endsWith(CLEANED_SUFFIX)) continue;
     logger.info({ dir, file: name }, 'removing an uncommitted cleaner rewrite');
-    unlinkQuiet(path.join(dir, name));
+    unlinkQuiet(fs, path.join(dir, name));
     changed = true;
   }
-  if (changed) await fsyncDir(dir);
+  if (changed) await fsyncDir(dir, fs);
   const swaps = names.map(parseSwapFileName).filter((s): s is { base: number; end: number } => s !== null);
   swaps.sort((a, b) => a.base - b.base);
   for (const s of swaps) {
@@ -186,8 +187,8 @@ export async function finishInterruptedRewrites(dir: string, logger: Logger): Pr
       if (b > s.base && b < s.end && !others.includes(b)) others.push(b);
     }
     logger.info({ dir, base: s.base, end: s.end, replaced: [s.base, ...others] }, 'finishing an interrupted cleaner swap');
-    await removeReplaced(dir, s.base, others);
-    await fs.promises.rename(path.join(dir, swapFileName(s.base, s.end)), path.join(dir, segmentFileName(s.base, LOG_SUFFIX)));
-    await fsyncDir(dir);
+    await removeReplaced(fs, dir, s.base, others);
+    await fs.rename(path.join(dir, swapFileName(s.base, s.end)), path.join(dir, segmentFileName(s.base, LOG_SUFFIX)));
+    await fsyncDir(dir, fs);
   }
 }

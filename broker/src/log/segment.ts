@@ -4,8 +4,8 @@
  * (one writev per round), so many small appends cost one syscall, not one each. Until a chunk is
  * written, reads are served from it.
  */
-import fs from 'node:fs';
 import path from 'node:path';
+import type { FileSystem } from '../platform/file-system.js';
 import {
   INDEX_SUFFIX,
   LOG_SUFFIX,
@@ -86,6 +86,7 @@ export class Segment {
   private closed = false;
 
   constructor(
+    readonly fs: FileSystem,
     readonly dir: string,
     readonly baseOffset: number,
     readonly fd: number,
@@ -104,18 +105,18 @@ export class Segment {
   }
 
   /** Creates a new, empty segment file (fails if it exists). */
-  static create(dir: string, baseOffset: number): Segment {
+  static create(fs: FileSystem, dir: string, baseOffset: number): Segment {
     const file = path.join(dir, segmentFileName(baseOffset, LOG_SUFFIX));
     const fd = fs.openSync(file, 'wx+');
-    return new Segment(dir, baseOffset, fd, 0, -1);
+    return new Segment(fs, dir, baseOffset, fd, 0, -1);
   }
 
   /** Opens an existing segment file; indexes start empty (load or rebuild them). */
-  static open(dir: string, baseOffset: number, now: number): Segment {
+  static open(fs: FileSystem, dir: string, baseOffset: number, now: number): Segment {
     const file = path.join(dir, segmentFileName(baseOffset, LOG_SUFFIX));
     const fd = fs.openSync(file, 'r+');
-    const size = fs.fstatSync(fd).size;
-    return new Segment(dir, baseOffset, fd, size, size > 0 ? now : -1);
+    const size = fs.sizeSync(fd);
+    return new Segment(fs, dir, baseOffset, fd, size, size > 0 ? now : -1);
   }
 
   get isEmpty(): boolean {
@@ -205,7 +206,7 @@ export class Segment {
       if (from < to) c.buf.copy(out, from - position, from - c.position, to - c.position);
     }
     if (fileEnd > position) {
-      const n = await readAt(this.fd, out, 0, fileEnd - position, position);
+      const n = await readAt(this.fd, out, 0, fileEnd - position, position, this.fs);
       if (n < fileEnd - position) return out.subarray(0, n);
     }
     return out;
@@ -214,7 +215,7 @@ export class Segment {
   /** Cuts the file at `position` (nothing may be pending) and resets what lies above it. */
   async truncateFile(position: number): Promise<void> {
     if (this.chunks.length > 0) throw new Error('truncate with unwritten data');
-    await ftruncateFd(this.fd, position);
+    await ftruncateFd(this.fd, position, this.fs);
     this.size = position;
     this.writtenSize = position;
     this.indexesPersisted = false;
@@ -246,7 +247,7 @@ export class Segment {
   largestTimestamp(): number {
     if (this.maxTimestamp >= 0) return this.maxTimestamp;
     try {
-      return fs.statSync(this.logPath).mtimeMs;
+      return this.fs.modifiedMsSync(this.logPath);
     } catch {
       return -1;
     }
@@ -286,7 +287,7 @@ export class Segment {
     }
     if (this.closed) return;
     this.closed = true;
-    fs.closeSync(this.fd);
+    this.fs.closeSync(this.fd);
   }
 
   /** Removes the segment's files (unlinked at once; the fd closes once no read uses it). */
@@ -294,7 +295,7 @@ export class Segment {
     this.close();
     for (const f of [this.logPath, this.indexPath, this.timeIndexPath]) {
       try {
-        fs.unlinkSync(f);
+        this.fs.unlinkSync(f);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       }

@@ -70,6 +70,11 @@ export class Progress {
   readRound = 0;
   /** Commit index last sent, so a commit change alone still produces an append. */
   sentCommit = 0;
+  /**
+   * Highest incarnation the follower has answered with: answers from a lower one come from an
+   * earlier life of the follower (before its log lost a tail) and are ignored.
+   */
+  incarnation = 0;
   readonly inflights: Inflights;
 
   constructor(
@@ -109,6 +114,20 @@ export class Progress {
     this.inflights.reset();
   }
 
+  /**
+   * The follower came back in a new incarnation: its log may have lost entries it acknowledged,
+   * so nothing is known to match any more. Probe again from `next` (the rejection's hint when
+   * there is one). Lowering match never lowers the commit index, which only moves forward.
+   */
+  regress(next: number): void {
+    this.match = 0;
+    this.next = Math.max(1, next);
+    this.state = ProgressState.Probe;
+    this.probeSent = false;
+    this.pendingSnapshot = 0;
+    this.inflights.reset();
+  }
+
   /** A successful append response up to `index`; false if it tells nothing new. */
   maybeUpdate(index: number): boolean {
     let updated = false;
@@ -123,7 +142,10 @@ export class Progress {
 
   /**
    * A rejection of the append that followed `rejected`. `candidate` is the highest index that may
-   * still match. Returns false when the rejection is stale (answers an older append).
+   * still match. Returns false when the rejection is stale (answers an older append). A rejection
+   * at or below `match` is always stale within one incarnation of the follower: a follower never
+   * loses what it acknowledged unless its log lost a tail, and then it answers with a new
+   * incarnation, which regresses the progress first (see regress()).
    */
   maybeDecreaseTo(rejected: number, candidate: number): boolean {
     if (this.state === ProgressState.Replicate) {
@@ -132,7 +154,10 @@ export class Progress {
       return true;
     }
     if (this.next - 1 !== rejected) return false;
-    this.next = Math.max(Math.min(rejected, candidate + 1), this.match + 1);
+    const next = Math.max(Math.min(rejected, candidate + 1), this.match + 1);
+    // Nothing to try below: probe again on the next heartbeat rather than in a tight loop.
+    if (next === this.next) return false;
+    this.next = next;
     this.probeSent = false;
     return true;
   }

@@ -13,6 +13,7 @@ import {
   type ConfState,
   type Entry,
   type HardState,
+  type LogPosition,
   type Message,
   type RaftOptions,
   type RandomSource,
@@ -36,6 +37,51 @@ interface PendingRead {
   readonly from: number;
   readonly context: Uint8Array;
 }
+
+/*
+ * Lost tails: a replica whose log lost entries it may have acknowledged.
+ *
+ * Raft assumes a replica never forgets what it acknowledged. A committed entry E sits on a quorum
+ * M(E); every later leader won the votes of a quorum, which shares a voter v with M(E); v held E
+ * when it voted and voted only for a log at least as up to date as its own, and such a log holds
+ * E (Leader Completeness, Raft §5.4.3). A replica whose disk cut a corrupt tail at start-up breaks
+ * the middle step: it may be E's only copy in M(E), and vote for a log without E. The host detects
+ * the loss at start-up (its log ends below what it recorded, in the same fsync as the entries,
+ * before anything was acknowledged) and opens the core with a new, higher `incarnation` and
+ * `recoverTo` = Y, the last entry of the log as it was before the loss. Both are durable before
+ * the replica sends anything. Then:
+ *
+ * 1. Votes: the replica grants a vote or pre-vote only to a candidate whose log is at least as up
+ *    to date as its own log AND as Y, and it campaigns only once its own log is (then it is
+ *    recovered: `recoverTo` no longer matters).
+ * 2. Every AppendResponse and HeartbeatResponse carries the sender's incarnation. A leader that
+ *    sees a higher incarnation than it knows for that follower forgets the follower's match
+ *    (Progress.regress) and probes again, so it re-sends what was lost. Answers with a lower
+ *    incarnation come from an earlier life and are ignored: a late acknowledgement from before the
+ *    loss cannot raise match above what the new life holds, so a rejection at or below match is
+ *    still known to be stale (reordered or late) within one life.
+ *
+ * Why 1 is safe. Every committed entry E that the replica acknowledged before the loss was in its
+ * log until then (a replica drops only entries that conflict with a leader's, and those are not
+ * committed), so it is in the log ending at Y. Leader Completeness' argument shows that any log at
+ * least as up to date as a log holding a committed E holds E too: if its last term is higher, the
+ * leader that wrote that last entry held E (induction over terms) and the log matches that
+ * leader's up to its last entry, which lies past E; if the last terms are equal, both last entries
+ * come from that term's one leader, so the longer log contains the shorter (Log Matching). Hence a
+ * candidate the replica votes for holds every committed entry the replica acknowledged, before the
+ * loss (it is at least as up to date as Y) or after it (at least as up to date as its own log) -
+ * exactly what a replica that never lost anything guarantees. Once its own log is at least as up
+ * to date as Y, the same argument says it holds all of them again, and it keeps them like any
+ * replica. So the invariant Raft's proof rests on - a voter in M(E) votes only for logs holding E
+ * - holds for every voter, and with it Leader Completeness for every term, by the same induction:
+ * no committed entry is lost or changed.
+ *
+ * The price: a recovering replica counts towards new commits only once it has acknowledged them
+ * again, and votes only for candidates past Y, so a group whose only complete replicas are gone
+ * elects nobody rather than lose acknowledged data (an operator must decide). A replica that was
+ * the only voter of its group has nobody to recover from: what it lost is gone, and the host opens
+ * it without `recoverTo` (and logs that).
+ */
 
 /**
  * One replica of one Raft group (Ongaro & Ousterhout, "In Search of an Understandable Consensus
@@ -106,6 +152,11 @@ export class RaftNode {
   /** Reason for the last InvalidConfChange refusal, for the caller's error message. */
   lastRefusalReason = '';
 
+  /** See "Lost tails" above. */
+  private readonly incarnationValue: number;
+  /** Set while the log may lack entries acknowledged before a lost tail; null once recovered. */
+  private recoverTo: LogPosition | null;
+
   /** Reused buffer for quorum computations (no per-ack allocation). */
   private scratch = new Float64Array(8);
 
@@ -122,6 +173,16 @@ export class RaftNode {
     this.checkQuorum = opts.checkQuorum ?? true;
     this.maxInflight = opts.maxInflight ?? 256;
     this.maxAppendBytes = opts.maxAppendBytes ?? 1 << 20;
+    this.incarnationValue = opts.incarnation ?? 0;
+    if (!Number.isSafeInteger(this.incarnationValue) || this.incarnationValue < 0) {
+      throw new Error(`raft: incarnation must be a non-negative integer, got ${opts.incarnation}`);
+    }
+    this.recoverTo = opts.recoverTo ?? null;
+    if (this.recoverTo !== null) {
+      const { index, term } = this.recoverTo;
+      if (!Number.isSafeInteger(index) || index < 0 || !Number.isSafeInteger(term) || term < 0) throw new Error('raft: recoverTo needs a non-negative index and term');
+      if (this.incarnationValue === 0) throw new Error('raft: a recovering replica needs an incarnation above 0');
+    }
 
     this.log = new RaftLog(this.storage);
     const hs = this.storage.hardState();
@@ -138,6 +199,7 @@ export class RaftNode {
     this.promoteCommittedConfs();
     this.applied = Math.max(opts.applied ?? snap.index, snap.index);
     this.applying = this.applied;
+    this.maybeRecovered();
     this.becomeFollower(this.termValue, NONE);
   }
 
@@ -170,6 +232,22 @@ export class RaftNode {
   /** The configuration in force (the latest one in the log, committed or not). */
   get conf(): ConfState {
     return this.confValue;
+  }
+  /** See RaftOptions.incarnation. */
+  get incarnation(): number {
+    return this.incarnationValue;
+  }
+  /**
+   * The log may still lack entries this replica acknowledged before it lost its tail: it votes only
+   * for candidates past `recoverTo` and does not campaign. Turns false once, when its log is at
+   * least as up to date as `recoverTo` (see "Lost tails").
+   */
+  get recovering(): boolean {
+    return this.recoverTo !== null;
+  }
+  /** What the log must reach to have recovered (RaftOptions.recoverTo), or null once it has. */
+  get recoveryTarget(): LogPosition | null {
+    return this.recoverTo;
   }
   /** Target of an ongoing leadership transfer, or 0. */
   get transferee(): number {
@@ -557,6 +635,24 @@ export class RaftNode {
     if (this.electionElapsed >= this.randomizedElectionTimeout && this.promotable()) {
       this.electionElapsed = 0;
       this.campaignNow(false);
+    } else if (this.recoverTo !== null && this.electionElapsed >= this.randomizedElectionTimeout && (this.electionElapsed - this.randomizedElectionTimeout) % this.electionTicks === 0) {
+      this.announceRecovery();
+    }
+  }
+
+  /**
+   * A recovering replica that hears from no leader cannot campaign, and a host that stops ticking
+   * idle groups (quiescence) may never send it a heartbeat, whose answer would tell the leader of
+   * this incarnation. So it sends every voter a wake-up once per election timeout: an
+   * AppendResponse of term 0, which a core ignores as stale (it can never depose anyone, unlike
+   * its real term, which a removed server's campaign may have raised) but which wakes the
+   * receiving host's group; the leader's next heartbeat then learns the incarnation.
+   */
+  private announceRecovery(): void {
+    for (const v of this.confValue.voters) {
+      if (v === this.id) continue;
+      const m = this.send(MessageType.AppendResponse, v, 0);
+      m.reject = true;
     }
   }
 
@@ -610,7 +706,7 @@ export class RaftNode {
    * configuration, so this is as safe as any other candidacy.
    */
   private promotable(): boolean {
-    return isVoter(this.confValue, this.id) || isVoter(this.baseConf, this.id);
+    return this.recoverTo === null && (isVoter(this.confValue, this.id) || isVoter(this.baseConf, this.id));
   }
 
   private campaignNow(transfer: boolean): void {
@@ -674,7 +770,10 @@ export class RaftNode {
       (this.voteValue === NONE && this.leadValue === NONE) ||
       (pre && m.term > this.termValue);
     const respType = pre ? MessageType.PreVoteResponse : MessageType.VoteResponse;
-    if (canVote && this.log.isUpToDate(m.index, m.logTerm)) {
+    // A recovering replica's log may lack entries it acknowledged: the candidate must be at least
+    // as up to date as the log that held them (see "Lost tails").
+    const pastLoss = this.recoverTo === null || atLeastAsUpToDate(m.logTerm, m.index, this.recoverTo);
+    if (canVote && pastLoss && this.log.isUpToDate(m.index, m.logTerm)) {
       this.send(respType, m.from, m.term);
       if (!pre) {
         this.electionElapsed = 0;
@@ -787,6 +886,7 @@ export class RaftNode {
       this.noteAppended(fresh, first, truncates);
     }
     this.commitTo(Math.min(m.commit, lastNew));
+    this.maybeRecovered();
     const r = this.send(MessageType.AppendResponse, m.from, this.termValue);
     r.index = lastNew;
   }
@@ -814,6 +914,12 @@ export class RaftNode {
     this.baseConf = snap.conf;
     this.pendingConfs = [];
     this.confValue = snap.conf;
+    this.maybeRecovered();
+  }
+
+  /** The log holds again everything acknowledged before the lost tail (see "Lost tails"). */
+  private maybeRecovered(): void {
+    if (this.recoverTo !== null && atLeastAsUpToDate(this.log.lastTerm(), this.log.lastIndex(), this.recoverTo)) this.recoverTo = null;
   }
 
   // ---------------------------------------------------------------- leader
@@ -825,7 +931,11 @@ export class RaftNode {
         if (pr !== undefined) this.handleAppendResponse(m, pr);
         return;
       case MessageType.HeartbeatResponse:
-        if (pr === undefined) return;
+        if (pr === undefined || m.commit < pr.incarnation) return;
+        if (m.commit > pr.incarnation) {
+          pr.incarnation = m.commit;
+          pr.regress(pr.next);
+        }
         pr.recentActive = true;
         pr.probeSent = false;
         // A heartbeat got through while the window is full: an append was probably lost.
@@ -845,15 +955,25 @@ export class RaftNode {
   }
 
   private handleAppendResponse(m: Message, pr: Progress): void {
+    // An earlier life of the follower, before its log lost a tail: what it says no longer holds.
+    if (m.commit < pr.incarnation) return;
     pr.recentActive = true;
+    const reborn = m.commit > pr.incarnation;
+    if (reborn) pr.incarnation = m.commit;
     if (m.reject) {
       const candidate = m.logTerm > 0 ? this.log.findConflictByTerm(m.hint, m.logTerm) : m.hint;
+      if (reborn) {
+        pr.regress(Math.min(m.index, candidate + 1));
+        this.sendAppend(m.from, pr, true);
+        return;
+      }
       if (pr.maybeDecreaseTo(m.index, candidate)) {
         if (pr.state === ProgressState.Replicate) pr.becomeProbe();
         this.sendAppend(m.from, pr, true);
       }
       return;
     }
+    if (reborn) pr.regress(m.index + 1);
     if (!pr.maybeUpdate(m.index)) {
       if (pr.state === ProgressState.Probe && m.index >= pr.next - 1) pr.probeSent = false;
       return;
@@ -1121,9 +1241,16 @@ export class RaftNode {
       transfer: false,
       context: null,
     };
+    // Answers to a leader say which life of this replica they come from (see "Lost tails").
+    if (type === MessageType.AppendResponse || type === MessageType.HeartbeatResponse) m.commit = this.incarnationValue;
     this.msgs.push(m);
     return m;
   }
+}
+
+/** A log ending at (term, index) is at least as up to date as one ending at `p` (§5.4.1). */
+function atLeastAsUpToDate(term: number, index: number, p: LogPosition): boolean {
+  return term > p.term || (term === p.term && index >= p.index);
 }
 
 function isIndex(n: number): boolean {

@@ -167,6 +167,15 @@ export class MemoryStorage implements WritableRaftStorage {
     return this.snap;
   }
 
+  /**
+   * Drops the entries from `index` on, as a disk that lost its tail would (the simulator's and
+   * the tests' fault; a host never calls it). Entries the snapshot covers stay.
+   */
+  discardFrom(index: number): void {
+    const keep = Math.max(0, index - this.snap.index - 1);
+    if (keep < this.ents.length) this.ents.length = keep;
+  }
+
   /** Clones the durable image (the simulator keeps one per fsync). */
   clone(): MemoryStorage {
     const c = new MemoryStorage();

@@ -68,9 +68,10 @@ export type MessageType = (typeof MessageType)[keyof typeof MessageType];
  * Field use per type:
  * - Append: index/logTerm = entry preceding `entries`; commit = leader commit.
  * - AppendResponse: index = last index now matching (success) or the rejected `index` (reject);
- *   hint/logTerm = the follower's guess of the last index that could match, and its term.
+ *   hint/logTerm = the follower's guess of the last index that could match, and its term;
+ *   commit = the sender's incarnation.
  * - Heartbeat: commit = min(follower match, leader commit); index = read round (ReadIndex).
- * - HeartbeatResponse: index = the read round echoed.
+ * - HeartbeatResponse: index = the read round echoed; commit = the sender's incarnation.
  * - PreVote/Vote: index/logTerm = candidate's last entry; term = the term campaigned for;
  *   `transfer` = the campaign follows a leadership transfer and may override a leader lease.
  * - Pre/VoteResponse: reject = vote refused.
@@ -195,4 +196,23 @@ export interface RaftOptions {
   readonly maxAppendBytes?: number;
   /** Last index the host's state machine has applied (on restart). Default: the snapshot index. */
   readonly applied?: number;
+  /**
+   * How many times this replica found at start-up that its log had lost entries it may have
+   * acknowledged (persisted by the host, raised at every such start; default 0). Rides on every
+   * answer to a leader, which thereby tells this replica's lives apart (see raft.ts, "Lost tails").
+   */
+  readonly incarnation?: number;
+  /**
+   * Set when the log may lack entries this replica acknowledged (a corrupt tail cut at start-up):
+   * the last entry of the log as it was before (what it may have acknowledged ends there). Until
+   * the log is at least as up to date as that again, the replica votes only for candidates that
+   * are, and never campaigns. Needs incarnation > 0. Default: none.
+   */
+  readonly recoverTo?: LogPosition;
+}
+
+/** A log's last entry, compared as Raft compares logs: by term, then by index. */
+export interface LogPosition {
+  readonly index: number;
+  readonly term: number;
 }

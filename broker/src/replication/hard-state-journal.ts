@@ -9,13 +9,27 @@
  * It also holds where each new leader's empty entry sits (term, raft index, Kafka offset): those
  * entries carry no data, so they take no bytes and no offset in the partition log (see
  * partition-raft-storage.ts), and this is their durable record.
+ *
+ * And, latest wins, where each group's log ends as of the latest round (written in the round that
+ * writes the entries, so before anything in them is acknowledged) and its lost-tail recovery
+ * state: together they tell a log that lost acknowledged entries (see lost-tail.ts).
+ *
+ * A term and vote are the one thing Raft cannot get back from the other replicas: a replica that
+ * forgets its vote may vote twice in a term, and two leaders of one term can both commit. So every
+ * change of a group's term or vote is also written, in the same round and fsync, to a second file
+ * (`hardstate.votes`, small: elections are rare). A disk that damages one file leaves the other;
+ * open takes, per group, the later of the two. When the journal itself lost records, `damaged`
+ * says so: its log ends, recovery states and no-ops may be older than the truth, and every replica
+ * opened on it starts a new incarnation (lost-tail.ts). When both files lost records, the term and
+ * vote may be older too (`votesLost`), which lost-tail.ts answers by refusing to vote in any term
+ * the log shows.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { crc32c } from '../kafka/protocol/crc32c.js';
-import { fsyncDir, fsyncFd } from '../log/files.js';
+import { fsyncDir, fsyncFd, writeFileDurable } from '../log/files.js';
 import type { FlushPlan, Flushable, GroupCommitter } from '../log/group-committer.js';
+import type { FileSystem } from '../platform/file-system.js';
 import type { HardState } from '../raft/types.js';
 
 const RECORD = 41; // crc u32, kind u8, group f64, then three f64 fields
@@ -23,8 +37,12 @@ const KIND_HARD_STATE = 1; // term, vote, commit
 const KIND_NOOP = 2; // term, index, offset
 const KIND_NOOPS_FROM = 3; // index: forget no-ops at and after it (truncation)
 const KIND_NOOPS_BELOW = 4; // index: forget no-ops before it (compaction)
+const KIND_LOG_END = 5; // index, term of the last entry, voters of the configuration there
+const KIND_RECOVERY = 6; // incarnation, index and term to recover to (0, 0: not recovering)
 const FILE = 'hardstate.journal';
+const VOTES_FILE = 'hardstate.votes';
 const COMPACT_MIN_BYTES = 1 << 20;
+const VOTES_COMPACT_MIN_BYTES = 64 << 10;
 
 /** A new leader's empty entry: its raft index and the Kafka offset it stands at. */
 export interface NoopEntry {
@@ -33,12 +51,71 @@ export interface NoopEntry {
   readonly offset: number;
 }
 
+/** Where a group's log ended (its last entry) and how many voters its configuration had there. */
+export interface LogEnd {
+  readonly index: number;
+  readonly term: number;
+  readonly voters: number;
+}
+
+/** A group's lost-tail state: its incarnation, and what its log must reach again (null: nothing). */
+export interface RecoveryState {
+  readonly incarnation: number;
+  readonly recoverTo: { readonly index: number; readonly term: number } | null;
+}
+
 interface Rec {
   readonly kind: number;
   readonly group: number;
   readonly a: number;
   readonly b: number;
   readonly c: number;
+}
+
+/** Bytes cut from one of the files at open: records it had may be gone. */
+export interface JournalDamage {
+  readonly file: string;
+  readonly bytes: number;
+  readonly kept: number;
+}
+
+/** The records of one file up to the first that fails its CRC; a damaged tail is cut (and fsynced). */
+async function readRecords(fs: FileSystem, dir: string, name: string, logger: Logger): Promise<{ fd: number; records: Rec[]; size: number; damage: JournalDamage | null }> {
+  const file = path.join(dir, name);
+  const existed = fs.existsSync(file);
+  const fd = fs.openSync(file, 'a+');
+  const data = await fs.readFile(file);
+  const records: Rec[] = [];
+  let good = 0;
+  for (let at = 0; at + RECORD <= data.length; at += RECORD) {
+    if (data.readUInt32BE(at) !== crc32c(data, at + 4, at + RECORD)) break;
+    records.push({
+      kind: data.readUInt8(at + 4),
+      group: data.readDoubleBE(at + 5),
+      a: data.readDoubleBE(at + 13),
+      b: data.readDoubleBE(at + 21),
+      c: data.readDoubleBE(at + 29),
+    });
+    good = at + RECORD;
+  }
+  let damage: JournalDamage | null = null;
+  if (good < data.length) {
+    // A torn last write (never acknowledged) looks the same as a damaged record that was fsynced:
+    // count it as a loss.
+    damage = { file, bytes: data.length, kept: good };
+    logger.warn(damage, 'hard-state file had a torn or corrupt tail; cut it (records past it may be lost)');
+    fs.ftruncateSync(fd, good);
+    await fsyncFd(fd, fs);
+  }
+  if (!existed) await fsyncDir(dir, fs);
+  fs.closeSync(fd);
+  // Positioned writes need a descriptor that is not in append mode.
+  return { fd: fs.openSync(file, 'r+'), records, size: good, damage };
+}
+
+/** `b` is a later term and vote than `a`: a higher term, or the same term with a vote where `a` has none. */
+function laterVote(a: HardState, b: { term: number; vote: number }): boolean {
+  return b.term > a.term || (b.term === a.term && a.vote === 0 && b.vote !== 0);
 }
 
 function encode(r: Rec, into: Buffer, at: number): void {
@@ -63,54 +140,79 @@ export class HardStateJournal implements Flushable {
   private readonly noopsByGroup = new Map<number, NoopEntry[]>();
   /** No-op records waiting for the next round, in order. */
   private pendingNoops: Rec[] = [];
+  /** Latest log-end and recovery records by `${kind}/${group}`: durable, in flight, pending. */
+  private readonly facts = new Map<string, Rec>();
+  private inflightFacts: Map<string, Rec> | null = null;
+  private pendingFacts = new Map<string, Rec>();
   private size: number;
   private requested: Promise<void> | null = null;
   private failed: Error | null = null;
+  /** The committer's: it writes and fsyncs this journal's descriptors. */
+  private readonly fs: FileSystem;
+
+  /** Term and vote per group as written to the votes file (in flight included). */
+  private readonly votesWritten = new Map<number, { term: number; vote: number }>();
+  private votesSize: number;
+  /** Records of the journal itself may be lost (see the file comment); null if not. */
+  readonly damaged: JournalDamage | null;
+  /** Both files lost records: a term or vote may be older than what this broker sent. */
+  readonly votesLost: boolean;
 
   private constructor(
     private readonly file: string,
     private fd: number,
     size: number,
+    private readonly votesFile: string,
+    private votesFd: number,
+    votesSize: number,
+    damaged: JournalDamage | null,
+    votesLost: boolean,
     private readonly committer: GroupCommitter,
     private readonly logger: Logger,
   ) {
     this.size = size;
+    this.fs = committer.fs;
+    this.votesSize = votesSize;
+    this.damaged = damaged;
+    this.votesLost = votesLost;
   }
 
-  /** Opens (creating) `<dir>/hardstate.journal`, reading every group's latest hard state. */
+  /** Opens (creating) `<dir>/hardstate.journal` and its votes file, reading every group's latest state. */
   static async open(dir: string, committer: GroupCommitter, logger: Logger): Promise<HardStateJournal> {
-    await fs.promises.mkdir(dir, { recursive: true });
-    const file = path.join(dir, FILE);
-    const existed = fs.existsSync(file);
-    const fd = fs.openSync(file, 'a+');
-    const data = await fs.promises.readFile(file);
+    const fs = committer.fs;
+    await fs.mkdirs(dir);
+    const main = await readRecords(fs, dir, FILE, logger);
+    const votes = await readRecords(fs, dir, VOTES_FILE, logger);
     const states = new Map<number, HardState>();
     const noops = new Map<number, NoopEntry[]>();
-    let good = 0;
-    for (let at = 0; at + RECORD <= data.length; at += RECORD) {
-      if (data.readUInt32BE(at) !== crc32c(data, at + 4, at + RECORD)) break;
-      const r: Rec = {
-        kind: data.readUInt8(at + 4),
-        group: data.readDoubleBE(at + 5),
-        a: data.readDoubleBE(at + 13),
-        b: data.readDoubleBE(at + 21),
-        c: data.readDoubleBE(at + 29),
-      };
+    const facts = new Map<string, Rec>();
+    for (const r of main.records) {
       if (r.kind === KIND_HARD_STATE) states.set(r.group, { term: r.a, vote: r.b, commit: r.c });
+      else if (r.kind === KIND_LOG_END || r.kind === KIND_RECOVERY) facts.set(factKey(r.kind, r.group), r);
       else applyNoopRecord(noops, r);
-      good = at + RECORD;
     }
-    if (good < data.length) {
-      logger.warn({ file, bytes: data.length, kept: good }, 'hard-state journal had a torn or corrupt tail; cut it');
-      fs.ftruncateSync(fd, good);
-      await fsyncFd(fd);
+    const voted = new Map<number, { term: number; vote: number }>();
+    for (const r of votes.records) if (r.kind === KIND_HARD_STATE) voted.set(r.group, { term: r.a, vote: r.b });
+    let fromVotes = 0;
+    for (const [g, v] of voted) {
+      // A group the journal does not know was removed, unless the journal lost its records.
+      if (!states.has(g) && main.damage === null) continue;
+      const hs = states.get(g) ?? { term: 0, vote: 0, commit: 0 };
+      if (laterVote(hs, v)) {
+        states.set(g, { term: v.term, vote: v.vote, commit: hs.commit });
+        fromVotes++;
+      }
     }
-    if (!existed) await fsyncDir(dir);
-    fs.closeSync(fd);
-    // Positioned writes need a descriptor that is not in append mode.
-    const j = new HardStateJournal(file, fs.openSync(file, 'r+'), good, committer, logger);
-    for (const [g, hs] of states) j.states.set(g, hs);
+    if (fromVotes > 0) logger.warn({ groups: fromVotes }, 'hard-state journal had older terms or votes than its votes file; took the later ones');
+    const votesLost = main.damage !== null && votes.damage !== null;
+    if (votesLost) logger.error({ journal: main.damage, votes: votes.damage }, 'both hard-state files lost records: a term or vote may be older than what this broker sent; its replicas vote in no term their logs show');
+    const j = new HardStateJournal(path.join(dir, FILE), main.fd, main.size, path.join(dir, VOTES_FILE), votes.fd, votes.size, main.damage, votesLost, committer, logger);
+    for (const [g, hs] of states) {
+      j.states.set(g, hs);
+      j.votesWritten.set(g, voted.get(g) ?? { term: -1, vote: -1 });
+    }
     for (const [g, list] of noops) j.noopsByGroup.set(g, list);
+    for (const [k, r] of facts) j.facts.set(k, r);
     return j;
   }
 
@@ -139,6 +241,33 @@ export class HardStateJournal implements Flushable {
     this.pendingNoops.push(r);
   }
 
+  /** Where the group's log ended as last written (durable or about to be), or null if never. */
+  logEnd(group: number): LogEnd | null {
+    const r = this.fact(KIND_LOG_END, group);
+    return r === null ? null : { index: r.a, term: r.b, voters: r.c };
+  }
+
+  /** Records where the group's log ends now; durable after the next round that `sync()` joins. */
+  putLogEnd(group: number, e: LogEnd): void {
+    this.pendingFacts.set(factKey(KIND_LOG_END, group), { kind: KIND_LOG_END, group, a: e.index, b: e.term, c: e.voters });
+  }
+
+  /** The group's lost-tail recovery state as last written, or null if never. */
+  recovery(group: number): RecoveryState | null {
+    const r = this.fact(KIND_RECOVERY, group);
+    return r === null ? null : { incarnation: r.a, recoverTo: r.b > 0 ? { index: r.b, term: r.c } : null };
+  }
+
+  putRecovery(group: number, s: RecoveryState): void {
+    const to = s.recoverTo;
+    this.pendingFacts.set(factKey(KIND_RECOVERY, group), { kind: KIND_RECOVERY, group, a: s.incarnation, b: to?.index ?? 0, c: to?.term ?? 0 });
+  }
+
+  private fact(kind: number, group: number): Rec | null {
+    const k = factKey(kind, group);
+    return this.pendingFacts.get(k) ?? this.inflightFacts?.get(k) ?? this.facts.get(k) ?? null;
+  }
+
   /** The group's hard state as last written (durable or about to be), or null if never. */
   get(group: number): HardState | null {
     return this.pending.get(group) ?? this.inflight?.get(group) ?? this.states.get(group) ?? null;
@@ -158,13 +287,18 @@ export class HardStateJournal implements Flushable {
   remove(group: number): void {
     this.pending.delete(group);
     this.states.delete(group);
+    this.votesWritten.delete(group);
+    for (const kind of [KIND_LOG_END, KIND_RECOVERY]) {
+      this.pendingFacts.delete(factKey(kind, group));
+      this.facts.delete(factKey(kind, group));
+    }
     if (this.noopsByGroup.has(group)) this.queueNoop({ kind: KIND_NOOPS_FROM, group, a: 0, b: 0, c: 0 });
     this.noopsByGroup.delete(group);
   }
 
   sync(): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
-    if (this.pending.size > 0 || this.pendingNoops.length > 0) {
+    if (this.pending.size > 0 || this.pendingNoops.length > 0 || this.pendingFacts.size > 0) {
       this.requested ??= this.committer.request(this);
       return this.requested;
     }
@@ -178,9 +312,17 @@ export class HardStateJournal implements Flushable {
     this.inflight = batch;
     const noops = this.pendingNoops;
     this.pendingNoops = [];
-    const buf = Buffer.allocUnsafe((noops.length + batch.size) * RECORD);
+    const facts = this.pendingFacts;
+    this.pendingFacts = new Map();
+    this.inflightFacts = facts;
+    const buf = Buffer.allocUnsafe((noops.length + batch.size + facts.size) * RECORD);
     let at = 0;
-    // No-op records first: a hard state in the same round may already count their entries.
+    // Log ends and recovery states, then no-ops: a hard state in the same round may already count
+    // their entries.
+    for (const r of facts.values()) {
+      encode(r, buf, at);
+      at += RECORD;
+    }
     for (const r of noops) {
       encode(r, buf, at);
       at += RECORD;
@@ -191,18 +333,35 @@ export class HardStateJournal implements Flushable {
     }
     const position = this.size;
     this.size += buf.length;
-    return { files: [{ fd: this.fd, buffers: [buf], position }], dirs: [] };
+    const files = [{ fd: this.fd, buffers: [buf], position }];
+    const changed: Rec[] = [];
+    for (const [g, hs] of batch) {
+      const w = this.votesWritten.get(g);
+      if (w !== undefined && w.term === hs.term && w.vote === hs.vote) continue;
+      this.votesWritten.set(g, { term: hs.term, vote: hs.vote });
+      changed.push(hardRec(g, hs));
+    }
+    if (changed.length > 0) {
+      const vbuf = Buffer.allocUnsafe(changed.length * RECORD);
+      changed.forEach((r, i) => encode(r, vbuf, i * RECORD));
+      files.push({ fd: this.votesFd, buffers: [vbuf], position: this.votesSize });
+      this.votesSize += vbuf.length;
+    }
+    return { files, dirs: [] };
   }
 
   completeFlush(error: Error | null): void {
     const batch = this.inflight;
     this.inflight = null;
+    const facts = this.inflightFacts;
+    this.inflightFacts = null;
     if (error) {
       this.failed = error;
       this.logger.error({ err: error, file: this.file }, 'hard-state journal write failed');
       return;
     }
     if (batch) for (const [g, hs] of batch) this.states.set(g, hs);
+    if (facts) for (const [k, r] of facts) this.facts.set(k, r);
   }
 
   /**
@@ -210,11 +369,24 @@ export class HardStateJournal implements Flushable {
    * call it between rounds (nothing pending or in flight), as the replication host does.
    */
   async compactIfNeeded(): Promise<boolean> {
-    if (this.inflight || this.pending.size > 0 || this.pendingNoops.length > 0 || this.requested) return false;
+    if (this.inflight || this.pending.size > 0 || this.pendingNoops.length > 0 || this.pendingFacts.size > 0 || this.requested) return false;
+    let compacted = false;
+    const votesLive = this.states.size * RECORD;
+    if (this.votesSize >= VOTES_COMPACT_MIN_BYTES && this.votesSize >= 4 * votesLive) {
+      const buf = Buffer.allocUnsafe(votesLive);
+      let at = 0;
+      for (const [g, hs] of this.states) {
+        encode(hardRec(g, hs), buf, at);
+        at += RECORD;
+      }
+      this.votesFd = await rewrite(this.fs, this.votesFile, this.votesFd, buf);
+      this.votesSize = votesLive;
+      compacted = true;
+    }
     let noopCount = 0;
     for (const list of this.noopsByGroup.values()) noopCount += list.length;
-    const live = (this.states.size + noopCount) * RECORD;
-    if (this.size < COMPACT_MIN_BYTES || this.size < 4 * live) return false;
+    const live = (this.states.size + noopCount + this.facts.size) * RECORD;
+    if (this.size < COMPACT_MIN_BYTES || this.size < 4 * live) return compacted;
     const buf = Buffer.allocUnsafe(live);
     let at = 0;
     for (const [g, list] of this.noopsByGroup) {
@@ -227,25 +399,33 @@ export class HardStateJournal implements Flushable {
       encode(hardRec(g, hs), buf, at);
       at += RECORD;
     }
-    const tmp = `${this.file}.tmp`;
-    const fh = await fs.promises.open(tmp, 'w');
-    try {
-      await fh.writeFile(buf);
-      await fh.sync();
-    } finally {
-      await fh.close();
+    for (const r of this.facts.values()) {
+      encode(r, buf, at);
+      at += RECORD;
     }
-    await fs.promises.rename(tmp, this.file);
-    await fsyncDir(path.dirname(this.file));
-    fs.closeSync(this.fd);
-    this.fd = fs.openSync(this.file, 'r+');
+    this.fd = await rewrite(this.fs, this.file, this.fd, buf);
     this.size = live;
     return true;
   }
 
   close(): void {
-    fs.closeSync(this.fd);
+    this.fs.closeSync(this.fd);
+    this.fs.closeSync(this.votesFd);
   }
+}
+
+/** Replaces `file` atomically with `buf`; returns a descriptor of the new file (the old one is closed). */
+async function rewrite(fs: FileSystem, file: string, fd: number, buf: Buffer): Promise<number> {
+  const tmp = `${file}.tmp`;
+  await writeFileDurable(tmp, buf, fs);
+  await fs.rename(tmp, file);
+  await fsyncDir(path.dirname(file), fs);
+  fs.closeSync(fd);
+  return fs.openSync(file, 'r+');
+}
+
+function factKey(kind: number, group: number): string {
+  return `${kind}/${group}`;
 }
 
 function applyNoopRecord(noops: Map<number, NoopEntry[]>, r: Rec): void {

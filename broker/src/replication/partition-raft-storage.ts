@@ -14,35 +14,46 @@
  * configuration entries. Older entries are read from disk asynchronously: `entries()` answers
  * ENTRIES_UNAVAILABLE, loads them, and calls `onAvailable` so the host wakes the core.
  *
- * Durable state besides the segments: the hard state in the broker's HardStateJournal, and the
- * snapshot (index, term, configuration, the offset where raft entries begin, state-machine data)
+ * Durable state besides the segments: the hard state in the broker's HardStateJournal (with where
+ * the log ends, recorded in the round that writes the entries: lost-tail.ts compares it at open),
+ * and the snapshot (index, term, configuration, the offset where raft entries begin, state-machine data)
  * in `raft-snapshot.json`, replaced atomically.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { BatchField, CURRENT_MAGIC, LOG_OVERHEAD, readInt64 } from '../kafka/protocol/records.js';
 import { writeFileAtomic } from '../log/files.js';
 import type { AppendResult, ReadResult } from '../log/types.js';
+import type { FileSystem } from '../platform/file-system.js';
 import {
   ENTRIES_UNAVAILABLE,
   type EntriesUnavailable,
   type StoredConfChange,
   type WritableRaftStorage,
 } from '../raft/storage.js';
+import { decodeConfChange } from '../raft/membership.js';
 import { EntryType, type ConfState, type Entry, type HardState, type Snapshot } from '../raft/types.js';
 import { encodeConfEntry, entryFromBatch, isBatchEntry, isNoopEntry, noopEntry, offsetSpan as offsetSpanOf } from './control-entries.js';
-import type { HardStateJournal, NoopEntry } from './hard-state-journal.js';
+import type { HardStateJournal, LogEnd, NoopEntry } from './hard-state-journal.js';
+import { gapBatch } from '../log/batch-filter.js';
+import { isStagedRecordsFile, readStaged, type StagedRecords } from './snapshot-records.js';
 
 /** What the storage needs of a partition log (FilePartitionLog provides it). */
 export interface ReplicaLog {
   readonly dir: string;
+  /** Where `dir` lives (the snapshot record is written next to the segments). */
+  readonly fs: FileSystem;
   logEndOffset(): number;
   appendExact(batches: Buffer, now: number, owned: boolean): AppendResult;
   readStored(offset: number, maxBytes: number): Promise<ReadResult>;
   truncateTo(offset: number): Promise<void>;
   resetTo(offset: number): Promise<void>;
   sync(): Promise<void>;
+  logStartOffset(): number;
+  /** Appends batches copied from another replica's log: offsets kept, gaps allowed. */
+  appendCopied(batches: Buffer, now: number): AppendResult;
+  /** Starts a new segment at the log end (unless the active one is empty). */
+  rollSegment(): void;
 }
 
 export const SNAPSHOT_FILE = 'raft-snapshot.json';
@@ -63,6 +74,11 @@ interface SnapshotFile {
   readonly data: string;
   /** Written before the log is reset for an installed snapshot; recovery redoes the reset. */
   readonly installing?: boolean;
+  /**
+   * With `installing`: the log is cut to `from` and continued with the batches staged in `file`
+   * (in the log directory, see snapshot-records.ts) up to `offset`; recovery redoes that.
+   */
+  readonly records?: { readonly from: number; readonly file: string };
 }
 
 interface TermStart {
@@ -90,6 +106,12 @@ export interface PartitionRaftStorageOptions {
   /** Sees every stored entry at open, in order (the state machine rebuilds from them). */
   readonly onStored?: (b: StoredBatch) => void;
   /**
+   * The records below the snapshot offset are the partition's (a compacted partition keeps them
+   * and a snapshot stands for them): a log that lost some of them starts over rather than
+   * resetting to the snapshot offset.
+   */
+  readonly recordsBelowSnapshot?: boolean;
+  /**
    * Cache every entry after the snapshot at open, not only those above the persisted commit: a
    * state machine kept only in memory (the metadata image) replays them all on every start.
    */
@@ -102,10 +124,10 @@ function confOf(v: unknown): ConfState {
   return { voters: ids(c?.voters), learners: ids(c?.learners) };
 }
 
-async function readSnapshotFile(dir: string): Promise<SnapshotFile | null> {
+async function readSnapshotFile(fs: FileSystem, dir: string): Promise<SnapshotFile | null> {
   let text: string;
   try {
-    text = await fs.promises.readFile(path.join(dir, SNAPSHOT_FILE), 'utf8');
+    text = (await fs.readFile(path.join(dir, SNAPSHOT_FILE))).toString('utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
@@ -122,6 +144,9 @@ async function readSnapshotFile(dir: string): Promise<SnapshotFile | null> {
     offset: v.offset as number,
     data: typeof v.data === 'string' ? v.data : '',
     ...(v.installing === true ? { installing: true } : {}),
+    ...(v.records !== undefined && Number.isSafeInteger(v.records.from) && typeof v.records.file === 'string' && isStagedRecordsFile(v.records.file)
+      ? { records: { from: v.records.from, file: v.records.file } }
+      : {}),
   };
 }
 
@@ -164,6 +189,9 @@ export class PartitionRaftStorage implements WritableRaftStorage {
   private loaded: { lo: number; entries: Entry[] }[] = [];
   private loading = new Set<number>();
   private closed = false;
+  /** The log end last handed to the journal, and the voter count of the newest ConfChange. */
+  private notedEnd: LogEnd | null = null;
+  private votersAt: { data: Uint8Array; voters: number } | null = null;
 
   private constructor(opts: PartitionRaftStorageOptions, snap: Snapshot, snapOffset: number) {
     this.group = opts.group;
@@ -185,16 +213,34 @@ export class PartitionRaftStorage implements WritableRaftStorage {
    * existed stays readable below it), then one scan of the batches after it.
    */
   static async open(opts: PartitionRaftStorageOptions): Promise<PartitionRaftStorage> {
-    let file = await readSnapshotFile(opts.log.dir);
+    let file = await readSnapshotFile(opts.log.fs, opts.log.dir);
     if (file === null) {
       file = { version: 1, index: 0, term: 0, conf: opts.initialConf, offset: opts.log.logEndOffset(), data: '' };
-      await writeFileAtomic(path.join(opts.log.dir, SNAPSHOT_FILE), JSON.stringify(file));
+      await writeFileAtomic(path.join(opts.log.dir, SNAPSHOT_FILE), JSON.stringify(file), opts.log.fs);
     }
-    if (file.installing === true || opts.log.logEndOffset() < file.offset) {
+    if (file.installing === true && file.records !== undefined) {
+      // A snapshot install stopped while moving its staged records in: do it again.
+      opts.logger.warn({ dir: opts.log.dir, from: file.records.from, offset: file.offset }, 'finishing a snapshot install interrupted while moving its copied records in');
+      await copyStaged(opts.log, path.join(opts.log.dir, file.records.file), file.records.from, file.offset, file.term, opts.now?.() ?? Date.now());
+      file = { ...file, installing: undefined, records: undefined };
+      await writeFileAtomic(path.join(opts.log.dir, SNAPSHOT_FILE), JSON.stringify(file), opts.log.fs);
+    } else if (file.installing !== true && opts.log.logEndOffset() < file.offset && opts.recordsBelowSnapshot === true) {
+      // The log lost records the snapshot stands for (a corrupt or torn segment cut at start-up):
+      // they exist nowhere else here. Start over as a replica with an empty raft log where the
+      // log now ends; the leader sends its snapshot and the records are copied again, and the
+      // lost-tail check keeps this replica from voting as if it had them.
+      opts.logger.warn({ dir: opts.log.dir, logEnd: opts.log.logEndOffset(), snapshotOffset: file.offset }, 'the log lost records below its raft snapshot; starting over to copy them from the leader');
+      file = { version: 1, index: 0, term: 0, conf: file.conf, offset: opts.log.logEndOffset(), data: '' };
+      await writeFileAtomic(path.join(opts.log.dir, SNAPSHOT_FILE), JSON.stringify(file), opts.log.fs);
+    } else if (file.installing === true || opts.log.logEndOffset() < file.offset) {
       // A snapshot install stopped half way, or the log lost what the snapshot says precedes it.
       await opts.log.resetTo(file.offset);
       file = { ...file, installing: undefined };
-      await writeFileAtomic(path.join(opts.log.dir, SNAPSHOT_FILE), JSON.stringify({ ...file, installing: undefined }));
+      await writeFileAtomic(path.join(opts.log.dir, SNAPSHOT_FILE), JSON.stringify({ ...file, installing: undefined }), opts.log.fs);
+    }
+    // Records staged for a snapshot the replica never installed: it still has its old log.
+    for (const name of await opts.log.fs.readdir(opts.log.dir)) {
+      if (isStagedRecordsFile(name)) await opts.log.fs.remove(path.join(opts.log.dir, name), false);
     }
     const snap: Snapshot = { index: file.index, term: file.term, conf: file.conf, data: Buffer.from(file.data, 'base64') };
     const s = new PartitionRaftStorage(opts, snap, file.offset);
@@ -275,6 +321,11 @@ export class PartitionRaftStorage implements WritableRaftStorage {
     this.nextOffset = end;
     if (this.cache.length === 0) this.cacheStart = index + 1;
     this.trimDense();
+  }
+
+  /** The partition log's directory. */
+  get dir(): string {
+    return this.log.dir;
   }
 
   // ------------------------------------------------------------ reads (the core's view)
@@ -501,6 +552,30 @@ export class PartitionRaftStorage implements WritableRaftStorage {
       this.last = e.index;
       this.nextOffset = r.lastOffset + 1;
     }
+    this.noteEnd();
+  }
+
+  /** Where the log ends now, the journal's and so this round's (see lost-tail.ts). */
+  end(): LogEnd {
+    const newest = this.confs[this.confs.length - 1];
+    let voters = this.snap.conf.voters.length;
+    if (newest !== undefined) {
+      if (this.votersAt?.data !== newest.data) this.votersAt = { data: newest.data, voters: decodeConfChange(newest.data).conf.voters.length };
+      voters = this.votersAt.voters;
+    }
+    return { index: this.last, term: this.term(this.last), voters };
+  }
+
+  /**
+   * Records the log end in the journal whenever it moved. The host syncs the journal in the same
+   * round as the entries, so the record is durable before anything in them is acknowledged.
+   */
+  noteEnd(): void {
+    const e = this.end();
+    const n = this.notedEnd;
+    if (n !== null && n.index === e.index && n.term === e.term && n.voters === e.voters) return;
+    this.notedEnd = e;
+    this.journal.putLogEnd(this.group, e);
   }
 
   setHardState(hs: HardState): void {
@@ -521,6 +596,13 @@ export class PartitionRaftStorage implements WritableRaftStorage {
     this.journal.truncateNoops(this.group, index);
     for (const i of [...this.noops.keys()]) if (i >= index) this.noops.delete(i);
     await this.log.truncateTo(offset);
+    const end = this.log.logEndOffset();
+    if (end !== offset) {
+      // The entries below `index` must end exactly where the log now does, or the core would go
+      // on from entries this log does not hold. The journal still records the end before the cut,
+      // so a reopen sees the difference as a lost tail (lost-tail.ts) and recovers it.
+      throw new Error(`raft storage ${this.log.dir}: truncation at entry ${index} (offset ${offset}) left the log ending at ${end}`);
+    }
     this.last = index - 1;
     this.nextOffset = offset;
     if (this.cacheStart > index) {
@@ -538,13 +620,16 @@ export class PartitionRaftStorage implements WritableRaftStorage {
     while (this.terms.length > 0 && (this.terms[this.terms.length - 1] as TermStart).index >= index) this.terms.pop();
     while (this.confs.length > 0 && (this.confs[this.confs.length - 1] as StoredConfChange).index >= index) this.confs.pop();
     this.loaded = this.loaded.filter((w) => w.lo < index).map((w) => ({ lo: w.lo, entries: w.entries.slice(0, index - w.lo) }));
+    this.noteEnd();
   }
 
   /**
    * Installs a snapshot from the leader. Entries that continue it are kept; otherwise the log is
-   * reset to start empty at the snapshot's offset (no record data travels in a snapshot).
+   * reset to start empty at the snapshot's offset, or, with `records` (the records below the
+   * snapshot offset copied from another replica, see snapshot-records.ts), cut to where they
+   * begin and continued with them up to the snapshot offset.
    */
-  async installSnapshot(snap: Snapshot, offset: number): Promise<void> {
+  async installSnapshot(snap: Snapshot, offset: number, records: StagedRecords | null = null): Promise<void> {
     if (snap.index <= this.snap.index) return;
     const keep = this.term(snap.index) === snap.term && this.baseOffsetOf(snap.index + 1) === offset;
     const file: SnapshotFile = {
@@ -557,14 +642,17 @@ export class PartitionRaftStorage implements WritableRaftStorage {
     };
     const where = path.join(this.log.dir, SNAPSHOT_FILE);
     if (keep) {
-      await writeFileAtomic(where, JSON.stringify(file));
+      await writeFileAtomic(where, JSON.stringify(file), this.log.fs);
       this.dropThrough(snap.index);
     } else {
-      await writeFileAtomic(where, JSON.stringify({ ...file, installing: true }));
+      const moving = records !== null && records.from < offset;
+      const marker = moving ? { records: { from: records.from, file: path.basename(records.file) } } : {};
+      await writeFileAtomic(where, JSON.stringify({ ...file, installing: true, ...marker }), this.log.fs);
       this.journal.truncateNoops(this.group, 0);
       this.noops.clear();
-      await this.log.resetTo(offset);
-      await writeFileAtomic(where, JSON.stringify(file));
+      if (moving) await copyStaged(this.log, records.file, records.from, offset, snap.term, this.now());
+      else await this.log.resetTo(offset);
+      await writeFileAtomic(where, JSON.stringify(file), this.log.fs);
       this.last = snap.index;
       this.nextOffset = offset;
       this.terms = [];
@@ -577,8 +665,10 @@ export class PartitionRaftStorage implements WritableRaftStorage {
       this.confs = [];
       this.loaded = [];
     }
+    if (records !== null) await this.log.fs.remove(records.file, false);
     this.snap = snap;
     this.snapOffset = offset;
+    this.noteEnd();
   }
 
   /** Not used for partitions: compaction follows retention through `compactTo`. */
@@ -600,7 +690,7 @@ export class PartitionRaftStorage implements WritableRaftStorage {
     const term = this.term(index);
     const offset = this.offsetAfter(index) ?? (await this.locate(index + 1));
     const file: SnapshotFile = { version: 1, index, term, conf, offset, data: Buffer.from(data).toString('base64') };
-    await writeFileAtomic(path.join(this.log.dir, SNAPSHOT_FILE), JSON.stringify(file));
+    await writeFileAtomic(path.join(this.log.dir, SNAPSHOT_FILE), JSON.stringify(file), this.log.fs);
     this.snap = { index, term, conf, data };
     this.snapOffset = offset;
     this.dropThrough(index);
@@ -765,4 +855,31 @@ export class PartitionRaftStorage implements WritableRaftStorage {
 
   /** Placeholder data of a snapshot nothing has been compacted into yet. */
   static readonly NO_DATA = EMPTY;
+}
+
+/**
+ * Cuts the log to `from` (or, when it does not reach that far or starts after it, resets it to
+ * start there) and appends the staged batches byte for byte, then a gap marker if the last of
+ * them ends before `to`, so the log ends exactly at the snapshot offset, and rolls a segment
+ * there; durable on return.
+ * Doing it again after a crash gives the same log.
+ */
+async function copyStaged(log: ReplicaLog, file: string, from: number, to: number, term: number, now: number): Promise<void> {
+  if (log.logEndOffset() >= from && log.logStartOffset() <= from) await log.truncateTo(from);
+  else await log.resetTo(from);
+  let first = true;
+  for await (const chunk of readStaged(file)) {
+    if (first && readInt64(chunk, BatchField.baseOffset) < from) {
+      throw new Error(`${file} begins at ${readInt64(chunk, BatchField.baseOffset)}, before ${from}`);
+    }
+    first = false;
+    log.appendCopied(chunk, now);
+    // One sync per chunk keeps the unflushed bytes of a large copy bounded.
+    await log.sync();
+  }
+  const end = log.logEndOffset();
+  if (end < to) log.appendCopied(gapBatch(end, to - 1, term, now), now);
+  if (log.logEndOffset() !== to) throw new Error(`${log.dir}: staged records end at ${log.logEndOffset()}, the snapshot at ${to}`);
+  log.rollSegment();
+  await log.sync();
 }

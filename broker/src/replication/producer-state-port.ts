@@ -11,6 +11,8 @@ export interface ProducerBatchRef {
   readonly baseSequence: number;
   readonly recordCount: number;
   readonly isTransactional: boolean;
+  /** Written by the brokers themselves (transactional offset commits): no sequence to check. */
+  readonly internal?: boolean;
 }
 
 export type SequenceCheck =

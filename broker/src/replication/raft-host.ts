@@ -11,6 +11,7 @@
  */
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { realTimers, type TimerHandle, type Timers } from '../platform/timers.js';
 import type { RaftNode } from '../raft/raft.js';
 import { MessageType, Role, type Entry, type Message, type ReadState, type Ready, type Snapshot, type SoftState } from '../raft/types.js';
 import type { PartitionRaftStorage } from './partition-raft-storage.js';
@@ -37,6 +38,11 @@ export interface GroupMachine {
   onReadStates?(states: readonly ReadState[]): void;
   /** Every tick, after the core's (ISR bookkeeping, leadership preferences). */
   onTick?(): void;
+  /**
+   * Whether a message from a peer may reach the core now; false means the machine keeps it and
+   * hands it back through `receive` later (a snapshot whose records are being copied).
+   */
+  admit?(m: Message): boolean;
 }
 
 /** Where the host's messages go: the transport to other brokers. */
@@ -65,6 +71,13 @@ export interface HostedGroup {
   /** Term and vote as last made durable (a leader may send its appends before its own fsync only if they are). */
   durableTerm: number;
   durableVote: number;
+  /** The core recovers a lost log tail (lost-tail.ts); onRecovered runs once when it is done. */
+  recovering: boolean;
+  readonly onRecovered: (() => void) | undefined;
+  /** Names the replica in log lines (topic, partition). */
+  readonly label: Readonly<Record<string, unknown>>;
+  /** Ticks a recovering replica has heard no leader (for the warning that the group may stay down). */
+  leaderlessTicks: number;
 }
 
 export interface RaftHostOptions {
@@ -76,6 +89,8 @@ export interface RaftHostOptions {
   readonly registry?: Registry;
   /** Entry bytes a leader keeps in memory per group for followers behind it (default 32 MiB). */
   readonly cacheBytesPerGroup?: number;
+  /** The tick and turn scheduling (default: Node's timers; the system simulator's virtual clock in tests). */
+  readonly timers?: Timers;
 }
 
 interface Work {
@@ -112,7 +127,12 @@ export class RaftHost {
   private readonly busy = new Set<HostedGroup>();
   private inflight = 0;
   private stopped = false;
-  private ticker: NodeJS.Timeout | null = null;
+  private ticker: TimerHandle | null = null;
+  private readonly timers: Timers;
+  private readonly runTurnsSoon = (): void => {
+    this.scheduled = false;
+    this.runTurns();
+  };
   private idleWaiters: (() => void)[] = [];
   private readonly metrics: HostMetrics | null;
   private readonly proposedAt = new Map<HostedGroup, { index: number; at: number }[]>();
@@ -120,33 +140,37 @@ export class RaftHost {
   constructor(opts: RaftHostOptions) {
     this.opts = opts;
     this.nodeId = opts.nodeId;
+    this.timers = opts.timers ?? realTimers;
     this.metrics = opts.registry ? new HostMetrics(opts.registry, () => this.groups.values()) : null;
   }
 
   start(): void {
     if (this.ticker) return;
-    this.ticker = setInterval(() => this.tick(), this.opts.tickMs);
-    this.ticker.unref();
+    this.ticker = this.timers.setInterval(() => this.tick(), this.opts.tickMs);
   }
 
   /** Stops ticking and waits for the running turn; groups stay registered (close them yourself). */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.ticker) clearInterval(this.ticker);
+    if (this.ticker) this.timers.clearInterval(this.ticker);
     this.ticker = null;
     await this.idle();
   }
 
-  addGroup(init: { id: number; node: RaftNode; storage: PartitionRaftStorage; machine: GroupMachine }): HostedGroup {
+  addGroup(init: { id: number; node: RaftNode; storage: PartitionRaftStorage; machine: GroupMachine; onRecovered?: () => void; label?: Readonly<Record<string, unknown>> }): HostedGroup {
     if (this.groups.has(init.id)) throw new Error(`raft group ${init.id} is already hosted`);
     const hs = init.storage.hardState();
     const g: HostedGroup = {
       ...init,
+      onRecovered: init.onRecovered,
+      label: init.label ?? {},
+      recovering: init.node.recovering,
       failed: null,
       removed: false,
       role: Role.Follower,
       quiesced: false,
       idleTicks: 0,
+      leaderlessTicks: 0,
       commitSeen: 0,
       durableTerm: hs.term,
       durableVote: hs.vote,
@@ -192,6 +216,7 @@ export class RaftHost {
         this.metrics?.refused.inc({ reason: 'sender' });
         continue;
       }
+      if (g.machine.admit && !g.machine.admit(m)) continue;
       // A heartbeat's answer is no reason for a quiet leader to wake; everything else is.
       if (m.type !== MessageType.HeartbeatResponse) this.unquiesce(g);
       if (g.node.step(m)) {
@@ -211,7 +236,7 @@ export class RaftHost {
       this.metrics.proposals.inc();
       let list = this.proposedAt.get(g);
       if (!list) this.proposedAt.set(g, (list = []));
-      list.push({ index: g.node.lastIndex, at: performance.now() });
+      list.push({ index: g.node.lastIndex, at: this.timers.now() });
     }
     this.markDirty(g);
   }
@@ -315,6 +340,7 @@ export class RaftHost {
       // Checked before ticking, so the heartbeat of the previous tick is the group's last message.
       if (g.role === Role.Leader && this.maybeQuiesce(g)) continue;
       g.node.tick();
+      if (g.node.recovering) this.noteLeaderless(g);
       try {
         g.machine.onTick?.();
       } catch (err) {
@@ -324,15 +350,34 @@ export class RaftHost {
     }
   }
 
+  /**
+   * A recovering replica votes only for a log past what it lost, so a group whose other replicas
+   * that hold it are gone elects nobody: that is the intended outcome (never lose acknowledged
+   * data), and it must be visible. Logged after 10 s without a leader, then once a minute.
+   */
+  private noteLeaderless(g: HostedGroup): void {
+    if (g.node.leader !== 0) {
+      g.leaderlessTicks = 0;
+      return;
+    }
+    g.leaderlessTicks++;
+    const ms = g.leaderlessTicks * this.opts.tickMs;
+    const first = Math.ceil(10_000 / this.opts.tickMs);
+    const every = Math.ceil(60_000 / this.opts.tickMs);
+    if (g.leaderlessTicks === first || (g.leaderlessTicks > first && (g.leaderlessTicks - first) % every === 0)) {
+      this.opts.logger.error(
+        { group: g.id, recoverTo: g.node.recoveryTarget, leaderlessMs: ms, ...g.label },
+        'replica recovering a lost log tail hears no leader: it votes only for a replica whose log is past what it lost, so the group stays without a leader until one that holds the lost entries is back',
+      );
+    }
+  }
+
   private markDirty(g: HostedGroup): void {
     if (g.removed) return;
     this.dirty.add(g);
     if (!this.running && !this.scheduled && !this.stopped) {
       this.scheduled = true;
-      setImmediate(() => {
-        this.scheduled = false;
-        this.runTurns();
-      });
+      this.timers.setImmediate(this.runTurnsSoon);
     }
   }
 
@@ -514,6 +559,10 @@ export class RaftHost {
       }
       if (rd.readStates.length > 0) g.machine.onReadStates?.(rd.readStates);
       g.node.advance();
+      if (g.recovering && !g.node.recovering) {
+        g.recovering = false;
+        g.onRecovered?.();
+      }
       this.noteCommit(g);
       this.trim(g);
       if (g.node.hasReady()) this.markDirty(g);
@@ -526,8 +575,13 @@ export class RaftHost {
   private noteCommit(g: HostedGroup): void {
     const c = g.node.commitIndex;
     if (c <= g.commitSeen) return;
+    // Only once the machine has been told it leads (the Ready that made the core leader may
+    // still be in its fsync while followers' acknowledgements already commit): a commit seen
+    // earlier would be used up unheard, and the new leader's high watermark would lag (and its
+    // acks=all answers wait) until the entries are applied.
+    if (g.role !== Role.Leader || g.node.role !== Role.Leader) return;
     g.commitSeen = c;
-    if (g.node.role === Role.Leader && g.machine.onLeaderCommit) {
+    if (g.machine.onLeaderCommit) {
       try {
         g.machine.onLeaderCommit(c);
       } catch (err) {
@@ -575,7 +629,7 @@ export class RaftHost {
   private observeCommit(g: HostedGroup, index: number): void {
     const list = this.proposedAt.get(g);
     if (!list || !this.metrics) return;
-    const now = performance.now();
+    const now = this.timers.now();
     let k = 0;
     while (k < list.length && (list[k] as { index: number }).index <= index) {
       this.metrics.commitLatency.observe((now - (list[k] as { at: number }).at) / 1000);
@@ -616,6 +670,18 @@ class HostMetrics {
     this.snapshots = get(
       'chronik_raft_snapshot_transfers_total',
       () => new Counter({ name: 'chronik_raft_snapshot_transfers_total', help: 'Raft snapshots sent to followers and installed from leaders', labelNames: ['direction'], registers: [registry] }),
+    );
+    get('chronik_raft_recovering_replicas', () =>
+      new Gauge({
+        name: 'chronik_raft_recovering_replicas',
+        help: 'Replicas hosted here whose log lost entries they may have acknowledged and that vote only for logs past them until a leader gives them back',
+        registers: [registry],
+        collect() {
+          let n = 0;
+          for (const g of groups()) if (!g.failed && g.node.recovering) n++;
+          this.set(n);
+        },
+      }),
     );
     get('chronik_raft_groups', () =>
       new Gauge({

@@ -11,6 +11,13 @@
  * - Producer state is kept twice: `committed` from applied entries only, and `live`, which adds
  *   the entries appended but not yet committed (every replica keeps both, so a new leader checks
  *   retries against everything in its log). A truncation rebuilds `live` from `committed`.
+ * - Transactions: a transactional batch opens its producer's transaction here, a marker (written
+ *   by `writeTxnMarker` for the coordinator) closes it. The last stable offset is the first
+ *   offset of the oldest transaction open in the applied state (else the applied end), so
+ *   read_committed readers see only decided data; aborted transactions go into the partition's
+ *   aborted-transactions index (log/txn-index.ts) when their marker is applied. A transactional
+ *   batch that would open a transaction is first verified with the transaction coordinator
+ *   (KIP-890), so a late or stray batch cannot leave a transaction hanging.
  * - ISR = the leader plus the voters that were caught up with it within replica.lag.time.max.ms.
  *   With fewer in-sync replicas than min.insync.replicas an acks=all produce gets
  *   NOT_ENOUGH_REPLICAS (19) before anything is appended.
@@ -18,15 +25,20 @@
 import type { Logger } from 'pino';
 import { ErrorCode, KafkaError } from '../kafka/protocol/errors.js';
 import { BatchField, readInt64, setLogAppendTime, validateBatches, type RecordBatchHeader } from '../kafka/protocol/records.js';
-import { ProducerStateTable } from '../coordinator/producer-state.js';
+import { ProducerStateTable, type TxnMarkerRef } from '../coordinator/producer-state.js';
 import type { AppendResult, ReadResult } from '../log/types.js';
+import { realTimers, type Timers } from '../platform/timers.js';
+import type { AbortedTxn, AbortedTxnIndex } from '../log/txn-index.js';
+import { buildTxnMarker } from '../kafka/protocol/txn-markers.js';
+import { producerEffect, producersAt, type ClosedTxn } from './partition-txns.js';
 import type { RaftNode } from '../raft/raft.js';
-import { NONE, Role, type Entry, type Snapshot, type SoftState } from '../raft/types.js';
+import { MessageType, NONE, Role, type Entry, type Message, type Snapshot, type SoftState } from '../raft/types.js';
 import { isBatchEntry } from './control-entries.js';
 import type { PartitionLimits } from './types.js';
 import type { PartitionRaftStorage, StoredBatch } from './partition-raft-storage.js';
 import type { ProducerBatchRef } from './producer-state-port.js';
 import { decodePartitionSnapshot, encodePartitionSnapshot } from './partition-snapshot.js';
+import { cutReply, SnapshotStager, type RecordsFetch, type RecordsReply, type RecordsRequest } from './snapshot-records.js';
 import { decodeConfChange } from '../raft/membership.js';
 import { ProposalCursor } from './proposal-cursor.js';
 import type { GroupMachine } from './raft-host.js';
@@ -45,11 +57,15 @@ export interface PartitionDataLog {
   read(offset: number, maxBytes: number, maxOffset: number): Promise<ReadResult>;
   offsetForTimestamp(ts: number): Promise<{ offset: number; timestamp: number } | null>;
   advanceLogStart(offset: number): Promise<void>;
+  /** Batches as stored from `offset` on, even below the log start (see FilePartitionLog). */
+  readStored(offset: number, maxBytes: number): Promise<ReadResult>;
 }
 
 /** The host's side of a replica: waking the loop after a proposal, raft ids of brokers. */
 export interface ReplicaHostPort {
   wake(group: number): void;
+  /** Hands messages from broker `from` to their groups' cores (RaftHost.receive). */
+  receive?(from: number, messages: readonly Message[]): number;
 }
 
 export interface RaftPartitionOptions {
@@ -69,12 +85,45 @@ export interface RaftPartitionOptions {
   readonly replicaLagTimeMaxMs: number;
   /** Whether the topic's cleanup.policy includes compact (read per retention pass). */
   readonly compacted: () => boolean;
+  /**
+   * Copies records from another replica for a snapshot that stands for them (see
+   * snapshot-records.ts). Without it a replicated compacted partition keeps its raft log, so no
+   * follower ever needs records its leader compacted.
+   */
+  readonly fetchRecords?: RecordsFetch;
+  /** The partition's aborted-transactions index (opened with its log). */
+  readonly txnIndex: AbortedTxnIndex;
   readonly logger: Logger;
+  /** Wall-clock ms (timestamps, ISR lag); default Date.now. */
   readonly now?: () => number;
+  /** The long-poll timers (default: Node's). */
+  readonly timers?: Timers;
 }
+
+/** What a produce carries beside its batches. */
+export interface AppendOptions {
+  /** The Produce request's transactional id (transactional batches need it). */
+  readonly transactionalId?: string | null;
+  /** Written by the brokers themselves (transactional offset commits): no sequence checks, no verification. */
+  readonly internal?: boolean;
+}
+
+/**
+ * Asks the transaction coordinator whether this partition is part of the producer's ongoing
+ * transaction: null if it is, else the error for the produce (KIP-890 verification).
+ */
+export type TxnVerifier = (
+  transactionalId: string,
+  producerId: number,
+  producerEpoch: number,
+  topic: string,
+  partition: number,
+) => Promise<{ code: number; message: string } | null>;
 
 interface Waiter {
   readonly offset: number;
+  /** Waits on the last stable offset (read_committed) rather than the high watermark. */
+  readonly stable: boolean;
   readonly wake: () => void;
 }
 
@@ -96,14 +145,24 @@ export interface ReplicaRestore {
   live: ProducerStateTable;
   uncommitted: Uncommitted[];
   maxTs: { timestamp: number; offset: number };
+  /** Committed aborts seen, in log order, and every committed marker (see ClosedTxn). */
+  aborted: AbortedTxn[];
+  closed: ClosedTxn[];
   visit: (b: StoredBatch) => void;
 }
 
+/** An entry past the commit point: a data batch (ref) or a marker. */
 interface Uncommitted {
   readonly index: number;
-  readonly ref: ProducerBatchRef;
+  readonly ref: ProducerBatchRef | null;
+  readonly marker: TxnMarkerRef | null;
   readonly baseOffset: number;
   readonly lastOffset: number;
+}
+
+function replay(table: ProducerStateTable, u: Uncommitted): void {
+  if (u.marker !== null) table.endTransaction(u.marker);
+  else if (u.ref !== null) table.record(u.ref, u.baseOffset, u.lastOffset);
 }
 
 const EMPTY: Buffer = Buffer.alloc(0);
@@ -111,16 +170,7 @@ const EMPTY: Buffer = Buffer.alloc(0);
 export const raftId = (nodeId: number): number => nodeId + 1;
 export const nodeIdOf = (raftIdValue: number): number => raftIdValue - 1;
 
-function refOf(h: RecordBatchHeader | Buffer): ProducerBatchRef {
-  if (Buffer.isBuffer(h)) {
-    return {
-      producerId: readInt64(h, BatchField.producerId),
-      producerEpoch: h.readInt16BE(BatchField.producerEpoch),
-      baseSequence: h.readInt32BE(BatchField.baseSequence),
-      recordCount: h.readInt32BE(BatchField.recordCount),
-      isTransactional: (h.readInt16BE(BatchField.attributes) & 0x10) !== 0,
-    };
-  }
+function refOf(h: RecordBatchHeader): ProducerBatchRef {
   return {
     producerId: h.producerId,
     producerEpoch: h.producerEpoch,
@@ -168,8 +218,16 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
   private isrValue: number[] = [];
   private closed = false;
   private deleted = false;
+  /** Copies the records of snapshots that stand for records (null: none are made or taken). */
+  private readonly stager: SnapshotStager | null;
+  /** Offset after the last applied entry: the last stable offset never passes it. */
+  private appliedOffset: number;
+  /** Transactions closed by committed markers since the raft snapshot (see partition-txns.ts). */
+  private closedTxns: ClosedTxn[] = [];
   /** Listeners for leadership and ISR changes (the cluster reports them to the controller). */
   onStateChange: (p: RaftPartition) => void = () => undefined;
+  /** KIP-890 verification of transactional produces; none: they are not verified. */
+  txnVerifier: TxnVerifier | null = null;
 
   constructor(opts: RaftPartitionOptions) {
     this.opts = opts;
@@ -182,9 +240,14 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
     this.selfId = raftId(opts.nodeId);
     this.appliedIndex = opts.node.appliedIndex;
     this.hwm = opts.storage.offsetAfter(this.appliedIndex) ?? opts.storage.snapshotOffset();
+    this.appliedOffset = this.hwm;
     this.liveRecordedTo = opts.storage.lastIndex();
     this.stableIndex = opts.storage.lastIndex();
     this.cursor = new ProposalCursor(opts.node, opts.storage);
+    this.stager =
+      opts.fetchRecords === undefined
+        ? null
+        : new SnapshotStager({ dir: opts.storage.dir, topic: opts.topic, partition: opts.partition, fetch: opts.fetchRecords, logger: opts.logger });
   }
 
   /**
@@ -197,6 +260,8 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
       live: new ProducerStateTable(),
       uncommitted: [],
       maxTs: { timestamp: -1, offset: -1 },
+      aborted: [],
+      closed: [],
       visit: () => undefined,
     };
     target.visit = (b) => {
@@ -204,11 +269,27 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
       const bytes = asBuffer(b.entry.data);
       const ts = readInt64(bytes, BatchField.maxTimestamp);
       if (b.index <= applied && ts > target.maxTs.timestamp) target.maxTs = { timestamp: ts, offset: b.lastOffset };
-      const ref = refOf(bytes);
-      if (ref.producerId < 0 || (bytes.readInt16BE(BatchField.attributes) & 0x20) !== 0) return;
-      target.live.record(ref, b.baseOffset, b.lastOffset);
-      if (b.index <= applied) target.committed.record(ref, b.baseOffset, b.lastOffset);
-      else target.uncommitted.push({ index: b.index, ref, baseOffset: b.baseOffset, lastOffset: b.lastOffset });
+      const fx = producerEffect(bytes);
+      if (fx === null) return;
+      const u: Uncommitted =
+        fx.kind === 'data'
+          ? { index: b.index, ref: fx.ref, marker: null, baseOffset: b.baseOffset, lastOffset: b.lastOffset }
+          : { index: b.index, ref: null, marker: fx.marker, baseOffset: b.baseOffset, lastOffset: b.lastOffset };
+      replay(target.live, u);
+      if (b.index > applied) {
+        target.uncommitted.push(u);
+        return;
+      }
+      if (fx.kind === 'data') {
+        target.committed.record(fx.ref, b.baseOffset, b.lastOffset);
+        return;
+      }
+      const ended = target.committed.endTransaction(fx.marker);
+      target.closed.push({ producerId: ended.producerId, firstOffset: ended.firstOffset, markerOffset: b.baseOffset });
+      if (!ended.commit && ended.firstOffset >= 0) {
+        const open = target.committed.firstOpenOffset();
+        target.aborted.push({ producerId: ended.producerId, firstOffset: ended.firstOffset, lastOffset: b.baseOffset, lastStableOffset: open ?? b.baseOffset + 1 });
+      }
     };
     return target;
   }
@@ -219,11 +300,20 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
     this.live = r.live;
     this.uncommitted = r.uncommitted;
     this.maxTs = r.maxTs;
+    this.closedTxns = r.closed.filter((c) => this.spansSegmentBase(c));
+    // The index files cover what lies below the raft snapshot; the scan rebuilt the rest.
+    this.opts.txnIndex.dropFrom(this.storage.snapshotOffset());
+    for (const a of r.aborted) this.opts.txnIndex.add(a);
   }
 
   /** The committed producer state (what a snapshot of this replica carries). */
   producerSnapshot(): ProducerStateTable {
     return ProducerStateTable.fromSnapshot(this.committed.snapshot());
+  }
+
+  /** The committed producer state with the transactions open at `offset` (a snapshot there). */
+  private producersAt(offset: number): ProducerStateTable {
+    return ProducerStateTable.fromSnapshot(producersAt(this.committed.snapshot(), offset, this.closedTxns));
   }
 
   // ------------------------------------------------------------ the Kafka view
@@ -265,7 +355,20 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
   }
 
   lastStableOffset(): number {
-    return this.hwm;
+    const open = this.committed.firstOpenOffset();
+    const stable = Math.min(this.hwm, open === null ? this.appliedOffset : Math.min(open, this.appliedOffset));
+    // As in Kafka: retention may take a transaction's first batches; the bound never precedes the log.
+    return Math.max(stable, Math.min(this.logStartOffset(), this.hwm));
+  }
+
+  /** Aborted transactions a read_committed read of [from, upTo) must report. */
+  abortedTransactions(from: number, upTo: number): Array<{ producerId: number; firstOffset: number }> {
+    return this.opts.txnIndex.collect(from, upTo).map((a) => ({ producerId: a.producerId, firstOffset: a.firstOffset }));
+  }
+
+  /** The transactions open in the applied state, oldest first (admin, tests). */
+  openTransactions(): Array<{ producerId: number; firstOffset: number }> {
+    return this.committed.openTransactions();
   }
 
   maxTimestamp(): { timestamp: number; offset: number } | null {
@@ -287,7 +390,7 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
     );
   }
 
-  append(batches: Buffer, acks: Acks): Promise<AppendResult> {
+  append(batches: Buffer, acks: Acks, opts: AppendOptions = {}): Promise<AppendResult> {
     if (this.closed) return Promise.reject(this.gone());
     if (!this.isLeader()) return Promise.reject(this.notLeader());
     let split: RecordBatchHeader[];
@@ -295,7 +398,7 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
       split = validateBatches(batches);
       const limits = this.opts.limits();
       const now = this.now();
-      for (const h of split) this.checkBatch(h, limits, now);
+      for (const h of split) this.checkBatch(h, limits, now, opts.internal === true);
       if (acks === -1) {
         const min = this.opts.minInsyncReplicas();
         const isr = this.isrValue.length;
@@ -309,6 +412,50 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
     } catch (err) {
       return Promise.reject(err);
     }
+    const verify = opts.internal === true ? null : this.unverified(split, opts);
+    if (verify instanceof KafkaError) return Promise.reject(verify);
+    if (verify !== null) return this.verifiedAppend(batches, acks, split, verify, opts);
+    return this.appendChecked(batches, acks, split, opts);
+  }
+
+  /**
+   * The transactional producer whose batch would open a transaction here, to verify with its
+   * coordinator first; null when nothing needs verifying (or no verifier is set).
+   */
+  private unverified(split: readonly RecordBatchHeader[], opts: AppendOptions): { transactionalId: string; producerId: number; producerEpoch: number } | KafkaError | null {
+    for (const h of split) {
+      if (!h.isTransactional) continue;
+      const transactionalId = opts.transactionalId;
+      if (transactionalId === undefined || transactionalId === null || transactionalId === '') {
+        return new KafkaError(ErrorCode.INVALID_REQUEST, `${this.topic}-${this.partition}: transactional batches need the request's transactionalId`);
+      }
+      if (this.txnVerifier === null || this.live.hasOpenTransaction(h.producerId)) return null;
+      return { transactionalId, producerId: h.producerId, producerEpoch: h.producerEpoch };
+    }
+    return null;
+  }
+
+  private async verifiedAppend(
+    batches: Buffer,
+    acks: Acks,
+    split: RecordBatchHeader[],
+    v: { transactionalId: string; producerId: number; producerEpoch: number },
+    opts: AppendOptions,
+  ): Promise<AppendResult> {
+    const verifier = this.txnVerifier;
+    const markersBefore = this.live.markerCount(v.producerId);
+    const refused = verifier === null ? null : await verifier(v.transactionalId, v.producerId, v.producerEpoch, this.topic, this.partition);
+    if (refused !== null) throw new KafkaError(refused.code, refused.message);
+    if (this.closed) throw this.gone();
+    if (!this.isLeader()) throw this.notLeader();
+    // A marker in the meantime ended the transaction the coordinator vouched for.
+    if (this.live.markerCount(v.producerId) !== markersBefore) {
+      throw new KafkaError(ErrorCode.INVALID_TXN_STATE, `${this.topic}-${this.partition}: the transaction of producer ${v.producerId} ended while its batch was verified`);
+    }
+    return this.appendChecked(batches, acks, split, opts);
+  }
+
+  private appendChecked(batches: Buffer, acks: Acks, split: RecordBatchHeader[], opts: AppendOptions): Promise<AppendResult> {
     const limits = this.opts.limits();
     const now = this.now();
     const term = this.soft.term;
@@ -318,7 +465,7 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
     let waitOffset = -1;
     for (const h of split) {
       const bytes = batches.subarray(h.position, h.position + h.sizeInBytes);
-      const ref = refOf(h);
+      const ref = opts.internal === true ? { ...refOf(h), internal: true } : refOf(h);
       let r: AppendResult;
       if (ref.producerId >= 0) {
         const check = this.live.check(ref);
@@ -341,7 +488,7 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
       r = proposed.result;
       if (ref.producerId >= 0) {
         this.live.record(ref, r.baseOffset, r.lastOffset);
-        this.uncommitted.push({ index: proposed.index, ref, baseOffset: r.baseOffset, lastOffset: r.lastOffset });
+        this.uncommitted.push({ index: proposed.index, ref, marker: null, baseOffset: r.baseOffset, lastOffset: r.lastOffset });
       }
       this.liveRecordedTo = proposed.index;
       lastIndex = proposed.index;
@@ -370,14 +517,13 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
     return { index: p.index, result: { baseOffset: p.baseOffset, lastOffset: p.lastOffset, logAppendTime } };
   }
 
-  private checkBatch(h: RecordBatchHeader, limits: PartitionLimits, now: number): void {
+  private checkBatch(h: RecordBatchHeader, limits: PartitionLimits, now: number, internal: boolean): void {
     const where = `${this.topic}-${this.partition}`;
     if (h.sizeInBytes > limits.maxMessageBytes) {
       throw new KafkaError(ErrorCode.MESSAGE_TOO_LARGE, `Record batch of ${h.sizeInBytes} bytes exceeds max.message.bytes ${limits.maxMessageBytes} of ${where}`);
     }
-    if (h.isTransactional) throw new KafkaError(ErrorCode.INVALID_TXN_STATE, 'Transactional produce is not supported by Chronik yet');
     if (h.isControl) throw new KafkaError(ErrorCode.INVALID_RECORD, 'Clients may not produce control batches');
-    if (limits.timestampType === 'CreateTime' && Number.isFinite(limits.timestampDifferenceMaxMs)) {
+    if (!internal && limits.timestampType === 'CreateTime' && Number.isFinite(limits.timestampDifferenceMaxMs)) {
       if (Math.abs(h.maxTimestamp - now) > limits.timestampDifferenceMaxMs) {
         throw new KafkaError(
           ErrorCode.INVALID_TIMESTAMP,
@@ -385,6 +531,31 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
         );
       }
     }
+  }
+
+  /**
+   * Writes a transaction marker (WriteTxnMarkers from the coordinator) and resolves with its
+   * offset once it is committed. Refused with the error of `ProducerStateTable.checkMarker`.
+   */
+  writeTxnMarker(m: TxnMarkerRef): Promise<number> {
+    if (this.closed) return Promise.reject(this.gone());
+    if (!this.isLeader()) return Promise.reject(this.notLeader());
+    const refused = this.live.checkMarker(m);
+    if (refused !== null) return Promise.reject(new KafkaError(refused.code, refused.message));
+    const now = this.now();
+    const term = this.soft.term;
+    const proposed = this.propose(buildTxnMarker(m, now), this.opts.limits().timestampType === 'LogAppendTime' ? now : -1, term);
+    if (proposed === null) return Promise.reject(this.notLeader());
+    // Like a produce: `live` changes before the host stores the marker (see onAppended).
+    this.unstored.set(proposed.index, this.node.term);
+    const r = proposed.result;
+    this.live.endTransaction(m);
+    this.uncommitted.push({ index: proposed.index, ref: null, marker: m, baseOffset: r.baseOffset, lastOffset: r.lastOffset });
+    this.liveRecordedTo = proposed.index;
+    this.opts.host.wake(this.group);
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.pending.push({ lastOffset: r.lastOffset, index: proposed.index, acks: -1, term, result: r, resolve, reject });
+    }).then((a) => a.baseOffset);
   }
 
   async read(offset: number, maxBytes: number, isolation: IsolationLevel): Promise<ReadResult> {
@@ -400,17 +571,20 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
     return this.opts.log.read(offset, maxBytes, limit);
   }
 
-  waitForData(offset: number, timeoutMs: number, signal: AbortSignal): Promise<void> {
-    if (this.hwm > offset || this.closed || signal.aborted || timeoutMs <= 0 || !this.isLeader()) return Promise.resolve();
+  waitForData(offset: number, timeoutMs: number, signal: AbortSignal, isolation: IsolationLevel = 0): Promise<void> {
+    const stable = isolation === 1;
+    const bound = stable ? this.lastStableOffset() : this.hwm;
+    if (bound > offset || this.closed || signal.aborted || timeoutMs <= 0 || !this.isLeader()) return Promise.resolve();
     return new Promise<void>((resolve) => {
+      const timers = this.opts.timers ?? realTimers;
       const done = (): void => {
-        clearTimeout(timer);
+        timers.clearTimeout(timer);
         signal.removeEventListener('abort', done);
         this.waiters.delete(waiter);
         resolve();
       };
-      const waiter: Waiter = { offset, wake: done };
-      const timer = setTimeout(done, timeoutMs);
+      const waiter: Waiter = { offset, stable, wake: done };
+      const timer = timers.setTimeout(done, timeoutMs);
       signal.addEventListener('abort', done, { once: true });
       this.waiters.add(waiter);
     });
@@ -420,6 +594,11 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
     if (this.closed) throw this.gone();
     if (!this.isLeader()) throw this.notLeader();
     const target = offset === -1 ? this.hwm : offset;
+    // Never into an open transaction's data: its marker could not be matched any more.
+    const open = this.committed.firstOpenOffset();
+    if (open !== null && target > open) {
+      throw new KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, `Cannot delete records before ${target}: ${this.topic}-${this.partition} has a transaction open since ${open}`);
+    }
     if (target < 0 || target > this.hwm) {
       throw new KafkaError(
         ErrorCode.OFFSET_OUT_OF_RANGE,
@@ -478,12 +657,16 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
       this.liveRecordedTo = e.index;
       if (!isBatchEntry(e)) continue;
       const bytes = asBuffer(e.data);
-      const ref = refOf(bytes);
-      if (ref.producerId < 0 || (bytes.readInt16BE(BatchField.attributes) & 0x20) !== 0) continue;
+      const fx = producerEffect(bytes);
+      if (fx === null) continue;
       const base = readInt64(bytes, BatchField.baseOffset);
       const last = base + bytes.readInt32BE(BatchField.lastOffsetDelta);
-      this.live.record(ref, base, last);
-      this.uncommitted.push({ index: e.index, ref, baseOffset: base, lastOffset: last });
+      const u: Uncommitted =
+        fx.kind === 'data'
+          ? { index: e.index, ref: fx.ref, marker: null, baseOffset: base, lastOffset: last }
+          : { index: e.index, ref: null, marker: fx.marker, baseOffset: base, lastOffset: last };
+      replay(this.live, u);
+      this.uncommitted.push(u);
     }
   }
 
@@ -504,19 +687,85 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
     for (const i of this.unstored.keys()) if (i >= index) this.unstored.delete(i);
     this.uncommitted = this.uncommitted.filter((u) => u.index < index);
     this.live = ProducerStateTable.fromSnapshot(this.committed.snapshot());
-    for (const u of this.uncommitted) this.live.record(u.ref, u.baseOffset, u.lastOffset);
+    for (const u of this.uncommitted) replay(this.live, u);
     this.liveRecordedTo = Math.min(this.liveRecordedTo, index - 1);
     this.stableIndex = Math.min(this.stableIndex, index - 1);
     this.cursor.reset();
     this.failPending((p) => p.index >= index, () => new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.topic}-${this.partition}: the entry was replaced by a new leader's`));
   }
 
+  /**
+   * Where the records a snapshot stands for must be copied from, or null when this replica has
+   * them (or the core will not install the snapshot: it has it committed or holds its last entry).
+   */
+  private recordsWanted(snap: Snapshot): { from: number; to: number } | null {
+    if (snap.index <= this.node.commitIndex || this.storage.term(snap.index) === snap.term) return null;
+    const data = decodePartitionSnapshot(snap.data);
+    // What this replica applied is committed, so its leader holds the same batches below it. The
+    // sender serves from its own log start if that is later; a compacted partition asks from its
+    // committed offset whatever the snapshot says (one taken before replicated partitions were
+    // compacted names the snapshot offset as log start although the records below it are kept).
+    const from = this.opts.compacted() ? this.hwm : Math.max(this.hwm, data.logStartOffset);
+    return from < data.offset ? { from, to: data.offset } : null;
+  }
+
+  /**
+   * Consulted by the host before a message reaches the core. A snapshot that stands for records
+   * this replica lacks is held back while they are copied from its sender into the staging file;
+   * once they are durable the message is handed to the core again (the sender also retries it).
+   */
+  admit(m: Message): boolean {
+    if (m.type !== MessageType.InstallSnapshot || m.snapshot === null || this.stager === null || this.closed) return true;
+    const snap = m.snapshot;
+    let wanted: { from: number; to: number } | null;
+    try {
+      wanted = this.recordsWanted(snap);
+    } catch {
+      return true; // the core's install reports the bad snapshot
+    }
+    if (wanted === null || this.stager.staged(snap) !== null) return true;
+    this.stager.begin(snap, nodeIdOf(m.from), wanted.from, wanted.to, (ok) => {
+      if (!ok || this.closed) return;
+      if (this.opts.host.receive) this.opts.host.receive(nodeIdOf(m.from), [m]);
+      else if (this.node.step(m)) this.opts.host.wake(this.group);
+    });
+    return false;
+  }
+
   /** A snapshot from the leader: install it (the log restarts where it says) and reset to it. */
   async installSnapshot(snap: Snapshot): Promise<void> {
     const data = decodePartitionSnapshot(snap.data);
-    await this.storage.installSnapshot(snap, data.offset);
+    const wanted = this.stager === null ? null : this.recordsWanted(snap);
+    const records = this.stager?.take(snap) ?? null;
+    try {
+      if (wanted !== null && (records === null || records.from > wanted.from)) {
+        // admit() lets no such snapshot through before its records are staged.
+        throw new Error(`${this.topic}-${this.partition}: snapshot ${snap.index} stands for records from ${wanted.from} that were not copied`);
+      }
+      await this.storage.installSnapshot(snap, data.offset, records);
+    } finally {
+      this.stager?.release();
+    }
     if (data.logStartOffset > this.opts.log.logStartOffset()) await this.opts.log.advanceLogStart(Math.min(data.logStartOffset, data.offset));
+    // Nothing below the snapshot is read here any more; what follows it is applied afresh.
+    await this.opts.txnIndex.reset();
     this.onSnapshotInstalled(snap, data.producers);
+  }
+
+  /**
+   * A peer installing a snapshot of this partition asks for the records it stands for: the
+   * committed batches of [from, to) as stored here, in pieces of about maxBytes.
+   */
+  async recordsFor(req: RecordsRequest): Promise<RecordsReply> {
+    if (this.closed) throw this.gone();
+    if (req.to > this.hwm) {
+      throw new KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, `${this.topic}-${this.partition}: records up to ${req.to} asked for, broker ${this.opts.nodeId} has them committed up to ${this.hwm}`);
+    }
+    // A log start moved on since the snapshot was taken (DeleteRecords, retention): from there.
+    const from = Math.max(req.from, this.opts.log.logStartOffset());
+    if (from >= req.to) return { next: req.to, batches: EMPTY };
+    const r = await this.opts.log.readStored(from, req.maxBytes);
+    return cutReply(r.records, from, req.to, req.maxBytes);
   }
 
   onTick(): void {
@@ -532,13 +781,16 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
    */
   async applyRetention(now: number): Promise<number> {
     if (this.closed) return 0;
-    let target = this.opts.log.retentionTarget(now);
-    // The log cleaner may only rewrite what the raft log no longer holds. A follower that needs
-    // compacted data would get a snapshot without it, so for now only a partition without other
-    // replicas compacts its raft log for the cleaner (up to its active segment).
-    if (this.opts.compacted() && this.replicas().length === 1) {
-      const bases = this.opts.log.segmentBaseOffsets();
-      target = Math.max(target, bases[bases.length - 1] ?? 0);
+    const retained = this.opts.log.retentionTarget(now);
+    let target = retained;
+    // The log cleaner may only rewrite what the raft log no longer holds, so a compacted
+    // partition compacts its raft log up to its newest segment that holds only applied
+    // (committed) entries. A follower that then needs what lies below gets a snapshot and copies
+    // those records from its leader (admit); without a way to copy them only a partition with no
+    // other replicas does this.
+    if (this.opts.compacted() && (this.stager !== null || this.replicas().length === 1)) {
+      const bound = Math.min(this.storage.offsetAfter(this.appliedIndex) ?? this.storage.snapshotOffset(), this.inSyncFloor());
+      for (const base of this.opts.log.segmentBaseOffsets()) if (base <= bound && base > target) target = base;
     }
     if (target > this.storage.snapshotOffset()) {
       const index = await this.storage.indexAt(target);
@@ -546,26 +798,53 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
         const conf = this.storage.confEntryAt(index - 1);
         const data = encodePartitionSnapshot({
           offset: target,
-          logStartOffset: Math.max(this.opts.log.logStartOffset(), target),
-          producers: this.producerSnapshot(),
+          // Where retention leaves the log start: a compacted partition keeps what lies below.
+          logStartOffset: Math.max(this.opts.log.logStartOffset(), retained),
+          producers: this.producersAt(target),
         });
+        // Aborts below the snapshot are no longer rebuilt from the log on start-up: on disk first.
+        await this.opts.txnIndex.persist(this.opts.log.segmentBaseOffsets());
         await this.storage.compactTo(index - 1, conf === null ? this.storage.snapshot().conf : decodeConfChange(conf.data).conf, data);
         this.opts.log.setDeletionFloor(target);
+        this.closedTxns = this.closedTxns.filter((c) => c.markerOffset >= target);
       }
     }
     this.opts.log.setCleanableBelow(this.storage.snapshotOffset());
-    return this.opts.log.applyRetention(now);
+    const deleted = await this.opts.log.applyRetention(now);
+    if (deleted > 0) {
+      this.opts.txnIndex.dropBelow(this.opts.log.logStartOffset());
+      await this.opts.txnIndex.persist(this.opts.log.segmentBaseOffsets());
+    }
+    return deleted;
+  }
+
+  /**
+   * Leading: the offset every in-sync follower has reached, so compaction for the cleaner never
+   * sends one that merely lags a little under load to a snapshot and a copy of the records (one
+   * out of the ISR gets them). Infinity elsewhere: a follower's compaction concerns nobody else.
+   */
+  private inSyncFloor(): number {
+    if (!this.isLeader()) return Infinity;
+    let floor = Infinity;
+    for (const nodeId of this.isrValue) {
+      if (nodeId === this.opts.nodeId) continue;
+      const match = this.node.progressOf(raftId(nodeId))?.match ?? 0;
+      floor = Math.min(floor, this.storage.offsetAfter(match) ?? this.storage.snapshotOffset());
+    }
+    return floor;
   }
 
   private onSnapshotInstalled(snap: Snapshot, producers: ProducerStateTable): void {
     this.committed = producers;
     this.live = ProducerStateTable.fromSnapshot(producers.snapshot());
     this.uncommitted = [];
+    this.closedTxns = [];
     this.unstored.clear();
     this.appliedIndex = snap.index;
     this.liveRecordedTo = snap.index;
     this.stableIndex = snap.index;
     this.hwm = this.storage.snapshotOffset();
+    this.appliedOffset = this.hwm;
   }
 
   /** Everything up to `index` is durable in the local log. */
@@ -584,8 +863,15 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
     const hwm = this.storage.offsetAfter(index);
     if (hwm === null || hwm <= this.hwm) return;
     this.hwm = hwm;
-    for (const w of this.waiters) if (w.offset < hwm) w.wake();
+    this.wakeWaiters();
     this.settlePending();
+  }
+
+  /** Wakes the long polls whose bound (high watermark, or last stable offset) passed their offset. */
+  private wakeWaiters(): void {
+    if (this.waiters.size === 0) return;
+    const lso = this.lastStableOffset();
+    for (const w of [...this.waiters]) if (w.offset < (w.stable ? lso : this.hwm)) w.wake();
   }
 
   /** Committed entries, in order. */
@@ -595,10 +881,11 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
     for (const e of entries) {
       if (!isBatchEntry(e)) continue;
       const bytes = asBuffer(e.data);
-      const ref = refOf(bytes);
-      if (ref.producerId < 0 || (bytes.readInt16BE(BatchField.attributes) & 0x20) !== 0) continue;
+      const fx = producerEffect(bytes);
+      if (fx === null) continue;
       const base = readInt64(bytes, BatchField.baseOffset);
-      this.committed.record(ref, base, base + bytes.readInt32BE(BatchField.lastOffsetDelta));
+      if (fx.kind === 'data') this.committed.record(fx.ref, base, base + bytes.readInt32BE(BatchField.lastOffsetDelta));
+      else this.applyMarker(fx.marker, base);
     }
     let k = 0;
     while (k < this.uncommitted.length && (this.uncommitted[k] as Uncommitted).index <= lastIndex) k++;
@@ -606,11 +893,31 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
     this.appliedIndex = lastIndex;
     const hwm = this.storage.offsetAfter(lastIndex);
     if (hwm === null) throw new Error(`${this.topic}-${this.partition}: no offset known after applied entry ${lastIndex}`);
-    if (hwm > this.hwm) {
-      this.hwm = hwm;
-      for (const w of this.waiters) if (w.offset < hwm) w.wake();
-    }
+    this.appliedOffset = hwm;
+    if (hwm > this.hwm) this.hwm = hwm;
+    this.wakeWaiters();
     this.settlePending();
+  }
+
+  /**
+   * Whether a segment starts inside the closed transaction (after its first offset, at or before
+   * its marker): only then can a snapshot be taken while it was open (snapshots are taken at
+   * segment starts, and segments rolled later start after the marker).
+   */
+  private spansSegmentBase(c: ClosedTxn): boolean {
+    if (c.firstOffset < 0) return false;
+    return this.opts.log.segmentBaseOffsets().some((b) => b > c.firstOffset && b <= c.markerOffset);
+  }
+
+  /** A committed marker at `offset`: the transaction is decided; an abort goes into the index. */
+  private applyMarker(m: TxnMarkerRef, offset: number): void {
+    const ended = this.committed.endTransaction(m);
+    const closed: ClosedTxn = { producerId: ended.producerId, firstOffset: ended.firstOffset, markerOffset: offset };
+    if (this.spansSegmentBase(closed)) this.closedTxns.push(closed);
+    if (!ended.commit && ended.firstOffset >= 0) {
+      const open = this.committed.firstOpenOffset();
+      this.opts.txnIndex.add({ producerId: ended.producerId, firstOffset: ended.firstOffset, lastOffset: offset, lastStableOffset: open ?? offset + 1 });
+    }
   }
 
   get applied(): number {
@@ -676,6 +983,7 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
   close(deleted = false): void {
     if (this.closed) return;
     this.closed = true;
+    this.stager?.close();
     this.deleted = deleted;
     this.failPending(() => true, () => this.gone());
     for (const w of [...this.waiters]) w.wake();

@@ -25,10 +25,15 @@ export interface ReplicatedPartition {
    * The partition may keep `batches` (and rewrite its offset fields) instead of copying it:
    * callers pass memory they will not touch again (produce passes the request's own bytes).
    */
-  append(batches: Buffer, acks: Acks): Promise<AppendResult>;
+  append(batches: Buffer, acks: Acks, opts?: { readonly transactionalId?: string | null; readonly internal?: boolean }): Promise<AppendResult>;
   read(offset: number, maxBytes: number, isolation: IsolationLevel): Promise<ReadResult>;
-  /** Resolves when the high watermark passes `offset`, or on timeout/abort (never rejects). */
-  waitForData(offset: number, timeoutMs: number, signal: AbortSignal): Promise<void>;
+  /**
+   * Resolves when the high watermark (read_committed: the last stable offset) passes `offset`,
+   * or on timeout/abort (never rejects).
+   */
+  waitForData(offset: number, timeoutMs: number, signal: AbortSignal, isolation?: IsolationLevel): Promise<void>;
+  /** The aborted transactions overlapping [from, upTo) that a read_committed reader must drop. */
+  abortedTransactions(from: number, upTo: number): ReadonlyArray<{ readonly producerId: number; readonly firstOffset: number }>;
   /**
    * OffsetForLeaderEpoch: the largest epoch <= `epoch` this log has and the offset where it
    * ended (the next epoch's start, or the log end for the current one); null if none.
@@ -49,7 +54,13 @@ export interface PartitionOffsetsAdmin {
   maxTimestamp(): { timestamp: number; offset: number } | null;
 }
 
-export type DataPartition = ReplicatedPartition & PartitionOffsetsAdmin;
+/** What the transaction coordinator asks of a partition leader (WriteTxnMarkers). */
+export interface PartitionTxnAdmin {
+  /** Writes a commit or abort marker; resolves with its offset once committed. Throws KafkaError. */
+  writeTxnMarker(m: { readonly producerId: number; readonly producerEpoch: number; readonly coordinatorEpoch: number; readonly commit: boolean }): Promise<number>;
+}
+
+export type DataPartition = ReplicatedPartition & PartitionOffsetsAdmin & PartitionTxnAdmin;
 
 /** Topic settings the append path enforces, read on every append so config changes apply at once. */
 export interface PartitionLimits {

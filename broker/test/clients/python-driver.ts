@@ -29,6 +29,11 @@ export function runOnce(lib: Lib, command: string, args: object, timeoutMs: numb
   });
 }
 
+/** One command of python_client.py with librdkafka (confluent-kafka): its last JSON line. */
+export function runConfluent(command: string, args: object, timeoutMs: number): Promise<Record<string, unknown>> {
+  return runOnce('confluent', command, args, timeoutMs);
+}
+
 function member(lib: Lib, bootstrap: string, topic: string, group: string): Promise<GroupMember> {
   const child = spawn(PYTHON, [SCRIPT, lib, 'member', JSON.stringify({ bootstrap, topic, group, run_s: 300 })], {
     stdio: ['pipe', 'pipe', 'pipe'],

@@ -10,6 +10,10 @@ Every command prints JSON lines on stdout; the test reads them. Commands:
   member    {bootstrap, topic, group, run_s}  a group member that prints events until run_s passes or stdin closes
             -> {"event": "assigned", "partitions": [...]} / {"event": "message", ...} / {"event": "done"}
   admin     {bootstrap, topic, partitions}  create, describe, add partitions, delete -> {"steps": [...]}
+  txn-produce  {bootstrap, topic, transactional_id, transactions: [{commit, messages: [{key, value, partition?}]}]}
+            (confluent only) each transaction flushed, then committed or aborted -> {"done": n}
+  read      {bootstrap, topic, isolation, count, timeout_s}  (confluent only; no group commits, from earliest)
+            -> {"messages": [{"partition", "offset", "key", "value"}]}
   produce-steady {bootstrap, topic, partitions, count, interval_ms}  (confluent only) idempotent
             acks=all, value "v<i>" to partition i % partitions every interval_ms
             -> {"delivered": [[partition, offset, value, seconds], ...], "errors": [...], "undelivered": n}
@@ -129,6 +133,53 @@ def confluent(command, a):
             out.append(rec)
         c.close()
         emit({"messages": out} if command == "consume" else {"event": "done"})
+        return
+
+    if command == "txn-produce":
+        p = Producer({"bootstrap.servers": a["bootstrap"], "transactional.id": a["transactional_id"], "linger.ms": 5})
+        p.init_transactions(60)
+        for t in a["transactions"]:
+            p.begin_transaction()
+            for m in t["messages"]:
+                kw = {"key": m.get("key"), "value": m["value"]}
+                if m.get("partition") is not None:
+                    kw["partition"] = m["partition"]
+                p.produce(a["topic"], **kw)
+            # Aborted records must reach the log (an abort before sending would just drop them).
+            p.flush(60)
+            if t["commit"]:
+                p.commit_transaction(60)
+            else:
+                p.abort_transaction(60)
+        emit({"done": len(a["transactions"])})
+        return
+
+    if command == "read":
+        c = Consumer({
+            "bootstrap.servers": a["bootstrap"],
+            "group.id": "reader-" + str(time.time()),
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            "isolation.level": a["isolation"],
+        })
+        c.subscribe([a["topic"]])
+        out = []
+        deadline = time.time() + a.get("timeout_s", 30)
+        while time.time() < deadline and len(out) < a["count"]:
+            msg = c.poll(0.2)
+            if msg is None or msg.error():
+                continue
+            out.append({"partition": msg.partition(), "offset": msg.offset(),
+                        "key": msg.key().decode() if msg.key() else None, "value": msg.value().decode()})
+        # A little longer: anything beyond `count` would be a record that should not be there.
+        extra_until = time.time() + a.get("linger_s", 2)
+        while time.time() < extra_until:
+            msg = c.poll(0.2)
+            if msg is not None and not msg.error():
+                out.append({"partition": msg.partition(), "offset": msg.offset(),
+                            "key": msg.key().decode() if msg.key() else None, "value": msg.value().decode()})
+        c.close()
+        emit({"messages": out})
         return
 
     if command == "admin":

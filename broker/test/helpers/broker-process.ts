@@ -20,6 +20,8 @@ export interface StartBrokerOptions {
   readonly httpPort?: number;
   /** How long to wait for /readyz; default 30 s. */
   readonly readyTimeoutMs?: number;
+  /** Sees the process's output as it comes, with the process (a test may kill it at a given line). */
+  readonly onOutput?: (text: string, child: ChildProcess) => void;
 }
 
 export interface ExitStatus {
@@ -130,6 +132,7 @@ class BrokerProcessHandle implements BrokerProcess {
       const text = chunk.toString('utf8');
       this.output.push(text);
       if (echo) process.stderr.write(text);
+      this.options.onOutput?.(text, child);
     };
     child.stdout?.on('data', collect);
     child.stderr?.on('data', collect);

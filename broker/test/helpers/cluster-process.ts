@@ -4,7 +4,7 @@
  * They start in parallel (a voter is ready only once the metadata group has a quorum).
  */
 import { createServer } from 'node:net';
-import { startBrokerProcess, type BrokerProcess } from './broker-process.js';
+import { startBrokerProcess, type BrokerProcess, type StartBrokerOptions } from './broker-process.js';
 import { tmpDataDir } from './tmp.js';
 
 export interface ClusterMember {
@@ -34,7 +34,7 @@ export interface ProcessCluster {
   /** kill -9 of one broker. */
   kill(nodeId: number): Promise<void>;
   /** Starts a stopped or killed broker again on its ports and data dir. */
-  start(nodeId: number): Promise<void>;
+  start(nodeId: number, opts?: Pick<StartBrokerOptions, 'onOutput'>): Promise<void>;
   /** Adds a broker outside the initial voters (it joins the running cluster). */
   add(): Promise<ClusterMember>;
   /** SIGTERM to all (SIGKILL after 20 s). */
@@ -97,8 +97,9 @@ export async function startCluster(o: ClusterOptions): Promise<ProcessCluster> {
     voters,
     ...(o.args ?? []),
   ];
-  const launch = (i: number, p: Ports, dir: string): Promise<BrokerProcess> =>
+  const launch = (i: number, p: Ports, dir: string, extra: Pick<StartBrokerOptions, 'onOutput'> = {}): Promise<BrokerProcess> =>
     startBrokerProcess({
+      ...extra,
       dataDir: dir,
       kafkaPort: p.kafka,
       httpPort: p.http,
@@ -132,11 +133,11 @@ export async function startCluster(o: ClusterOptions): Promise<ProcessCluster> {
     async kill(nodeId) {
       await cluster.member(nodeId).process.kill();
     },
-    async start(nodeId) {
+    async start(nodeId, opts) {
       const m = cluster.member(nodeId);
       if (!m.process.exited) return;
       const p = all[nodeId] as Ports;
-      m.process = await launch(nodeId, p, m.process.dataDir);
+      m.process = await launch(nodeId, p, m.process.dataDir, opts);
     },
     async add() {
       const i = members.length;

@@ -190,6 +190,7 @@ describe('a four-broker cluster with an admin token', () => {
     phase('load flowing');
     const before = await c.call('GetDecommissionStatus', { brokerId: 3 });
     expect(before.replicasRemaining).toBeGreaterThan(4);
+    expect(Number(before.bytesRemaining)).toBeGreaterThan(0);
     const started = await c.call('DecommissionBroker', { brokerId: 3 });
     expect(started.state).toBe('BROKER_STATE_DECOMMISSIONING');
     await eventually(
@@ -266,7 +267,7 @@ describe('a four-broker cluster with an admin token', () => {
     checkNoLoss(r.acked, await readAll(kafkaOf(cluster), 'moving', 8, r.acked.length));
   }, 300_000);
 
-  it('spreads replicas and preferred leaders evenly over five brokers after two join and a rebalance runs', async () => {
+  it('spreads replicas and preferred leaders evenly over five brokers after two join and a rebalance runs through a controller failover', async () => {
     await cluster.add();
     await cluster.add();
     const c = client(cluster.member(0).admin);
@@ -278,10 +279,27 @@ describe('a four-broker cluster with an admin token', () => {
     await eventually('load flowing', () => load.count() > 40);
     const out = sink();
     const err = sink();
-    const code = await runCtl(['--admin', cluster.member(4).admin, '--token-file', tokenFile, '--wait-timeout', '240', 'rebalance', '--wait', '--max-moves', '6'], {}, { out: out.stream, err: err.stream, pollMs: 300 });
-    console.log(`chronik ctl rebalance --wait:\n${err.text()}${out.text()}`);
+    const ctl = runCtl(['--admin', cluster.member(4).admin, '--token-file', tokenFile, '--wait-timeout', '240', 'rebalance', '--wait', '--max-moves', '6'], {}, { out: out.stream, err: err.stream, pollMs: 300 });
+    // After its first round, the controller dies: the run's progress is in the metadata, and the
+    // next controller plans its further rounds.
+    const watch = client(cluster.member(4).admin);
+    await eventually('the first rebalance round planned', async () => (await watch.call('GetRebalanceStatus')).movesPlanned > 0, 60_000);
+    const controller = (await watch.call('GetClusterStatus')).controllerId;
+    expect([0, 1, 2]).toContain(controller);
+    const started = await watch.call('GetRebalanceStatus');
+    await cluster.kill(controller);
+    await eventually('a new controller', async () => ((await watch.call('GetClusterStatus')).controllerId ?? -1) >= 0, 30_000);
+    const continued = await watch.call('GetRebalanceStatus');
+    expect(continued.id).toBe(started.id);
+    expect(continued.movesPlanned).toBeGreaterThanOrEqual(started.movesPlanned);
+    await cluster.start(controller);
+    const code = await ctl;
+    console.log(`chronik ctl rebalance --wait (controller ${controller} killed after ${started.movesPlanned} moves planned):\n${err.text()}${out.text()}`);
     expect(code).toBe(0);
+    // Each broker answers from its own metadata; the restarted one may trail by a moment.
+    await eventually('the restarted broker sees the rebalance done', async () => (await c.call('GetRebalanceStatus')).done, 30_000);
     const done = await c.call('GetRebalanceStatus');
+    expect(done.id).toBe(started.id);
     expect(done).toMatchObject({ done: true, inProgress: false });
     expect(done.movesPlanned).toBeGreaterThan(0);
     expect(done.movesDone).toBe(done.movesPlanned);

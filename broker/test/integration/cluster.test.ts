@@ -98,7 +98,12 @@ function loadUntilStopped(kafka: Kafka, topic: string, senders: number, partitio
 async function readAll(kafka: Kafka, topic: string, partitions: number): Promise<Map<number, { offset: number; value: string }[]>> {
   const admin = kafka.admin();
   await admin.connect();
-  const ends = await admin.fetchTopicOffsets(topic);
+  let ends: Awaited<ReturnType<typeof admin.fetchTopicOffsets>> = [];
+  // Right after a restart a leader may still move: kafkajs's admin passes NOT_LEADER_OR_FOLLOWER on.
+  await eventually(`the end offsets of ${topic}`, async () => {
+    ends = await admin.fetchTopicOffsets(topic);
+    return true;
+  });
   await admin.disconnect();
   const want = ends.reduce((n, e) => n + Number(e.high) - Number(e.low), 0);
   const out = new Map<number, { offset: number; value: string }[]>();

@@ -30,6 +30,7 @@ function fakePartition(topic: string, partition: number): ReplicatedPartition {
     append: () => Promise.reject(new Error('unused')),
     read: () => Promise.reject(new Error('unused')),
     waitForData: () => Promise.resolve(),
+    abortedTransactions: () => [],
     endOffsetForEpoch: () => null,
   };
 }

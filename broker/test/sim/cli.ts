@@ -8,6 +8,9 @@
  *   npm run sim -- --seed 42 --steps 300 --keep 0,5,9 --trace   replay a shrunk failure
  *   add --metadata to any of these to replicate the cluster metadata image (records from the
  *       controller commands, the image's invariants and equality across replicas checked)
+ *   add --many-lost-tails to lose log tails on several replicas at once and anywhere (safety
+ *       only: the cluster may rightly stay without a leader), or --ignore-lost-tail to restart
+ *       such replicas as if nothing happened (the bug the lost-tail recovery fixes)
  *
  * On a failure it prints the seed, shrinks the script and prints the shortest trace that replays it.
  */
@@ -42,22 +45,23 @@ function main(): number {
   const steps = intArg(args, 'steps', 300);
   const trace = args.has('trace');
   const metadata = args.has('metadata');
+  const faults = { manyLostTails: args.has('many-lost-tails'), ignoreLostTail: args.has('ignore-lost-tail') };
   if (args.has('seed')) {
     const seed = intArg(args, 'seed', 1);
     const keepArg = args.get('keep');
     const keep = keepArg === undefined ? undefined : new Set(keepArg.split(',').filter((s) => s !== '').map(Number));
-    const r = runSimulation({ seed, steps, trace, metadata, ...(keep !== undefined ? { keep } : {}) });
+    const r = runSimulation({ seed, steps, trace, metadata, ...faults, ...(keep !== undefined ? { keep } : {}) });
     if (trace) for (const line of r.trace) console.log(line);
     console.log(`seed ${seed}: ${r.ok ? 'ok' : `FAILED ${r.message}`} trace hash ${r.traceHash.toString(16)} ${fmt(r.stats)}`);
     return r.ok ? 0 : 1;
   }
   const seeds = intArg(args, 'seeds', 100);
   const from = intArg(args, 'from', 1);
-  const total: SimStats = { events: 0, messages: 0, proposals: 0, acked: 0, elections: 0, snapshotsSent: 0, crashes: 0, confChanges: 0, transfers: 0, reads: 0 };
+  const total: SimStats = { events: 0, messages: 0, proposals: 0, acked: 0, elections: 0, snapshotsSent: 0, crashes: 0, lostTails: 0, confChanges: 0, transfers: 0, reads: 0 };
   const started = Date.now();
   const failures: number[] = [];
   for (let seed = from; seed < from + seeds; seed++) {
-    const r = runSimulation({ seed, steps, metadata });
+    const r = runSimulation({ seed, steps, metadata, ...faults });
     for (const k of Object.keys(total) as (keyof SimStats)[]) total[k] += r.stats[k];
     if (!r.ok && args.has('keep-going')) {
       failures.push(seed);
@@ -65,10 +69,10 @@ function main(): number {
     } else if (!r.ok) {
       console.log(`seed ${seed} FAILED: ${r.message}`);
       console.log('shrinking...');
-      const s = shrinkFailure(seed, steps);
+      const s = shrinkFailure(seed, steps, 60_000, { metadata, ...faults });
       console.log(`shortest failing script: ${s.keep.length} of ${steps} actions (${s.runs} re-runs): ${s.result.message}`);
       for (const line of s.result.trace) console.log(line);
-      console.log(`replay: ${replayCommand(seed, steps, s.keep)}`);
+      console.log(`replay: ${replayCommand(seed, steps, s.keep, { metadata, ...faults })}`);
       return 1;
     }
     if (args.has('progress') && (seed - from + 1) % 50 === 0) console.log(`${seed - from + 1} seeds ok`);

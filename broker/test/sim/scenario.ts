@@ -11,6 +11,7 @@ export type ActionKind =
   | 'crash'
   | 'crash-leader'
   | 'restart'
+  | 'lose-tail'
   | 'partition'
   | 'isolate'
   | 'heal'
@@ -34,6 +35,7 @@ const WEIGHTS: [ActionKind, number][] = [
   ['crash', 4],
   ['crash-leader', 3],
   ['restart', 7],
+  ['lose-tail', 3],
   ['partition', 3],
   ['isolate', 3],
   ['heal', 5],

@@ -3,7 +3,10 @@
  * the action script, then greedy removal of single actions. Every candidate is a full,
  * deterministic re-run, so the result replays exactly with `--seed S --steps M --keep ...`.
  */
-import { runSimulation, type SimResult } from './world.js';
+import { runSimulation, type SimOptions, type SimResult } from './world.js';
+
+/** Options a failing run was made with besides its seed and script (kept while shrinking). */
+export type SimVariant = Pick<SimOptions, 'metadata' | 'manyLostTails' | 'ignoreLostTail'>;
 
 export interface Shrunk {
   readonly keep: number[];
@@ -11,12 +14,12 @@ export interface Shrunk {
   readonly runs: number;
 }
 
-export function shrinkFailure(seed: number, steps: number, budgetMs = 60_000): Shrunk {
+export function shrinkFailure(seed: number, steps: number, budgetMs = 60_000, variant: SimVariant = {}): Shrunk {
   const deadline = Date.now() + budgetMs;
   let runs = 0;
   const fails = (keep: number[]): boolean => {
     runs++;
-    return !runSimulation({ seed, steps, keep: new Set(keep) }).ok;
+    return !runSimulation({ ...variant, seed, steps, keep: new Set(keep) }).ok;
   };
   let keep = Array.from({ length: steps }, (_, i) => i);
 
@@ -38,10 +41,11 @@ export function shrinkFailure(seed: number, steps: number, budgetMs = 60_000): S
     }
     if (chunk === 1) break;
   }
-  const result = runSimulation({ seed, steps, keep: new Set(keep), trace: true });
+  const result = runSimulation({ ...variant, seed, steps, keep: new Set(keep), trace: true });
   return { keep, result, runs };
 }
 
-export function replayCommand(seed: number, steps: number, keep: number[]): string {
-  return `npm run sim -- --seed ${seed} --steps ${steps} --keep ${keep.join(',')} --trace`;
+export function replayCommand(seed: number, steps: number, keep: number[], variant: SimVariant = {}): string {
+  const flags = [variant.metadata === true ? ' --metadata' : '', variant.manyLostTails === true ? ' --many-lost-tails' : '', variant.ignoreLostTail === true ? ' --ignore-lost-tail' : ''].join('');
+  return `npm run sim -- --seed ${seed} --steps ${steps} --keep ${keep.join(',')}${flags} --trace`;
 }

@@ -1,7 +1,8 @@
 /**
  * A deterministic simulated cluster: virtual clock, a seeded network that drops, delays,
  * duplicates, reorders and partitions, disks that lose everything not fsynced when their node
- * crashes, and a script of client proposals, reads, membership changes, leadership transfers and
+ * crashes (and now and then a suffix of what was fsynced and acknowledged: a corrupt tail cut at
+ * start-up), and a script of client proposals, reads, membership changes, leadership transfers and
  * compactions. Every event is followed by the invariant checks; after the script the faults stop
  * and every acknowledged proposal must reach every member within a bound.
  */
@@ -16,6 +17,7 @@ import {
   Role,
   type ConfState,
   type Entry,
+  type LogPosition,
   type Message,
   type Ready,
 } from '../../src/raft/types.js';
@@ -51,6 +53,21 @@ export interface SimOptions {
   readonly metadata?: boolean;
   /** Metadata mode: this node skips every fifth record it applies (proves the checks catch divergence). */
   readonly divergeMetadataOn?: number;
+  /**
+   * Deliberately restart a node whose log lost its tail as if nothing happened (no new
+   * incarnation, votes at once): the behaviour before lost tails were detected, to prove the
+   * checks catch what it loses.
+   */
+  readonly ignoreLostTail?: boolean;
+  /**
+   * Lost tails anywhere: on several replicas at once, in groups of two voters, in tails holding
+   * configuration changes. Acknowledged data may then be gone from every copy, so the cluster may
+   * rightly stay without a leader: only safety is checked (liveness failures are not reported).
+   * By default a tail is lost only where the group keeps a quorum of complete replicas (one at a
+   * time, at least three voters, no configuration change in the lost part), and the cluster must
+   * recover.
+   */
+  readonly manyLostTails?: boolean;
 }
 
 export interface SimStats {
@@ -61,6 +78,7 @@ export interface SimStats {
   elections: number;
   snapshotsSent: number;
   crashes: number;
+  lostTails: number;
   confChanges: number;
   transfers: number;
   reads: number;
@@ -113,6 +131,25 @@ interface SimNode {
   reads: Map<number, number>;
   /** Metadata mode: the image after `applied`. */
   image: MetadataState;
+  /**
+   * As the broker's hard-state journal keeps it, durable with every fsync: the end of the log
+   * (what the replica may have acknowledged ends there), its incarnation, and what it must reach
+   * again while it recovers a lost tail.
+   */
+  bound: LogBound;
+}
+
+interface LogBound {
+  readonly last: LogPosition;
+  /** Voters of the configuration at the end of the log. */
+  readonly voters: number;
+  readonly incarnation: number;
+  readonly recoverTo: LogPosition | null;
+}
+
+function later(a: LogPosition, b: LogPosition | null): LogPosition {
+  if (b === null) return a;
+  return a.term > b.term || (a.term === b.term && a.index >= b.index) ? a : b;
 }
 
 const MESSAGE_NAMES: Record<number, string> = Object.fromEntries(Object.entries(MessageType).map(([k, v]) => [v, k]));
@@ -154,6 +191,7 @@ class World {
     elections: 0,
     snapshotsSent: 0,
     crashes: 0,
+    lostTails: 0,
     confChanges: 0,
     transfers: 0,
     reads: 0,
@@ -179,7 +217,7 @@ class World {
         inc: 0,
         storage,
         durable: storage.clone(),
-        raft: this.newRaft(id, storage, 0),
+        raft: this.newRaft(id, storage, 0, 0, null),
         syncing: null,
         applied: 0,
         hash: 0,
@@ -190,6 +228,7 @@ class World {
         proposals: new Map(),
         reads: new Map(),
         image: initialImage(),
+        bound: { last: { index: 0, term: 0 }, voters: storage.snapshot().conf.voters.length, incarnation: 0, recoverTo: null },
       };
       this.nodes[id] = node;
       this.side[id] = 0;
@@ -213,7 +252,7 @@ class World {
         this.stats.events++;
         this.handle(ev);
       }
-      this.checkLiveness();
+      if (this.opts.manyLostTails !== true) this.checkLiveness();
       return this.result(true);
     } catch (err) {
       const property = err instanceof InvariantViolation ? err.property : 'core assertion';
@@ -271,6 +310,7 @@ class World {
         if (!n.alive || n.inc !== ev.inc || n.syncing === null) return;
         this.mix(3, ev.node, n.storage.lastIndex());
         n.durable = n.storage.clone();
+        n.bound = { last: endOf(n.durable), voters: confOf(n.durable).voters.length, incarnation: n.raft.incarnation, recoverTo: n.raft.recoveryTarget };
         const rd = n.syncing;
         n.syncing = null;
         this.finish(n, rd);
@@ -493,6 +533,21 @@ class World {
         this.restart(down[rng.nextInt(down.length)] as SimNode);
         return;
       }
+      case 'lose-tail': {
+        // A crash, and a disk that comes back without the last entries it had fsynced (and so
+        // maybe acknowledged): the broker finds a corrupt tail and cuts it.
+        const n = pick();
+        const lose = 1 + rng.nextInt(12);
+        if (!this.mayLoseTail(n, lose, leader)) return;
+        if (n.alive) {
+          n.alive = false;
+          n.inc++;
+          n.syncing = null;
+          this.stats.crashes++;
+        }
+        this.restart(n, lose);
+        return;
+      }
       case 'partition': {
         for (let id = 1; id <= pool; id++) this.side[id] = rng.nextInt(2);
         this.note(`partition: ${this.side.slice(1).join('')}`);
@@ -576,6 +631,32 @@ class World {
     }
   }
 
+  /**
+   * Where a lost tail may strike. Never the only voter (nobody could give the entries back). By
+   * default only where the cluster is promised to recover as well: one replica short at a time,
+   * at least three voters, no configuration change in the part lost (the group keeps its quorum
+   * size), and another voter durably at least as up to date as the log before the loss (a
+   * recovering replica votes only for such a candidate; see raft.ts, "Lost tails").
+   */
+  private mayLoseTail(n: SimNode, lose: number, leader: SimNode | undefined): boolean {
+    const durableVoters = confOf(n.durable).voters.length;
+    if (this.opts.manyLostTails === true) return durableVoters >= 2;
+    const short = (o: SimNode): boolean => (o.alive ? o.raft.recovering : o.bound.recoverTo !== null);
+    if (this.nodes.some((o) => o !== undefined && o !== n && short(o))) return false;
+    if (durableVoters < 3 || (leader !== undefined && leader.raft.conf.voters.length < 3)) return false;
+    const d = n.durable;
+    const from = Math.max(d.snapshot().index + 1, d.lastIndex() - lose + 1);
+    const lost = from <= d.lastIndex() ? d.entries(from, d.lastIndex() + 1, Infinity) : [];
+    if (lost !== null && lost.some((e) => e.type === EntryType.ConfChange)) return false;
+    const end = endOf(d);
+    return confOf(d).voters.some((v) => {
+      const o = this.nodes[v];
+      if (o === undefined || o === n) return false;
+      const e = endOf(o.durable);
+      return e.term > end.term || (e.term === end.term && e.index >= end.index);
+    });
+  }
+
   /** Snapshot data: the hash, and in metadata mode the encoded image after it. */
   private stateBytes(n: SimNode): Uint8Array {
     const h = encodeHash(n.hash);
@@ -598,15 +679,38 @@ class World {
     if (this.tracing) this.note(`node ${n.id} compacts through ${n.applied}`);
   }
 
-  private restart(n: SimNode): void {
+  private restart(n: SimNode, loseEntries = 0): void {
     n.storage = n.durable.clone();
+    if (loseEntries > 0) {
+      const keep = Math.max(n.storage.snapshot().index, n.storage.lastIndex() - loseEntries);
+      if (keep < n.storage.lastIndex()) {
+        this.note(`node ${n.id} lost entries ${keep + 1}..${n.storage.lastIndex()} from its disk`);
+        this.stats.lostTails++;
+        n.storage.discardFrom(keep + 1);
+        n.durable = n.storage.clone();
+      }
+    }
+    // What the broker does at open (replication/lost-tail.ts): a log shorter than what it may have
+    // acknowledged, or than its commit, starts a new incarnation that recovers before it votes.
+    const b = n.bound;
+    const end = endOf(n.storage);
+    const lost = end.index < b.last.index || end.term !== b.last.term || n.storage.hardState().commit > end.index;
+    let recoverTo: LogPosition | null = null;
+    let incarnation = b.incarnation;
+    if (this.opts.ignoreLostTail !== true) {
+      // A replica that was the only voter has nobody to get the entries back from (the broker logs
+      // them as lost for good); one already recovering goes on recovering.
+      recoverTo = lost && b.voters > 1 ? later(b.last, b.recoverTo) : b.recoverTo;
+      if (recoverTo !== null) incarnation++;
+    }
+    n.bound = { last: end, voters: confOf(n.storage).voters.length, incarnation, recoverTo };
     n.inc++;
     n.alive = true;
     n.syncing = null;
     n.proposals.clear();
     n.reads.clear();
     const snap = n.storage.snapshot();
-    n.raft = this.newRaft(n.id, n.storage, n.inc);
+    n.raft = this.newRaft(n.id, n.storage, n.inc, incarnation, recoverTo);
     n.applied = snap.index;
     this.restoreState(n, snap.data);
     n.conf = snap.conf;
@@ -614,12 +718,16 @@ class World {
     n.lastCommit = n.raft.commitIndex;
     n.lastRole = n.raft.role;
     n.lastTerm = n.raft.term;
-    this.note(`node ${n.id} restarts (log ${n.storage.firstIndex()}..${n.storage.lastIndex()}, commit ${n.lastCommit})`);
+    this.note(
+      `node ${n.id} restarts (log ${n.storage.firstIndex()}..${n.storage.lastIndex()}, commit ${n.lastCommit}${n.raft.recovering ? `, recovering in incarnation ${incarnation}` : ''})`,
+    );
     this.pump(n);
   }
 
-  private newRaft(id: number, storage: MemoryStorage, inc: number): RaftNode {
+  private newRaft(id: number, storage: MemoryStorage, inc: number, incarnation: number, recoverTo: LogPosition | null): RaftNode {
     return new RaftNode({
+      incarnation,
+      ...(recoverTo !== null ? { recoverTo } : {}),
       id,
       group: 1,
       storage,
@@ -650,6 +758,9 @@ class World {
     const conf = leader.raft.conf;
     for (const id of [...conf.voters, ...conf.learners]) {
       const n = this.nodes[id] as SimNode;
+      if (n.raft.recovering) {
+        throw new InvariantViolation('liveness', `member ${id} still recovers its lost tail ${LIVENESS_BOUND} units after faults stopped`);
+      }
       if (n.applied < this.maxAcked) {
         throw new InvariantViolation(
           'liveness',
@@ -685,6 +796,20 @@ class World {
   private note(text: string): void {
     if (this.tracing) this.trace.push(`t=${this.now} ${text}`);
   }
+}
+
+/** The configuration in force at the end of a stored log (its latest ConfChange, else the snapshot's). */
+function confOf(s: MemoryStorage): ConfState {
+  const ents = s.entries(s.firstIndex(), s.lastIndex() + 1, Infinity) ?? [];
+  for (let i = ents.length - 1; i >= 0; i--) {
+    const e = ents[i] as Entry;
+    if (e.type === EntryType.ConfChange) return decodeConfChange(e.data).conf;
+  }
+  return s.snapshot().conf;
+}
+
+function endOf(s: MemoryStorage): LogPosition {
+  return { index: s.lastIndex(), term: s.term(s.lastIndex()) };
 }
 
 function describe(m: Message): string {

@@ -6,7 +6,8 @@
  */
 import type { DataCluster } from '../../cluster/types.js';
 import type { BrokerConfig } from '../../config/index.js';
-import type { CoordinatorNode, GroupMembership, GroupOffsets, ProducerIdSource } from '../../coordinator/index.js';
+import type { ConsumerGroups, CoordinatorNode, GroupMembership, GroupOffsets, ProducerIdSource, TransactionCoordinator } from '../../coordinator/index.js';
+import type { TxnVerifier } from '../../replication/raft-partition.js';
 import type { Logger } from '../../observability/logger.js';
 import { bodyAs, type BodyOf, type ResponseBodyOf } from '../protocol/messages/types.js';
 import type { ApiDef, MessageDef } from '../protocol/schema.js';
@@ -19,8 +20,14 @@ export interface ApiServices {
   readonly config: BrokerConfig;
   readonly logger: Logger;
   readonly groups: GroupMembership;
+  /** KIP-848 consumer groups. */
+  readonly consumerGroups: ConsumerGroups;
   readonly offsets: GroupOffsets;
   readonly producerIds: ProducerIdSource;
+  /** The transaction coordinator (of the transactional ids whose state partition this broker leads). */
+  readonly transactions: TransactionCoordinator;
+  /** KIP-890: whether a partition is in a producer's ongoing transaction (null), else why not. */
+  readonly verifyTransaction: TxnVerifier;
   /** The broker coordinating a group or transactional id, or null when none is available. */
   readonly coordinatorFor: (key: string, keyType: number) => Promise<CoordinatorNode | null>;
   /** Every API this broker serves (ApiVersions answers with it). */

@@ -13,6 +13,7 @@ import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { DescribeClusterRequest, DescribeClusterResponse } from '../protocol/messages/index.js';
 import { defineApi } from './api.js';
 import { AUTHORIZED_OPERATIONS_OMITTED } from './metadata.js';
+import { clientControllerId } from './controller-id.js';
 
 /** DescribeCluster endpointType values (KIP-919): 1 = brokers, 2 = controllers. */
 const ENDPOINT_TYPE_BROKERS = 1;
@@ -43,7 +44,7 @@ export const describeClusterApi = defineApi({
       errorMessage: null,
       endpointType: ENDPOINT_TYPE_BROKERS,
       clusterId: cluster.clusterId,
-      controllerId: cluster.controllerId(),
+      controllerId: clientControllerId(cluster),
       brokers: cluster.brokers().map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
       clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? ALL_CLUSTER_OPERATIONS : AUTHORIZED_OPERATIONS_OMITTED,
     };

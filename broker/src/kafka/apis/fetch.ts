@@ -6,8 +6,13 @@
  * Fetch sessions (KIP-227) are not kept: every answer carries sessionId 0, so clients send full
  * fetches.
  *
- * Versions: from the first that carries the isolation level and the last stable offset
- * (read_committed, isolationLevel 1, reads up to it); v13+ names topics by id.
+ * Transactions: read_committed (isolationLevel 1) reads up to the last stable offset, long-polls
+ * on it, and each partition's answer lists the aborted transactions (producer id, first offset)
+ * that overlap the batches returned, so the client drops their records; read_uncommitted reads
+ * to the high watermark and gets null there. Markers are returned like any control batch.
+ *
+ * Versions: from the first that carries the isolation level and the last stable offset; v13+
+ * names topics by id.
  *
  * Errors: FETCH_SESSION_ID_NOT_FOUND (70) for a request naming a session; per partition
  * UNKNOWN_TOPIC_OR_PARTITION (3), UNKNOWN_TOPIC_ID (100), NOT_LEADER_OR_FOLLOWER (6),
@@ -16,7 +21,7 @@
 import type { DataPartition, IsolationLevel } from '../../replication/types.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { FetchRequest, FetchResponse, type BodyOf, type ElementOf, type ResponseBodyOf } from '../protocol/messages/index.js';
-import { LOG_OVERHEAD } from '../protocol/records.js';
+import { LOG_OVERHEAD, readInt64 } from '../protocol/records.js';
 import { ZERO_UUID } from '../protocol/schema.js';
 import { defineApi, type ApiServices } from './api.js';
 import { errorOutcome, leaderEpochError } from './data-common.js';
@@ -43,6 +48,19 @@ export function trimToWholeBatches(records: Buffer, limit: number, minOne: boole
     end += size;
   }
   return end === records.length ? records : records.subarray(0, end);
+}
+
+/** Offset after the last of the whole batches in `records`. */
+function nextOffsetOf(records: Buffer): number {
+  let pos = 0;
+  let next = -1;
+  while (pos + LOG_OVERHEAD <= records.length) {
+    const size = records.readInt32BE(pos + 8) + LOG_OVERHEAD;
+    if (pos + size > records.length) break;
+    next = readInt64(records, pos) + records.readInt32BE(pos + 23) + 1;
+    pos += size;
+  }
+  return next;
 }
 
 /** One partition slot of the request, resolved once and re-read on every long-poll round. */
@@ -112,7 +130,7 @@ export const fetchApi = defineApi({
       bytes: number;
       anyError: boolean;
       /** Offsets to wait beyond, per readable partition. */
-      waits: { partition: DataPartition; offset: number }[];
+      waits: { partition: DataPartition; offset: number; isolation: IsolationLevel }[];
     }
 
     async function readRound(
@@ -141,21 +159,23 @@ export const fetchApi = defineApi({
             const lso = p.lastStableOffset();
             const limit = Math.min(Math.max(s.req.partitionMaxBytes, 0), Math.max(remaining, 0));
             let records: Buffer = EMPTY;
+            let aborted: FetchPartitionResponse['abortedTransactions'] = isolation === 1 ? [] : null;
             if (limit > 0 || !haveData) {
               const r = await p.read(s.req.fetchOffset, Math.max(limit, 1), isolation);
               records = trimToWholeBatches(r.records, limit, !haveData);
+              if (isolation === 1 && records.length > 0) aborted = p.abortedTransactions(s.req.fetchOffset, nextOffsetOf(records));
             }
             if (records.length > 0) haveData = true;
             remaining -= records.length;
             bytes += records.length;
-            waits.push({ partition: p, offset: Math.max(s.req.fetchOffset, isolation === 1 ? lso : hwm) });
+            waits.push({ partition: p, offset: Math.max(s.req.fetchOffset, isolation === 1 ? lso : hwm), isolation });
             partitions.push({
               partitionIndex: s.req.partition,
               errorCode: ErrorCode.NONE,
               highWatermark: hwm,
               lastStableOffset: lso,
               logStartOffset: p.logStartOffset(),
-              abortedTransactions: isolation === 1 ? [] : null,
+              abortedTransactions: aborted,
               preferredReadReplica: -1,
               records,
             });
@@ -192,7 +212,7 @@ export const fetchApi = defineApi({
       };
       signal.addEventListener('abort', stopAll, { once: true });
       try {
-        await Promise.race(waits.map((w, i) => w.partition.waitForData(w.offset, timeoutMs, (stops[i] as AbortController).signal)));
+        await Promise.race(waits.map((w, i) => w.partition.waitForData(w.offset, timeoutMs, (stops[i] as AbortController).signal, w.isolation)));
       } finally {
         signal.removeEventListener('abort', stopAll);
         stopAll(); // releases the waiters still parked on the other partitions

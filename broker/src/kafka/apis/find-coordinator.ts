@@ -1,14 +1,14 @@
 /**
- * FindCoordinator (10): the broker coordinating a group: the leader of the `__consumer_offsets`
- * partition that owns it (coordinator/group-partition.ts). Transactional ids (key type 1) are
- * answered the same way so clients get a clear answer, and InitProducerId then explains that
- * transactions are not supported.
+ * FindCoordinator (10): the broker coordinating a group (key type 0: the leader of the
+ * `__consumer_offsets` partition that owns it) or a transactional id (key type 1: the leader of
+ * its `__transaction_state` partition); partitions are chosen as Kafka does
+ * (coordinator/group-partition.ts). The first request of a kind creates its topic.
  *
  * Versions: v1+ carry the key type; v4+ batch keys, each answered on its own; earlier versions
  * carry one key.
  *
- * Errors, per key: INVALID_REQUEST (42) for an unknown key type, INVALID_GROUP_ID (24) for an empty
- * group id, COORDINATOR_NOT_AVAILABLE (15) while the owning partition has no leader (the first
+ * Errors, per key: INVALID_REQUEST (42) for an unknown key type or an empty transactional id,
+ * INVALID_GROUP_ID (24) for an empty group id, COORDINATOR_NOT_AVAILABLE (15) while the owning partition has no leader (the first
  * request creates `__consumer_offsets` and waits a little for its leaders).
  */
 import { ErrorCode } from '../protocol/errors.js';
@@ -26,6 +26,7 @@ async function answer(coordinatorFor: ApiServices['coordinatorFor'], key: string
     return none(ErrorCode.INVALID_REQUEST, `keyType ${keyType} is not supported (0 = group, 1 = transaction)`);
   }
   if (key === '' && keyType === KEY_TYPE_GROUP) return none(ErrorCode.INVALID_GROUP_ID, 'key (group id) must not be empty');
+  if (key === '' && keyType === KEY_TYPE_TRANSACTION) return none(ErrorCode.INVALID_REQUEST, 'key (transactional id) must not be empty');
   const node = await coordinatorFor(key, keyType);
   if (node === null) return none(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'the coordinator is not available yet');
   return { key, nodeId: node.nodeId, host: node.host, port: node.port, errorCode: ErrorCode.NONE, errorMessage: null };

@@ -1,27 +1,30 @@
 /**
- * InitProducerId (22): a producer id for an idempotent producer.
+ * InitProducerId (22): a producer id and epoch for an idempotent or transactional producer.
  *
  * - Without a transactional id every call gets a fresh producer id with epoch 0, from the
- *   fsync-backed block allocator, whatever producerId/producerEpoch (v3+) it carries. That is
- *   what Kafka does: epoch bumping exists to fence zombie instances of one transactional id, and
- *   an idempotent producer bumps its epoch on its own (KIP-360). Honouring the fields here would
+ *   controller's blocks, whatever producerId/producerEpoch (v3+) it carries. That is what Kafka
+ *   does: epoch bumping exists to fence zombie instances of one transactional id, and an
+ *   idempotent producer bumps its epoch on its own (KIP-360). Honouring the fields here would
  *   even be harmful: @platformatic/kafka sends producerId 0 / epoch 0 on first use, so bumping
  *   "its" id would hand several producers the same id. Kafka's validation is kept: exactly one of
  *   producerId/producerEpoch being -1 is INVALID_REQUEST.
- * - A non-null transactionalId is refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED (53):
- *   transactions are not implemented, and both kafkajs and librdkafka treat 53 as definitive and
- *   surface it to the application at once, where a "retriable" code would make them retry forever.
+ * - With a transactional id the request goes to that id's transaction coordinator
+ *   (coordinator/txn-coordinator.ts): a new id gets a producer id with epoch 0, a known one its
+ *   epoch bumped, which fences older instances; an ongoing transaction is aborted first
+ *   (CONCURRENT_TRANSACTIONS until that is done; clients retry). The transaction timeout must be
+ *   within transaction.max.timeout.ms.
  *
- * Versions: v3+ carry the producer id and epoch of a producer asking again.
+ * Versions: v3+ carry the producer id and epoch of a producer asking again; v4+ know
+ * PRODUCER_FENCED (INVALID_PRODUCER_EPOCH before); v5+ TRANSACTION_ABORTABLE.
  *
- * Errors: TRANSACTIONAL_ID_AUTHORIZATION_FAILED (53), INVALID_REQUEST (42), COORDINATOR_NOT_AVAILABLE
- * (15) when allocation fails.
+ * Errors: INVALID_REQUEST (42), INVALID_TRANSACTION_TIMEOUT (50), NOT_COORDINATOR (16),
+ * COORDINATOR_LOAD_IN_PROGRESS (14), CONCURRENT_TRANSACTIONS (51), PRODUCER_FENCED (90),
+ * COORDINATOR_NOT_AVAILABLE (15) when allocation fails.
  */
 import { ErrorCode } from '../protocol/errors.js';
 import { InitProducerIdRequest, InitProducerIdResponse, type ResponseBodyOf } from '../protocol/messages/index.js';
 import { defineApi, type ApiServices } from './api.js';
-
-export const TRANSACTIONAL_ID_AUTHORIZATION_FAILED = 53;
+import { txnErrorFor } from './txn-common.js';
 
 function reply(errorCode: number, producerId = -1, producerEpoch = -1): ResponseBodyOf<typeof InitProducerIdResponse> {
   return { throttleTimeMs: 0, errorCode, producerId, producerEpoch };
@@ -32,13 +35,14 @@ export const initProducerIdApi = defineApi({
   request: InitProducerIdRequest,
   response: InitProducerIdResponse,
   versions: { min: 0, max: 5 },
-  create: ({ producerIds, logger }: Pick<ApiServices, 'producerIds' | 'logger'>) => async (req, ctx) => {
-    if (req.transactionalId !== null) {
-      logger.warn({ transactionalId: req.transactionalId, clientId: ctx.clientId }, 'refused InitProducerId: transactions are not supported');
-      return reply(TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
-    }
+  create: ({ producerIds, transactions, logger }: Pick<ApiServices, 'producerIds' | 'transactions' | 'logger'>) => async (req, ctx) => {
     // Before v3 both read as -1.
     if ((req.producerId === -1) !== (req.producerEpoch === -1)) return reply(ErrorCode.INVALID_REQUEST);
+    if (req.transactionalId !== null) {
+      const expected = req.producerId === -1 ? null : { producerId: req.producerId, producerEpoch: req.producerEpoch };
+      const r = await transactions.initProducerId(req.transactionalId, req.transactionTimeoutMs, expected);
+      return reply(txnErrorFor(r.errorCode, ctx.apiVersion, 4, 5), r.producerId, r.producerEpoch);
+    }
     try {
       return reply(ErrorCode.NONE, await producerIds.allocate(), 0);
     } catch (err) {

@@ -1,7 +1,7 @@
 /**
- * ListGroups (16): the groups this broker coordinates, optionally filtered by state and type.
- * Every group here is a classic group (KIP-848 consumer groups are not implemented), so a type
- * filter without "classic" lists none.
+ * ListGroups (16): the groups this broker coordinates, optionally filtered by state and type:
+ * "classic" groups and "consumer" groups (the KIP-848 protocol), whose states are Empty,
+ * Assigning, Reconciling and Stable.
  *
  * Versions: v4+ filter by state (case-insensitive) and report each group's state; v5+ filter by
  * type and report it.
@@ -21,11 +21,11 @@ export const listGroupsApi = defineApi({
     // Versions without the filters read them as empty: no filter.
     const states = req.statesFilter;
     const types = req.typesFilter.map((t) => t.toLowerCase());
-    const listed = types.length > 0 && !types.includes('classic') ? [] : groups.list(states);
+    const listed = groups.list(states).filter((g) => types.length === 0 || types.includes(g.groupType));
     return {
       throttleTimeMs: 0,
       errorCode: ErrorCode.NONE,
-      groups: listed.map((g) => ({ groupId: g.groupId, protocolType: g.protocolType, groupState: g.groupState, groupType: 'classic' })),
+      groups: listed.map((g) => ({ groupId: g.groupId, protocolType: g.protocolType, groupState: g.groupState, groupType: g.groupType })),
     };
   },
 });

@@ -4,7 +4,8 @@
  * the first offset at or after a timestamp (-1 when there is none).
  *
  * Versions: v0 answers in the old shape (a list of offsets); v2+ carries the isolation level
- * (read_committed: latest is the last stable offset); v4+ checks the current leader epoch.
+ * (read_committed: latest is the last stable offset, and a lookup by timestamp or the max
+ * timestamp finds nothing at or past it, as in Kafka); v4+ checks the current leader epoch.
  *
  * Errors, per partition: INVALID_REQUEST (42) for a partition named twice or an unknown special
  * timestamp, UNKNOWN_TOPIC_OR_PARTITION (3), NOT_LEADER_OR_FOLLOWER (6), FENCED_LEADER_EPOCH (74),
@@ -36,13 +37,19 @@ async function lookup(p: DataPartition, timestamp: number, readCommitted: boolea
     case EARLIEST_LOCAL_TIMESTAMP:
       return { offset: p.logStartOffset(), timestamp: -1 };
     case MAX_TIMESTAMP:
-      return p.maxTimestamp() ?? { offset: -1, timestamp: -1 };
+      return stableOnly(p.maxTimestamp(), p, readCommitted);
     case LATEST_TIERED_TIMESTAMP:
       return { offset: -1, timestamp: -1 };
     default:
       if (timestamp < 0) throw new KafkaError(ErrorCode.INVALID_REQUEST, `Unknown special timestamp ${timestamp}`);
-      return (await p.offsetForTimestamp(timestamp)) ?? { offset: -1, timestamp: -1 };
+      return stableOnly(await p.offsetForTimestamp(timestamp), p, readCommitted);
   }
+}
+
+/** A found offset, or "none" when read_committed may not see it yet. */
+function stableOnly(found: { offset: number; timestamp: number } | null, p: DataPartition, readCommitted: boolean): { offset: number; timestamp: number } {
+  if (found === null || (readCommitted && found.offset >= p.lastStableOffset())) return { offset: -1, timestamp: -1 };
+  return found;
 }
 
 export const listOffsetsApi = defineApi({

@@ -18,6 +18,7 @@ import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { MetadataRequest, MetadataResponse, type BodyOf, type ElementOf, type ResponseBodyOf } from '../protocol/messages/index.js';
 import { ZERO_UUID } from '../protocol/schema.js';
 import { defineApi, type ApiServices } from './api.js';
+import { clientControllerId } from './controller-id.js';
 
 /** "No authorized operations were computed" in Kafka's encoding (INT32 min). */
 export const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
@@ -99,7 +100,7 @@ export const metadataApi = defineApi({
         throttleTimeMs: 0,
         brokers: cluster.brokers().map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
         clusterId: cluster.clusterId,
-        controllerId: cluster.controllerId(),
+        controllerId: clientControllerId(cluster),
         topics,
         clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
       };

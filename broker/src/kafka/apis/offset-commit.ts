@@ -4,7 +4,9 @@
  * generation must be current.
  *
  * Versions: v1+ carry the member and generation; v2-4 an explicit retention time; v6+ the leader
- * epoch of each offset; v7+ group.instance.id.
+ * epoch of each offset; v7+ group.instance.id. To a consumer-protocol group (KIP-848) the
+ * generation is the member epoch: v9+ answer a stale one with STALE_MEMBER_EPOCH (113), older
+ * versions with ILLEGAL_GENERATION.
  *
  * Errors, per partition: INVALID_GROUP_ID (24), NOT_COORDINATOR (16), COORDINATOR_NOT_AVAILABLE
  * (15), ILLEGAL_GENERATION (22), UNKNOWN_MEMBER_ID (25), REBALANCE_IN_PROGRESS (27),
@@ -22,8 +24,9 @@ export const offsetCommitApi = defineApi({
   versions: { min: 0, max: 9 },
   // Fields a version lacks arrive as their defaults: generation and retention -1, no member, no
   // instance id, leader epoch -1; which is what the coordinator takes as "not given".
-  create: ({ offsets }: Pick<ApiServices, 'offsets'>) => async (req) => {
+  create: ({ offsets }: Pick<ApiServices, 'offsets'>) => async (req, ctx) => {
     const errors = await offsets.commitOffsets({
+      apiVersion: ctx.apiVersion,
       groupId: req.groupId,
       generationId: req.generationIdOrMemberEpoch,
       memberId: req.memberId,

@@ -6,8 +6,14 @@
  *
  * Versions: only those that carry magic-2 record batches, the one format the log stores.
  *
- * Errors, per partition: INVALID_REQUIRED_ACKS (21), INVALID_TXN_STATE (48) for transactional
- * batches (not supported yet), UNKNOWN_TOPIC_OR_PARTITION (3), INVALID_TOPIC_EXCEPTION (17) for
+ * Transactional batches need the request's transactionalId; the partition checks them against
+ * the producer's open transaction and, when they would open one, with the transaction
+ * coordinator (KIP-890: the partition must have been added with AddPartitionsToTxn).
+ *
+ * Errors, per partition: INVALID_REQUIRED_ACKS (21), INVALID_REQUEST (42) for transactional
+ * batches without a transactionalId, INVALID_TXN_STATE (48) for a batch that does not fit the
+ * producer's transaction, TRANSACTION_ABORTABLE (120) / INVALID_PRODUCER_ID_MAPPING (49) /
+ * PRODUCER_FENCED (90) when the coordinator disowns it, UNKNOWN_TOPIC_OR_PARTITION (3), INVALID_TOPIC_EXCEPTION (17) for
  * internal topics, NOT_LEADER_OR_FOLLOWER (6), CORRUPT_MESSAGE (2), REQUEST_TIMED_OUT (7), and what
  * the partition refuses a batch with (MESSAGE_TOO_LARGE 10, OUT_OF_ORDER_SEQUENCE_NUMBER 45,
  * INVALID_PRODUCER_EPOCH 47, ...).
@@ -24,6 +30,16 @@ type PartitionProduceResponse = ElementOf<TopicProduceResponse['partitionRespons
 
 function failed(index: number, code: number, message: string | null): PartitionProduceResponse {
   return { index, errorCode: code, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, recordErrors: [], errorMessage: message };
+}
+
+/**
+ * A verification refusal as the produce's version knows it: Produce reports a fenced epoch as
+ * INVALID_PRODUCER_EPOCH in every version (KIP-588), and TRANSACTION_ABORTABLE exists from v11.
+ */
+function produceErrorFor(code: number, version: number): number {
+  if (code === ErrorCode.PRODUCER_FENCED) return ErrorCode.INVALID_PRODUCER_EPOCH;
+  if (code === ErrorCode.TRANSACTION_ABORTABLE && version < 11) return ErrorCode.INVALID_TXN_STATE;
+  return code;
 }
 
 function isAcks(acks: number): acks is Acks {
@@ -48,13 +64,21 @@ export const produceApi = defineApi({
       }
     }
 
-    async function produceOne(topic: string, index: number, records: Buffer | null, acks: Acks, timeoutMs: number): Promise<PartitionProduceResponse> {
+    async function produceOne(
+      topic: string,
+      index: number,
+      records: Buffer | null,
+      acks: Acks,
+      timeoutMs: number,
+      transactionalId: string | null,
+      version: number,
+    ): Promise<PartitionProduceResponse> {
       try {
         const partition = cluster.partition(topic, index);
         if (!partition) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Partition ${index} of topic '${topic}' does not exist`);
         if (!partition.isLeader()) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `This broker does not lead ${topic}-${index}`);
         if (!records || records.length === 0) throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, `Produce to ${topic}-${index} carries no records`);
-        const r = await withTimeout(partition.append(records, acks), timeoutMs, `Produce to ${topic}-${index}`);
+        const r = await withTimeout(partition.append(records, acks, { transactionalId }), timeoutMs, `Produce to ${topic}-${index}`);
         return {
           index,
           errorCode: ErrorCode.NONE,
@@ -66,18 +90,13 @@ export const produceApi = defineApi({
         };
       } catch (err) {
         const e = errorOutcome(err, logger, `Produce to ${topic}-${index}`);
-        return failed(index, e.code, e.message);
+        return failed(index, produceErrorFor(e.code, version), e.message);
       }
     }
 
     return async (req, ctx) => {
       const acks = req.acks;
       const topicErrors = new Map<string, { code: number; message: string }>();
-      if (isAcks(acks) && req.transactionalId !== null) {
-        for (const t of req.topicData) {
-          topicErrors.set(t.name, { code: ErrorCode.INVALID_TXN_STATE, message: 'Transactional produce is not supported by Chronik yet' });
-        }
-      }
       if (isAcks(acks)) {
         await Promise.all(
           req.topicData.map(async (t) => {
@@ -106,7 +125,7 @@ export const produceApi = defineApi({
               if (!isAcks(acks)) return failed(p.index, ErrorCode.INVALID_REQUIRED_ACKS, `acks must be -1, 0 or 1, got ${acks}`);
               const te = topicErrors.get(t.name);
               if (te) return failed(p.index, te.code, te.message);
-              return produceOne(t.name, p.index, p.records, acks, req.timeoutMs);
+              return produceOne(t.name, p.index, p.records, acks, req.timeoutMs, req.transactionalId, ctx.apiVersion);
             }),
           ),
         })),

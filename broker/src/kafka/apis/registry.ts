@@ -2,9 +2,13 @@
  * Every API Chronik serves, once: one module each, in api-key order. The broker binds exactly
  * these, ApiVersions advertises exactly these, and the README's API table is generated from them.
  */
+import { addOffsetsToTxnApi } from './add-offsets-to-txn.js';
+import { addPartitionsToTxnApi } from './add-partitions-to-txn.js';
 import { alterConfigsApi } from './alter-configs.js';
 import type { ApiServices } from './api.js';
 import { apiVersionsApi } from './api-versions.js';
+import { consumerGroupDescribeApi } from './consumer-group-describe.js';
+import { consumerGroupHeartbeatApi } from './consumer-group-heartbeat.js';
 import { createPartitionsApi } from './create-partitions.js';
 import { createTopicsApi } from './create-topics.js';
 import { deleteGroupsApi } from './delete-groups.js';
@@ -13,6 +17,8 @@ import { deleteTopicsApi } from './delete-topics.js';
 import { describeClusterApi } from './describe-cluster.js';
 import { describeConfigsApi } from './describe-configs.js';
 import { describeGroupsApi } from './describe-groups.js';
+import { describeTransactionsApi } from './describe-transactions.js';
+import { endTxnApi } from './end-txn.js';
 import { fetchApi } from './fetch.js';
 import { findCoordinatorApi } from './find-coordinator.js';
 import { heartbeatApi } from './heartbeat.js';
@@ -22,6 +28,7 @@ import { joinGroupApi } from './join-group.js';
 import { leaveGroupApi } from './leave-group.js';
 import { listGroupsApi } from './list-groups.js';
 import { listOffsetsApi } from './list-offsets.js';
+import { listTransactionsApi } from './list-transactions.js';
 import { metadataApi } from './metadata.js';
 import { offsetCommitApi } from './offset-commit.js';
 import { offsetDeleteApi } from './offset-delete.js';
@@ -29,6 +36,7 @@ import { offsetFetchApi } from './offset-fetch.js';
 import { offsetForLeaderEpochApi } from './offset-for-leader-epoch.js';
 import { produceApi } from './produce.js';
 import { syncGroupApi } from './sync-group.js';
+import { txnOffsetCommitApi } from './txn-offset-commit.js';
 import type { ApiDef } from '../protocol/schema.js';
 import type { ApiHandler } from '../server/handler.js';
 
@@ -52,6 +60,10 @@ export const API_MODULES = [
   deleteRecordsApi,
   initProducerIdApi,
   offsetForLeaderEpochApi,
+  addPartitionsToTxnApi,
+  addOffsetsToTxnApi,
+  endTxnApi,
+  txnOffsetCommitApi,
   describeConfigsApi,
   alterConfigsApi,
   deleteGroupsApi,
@@ -59,6 +71,10 @@ export const API_MODULES = [
   incrementalAlterConfigsApi,
   offsetDeleteApi,
   describeClusterApi,
+  describeTransactionsApi,
+  listTransactionsApi,
+  consumerGroupHeartbeatApi,
+  consumerGroupDescribeApi,
 ] as const;
 
 /** Every served API: its definitions and the versions its module serves. */

@@ -11,6 +11,7 @@ import type { Identity, RaftCodec } from './codec.js';
 import type { RefuseReason, TransportMetrics } from './metrics.js';
 import { passThrough } from './outbound.js';
 import type { TransportSettings } from './settings.js';
+import type { InboundChannel, InboundHandlers } from './tcp-stream.js';
 import type { GroupSignals } from './types.js';
 
 /** What the service needs from its transport. */
@@ -34,7 +35,7 @@ interface Refusal {
 }
 
 interface InboundStream {
-  readonly call: grpc.ServerDuplexStream<Buffer, Buffer>;
+  readonly channel: InboundChannel;
   readonly remote: string;
   readonly opened: number;
   peer: number;
@@ -151,18 +152,39 @@ export class InboundService {
   // ------------------------------------------------------------------ Stream
 
   private stream(call: grpc.ServerDuplexStream<Buffer, Buffer>): void {
-    const s: InboundStream = { call, remote: call.getPeer(), opened: this.ctx.now(), peer: -1, lastSequence: 0, ackDue: 0, closed: false };
+    const channel: InboundChannel = {
+      remote: call.getPeer(),
+      write: (ack) => void call.write(ack),
+      end: () => void call.end(),
+      fail: (code, details) => void call.emit('error', statusError(code, details)),
+    };
+    const h = this.open(channel);
+    call.on('data', (buf: Buffer) => h.frame(buf));
+    // The sender half-closed: finish ours too.
+    call.on('end', () => h.senderEnded());
+    call.on('cancelled', () => h.closed());
+    call.on('close', () => h.closed());
+    call.on('error', noop);
+  }
+
+  /** A stream over either wire (gRPC above, TCP in tcp-stream.ts). */
+  open(channel: InboundChannel): InboundHandlers & { senderEnded(): void } {
+    const s: InboundStream = { channel, remote: channel.remote, opened: this.ctx.now(), peer: -1, lastSequence: 0, ackDue: 0, closed: false };
     if (this.closed) {
-      call.emit('error', statusError(grpc.status.UNAVAILABLE, 'shutting down'));
-      return;
+      channel.fail(grpc.status.UNAVAILABLE, 'shutting down');
+      return { frame: noop, closed: noop, senderEnded: noop };
     }
     this.streams.add(s);
-    call.on('data', (buf: Buffer) => this.onFrame(s, buf));
-    // The sender half-closed: finish ours too.
-    call.on('end', () => this.end(s, grpc.status.OK, 'stream ended by sender'));
-    call.on('cancelled', () => this.forget(s));
-    call.on('close', () => this.forget(s));
-    call.on('error', noop);
+    return {
+      frame: (buf) => this.onFrame(s, buf),
+      closed: () => this.forget(s),
+      senderEnded: () => this.end(s, grpc.status.OK, 'stream ended by sender'),
+    };
+  }
+
+  /** Counts and logs a TCP connection that is not a raft stream (its hello is wrong). */
+  refuseConnection(remote: string, detail: string): void {
+    this.count({ reason: 'malformed', code: grpc.status.INVALID_ARGUMENT, detail }, remote, 'connection');
   }
 
   private onFrame(s: InboundStream, buf: Buffer): void {
@@ -216,7 +238,7 @@ export class InboundService {
   private flushAcks(): void {
     this.ackTimer = null;
     for (const s of this.ackDue) {
-      if (!s.closed) s.call.write(this.ctx.codec.encodeAck(s.ackDue));
+      if (!s.closed) s.channel.write(this.ctx.codec.encodeAck(s.ackDue));
     }
     this.ackDue.clear();
   }
@@ -229,8 +251,8 @@ export class InboundService {
   private end(s: InboundStream, code: grpc.status, detail: string): void {
     if (s.closed) return;
     this.forget(s);
-    if (code === grpc.status.OK) s.call.end();
-    else s.call.emit('error', statusError(code, detail));
+    if (code === grpc.status.OK) s.channel.end();
+    else s.channel.fail(code, detail);
   }
 
   private forget(s: InboundStream): void {

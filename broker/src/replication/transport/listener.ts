@@ -33,7 +33,17 @@ export interface ListenerOptions {
   /** HTTP/2 receive window per stream; the connection gets twice as much. */
   readonly receiveWindowBytes: number;
   readonly logger: Logger;
+  /**
+   * A connection whose first byte is not HTTP/2's ('P'): a raft stream over plain TCP
+   * (tcp-stream.ts), given with the bytes read so far.
+   */
+  readonly onRawConnection: (socket: net.Socket, first: Buffer) => void;
+  /** A connection that sends nothing for this long is closed. */
+  readonly idleTimeoutMs: number;
 }
+
+/** HTTP/2's connection preface starts with this byte; anything else is a raw raft stream. */
+const HTTP2_FIRST_BYTE = 0x50;
 
 const HTTP2_DEFAULT_WINDOW = 65_535;
 
@@ -78,7 +88,21 @@ export async function listen(o: ListenerOptions): Promise<RaftListener> {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.setNoDelay(true);
-    injector.injectConnection(socket);
+    // Tell the two wires apart by the first byte. The byte goes back into the socket, and
+    // node's HTTP/2 session reads what a socket has buffered before it takes over.
+    socket.setTimeout(o.idleTimeoutMs, () => socket.destroy());
+    socket.once('data', (first: Buffer) => {
+      socket.pause();
+      socket.setTimeout(0);
+      if (first[0] === HTTP2_FIRST_BYTE) {
+        socket.unshift(first);
+        injector.injectConnection(socket);
+      } else {
+        o.onRawConnection(socket, first);
+        socket.resume();
+      }
+    });
+    socket.on('error', () => socket.destroy());
   });
   try {
     await new Promise<void>((resolve, reject) => {

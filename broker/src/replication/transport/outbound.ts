@@ -17,6 +17,7 @@ import { writeBatch } from './batch-writer.js';
 import { batchEntryCost, batchHeaderSize, messageSize, type Identity, type RaftCodec } from './codec.js';
 import type { DropReason, TransportMetrics } from './metrics.js';
 import type { TransportSettings } from './settings.js';
+import { dialTcpStream, type FrameStream, type FrameStreamEvents } from './tcp-stream.js';
 import { PeerRequestError, type GroupSignals, type PeerAddress } from './types.js';
 
 export const SERVICE_PATH = '/chronik.raft.v1.RaftTransport';
@@ -76,6 +77,20 @@ export function channelOptions(s: TransportSettings): grpc.ChannelOptions {
   };
 }
 
+function grpcStream(client: grpc.Client, events: FrameStreamEvents): FrameStream {
+  const call = client.makeBidiStreamRequest<Buffer, Buffer>(STREAM_PATH, passThrough, passThrough, new grpc.Metadata(), {});
+  call.on('data', (buf: Buffer) => events.ack(buf));
+  call.on('status', (st: grpc.StatusObject) => events.ended(`${grpc.status[st.code] ?? st.code}: ${st.details}`));
+  // Failures arrive as 'status' too; without a listener an 'error' would throw.
+  call.on('error', noop);
+  return {
+    write: (frame) => void call.write(frame),
+    cork: noop,
+    uncork: noop,
+    cancel: () => call.cancel(),
+  };
+}
+
 export class PeerLink {
   private readonly label: string;
   private readonly identity: Identity;
@@ -91,7 +106,7 @@ export class PeerLink {
 
   private address: PeerAddress;
   private client: grpc.Client | null = null;
-  private call: grpc.ClientDuplexStream<Buffer, Buffer> | null = null;
+  private call: FrameStream | null = null;
   private connected = false;
   private sequence = 0;
   private acked = 0;
@@ -196,6 +211,7 @@ export class PeerLink {
       return;
     }
     const s = this.ctx.settings;
+    call.cork();
     while (this.head < this.queue.length || this.quiesced.size > 0 || this.woken.size > 0) {
       if (this.inflightBytes > 0 && this.inflightBytes >= s.maxInflightBytesPerPeer) break;
       const quiesced = [...this.quiesced];
@@ -217,6 +233,7 @@ export class PeerLink {
       }
       this.writeFrame(call, messages, quiesced, woken);
     }
+    call.uncork();
     if (this.head === this.queue.length) {
       this.queue = [];
       this.head = 0;
@@ -227,7 +244,7 @@ export class PeerLink {
     this.queueGauge.set(this.queueBytes);
   }
 
-  private writeFrame(call: grpc.ClientDuplexStream<Buffer, Buffer>, messages: Message[], quiesced: number[], woken: number[]): void {
+  private writeFrame(call: FrameStream, messages: Message[], quiesced: number[], woken: number[]): void {
     const sequence = ++this.sequence;
     const frame = writeBatch({ ...this.identity, sequence, messages, quiescedGroups: quiesced, wokenGroups: woken });
     this.inflight.push({ sequence, bytes: frame.length });
@@ -266,7 +283,7 @@ export class PeerLink {
     this.client?.close();
     const client = new grpc.Client(grpcTarget(address), grpc.credentials.createInsecure(), channelOptions(this.ctx.settings));
     this.client = client;
-    const call = client.makeBidiStreamRequest<Buffer, Buffer>(STREAM_PATH, passThrough, passThrough, new grpc.Metadata(), {});
+    const call = this.openStream(client, address);
     this.call = call;
     this.connected = false;
     this.sequence = 0;
@@ -274,17 +291,26 @@ export class PeerLink {
     this.inflight = [];
     this.inflightBytes = 0;
     this.lastHeard = this.ctx.now();
-    call.on('data', (buf: Buffer) => this.onAck(call, buf));
-    call.on('status', (st: grpc.StatusObject) => {
-      if (call === this.call) this.lost(`${grpc.status[st.code] ?? st.code}: ${st.details}`);
-    });
-    // Failures arrive as 'status' too; without a listener an 'error' would throw.
-    call.on('error', noop);
     this.writeFrame(call, [], [], []);
   }
 
-  private onAck(call: grpc.ClientDuplexStream<Buffer, Buffer>, buf: Buffer): void {
-    if (call !== this.call) return;
+  /** Opens the stream over the configured wire; events of a stream already replaced are ignored. */
+  private openStream(client: grpc.Client, address: PeerAddress): FrameStream {
+    const box: { stream: FrameStream | null } = { stream: null };
+    const events = {
+      ack: (buf: Buffer): void => {
+        if (box.stream !== null && box.stream === this.call) this.onAck(buf);
+      },
+      ended: (reason: string): void => {
+        if (box.stream !== null && box.stream === this.call) this.lost(reason);
+      },
+    };
+    // Neither wire reports anything before this returns (connecting is asynchronous).
+    box.stream = this.ctx.settings.stream === 'tcp' ? dialTcpStream(address, 1024, events) : grpcStream(client, events);
+    return box.stream;
+  }
+
+  private onAck(buf: Buffer): void {
     let sequence: number;
     try {
       sequence = this.ctx.codec.decodeAck(buf);

@@ -18,6 +18,7 @@ export interface TransportSettings {
   /** gRPC's message limit: a frame plus room for a chunk's header or a request's envelope. */
   readonly grpcMessageLimit: number;
   readonly openRequestKinds: ReadonlySet<string>;
+  readonly stream: 'tcp' | 'grpc';
 }
 
 const MiB = 1024 * 1024;
@@ -26,6 +27,12 @@ function positive(name: string, value: number | undefined, dflt: number, min = 1
   const v = value ?? dflt;
   if (!Number.isSafeInteger(v) || v < min) throw new Error(`raft transport: ${name} must be an integer >= ${min}, got ${String(value)}`);
   return v;
+}
+
+function streamKind(v: unknown): 'tcp' | 'grpc' {
+  if (v === undefined || v === 'grpc') return 'grpc';
+  if (v === 'tcp') return 'tcp';
+  throw new Error(`raft transport: stream must be 'tcp' or 'grpc', got ${String(v)}`);
 }
 
 export function resolveSettings(o: RaftTransportOptions): TransportSettings {
@@ -58,5 +65,6 @@ export function resolveSettings(o: RaftTransportOptions): TransportSettings {
     receiveWindowBytes: positive('receiveWindowBytes', o.receiveWindowBytes, 4 * MiB, 65_535),
     grpcMessageLimit: maxFrameBytes + 64 * 1024,
     openRequestKinds: new Set(o.openRequestKinds ?? []),
+    stream: streamKind(o.stream),
   };
 }

@@ -9,6 +9,7 @@ import { listen, type RaftListener } from './listener.js';
 import { createTransportMetrics, type TransportMetrics } from './metrics.js';
 import { PeerLink, grpcTarget, type LinkContext } from './outbound.js';
 import { resolveSettings, type TransportSettings } from './settings.js';
+import { acceptTcpStream } from './tcp-stream.js';
 import { PeerRequestError, type GroupSignals, type PeerAddress, type RaftTransport, type RaftTransportOptions } from './types.js';
 
 export function createRaftTransport(options: RaftTransportOptions): RaftTransport {
@@ -92,6 +93,9 @@ class GrpcRaftTransport implements RaftTransport {
         grpcMessageLimit: this.settings.grpcMessageLimit,
         receiveWindowBytes: this.settings.receiveWindowBytes,
         logger: this.opts.logger,
+        idleTimeoutMs: this.settings.peerTimeoutMs,
+        onRawConnection: (socket, first) =>
+          acceptTcpStream(socket, first, this.settings.grpcMessageLimit, (channel) => this.inbound.open(channel), (remote, detail) => this.inbound.refuseConnection(remote, detail)),
       });
     } catch (e) {
       this.state = 'closed';

@@ -122,6 +122,12 @@ export interface RaftTransportOptions {
    * a broker joining a running cluster asks to be added before anyone lists it.
    */
   readonly openRequestKinds?: readonly string[];
+  /**
+   * The wire of the streams this broker opens: 'grpc' (the Stream call) or 'tcp' (a plain TCP
+   * connection to the same port, tcp-stream.ts). A listener accepts both, so brokers with
+   * different settings interoperate. Snapshots and requests always use gRPC. Default 'grpc'.
+   */
+  readonly stream?: 'tcp' | 'grpc';
   /** Jitter source in [0, 1). Default Math.random. */
   readonly random?: () => number;
 }

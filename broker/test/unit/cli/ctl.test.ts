@@ -83,4 +83,11 @@ describe('chronik dev', () => {
     expect(plan.map((b) => b.adminPort)).toEqual([9292, 9293, 9294]);
     expect(plan[1]?.args.join(' ')).toContain('--admin-listen 127.0.0.1:9293');
   });
+
+  it('starts groups without the initial rebalance delay unless --config says otherwise', () => {
+    const plain = planDevCluster({ brokers: 1, dataDir: '/d', basePort: 9092, httpPort: 9644, configs: ['num.partitions=3'] });
+    expect(plain[0]?.args.join(' ')).toContain('--config group.initial.rebalance.delay.ms=0 --config num.partitions=3');
+    const own = planDevCluster({ brokers: 1, dataDir: '/d', basePort: 9092, httpPort: 9644, configs: ['group.initial.rebalance.delay.ms=3000'] });
+    expect(own[0]?.args.filter((a) => a.startsWith('group.initial'))).toEqual(['group.initial.rebalance.delay.ms=3000']);
+  });
 });

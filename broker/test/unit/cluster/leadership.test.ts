@@ -54,4 +54,22 @@ describe('LeadershipGuard', () => {
     expect(node.transfers).toEqual([2]);
     expect(woken).toEqual([7]);
   });
+
+  it('after a drain, hands on what it wins for the hold period, and leads again once it ends', () => {
+    const node = leader(0, { 1: 100, 2: 100 });
+    const guard = new LeadershipGuard({
+      nodeId: 0,
+      image: () => cluster([0, 1, 2]),
+      groups: () => [{ group: 3, node, isLeader: () => true, preferred: () => [0, 1, 2], name: 't-0' }],
+      live: (id) => id !== 1,
+      wake: () => undefined,
+      logger: silentLogger(),
+    });
+    guard.hold(5000, Date.now());
+    expect(guard.holding()).toBe(true);
+    expect(guard.run()).toBe(1);
+    expect(node.transfers).toEqual([2]);
+    guard.hold(1000, Date.now() - 10_000);
+    expect(guard.holding(Date.now() + 6000)).toBe(false);
+  });
 });

@@ -37,6 +37,7 @@ const samples: readonly MetadataRecord[] = [
   { type: 'assign-partition', topic: 'orders', partition: 1, replicas: [2, 3, 1], addingReplicas: [3], removingReplicas: [1] },
   { type: 'partition-state', topic: 'orders', topicId: 'x', partition: 0, leader: -1, leaderEpoch: 0, isr: [] },
   { type: 'producer-id-block', nodeId: 2, firstProducerId: 2 ** 40, size: 1000 },
+  { type: 'set-rebalance', progress: { id: 'r-1', leadersOnly: false, maxMoves: 4, planned: 7, done: 3, finished: false } },
 ];
 
 function errorOf(fn: () => unknown): MetadataCodecError {
@@ -81,6 +82,9 @@ describe('metadata record codec', () => {
     expect(bad({ type: 'partition-state', topic: 't', topicId: 'x', partition: 0, leader: -2, leaderEpoch: 0, isr: [] }).field).toBe('leader');
     expect(bad({ type: 'producer-id-block', nodeId: 1, firstProducerId: 1.5, size: 1 }).field).toBe('firstProducerId');
     expect(bad({ type: 'set-topic-configs', name: 't', configs: { a: 1 } }).field).toBe('configs.a');
+    const progress = { id: 'r', leadersOnly: true, maxMoves: 1, planned: 1, done: 1, finished: true };
+    expect(bad({ type: 'set-rebalance', progress: { ...progress, maxMoves: 0 } }).field).toBe('progress.maxMoves');
+    expect(bad({ type: 'set-rebalance', progress: { ...progress, done: 2 } }).message).toMatch(/progress.done: 2 moves done of 1 planned/);
     expect(bad([1, 2]).message).toMatch(/expected an object/);
   });
 
@@ -126,6 +130,7 @@ describe('metadata image codec', () => {
       { type: 'partition-state', topic: 'alpha', topicId: s.topics.get('alpha')!.topicId, partition: 0, leader: 3, leaderEpoch: 2, isr: [3] },
       { type: 'set-topic-configs', name: 'alpha', configs: { 'cleanup.policy': 'compact' } },
       { ...registration(4, 'c'), admin: { host: 'h4', port: 9600 } },
+      { type: 'set-rebalance', progress: { id: 'r-2', leadersOnly: true, maxMoves: 2, planned: 5, done: 5, finished: true } },
     ]);
     return s;
   })();
@@ -135,6 +140,13 @@ describe('metadata image codec', () => {
     const back = decodeMetadataImage(bytes);
     expect(back).toEqual(image);
     expect(encodeMetadataImage(back).equals(bytes)).toBe(true);
+  });
+
+  it('reads an image written before rebalances were recorded (no rebalance field)', () => {
+    const json = JSON.parse(encodeMetadataImage(image).subarray(1).toString('utf8')) as Record<string, unknown>;
+    delete json.rebalance;
+    const back = decodeMetadataImage(Buffer.concat([Buffer.from([1]), Buffer.from(JSON.stringify(json))]));
+    expect(back).toEqual({ ...image, rebalance: null });
   });
 
   it('names the bad field of a corrupt image', () => {

@@ -54,7 +54,6 @@ describe('placePartitions', () => {
       [2, 1],
     ]);
     s = applyMetadataRecord(s, { type: 'set-broker-state', nodeId: 4, state: 'decommissioning' });
-    s = applyMetadataRecord(s, { type: 'set-maintenance', nodeId: 3, maintenance: true });
     const res = placementFor(s)(2, 1);
     if (!res.ok) throw new Error(res.message);
     expect(res.assignments).toEqual([[3], [3]]);
@@ -72,6 +71,18 @@ describe('placement and liveness', () => {
     const four = placementFor(s, live)(2, 4);
     if (!four.ok) throw new Error(four.message);
     for (const a of four.assignments) expect([...a].sort()).toEqual([1, 2, 3, 4]);
+  });
+});
+
+describe('placement and maintenance', () => {
+  it('leaves out brokers in maintenance while enough others serve, and uses them when not', () => {
+    const s = applyMetadataRecord(cluster([1, 2, 3, 4]), { type: 'set-maintenance', nodeId: 3, maintenance: true });
+    const three = placementFor(s)(6, 3);
+    if (!three.ok) throw new Error(three.message);
+    for (const a of three.assignments) expect([...a].sort()).toEqual([1, 2, 4]);
+    const four = placementFor(s)(1, 4);
+    if (!four.ok) throw new Error(four.message);
+    expect([...four.assignments[0]!].sort()).toEqual([1, 2, 3, 4]);
   });
 });
 

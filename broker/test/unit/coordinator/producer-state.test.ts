@@ -111,10 +111,9 @@ describe('ProducerStateTable', () => {
     expect(() => new ProducerStateTable(0)).toThrow(RangeError);
   });
 
-  it('rejects transactional batches and malformed sequence fields with clear messages', () => {
+  it('rejects malformed sequence fields and a transactional batch without a producer id with clear messages', () => {
     const t = new ProducerStateTable();
-    const txn = t.check({ ...batch(1, 0, 0), isTransactional: true });
-    expect(txn).toMatchObject({ kind: 'error', code: ErrorCode.INVALID_TXN_STATE });
+    expect(t.check({ ...batch(-1, -1, -1), isTransactional: true })).toMatchObject({ kind: 'error', code: ErrorCode.INVALID_RECORD });
     const badSeq = t.check(batch(1, 0, -1));
     expect(badSeq).toMatchObject({ kind: 'error', code: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER });
     if (badSeq.kind === 'error') expect(badSeq.message).toContain('baseSequence');
@@ -152,5 +151,110 @@ describe('ProducerStateTable', () => {
     expect(restored.check(batch(2, 0, 1))).toMatchObject({ kind: 'error', code: ErrorCode.INVALID_PRODUCER_EPOCH });
     const copy = ProducerStateTable.fromSnapshot(JSON.parse(JSON.stringify(restored.snapshot())));
     expect(copy.snapshot()).toEqual(live.snapshot());
+  });
+
+  describe('transactions', () => {
+    const txn = (producerId: number, producerEpoch: number, baseSequence: number, recordCount = 1): ProducerBatch => ({
+      ...batch(producerId, producerEpoch, baseSequence, recordCount),
+      isTransactional: true,
+    });
+    const marker = (producerId: number, producerEpoch: number, commit: boolean, coordinatorEpoch = 0) => ({ producerId, producerEpoch, commit, coordinatorEpoch });
+
+    it('opens a transaction at its first batch and closes it with a marker, keeping sequences across transactions', () => {
+      const t = new ProducerStateTable();
+      expect(t.firstOpenOffset()).toBeNull();
+      appendAll(t, [txn(5, 0, 0, 2)], 10);
+      t.record(txn(5, 0, 2), 12, 12);
+      expect(t.hasOpenTransaction(5)).toBe(true);
+      expect(t.firstOpenOffset()).toBe(10);
+      expect(t.endTransaction(marker(5, 0, false))).toEqual({ producerId: 5, firstOffset: 10, commit: false });
+      expect(t.firstOpenOffset()).toBeNull();
+      expect(t.markerCount(5)).toBe(1);
+      // The next transaction of the same epoch continues the sequence.
+      expect(t.check(txn(5, 0, 3))).toEqual({ kind: 'append' });
+      expect(t.check(txn(5, 0, 0))).toMatchObject({ kind: 'error', code: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER });
+      // A marker with no open transaction (an empty one, or a retry) ends nothing.
+      expect(t.endTransaction(marker(5, 0, true)).firstOffset).toBe(-1);
+    });
+
+    it('keeps the oldest open transaction first for the last stable offset', () => {
+      const t = new ProducerStateTable();
+      t.record(txn(1, 0, 0), 0, 0);
+      t.record(txn(2, 0, 0), 1, 1);
+      t.record(txn(3, 0, 0), 2, 2);
+      expect(t.firstOpenOffset()).toBe(0);
+      t.endTransaction(marker(1, 0, true));
+      expect(t.firstOpenOffset()).toBe(1);
+      expect(t.openTransactions()).toEqual([
+        { producerId: 2, firstOffset: 1 },
+        { producerId: 3, firstOffset: 2 },
+      ]);
+    });
+
+    it('refuses a plain batch, and a newer epoch, while the producer has a transaction open', () => {
+      const t = new ProducerStateTable();
+      t.record(txn(4, 2, 0), 0, 0);
+      expect(t.check(batch(4, 2, 1))).toMatchObject({ kind: 'error', code: ErrorCode.INVALID_TXN_STATE });
+      expect(t.check(txn(4, 3, 0))).toMatchObject({ kind: 'error', code: ErrorCode.INVALID_TXN_STATE });
+      expect(t.check(txn(4, 1, 1))).toMatchObject({ kind: 'error', code: ErrorCode.INVALID_PRODUCER_EPOCH });
+    });
+
+    it('fences the old epoch when a marker bumps it, and refuses stale markers', () => {
+      const t = new ProducerStateTable();
+      t.record(txn(6, 0, 0), 0, 0);
+      expect(t.checkMarker(marker(6, 1, false, 3))).toBeNull();
+      t.endTransaction(marker(6, 1, false, 3));
+      expect(t.epochOf(6)).toBe(1);
+      expect(t.check(txn(6, 0, 1))).toMatchObject({ kind: 'error', code: ErrorCode.INVALID_PRODUCER_EPOCH });
+      expect(t.check(txn(6, 2, 0))).toEqual({ kind: 'append' });
+      expect(t.checkMarker(marker(6, 0, true, 3))).toMatchObject({ code: ErrorCode.INVALID_PRODUCER_EPOCH });
+      expect(t.checkMarker(marker(6, 1, true, 2))).toMatchObject({ code: ErrorCode.TRANSACTION_COORDINATOR_FENCED });
+    });
+
+    it('takes batches the brokers write themselves (no sequence) without sequence checks', () => {
+      const t = new ProducerStateTable();
+      const internal: ProducerBatch = { ...txn(8, 1, -1), internal: true };
+      expect(t.check(internal)).toEqual({ kind: 'append' });
+      t.record(internal, 0, 0);
+      expect(t.hasOpenTransaction(8)).toBe(true);
+      expect(t.check({ ...internal, producerEpoch: 0 })).toMatchObject({ kind: 'error', code: ErrorCode.INVALID_PRODUCER_EPOCH });
+      // Without the flag a missing sequence is a client error.
+      expect(t.check({ ...txn(9, 0, -1) })).toMatchObject({ kind: 'error', code: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER });
+    });
+
+    it('never evicts a producer with an open transaction', () => {
+      const t = new ProducerStateTable(2);
+      t.record(txn(1, 0, 0), 0, 0);
+      t.record(batch(2, 0, 0), 1, 1);
+      t.record(batch(3, 0, 0), 2, 2);
+      t.record(batch(4, 0, 0), 3, 3);
+      expect(t.hasOpenTransaction(1)).toBe(true);
+      expect(t.firstOpenOffset()).toBe(0);
+      expect(t.epochOf(2)).toBeUndefined();
+    });
+
+    it('carries open transactions and coordinator epochs through a snapshot, and reads version 1 snapshots', () => {
+      const t = new ProducerStateTable();
+      t.record(txn(2, 0, 0), 7, 7);
+      t.record(txn(1, 0, 0), 9, 9);
+      t.endTransaction(marker(3, 4, true, 5));
+      const copy = ProducerStateTable.fromSnapshot(JSON.parse(JSON.stringify(t.snapshot())));
+      expect(copy.openTransactions()).toEqual([
+        { producerId: 2, firstOffset: 7 },
+        { producerId: 1, firstOffset: 9 },
+      ]);
+      expect(copy.checkMarker(marker(3, 4, true, 4))).toMatchObject({ code: ErrorCode.TRANSACTION_COORDINATOR_FENCED });
+      const v1 = ProducerStateTable.fromSnapshot({ version: 1, producers: [{ producerId: 1, epoch: 2, batches: [] }] });
+      expect(v1.epochOf(1)).toBe(2);
+      expect(v1.firstOpenOffset()).toBeNull();
+    });
+
+    it('replaying the log over a snapshot taken later reopens the transaction its marker closes', () => {
+      // The snapshot already holds the epoch the marker bumped to; the replayed data is older.
+      const t = ProducerStateTable.fromSnapshot({ version: 2, producers: [{ producerId: 1, epoch: 1, batches: [], txnFirstOffset: -1, coordinatorEpoch: 0 }] });
+      t.record(txn(1, 0, 0), 20, 20);
+      expect(t.hasOpenTransaction(1)).toBe(true);
+      expect(t.endTransaction(marker(1, 1, false))).toEqual({ producerId: 1, firstOffset: 20, commit: false });
+    });
   });
 });

@@ -95,6 +95,25 @@ describe('retention, DeleteRecords and truncation', () => {
     expect(reopened.append(batch(1, 1), 0, 0).baseOffset).toBe(0);
   });
 
+  it('truncateTo refuses an offset inside a batch and leaves the log as it was', async () => {
+    const dataDir = tmpDir();
+    const cfg = config({ segmentBytes: 1024, indexIntervalBytes: 100 });
+    const log = await manager(dataDir).open('y', 0, cfg);
+    await fill(log, 30, (i) => 1000 + i);
+    const segs = log.segmentBaseOffsets();
+    const leo = log.logEndOffset();
+    const inside = segs[1]! + 3; // batches of 2 from the segment's base: the second half of one
+    await expect(log.truncateTo(inside)).rejects.toMatchObject({
+      code: ErrorCode.KAFKA_STORAGE_ERROR,
+      message: expect.stringContaining(`falls inside the batch [${inside - 1}, ${inside}]`),
+    });
+    expect(log.logEndOffset()).toBe(leo);
+    expect(log.segmentBaseOffsets()).toEqual(segs);
+    const r = await log.read(segs.at(-1)!, 1e6, Infinity);
+    expect(r.nextOffset).toBe(leo);
+    expect(log.append(batch(1, 1), 0, 0).baseOffset).toBe(leo);
+  });
+
   it('delete() removes the partition directory', async () => {
     const dataDir = tmpDir();
     const log = await manager(dataDir).open('z', 3, config());

@@ -47,8 +47,31 @@ export class TestCluster {
   /** Replaces a replica's RaftNode as after a crash (storage kept: everything here was synced). */
   restart(id: number): RaftNode {
     const old = this.get(id);
-    const r = this.add(id, old.storage);
+    // As the host does: the incarnation is durable, and a restart while recovering starts a new one.
+    const target = old.raft.recoveryTarget;
+    const o = target !== null ? { incarnation: old.raft.incarnation + 1, recoverTo: target } : { incarnation: old.raft.incarnation };
+    const r = this.add(id, old.storage, o);
     r.applied = old.applied.filter((e) => e.index <= old.storage.snapshot().index);
+    return r.raft;
+  }
+
+  /**
+   * Restarts a replica whose log lost everything after `keepThrough` (a corrupt tail cut at
+   * start-up), as the host opens it: in a new incarnation, recovering, unless `tell` is false (the
+   * behaviour before lost tails were detected).
+   */
+  restartLosingTail(id: number, keepThrough: number, tell = true): RaftNode {
+    const old = this.get(id);
+    const storage = old.storage;
+    if (!(storage instanceof MemoryStorage)) throw new Error('restartLosingTail needs a MemoryStorage');
+    // What it may have acknowledged ends where its log ended (or further, if already recovering).
+    const before = { index: storage.lastIndex(), term: storage.term(storage.lastIndex()) };
+    const prev = old.raft.recoveryTarget;
+    const recoverTo = prev !== null && (prev.term > before.term || (prev.term === before.term && prev.index > before.index)) ? prev : before;
+    storage.discardFrom(keepThrough + 1);
+    const incarnation = old.raft.incarnation + (tell ? 1 : 0);
+    const r = this.add(id, storage, tell ? { incarnation, recoverTo } : { incarnation });
+    r.applied = old.applied.filter((e) => e.index <= storage.snapshot().index);
     return r.raft;
   }
 

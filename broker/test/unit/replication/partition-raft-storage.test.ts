@@ -2,14 +2,16 @@
 import { truncateSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildRecordBatch } from '../../../src/kafka/protocol/records.js';
+import { BatchField, buildRecordBatch } from '../../../src/kafka/protocol/records.js';
 import { createLogManager, type FileLogManager } from '../../../src/log/index.js';
 import type { LogConfig } from '../../../src/log/types.js';
 import { silentLogger } from '../../../src/observability/logger.js';
+import type { FileSystem } from '../../../src/platform/file-system.js';
 import { EntryType, type Entry } from '../../../src/raft/types.js';
 import { ENTRIES_UNAVAILABLE } from '../../../src/raft/storage.js';
 import { HardStateJournal } from '../../../src/replication/hard-state-journal.js';
 import { PartitionRaftStorage } from '../../../src/replication/partition-raft-storage.js';
+import { FlippingFileSystem } from '../../helpers/flipping-fs.js';
 import { tmpDataDir } from '../../helpers/tmp.js';
 
 const logConfig: LogConfig = {
@@ -30,9 +32,9 @@ afterEach(async () => {
   }
 });
 
-async function storage(dir: string): Promise<{ s: PartitionRaftStorage; journal: HardStateJournal; logs: FileLogManager }> {
+async function storage(dir: string, fs?: FileSystem): Promise<{ s: PartitionRaftStorage; journal: HardStateJournal; logs: FileLogManager }> {
   const logger = silentLogger();
-  const logs = createLogManager({ dataDir: dir, logger });
+  const logs = createLogManager({ dataDir: dir, logger, ...(fs !== undefined ? { fs } : {}) });
   const journal = await HardStateJournal.open(path.join(dir, 'raft'), logs.committer, logger);
   open.push({ logs, journal });
   const log = await logs.open('t', 0, logConfig);
@@ -114,6 +116,59 @@ describe('partition raft storage', () => {
     await a.s.sync();
     const before = shape(a.s);
     expect(a.s.endOffset()).toBe(5);
+    await a.logs.close();
+    a.journal.close();
+    open.length = 0;
+    const b = await storage(dir);
+    expect(shape(b.s)).toEqual(before);
+  });
+
+  it('a bit flipped in a read while truncating does not move the cut: the log ends where the storage does', async () => {
+    // Seed 11 of the system simulator: a follower replaces its term-2 entries (an empty entry and
+    // the batch at 34) with its new leader's; the truncation walk read the batch at 31 with one
+    // bit of its lastOffsetDelta flipped, took it for [31, 8388641] and cut at 31, while the
+    // storage went on believing its log ran to 34.
+    const dir = tmpDataDir();
+    const disk = new FlippingFileSystem();
+    const a = await storage(dir, disk);
+    const term1 = [noop(1, 1), data(1, 2, 0, 5), data(1, 3, 5, 26), data(1, 4, 31, 3)];
+    a.s.append([...term1, noop(2, 5), data(2, 6, 34, 2)]);
+    await a.s.sync();
+    expect(a.s.endOffset()).toBe(36);
+    // The batch at 31 starts after the bytes of the entries before it (each stored exactly).
+    const at31 = term1.reduce((n, e) => n + e.data.length, 0) - (term1[3] as Entry).data.length;
+    disk.flipOnce('.log', at31 + BatchField.lastOffsetDelta + 1, 0x80);
+    await a.s.truncateFrom(5);
+    expect(disk.flipped).toBe(1);
+    expect(a.s.lastIndex()).toBe(4);
+    expect(a.s.endOffset()).toBe(34);
+    a.s.append([noop(3, 5), data(3, 6, 34, 5)]);
+    await a.s.sync();
+    expect(a.s.endOffset()).toBe(39);
+    await a.logs.close();
+    a.journal.close();
+    open.length = 0;
+    const b = await storage(dir);
+    expect(b.s.lastIndex()).toBe(6);
+    expect(b.s.endOffset()).toBe(39);
+    expect(b.s.termHistory().map((t) => [t.term, t.index, t.offset])).toEqual([
+      [1, 1, 0],
+      [3, 5, 34],
+    ]);
+  });
+
+  it('a truncation the log cannot make exactly fails, leaving log and storage as they were', async () => {
+    const dir = tmpDataDir();
+    const disk = new FlippingFileSystem();
+    const a = await storage(dir, disk);
+    a.s.append(history());
+    await a.s.sync();
+    const before = shape(a.s);
+    // The batch of entry 2 (offsets 0 and 1) reads corrupt every time: where it ends is unknown.
+    disk.flipAlways('.log', BatchField.lastOffsetDelta + 1, 0x80);
+    await expect(a.s.truncateFrom(5)).rejects.toThrow(/cannot truncate to 2: the batch at position 0 .* fails on 3 reads/);
+    disk.stop();
+    expect(shape(a.s)).toEqual(before);
     await a.logs.close();
     a.journal.close();
     open.length = 0;

@@ -2,7 +2,7 @@
  * Partition replicas on real files, three brokers' hosts in one process joined by an in-memory
  * network: replication, acks, leader loss, restart catch-up and byte-identical logs.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode, KafkaError } from '../../../src/kafka/protocol/errors.js';
@@ -124,6 +124,16 @@ async function readAll(p: RaftPartition): Promise<string[]> {
     offset = r.nextOffset;
   }
   return out;
+}
+
+/** Flips a byte near the end of the last batch of the newest segment, as the fault suite's corrupt nemesis does. */
+function corruptLastBatch(dir: string): void {
+  const pdir = path.join(dir, 't-0');
+  const newest = readdirSync(pdir).filter((f) => f.endsWith('.log')).sort().pop() as string;
+  const file = path.join(pdir, newest);
+  const bytes = readFileSync(file);
+  bytes[bytes.length - 3] = (bytes[bytes.length - 3] as number) ^ 0xff;
+  writeFileSync(file, bytes);
 }
 
 function segmentBytes(dir: string): Buffer {
@@ -385,4 +395,43 @@ describe('raft-replicated partition', () => {
     expect((refused as KafkaError).code).toBe(ErrorCode.NOT_ENOUGH_REPLICAS);
     expect((await leader.replica.append(batch(['acks=1']), 1)).baseOffset).toBe(2);
   });
+});
+
+/**
+ * The fault suite's replica-behind run (seed 737022561, on a build without lost-tail recovery):
+ * a follower that had acknowledged every batch was killed, the last batch of its segment was
+ * corrupted, and the broker cut it at start-up. The leader kept the match the follower had
+ * acknowledged and ignored every rejection at or below it, so the follower never got another
+ * append. Here the leader's first messages after the restart are also lost (they reached the
+ * broker before the group was open there), and the follower must still get everything back.
+ */
+describe('a follower whose last acknowledged batch is corrupted while it is down', () => {
+  async function scenario(writing: boolean): Promise<void> {
+    net = new Net();
+    for (const id of [0, 1, 2]) await net.start(id, [0, 1, 2]);
+    const leader = await net.leader();
+    const follower = [...net.brokers.values()].find((b) => b !== leader) as Broker;
+    for (let i = 0; i < 40; i++) await leader.replica.append(batch([`a${i}`]), -1);
+    // The leader has the follower's acknowledgement of the whole log (raft ids are node ids + 1).
+    const core = leader.host.group(7)?.node;
+    await net.until(() => core?.progressOf(follower.id + 1)?.match === core?.lastIndex, 'the follower acknowledging the whole log');
+    await net.until(() => follower.replica.applied === leader.replica.applied, 'follower applied everything');
+    if (!writing) await net.until(() => leader.host.quiescedCount() === 1, 'the idle group quiet at the leader');
+    await net.kill(follower.id);
+    corruptLastBatch(follower.dir);
+    // Whatever the leader sends in the first moments after the restart is lost.
+    let lost = 0;
+    net.drop = (_from, to, m) => to === follower.id && m.group === 7 && m.type !== MessageType.AppendResponse && lost++ < 3;
+    const back = await net.restart(follower.id, [0, 1, 2]);
+    expect(back.replica.storage.lastIndex()).toBeLessThan(leader.replica.storage.lastIndex());
+    if (writing) for (let i = 0; i < 40; i++) await leader.replica.append(batch([`b${i}`]), -1);
+    await net.until(() => back.replica.storage.lastIndex() === leader.replica.storage.lastIndex() && back.replica.applied === leader.replica.applied, 'the follower has the lost batch back', 20_000);
+    expect(net.brokers.get(leader.id)?.replica.isLeader()).toBe(true);
+    await leader.replica.storage.sync();
+    await back.replica.storage.sync();
+    expect(segmentBytes(back.dir).equals(segmentBytes(leader.dir))).toBe(true);
+  }
+
+  it('gets it back while writes go on', () => scenario(true), 30_000);
+  it('gets it back when the group is quiet and nothing more is written', () => scenario(false), 30_000);
 });

@@ -4,6 +4,7 @@
  */
 export * from './api-versions.js';
 export * from './configs.js';
+export * from './consumer-groups.js';
 export * from './fetch.js';
 export * from './group-offsets.js';
 export * from './groups.js';
@@ -12,4 +13,5 @@ export * from './offsets.js';
 export * from './produce.js';
 export * from './producers.js';
 export * from './topics.js';
+export * from './transactions.js';
 export * from './types.js';

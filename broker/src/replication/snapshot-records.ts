@@ -1,0 +1,304 @@
+/**
+ * The records a partition snapshot stands for, copied from another replica.
+ *
+ * A compacted partition's raft log is compacted up to its active segment, so the records below
+ * the snapshot offset are not raft entries any more: a follower that installs such a snapshot
+ * would otherwise start empty at the snapshot offset and lose every key written before it. So,
+ * before the follower's core sees the snapshot, the stager copies the records
+ * [max(its committed offset, the snapshot's log start), snapshot offset) from the replica that
+ * sent it, in bounded chunks over the transport's request path, into a staging file beside the
+ * log (`snapshot-records.<index>.staged`), verified batch by batch (framing, CRC) and fsynced. Only then
+ * is the snapshot message stepped into the core; PartitionRaftStorage.installSnapshot moves the
+ * staged batches into the log byte for byte (offsets and gaps as the sender has them).
+ *
+ * Crash safety: a staging file alone is a leftover (PartitionRaftStorage.open deletes it: the
+ * replica still has its old log and the leader sends the snapshot again); once the snapshot record
+ * says it is being installed from the staged file, recovery redoes the copy from that file.
+ *
+ * Wire (request kind `partition-records`): the request is JSON (`RecordsRequest`); the reply is a
+ * 4-byte length, that many bytes of JSON (`RecordsReplyHeader`), then the batches.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { BatchField, LOG_OVERHEAD, RecordBatchError, checkBatch, readInt64 } from '../kafka/protocol/records.js';
+import type { Snapshot } from '../raft/types.js';
+
+export const RECORDS_REQUEST_KIND = 'partition-records';
+/** The staging file of the snapshot at raft index `index`. */
+export const stagedRecordsFile = (index: number): string => `snapshot-records.${index}.staged`;
+export const isStagedRecordsFile = (name: string): boolean => /^snapshot-records\.\d+\.staged$/.test(name);
+/** Bytes of batches asked for per request (at least one batch is always returned). */
+export const RECORDS_CHUNK_BYTES = 1 << 20;
+/** Deadline of one chunk request. */
+const REQUEST_TIMEOUT_MS = 15_000;
+
+export interface RecordsRequest {
+  readonly topic: string;
+  readonly partition: number;
+  /** First offset wanted; the first batch returned may start before it (it holds it). */
+  readonly from: number;
+  /** Nothing at or above this offset is returned (the snapshot offset). */
+  readonly to: number;
+  readonly maxBytes: number;
+}
+
+export interface RecordsReplyHeader {
+  /** Where the next request continues: after the last batch returned, or `to` when done. */
+  readonly next: number;
+}
+
+export interface RecordsReply extends RecordsReplyHeader {
+  readonly batches: Buffer;
+}
+
+export function encodeRecordsRequest(r: RecordsRequest): Uint8Array {
+  return Buffer.from(JSON.stringify(r), 'utf8');
+}
+
+const isOffset = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+
+export function decodeRecordsRequest(data: Uint8Array): RecordsRequest {
+  let v: Partial<RecordsRequest>;
+  try {
+    v = JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.length).toString('utf8')) as Partial<RecordsRequest>;
+  } catch (err) {
+    throw new Error(`partition-records request is not JSON: ${(err as Error).message}`);
+  }
+  if (v === null || typeof v !== 'object' || typeof v.topic !== 'string' || !isOffset(v.partition)) {
+    throw new Error('partition-records request lacks topic or partition');
+  }
+  if (!isOffset(v.from) || !isOffset(v.to) || v.to < v.from || !Number.isSafeInteger(v.maxBytes) || (v.maxBytes as number) < 1) {
+    throw new Error(`partition-records request has a bad range or maxBytes (from ${String(v.from)}, to ${String(v.to)}, maxBytes ${String(v.maxBytes)})`);
+  }
+  return { topic: v.topic, partition: v.partition as number, from: v.from, to: v.to, maxBytes: v.maxBytes as number };
+}
+
+export function encodeRecordsReply(r: RecordsReply): Uint8Array {
+  const head = Buffer.from(JSON.stringify({ next: r.next } satisfies RecordsReplyHeader), 'utf8');
+  const out = Buffer.allocUnsafe(4 + head.length + r.batches.length);
+  out.writeUInt32BE(head.length, 0);
+  head.copy(out, 4);
+  r.batches.copy(out, 4 + head.length);
+  return out;
+}
+
+export function decodeRecordsReply(data: Uint8Array): RecordsReply {
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.length);
+  if (buf.length < 4) throw new Error('partition-records reply is truncated');
+  const n = buf.readUInt32BE(0);
+  if (4 + n > buf.length) throw new Error('partition-records reply header is truncated');
+  let h: Partial<RecordsReplyHeader>;
+  try {
+    h = JSON.parse(buf.subarray(4, 4 + n).toString('utf8')) as Partial<RecordsReplyHeader>;
+  } catch (err) {
+    throw new Error(`partition-records reply header is not JSON: ${(err as Error).message}`);
+  }
+  if (h === null || typeof h !== 'object' || !isOffset(h.next)) throw new Error('partition-records reply lacks next');
+  return { next: h.next, batches: buf.subarray(4 + n) };
+}
+
+/**
+ * The serving side's cut of what its log returned: whole batches that end below `to`, up to
+ * `maxBytes` (at least one), and where the requester continues.
+ */
+export function cutReply(records: Buffer, from: number, to: number, maxBytes: number): RecordsReply {
+  let pos = 0;
+  let next = from;
+  // With nothing (more) below `to` in what was read, the rest up to `to` is a gap: done.
+  let reachedTo = true;
+  while (pos + LOG_OVERHEAD <= records.length) {
+    const size = records.readInt32BE(pos + BatchField.batchLength) + LOG_OVERHEAD;
+    const base = readInt64(records, pos + BatchField.baseOffset);
+    const last = base + records.readInt32BE(pos + BatchField.lastOffsetDelta);
+    if (pos + size > records.length || last >= to) break;
+    if (pos > 0 && pos + size > maxBytes) {
+      reachedTo = false;
+      break;
+    }
+    pos += size;
+    next = last + 1;
+  }
+  if (pos > 0 && pos === records.length) reachedTo = false;
+  return { next: reachedTo ? to : next, batches: records.subarray(0, pos) };
+}
+
+/** What a completed stage hands to PartitionRaftStorage.installSnapshot. */
+export interface StagedRecords {
+  /** Path of the staging file. */
+  readonly file: string;
+  /** Offset the log is cut or reset to before the staged batches go in. */
+  readonly from: number;
+  /** The snapshot offset: the log ends exactly here after the copy. */
+  readonly to: number;
+  readonly bytes: number;
+}
+
+/** Fetches one chunk from broker `node` (the transport's request path). */
+export type RecordsFetch = (node: number, req: RecordsRequest, timeoutMs: number) => Promise<RecordsReply>;
+
+interface Stage {
+  readonly index: number;
+  readonly term: number;
+  readonly file: string;
+  readonly abort: AbortController;
+  result: StagedRecords | null;
+  /** Being moved into the log by an install: its file must stay. */
+  inUse: boolean;
+}
+
+export interface SnapshotStagerOptions {
+  readonly dir: string;
+  readonly topic: string;
+  readonly partition: number;
+  readonly fetch: RecordsFetch;
+  readonly logger: Logger;
+  readonly chunkBytes?: number;
+}
+
+/** One partition replica's staging of snapshot records (at most one stage at a time). */
+export class SnapshotStager {
+  private readonly o: SnapshotStagerOptions;
+  private stage: Stage | null = null;
+  private closed = false;
+
+  constructor(o: SnapshotStagerOptions) {
+    this.o = o;
+  }
+
+  /** The completed stage for exactly this snapshot, or null. */
+  staged(snap: Snapshot): StagedRecords | null {
+    const s = this.stage;
+    return s !== null && s.index === snap.index && s.term === snap.term ? s.result : null;
+  }
+
+  /** The completed stage for this snapshot, kept until `release()` (an install moves it in). */
+  take(snap: Snapshot): StagedRecords | null {
+    const r = this.staged(snap);
+    if (r !== null && this.stage !== null) this.stage.inUse = true;
+    return r;
+  }
+
+  /** The install that took the stage is over (its file is gone or no longer needed). */
+  release(): void {
+    const s = this.stage;
+    if (s === null || !s.inUse) return;
+    this.stage = null;
+    void fs.promises.rm(s.file, { force: true }).catch(() => undefined);
+  }
+
+  /**
+   * Starts copying [from, to) from broker `node` for `snap`; `done(true)` once the staging file
+   * is complete and durable, `done(false)` if it failed (logged; the sender retries the
+   * snapshot). A no-op while another stage runs or is being installed; a completed one nobody
+   * installed (its snapshot went stale) is dropped.
+   */
+  begin(snap: Snapshot, node: number, from: number, to: number, done: (ok: boolean) => void): void {
+    const prev = this.stage;
+    if (this.closed || (prev !== null && (prev.result === null || prev.inUse))) return;
+    if (prev !== null) void fs.promises.rm(prev.file, { force: true }).catch(() => undefined);
+    const stage: Stage = { index: snap.index, term: snap.term, file: path.join(this.o.dir, stagedRecordsFile(snap.index)), abort: new AbortController(), result: null, inUse: false };
+    this.stage = stage;
+    const started = Date.now();
+    this.o.logger.info({ topic: this.o.topic, partition: this.o.partition, from, to, fromBroker: node, snapshotIndex: snap.index }, 'copying the records of a snapshot');
+    this.copy(stage, node, from, to).then(
+      (r) => {
+        if (stage.abort.signal.aborted) return done(false);
+        stage.result = r;
+        this.o.logger.info(
+          { topic: this.o.topic, partition: this.o.partition, from: r.from, to, bytes: r.bytes, fromBroker: node, ms: Date.now() - started },
+          'staged the records of a snapshot',
+        );
+        done(true);
+      },
+      (err: unknown) => {
+        if (this.stage === stage) this.stage = null;
+        if (!stage.abort.signal.aborted) {
+          this.o.logger.warn({ err, topic: this.o.topic, partition: this.o.partition, from, to, fromBroker: node }, 'copying the records of a snapshot failed; waiting for it to be sent again');
+        }
+        void fs.promises.rm(stage.file, { force: true }).catch(() => undefined);
+        done(false);
+      },
+    );
+  }
+
+  /** Stops a running copy (its file is removed); a stage being installed is left to the install. */
+  close(): void {
+    this.closed = true;
+    const s = this.stage;
+    if (s !== null && !s.inUse) {
+      s.abort.abort();
+      if (s.result !== null) void fs.promises.rm(s.file, { force: true }).catch(() => undefined);
+    }
+  }
+
+  private async copy(stage: Stage, node: number, from: number, to: number): Promise<StagedRecords> {
+    const chunk = this.o.chunkBytes ?? RECORDS_CHUNK_BYTES;
+    const fh = await fs.promises.open(stage.file, 'w');
+    let bytes = 0;
+    let start = from;
+    try {
+      let at = from;
+      let expected = from;
+      while (at < to) {
+        if (stage.abort.signal.aborted || this.closed) throw new Error('snapshot staging was abandoned');
+        const reply = await this.o.fetch(node, { topic: this.o.topic, partition: this.o.partition, from: at, to, maxBytes: chunk }, REQUEST_TIMEOUT_MS);
+        const b = reply.batches;
+        let pos = 0;
+        while (pos < b.length) {
+          const h = checkBatch(b, pos, b.length, { compacted: true });
+          if (h instanceof RecordBatchError) throw new Error(`broker ${node} sent a bad batch at offset ${expected}: ${h.message}`);
+          const first = bytes === 0 && pos === 0;
+          // The first batch may begin before `from` (the requested offset lies inside it).
+          if (first ? h.lastOffset < from : h.baseOffset < expected) throw new Error(`broker ${node} sent batch ${h.baseOffset} out of order (expected ${expected} or later)`);
+          if (h.lastOffset >= to) throw new Error(`broker ${node} sent batch ${h.baseOffset}-${h.lastOffset} past the snapshot offset ${to}`);
+          if (first) start = Math.min(from, h.baseOffset);
+          expected = h.lastOffset + 1;
+          pos += h.sizeInBytes;
+        }
+        if (b.length > 0) {
+          await fh.write(b);
+          bytes += b.length;
+        }
+        if (reply.next <= at) throw new Error(`broker ${node} made no progress at offset ${at}`);
+        at = Math.max(reply.next, expected);
+      }
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    return { file: stage.file, from: start, to, bytes };
+  }
+}
+
+/** Reads a staging file back in pieces of whole batches of about `chunk` bytes. */
+export async function* readStaged(file: string, chunk = 4 << 20): AsyncIterable<Buffer> {
+  const fh = await fs.promises.open(file, 'r');
+  try {
+    const size = (await fh.stat()).size;
+    let pos = 0;
+    let carry = Buffer.alloc(0);
+    while (pos < size || carry.length > 0) {
+      const want = Math.min(chunk, size - pos);
+      const buf = Buffer.allocUnsafe(want);
+      const { bytesRead } = want > 0 ? await fh.read(buf, 0, want, pos) : { bytesRead: 0 };
+      pos += bytesRead;
+      const data = carry.length > 0 ? Buffer.concat([carry, buf.subarray(0, bytesRead)]) : buf.subarray(0, bytesRead);
+      let end = 0;
+      while (end + LOG_OVERHEAD <= data.length) {
+        const n = data.readInt32BE(end + BatchField.batchLength) + LOG_OVERHEAD;
+        if (end + n > data.length) break;
+        end += n;
+      }
+      if (end === 0) {
+        if (bytesRead === 0) throw new Error(`${file} ends inside a batch`);
+        carry = data;
+        continue;
+      }
+      yield data.subarray(0, end);
+      carry = data.subarray(end);
+    }
+  } finally {
+    await fh.close();
+  }
+}
