@@ -1,7 +1,6 @@
-import { connect } from 'node:net';
+import { Socket } from 'node:net';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Cluster, ServiceEndpoint } from './cluster/provider.js';
-import type { Kubectl } from './kube.js';
 
 export interface HostKafka {
   kafka: Kafka;
@@ -12,26 +11,20 @@ export interface HostKafka {
  * A kafkajs client on the host for brokers that advertise in-cluster DNS names
  * (`<pod>.<headless>.<ns>.svc...`), which the host cannot resolve: bootstrap goes through the
  * client Service, and each advertised name is sent to its Pod (first DNS label = pod name).
+ * The pod's address is looked up at every connect, since a restarted pod has a new one and a
+ * scaled-up cluster has pods that did not exist when the client was made.
  */
 export async function hostKafka(opts: {
   cluster: Cluster;
-  kube: Kubectl;
   namespace: string;
   service: string;
-  podSelector: string;
   port?: number;
 }): Promise<HostKafka> {
   const port = opts.port ?? 9092;
   const endpoints: ServiceEndpoint[] = [];
   const bootstrap = await opts.cluster.reachService(opts.namespace, opts.service, port);
   endpoints.push(bootstrap);
-  const pods = (await opts.kube.jsonpath(['-n', opts.namespace, 'get', 'pods', '-l', opts.podSelector], '{.items[*].metadata.name}')).split(' ').filter(Boolean);
-  const byPod = new Map<string, ServiceEndpoint>();
-  for (const pod of pods) {
-    const ep = await opts.cluster.reachPod(opts.namespace, pod, port);
-    endpoints.push(ep);
-    byPod.set(pod, ep);
-  }
+  let closed = false;
   const kafka = new Kafka({
     clientId: 'chronik-e2e',
     brokers: [`${bootstrap.host}:${bootstrap.port}`],
@@ -40,15 +33,28 @@ export async function hostKafka(opts: {
     requestTimeout: 15_000,
     retry: { retries: 8 },
     socketFactory: ({ host, port: p, onConnect }) => {
-      const ep = byPod.get(host.split('.')[0] ?? '') ?? (host === bootstrap.host ? bootstrap : undefined);
-      const socket = connect(ep ? { host: ep.host, port: ep.port } : { host, port: p }, onConnect);
+      const socket = new Socket();
       socket.setKeepAlive(true, 30_000);
+      const pod = host.split('.')[0] ?? '';
+      if (host === bootstrap.host || !host.includes('.svc')) {
+        socket.connect({ host: host === bootstrap.host ? bootstrap.host : host, port: host === bootstrap.host ? bootstrap.port : p }, onConnect);
+        return socket;
+      }
+      opts.cluster.reachPod(opts.namespace, pod, port).then(
+        (ep) => {
+          if (closed) ep.close().catch(() => undefined);
+          else endpoints.push(ep);
+          if (!socket.destroyed) socket.connect({ host: ep.host, port: ep.port }, onConnect);
+        },
+        (err: unknown) => socket.destroy(err instanceof Error ? err : new Error(String(err))),
+      );
       return socket;
     },
   });
   return {
     kafka,
     close: async () => {
+      closed = true;
       for (const ep of endpoints) await ep.close();
     },
   };

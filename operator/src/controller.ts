@@ -49,6 +49,8 @@ export class Controller {
   private running = false;
   private stopping = false;
   private depthTimer: NodeJS.Timeout | null = null;
+  /** Aborted the moment the lease is lost: every step and API call of this term honours it. */
+  private term: AbortController | null = null;
 
   constructor(private readonly o: ControllerOptions) {
     this.queue = new WorkQueue(o.queue);
@@ -57,6 +59,7 @@ export class Controller {
       log: o.log,
       onStartedLeading: () => this.startLeading(),
       onStoppedLeading: () => {
+        this.term?.abort();
         o.metrics.isLeader.set(0);
         void this.stopLeading().then(() => o.onLostLeadership?.());
       },
@@ -82,6 +85,7 @@ export class Controller {
   private startLeading(): void {
     if (this.running || this.stopping) return;
     this.running = true;
+    this.term = new AbortController();
     this.queue = new WorkQueue(this.o.queue);
     this.informers.length = 0;
     this.o.metrics.isLeader.set(1);
@@ -123,7 +127,8 @@ export class Controller {
     this.depthTimer = setInterval(() => this.o.metrics.queueDepth.set(this.queue.depth), 2_000);
     this.depthTimer.unref();
     const n = this.o.workers ?? 4;
-    for (let w = 0; w < n; w++) this.workers.push(this.worker());
+    const signal = this.term.signal;
+    for (let w = 0; w < n; w++) this.workers.push(this.worker(signal));
   }
 
   private enqueueOwner(obj: WatchedObject): void {
@@ -131,7 +136,7 @@ export class Controller {
     if (owner) this.queue.add(`${obj.metadata.namespace ?? ''}/${owner.name}`);
   }
 
-  private async worker(): Promise<void> {
+  private async worker(signal: AbortSignal): Promise<void> {
     const { metrics, log } = this.o;
     for (;;) {
       const key = await this.queue.get();
@@ -139,12 +144,14 @@ export class Controller {
       const [ns, name] = key.split('/') as [string, string];
       const end = metrics.reconcileDuration.startTimer();
       try {
-        const r = await this.o.reconciler.reconcile(ns, name);
+        if (signal.aborted) return;
+        const r = await this.o.reconciler.reconcile(ns, name, signal);
         this.queue.forget(key);
         metrics.reconciles.inc({ result: 'success' });
         end({ result: 'success' });
         if (r.requeueAfterMs !== undefined && this.running) this.queue.addAfter(key, r.requeueAfterMs);
       } catch (err) {
+        if (signal.aborted) return;
         const msg = err instanceof Error ? err.message : String(err);
         metrics.reconciles.inc({ result: 'error' });
         metrics.reconcileErrors.inc({ reason: (err as { reason?: string }).reason ?? (err instanceof Error ? err.name : 'unknown') });
@@ -160,6 +167,7 @@ export class Controller {
   private async stopLeading(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    this.term?.abort();
     if (this.depthTimer) clearInterval(this.depthTimer);
     this.queue.shutdown();
     await Promise.all(this.informers.map((i) => i.stop()));

@@ -1,9 +1,7 @@
 import type { Logger } from 'pino';
-import type { BrokerStatus, ChronikCluster } from './api/types.js';
-import type { BrokerAdmin } from './brokers/types.js';
 import type { OperatorConfig } from './config.js';
 import { Controller } from './controller.js';
-import { dnsAdminFactory } from './brokers/endpoints.js';
+import { dnsAdminFactory, type AdminFactory } from './brokers/endpoints.js';
 import { EventRecorder } from './kube/events.js';
 import type { KubeRest } from './kube/rest.js';
 import { startHealthServer, type HealthServer } from './observability/health-server.js';
@@ -21,7 +19,7 @@ export interface StartOptions {
   config: OperatorConfig;
   rest: KubeRest;
   log: Logger;
-  adminFor?: (c: ChronikCluster, brokers: readonly BrokerStatus[]) => BrokerAdmin;
+  adminFor?: AdminFactory;
   onLostLeadership?: () => void;
   resyncMs?: number;
   leaseDurationSec?: number;

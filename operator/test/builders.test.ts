@@ -26,6 +26,8 @@ const brokers: BrokerStatus[] = [
   { pod: 'kafka-1', ordinal: 1, brokerId: 3, state: 'Running', ready: true },
 ];
 
+const voters = '7@kafka-0.kafka-headless.prod.svc.cluster.local:9646';
+
 type Obj = { kind: string; metadata: { name: string; ownerReferences: { uid: string; controller: boolean }[] }; spec: Record<string, any> };
 
 describe('object builders', () => {
@@ -41,7 +43,7 @@ describe('object builders', () => {
     expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
     expect(c.securityContext.readOnlyRootFilesystem).toBe(true);
     expect(pod.securityContext.runAsNonRoot).toBe(true);
-    expect(c.ports.map((p: { containerPort: number }) => p.containerPort)).toEqual([9092, 9644, 9645]);
+    expect(c.ports.map((p: { containerPort: number }) => p.containerPort)).toEqual([9092, 9644, 9645, 9646]);
     expect(sts.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe('10Gi');
     expect(sts.spec.template.metadata.annotations['chronik.io/config-hash']).toBe(configHash(cluster(), 'chronik/broker:1'));
   });
@@ -80,10 +82,11 @@ describe('object builders', () => {
   });
 
   it('ConfigMap carries explicit broker ids and Kafka-named settings', () => {
-    const cm = buildConfigMap(cluster({ topicDefaults: { partitions: 6, replicationFactor: 3, minInsyncReplicas: 2 }, brokerConfig: { 'log.retention.ms': '60000' } }), brokers) as {
+    const cm = buildConfigMap(cluster({ topicDefaults: { partitions: 6, replicationFactor: 3, minInsyncReplicas: 2 }, brokerConfig: { 'log.retention.ms': '60000' } }), brokers, voters) as {
       data: Record<string, string>;
     };
     expect(cm.data['broker-ids']).toBe('kafka-0=7\nkafka-1=3\n');
+    expect(cm.data['initial-voters']).toBe(voters);
     expect(cm.data['broker.properties']).toBe('default.replication.factor=3\nlog.retention.ms=60000\nmin.insync.replicas=2\nnum.partitions=6\n');
   });
 
@@ -99,17 +102,17 @@ describe('object builders', () => {
     expect(svcs.map((s) => s.metadata.name)).toEqual(['kafka-0-external', 'kafka-1-external']);
     expect(svcs[1]!.spec.ports[0].nodePort).toBe(31001);
     expect(svcs[1]!.spec.selector['statefulset.kubernetes.io/pod-name']).toBe('kafka-1');
-    const cm = buildConfigMap(c, brokers) as { data: Record<string, string> };
+    const cm = buildConfigMap(c, brokers, voters) as { data: Record<string, string> };
     expect(cm.data['external-hosts']).toBe('kafka-0=a.example:9094\nkafka-1=b.example:9999\n');
   });
 
   it('desired set: PDB by default and removable, ServiceMonitor only when asked', () => {
-    const d = desiredObjects({ cluster: cluster(), image: 'i', statefulSetReplicas: 3, brokers });
+    const d = desiredObjects({ cluster: cluster(), image: 'i', statefulSetReplicas: 3, brokers, initialVoters: voters });
     const kinds = d.objects.map((o) => o.kind);
     expect(kinds).toEqual(['ServiceAccount', 'ConfigMap', 'Service', 'Service', 'StatefulSet', 'PodDisruptionBudget']);
     const pdb = d.objects.find((o) => o.kind === 'PodDisruptionBudget') as unknown as Obj;
     expect(pdb.spec.maxUnavailable).toBe(1);
-    const off = desiredObjects({ cluster: cluster({ podDisruptionBudget: { enabled: false }, metrics: { serviceMonitor: { enabled: true } } }), image: 'i', statefulSetReplicas: 3, brokers });
+    const off = desiredObjects({ cluster: cluster({ podDisruptionBudget: { enabled: false }, metrics: { serviceMonitor: { enabled: true } } }), image: 'i', statefulSetReplicas: 3, brokers, initialVoters: voters });
     expect(off.absent.map((a) => a.kind)).toEqual(['PodDisruptionBudget']);
     expect(off.objects.some((o) => o.kind === 'ServiceMonitor')).toBe(true);
   });
@@ -128,7 +131,8 @@ describe('object builders', () => {
       .replaceAll('/etc/podinfo', dir)
       .replace('exec chronik "$@"', 'for a in "$@"; do printf "%s\\n" "$a"; done');
     writeFileSync(join(dir, 'broker-ids'), 'kafka-0=7\nkafka-1=3\n');
-    writeFileSync(join(dir, 'broker.properties'), (buildConfigMap(c, brokers) as { data: Record<string, string> }).data['broker.properties']!);
+    writeFileSync(join(dir, 'broker.properties'), (buildConfigMap(c, brokers, voters) as { data: Record<string, string> }).data['broker.properties']!);
+    writeFileSync(join(dir, 'initial-voters'), voters);
     writeFileSync(join(dir, 'annotations'), 'chronik.io/rack="eu-1a"\nother="x"\n');
     const out = execFileSync('/bin/sh', ['-c', script], { env: { HOSTNAME: 'kafka-1', PATH: process.env.PATH } }).toString().split('\n');
     expect(out.slice(0, 3)).toEqual(['broker', '--node-id', '3']);
@@ -147,6 +151,13 @@ describe('object builders', () => {
     // The admin service listens on every pod, on the port the operator's client dials.
     expect(parsed.config.adminListen).toEqual({ host: '0.0.0.0', port: 9645 });
     expect(parsed.config.adminAdvertised).toEqual({ host: 'kafka-1.kafka-headless.prod.svc.cluster.local', port: 9645 });
+    // Raft: reachable at the pod's stable name; the founding voters from the ConfigMap; the
+    // cluster id is the resource's uid; admin calls need the Secret's token.
+    expect(parsed.config.raftListen).toEqual({ host: '0.0.0.0', port: 9646 });
+    expect(parsed.config.raftAdvertised).toEqual({ host: 'kafka-1.kafka-headless.prod.svc.cluster.local', port: 9646 });
+    expect(parsed.config.initialVoters).toEqual([{ nodeId: 7, host: 'kafka-0.kafka-headless.prod.svc.cluster.local', port: 9646 }]);
+    expect(parsed.config.clusterId).toBe('uid-1');
+    expect(parsed.config.adminTokenFile).toBe(`${dir}-admin/token`);
     // A pod with no id assigned refuses to start rather than inventing one.
     expect(() => execFileSync('/bin/sh', ['-c', script], { env: { HOSTNAME: 'kafka-9', PATH: process.env.PATH }, stdio: 'pipe' })).toThrow();
     expect(readFileSync(join(dir, 'broker-ids'), 'utf8')).toContain('kafka-1=3');

@@ -36,6 +36,8 @@ describe('operator controller on a real API server', () => {
   let brokers: FakeBrokers;
   const ns = 'ctl';
   let op: OperatorHandle;
+  /** alpha's admin token as first created: it must never change under running brokers. */
+  let alphaToken = '';
   let kubelet: ReturnType<typeof simulateKubelet>;
 
   beforeAll(async () => {
@@ -106,7 +108,12 @@ describe('operator controller on a real API server', () => {
   });
 
   it('create: owned objects with owner references, explicit broker ids, Settled status', async () => {
-    await env.rest.request('POST', clusterPath(ns), chronikCluster(ns, 'alpha', { replicas: 3, topicDefaults: { replicationFactor: 3, minInsyncReplicas: 2 } }));
+    // A short replica.lag.time.max.ms: a roll waits that long after each broker is back.
+    await env.rest.request(
+      'POST',
+      clusterPath(ns),
+      chronikCluster(ns, 'alpha', { replicas: 3, topicDefaults: { replicationFactor: 3, minInsyncReplicas: 2 }, brokerConfig: { 'replica.lag.time.max.ms': '2000' } }),
+    );
     const c = await untilSettled('alpha', 'alpha settled after create');
     expect(c.status?.phase).toBe('Running');
     expect(c.status?.readyReplicas).toBe(3);
@@ -134,6 +141,19 @@ describe('operator controller on a real API server', () => {
     const cm = await env.rest.get<{ data: Record<string, string> }>(`/api/v1/namespaces/${ns}/configmaps/alpha-config`);
     expect(cm.data['broker-ids']).toBe('alpha-0=0\nalpha-1=1\nalpha-2=2\n');
     expect(cm.data['broker.properties']).toContain('min.insync.replicas=2');
+    // The founding voters, fixed at creation, in the ConfigMap the brokers read and in status.
+    const host = (o: number) => `alpha-${o}.alpha-headless.${ns}.svc.cluster.local:9646`;
+    expect(cm.data['initial-voters']).toBe(`0@${host(0)},1@${host(1)},2@${host(2)}`);
+    expect(c.status?.initialVoters).toBe(cm.data['initial-voters']);
+    // The brokers' admin token: a Secret owned by the cluster, mounted into every broker.
+    const secret = await env.rest.get<{ data: { token: string }; metadata: { ownerReferences?: { uid: string }[] } }>(`/api/v1/namespaces/${ns}/secrets/alpha-admin-token`);
+    alphaToken = Buffer.from(secret.data.token, 'base64').toString('utf8');
+    expect(alphaToken.length).toBeGreaterThanOrEqual(32);
+    expect(secret.metadata.ownerReferences?.[0]?.uid).toBe(c.metadata.uid);
+    const container = (s.spec.template as unknown as { spec: { containers: { args: string[] }[] } }).spec.containers[0]!;
+    expect(container.args.join(' ')).toContain('--admin-token-file /etc/chronik-admin/token');
+    expect(container.args.join(' ')).toContain(`--cluster-id ${c.metadata.uid}`);
+    expect((await events()).some((e) => e.reason === 'AdminTokenCreated' && e.involvedObject.name === 'alpha')).toBe(true);
     expect((await events()).some((e) => e.reason === 'Created' && e.involvedObject.name === 'alpha')).toBe(true);
     const base = `http://127.0.0.1:${op.health.port}`;
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
@@ -260,6 +280,9 @@ describe('operator controller on a real API server', () => {
     expect(new Set(maint)).toEqual(new Set([0, 1, 2]));
     const cm = await env.rest.get<{ data: Record<string, string> }>(`/api/v1/namespaces/${ns}/configmaps/alpha-config`);
     expect(cm.data['broker.properties']).toContain('log.retention.ms=3600000');
+    // Many passes later the token is the one the brokers were first started with.
+    const secret = await env.rest.get<{ data: { token: string } }>(`/api/v1/namespaces/${ns}/secrets/alpha-admin-token`);
+    expect(Buffer.from(secret.data.token, 'base64').toString('utf8')).toBe(alphaToken);
   });
 
   it('storage growth never touches the immutable claim templates; claims are asked to grow', async () => {

@@ -10,12 +10,14 @@ function input(world: SimWorld, desiredReplicas: number, reclaimPolicy: 'Retain'
     podHost: (o) => `c-${o}.c-headless`,
     podName: (o) => `c-${o}`,
     kafkaPort: 9092,
+    raftPort: 9646,
     reclaimPolicy,
+    replicaLagTimeMaxMs: 30_000,
     now: `t${world.tick}`,
   };
 }
 
-const empty = (): MachineState => ({ brokers: [], nextBrokerId: 0, statefulSetReplicas: 0, operation: null });
+const empty = (): MachineState => ({ brokers: [], nextBrokerId: 0, statefulSetReplicas: 0, initialVoters: '', operation: null });
 
 interface RunOptions {
   /** Before every step, also run it once and throw the result away: a crash after the effect, before status was written. */
@@ -150,6 +152,104 @@ describe('step machines', () => {
     w.currentHash = 'h2';
     const r = await advance(s0, input(w, 3), w);
     expect(r.state.operation).toMatchObject({ type: 'Roll', step: 'DeletePod', brokerId: 1 });
+  });
+
+  it('a scale-down the brokers refuse (replication factor) says why once, changes nothing, and is dropped when scaled back', async () => {
+    const w = new SimWorld();
+    w.rf = 3;
+    let state = await bootstrap(w, 3);
+    const events: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const r = await advance(state, input(w, 2), w);
+      events.push(...r.events.map((e) => `${e.type}:${e.reason}`));
+      state = r.state;
+    }
+    expect(state.operation).toMatchObject({ type: 'ScaleDown', step: 'Decommission' });
+    expect(state.operation?.refused).toMatch(/replication factor 3/);
+    expect(events.filter((e) => e === 'Warning:ScaleDownRefused')).toHaveLength(1);
+    expect(w.stsReplicas).toBe(3);
+    expect(w.brokers.get(2)!.state).toBe('BROKER_STATE_ACTIVE');
+    const back = await advance(state, input(w, 3), w);
+    expect(back.state.operation).toBeNull();
+    expect(back.events.map((e) => e.reason)).toContain('ScaleDownCancelled');
+    expect(w.violations).toEqual([]);
+  });
+
+  it('a scale-up onto an ordinal whose claim a removed broker left (Retain) deletes that claim before the pod starts', async () => {
+    const w = new SimWorld();
+    let s = await bootstrap(w, 3);
+    s = (await converge(w, s, 2)).state;
+    expect(w.claims.has(2)).toBe(true);
+    const { state, steps } = await converge(w, s, 3);
+    expect(steps).toContain('ScaleUp:ClearStaleClaim');
+    expect(w.deletedClaims).toEqual([2]);
+    expect(state.brokers.find((b) => b.ordinal === 2)!.brokerId).toBe(3);
+    expect(w.violations).toEqual([]);
+  });
+
+  it('rebalances once after the last new broker, and leaders once after the last rolled broker', async () => {
+    const w = new SimWorld();
+    let s = await bootstrap(w, 3);
+    s = (await converge(w, s, 5)).state;
+    expect(w.log.filter((l) => l === 'rebalance')).toHaveLength(1);
+    w.currentHash = 'h2';
+    s = (await converge(w, s, 5)).state;
+    expect(w.log.filter((l) => l.startsWith('delete'))).toHaveLength(5);
+    expect(w.log.filter((l) => l === 'rebalance leaders')).toHaveLength(1);
+    expect(w.log.at(-1)).toBe('rebalance leaders');
+    expect(s.operation).toBeNull();
+  });
+
+  it('a broker that does not come back holds the roll at its step and, past the deadline, marks it overdue once', async () => {
+    const w = new SimWorld(Number.MAX_SAFE_INTEGER);
+    const s0 = await bootstrap(new SimWorld(), 3);
+    // A world whose pods never get ready again once restarted.
+    for (let o = 0; o < 3; o++) w.podMap.set(o, { name: `c-${o}`, ordinal: o, uid: `x${o}`, ready: true, configHash: 'h1', terminating: false, readyAfter: 0 });
+    w.stsReplicas = 3;
+    w.brokerIdTable = new Map(s0.brokers.map((b) => [b.pod, b.brokerId]));
+    for (const b of s0.brokers) w.brokers.set(b.brokerId, { id: b.brokerId, host: `${b.pod}.c-headless`, state: 'BROKER_STATE_ACTIVE', replicas: 3, leaders: 0, decommissionPolls: 0, maintenance: false });
+    w.currentHash = 'h2';
+    const t0 = Date.parse('2026-01-01T00:00:00Z');
+    const at = (ms: number): MachineInput => ({ ...input(w, 3), now: new Date(t0 + ms).toISOString() });
+    let s = s0;
+    for (let i = 0; i < 10 && s.operation?.step !== 'WaitPodReady'; i++) {
+      const r = await advance(s, at(0), w);
+      s = r.state;
+      if (!r.progressed) w.step();
+    }
+    expect(s.operation).toMatchObject({ type: 'Roll', step: 'WaitPodReady' });
+    w.step();
+    const early = await advance(s, at(60_000), w);
+    expect(early.state.operation?.overdue).toBeFalsy();
+    const late = await advance(early.state, at(11 * 60_000), w);
+    expect(late.state.operation).toMatchObject({ step: 'WaitPodReady', overdue: true });
+    expect(late.events.map((e) => `${e.type}:${e.reason}`)).toEqual(['Warning:StepDeadlineExceeded']);
+    const again = await advance(late.state, at(12 * 60_000), w);
+    expect(again.events).toEqual([]);
+    // Only the one broker was taken down.
+    expect(w.log.filter((l) => l.startsWith('delete'))).toHaveLength(1);
+  });
+
+  it('a restarted broker counts as caught up only after replica.lag.time.max.ms (its ISR entries may be stale before)', async () => {
+    const w = new SimWorld();
+    const s0 = await bootstrap(w, 3);
+    w.currentHash = 'h2';
+    const t0 = Date.parse('2026-01-01T00:00:00Z');
+    const at = (ms: number): MachineInput => ({ ...input(w, 3), now: new Date(t0 + ms).toISOString() });
+    let s = s0;
+    for (let i = 0; i < 50 && s.operation?.step !== 'WaitBrokerActive'; i++) {
+      const r = await advance(s, at(0), w);
+      s = r.state;
+      if (!r.progressed) w.step();
+    }
+    expect(s.operation).toMatchObject({ type: 'Roll', step: 'WaitBrokerActive' });
+    w.podMap.get(s.operation!.ordinal!)!.readySince = new Date(t0).toISOString();
+    const early = await advance(s, at(10_000), w);
+    expect(early.progressed).toBe(false);
+    expect(early.state.operation?.message).toMatch(/up for 10 s; the ISR is trusted after 30 s/);
+    const later = await advance(early.state, at(31_000), w);
+    expect(later.progressed).toBe(true);
+    expect(later.state.operation?.step).toBe('ExitMaintenance');
   });
 
   describe('operator restarts at every step', () => {

@@ -170,6 +170,14 @@ class RaftClusterImpl implements RaftCluster {
   /** Publisher work (opening and closing replicas) runs one change at a time, in image order. */
   private publishing: Promise<void> = Promise.resolve();
   private published: MetadataState;
+  /**
+   * While the metadata log this broker already committed is replayed at start, images are not
+   * published one by one: an old record that moved a replica away and a later one that moved it
+   * back would close (and delete) the replica's data and reopen it empty, as a replica waiting
+   * to be added, which its leader added long ago. The image replayed to the committed index is
+   * published once instead (as Kafka's broker publishes only after catching up).
+   */
+  private replaying = true;
   private readonly incarnationId = randomUUID();
   private closed = false;
   private reports = new Map<number, PartitionReport>();
@@ -226,7 +234,9 @@ class RaftClusterImpl implements RaftCluster {
       this.logger.warn({ topics: legacy.topics.length, partitionDirs: claimed }, 'importing the topics of a single-broker data dir; their records stay where they are');
     }
     this.journal = await HardStateJournal.open(path.join(s.dataDir, 'raft'), this.opts.logManager.committer, this.logger);
-    this.machine.onChange((prev, next) => this.publish(prev, next));
+    this.machine.onChange((prev, next) => {
+      if (!this.replaying) this.publish(prev, next);
+    });
     const isVoter = s.initialVoters.some((v) => v.nodeId === this.nodeId);
     this.metadata = await openStateMachineReplica({
       host: this.host,
@@ -243,6 +253,15 @@ class RaftClusterImpl implements RaftCluster {
       timing: s.timing,
       logger: this.logger.child({ component: 'metadata' }),
     });
+    const replayTo = this.metadata.node.commitIndex;
+    const replayed = (): void => {
+      if (!this.replaying) return;
+      this.replaying = false;
+      if (replayTo > 0) this.logger.info({ index: replayTo }, 'metadata log replayed; publishing its image');
+      this.publish(this.published, this.machine.state);
+    };
+    if (this.metadata.applied >= replayTo) replayed();
+    else void this.metadata.waitApplied(replayTo).then(replayed);
     this.controller = new Controller({
       nodeId: this.nodeId,
       replica: this.metadata,

@@ -94,15 +94,32 @@ export interface BrokerStatus {
   ready: boolean;
   rack?: string;
   configHash?: string;
+  /** What the brokers report for it (admin GetClusterStatus), refreshed every pass. */
+  brokerState?: string;
+  leaders?: number;
+  replicas?: number;
+  laggingReplicas?: number;
+  maintenance?: boolean;
+  /** While it is being decommissioned. */
+  decommission?: { replicasRemaining: number; replicasTotal: number; blockedReason?: string };
 }
 
 export type Phase = 'Pending' | 'Creating' | 'Running' | 'Scaling' | 'Rolling' | 'Paused' | 'Degraded' | 'Failed';
 
 export type OperationType = 'ScaleUp' | 'ScaleDown' | 'Roll';
 
-export interface Operation {
-  type: OperationType;
-  step: string;
+/** The steps of each operation, in order (orchestration/machine.ts runs them). */
+export const OPERATION_STEPS = {
+  ScaleUp: ['AssignId', 'ClearStaleClaim', 'RegisterBroker', 'CreatePod', 'WaitPodReady', 'WaitBrokerActive', 'Rebalance', 'WaitRebalance'],
+  ScaleDown: ['CheckSafe', 'Decommission', 'WaitDecommissioned', 'RemovePod', 'WaitPodGone', 'ReleaseClaim'],
+  Roll: ['EnterMaintenance', 'WaitDrained', 'DeletePod', 'WaitPodReady', 'WaitBrokerActive', 'ExitMaintenance', 'RebalanceLeaders'],
+} as const;
+export type ScaleUpStep = (typeof OPERATION_STEPS.ScaleUp)[number];
+export type ScaleDownStep = (typeof OPERATION_STEPS.ScaleDown)[number];
+export type RollStep = (typeof OPERATION_STEPS.Roll)[number];
+export type StepOf<T extends OperationType> = (typeof OPERATION_STEPS)[T][number];
+
+interface OperationFields {
   /** The one broker this operation is changing now. */
   brokerId?: number;
   ordinal?: number;
@@ -115,7 +132,16 @@ export interface Operation {
   startedAt: string;
   stepStartedAt: string;
   message?: string;
+  /** The step ran past its deadline (the cluster is Degraded until it moves on). */
+  overdue?: boolean;
+  /** Why the brokers refuse this operation (e.g. the topics' replication factor), while they do. */
+  refused?: string;
 }
+
+export type Operation =
+  | (OperationFields & { type: 'ScaleUp'; step: ScaleUpStep })
+  | (OperationFields & { type: 'ScaleDown'; step: ScaleDownStep })
+  | (OperationFields & { type: 'Roll'; step: RollStep });
 
 export interface ChronikClusterStatus {
   observedGeneration?: number;
@@ -125,6 +151,8 @@ export interface ChronikClusterStatus {
   selector?: string;
   nextBrokerId?: number;
   statefulSetReplicas?: number;
+  /** id@host:port of the metadata group's founding voters, fixed at creation. */
+  initialVoters?: string;
   configHash?: string;
   image?: string;
   conditions?: Condition[];

@@ -46,6 +46,10 @@ export interface AdminClientOptions {
   deadlineMs?: number;
   protoPath?: string;
   credentials?: grpc.ChannelCredentials;
+  /** Bearer token the brokers' --admin-token-file holds; sent with every call. */
+  token?: string | null;
+  /** Leadership of this operator: when it aborts, calls in flight are cancelled and new ones refused. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -71,20 +75,27 @@ export class GrpcBrokerAdmin implements BrokerAdmin {
     const Res = this.root.lookupType(`chronik.admin.v1.${resType}`);
     const err = Req.verify(req);
     if (err) return Promise.reject(new AdminCallError(method, grpc.status.INVALID_ARGUMENT, `${method}: ${err}`));
+    const signal = this.opts.signal;
+    if (signal?.aborted) return Promise.reject(new AdminCallError(method, grpc.status.CANCELLED, `${method}: not sent, this operator is no longer the leader`));
+    const metadata = new grpc.Metadata();
+    if (this.opts.token) metadata.set('authorization', `Bearer ${this.opts.token}`);
     return new Promise<Res>((resolve, reject) => {
-      client.makeUnaryRequest(
+      const call = client.makeUnaryRequest(
         `/${SERVICE}/${method}`,
         (m: object) => Buffer.from(Req.encode(Req.fromObject(m)).finish()),
         (b: Buffer) => Res.toObject(Res.decode(b), CONVERSION) as Res,
         req,
-        new grpc.Metadata(),
+        metadata,
         { deadline: Date.now() + this.deadlineMs },
         (e: grpc.ServiceError | null, value?: Res) => {
+          signal?.removeEventListener('abort', cancel);
           if (e) reject(new AdminCallError(method, e.code, `${method}: ${e.details || e.message}`));
           else if (value === undefined) reject(new AdminCallError(method, undefined, `${method}: empty response`));
           else resolve(value);
         },
       );
+      const cancel = (): void => call.cancel();
+      signal?.addEventListener('abort', cancel, { once: true });
     });
   }
 
@@ -99,6 +110,7 @@ export class GrpcBrokerAdmin implements BrokerAdmin {
       } catch (e) {
         last = e;
         const code = e instanceof AdminCallError ? e.code : undefined;
+        if (this.opts.signal?.aborted) throw e;
         if (code !== grpc.status.UNAVAILABLE && code !== grpc.status.DEADLINE_EXCEEDED) throw e;
       }
     }

@@ -8,9 +8,15 @@ export function adminEndpoints(c: ChronikCluster, brokers: readonly BrokerStatus
   return brokers.map((b) => `${podHost(c, b.ordinal, clusterDomain)}:${ADMIN_PORT}`);
 }
 
-export function dnsAdminFactory(clusterDomain = 'cluster.local'): (c: ChronikCluster, brokers: readonly BrokerStatus[]) => BrokerAdmin {
-  return (c, brokers) => {
+export type AdminFactory = (c: ChronikCluster, brokers: readonly BrokerStatus[], token: string | null, signal?: AbortSignal) => BrokerAdmin;
+
+export function dnsAdminFactory(clusterDomain = 'cluster.local'): AdminFactory {
+  return (c, brokers, token, signal) => {
     const endpoints = adminEndpoints(c, brokers, clusterDomain);
-    return new GrpcBrokerAdmin({ endpoints: endpoints.length > 0 ? endpoints : [`${c.metadata.name}.${c.metadata.namespace}.svc.${clusterDomain}:${ADMIN_PORT}`] });
+    return new GrpcBrokerAdmin({
+      endpoints: endpoints.length > 0 ? endpoints : [`${c.metadata.name}.${c.metadata.namespace}.svc.${clusterDomain}:${ADMIN_PORT}`],
+      token,
+      ...(signal ? { signal } : {}),
+    });
   };
 }

@@ -1,4 +1,6 @@
-import type { BrokerPhase, BrokerStatus, Operation, OperationType } from '../api/types.js';
+import * as grpc from '@grpc/grpc-js';
+import { OPERATION_STEPS, type BrokerPhase, type BrokerStatus, type Operation, type OperationType, type RollStep, type ScaleDownStep, type ScaleUpStep } from '../api/types.js';
+import { AdminCallError } from '../brokers/admin-client.js';
 import type { ClusterStatus } from '../brokers/types.js';
 import { type MachineEvent, type MachineInput, type MachineState, type PodObservation, type Ports, type StepResult, POLL_MS } from './types.js';
 
@@ -14,11 +16,33 @@ import { type MachineEvent, type MachineInput, type MachineState, type PodObserv
  *   only after the restarted one is back, active, and no partition is under-replicated;
  * - broker ids come from status, never from ordinals, and are never reused.
  */
-export const STEPS: Record<OperationType, readonly string[]> = {
-  ScaleUp: ['AssignId', 'RegisterBroker', 'CreatePod', 'WaitPodReady', 'WaitBrokerActive', 'Rebalance', 'WaitRebalance'],
-  ScaleDown: ['CheckSafe', 'Decommission', 'WaitDecommissioned', 'RemovePod', 'WaitPodGone', 'ReleaseClaim'],
-  Roll: ['EnterMaintenance', 'WaitDrained', 'DeletePod', 'WaitPodReady', 'WaitBrokerActive', 'ExitMaintenance'],
+export const STEPS: { readonly [T in OperationType]: readonly string[] } = OPERATION_STEPS;
+
+const MINUTE = 60_000;
+/**
+ * How long a step may take before the cluster is marked Degraded (with a Warning event). The
+ * step goes on waiting: a broker that never comes back stops the operation where it is, and
+ * a person decides. Moving data (decommission, rebalance) scales with the data, so those are long.
+ */
+export const STEP_DEADLINE_MS: { readonly [T in OperationType]: { readonly [S in (typeof OPERATION_STEPS)[T][number]]: number } } = {
+  ScaleUp: { AssignId: MINUTE, ClearStaleClaim: 5 * MINUTE, RegisterBroker: 5 * MINUTE, CreatePod: 5 * MINUTE, WaitPodReady: 10 * MINUTE, WaitBrokerActive: 10 * MINUTE, Rebalance: 5 * MINUTE, WaitRebalance: 120 * MINUTE },
+  ScaleDown: { CheckSafe: 30 * MINUTE, Decommission: 10 * MINUTE, WaitDecommissioned: 240 * MINUTE, RemovePod: 5 * MINUTE, WaitPodGone: 10 * MINUTE, ReleaseClaim: 5 * MINUTE },
+  Roll: { EnterMaintenance: 5 * MINUTE, WaitDrained: 10 * MINUTE, DeletePod: 5 * MINUTE, WaitPodReady: 10 * MINUTE, WaitBrokerActive: 30 * MINUTE, ExitMaintenance: 5 * MINUTE, RebalanceLeaders: 5 * MINUTE },
 };
+
+function deadlineOf(op: Operation): number {
+  return (STEP_DEADLINE_MS[op.type] as Record<string, number>)[op.step] ?? 10 * MINUTE;
+}
+
+/** A step name persisted by another operator version: wait visibly rather than guess. */
+function unknownStep(st: Stepper, step: never): StepResult {
+  return st.wait(`unknown step ${String(step)}; an operator of another version wrote it`, POLL_MS * 6);
+}
+
+/** The brokers refused the call with a reason (FAILED_PRECONDITION), as opposed to failing it. */
+function refusal(err: unknown): string | null {
+  return err instanceof AdminCallError && err.code === grpc.status.FAILED_PRECONDITION ? err.message : null;
+}
 
 function clone(s: MachineState): MachineState {
   return JSON.parse(JSON.stringify(s)) as MachineState;
@@ -33,6 +57,11 @@ function nextStep(op: Operation): string | null {
   const steps = STEPS[op.type];
   const i = steps.indexOf(op.step);
   return i >= 0 && i + 1 < steps.length ? steps[i + 1]! : null;
+}
+
+/** The same operation at another of its steps (the step names come from STEPS[op.type]). */
+function atStep(op: Operation, step: string, now: string): Operation {
+  return { ...op, step, stepStartedAt: now, message: '', overdue: false, refused: undefined } as Operation;
 }
 
 class Stepper {
@@ -59,19 +88,43 @@ class Stepper {
       this.state.operation = null;
     } else {
       this.event(`${op.type}${op.step}`, `${op.type} broker ${op.brokerId ?? '?'}: ${op.step} done${message ? ` (${message})` : ''}, next ${n}`);
-      this.state.operation = { ...op, step: n, stepStartedAt: this.input.now, message: '' };
+      this.state.operation = atStep(op, n, this.input.now);
     }
     return { state: this.state, progressed: true, events: this.events };
   }
 
+  /** Ends the operation here, skipping the steps left (they have nothing to do). */
+  finish(message: string): StepResult {
+    const op = this.op;
+    this.event(`${op.type}Completed`, `${op.type} of broker ${op.brokerId ?? '?'} completed: ${message}`);
+    this.state.operation = null;
+    return { state: this.state, progressed: true, events: this.events };
+  }
+
+  /** Nothing changed yet: look again later. Past the step's deadline, says so once (Warning). */
   wait(message: string, ms = POLL_MS): StepResult {
-    this.state.operation = { ...this.op, message };
+    const op = { ...this.op, message };
+    const started = Date.parse(op.stepStartedAt);
+    const now = Date.parse(this.input.now);
+    if (!op.overdue && Number.isFinite(started) && Number.isFinite(now) && now - started > deadlineOf(op)) {
+      op.overdue = true;
+      this.event('StepDeadlineExceeded', `${op.type} of broker ${op.brokerId ?? '?'} has been at step ${op.step} for ${Math.round((now - started) / 1000)} s (deadline ${deadlineOf(op) / 1000} s): ${message}`, 'Warning');
+    }
+    this.state.operation = op;
     return { state: this.state, progressed: false, requeueAfterMs: ms, events: this.events };
+  }
+
+  /** The brokers refuse the step: say why (condition and, once, a Warning event) and wait. */
+  refuse(reason: string, why: string): StepResult {
+    const op = this.op;
+    if (op.refused !== why) this.event(reason, `${op.type} of broker ${op.brokerId ?? '?'} refused: ${why}`, 'Warning');
+    this.state.operation = { ...op, refused: why };
+    return this.wait(`refused: ${why}`, POLL_MS * 6);
   }
 
   /** Skips to a named step (used when a roll needs no drain). */
   jump(step: string): StepResult {
-    this.state.operation = { ...this.op, step, stepStartedAt: this.input.now, message: '' };
+    this.state.operation = atStep(this.op, step, this.input.now);
     return { state: this.state, progressed: true, events: this.events };
   }
 }
@@ -84,6 +137,19 @@ function podAt(pods: PodObservation[], ordinal: number): PodObservation | undefi
   return pods.find((p) => p.ordinal === ordinal && !p.terminating);
 }
 
+/**
+ * The founding metadata voters of a new cluster (DESIGN.md "Bootstrap"): the brokers of the
+ * lowest ordinals, min(3, n) of them, 5 from 7 brokers up; as id@raft-host:port.
+ */
+export function foundingVoters(brokers: readonly BrokerStatus[], input: Pick<MachineInput, 'podHost' | 'raftPort'>): string {
+  const n = brokers.length >= 7 ? 5 : Math.min(3, brokers.length);
+  return [...brokers]
+    .sort((a, b) => a.ordinal - b.ordinal)
+    .slice(0, n)
+    .map((b) => `${b.brokerId}@${input.podHost(b.ordinal)}:${input.raftPort}`)
+    .join(',');
+}
+
 /** Why the cluster is not healthy enough to take a broker away, or null when it is. */
 export function unhealthyReason(cs: ClusterStatus, except?: number): string | null {
   if (cs.offlinePartitions > 0) return `${cs.offlinePartitions} partitions offline`;
@@ -93,10 +159,10 @@ export function unhealthyReason(cs: ClusterStatus, except?: number): string | nu
   return null;
 }
 
-async function scaleUp(st: Stepper, ports: Ports): Promise<StepResult> {
+async function scaleUp(st: Stepper, ports: Ports, step: ScaleUpStep): Promise<StepResult> {
   const s = st.state;
   const op = st.op;
-  switch (op.step) {
+  switch (step) {
     case 'AssignId': {
       const ordinal = s.statefulSetReplicas;
       let b = s.brokers.find((x) => x.ordinal === ordinal);
@@ -108,6 +174,18 @@ async function scaleUp(st: Stepper, ports: Ports): Promise<StepResult> {
       s.operation = { ...op, ordinal, brokerId: b.brokerId };
       return st.done(`pod ${b.pod} gets broker id ${b.brokerId}`);
     }
+    case 'ClearStaleClaim': {
+      // A claim left at this ordinal by a broker removed earlier (reclaim policy Retain) holds
+      // that broker's data dir, which a broker with a new id refuses to start on. That broker
+      // was decommissioned, so nothing on it is needed any more.
+      const b = brokerOf(s, op.brokerId)!;
+      if (await ports.claimExists(b.ordinal)) {
+        await ports.deleteClaim(b.ordinal);
+        if (op.message !== 'stale claim') st.event('StaleClaimDeleted', `deleted the claim left at ordinal ${b.ordinal} by a decommissioned broker, so pod ${b.pod} (broker ${b.brokerId}) starts on an empty volume`);
+        return st.wait('stale claim', 2000);
+      }
+      return st.done();
+    }
     case 'RegisterBroker': {
       const b = brokerOf(s, op.brokerId)!;
       await ports.admin().addBroker({ brokerId: b.brokerId, host: st.input.podHost(b.ordinal), port: st.input.kafkaPort });
@@ -116,7 +194,7 @@ async function scaleUp(st: Stepper, ports: Ports): Promise<StepResult> {
     case 'CreatePod': {
       const b = brokerOf(s, op.brokerId)!;
       const replicas = Math.max(s.statefulSetReplicas, b.ordinal + 1);
-      await ports.setStatefulSetReplicas(replicas, s.brokers);
+      await ports.setStatefulSetReplicas(replicas, s.brokers, s.initialVoters);
       s.statefulSetReplicas = replicas;
       b.state = 'Starting';
       return st.done();
@@ -132,6 +210,8 @@ async function scaleUp(st: Stepper, ports: Ports): Promise<StepResult> {
       const info = cs.brokers.find((x) => x.brokerId === op.brokerId);
       if (info?.state !== 'BROKER_STATE_ACTIVE') return st.wait(`waiting for broker ${op.brokerId} to be active (is ${info?.state ?? 'unknown'})`);
       setBrokerState(s, op.brokerId!, 'Running');
+      // One rebalance after the last new broker, not one per broker.
+      if (s.statefulSetReplicas < st.input.desiredReplicas) return st.finish(`broker ${op.brokerId} joined; the rebalance waits for the remaining ${st.input.desiredReplicas - s.statefulSetReplicas}`);
       return st.done();
     }
     case 'Rebalance': {
@@ -141,13 +221,14 @@ async function scaleUp(st: Stepper, ports: Ports): Promise<StepResult> {
     case 'WaitRebalance': {
       const r = await ports.admin().getRebalanceStatus();
       if (!r.done) return st.wait(`rebalancing: ${r.movesDone}/${r.movesPlanned} moves`);
-      return st.done();
+      return st.done(`${r.movesDone} moves`);
     }
+    default:
+      return unknownStep(st, step);
   }
-  return st.wait(`unknown step ${op.step}`);
 }
 
-async function scaleDown(st: Stepper, ports: Ports): Promise<StepResult> {
+async function scaleDown(st: Stepper, ports: Ports, step: ScaleDownStep): Promise<StepResult> {
   const s = st.state;
   const op = st.op;
   const b = brokerOf(s, op.brokerId);
@@ -156,7 +237,13 @@ async function scaleDown(st: Stepper, ports: Ports): Promise<StepResult> {
     s.operation = null;
     return { state: s, progressed: true, events: st.events };
   }
-  switch (op.step) {
+  // Until the decommission starts, the resource may be scaled back: nothing was changed yet.
+  if ((step === 'CheckSafe' || step === 'Decommission') && st.input.desiredReplicas >= s.statefulSetReplicas) {
+    st.event('ScaleDownCancelled', `spec.replicas is ${st.input.desiredReplicas} again; broker ${b.brokerId} stays`);
+    s.operation = null;
+    return { state: s, progressed: true, events: st.events };
+  }
+  switch (step) {
     case 'CheckSafe': {
       const cs = await ports.admin().getClusterStatus();
       const info = cs.brokers.find((x) => x.brokerId === b.brokerId);
@@ -171,13 +258,23 @@ async function scaleDown(st: Stepper, ports: Ports): Promise<StepResult> {
       return st.done();
     }
     case 'Decommission': {
-      const d = await ports.admin().decommissionBroker(b.brokerId);
+      let d;
+      try {
+        d = await ports.admin().decommissionBroker(b.brokerId);
+      } catch (err) {
+        // E.g. the remaining brokers cannot hold the topics' replication factor: nothing moved.
+        const why = refusal(err);
+        if (why === null) throw err;
+        return st.refuse('ScaleDownRefused', why);
+      }
       b.state = 'Decommissioning';
+      b.decommission = { replicasRemaining: d.replicasRemaining, replicasTotal: d.replicasTotal };
       return st.done(`${d.replicasRemaining} replicas to move`);
     }
     case 'WaitDecommissioned': {
       const d = await ports.admin().getDecommissionStatus(b.brokerId);
       if (d.brokerId !== b.brokerId) return st.wait(`decommission status answered for broker ${d.brokerId}, asked ${b.brokerId}`);
+      b.decommission = { replicasRemaining: d.replicasRemaining, replicasTotal: d.replicasTotal, ...(d.blockedReason ? { blockedReason: d.blockedReason } : {}) };
       if (!d.done || d.state !== 'BROKER_STATE_DECOMMISSIONED') {
         const blocked = d.blockedReason ? `, blocked: ${d.blockedReason}` : '';
         return st.wait(`decommissioning broker ${b.brokerId}: ${d.replicasRemaining}/${d.replicasTotal} replicas left${blocked}`);
@@ -189,7 +286,7 @@ async function scaleDown(st: Stepper, ports: Ports): Promise<StepResult> {
       // Only reachable after WaitDecommissioned saw done; a resumed operator re-checks anyway.
       if (b.state !== 'Decommissioned') return st.jump('WaitDecommissioned');
       const replicas = Math.min(s.statefulSetReplicas, b.ordinal);
-      await ports.setStatefulSetReplicas(replicas, s.brokers);
+      await ports.setStatefulSetReplicas(replicas, s.brokers, s.initialVoters);
       s.statefulSetReplicas = replicas;
       b.state = 'Removing';
       return st.done();
@@ -204,11 +301,12 @@ async function scaleDown(st: Stepper, ports: Ports): Promise<StepResult> {
       s.brokers = s.brokers.filter((x) => x.brokerId !== b.brokerId);
       return st.done(st.input.reclaimPolicy === 'Delete' ? 'claim deleted' : 'claim retained');
     }
+    default:
+      return unknownStep(st, step);
   }
-  return st.wait(`unknown step ${op.step}`);
 }
 
-async function roll(st: Stepper, ports: Ports): Promise<StepResult> {
+async function roll(st: Stepper, ports: Ports, step: RollStep): Promise<StepResult> {
   const s = st.state;
   const op = st.op;
   const b = brokerOf(s, op.brokerId);
@@ -216,7 +314,7 @@ async function roll(st: Stepper, ports: Ports): Promise<StepResult> {
     s.operation = null;
     return { state: s, progressed: true, events: st.events };
   }
-  switch (op.step) {
+  switch (step) {
     case 'EnterMaintenance': {
       await ports.admin().setMaintenanceMode(b.brokerId, true);
       b.state = 'Restarting';
@@ -240,6 +338,15 @@ async function roll(st: Stepper, ports: Ports): Promise<StepResult> {
       return st.done();
     }
     case 'WaitBrokerActive': {
+      // Until replica.lag.time.max.ms has passed, a broker that came back without catching up
+      // may still be counted in the ISR of every partition it follows.
+      const pod = podAt(await ports.pods(), b.ordinal);
+      const since = pod?.ready && pod.readySince ? Date.parse(pod.readySince) : NaN;
+      const upFor = Date.parse(st.input.now) - since;
+      if (!pod?.ready) return st.wait(`waiting for pod ${b.pod} to be ready again`);
+      if (Number.isFinite(upFor) && upFor < st.input.replicaLagTimeMaxMs) {
+        return st.wait(`broker ${b.brokerId} up for ${Math.round(upFor / 1000)} s; the ISR is trusted after ${st.input.replicaLagTimeMaxMs / 1000} s`, Math.min(POLL_MS, st.input.replicaLagTimeMaxMs - upFor + 100));
+      }
       const cs = await ports.admin().getClusterStatus();
       const info = cs.brokers.find((x) => x.brokerId === b.brokerId);
       const up = info && (info.state === 'BROKER_STATE_ACTIVE' || info.state === 'BROKER_STATE_MAINTENANCE');
@@ -254,8 +361,17 @@ async function roll(st: Stepper, ports: Ports): Promise<StepResult> {
       b.configHash = op.targetHash;
       return st.done();
     }
+    case 'RebalanceLeaders': {
+      // After the last broker of the roll, leadership goes back to the preferred replicas at once.
+      const live = (await ports.pods()).filter((p) => !p.terminating && p.ordinal < s.statefulSetReplicas);
+      const left = live.filter((p) => p.configHash !== op.targetHash).length;
+      if (left > 0) return st.done(`${left} brokers left to roll`);
+      await ports.admin().rebalance({ leadersOnly: true });
+      return st.done('leaders rebalanced');
+    }
+    default:
+      return unknownStep(st, step);
   }
-  return st.wait(`unknown step ${op.step}`);
 }
 
 /**
@@ -266,7 +382,7 @@ export async function plan(state: MachineState, input: MachineInput, ports: Port
   const s = clone(state);
   const events: MachineEvent[] = [];
   const start = (type: OperationType, step: string, extra: Partial<Operation>, message: string): StepResult => {
-    s.operation = { type, step, startedAt: input.now, stepStartedAt: input.now, ...extra } as Operation;
+    s.operation = { ...extra, type, step, startedAt: input.now, stepStartedAt: input.now } as Operation;
     events.push({ type: 'Normal', reason: `${type}Started`, message });
     return { state: s, progressed: true, events };
   };
@@ -275,7 +391,8 @@ export async function plan(state: MachineState, input: MachineInput, ports: Port
     for (let o = 0; o < input.desiredReplicas; o++) {
       s.brokers.push({ pod: input.podName(o), ordinal: o, brokerId: s.nextBrokerId++, state: 'Starting', ready: false, configHash: input.desiredHash });
     }
-    await ports.setStatefulSetReplicas(input.desiredReplicas, s.brokers);
+    s.initialVoters = foundingVoters(s.brokers, input);
+    await ports.setStatefulSetReplicas(input.desiredReplicas, s.brokers, s.initialVoters);
     s.statefulSetReplicas = input.desiredReplicas;
     events.push({ type: 'Normal', reason: 'Created', message: `created ${input.desiredReplicas} brokers with ids ${s.brokers.map((b) => b.brokerId).join(',')}` });
     return { state: s, progressed: true, events };
@@ -338,13 +455,14 @@ export async function plan(state: MachineState, input: MachineInput, ports: Port
 export async function advance(state: MachineState, input: MachineInput, ports: Ports): Promise<StepResult> {
   if (!state.operation) return plan(state, input, ports);
   const st = new Stepper(clone(state), input);
-  switch (st.op.type) {
+  const op = st.op;
+  switch (op.type) {
     case 'ScaleUp':
-      return scaleUp(st, ports);
+      return scaleUp(st, ports, op.step);
     case 'ScaleDown':
-      return scaleDown(st, ports);
+      return scaleDown(st, ports, op.step);
     case 'Roll':
-      return roll(st, ports);
+      return roll(st, ports, op.step);
   }
   return { state: { ...clone(state), operation: null }, progressed: true, events: [{ type: 'Warning', reason: 'UnknownOperation', message: `dropped unknown operation ${String((state.operation as Operation).type)}` }] };
 }

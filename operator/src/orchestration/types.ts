@@ -10,6 +10,8 @@ export interface PodObservation {
   /** The config hash the pod was created with (pod annotation). */
   configHash: string | null;
   terminating: boolean;
+  /** When the pod last became Ready (its Ready condition's lastTransitionTime), if it is. */
+  readySince?: string | null;
 }
 
 /**
@@ -18,11 +20,16 @@ export interface PodObservation {
  */
 export interface Ports {
   pods(): Promise<PodObservation[]>;
-  /** Publishes the broker-id table, then sets the StatefulSet's replica count. */
-  setStatefulSetReplicas(replicas: number, brokers: readonly BrokerStatus[]): Promise<void>;
+  /**
+   * Publishes the broker-id table and the founding voters, then sets the StatefulSet's
+   * replica count.
+   */
+  setStatefulSetReplicas(replicas: number, brokers: readonly BrokerStatus[], initialVoters: string): Promise<void>;
   /** Deletes the pod only while it is still the incarnation with this uid. */
   deletePod(name: string, uid: string): Promise<void>;
   deleteClaim(ordinal: number): Promise<void>;
+  /** Whether the claim of this ordinal exists (also while it is being deleted). */
+  claimExists(ordinal: number): Promise<boolean>;
   admin(): BrokerAdmin;
 }
 
@@ -31,6 +38,8 @@ export interface MachineState {
   brokers: BrokerStatus[];
   nextBrokerId: number;
   statefulSetReplicas: number;
+  /** id@host:port of the metadata group's founding voters, fixed when the cluster was created. */
+  initialVoters: string;
   operation: Operation | null;
 }
 
@@ -41,7 +50,14 @@ export interface MachineInput {
   podHost(ordinal: number): string;
   podName(ordinal: number): string;
   kafkaPort: number;
+  raftPort: number;
   reclaimPolicy: 'Retain' | 'Delete';
+  /**
+   * The brokers' replica.lag.time.max.ms: a follower stays in the ISR this long after it fell
+   * behind, so "no partition under-replicated" only means something once a restarted broker
+   * has been up at least this long.
+   */
+  replicaLagTimeMaxMs: number;
   now: string;
 }
 

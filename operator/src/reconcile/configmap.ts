@@ -42,7 +42,7 @@ export function renderExternalHosts(c: ChronikCluster, brokers: readonly BrokerS
     .join('');
 }
 
-export function buildConfigMap(c: ChronikCluster, brokers: readonly BrokerStatus[]): Record<string, unknown> {
+export function buildConfigMap(c: ChronikCluster, brokers: readonly BrokerStatus[], initialVoters: string): Record<string, unknown> {
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
@@ -50,6 +50,7 @@ export function buildConfigMap(c: ChronikCluster, brokers: readonly BrokerStatus
     data: {
       'broker.properties': renderProperties(brokerProperties(c)),
       'broker-ids': renderBrokerIds(brokers),
+      'initial-voters': initialVoters,
       'external-hosts': renderExternalHosts(c, brokers),
     },
   };

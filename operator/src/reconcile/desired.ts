@@ -9,6 +9,8 @@ export interface DesiredInput {
   image: string;
   statefulSetReplicas: number;
   brokers: readonly BrokerStatus[];
+  /** id@host:port of the founding metadata voters ('' before the cluster is created). */
+  initialVoters: string;
 }
 
 export interface DesiredObjects {
@@ -22,7 +24,7 @@ export function desiredObjects(input: DesiredInput): DesiredObjects {
   const c = input.cluster;
   const objects: Record<string, unknown>[] = [
     buildServiceAccount(c),
-    buildConfigMap(c, input.brokers),
+    buildConfigMap(c, input.brokers, input.initialVoters),
     buildHeadlessService(c),
     buildClientService(c),
     ...buildExternalServices(c, input.brokers),

@@ -7,9 +7,14 @@ export const KAFKA_PORT = 9092;
 export const EXTERNAL_PORT = 9094;
 export const HTTP_PORT = 9644;
 export const ADMIN_PORT = 9645;
+/** Broker-to-broker raft transport (proto/raft.proto). */
+export const RAFT_PORT = 9646;
 export const DATA_DIR = '/var/lib/chronik';
 export const CONFIG_DIR = '/etc/chronik';
 export const PODINFO_DIR = '/etc/podinfo';
+/** Where the admin token Secret is mounted in broker pods. */
+export const ADMIN_TOKEN_DIR = '/etc/chronik-admin';
+export const ADMIN_TOKEN_KEY = 'token';
 export const CONFIG_HASH_ANNOTATION = 'chronik.io/config-hash';
 export const BROKER_ID_LABEL = 'chronik.io/broker-id';
 export const RACK_ANNOTATION = 'chronik.io/rack';
@@ -19,6 +24,7 @@ export const names = {
   headlessService: (c: ChronikCluster) => `${c.metadata.name}-headless`,
   clientService: (c: ChronikCluster) => c.metadata.name,
   configMap: (c: ChronikCluster) => `${c.metadata.name}-config`,
+  adminSecret: (c: ChronikCluster) => `${c.metadata.name}-admin-token`,
   serviceAccount: (c: ChronikCluster) => `${c.metadata.name}-broker`,
   pdb: (c: ChronikCluster) => c.metadata.name,
   serviceMonitor: (c: ChronikCluster) => c.metadata.name,

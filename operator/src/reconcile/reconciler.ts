@@ -1,17 +1,18 @@
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { API_VERSION, GROUP, KIND, PLURAL, VERSION } from '../api/types.js';
 import type { BrokerStatus, ChronikCluster, ChronikClusterStatus, Condition, Phase } from '../api/types.js';
 import { validateCluster } from '../api/validate.js';
 import { AdminCallError } from '../brokers/admin-client.js';
-import type { BrokerAdmin } from '../brokers/types.js';
+import type { BrokerAdmin, ClusterStatus } from '../brokers/types.js';
 import type { EventRecorder } from '../kube/events.js';
-import { isNotFound, type JsonObject, type KubeRest } from '../kube/rest.js';
-import { advance } from '../orchestration/machine.js';
+import { isConflict, isNotFound, type JsonObject, type KubeRest } from '../kube/rest.js';
+import { advance, foundingVoters } from '../orchestration/machine.js';
 import { type MachineEvent, type MachineInput, type MachineState, type PodObservation, type Ports, POLL_MS } from '../orchestration/types.js';
 import type { OperatorMetrics } from '../observability/metrics.js';
 import { setCondition } from './conditions.js';
 import { desiredObjects } from './desired.js';
-import { CONFIG_HASH_ANNOTATION, FIELD_MANAGER, KAFKA_PORT, RACK_ANNOTATION, names, podHost, selectorString } from './names.js';
+import { ADMIN_TOKEN_KEY, CONFIG_HASH_ANNOTATION, FIELD_MANAGER, KAFKA_PORT, RACK_ANNOTATION, RAFT_PORT, names, objectMeta, podHost, selectorString } from './names.js';
 import { configHash } from './statefulset.js';
 
 export interface ReconcilerOptions {
@@ -21,11 +22,22 @@ export interface ReconcilerOptions {
   metrics: OperatorMetrics;
   /** Image used when spec.image is not set. */
   defaultBrokerImage: string;
-  /** Opens an admin client to the cluster's brokers; tests point it at their own server. */
-  adminFor(cluster: ChronikCluster, brokers: readonly BrokerStatus[]): BrokerAdmin;
+  /**
+   * Opens an admin client to the cluster's brokers, sending `token` with every call; tests
+   * point it at their own server.
+   */
+  adminFor(cluster: ChronikCluster, brokers: readonly BrokerStatus[], token: string | null, signal?: AbortSignal): BrokerAdmin;
   /** Upper bound on steps run in one reconcile; the rest continues on requeue. */
   maxStepsPerReconcile?: number;
   now?: () => Date;
+}
+
+/** This operator lost its lease mid-pass: stop, the new leader takes over. */
+export class LeadershipLostError extends Error {
+  constructor() {
+    super('leadership lost: this operator stopped acting');
+    this.name = 'LeadershipLostError';
+  }
 }
 
 export interface ReconcileResult {
@@ -43,6 +55,7 @@ const PLURALS: Record<string, string> = {
   ServiceAccount: 'serviceaccounts',
   StatefulSet: 'statefulsets',
   PodDisruptionBudget: 'poddisruptionbudgets',
+  Secret: 'secrets',
   ServiceMonitor: 'servicemonitors',
   Pod: 'pods',
   PersistentVolumeClaim: 'persistentvolumeclaims',
@@ -64,7 +77,13 @@ export function clusterPath(namespace: string, name?: string): string {
 interface PodJson {
   metadata: { name: string; uid: string; deletionTimestamp?: string; annotations?: Record<string, string>; labels?: Record<string, string> };
   spec?: { nodeName?: string };
-  status?: { conditions?: { type: string; status: string }[] };
+  status?: { conditions?: { type: string; status: string; lastTransitionTime?: string }[] };
+}
+
+/** The brokers' replica.lag.time.max.ms as the spec sets it (the broker's default otherwise). */
+function replicaLagTimeMaxMs(c: ChronikCluster): number {
+  const v = Number(c.spec.brokerConfig?.['replica.lag.time.max.ms']);
+  return Number.isInteger(v) && v > 0 ? v : 30_000;
 }
 
 function ordinalOf(c: ChronikCluster, podName: string): number | null {
@@ -85,8 +104,17 @@ export class Reconciler {
     return this.o.now?.() ?? new Date();
   }
 
-  async reconcile(namespace: string, name: string): Promise<ReconcileResult> {
+  /**
+   * `signal` is this operator's leadership: once it aborts, no further step, API call or
+   * status write is made (a LeadershipLostError ends the pass), so a new leader never races
+   * the old one.
+   */
+  async reconcile(namespace: string, name: string, signal?: AbortSignal): Promise<ReconcileResult> {
     const { rest, log } = this.o;
+    const fence = (): void => {
+      if (signal?.aborted) throw new LeadershipLostError();
+    };
+    this.fence = fence;
     let cluster: ChronikCluster;
     try {
       cluster = await rest.get<ChronikCluster>(clusterPath(namespace, name));
@@ -119,12 +147,15 @@ export class Reconciler {
     const hash = configHash(cluster, image);
     let state = await this.machineState(cluster, status);
     let admin: BrokerAdmin | null = null;
-    const ports = this.ports(cluster, image, () => (admin ??= this.o.adminFor(cluster, state.brokers)), () => state);
+    let token: string | null = null;
+    const ports = this.ports(cluster, image, () => (admin ??= this.o.adminFor(cluster, state.brokers, token, signal)), () => state);
     let requeueAfterMs: number | undefined;
     let waitingOn: string | undefined;
+    let report: ClusterStatus | null = null;
 
     try {
       if (!cluster.spec.paused) {
+        token = await this.ensureAdminToken(cluster);
         await this.applyAll(cluster, image, state);
         const input: MachineInput = {
           desiredReplicas: cluster.spec.replicas,
@@ -132,15 +163,19 @@ export class Reconciler {
           podHost: (o) => podHost(cluster, o),
           podName: (o) => names.pod(cluster, o),
           kafkaPort: cluster.spec.listeners?.internal?.port ?? KAFKA_PORT,
+          raftPort: RAFT_PORT,
           reclaimPolicy: cluster.spec.storage.reclaimPolicy ?? 'Retain',
+          replicaLagTimeMaxMs: replicaLagTimeMaxMs(cluster),
           now: nowIso,
         };
         for (let i = 0; i < (this.o.maxStepsPerReconcile ?? 20); i++) {
+          fence();
           const before = state.operation;
           let r;
           try {
             r = await advance(state, input, ports);
           } catch (err) {
+            fence();
             if (!(err instanceof AdminCallError)) throw err;
             // Brokers unreachable is a state to wait out, not an operator failure.
             waitingOn = `brokers unreachable: ${err.message}`;
@@ -163,13 +198,25 @@ export class Reconciler {
           requeueAfterMs = 0;
         }
       }
+      // What the brokers say about each broker, for status; unreachable brokers are not an error here.
+      if (!cluster.spec.paused && state.brokers.length > 0 && state.statefulSetReplicas > 0) {
+        fence();
+        report = await ports
+          .admin()
+          .getClusterStatus()
+          .catch((err: unknown) => {
+            fence();
+            log.debug({ err: err instanceof Error ? err.message : String(err) }, 'cluster status unavailable');
+            return null;
+          });
+      }
     } finally {
       (admin as BrokerAdmin | null)?.close();
     }
 
     Object.assign(status, this.machineStatus(state));
     const pods = await ports.pods();
-    await this.observe(cluster, status, pods, hash, generation, nowIso, waitingOn);
+    await this.observe(cluster, status, pods, hash, generation, nowIso, waitingOn, report);
     await this.writeStatus(cluster, status);
     if (requeueAfterMs === undefined && status.phase !== 'Running' && status.phase !== 'Paused') requeueAfterMs = POLL_MS * 2;
     log.debug({ cluster: `${namespace}/${name}`, phase: status.phase, operation: status.operation, requeueAfterMs }, 'reconciled');
@@ -188,7 +235,7 @@ export class Reconciler {
   }
 
   private machineStatus(s: MachineState): Partial<ChronikClusterStatus> {
-    return { brokers: s.brokers, nextBrokerId: s.nextBrokerId, statefulSetReplicas: s.statefulSetReplicas, operation: s.operation };
+    return { brokers: s.brokers, nextBrokerId: s.nextBrokerId, statefulSetReplicas: s.statefulSetReplicas, initialVoters: s.initialVoters, operation: s.operation };
   }
 
   /**
@@ -197,8 +244,11 @@ export class Reconciler {
    */
   private async machineState(c: ChronikCluster, status: ChronikClusterStatus): Promise<MachineState> {
     if ((status.brokers?.length ?? 0) > 0 || (status.statefulSetReplicas ?? 0) > 0) {
+      const brokers = (status.brokers ?? []).map((b) => ({ ...b }));
       return {
-        brokers: (status.brokers ?? []).map((b) => ({ ...b })),
+        brokers,
+        // A cluster created before the founding voters were recorded: its lowest ordinals.
+        initialVoters: status.initialVoters || foundingVoters(brokers, { podHost: (o) => podHost(c, o), raftPort: RAFT_PORT }),
         nextBrokerId: status.nextBrokerId ?? Math.max(-1, ...(status.brokers ?? []).map((b) => b.brokerId)) + 1,
         statefulSetReplicas: status.statefulSetReplicas ?? status.brokers?.length ?? 0,
         operation: status.operation ?? null,
@@ -217,17 +267,18 @@ export class Reconciler {
       const replicas = sts.spec.replicas ?? 0;
       if (replicas > 0 && brokers.length > 0) {
         await this.event(c, 'Warning', 'StatusRecovered', `status had no broker table; recovered ${brokers.length} broker ids from ConfigMap ${names.configMap(c)}`);
-        return { brokers, nextBrokerId: Math.max(...brokers.map((b) => b.brokerId)) + 1, statefulSetReplicas: replicas, operation: null };
+        const initialVoters = cm.data?.['initial-voters'] || foundingVoters(brokers, { podHost: (o) => podHost(c, o), raftPort: RAFT_PORT });
+        return { brokers, nextBrokerId: Math.max(...brokers.map((b) => b.brokerId)) + 1, statefulSetReplicas: replicas, initialVoters, operation: null };
       }
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
-    return { brokers: [], nextBrokerId: status.nextBrokerId ?? 0, statefulSetReplicas: 0, operation: null };
+    return { brokers: [], nextBrokerId: status.nextBrokerId ?? 0, statefulSetReplicas: 0, initialVoters: '', operation: null };
   }
 
   private async applyAll(c: ChronikCluster, image: string, state: MachineState): Promise<void> {
     const { rest } = this.o;
-    const d = desiredObjects({ cluster: c, image, statefulSetReplicas: state.statefulSetReplicas, brokers: state.brokers });
+    const d = desiredObjects({ cluster: c, image, statefulSetReplicas: state.statefulSetReplicas, brokers: state.brokers, initialVoters: state.initialVoters });
     for (const obj of d.objects) {
       const meta = obj.metadata as { name: string };
       if (obj.kind === 'StatefulSet') await this.keepClaimTemplates(c, obj, state);
@@ -264,6 +315,47 @@ export class Reconciler {
         if (!keep.has(svc.metadata.name)) await rest.delete(apiPath('v1', 'Service', c.metadata.namespace).item(svc.metadata.name)).catch(() => undefined);
       }
     }
+  }
+
+  /**
+   * The bearer token of the brokers' admin service, in a Secret the operator creates once per
+   * cluster (owned by it, so it goes with it) and never rewrites: brokers read it at start, so a
+   * new token would lock the operator out of every broker started before (no rotation yet).
+   */
+  private async ensureAdminToken(c: ChronikCluster): Promise<string> {
+    const { rest } = this.o;
+    const path = apiPath('v1', 'Secret', c.metadata.namespace);
+    const read = (secret: { data?: Record<string, string> }): string | null => {
+      const raw = secret.data?.[ADMIN_TOKEN_KEY];
+      const text = raw === undefined ? '' : Buffer.from(raw, 'base64').toString('utf8').trim();
+      return text === '' ? null : text;
+    };
+    try {
+      const existing = await rest.get<{ data?: Record<string, string> }>(path.item(names.adminSecret(c)));
+      const t = read(existing);
+      if (t === null) throw new Error(`Secret ${names.adminSecret(c)} has no "${ADMIN_TOKEN_KEY}" key`);
+      return t;
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    const token = randomBytes(32).toString('base64url');
+    try {
+      await rest.request('POST', path.collection, {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: objectMeta(c, names.adminSecret(c)),
+        type: 'Opaque',
+        data: { [ADMIN_TOKEN_KEY]: Buffer.from(token).toString('base64') },
+      });
+    } catch (err) {
+      // Another writer created it first: theirs stands.
+      if (!isConflict(err)) throw err;
+      const t = read(await rest.get<{ data?: Record<string, string> }>(path.item(names.adminSecret(c))));
+      if (t === null) throw new Error(`Secret ${names.adminSecret(c)} has no "${ADMIN_TOKEN_KEY}" key`);
+      return t;
+    }
+    await this.event(c, 'Normal', 'AdminTokenCreated', `created Secret ${names.adminSecret(c)} with the brokers' admin token`);
+    return token;
   }
 
   /**
@@ -317,15 +409,16 @@ export class Reconciler {
             ordinal,
             uid: p.metadata.uid,
             ready: (p.status?.conditions ?? []).some((x) => x.type === 'Ready' && x.status === 'True'),
+            readySince: (p.status?.conditions ?? []).find((x) => x.type === 'Ready' && x.status === 'True')?.lastTransitionTime ?? null,
             configHash: p.metadata.annotations?.[CONFIG_HASH_ANNOTATION] ?? null,
             terminating: Boolean(p.metadata.deletionTimestamp),
           });
         }
         return out.sort((a, b) => a.ordinal - b.ordinal);
       },
-      setStatefulSetReplicas: async (replicas, brokers) => {
+      setStatefulSetReplicas: async (replicas, brokers, initialVoters) => {
         // The id table first: a pod must never start before its broker id is published.
-        await this.applyAll(c, image, { ...current(), brokers: [...brokers], statefulSetReplicas: replicas });
+        await this.applyAll(c, image, { ...current(), brokers: [...brokers], statefulSetReplicas: replicas, initialVoters });
       },
       deletePod: async (name, uid) => {
         try {
@@ -343,6 +436,15 @@ export class Reconciler {
           if (!isNotFound(err)) throw err;
         }
       },
+      claimExists: async (ordinal) => {
+        try {
+          await rest.get(apiPath('v1', 'PersistentVolumeClaim', ns).item(names.claim(c, ordinal)));
+          return true;
+        } catch (err) {
+          if (isNotFound(err)) return false;
+          throw err;
+        }
+      },
       admin,
     };
   }
@@ -355,11 +457,21 @@ export class Reconciler {
     generation: number,
     now: string,
     waitingOn: string | undefined,
+    report: ClusterStatus | null,
   ): Promise<void> {
     const brokers = status.brokers ?? [];
     for (const b of brokers) {
       const p = pods.find((x) => x.ordinal === b.ordinal && !x.terminating);
       b.ready = Boolean(p?.ready);
+      const info = report?.brokers.find((x) => x.brokerId === b.brokerId);
+      if (info) {
+        b.brokerState = info.state.replace(/^BROKER_STATE_/, '');
+        b.leaders = info.leaderCount;
+        b.replicas = info.replicaCount;
+        b.laggingReplicas = info.laggingReplicaCount;
+        b.maintenance = info.state === 'BROKER_STATE_MAINTENANCE';
+      }
+      if (b.state !== 'Decommissioning' && b.state !== 'Decommissioned') delete b.decommission;
       if (p?.configHash) b.configHash = p.configHash;
       if (b.state === 'Starting' && b.ready && !status.operation) b.state = 'Running';
     }
@@ -380,6 +492,7 @@ export class Reconciler {
 
     let phase: Phase;
     if (c.spec.paused) phase = 'Paused';
+    else if (op?.overdue) phase = 'Degraded';
     else if (op?.type === 'Roll') phase = 'Rolling';
     else if (op) phase = 'Scaling';
     else if (unexpectedDown.length > 0) phase = 'Degraded';
@@ -393,13 +506,16 @@ export class Reconciler {
       ready: allReady ? ['True', 'AllBrokersReady', `${status.readyReplicas}/${desired} brokers ready`] : ['False', 'BrokersNotReady', `${status.readyReplicas}/${desired} brokers ready`],
       progressing: c.spec.paused
         ? ['False', 'Paused', 'spec.paused is true; observing only']
-        : op
+        : op?.refused
+          ? ['False', `${op.type}Refused`, op.refused]
+          : op
           ? ['True', op.type, opText]
           : status.statefulSetReplicas !== desired || outdated > 0 || !allReady
             ? ['True', 'Converging', waitingOn ?? `${outdated} brokers with outdated config; ${status.readyReplicas}/${desired} ready`]
             : ['False', 'Idle', 'no operation in progress'],
-      degraded:
-        unexpectedDown.length > 0
+      degraded: op?.overdue
+        ? ['True', 'StepDeadlineExceeded', `${opText} (past the step's deadline; the operation waits here)`]
+        : unexpectedDown.length > 0
           ? ['True', 'BrokersDown', `not ready: ${unexpectedDown.map((b) => `${b.pod}(id ${b.brokerId})`).join(', ')}`]
           : ['False', 'AsExpected', 'no broker is unexpectedly down'],
     });
@@ -453,9 +569,18 @@ export class Reconciler {
     }
   }
 
+  /** Set per pass: throws once this operator lost its lease. */
+  private fence: () => void = () => undefined;
+
+  /**
+   * Carries the resourceVersion this pass read (then wrote): a write from a stale view, such
+   * as a deposed leader's, gets 409 Conflict and the key is requeued to read afresh.
+   */
   private async writeStatus(c: ChronikCluster, status: ChronikClusterStatus): Promise<void> {
-    const body: JsonObject = { status: { ...status, operation: status.operation ?? null } };
-    await this.o.rest.mergePatch(`${clusterPath(c.metadata.namespace, c.metadata.name)}/status`, body);
+    this.fence();
+    const body: JsonObject = { metadata: { resourceVersion: c.metadata.resourceVersion ?? null }, status: { ...status, operation: status.operation ?? null } };
+    const written = await this.o.rest.mergePatch<{ metadata?: { resourceVersion?: string } }>(`${clusterPath(c.metadata.namespace, c.metadata.name)}/status`, body);
+    if (written.metadata?.resourceVersion) c.metadata.resourceVersion = written.metadata.resourceVersion;
   }
 
   private async event(c: ChronikCluster, type: MachineEvent['type'], reason: string, message: string): Promise<void> {

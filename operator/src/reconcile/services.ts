@@ -1,5 +1,5 @@
 import type { BrokerStatus, ChronikCluster } from '../api/types.js';
-import { ADMIN_PORT, EXTERNAL_PORT, HTTP_PORT, KAFKA_PORT, names, objectMeta, selectorLabels } from './names.js';
+import { ADMIN_PORT, EXTERNAL_PORT, HTTP_PORT, KAFKA_PORT, RAFT_PORT, names, objectMeta, selectorLabels } from './names.js';
 
 function internalPorts(c: ChronikCluster): Record<string, unknown>[] {
   const kafkaPort = c.spec.listeners?.internal?.port ?? KAFKA_PORT;
@@ -16,7 +16,12 @@ export function buildHeadlessService(c: ChronikCluster): Record<string, unknown>
     apiVersion: 'v1',
     kind: 'Service',
     metadata: objectMeta(c, names.headlessService(c)),
-    spec: { clusterIP: 'None', publishNotReadyAddresses: true, selector: selectorLabels(c), ports: internalPorts(c) },
+    spec: {
+      clusterIP: 'None',
+      publishNotReadyAddresses: true,
+      selector: selectorLabels(c),
+      ports: [...internalPorts(c), { name: 'raft', port: RAFT_PORT, targetPort: 'raft', protocol: 'TCP' }],
+    },
   };
 }
 

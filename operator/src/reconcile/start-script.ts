@@ -1,12 +1,25 @@
 import { brokerSetting } from '../api/broker-setting-check.js';
 import type { ChronikCluster } from '../api/types.js';
-import { ADMIN_PORT, CONFIG_DIR, DATA_DIR, HTTP_PORT, KAFKA_PORT, PODINFO_DIR, RACK_ANNOTATION, names } from './names.js';
+import { ADMIN_PORT, ADMIN_TOKEN_DIR, ADMIN_TOKEN_KEY, CONFIG_DIR, DATA_DIR, HTTP_PORT, KAFKA_PORT, PODINFO_DIR, RACK_ANNOTATION, RAFT_PORT, names } from './names.js';
 
 /**
  * The broker settings the operator gives every pod itself, from the cluster spec and the pod's
  * own facts; spec.brokerConfig may not set them (the broker would refuse a setting given twice).
  */
-export const OPERATOR_SETTINGS = ['node.id', 'log.dirs', 'chronik.kafka.listen', 'chronik.kafka.advertised', 'chronik.http.listen', 'chronik.admin.listen', 'broker.rack'] as const;
+export const OPERATOR_SETTINGS = [
+  'node.id',
+  'log.dirs',
+  'chronik.kafka.listen',
+  'chronik.kafka.advertised',
+  'chronik.http.listen',
+  'chronik.admin.listen',
+  'chronik.admin.token.file',
+  'chronik.raft.listen',
+  'chronik.raft.advertised',
+  'chronik.initial.voters',
+  'chronik.cluster.id',
+  'broker.rack',
+] as const;
 export type OperatorSetting = (typeof OPERATOR_SETTINGS)[number];
 
 /** The command-line words that set a registered setting: its own flag, else --config. */
@@ -19,8 +32,11 @@ function arg(name: OperatorSetting, shellValue: string): string {
 /**
  * The broker container's start script (POSIX sh). A StatefulSet gives every pod the same
  * template, so per-pod facts are looked up at start: the broker id from the operator's
- * ConfigMap (never computed from the ordinal), the rack from an annotation the operator copies
- * from the node. It ends in `exec` so tini's signals reach the broker directly.
+ * ConfigMap (never computed from the ordinal), the founding metadata voters from the same
+ * ConfigMap (written once when the cluster is created; a broker outside them joins through
+ * them), the rack from an annotation the operator copies from the node. The cluster id is the
+ * resource's uid, so it never depends on which brokers founded it. It ends in `exec` so tini's
+ * signals reach the broker directly.
  */
 export function brokerStartScript(c: ChronikCluster, clusterDomain = 'cluster.local'): string {
   const ns = c.metadata.namespace;
@@ -30,6 +46,8 @@ export function brokerStartScript(c: ChronikCluster, clusterDomain = 'cluster.lo
     'set -eu',
     `id=$(sed -n "s/^$HOSTNAME=//p" ${CONFIG_DIR}/broker-ids)`,
     'if [ -z "$id" ]; then echo "chronik: no broker id assigned to pod $HOSTNAME yet" >&2; exit 64; fi',
+    `voters=$(cat ${CONFIG_DIR}/initial-voters)`,
+    'if [ -z "$voters" ]; then echo "chronik: no initial voters published yet" >&2; exit 64; fi',
     [
       'set -- broker',
       arg('node.id', '"$id"'),
@@ -39,6 +57,11 @@ export function brokerStartScript(c: ChronikCluster, clusterDomain = 'cluster.lo
       arg('chronik.http.listen', `0.0.0.0:${HTTP_PORT}`),
       // The admin service the operator's own calls (operator/src/brokers) reach on every pod.
       arg('chronik.admin.listen', `0.0.0.0:${ADMIN_PORT}`),
+      arg('chronik.admin.token.file', `${ADMIN_TOKEN_DIR}/${ADMIN_TOKEN_KEY}`),
+      arg('chronik.raft.listen', `0.0.0.0:${RAFT_PORT}`),
+      arg('chronik.raft.advertised', `"$HOSTNAME.${headless}.${ns}.svc.${clusterDomain}:${RAFT_PORT}"`),
+      arg('chronik.initial.voters', '"$voters"'),
+      arg('chronik.cluster.id', clusterIdOf(c)),
     ].join(' '),
   ];
   if (c.spec.rackAwareness) {
@@ -54,4 +77,10 @@ export function brokerStartScript(c: ChronikCluster, clusterDomain = 'cluster.lo
     'exec chronik "$@"',
   );
   return lines.join('\n') + '\n';
+}
+
+/** The cluster id brokers are started with: the resource's uid, which never changes. */
+export function clusterIdOf(c: ChronikCluster): string {
+  if (!c.metadata.uid) throw new Error(`ChronikCluster ${c.metadata.namespace}/${c.metadata.name} has no uid`);
+  return c.metadata.uid;
 }

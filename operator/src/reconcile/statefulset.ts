@@ -3,6 +3,8 @@ import { brokerProperties, renderProperties } from './configmap.js';
 import { shortHash } from './hash.js';
 import {
   ADMIN_PORT,
+  ADMIN_TOKEN_DIR,
+  ADMIN_TOKEN_KEY,
   CONFIG_DIR,
   CONFIG_HASH_ANNOTATION,
   DATA_DIR,
@@ -10,6 +12,7 @@ import {
   HTTP_PORT,
   KAFKA_PORT,
   PODINFO_DIR,
+  RAFT_PORT,
   names,
   objectMeta,
   selectorLabels,
@@ -33,6 +36,7 @@ function podSpec(c: ChronikCluster, image: string): Record<string, unknown> {
     { name: 'kafka', containerPort: kafkaPort, protocol: 'TCP' },
     { name: 'http', containerPort: HTTP_PORT, protocol: 'TCP' },
     { name: 'admin', containerPort: ADMIN_PORT, protocol: 'TCP' },
+    { name: 'raft', containerPort: RAFT_PORT, protocol: 'TCP' },
   ];
   if (c.spec.listeners?.external) ports.push({ name: 'external', containerPort: c.spec.listeners.external.port ?? EXTERNAL_PORT, protocol: 'TCP' });
 
@@ -56,6 +60,7 @@ function podSpec(c: ChronikCluster, image: string): Record<string, unknown> {
       { name: 'data', mountPath: DATA_DIR },
       { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
       { name: 'podinfo', mountPath: PODINFO_DIR, readOnly: true },
+      { name: 'admin-token', mountPath: ADMIN_TOKEN_DIR, readOnly: true },
       { name: 'tmp', mountPath: '/tmp' },
     ],
     securityContext: pt.containerSecurityContext ?? {
@@ -82,6 +87,8 @@ function podSpec(c: ChronikCluster, image: string): Record<string, unknown> {
     containers: [container],
     volumes: [
       { name: 'config', configMap: { name: names.configMap(c) } },
+      // Created by the operator before the StatefulSet; the broker reads it once at start.
+      { name: 'admin-token', secret: { secretName: names.adminSecret(c), defaultMode: 0o440, items: [{ key: ADMIN_TOKEN_KEY, path: ADMIN_TOKEN_KEY }] } },
       { name: 'podinfo', downwardAPI: { items: [{ path: 'annotations', fieldRef: { fieldPath: 'metadata.annotations' } }] } },
       { name: 'tmp', emptyDir: { sizeLimit: '256Mi' } },
     ],

@@ -1,6 +1,8 @@
 import type { BrokerStatus } from '../../src/api/types.js';
 import type { BrokerAdmin, BrokerInfo, BrokerState, ClusterStatus, DecommissionStatus, MaintenanceStatus, RebalanceStatus } from '../../src/brokers/types.js';
 import type { PodObservation, Ports } from '../../src/orchestration/types.js';
+import * as grpc from '@grpc/grpc-js';
+import { AdminCallError } from '../../src/brokers/admin-client.js';
 
 /**
  * An in-memory world for unit tests of the step machines: a StatefulSet controller + kubelet
@@ -28,6 +30,10 @@ export class SimWorld implements Ports {
   brokers = new Map<number, SimBroker>();
   currentHash = 'h1';
   deletedClaims: number[] = [];
+  /** Ordinals with a claim: made with their pod, kept after scale-down until deleted. */
+  claims = new Set<number>();
+  /** Replication factor of the topics: a decommission that would leave fewer brokers is refused. */
+  rf = 1;
   violations: string[] = [];
   log: string[] = [];
   private uidSeq = 0;
@@ -43,6 +49,10 @@ export class SimWorld implements Ports {
         const name = `c-${o}`;
         const id = this.brokerIdTable.get(name);
         if (id === undefined) this.violations.push(`pod ${name} created without a broker id`);
+        const prior = this.claimOwner.get(o);
+        if (this.claims.has(o) && prior !== undefined && prior !== id) this.violations.push(`pod ${name} (broker ${id}) started on the claim of broker ${prior}`);
+        this.claims.add(o);
+        this.claimOwner.set(o, id ?? -1);
         this.podMap.set(o, { name, ordinal: o, uid: `u${++this.uidSeq}`, ready: false, configHash: this.currentHash, terminating: false, readyAfter: this.tick + this.podStartPolls });
       }
     }
@@ -64,6 +74,7 @@ export class SimWorld implements Ports {
     this.maxUnready = Math.max(this.maxUnready, unready);
   }
   maxUnready = 0;
+  private claimOwner = new Map<number, number>();
 
   async pods(): Promise<PodObservation[]> {
     return [...this.podMap.values()].map(({ readyAfter: _r, ...p }) => ({ ...p }));
@@ -93,7 +104,13 @@ export class SimWorld implements Ports {
   }
 
   async deleteClaim(ordinal: number): Promise<void> {
+    if (this.podMap.has(ordinal)) this.violations.push(`claim of ordinal ${ordinal} deleted while its pod exists`);
     if (!this.deletedClaims.includes(ordinal)) this.deletedClaims.push(ordinal);
+    this.claims.delete(ordinal);
+  }
+
+  async claimExists(ordinal: number): Promise<boolean> {
+    return this.claims.has(ordinal);
   }
 
   admin(): BrokerAdmin {
@@ -138,6 +155,10 @@ export class SimWorld implements Ports {
     decommissionBroker: async (id) => {
       const b = this.brokers.get(id);
       if (!b) throw new Error(`unknown broker ${id}`);
+      const remaining = [...this.brokers.values()].filter((x) => x.id !== id && x.state !== 'BROKER_STATE_DECOMMISSIONED' && x.state !== 'BROKER_STATE_DECOMMISSIONING').length;
+      if (b.state === 'BROKER_STATE_ACTIVE' && remaining < this.rf) {
+        throw new AdminCallError('DecommissionBroker', grpc.status.FAILED_PRECONDITION, `DecommissionBroker: ${remaining} brokers would remain for topics with replication factor ${this.rf}`);
+      }
       if (b.state !== 'BROKER_STATE_DECOMMISSIONED') b.state = 'BROKER_STATE_DECOMMISSIONING';
       return this.decomStatus(b);
     },
@@ -166,7 +187,10 @@ export class SimWorld implements Ports {
       }
       return this.maint(b);
     },
-    rebalance: async (): Promise<RebalanceStatus> => ({ id: 'r', inProgress: true, movesPlanned: 2, movesDone: 0, done: false }),
+    rebalance: async (req): Promise<RebalanceStatus> => {
+      this.log.push(req?.leadersOnly ? 'rebalance leaders' : 'rebalance');
+      return { id: 'r', inProgress: true, movesPlanned: 2, movesDone: 0, done: false };
+    },
     getRebalanceStatus: async (): Promise<RebalanceStatus> => ({ id: 'r', inProgress: false, movesPlanned: 2, movesDone: 2, done: true }),
     close: () => undefined,
   };
