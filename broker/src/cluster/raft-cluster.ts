@@ -133,6 +133,8 @@ const METADATA_LOG = '__cluster_metadata';
 const METADATA_GROUP = 0;
 const REQUEST_TIMEOUT_MS = 30_000;
 const REPORT_INTERVAL_MS = 50;
+/** Every this many report passes (a second), leaders' views are compared with the metadata. */
+const RESCAN_EVERY_PASSES = 20;
 /** How long a topic creation waits for its partitions' first leaders before answering. */
 const LEADER_WAIT_MS = 3000;
 const OPEN_CONCURRENCY = 16;
@@ -181,6 +183,7 @@ class RaftClusterImpl implements RaftCluster {
   private readonly incarnationId = randomUUID();
   private closed = false;
   private reports = new Map<number, PartitionReport>();
+  private reportPasses = 0;
   private reportTimer: NodeJS.Timeout | null = null;
   private registrationTimer: NodeJS.Timeout | null = null;
   private balanceTimer: NodeJS.Timeout | null = null;
@@ -695,6 +698,7 @@ class RaftClusterImpl implements RaftCluster {
 
   /** Leadership and ISR reports go to the controller in batches. */
   private flushReports(): void {
+    if (++this.reportPasses % RESCAN_EVERY_PASSES === 0) this.queueDivergentReports();
     if (this.reports.size === 0 || this.closed || !this.registered()) return;
     const reports = [...this.reports.values()];
     this.reports = new Map();
@@ -708,6 +712,28 @@ class RaftClusterImpl implements RaftCluster {
       }
       this.logger.debug({ err: (err as Error).message }, 'partition reports not delivered; retrying');
     });
+  }
+
+  /**
+   * Reports are sent when a leader's view changes; a change whose report never took effect
+   * would leave the metadata behind for good (seen once in an e2e roll: a partition's ISR stayed
+   * [leader] in the metadata while its leader counted every follower in sync, which held the
+   * roll). So every second each partition led here whose metadata differs from its own view is
+   * reported again; a stale one is dropped by the controller as before.
+   */
+  private queueDivergentReports(): void {
+    if (this.closed) return;
+    const image = this.machine.state;
+    for (const r of this.replicas.values()) {
+      if (!r.isLeader() || this.reports.has(r.group)) continue;
+      const t = image.topics.get(r.topic);
+      const p = t?.partitionImages[r.partition];
+      if (!t || !p) continue;
+      const isr = r.isr();
+      const same = p.leader === this.nodeId && p.leaderEpoch === r.leaderEpoch() && p.isr.length === isr.length && isr.every((id) => p.isr.includes(id));
+      if (same) continue;
+      this.reports.set(r.group, { topic: t.name, topicId: t.topicId, partition: r.partition, leader: this.nodeId, leaderEpoch: r.leaderEpoch(), isr: [...isr] });
+    }
   }
 
   // ------------------------------------------------------------ Cluster
