@@ -7,7 +7,7 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { Kafka, logLevel, type Admin, type ITopicMetadata, type Producer } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientDriver } from '../clients/driver.js';
 import { kafkajsDriver, platformaticDriver } from '../clients/js-drivers.js';
@@ -16,6 +16,7 @@ import { pythonDriver, runOnce } from '../clients/python-driver.js';
 import { apiByKey } from '../../src/kafka/apis/registry.js';
 import type { ApiDef } from '../../src/kafka/protocol/schema.js';
 import { startCluster, type ProcessCluster } from '../helpers/cluster-process.js';
+import { eventually, readAll as readAllRecords, topicMetadata } from '../helpers/kafka-load.js';
 import { RawKafkaClient } from '../helpers/raw-kafka-client.js';
 
 const quiet = { logLevel: logLevel.NOTHING };
@@ -24,28 +25,6 @@ const quiet = { logLevel: logLevel.NOTHING };
 function kafkaOf(c: ProcessCluster, retries = 20): Kafka {
   const live = c.members.filter((m) => !m.process.exited).map((m) => m.process.bootstrap);
   return new Kafka({ clientId: 'cluster-test', brokers: live, ...quiet, retry: { retries, initialRetryTime: 50, maxRetryTime: 1000 } });
-}
-
-/** Waits for `cond`; a throwing check (a client meeting a broker just killed) counts as not yet. */
-async function eventually(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  let last: unknown = null;
-  for (;;) {
-    try {
-      if (await cond()) return;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function topicMetadata(admin: Admin, topic: string): Promise<ITopicMetadata> {
-  const md = await admin.fetchTopicMetadata({ topics: [topic] });
-  const t = md.topics.find((x) => x.name === topic);
-  if (!t) throw new Error(`no metadata for ${topic}`);
-  return t;
 }
 
 interface Acked {
@@ -94,34 +73,9 @@ function loadUntilStopped(kafka: Kafka, topic: string, senders: number, partitio
   };
 }
 
-/** Reads every partition of `topic` from the start to its end (fetch, no group). */
-async function readAll(kafka: Kafka, topic: string, partitions: number): Promise<Map<number, { offset: number; value: string }[]>> {
-  const admin = kafka.admin();
-  await admin.connect();
-  let ends: Awaited<ReturnType<typeof admin.fetchTopicOffsets>> = [];
-  // Right after a restart a leader may still move: kafkajs's admin passes NOT_LEADER_OR_FOLLOWER on.
-  await eventually(`the end offsets of ${topic}`, async () => {
-    ends = await admin.fetchTopicOffsets(topic);
-    return true;
-  });
-  await admin.disconnect();
-  const want = ends.reduce((n, e) => n + Number(e.high) - Number(e.low), 0);
-  const out = new Map<number, { offset: number; value: string }[]>();
-  for (let p = 0; p < partitions; p++) out.set(p, []);
-  const consumer = kafka.consumer({ groupId: `reader-${topic}-${Date.now()}`, maxWaitTimeInMs: 200 });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  let seen = 0;
-  await consumer.run({
-    eachMessage: async ({ partition, message }) => {
-      out.get(partition)?.push({ offset: Number(message.offset), value: message.value?.toString() ?? '' });
-      seen++;
-    },
-  });
-  await eventually(`reading ${want} records of ${topic}`, () => seen >= want, 60_000);
-  await consumer.disconnect();
-  return out;
-}
+/** Reads every partition of `topic` from the start until every record up to its end offsets is in. */
+const readAll = (kafka: Kafka, topic: string, partitions: number): ReturnType<typeof readAllRecords> =>
+  readAllRecords(kafka, topic, partitions, Number.POSITIVE_INFINITY);
 
 /** Every acknowledged write is read back exactly once, at its offset, in acknowledgement order. */
 function checkNoLoss(acked: readonly Acked[], read: Map<number, { offset: number; value: string }[]>): void {
