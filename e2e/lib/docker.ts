@@ -54,11 +54,20 @@ async function npmPackInto(spec: string, dir: string): Promise<string> {
   return join(dir, r.stdout.trim().split('\n').pop() ?? '');
 }
 
+/**
+ * Runs a command inside a root tree. Its environment is the tree's own: the host's TMPDIR (the
+ * test runner sets one under /tmp that the tree does not have), HOME and PATH would point at
+ * nothing there.
+ */
+function chroot(root: string, args: readonly string[]): ReturnType<typeof run> {
+  return run('chroot', [root, ...args], { env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root', LANG: 'C.UTF-8' } });
+}
+
 /** Copies the host's extra CAs into a root tree and trusts them there; returns their names. */
 async function addHostCas(image: string): Promise<string[]> {
   const extraCas = existsSync(HOST_EXTRA_CA_DIR) ? readdirSync(HOST_EXTRA_CA_DIR).filter((f) => f.endsWith('.crt')) : [];
   for (const ca of extraCas) copyFileSync(join(HOST_EXTRA_CA_DIR, ca), join(image, 'usr/local/share/ca-certificates', ca));
-  if (extraCas.length) await run('chroot', [image, 'update-ca-certificates']);
+  if (extraCas.length) await chroot(image, ['update-ca-certificates']);
   return extraCas;
 }
 
@@ -144,10 +153,10 @@ export async function ensureBaseImage(): Promise<void> {
       symlinkSync('../lib/node_modules/npm/bin/npx-cli.js', join(image, 'usr/local/bin/npx'));
       writeFileSync(join(image, 'usr/local/bin/docker-entrypoint.sh'), ENTRYPOINT);
       chmodSync(join(image, 'usr/local/bin/docker-entrypoint.sh'), 0o755);
-      await run('chroot', [image, 'sh', '-c', 'groupadd --gid 1000 node && useradd --uid 1000 --gid node --shell /bin/bash --create-home node']);
+      await chroot(image, ['sh', '-c', 'groupadd --gid 1000 node && useradd --uid 1000 --gid node --shell /bin/bash --create-home node']);
       const extraCas = await addHostCas(image);
-      await run('chroot', [image, 'node', '-e', `if (process.version !== "v${VERSIONS.node}") process.exit(1)`]);
-      await run('chroot', [image, 'npm', '--version']);
+      await chroot(image, ['node', '-e', `if (process.version !== "v${VERSIONS.node}") process.exit(1)`]);
+      await chroot(image, ['npm', '--version']);
       await sh(`rm -rf ${image}/var/lib/apt/lists/* ${image}/var/cache/apt/*.bin ${image}/usr/share/doc/* ${image}/usr/share/man/*`);
       log(`importing ${BASE_IMAGE} into docker`);
       await sh(
