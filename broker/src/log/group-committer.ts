@@ -61,7 +61,8 @@ export class GroupCommitter {
   readonly stats: GroupCommitStats = { rounds: 0, fileFsyncs: 0, dirFsyncs: 0, writes: 0, bytes: 0 };
   /** The file system of every member's descriptors (a log and its committer share one). */
   readonly fs: FileSystem;
-  private readonly timers: Timers;
+  /** The members' clock too (the journal's lazy writes). */
+  readonly timers: Timers;
   private lingerMs: number;
   private next = new Map<Flushable, Member>();
   private running = false;

@@ -44,6 +44,27 @@ export interface FileSystem {
   mkdirs(dir: string): Promise<string | undefined>;
   /** Makes the directory's entries (created, renamed, removed files) durable. */
   fsyncDir(dir: string): Promise<void>;
+
+  // ---- the machine
+  /**
+   * The running kernel's boot id, or null where the platform does not tell. It changes when the
+   * machine restarts: a data directory that recorded another one may have lost what was not
+   * fsynced (a power loss), while after a process crash the page cache kept every write.
+   */
+  bootId(): string | null;
+}
+
+let bootIdRead: string | null | undefined;
+
+function readBootId(): string | null {
+  if (bootIdRead === undefined) {
+    try {
+      bootIdRead = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || null;
+    } catch {
+      bootIdRead = null;
+    }
+  }
+  return bootIdRead;
 }
 
 function readCb(fd: number, target: Buffer, offset: number, length: number, position: number): Promise<number> {
@@ -112,4 +133,5 @@ export const nodeFileSystem: FileSystem = {
       await closeCb(fd);
     }
   },
+  bootId: readBootId,
 };

@@ -12,7 +12,11 @@
  *
  * And, latest wins, where each group's log ends as of the latest round (written in the round that
  * writes the entries, so before anything in them is acknowledged) and its lost-tail recovery
- * state: together they tell a log that lost acknowledged entries (see lost-tail.ts).
+ * state: together they tell a log that lost acknowledged entries (see lost-tail.ts). Beside them,
+ * where each log was last known durable (after a round's fsyncs; written with the next round, or
+ * lazily), and the boot id of the machine that wrote the file: after a power loss a round's
+ * journal write may have reached the disk while its segment write did not, and these two tell
+ * that unfinished round from a lost tail.
  *
  * A term and vote are the one thing Raft cannot get back from the other replicas: a replica that
  * forgets its vote may vote twice in a term, and two leaders of one term can both commit. So every
@@ -24,12 +28,14 @@
  * vote may be older too (`votesLost`), which lost-tail.ts answers by refusing to vote in any term
  * the log shows.
  */
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { crc32c } from '../kafka/protocol/crc32c.js';
 import { fsyncDir, fsyncFd, writeFileDurable } from '../log/files.js';
 import type { FlushPlan, Flushable, GroupCommitter } from '../log/group-committer.js';
 import type { FileSystem } from '../platform/file-system.js';
+import type { TimerHandle } from '../platform/timers.js';
 import type { HardState } from '../raft/types.js';
 
 const RECORD = 41; // crc u32, kind u8, group f64, then three f64 fields
@@ -39,7 +45,12 @@ const KIND_NOOPS_FROM = 3; // index: forget no-ops at and after it (truncation)
 const KIND_NOOPS_BELOW = 4; // index: forget no-ops before it (compaction)
 const KIND_LOG_END = 5; // index, term of the last entry, voters of the configuration there
 const KIND_RECOVERY = 6; // incarnation, index and term to recover to (0, 0: not recovering)
+const KIND_DURABLE_END = 7; // index, term: the log was durable up to there (after a round's fsyncs)
+const KIND_BOOT = 8; // group 0; the boot id of the machine that wrote the records, as three 48-bit numbers
+/** How long a durable end waits for a round to ride on before it gets one of its own. */
+const DURABLE_END_LINGER_MS = 200;
 const FILE = 'hardstate.journal';
+const FACT_KINDS = new Set([KIND_LOG_END, KIND_RECOVERY, KIND_DURABLE_END, KIND_BOOT]);
 const VOTES_FILE = 'hardstate.votes';
 const COMPACT_MIN_BYTES = 1 << 20;
 const VOTES_COMPACT_MIN_BYTES = 64 << 10;
@@ -128,6 +139,12 @@ function encode(r: Rec, into: Buffer, at: number): void {
   into.writeUInt32BE(crc32c(into, at + 4, at + RECORD), at);
 }
 
+/** A boot id as a record (its SHA-256, first 144 bits, in three numbers a double holds exactly). */
+function bootRec(id: string): Rec {
+  const h = createHash('sha256').update(id).digest();
+  return { kind: KIND_BOOT, group: 0, a: h.readUIntBE(0, 6), b: h.readUIntBE(6, 6), c: h.readUIntBE(12, 6) };
+}
+
 function hardRec(group: number, hs: HardState): Rec {
   return { kind: KIND_HARD_STATE, group, a: hs.term, b: hs.vote, c: hs.commit };
 }
@@ -144,6 +161,10 @@ export class HardStateJournal implements Flushable {
   private readonly facts = new Map<string, Rec>();
   private inflightFacts: Map<string, Rec> | null = null;
   private pendingFacts = new Map<string, Rec>();
+  /** Durable ends not yet written: they ride on the next round and request none before the linger. */
+  private pendingDurable = new Map<string, Rec>();
+  private durableTimer: TimerHandle | null = null;
+  private closed = false;
   private size: number;
   private requested: Promise<void> | null = null;
   private failed: Error | null = null;
@@ -157,6 +178,11 @@ export class HardStateJournal implements Flushable {
   readonly damaged: JournalDamage | null;
   /** Both files lost records: a term or vote may be older than what this broker sent. */
   readonly votesLost: boolean;
+  /**
+   * The machine restarted since the file was last written (its boot id differs), so writes that
+   * were not fsynced may be lost; false after a process crash, and where the boot id is unknown.
+   */
+  readonly rebooted: boolean;
 
   private constructor(
     private readonly file: string,
@@ -167,6 +193,7 @@ export class HardStateJournal implements Flushable {
     votesSize: number,
     damaged: JournalDamage | null,
     votesLost: boolean,
+    rebooted: boolean,
     private readonly committer: GroupCommitter,
     private readonly logger: Logger,
   ) {
@@ -175,6 +202,7 @@ export class HardStateJournal implements Flushable {
     this.votesSize = votesSize;
     this.damaged = damaged;
     this.votesLost = votesLost;
+    this.rebooted = rebooted;
   }
 
   /** Opens (creating) `<dir>/hardstate.journal` and its votes file, reading every group's latest state. */
@@ -188,7 +216,7 @@ export class HardStateJournal implements Flushable {
     const facts = new Map<string, Rec>();
     for (const r of main.records) {
       if (r.kind === KIND_HARD_STATE) states.set(r.group, { term: r.a, vote: r.b, commit: r.c });
-      else if (r.kind === KIND_LOG_END || r.kind === KIND_RECOVERY) facts.set(factKey(r.kind, r.group), r);
+      else if (FACT_KINDS.has(r.kind)) facts.set(factKey(r.kind, r.group), r);
       else applyNoopRecord(noops, r);
     }
     const voted = new Map<number, { term: number; vote: number }>();
@@ -206,7 +234,14 @@ export class HardStateJournal implements Flushable {
     if (fromVotes > 0) logger.warn({ groups: fromVotes }, 'hard-state journal had older terms or votes than its votes file; took the later ones');
     const votesLost = main.damage !== null && votes.damage !== null;
     if (votesLost) logger.error({ journal: main.damage, votes: votes.damage }, 'both hard-state files lost records: a term or vote may be older than what this broker sent; its replicas vote in no term their logs show');
-    const j = new HardStateJournal(path.join(dir, FILE), main.fd, main.size, path.join(dir, VOTES_FILE), votes.fd, votes.size, main.damage, votesLost, committer, logger);
+    const boot = fs.bootId();
+    const now = boot === null ? null : bootRec(boot);
+    const was = facts.get(factKey(KIND_BOOT, 0));
+    // A file from before boot ids were recorded says nothing either way: the strict reading.
+    const rebooted = now !== null && was !== undefined && (was.a !== now.a || was.b !== now.b || was.c !== now.c);
+    if (rebooted) logger.warn({ dir }, 'the machine restarted since this data directory was last written: writes that were not fsynced may be lost');
+    const j = new HardStateJournal(path.join(dir, FILE), main.fd, main.size, path.join(dir, VOTES_FILE), votes.fd, votes.size, main.damage, votesLost, rebooted, committer, logger);
+    if (now !== null && (was === undefined || rebooted)) j.pendingFacts.set(factKey(KIND_BOOT, 0), now);
     for (const [g, hs] of states) {
       j.states.set(g, hs);
       j.votesWritten.set(g, voted.get(g) ?? { term: -1, vote: -1 });
@@ -252,6 +287,30 @@ export class HardStateJournal implements Flushable {
     this.pendingFacts.set(factKey(KIND_LOG_END, group), { kind: KIND_LOG_END, group, a: e.index, b: e.term, c: e.voters });
   }
 
+  /** Where the group's log was last known durable (as read at open or put since), or null. */
+  durableEnd(group: number): { index: number; term: number } | null {
+    const r = this.pendingDurable.get(factKey(KIND_DURABLE_END, group)) ?? this.fact(KIND_DURABLE_END, group);
+    return r === null ? null : { index: r.a, term: r.b };
+  }
+
+  /**
+   * Records that the group's log is durable up to `e` (a round's fsyncs completed). It rides on the
+   * next round, or gets one of its own after a short linger: it only narrows what a power loss may
+   * be taken to have cut, so nothing waits for it.
+   */
+  putDurableEnd(group: number, e: { index: number; term: number }): void {
+    this.pendingDurable.set(factKey(KIND_DURABLE_END, group), { kind: KIND_DURABLE_END, group, a: e.index, b: e.term, c: 0 });
+    if (this.durableTimer !== null || this.closed) return;
+    this.durableTimer = this.committer.timers.setTimeout(() => {
+      this.durableTimer = null;
+      if (this.closed || this.failed !== null || this.pendingDurable.size === 0) return;
+      this.requested ??= this.committer.request(this);
+      this.requested.catch(() => {
+        // completeFlush logged it and fails the next sync().
+      });
+    }, DURABLE_END_LINGER_MS);
+  }
+
   /** The group's lost-tail recovery state as last written, or null if never. */
   recovery(group: number): RecoveryState | null {
     const r = this.fact(KIND_RECOVERY, group);
@@ -288,8 +347,9 @@ export class HardStateJournal implements Flushable {
     this.pending.delete(group);
     this.states.delete(group);
     this.votesWritten.delete(group);
-    for (const kind of [KIND_LOG_END, KIND_RECOVERY]) {
+    for (const kind of [KIND_LOG_END, KIND_RECOVERY, KIND_DURABLE_END]) {
       this.pendingFacts.delete(factKey(kind, group));
+      this.pendingDurable.delete(factKey(kind, group));
       this.facts.delete(factKey(kind, group));
     }
     if (this.noopsByGroup.has(group)) this.queueNoop({ kind: KIND_NOOPS_FROM, group, a: 0, b: 0, c: 0 });
@@ -314,6 +374,8 @@ export class HardStateJournal implements Flushable {
     this.pendingNoops = [];
     const facts = this.pendingFacts;
     this.pendingFacts = new Map();
+    for (const [k, r] of this.pendingDurable) facts.set(k, r);
+    this.pendingDurable = new Map();
     this.inflightFacts = facts;
     const buf = Buffer.allocUnsafe((noops.length + batch.size + facts.size) * RECORD);
     let at = 0;
@@ -385,8 +447,12 @@ export class HardStateJournal implements Flushable {
     }
     let noopCount = 0;
     for (const list of this.noopsByGroup.values()) noopCount += list.length;
-    const live = (this.states.size + noopCount + this.facts.size) * RECORD;
+    let live = (this.states.size + noopCount + this.facts.size) * RECORD;
     if (this.size < COMPACT_MIN_BYTES || this.size < 4 * live) return compacted;
+    // Durable ends are true once put; the rewrite makes them durable with the rest.
+    for (const [k, r] of this.pendingDurable) this.facts.set(k, r);
+    this.pendingDurable.clear();
+    live = (this.states.size + noopCount + this.facts.size) * RECORD;
     const buf = Buffer.allocUnsafe(live);
     let at = 0;
     for (const [g, list] of this.noopsByGroup) {
@@ -409,6 +475,9 @@ export class HardStateJournal implements Flushable {
   }
 
   close(): void {
+    this.closed = true;
+    if (this.durableTimer !== null) this.committer.timers.clearTimeout(this.durableTimer);
+    this.durableTimer = null;
     this.fs.closeSync(this.fd);
     this.fs.closeSync(this.votesFd);
   }

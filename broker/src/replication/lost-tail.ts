@@ -14,10 +14,16 @@
  * the target. The core clears the target once its log reaches it; the host then records that.
  *
  * Precise for kill -9 (the page cache survives: nothing fsynced or not is lost) and for a corrupt
- * tail of data that had been fsynced. After a power loss a round's journal write may be durable
- * while its segment write is not; then entries that were never acknowledged count as lost, which
- * only costs the wait for a leader past them. Data directories written before this record existed
- * fall back to the persisted commit index.
+ * tail of data that had been fsynced. After a power loss (the journal recorded another boot id
+ * than the machine's) a round's journal write may be durable while its segment write is not: its
+ * entries were never acknowledged, yet the log ends before the recorded end. Counting them as lost
+ * would be safe but can leave a partition leaderless for good when a majority lost power in one
+ * such round (each waits for a leader holding entries none has; system simulator seed 126). So
+ * after a reboot a log that ends at or past where it was last known durable (the journal's durable
+ * end, put after each round's fsyncs) but before the recorded end is taken as such an unfinished
+ * round. What that reading misses: fsynced data the disk damaged in the same power loss, in the
+ * last round or two before it. Data directories written before the log-end record existed fall
+ * back to the persisted commit index.
  */
 import type { Logger } from 'pino';
 import type { LogPosition } from '../raft/types.js';
@@ -65,6 +71,14 @@ export async function checkLostTail(
   let lost: LogPosition | null = null;
   if (recorded !== null && (now.index < recorded.index || (now.index === recorded.index && now.term !== recorded.term))) {
     lost = { index: recorded.index, term: recorded.term };
+    const durable = journal.durableEnd(group);
+    if (journal.rebooted && durable !== null && now.index < recorded.index && now.index >= durable.index && now.term >= durable.term) {
+      logger.warn(
+        { ...where, group, logEnd: now.index, durableEnd: durable.index, recordedEnd: recorded.index },
+        'after a power loss the log ends between where it was last durable and the last round written: that round never finished, so nothing in it was acknowledged',
+      );
+      lost = null;
+    }
   } else if (recorded === null && hs !== null && hs.commit > now.index) {
     // No end recorded yet (a data directory from before, or records the journal lost): the
     // commit index is the best bound, at the newest term (at least as high as the committed entry's).

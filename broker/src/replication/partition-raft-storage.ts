@@ -590,7 +590,17 @@ export class PartitionRaftStorage implements WritableRaftStorage {
 
   /** Makes everything appended and the hard state durable (joins the shared group-commit round). */
   async sync(): Promise<void> {
+    const end = this.end();
     await Promise.all([this.log.sync(), this.journal.sync()]);
+    // The host does not cut or reset a group's log while its sync runs, so `end` is durable now.
+    this.journal.putDurableEnd(this.group, end);
+  }
+
+  /** A cut below where the log was durable: it is durable only up to the cut (lost-tail.ts). */
+  private lowerDurableEnd(): void {
+    const d = this.journal.durableEnd(this.group);
+    const e = this.end();
+    if (d !== null && d.index > e.index) this.journal.putDurableEnd(this.group, e);
   }
 
   /** Drops entries from `index` on (a follower whose log conflicts with its leader's). */
@@ -626,6 +636,7 @@ export class PartitionRaftStorage implements WritableRaftStorage {
     while (this.terms.length > 0 && (this.terms[this.terms.length - 1] as TermStart).index >= index) this.terms.pop();
     while (this.confs.length > 0 && (this.confs[this.confs.length - 1] as StoredConfChange).index >= index) this.confs.pop();
     this.loaded = this.loaded.filter((w) => w.lo < index).map((w) => ({ lo: w.lo, entries: w.entries.slice(0, index - w.lo) }));
+    this.lowerDurableEnd();
     this.noteEnd();
   }
 
@@ -674,6 +685,7 @@ export class PartitionRaftStorage implements WritableRaftStorage {
     if (records !== null) await this.log.fs.remove(records.file, false);
     this.snap = snap;
     this.snapOffset = offset;
+    this.lowerDurableEnd();
     this.noteEnd();
   }
 

@@ -73,4 +73,5 @@ export class FlippingFileSystem implements FileSystem {
   readdir = (dir: string): Promise<string[]> => nodeFileSystem.readdir(dir);
   mkdirs = (dir: string): Promise<string | undefined> => nodeFileSystem.mkdirs(dir);
   fsyncDir = (dir: string): Promise<void> => nodeFileSystem.fsyncDir(dir);
+  bootId = (): string | null => nodeFileSystem.bootId();
 }

@@ -175,6 +175,8 @@ export class SimDisk implements FileSystem {
   private nextFd = 3;
   private readonly fds = new Map<number, OpenFile>();
   private readonly rng: SeededRandom;
+  /** Every crash here is a power loss: the machine boots again. */
+  private readonly boots: number;
 
   constructor(
     private readonly timers: NodeTimers,
@@ -182,7 +184,9 @@ export class SimDisk implements FileSystem {
     seed: number,
     root?: DirNode,
     stats?: DiskStats,
+    boots = 1,
   ) {
+    this.boots = boots;
     this.rng = new SeededRandom(seed);
     this.root = root ?? new DirNode(0);
     this.stats = stats ?? { reads: 0, writes: 0, fsyncs: 0, flips: 0, misdirects: 0, tornAtCrash: 0, lostAtCrash: 0 };
@@ -248,7 +252,7 @@ export class SimDisk implements FileSystem {
       return f;
     };
     const root = copy(this.root) as DirNode;
-    const next = new SimDisk(timers, this.faults, seed, root, this.stats);
+    const next = new SimDisk(timers, this.faults, seed, root, this.stats, this.boots + 1);
     next.nextId = nextId;
     return next;
   }
@@ -521,6 +525,10 @@ export class SimDisk implements FileSystem {
       this.stats.fsyncs++;
       n.durableEntries = new Map(n.entries);
     });
+  }
+
+  bootId(): string {
+    return `sim-boot-${this.boots}`;
   }
 
   /** What a fault-free read of the whole file returns now (for the model's own look at a replica). */

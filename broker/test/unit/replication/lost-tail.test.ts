@@ -15,6 +15,7 @@ import { ConfChangeOp, EntryType, type Entry } from '../../../src/raft/types.js'
 import { HardStateJournal } from '../../../src/replication/hard-state-journal.js';
 import { checkLostTail, noteRecovered } from '../../../src/replication/lost-tail.js';
 import { PartitionRaftStorage } from '../../../src/replication/partition-raft-storage.js';
+import { nodeFileSystem, type FileSystem } from '../../../src/platform/file-system.js';
 import { tmpDataDir } from '../../helpers/tmp.js';
 
 const logConfig: LogConfig = {
@@ -38,9 +39,14 @@ async function closeAll(): Promise<void> {
 }
 afterEach(closeAll);
 
-async function replica(dir: string, voters: number[]): Promise<{ s: PartitionRaftStorage; journal: HardStateJournal }> {
+/** The real file system on a machine whose boot id is `boot` (null: the platform does not tell). */
+function booted(boot: string | null): FileSystem {
+  return { ...nodeFileSystem, bootId: () => boot };
+}
+
+async function replica(dir: string, voters: number[], fs?: FileSystem): Promise<{ s: PartitionRaftStorage; journal: HardStateJournal }> {
   const logger = silentLogger();
-  const logs = createLogManager({ dataDir: dir, logger });
+  const logs = createLogManager({ dataDir: dir, logger, ...(fs !== undefined ? { fs } : {}) });
   const journal = await HardStateJournal.open(path.join(dir, 'raft'), logs.committer, logger);
   open.push({ logs, journal });
   const log = await logs.open('t', 0, logConfig);
@@ -172,6 +178,100 @@ describe('lost tails at open', () => {
     r.journal.remove(GROUP);
     expect(r.journal.logEnd(GROUP)).toBeNull();
     expect(r.journal.recovery(GROUP)).toBeNull();
+  });
+});
+
+describe('after a power loss', () => {
+  /**
+   * Boot `boot-1` writes entries 1..10 in one round and 11..13 in the next (which also carries the
+   * first round's durable end), then stops; the segment is cut to `keep` entries.
+   */
+  async function twoRounds(dir: string, keep: number): Promise<void> {
+    const { s, journal } = await replica(dir, [1, 2, 3], booted('boot-1'));
+    await checkLostTail(GROUP, SELF, s, journal, silentLogger(), {});
+    s.append(entries());
+    s.setHardState({ term: 2, vote: 1, commit: 4 });
+    await s.sync();
+    s.append([batch(2, 11, 9), batch(2, 12, 10), batch(2, 13, 11)]);
+    await s.sync();
+    await closeAll();
+    cutBatches(dir, 13 - keep);
+  }
+
+  it('a log that ends where it was last durable, before the last round, lost only that round (never acknowledged)', async () => {
+    const dir = tmpDataDir();
+    await twoRounds(dir, 10);
+    const r = await replica(dir, [1, 2, 3], booted('boot-2'));
+    expect(r.journal.rebooted).toBe(true);
+    expect(r.journal.durableEnd(GROUP)).toEqual({ index: 10, term: 2 });
+    expect(await checkLostTail(GROUP, SELF, r.s, r.journal, silentLogger(), {})).toEqual({ incarnation: 0, recoverTo: null });
+  });
+
+  it('the same log after a process crash (same boot id) lost acknowledged entries', async () => {
+    const dir = tmpDataDir();
+    await twoRounds(dir, 10);
+    const r = await replica(dir, [1, 2, 3], booted('boot-1'));
+    expect(r.journal.rebooted).toBe(false);
+    expect(await checkLostTail(GROUP, SELF, r.s, r.journal, silentLogger(), {})).toEqual({ incarnation: 1, recoverTo: { index: 13, term: 2 } });
+  });
+
+  it('a log that ends before where it was durable lost entries, power loss or not', async () => {
+    const dir = tmpDataDir();
+    await twoRounds(dir, 8);
+    const r = await replica(dir, [1, 2, 3], booted('boot-2'));
+    expect(await checkLostTail(GROUP, SELF, r.s, r.journal, silentLogger(), {})).toEqual({ incarnation: 1, recoverTo: { index: 13, term: 2 } });
+  });
+
+  it('the boot id is recorded with the first round, so a second crash in the new boot is read strictly', async () => {
+    const dir = tmpDataDir();
+    await twoRounds(dir, 13);
+    let r = await replica(dir, [1, 2, 3], booted('boot-2'));
+    expect(r.journal.rebooted).toBe(true);
+    await checkLostTail(GROUP, SELF, r.s, r.journal, silentLogger(), {});
+    r.s.append([batch(2, 14, 12)]);
+    await r.s.sync();
+    await closeAll();
+    r = await replica(dir, [1, 2, 3], booted('boot-2'));
+    expect(r.journal.rebooted).toBe(false);
+  });
+
+  it('a data directory with no boot id recorded (an unknown platform) is read strictly', async () => {
+    const dir = tmpDataDir();
+    const { s, journal } = await replica(dir, [1, 2, 3], booted(null));
+    await checkLostTail(GROUP, SELF, s, journal, silentLogger(), {});
+    s.append(entries());
+    await s.sync();
+    s.append([batch(2, 11, 9)]);
+    await s.sync();
+    await closeAll();
+    cutBatches(dir, 1);
+    const r = await replica(dir, [1, 2, 3], booted('boot-2'));
+    expect(r.journal.rebooted).toBe(false);
+    expect((await checkLostTail(GROUP, SELF, r.s, r.journal, silentLogger(), {})).recoverTo).toEqual({ index: 11, term: 2 });
+  });
+
+  it('a durable end with no round to ride on is written after a short linger', async () => {
+    const dir = tmpDataDir();
+    const { s, journal } = await replica(dir, [1, 2, 3], booted('boot-1'));
+    await checkLostTail(GROUP, SELF, s, journal, silentLogger(), {});
+    s.append(entries());
+    await s.sync();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await closeAll();
+    const r = await replica(dir, [1, 2, 3], booted('boot-1'));
+    expect(r.journal.durableEnd(GROUP)).toEqual({ index: 10, term: 2 });
+  });
+
+  it('a cut below the durable end lowers it with the cut', async () => {
+    const dir = tmpDataDir();
+    await twoRounds(dir, 13);
+    const r = await replica(dir, [1, 2, 3], booted('boot-1'));
+    await checkLostTail(GROUP, SELF, r.s, r.journal, silentLogger(), {});
+    r.s.append([batch(2, 14, 12)]);
+    await r.s.sync();
+    expect(r.journal.durableEnd(GROUP)).toEqual({ index: 14, term: 2 });
+    await r.s.truncateFrom(9);
+    expect(r.journal.durableEnd(GROUP)).toEqual({ index: 8, term: 2 });
   });
 });
 
