@@ -5,7 +5,7 @@
  * for the outcome and says what it was. A partition whose leader moved meanwhile is retried at
  * the new one until the call's deadline.
  */
-import { handOver, mayLead, successorOf } from '../cluster/leadership.js';
+import { handOver, mayLead, successorOf, type LeaderNode } from '../cluster/leadership.js';
 import { raftId, type RaftPartition } from '../replication/raft-partition.js';
 import { budgetMs, isLive, sleep, type AdminContext } from './context.js';
 import { AdminError, failedPrecondition, notFound, unavailable } from './errors.js';
@@ -28,6 +28,11 @@ function canTakeOver(ctx: AdminContext, id: number): boolean {
   return id !== ctx.cluster.nodeId && isLive(ctx, id) && mayLead(ctx.cluster.image(), id);
 }
 
+/** A broker that just drained (it holds leadership away) only if no other can take over. */
+function successorHere(ctx: AdminContext, node: LeaderNode, preferred: readonly number[]): number | null {
+  return successorOf(node, (id) => canTakeOver(ctx, id) && !ctx.cluster.peerHolding(id), preferred) ?? successorOf(node, (id) => canTakeOver(ctx, id), preferred);
+}
+
 /** On the leading broker: hands one partition over and waits (up to waitMs) for the new leader. */
 export async function transferHere(ctx: AdminContext, req: Extract<PeerAdminRequest, { op: 'transfer' }>): Promise<TransferLeadershipResponse> {
   const t = ctx.cluster.image().topics.get(req.topic);
@@ -35,7 +40,7 @@ export async function transferHere(ctx: AdminContext, req: Extract<PeerAdminRequ
   const r = ctx.cluster.replica(req.topic, req.partition);
   if (!r || !r.isLeader()) throw new NotLeader(`broker ${ctx.cluster.nodeId} does not lead ${req.topic}-${req.partition}`);
   const preferred = t.partitionImages[req.partition]?.replicas ?? [];
-  const to = req.to >= 0 ? req.to : successorOf(r.node, (id) => canTakeOver(ctx, id), preferred);
+  const to = req.to >= 0 ? req.to : successorHere(ctx, r.node, preferred);
   if (to === null) throw failedPrecondition(`${req.topic}-${req.partition} has no other live, in-sync replica to take over`);
   if (to === ctx.cluster.nodeId) return { leaderId: to, done: true };
   if (!r.node.conf.voters.includes(raftId(to))) throw failedPrecondition(`broker ${to} is not a voting replica of ${req.topic}-${req.partition}`);
@@ -77,7 +82,7 @@ function ledInImage(ctx: AdminContext): number {
 /** On the drained broker: hands every leadership it holds to the best other voter, waiting up to waitMs. */
 export async function drainHere(ctx: AdminContext, waitMs: number): Promise<DrainLeadershipResponse> {
   const deadline = Date.now() + waitMs;
-  ctx.cluster.holdLeadershipAway();
+  await ctx.cluster.holdLeadershipAway();
   for (;;) {
     const led = movableLeaderships(ctx);
     // Done once clients can tell: the metadata they are served names the new leaders too, so a
@@ -88,7 +93,7 @@ export async function drainHere(ctx: AdminContext, waitMs: number): Promise<Drai
     }
     for (const g of led) {
       if (g.node.transferee !== 0) continue;
-      const to = successorOf(g.node, (id) => canTakeOver(ctx, id), g.preferred);
+      const to = successorHere(ctx, g.node, g.preferred);
       if (to !== null && handOver(g.node, to)) ctx.cluster.host.wake(g.group);
     }
     await sleep(POLL_MS * 2);

@@ -12,10 +12,13 @@
  *
  * A drain (DrainLeadership) holds the same way for a while (`hold`), on this broker only: the
  * preferred-leader hand-back of the new leaders would otherwise give leadership straight back,
- * at their next check, to a broker drained because it is about to stop.
+ * at their next check, to a broker drained because it is about to stop. While holding, what a
+ * broker was handed by another (that one is draining too: two drains in a row) goes to a third
+ * voter, or stays: handing it back would bounce it between the two until their holds end.
  */
 import type { Logger } from 'pino';
 import type { RaftNode } from '../raft/raft.js';
+import { NONE } from '../raft/types.js';
 import { nodeIdOf, raftId } from '../replication/raft-partition.js';
 import type { MetadataState } from './metadata-state.js';
 
@@ -23,7 +26,7 @@ import type { MetadataState } from './metadata-state.js';
 const CAUGHT_UP_ENTRIES = 64;
 
 /** The core's view a leader needs to pick a successor. */
-export type LeaderNode = Pick<RaftNode, 'id' | 'conf' | 'lastIndex' | 'progressOf' | 'transferee' | 'transferLeadership'>;
+export type LeaderNode = Pick<RaftNode, 'id' | 'conf' | 'lastIndex' | 'progressOf' | 'transferee' | 'transferLeadership' | 'handedOverBy'>;
 
 /**
  * The voter (node id) to hand leadership to: an eligible other voter that has caught up, the
@@ -109,6 +112,11 @@ export class LeadershipGuard {
     return now < this.holdUntil;
   }
 
+  /** How much longer the hold lasts (ms; 0 when not holding). */
+  holdRemaining(now = Date.now()): number {
+    return Math.max(0, this.holdUntil - now);
+  }
+
   /** One pass: while in maintenance or holding after a drain, every group led here is handed to the best other voter. */
   run(): number {
     const maintenance = this.inMaintenance();
@@ -118,7 +126,8 @@ export class LeadershipGuard {
     let handed = 0;
     for (const g of this.o.groups()) {
       if (!g.isLeader() || g.node.transferee !== 0) continue;
-      const to = successorOf(g.node, eligible, g.preferred());
+      const from = g.node.handedOverBy;
+      const to = successorOf(g.node, maintenance || from === NONE ? eligible : (id) => raftId(id) !== from && eligible(id), g.preferred());
       if (to === null || !handOver(g.node, to)) continue;
       handed++;
       this.o.wake(g.group);

@@ -25,7 +25,7 @@ import type { LogConfig } from '../log/types.js';
 import { HardStateJournal } from '../replication/hard-state-journal.js';
 import { openReplica, openStateMachineReplica, type RaftTiming } from '../replication/open-replica.js';
 import { RaftHost } from '../replication/raft-host.js';
-import type { RaftPartition, TxnVerifier } from '../replication/raft-partition.js';
+import { raftId, type RaftPartition, type TxnVerifier } from '../replication/raft-partition.js';
 import type { StateMachineReplica } from '../replication/state-machine-replica.js';
 import { createRaftTransport, PeerRequestError, type PeerAddress, type RaftTransport } from '../replication/transport/index.js';
 import type { DataPartition, PartitionLimits } from '../replication/types.js';
@@ -116,9 +116,12 @@ export interface RaftCluster extends DataCluster {
   applyRetention(now?: number): Promise<number>;
   /**
    * After a drain: this broker hands on any leadership it holds or wins for one preferred-leader
-   * check interval, so the hand-back elsewhere does not return it at once.
+   * check interval, so the hand-back elsewhere does not return it at once. Resolves once it has
+   * asked the other brokers which of them hold leadership away too (they take none of it).
    */
-  holdLeadershipAway(): void;
+  holdLeadershipAway(): Promise<void>;
+  /** Broker `nodeId` said it holds leadership away (a drain) until some time from now. */
+  peerHolding(nodeId: number): boolean;
   close(): Promise<void>;
 }
 
@@ -133,6 +136,9 @@ const METADATA_LOG = '__cluster_metadata';
 const METADATA_GROUP = 0;
 const REQUEST_TIMEOUT_MS = 30_000;
 const REPORT_INTERVAL_MS = 50;
+/** Asks a broker how much longer it holds leadership away after a drain (answer: u32 ms). */
+const HOLD_REQUEST_KIND = 'leadership-hold';
+const HOLD_REQUEST_TIMEOUT_MS = 500;
 /** Every this many report passes (a second), leaders' views are compared with the metadata. */
 const RESCAN_EVERY_PASSES = 20;
 /** How long a topic creation waits for its partitions' first leaders before answering. */
@@ -186,6 +192,9 @@ class RaftClusterImpl implements RaftCluster {
   private reportPasses = 0;
   private reportTimer: NodeJS.Timeout | null = null;
   private registrationTimer: NodeJS.Timeout | null = null;
+  /** Brokers that hold leadership away after a drain, until (ms, this clock). */
+  private readonly peerHolds = new Map<number, number>();
+  private preferring = false;
   private balanceTimer: NodeJS.Timeout | null = null;
   private retentionTimer: NodeJS.Timeout | null = null;
   private retentionRunning = false;
@@ -309,6 +318,11 @@ class RaftClusterImpl implements RaftCluster {
       ...(this.opts.registry ? { registry: this.opts.registry } : {}),
     });
     this.raftPort = await this.transport.start();
+    this.serveRequests(HOLD_REQUEST_KIND, async () => {
+      const out = Buffer.alloc(4);
+      out.writeUInt32BE(Math.min(0xffff_ffff, this.guard?.holdRemaining() ?? 0));
+      return out;
+    });
     serveRecords(
       (kind, handler) => this.serveRequests(kind, handler),
       (topic, partition) => {
@@ -330,7 +344,7 @@ class RaftClusterImpl implements RaftCluster {
     this.retentionTimer = setInterval(() => void this.applyRetention(), s.settings.get('log.retention.check.interval.ms'));
     this.retentionTimer.unref();
     if (s.settings.get('auto.leader.rebalance.enable')) {
-      this.balanceTimer = setInterval(() => this.preferLeaders(), s.settings.get('leader.imbalance.check.interval.seconds') * 1000);
+      this.balanceTimer = setInterval(() => void this.preferLeaders(), s.settings.get('leader.imbalance.check.interval.seconds') * 1000);
       this.balanceTimer.unref();
     }
     this.scheduleRegistration(0);
@@ -357,7 +371,7 @@ class RaftClusterImpl implements RaftCluster {
       nodeId: this.nodeId,
       image: () => this.machine.state,
       groups: () => ledGroupsOf(this.replicas.values(), this.metadata, () => this.machine.state),
-      live: (id) => this.live(id),
+      live: (id) => this.live(id) && !this.peerHolding(id),
       wake: (g) => this.host.wake(g),
       logger: this.logger.child({ component: 'maintenance' }),
     });
@@ -365,8 +379,30 @@ class RaftClusterImpl implements RaftCluster {
     this.guard.start();
   }
 
-  holdLeadershipAway(): void {
+  async holdLeadershipAway(): Promise<void> {
     this.guard?.hold(this.s.settings.get('leader.imbalance.check.interval.seconds') * 1000);
+    await this.refreshPeerHolds([...this.peers().keys()]);
+  }
+
+  peerHolding(nodeId: number): boolean {
+    return (this.peerHolds.get(nodeId) ?? 0) > Date.now();
+  }
+
+  /** Asks each broker whether it holds leadership away; one that does not answer is taken not to. */
+  private async refreshPeerHolds(ids: readonly number[]): Promise<void> {
+    await Promise.all(
+      ids.map(async (id) => {
+        try {
+          const r = Buffer.from(await this.transport.request(id, HOLD_REQUEST_KIND, new Uint8Array(0), HOLD_REQUEST_TIMEOUT_MS));
+          const ms = r.length >= 4 ? r.readUInt32BE(0) : 0;
+          if (ms > 0) this.peerHolds.set(id, Date.now() + ms);
+          else this.peerHolds.delete(id);
+        } catch {
+          // Down, or a broker from before holds were asked about: it holds nothing we know of.
+          this.peerHolds.delete(id);
+        }
+      }),
+    );
   }
 
   // ------------------------------------------------------------ peers and requests
@@ -662,9 +698,10 @@ class RaftClusterImpl implements RaftCluster {
    * preferred replica hands over (TimeoutNow) once that one is in the ISR, fully caught up, live
    * and not in maintenance. Also what evens out leaders after a failover or a lost first race.
    */
-  private preferLeaders(): void {
-    if (this.closed) return;
+  private async preferLeaders(): Promise<void> {
+    if (this.closed || this.preferring) return;
     const image = this.machine.state;
+    const due: { r: RaftPartition; to: number }[] = [];
     for (const r of this.replicas.values()) {
       if (!r.isLeader() || r.node.transferee !== 0) continue;
       const t = image.topics.get(r.topic);
@@ -676,9 +713,21 @@ class RaftClusterImpl implements RaftCluster {
       if (!b || b.state !== 'active' || b.maintenance || !r.isr().includes(preferred) || !this.transport.peerUp(preferred)) continue;
       const pr = r.node.progressOf(preferred + 1);
       if (pr === undefined || pr.match < r.node.lastIndex) continue;
-      if (r.node.transferLeadership(preferred + 1)) {
+      due.push({ r, to: preferred });
+    }
+    if (due.length === 0) return;
+    // A preferred replica just drained (about to stop) would only hand it on again.
+    this.preferring = true;
+    try {
+      await this.refreshPeerHolds([...new Set(due.map((d) => d.to))]);
+    } finally {
+      this.preferring = false;
+    }
+    for (const { r, to } of due) {
+      if (this.closed || !r.isLeader() || r.node.transferee !== 0 || this.peerHolding(to)) continue;
+      if (r.node.transferLeadership(raftId(to))) {
         this.host.wake(r.group);
-        this.logger.info({ topic: r.topic, partition: r.partition, to: preferred }, 'handing leadership back to the preferred replica');
+        this.logger.info({ topic: r.topic, partition: r.partition, to }, 'handing leadership back to the preferred replica');
       }
     }
   }
@@ -812,6 +861,16 @@ class RaftClusterImpl implements RaftCluster {
     const local = this.replicas.get(partitionGroupId(t, partition));
     if (local && local.isLeader()) {
       return { leader: this.nodeId, leaderEpoch: local.leaderEpoch(), replicas: p.replicas, isr: local.isr(), offline };
+    }
+    if (local) {
+      // A replica hears of a new leader with its first message; the metadata a report and a
+      // commit later. A client just told NOT_LEADER here (a drain, a transfer) asks for metadata
+      // next: naming the old leader again would cost it a second error for the same send.
+      const known = local.leader();
+      if (known !== null && known.epoch > p.leaderEpoch && this.live(known.nodeId)) {
+        return { leader: known.nodeId, leaderEpoch: known.epoch, replicas: p.replicas, isr: p.isr, offline };
+      }
+      if (known === null && p.leader === this.nodeId) return { leader: -1, leaderEpoch: p.leaderEpoch, replicas: p.replicas, isr: p.isr, offline };
     }
     // A leader this broker cannot reach is about to be replaced: say "no leader" so clients
     // retry, rather than name a broker the broker list no longer has.

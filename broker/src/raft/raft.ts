@@ -105,6 +105,8 @@ export class RaftNode {
   private termValue = 0;
   private voteValue = NONE;
   private leadValue = NONE;
+  /** Who sent the TimeoutNow this node campaigned on, and for which term (see `handedOverBy`). */
+  private handed: { from: number; term: number } | null = null;
   private roleValue: Role = Role.Follower;
 
   private electionElapsed = 0;
@@ -216,6 +218,14 @@ export class RaftNode {
   }
   get role(): Role {
     return this.roleValue;
+  }
+  /**
+   * The leader that handed this one its leadership (TimeoutNow) of the current term, or NONE:
+   * the host does not hand leadership straight back to a replica that just gave it away.
+   */
+  get handedOverBy(): number {
+    const h = this.handed;
+    return h !== null && h.term === this.termValue && this.roleValue === Role.Leader ? h.from : NONE;
   }
   get commitIndex(): number {
     return this.log.committed;
@@ -841,6 +851,7 @@ export class RaftNode {
       case MessageType.TimeoutNow:
         // Leadership transfer: campaign now, skipping pre-vote and overriding leases.
         this.campaignNow(true);
+        if (this.roleValue !== Role.Follower) this.handed = { from: m.from, term: this.termValue };
         return;
       case MessageType.ReadIndexResponse:
         if (m.context !== null) this.readStates.push({ index: m.index, context: m.context });

@@ -168,6 +168,8 @@ function replay(table: ProducerStateTable, u: Uncommitted): void {
 }
 
 const EMPTY: Buffer = Buffer.alloc(0);
+/** How long a NOT_LEADER answer waits for this replica to hear who leads now (see `refuseOnceLeaderKnown`). */
+const NOT_LEADER_WAIT_MS = 1000;
 
 export const raftId = (nodeId: number): number => nodeId + 1;
 export const nodeIdOf = (raftIdValue: number): number => raftIdValue - 1;
@@ -197,6 +199,8 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
   private readonly selfId: number;
 
   private soft: SoftState = { leader: NONE, role: Role.Follower, term: 0 };
+  /** NOT_LEADER answers waiting for a new leader to be known. */
+  private leaderWaiters: (() => void)[] = [];
   private hwm: number;
   private appliedIndex: number;
   private committed = new ProducerStateTable();
@@ -395,6 +399,33 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
       : new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.topic}-${this.partition} is closed on this broker`);
   }
 
+  /**
+   * Refuses with NOT_LEADER once this replica knows another leader (at most NOT_LEADER_WAIT_MS
+   * later). A client told NOT_LEADER asks for metadata at once; told while a transfer or an
+   * election is under way, it would hear of no leader or of this one again, and spend a second
+   * retry on the same send (a drain under load). Known, the leader is what Metadata names here.
+   */
+  private refuseOnceLeaderKnown<T>(): Promise<T> {
+    return new Promise<T>((_, reject) => this.onceLeaderKnown(() => reject(this.closed ? this.gone() : this.notLeader())));
+  }
+
+  private onceLeaderKnown(then: () => void): void {
+    if (this.closed || (this.soft.leader !== NONE && this.soft.role !== Role.Leader)) {
+      then();
+      return;
+    }
+    const timers = this.opts.timers ?? realTimers;
+    let done = false;
+    const run = (): void => {
+      if (done) return;
+      done = true;
+      timers.clearTimeout(timer);
+      then();
+    };
+    const timer = timers.setTimeout(run, NOT_LEADER_WAIT_MS);
+    this.leaderWaiters.push(run);
+  }
+
   private notLeader(): KafkaError {
     const l = this.leader();
     return new KafkaError(
@@ -405,7 +436,7 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
 
   append(batches: Buffer, acks: Acks, opts: AppendOptions = {}): Promise<AppendResult> {
     if (this.closed) return Promise.reject(this.gone());
-    if (!this.isLeader()) return Promise.reject(this.notLeader());
+    if (!this.isLeader()) return this.refuseOnceLeaderKnown();
     let split: RecordBatchHeader[];
     try {
       split = validateBatches(batches);
@@ -496,7 +527,7 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
         }
       }
       const proposed = this.propose(bytes, limits.timestampType === 'LogAppendTime' ? now : -1, term);
-      if (proposed === null) return Promise.reject(this.notLeader());
+      if (proposed === null) return this.refuseOnceLeaderKnown();
       this.unstored.set(proposed.index, this.node.term);
       r = proposed.result;
       if (ref.producerId >= 0) {
@@ -649,9 +680,14 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
     if (s.role !== Role.Leader) {
       if (wasLeader) this.opts.logger.info({ topic: this.topic, partition: this.partition, epoch: s.term }, 'lost partition leadership');
       this.isrValue = [];
-      this.failPending(() => true, () => this.notLeader());
+      const lost = this.pending;
+      this.pending = [];
+      if (lost.length > 0) this.onceLeaderKnown(() => {
+        for (const p of lost) p.reject(this.closed ? this.gone() : this.notLeader());
+      });
       for (const w of [...this.waiters]) w.wake();
     }
+    if (s.leader !== NONE) this.wakeLeaderWaiters();
     this.onStateChange(this);
   }
 
@@ -1000,5 +1036,12 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
     this.deleted = deleted;
     this.failPending(() => true, () => this.gone());
     for (const w of [...this.waiters]) w.wake();
+    this.wakeLeaderWaiters();
+  }
+
+  private wakeLeaderWaiters(): void {
+    const waiters = this.leaderWaiters;
+    this.leaderWaiters = [];
+    for (const w of waiters) w();
   }
 }

@@ -72,4 +72,24 @@ describe('LeadershipGuard', () => {
     guard.hold(1000, Date.now() - 10_000);
     expect(guard.holding(Date.now() + 6000)).toBe(false);
   });
+
+  it('while holding, does not hand back what a broker draining too just handed it: a third takes it, or it stays', () => {
+    // Broker 1 (the preferred successor) handed this leadership over (TimeoutNow): it drains too.
+    const node = Object.assign(leader(0, { 1: 100, 2: 100 }), { handedOverBy: 2 });
+    let live = (_id: number): boolean => true;
+    const guard = new LeadershipGuard({
+      nodeId: 0,
+      image: () => cluster([0, 1, 2]),
+      groups: () => [{ group: 3, node, isLeader: () => true, preferred: () => [0, 1, 2], name: 't-0' }],
+      live: (id) => live(id),
+      wake: () => undefined,
+      logger: silentLogger(),
+    });
+    guard.hold(5000);
+    expect(guard.run()).toBe(1);
+    expect(node.transfers).toEqual([2]);
+    live = (id) => id !== 2;
+    expect(guard.run()).toBe(0);
+    expect(node.transfers).toEqual([2]);
+  });
 });
