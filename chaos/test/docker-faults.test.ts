@@ -1,14 +1,14 @@
 /**
  * The nemesis's tools on real containers of the broker image: two stand-alone brokers (no
  * cluster needed), a cut between them that the host does not see, pause and resume, and kill -9
- * and restart keeping the data dir. Needs Docker and root (nsenter); builds the image if missing.
+ * and restart keeping the data dir. Needs root (nsenter); installs and starts Docker where it is missing, and builds the image if missing.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tmpDataDir } from '../../broker/test/helpers/tmp.js';
-import { dockerBuild, imageExists } from '../../e2e/lib/docker.js';
+import { dockerBuild, ensureDocker, imageExists } from '../../e2e/lib/docker.js';
 import { isRoot, run } from '../../e2e/lib/exec.js';
 import { REPO_ROOT } from '../../e2e/lib/suite.js';
 import { DockerCluster, KAFKA_PORT } from '../harness/docker-cluster.js';
@@ -16,7 +16,10 @@ import { applyRules, healNetwork, listRules, rulesForGroups } from '../harness/n
 import { createTopic, endOffsets, hostKafka } from '../harness/workload.js';
 
 const IMAGE = process.env.CHRONIK_CHAOS_IMAGE ?? 'chronik/broker:chaos';
-const dockerUsable = isRoot() && spawnSync('docker', ['info'], { stdio: 'ignore' }).status === 0;
+// Docker need not run yet (a fresh machine has only the client, or nothing): ensureDocker
+// installs and starts it, as the fault run does; only a non-root run cannot.
+const has = (tool: string): boolean => spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
+const dockerUsable = process.platform === 'linux' && isRoot() && (has('docker') || has('apt-get'));
 
 async function reachable(cluster: DockerCluster, fromId: number, toId: number): Promise<boolean> {
   const to = cluster.node(toId);
@@ -29,6 +32,7 @@ describe.skipIf(!dockerUsable)('fault tools on broker containers (Docker, root)'
   let cluster: DockerCluster | undefined;
 
   beforeAll(async () => {
+    await ensureDocker();
     if (!(await imageExists(IMAGE))) await dockerBuild({ dockerfile: join(REPO_ROOT, 'Dockerfile.broker'), tag: IMAGE, context: REPO_ROOT });
     cluster = await DockerCluster.start({
       runId: `test${Date.now().toString(36)}`,
