@@ -181,6 +181,28 @@ describe('raft-replicated partition', () => {
     await expect(follower.replica.read(0, 1000, 0)).rejects.toMatchObject({ code: ErrorCode.NOT_LEADER_OR_FOLLOWER });
   });
 
+  it('a leader handing leadership over refuses produces with NOT_LEADER_OR_FOLLOWER only once it knows the new leader, and names it', async () => {
+    net = new Net();
+    for (const id of [0, 1, 2]) await net.start(id, [0, 1, 2]);
+    const leader = await net.leader();
+    await leader.replica.append(batch(['x']), -1);
+    const target = [...net.brokers.values()].find((b) => b !== leader) as Broker;
+    await net.until(() => (leader.replica.node.progressOf(target.id + 1)?.match ?? 0) === leader.replica.node.lastIndex, 'the target caught up');
+    // Pending at the step-down, and arriving during the transfer: a client told NOT_LEADER asks
+    // for metadata at once, so the answer waits until this replica can name the new leader.
+    const pending = leader.replica.append(batch(['y']), -1).catch((e: unknown) => e);
+    expect(leader.replica.node.transferLeadership(target.id + 1)).toBe(true);
+    leader.host.wake(7);
+    const during = await leader.replica.append(batch(['z']), -1).catch((e: unknown) => e);
+    for (const err of [during, await pending]) {
+      if (!(err instanceof KafkaError)) continue; // the pending one may have committed first
+      expect(err.code).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+      expect(err.message).toContain(`broker ${target.id} does`);
+    }
+    expect(during).toBeInstanceOf(KafkaError);
+    expect(leader.replica.leader()?.nodeId).toBe(target.id);
+  });
+
   it('survives the loss of the leader: a new leader keeps every acknowledged record and an idempotent retry is deduplicated', async () => {
     net = new Net();
     for (const id of [0, 1, 2]) await net.start(id, [0, 1, 2]);
