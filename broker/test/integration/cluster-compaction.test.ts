@@ -9,14 +9,13 @@
  * Records are read from each broker's segment files, so what is compared is what each replica
  * stores, not what one leader serves.
  */
-import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { Kafka, logLevel, type Admin, type ITopicMetadata } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { checkBatch, decodeRecords, RecordBatchError } from '../../src/kafka/protocol/records.js';
 import { startCluster, type ProcessCluster } from '../helpers/cluster-process.js';
 import { RawKafkaClient, type RawBody } from '../helpers/raw-kafka-client.js';
+import { jsonField, sameEverywhere, storedRecords } from '../helpers/stored-records.js';
 
 const quiet = { logLevel: logLevel.NOTHING };
 
@@ -44,47 +43,6 @@ async function topicMetadata(admin: Admin, topic: string): Promise<ITopicMetadat
   const t = md.topics.find((x) => x.name === topic);
   if (!t) throw new Error(`no metadata for ${topic}`);
   return t;
-}
-
-interface Stored {
-  readonly offset: number;
-  readonly key: string | null;
-  readonly value: string | null;
-}
-
-/** The data records (no control batches) in a replica's segment files, in offset order. */
-function storedRecords(dataDir: string, topic: string, partition: number): Stored[] {
-  const dir = path.join(dataDir, `${topic}-${partition}`);
-  const out: Stored[] = [];
-  for (const f of readdirSync(dir).filter((n) => /^\d{20}\.log$/.test(n)).sort()) {
-    const buf = readFileSync(path.join(dir, f));
-    let pos = 0;
-    while (pos < buf.length) {
-      const h = checkBatch(buf, pos, buf.length, { compacted: true });
-      if (h instanceof RecordBatchError) break; // a tail still being written
-      if (!h.isControl) {
-        for (const r of decodeRecords(buf, pos).records) out.push({ offset: r.offset, key: r.key?.toString() ?? null, value: r.value?.toString() ?? null });
-      }
-      pos += h.sizeInBytes;
-    }
-  }
-  return out;
-}
-
-function jsonField(file: string, field: string): number {
-  try {
-    const v = (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>)[field];
-    return typeof v === 'number' ? v : -1;
-  } catch {
-    return -1;
-  }
-}
-
-/** Every replica's records equal (compared as JSON, so a difference prints). */
-function sameEverywhere(c: ProcessCluster, topic: string, partition: number): { same: boolean; records: Stored[]; counts: number[] } {
-  const all = c.members.map((m) => storedRecords(m.process.dataDir, topic, partition));
-  const first = JSON.stringify(all[0]);
-  return { same: all.every((r) => JSON.stringify(r) === first), records: all[0] as Stored[], counts: all.map((r) => r.length) };
 }
 
 describe('compaction on a three-broker cluster', () => {
