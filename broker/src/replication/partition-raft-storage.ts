@@ -334,6 +334,11 @@ export class PartitionRaftStorage implements WritableRaftStorage {
     return this.log.dir;
   }
 
+  /** Where the directory lives (the staging of snapshot records writes there too). */
+  get fs(): FileSystem {
+    return this.log.fs;
+  }
+
   // ------------------------------------------------------------ reads (the core's view)
 
   hardState(): HardState {
@@ -886,7 +891,7 @@ async function copyStaged(log: ReplicaLog, file: string, from: number, to: numbe
   if (log.logEndOffset() >= from && log.logStartOffset() <= from) await log.truncateTo(from);
   else await log.resetTo(from);
   let first = true;
-  for await (const chunk of readStaged(file)) {
+  for await (const chunk of readStaged(log.fs, file)) {
     if (first && readInt64(chunk, BatchField.baseOffset) < from) {
       throw new Error(`${file} begins at ${readInt64(chunk, BatchField.baseOffset)}, before ${from}`);
     }

@@ -249,7 +249,7 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
     this.stager =
       opts.fetchRecords === undefined
         ? null
-        : new SnapshotStager({ dir: opts.storage.dir, topic: opts.topic, partition: opts.partition, fetch: opts.fetchRecords, logger: opts.logger });
+        : new SnapshotStager({ fs: opts.storage.fs, dir: opts.storage.dir, topic: opts.topic, partition: opts.partition, fetch: opts.fetchRecords, logger: opts.logger });
   }
 
   /**

@@ -17,11 +17,15 @@
  *
  * Wire (request kind `partition-records`): the request is JSON (`RecordsRequest`); the reply is a
  * 4-byte length, that many bytes of JSON (`RecordsReplyHeader`), then the batches.
+ *
+ * Files go through the replica's FileSystem (platform/file-system.ts), as the log's do, so the
+ * system simulator's disk faults reach the staging file too.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { BatchField, LOG_OVERHEAD, RecordBatchError, checkBatch, readInt64 } from '../kafka/protocol/records.js';
+import { readAt, writevAt } from '../log/files.js';
+import type { FileSystem } from '../platform/file-system.js';
 import type { Snapshot } from '../raft/types.js';
 
 export const RECORDS_REQUEST_KIND = 'partition-records';
@@ -148,6 +152,7 @@ interface Stage {
 }
 
 export interface SnapshotStagerOptions {
+  readonly fs: FileSystem;
   readonly dir: string;
   readonly topic: string;
   readonly partition: number;
@@ -184,7 +189,7 @@ export class SnapshotStager {
     const s = this.stage;
     if (s === null || !s.inUse) return;
     this.stage = null;
-    void fs.promises.rm(s.file, { force: true }).catch(() => undefined);
+    this.remove(s.file);
   }
 
   /**
@@ -196,7 +201,7 @@ export class SnapshotStager {
   begin(snap: Snapshot, node: number, from: number, to: number, done: (ok: boolean) => void): void {
     const prev = this.stage;
     if (this.closed || (prev !== null && (prev.result === null || prev.inUse))) return;
-    if (prev !== null) void fs.promises.rm(prev.file, { force: true }).catch(() => undefined);
+    if (prev !== null) this.remove(prev.file);
     const stage: Stage = { index: snap.index, term: snap.term, file: path.join(this.o.dir, stagedRecordsFile(snap.index)), abort: new AbortController(), result: null, inUse: false };
     this.stage = stage;
     const started = Date.now();
@@ -216,7 +221,7 @@ export class SnapshotStager {
         if (!stage.abort.signal.aborted) {
           this.o.logger.warn({ err, topic: this.o.topic, partition: this.o.partition, from, to, fromBroker: node }, 'copying the records of a snapshot failed; waiting for it to be sent again');
         }
-        void fs.promises.rm(stage.file, { force: true }).catch(() => undefined);
+        this.remove(stage.file);
         done(false);
       },
     );
@@ -228,13 +233,18 @@ export class SnapshotStager {
     const s = this.stage;
     if (s !== null && !s.inUse) {
       s.abort.abort();
-      if (s.result !== null) void fs.promises.rm(s.file, { force: true }).catch(() => undefined);
+      if (s.result !== null) this.remove(s.file);
     }
+  }
+
+  private remove(file: string): void {
+    void this.o.fs.remove(file, false).catch(() => undefined);
   }
 
   private async copy(stage: Stage, node: number, from: number, to: number): Promise<StagedRecords> {
     const chunk = this.o.chunkBytes ?? RECORDS_CHUNK_BYTES;
-    const fh = await fs.promises.open(stage.file, 'w');
+    const fs = this.o.fs;
+    const fd = await fs.open(stage.file, 'w');
     let bytes = 0;
     let start = from;
     try {
@@ -257,31 +267,31 @@ export class SnapshotStager {
           pos += h.sizeInBytes;
         }
         if (b.length > 0) {
-          await fh.write(b);
+          await writevAt(fd, [b], bytes, fs);
           bytes += b.length;
         }
         if (reply.next <= at) throw new Error(`broker ${node} made no progress at offset ${at}`);
         at = Math.max(reply.next, expected);
       }
-      await fh.sync();
+      await fs.fsync(fd);
     } finally {
-      await fh.close();
+      await fs.close(fd);
     }
     return { file: stage.file, from: start, to, bytes };
   }
 }
 
 /** Reads a staging file back in pieces of whole batches of about `chunk` bytes. */
-export async function* readStaged(file: string, chunk = 4 << 20): AsyncIterable<Buffer> {
-  const fh = await fs.promises.open(file, 'r');
+export async function* readStaged(fs: FileSystem, file: string, chunk = 4 << 20): AsyncIterable<Buffer> {
+  const fd = await fs.open(file, 'r');
   try {
-    const size = (await fh.stat()).size;
+    const size = fs.sizeSync(fd);
     let pos = 0;
     let carry = Buffer.alloc(0);
     while (pos < size || carry.length > 0) {
       const want = Math.min(chunk, size - pos);
       const buf = Buffer.allocUnsafe(want);
-      const { bytesRead } = want > 0 ? await fh.read(buf, 0, want, pos) : { bytesRead: 0 };
+      const bytesRead = want > 0 ? await readAt(fd, buf, 0, want, pos, fs) : 0;
       pos += bytesRead;
       const data = carry.length > 0 ? Buffer.concat([carry, buf.subarray(0, bytesRead)]) : buf.subarray(0, bytesRead);
       let end = 0;
@@ -299,6 +309,6 @@ export async function* readStaged(file: string, chunk = 4 << 20): AsyncIterable<
       carry = data.subarray(end);
     }
   } finally {
-    await fh.close();
+    await fs.close(fd);
   }
 }
