@@ -16,14 +16,22 @@
  * says it is being installed from the staged file, recovery redoes the copy from that file.
  *
  * Wire (request kind `partition-records`): the request is JSON (`RecordsRequest`); the reply is a
- * 4-byte length, that many bytes of JSON (`RecordsReplyHeader`), then the batches.
+ * 4-byte length, that many bytes of JSON (`RecordsReplyHeader`), then the batches. A reply holds
+ * whole batches of at most `maxBytes` together, or, for a batch larger than that, a piece of it
+ * (`RecordsPiece`): the requester asks for the batch again and again with `skip` = the bytes it
+ * has, writes the pieces to the staging file as they come with a running CRC-32C, and checks the
+ * whole batch (header when the first piece arrives, CRC with the last) before going on. So no
+ * reply is larger than about `maxBytes`, which the server caps well inside the transport's
+ * message limit, and neither side holds a large batch in memory. A requester that sends no `skip`
+ * (an older broker) gets whole batches as before.
  *
  * Files go through the replica's FileSystem (platform/file-system.ts), as the log's do, so the
  * system simulator's disk faults reach the staging file too.
  */
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { BatchField, LOG_OVERHEAD, RecordBatchError, checkBatch, readInt64 } from '../kafka/protocol/records.js';
+import { crc32cUpdate } from '../kafka/protocol/crc32c.js';
+import { BATCH_HEADER_SIZE, BatchField, LOG_OVERHEAD, RecordBatchError, checkBatch, checkBatchHeader, readInt64 } from '../kafka/protocol/records.js';
 import { readAt, writevAt } from '../log/files.js';
 import type { FileSystem } from '../platform/file-system.js';
 import type { Snapshot } from '../raft/types.js';
@@ -32,8 +40,15 @@ export const RECORDS_REQUEST_KIND = 'partition-records';
 /** The staging file of the snapshot at raft index `index`. */
 export const stagedRecordsFile = (index: number): string => `snapshot-records.${index}.staged`;
 export const isStagedRecordsFile = (name: string): boolean => /^snapshot-records\.\d+\.staged$/.test(name);
-/** Bytes of batches asked for per request (at least one batch is always returned). */
+/** Bytes of batches asked for per request. */
 export const RECORDS_CHUNK_BYTES = 1 << 20;
+/**
+ * The most a server puts in one reply, whatever a request asks: a peer may not make it read and
+ * hold more, and a reply stays well inside the transport's 4 MiB message limit.
+ */
+export const MAX_RECORDS_CHUNK_BYTES = 2 << 20;
+/** A copy gives up after its sender's batch changed under it this many times (its cleaner rewrote it). */
+const MAX_PIECE_RESTARTS = 5;
 /** Deadline of one chunk request. */
 const REQUEST_TIMEOUT_MS = 15_000;
 
@@ -45,11 +60,29 @@ export interface RecordsRequest {
   /** Nothing at or above this offset is returned (the snapshot offset). */
   readonly to: number;
   readonly maxBytes: number;
+  /**
+   * Present when the requester takes pieces of batches larger than `maxBytes`: the bytes of the
+   * batch holding `from` it already has (0 for none).
+   */
+  readonly skip?: number;
+}
+
+/** A piece of one batch too large for a reply: bytes [at, at + the reply's length) of it. */
+export interface RecordsPiece {
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+  /** The whole batch's size in bytes. */
+  readonly size: number;
+  /** The batch's CRC as its header states it: a requester that already holds pieces compares. */
+  readonly crc: number;
+  readonly at: number;
 }
 
 export interface RecordsReplyHeader {
   /** Where the next request continues: after the last batch returned, or `to` when done. */
   readonly next: number;
+  /** The reply holds a piece of one batch, not whole batches. */
+  readonly piece?: RecordsPiece;
 }
 
 export interface RecordsReply extends RecordsReplyHeader {
@@ -75,11 +108,14 @@ export function decodeRecordsRequest(data: Uint8Array): RecordsRequest {
   if (!isOffset(v.from) || !isOffset(v.to) || v.to < v.from || !Number.isSafeInteger(v.maxBytes) || (v.maxBytes as number) < 1) {
     throw new Error(`partition-records request has a bad range or maxBytes (from ${String(v.from)}, to ${String(v.to)}, maxBytes ${String(v.maxBytes)})`);
   }
-  return { topic: v.topic, partition: v.partition as number, from: v.from, to: v.to, maxBytes: v.maxBytes as number };
+  if (v.skip !== undefined && !isOffset(v.skip)) throw new Error(`partition-records request has a bad skip (${String(v.skip)})`);
+  const req = { topic: v.topic, partition: v.partition as number, from: v.from, to: v.to, maxBytes: v.maxBytes as number };
+  return v.skip === undefined ? req : { ...req, skip: v.skip };
 }
 
 export function encodeRecordsReply(r: RecordsReply): Uint8Array {
-  const head = Buffer.from(JSON.stringify({ next: r.next } satisfies RecordsReplyHeader), 'utf8');
+  const header: RecordsReplyHeader = r.piece === undefined ? { next: r.next } : { next: r.next, piece: r.piece };
+  const head = Buffer.from(JSON.stringify(header), 'utf8');
   const out = Buffer.allocUnsafe(4 + head.length + r.batches.length);
   out.writeUInt32BE(head.length, 0);
   head.copy(out, 4);
@@ -99,7 +135,25 @@ export function decodeRecordsReply(data: Uint8Array): RecordsReply {
     throw new Error(`partition-records reply header is not JSON: ${(err as Error).message}`);
   }
   if (h === null || typeof h !== 'object' || !isOffset(h.next)) throw new Error('partition-records reply lacks next');
-  return { next: h.next, batches: buf.subarray(4 + n) };
+  const batches = buf.subarray(4 + n);
+  if (h.piece === undefined) return { next: h.next, batches };
+  const p = h.piece as Partial<RecordsPiece> | null;
+  if (
+    p === null ||
+    typeof p !== 'object' ||
+    !isOffset(p.baseOffset) ||
+    !isOffset(p.lastOffset) ||
+    p.lastOffset < p.baseOffset ||
+    !isOffset(p.size) ||
+    p.size < BATCH_HEADER_SIZE ||
+    !isOffset(p.crc) ||
+    p.crc > 0xffffffff ||
+    !isOffset(p.at) ||
+    p.at + batches.length > p.size
+  ) {
+    throw new Error(`partition-records reply has a bad piece (${JSON.stringify(p)}, ${batches.length} bytes)`);
+  }
+  return { next: h.next, piece: { baseOffset: p.baseOffset, lastOffset: p.lastOffset, size: p.size, crc: p.crc, at: p.at }, batches };
 }
 
 /**
@@ -245,39 +299,144 @@ export class SnapshotStager {
     const chunk = this.o.chunkBytes ?? RECORDS_CHUNK_BYTES;
     const fs = this.o.fs;
     const fd = await fs.open(stage.file, 'w');
-    let bytes = 0;
-    let start = from;
+    const file = new StagingFile(fs, fd, node, from, to);
     try {
-      let at = from;
-      let expected = from;
-      while (at < to) {
+      let restarts = 0;
+      while (file.at < to || file.partial !== null) {
         if (stage.abort.signal.aborted || this.closed) throw new Error('snapshot staging was abandoned');
-        const reply = await this.o.fetch(node, { topic: this.o.topic, partition: this.o.partition, from: at, to, maxBytes: chunk }, REQUEST_TIMEOUT_MS);
-        const b = reply.batches;
-        let pos = 0;
-        while (pos < b.length) {
-          const h = checkBatch(b, pos, b.length, { compacted: true });
-          if (h instanceof RecordBatchError) throw new Error(`broker ${node} sent a bad batch at offset ${expected}: ${h.message}`);
-          const first = bytes === 0 && pos === 0;
-          // The first batch may begin before `from` (the requested offset lies inside it).
-          if (first ? h.lastOffset < from : h.baseOffset < expected) throw new Error(`broker ${node} sent batch ${h.baseOffset} out of order (expected ${expected} or later)`);
-          if (h.lastOffset >= to) throw new Error(`broker ${node} sent batch ${h.baseOffset}-${h.lastOffset} past the snapshot offset ${to}`);
-          if (first) start = Math.min(from, h.baseOffset);
-          expected = h.lastOffset + 1;
-          pos += h.sizeInBytes;
+        const p = file.partial;
+        // Asked by the batch's last offset, which only that batch holds.
+        const req: RecordsRequest = { topic: this.o.topic, partition: this.o.partition, from: p === null ? file.at : p.lastOffset, to, maxBytes: chunk, skip: p === null ? 0 : p.have };
+        const reply = await this.o.fetch(node, req, REQUEST_TIMEOUT_MS);
+        if (reply.piece !== undefined) {
+          if (!(await file.addPiece(reply.piece, reply.batches, reply.next))) {
+            if (++restarts > MAX_PIECE_RESTARTS) throw new Error(`broker ${node} changed batch ${reply.piece.baseOffset} ${restarts} times while it was being copied`);
+          }
+        } else {
+          await file.addBatches(reply.batches, reply.next);
         }
-        if (b.length > 0) {
-          await writevAt(fd, [b], bytes, fs);
-          bytes += b.length;
-        }
-        if (reply.next <= at) throw new Error(`broker ${node} made no progress at offset ${at}`);
-        at = Math.max(reply.next, expected);
       }
       await fs.fsync(fd);
     } finally {
       await fs.close(fd);
     }
-    return { file: stage.file, from: start, to, bytes };
+    return { file: stage.file, from: file.start, to, bytes: file.bytes };
+  }
+}
+
+/** A batch of which the staging file holds the first `have` bytes. */
+interface PartialBatch {
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+  readonly size: number;
+  readonly crc: number;
+  /** Where it begins in the file. */
+  readonly position: number;
+  have: number;
+  /** CRC-32C so far of its bytes from the attributes on (what its CRC covers). */
+  running: number;
+}
+
+/**
+ * The staging file being written, and the checks every batch passes before the next is asked
+ * for: framing and CRC, offsets increasing, nothing at or past the snapshot offset.
+ */
+class StagingFile {
+  /** Bytes written. */
+  bytes = 0;
+  /** Where the staged records begin (the first batch may begin before `from`). */
+  start: number;
+  /** The offset asked for next. */
+  at: number;
+  partial: PartialBatch | null = null;
+  /** No batch after the last one may begin below this. */
+  private expected: number;
+
+  constructor(
+    private readonly fs: FileSystem,
+    private readonly fd: number,
+    private readonly node: number,
+    private readonly from: number,
+    private readonly to: number,
+  ) {
+    this.start = from;
+    this.at = from;
+    this.expected = from;
+  }
+
+  /** The ordering checks of a batch about to be staged. */
+  private admit(baseOffset: number, lastOffset: number): void {
+    const first = this.bytes === 0;
+    // The first batch may begin before `from` (the requested offset lies inside it).
+    if (first ? lastOffset < this.from : baseOffset < this.expected) {
+      throw new Error(`broker ${this.node} sent batch ${baseOffset} out of order (expected ${this.expected} or later)`);
+    }
+    if (lastOffset >= this.to) throw new Error(`broker ${this.node} sent batch ${baseOffset}-${lastOffset} past the snapshot offset ${this.to}`);
+    if (first) this.start = Math.min(this.from, baseOffset);
+  }
+
+  private async write(b: Buffer): Promise<void> {
+    if (b.length === 0) return;
+    await writevAt(this.fd, [b], this.bytes, this.fs);
+    this.bytes += b.length;
+  }
+
+  /** Whole batches, each checked before any is written. */
+  async addBatches(b: Buffer, next: number): Promise<void> {
+    if (this.partial !== null) throw new Error(`broker ${this.node} sent whole batches in the middle of batch ${this.partial.baseOffset}`);
+    let pos = 0;
+    let expected = this.expected;
+    while (pos < b.length) {
+      const h = checkBatch(b, pos, b.length, { compacted: true });
+      if (h instanceof RecordBatchError) throw new Error(`broker ${this.node} sent a bad batch at offset ${expected}: ${h.message}`);
+      if (pos === 0) this.admit(h.baseOffset, h.lastOffset);
+      else if (h.baseOffset < expected) throw new Error(`broker ${this.node} sent batch ${h.baseOffset} out of order (expected ${expected} or later)`);
+      else if (h.lastOffset >= this.to) throw new Error(`broker ${this.node} sent batch ${h.baseOffset}-${h.lastOffset} past the snapshot offset ${this.to}`);
+      expected = h.lastOffset + 1;
+      pos += h.sizeInBytes;
+    }
+    await this.write(b);
+    this.expected = expected;
+    if (next <= this.at) throw new Error(`broker ${this.node} made no progress at offset ${this.at}`);
+    this.at = Math.max(next, expected);
+  }
+
+  /**
+   * A piece of a batch larger than a reply. False when it is not of the batch already begun
+   * (the sender's cleaner rewrote it meanwhile): what the file holds of that one is cut off and
+   * the batch is asked for again from its start.
+   */
+  async addPiece(p: RecordsPiece, b: Buffer, next: number): Promise<boolean> {
+    const cur = this.partial;
+    if (cur === null) {
+      if (p.at !== 0) throw new Error(`broker ${this.node} sent a piece at ${p.at} of batch ${p.baseOffset}, which was not asked for`);
+      const h = checkBatchHeader(b, 0, { compacted: true });
+      if (h instanceof RecordBatchError) throw new Error(`broker ${this.node} sent a bad batch at offset ${this.expected}: ${h.message}`);
+      if (h.sizeInBytes !== p.size || h.baseOffset !== p.baseOffset || h.lastOffset !== p.lastOffset || h.crc !== p.crc) {
+        throw new Error(`broker ${this.node} sent a piece whose batch header does not match it (batch ${h.baseOffset}-${h.lastOffset}, ${h.sizeInBytes} bytes)`);
+      }
+      this.admit(h.baseOffset, h.lastOffset);
+      this.partial = { baseOffset: p.baseOffset, lastOffset: p.lastOffset, size: p.size, crc: p.crc, position: this.bytes, have: 0, running: 0 };
+    } else if (p.baseOffset !== cur.baseOffset || p.lastOffset !== cur.lastOffset || p.size !== cur.size || p.crc !== cur.crc || p.at !== cur.have) {
+      await this.fs.ftruncate(this.fd, cur.position);
+      this.bytes = cur.position;
+      this.partial = null;
+      return false;
+    }
+    const part = this.partial as PartialBatch;
+    if (b.length === 0) throw new Error(`broker ${this.node} sent an empty piece of batch ${part.baseOffset} at ${part.have}`);
+    // What the CRC covers begins at the attributes, inside the first piece.
+    part.running = crc32cUpdate(part.running, b, Math.min(b.length, Math.max(0, BatchField.attributes - part.have)));
+    await this.write(b);
+    part.have += b.length;
+    if (part.have < part.size) return true;
+    if (part.running !== part.crc) {
+      throw new Error(`broker ${this.node} sent batch ${part.baseOffset} (${part.size} bytes, in pieces) with crc ${part.crc.toString(16)}, computed ${part.running.toString(16)}`);
+    }
+    this.partial = null;
+    this.expected = part.lastOffset + 1;
+    this.at = Math.max(next, this.expected);
+    return true;
   }
 }
 

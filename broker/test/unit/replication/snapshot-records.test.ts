@@ -5,6 +5,7 @@
  * and the replicas end with the same records. Three brokers' hosts in one process on real files;
  * a crash at either stage of an install, recovered at open.
  */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -28,7 +29,11 @@ import {
   encodeRecordsReply,
   encodeRecordsRequest,
   isStagedRecordsFile,
+  MAX_RECORDS_CHUNK_BYTES,
+  RECORDS_CHUNK_BYTES,
   stagedRecordsFile,
+  type RecordsReply,
+  type RecordsRequest,
 } from '../../../src/replication/snapshot-records.js';
 import { RaftNet, type NetBroker } from '../../helpers/raft-net.js';
 import { removeDir, tmpDataDir } from '../../helpers/tmp.js';
@@ -55,7 +60,13 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) removeDir(d);
 });
 
-function cluster(): RaftNet<RaftPartition> {
+interface ClusterOptions {
+  readonly maxMessageBytes?: number;
+  /** Sees every records request and may change its reply (a sender whose log changes, or a bad one). */
+  readonly reply?: (req: RecordsRequest, reply: RecordsReply) => RecordsReply;
+}
+
+function cluster(o: ClusterOptions = {}): RaftNet<RaftPartition> {
   const n: RaftNet<RaftPartition> = new RaftNet<RaftPartition>({
     cacheBytesPerGroup: 0,
     open: ({ id, host, logs, journal }) =>
@@ -69,7 +80,7 @@ function cluster(): RaftNet<RaftPartition> {
         nodeId: id,
         voters: [0, 1, 2],
         logConfig,
-        limits: () => ({ maxMessageBytes: 1 << 20, timestampType: 'CreateTime', timestampDifferenceMaxMs: Infinity }),
+        limits: () => ({ maxMessageBytes: o.maxMessageBytes ?? 1 << 20, timestampType: 'CreateTime', timestampDifferenceMaxMs: Infinity }),
         minInsyncReplicas: () => 1,
         // Short, so a killed follower leaves the ISR soon: the leader compacts for the cleaner only
         // up to what its in-sync followers have.
@@ -81,7 +92,9 @@ function cluster(): RaftNet<RaftPartition> {
         fetchRecords: async (node, req) => {
           const b = n.brokers.get(node);
           if (!b?.up) throw new Error(`broker ${node} is down`);
-          return decodeRecordsReply(encodeRecordsReply(await b.app.recordsFor(decodeRecordsRequest(encodeRecordsRequest(req)))));
+          const decoded = decodeRecordsRequest(encodeRecordsRequest(req));
+          const reply = decodeRecordsReply(encodeRecordsReply(await b.app.recordsFor(decoded)));
+          return o.reply ? o.reply(decoded, reply) : reply;
         },
       }),
     close: (p) => p.close(),
@@ -185,6 +198,64 @@ describe('replicated compacted partitions', () => {
     expect(latest).toEqual(latestByKey(written));
   });
 
+  it('batches larger than a request are copied in pieces, each checked whole; a batch that changed under the copy is taken again, a corrupt one fails the copy', async () => {
+    const MiB = 1 << 20;
+    const requests: RecordsRequest[] = [];
+    let changed = false;
+    let corrupted = false;
+    net = cluster({
+      maxMessageBytes: 8 * MiB,
+      reply: (req, reply) => {
+        requests.push(req);
+        const p = reply.piece;
+        if (p === undefined || p.at === 0) return reply;
+        // The sender's cleaner rewriting the batch between two pieces: it answers with another CRC.
+        if (!changed) {
+          changed = true;
+          return { ...reply, piece: { ...p, crc: (p.crc + 1) >>> 0 } };
+        }
+        // One flipped bit on the way: only the whole batch's CRC can tell.
+        if (!corrupted && p.at + reply.batches.length === p.size) {
+          corrupted = true;
+          const bad = Buffer.from(reply.batches);
+          bad[bad.length - 10]! ^= 0x04;
+          return { ...reply, batches: bad };
+        }
+        return reply;
+      },
+    });
+    for (const id of [0, 1, 2]) await net.start(id);
+    const first = await leaderOf(net);
+    const follower = net.running().find((b) => b !== first) as Broker;
+    await net.kill(follower.id);
+
+    const written: KeyedRecord[] = [];
+    const big = (n: number): string => randomBytes(n / 2).toString('hex');
+    for (let i = 0; i < 60; i++) {
+      // Batches of 5 and 2.5 MiB (more than a 4 MiB transport frame, more than a 1 MiB request) among small ones.
+      const value = i % 20 === 7 ? big(5 * MiB) : i % 20 === 13 ? big(2.5 * MiB) : `v${i}`.padEnd(40, '.');
+      const r: KeyedRecord = { key: `k${i % 9}`, value };
+      written.push(r);
+      await append(net, r);
+    }
+    const leader = await leaderOf(net);
+    await net.until(() => net.running().every((b) => b.app.applied === leader.app.applied), 'the running replicas applied everything');
+    await net.until(() => !leader.app.isr().includes(follower.id), 'the killed follower left the ISR');
+    await compactAll(net);
+    expect(leader.app.storage.snapshotOffset()).toBeGreaterThan(50);
+    const compacted = await recordsOf(leader);
+    expect(compacted.some((r) => (r.value?.length ?? 0) > 4 * MiB)).toBe(true);
+
+    const back = await net.restart(follower.id);
+    await net.until(() => back.app.applied === leader.app.applied, 'the follower caught up through a snapshot', 30_000);
+    expect(await recordsOf(back)).toEqual(compacted);
+    expect(changed && corrupted).toBe(true);
+    const pieces = requests.filter((r) => r.skip !== undefined && r.skip > 0);
+    expect(pieces.length).toBeGreaterThan(5);
+    expect(requests.every((r) => r.maxBytes === RECORDS_CHUNK_BYTES)).toBe(true);
+    expect(fs.readdirSync(path.join(back.dir, 'c-0')).filter(isStagedRecordsFile)).toEqual([]);
+  });
+
   it('the records request refuses what is not committed and bad input, with a message naming it', async () => {
     net = cluster();
     for (const id of [0, 1, 2]) await net.start(id);
@@ -198,6 +269,32 @@ describe('replicated compacted partitions', () => {
     const r = await leader.app.recordsFor({ topic: 'c', partition: 0, from: 0, to: hwm, maxBytes: 1024 });
     expect(r.next).toBe(hwm);
     expect(r.batches.length).toBeGreaterThan(0);
+    expect(() => decodeRecordsRequest(encodeRecordsRequest({ topic: 'c', partition: 0, from: 0, to: 3, maxBytes: 1, skip: -1 }))).toThrow(/bad skip/);
+    const badPiece = Buffer.from(JSON.stringify({ next: 0, piece: { baseOffset: 0, lastOffset: 0, size: 100, crc: 1, at: 90 } }));
+    const reply = Buffer.concat([Buffer.from([0, 0, 0, badPiece.length]), badPiece, Buffer.alloc(20)]);
+    expect(() => decodeRecordsReply(reply)).toThrow(/bad piece/);
+  });
+
+  it('a records reply is no larger than the server allows, whatever the request asks; a piece past the batch is refused', async () => {
+    net = cluster({ maxMessageBytes: 8 << 20 });
+    for (const id of [0, 1, 2]) await net.start(id);
+    const leader = await leaderOf(net);
+    for (let i = 0; i < 12; i++) await leader.app.append(keyedBatch([{ key: `k${i}`, value: 'x'.repeat(400 * 1024) }]), -1);
+    await leader.app.append(keyedBatch([{ key: 'big', value: 'y'.repeat(3 << 20) }]), -1);
+    const hwm = leader.app.highWatermark();
+    const whole = await leader.app.recordsFor({ topic: 'c', partition: 0, from: 0, to: hwm, maxBytes: 1 << 30 });
+    expect(whole.batches.length).toBeLessThanOrEqual(MAX_RECORDS_CHUNK_BYTES);
+    expect(whole.next).toBeLessThan(hwm);
+    const bigAt = hwm - 1;
+    const piece = await leader.app.recordsFor({ topic: 'c', partition: 0, from: bigAt, to: hwm, maxBytes: 1 << 30, skip: 0 });
+    expect(piece.piece).toMatchObject({ baseOffset: bigAt, lastOffset: bigAt, at: 0 });
+    expect(piece.batches.length).toBe(MAX_RECORDS_CHUNK_BYTES);
+    expect(piece.next).toBe(bigAt);
+    const size = piece.piece!.size;
+    const rest = await leader.app.recordsFor({ topic: 'c', partition: 0, from: bigAt, to: hwm, maxBytes: 1 << 30, skip: MAX_RECORDS_CHUNK_BYTES });
+    expect(rest.batches.length).toBe(size - MAX_RECORDS_CHUNK_BYTES);
+    expect(rest.next).toBe(hwm);
+    await expect(leader.app.recordsFor({ topic: 'c', partition: 0, from: bigAt, to: hwm, maxBytes: 1024, skip: size })).rejects.toThrow(/skip \d+ of batch \d+, which has \d+ bytes/);
   });
 });
 
