@@ -7,13 +7,20 @@
  * before the follower's core sees the snapshot, the stager copies the records
  * [max(its committed offset, the snapshot's log start), snapshot offset) from the replica that
  * sent it, in bounded chunks over the transport's request path, into a staging file beside the
- * log (`snapshot-records.<index>.staged`), verified batch by batch (framing, CRC) and fsynced. Only then
- * is the snapshot message stepped into the core; PartitionRaftStorage.installSnapshot moves the
- * staged batches into the log byte for byte (offsets and gaps as the sender has them).
+ * log (`snapshot-records.<index>.<from>.staged`), verified batch by batch (framing, CRC) and
+ * fsynced. Only then is the snapshot message stepped into the core;
+ * PartitionRaftStorage.installSnapshot moves the staged batches into the log byte for byte
+ * (offsets and gaps as the sender has them).
  *
- * Crash safety: a staging file alone is a leftover (PartitionRaftStorage.open deletes it: the
- * replica still has its old log and the leader sends the snapshot again); once the snapshot record
- * says it is being installed from the staged file, recovery redoes the copy from that file.
+ * A copy that fails (its sender went away, a batch arrived corrupt) or is interrupted (the broker
+ * stopped or crashed) leaves its staging file; the next copy, when the snapshot or a newer one is
+ * sent again, checks what the file holds (CRC of every batch, read back) and continues after the
+ * last good byte instead of starting over.
+ *
+ * Crash safety: a staging file alone leaves the log as it was (the replica still has its old log
+ * and the leader sends the snapshot again; PartitionRaftStorage.open keeps the file for that
+ * copy); once the snapshot record says it is being installed from the staged file, recovery
+ * redoes the move from that file.
  *
  * Wire (request kind `partition-records`): the request is JSON (`RecordsRequest`); the reply is a
  * 4-byte length, that many bytes of JSON (`RecordsReplyHeader`), then the batches. A reply holds
@@ -37,9 +44,19 @@ import type { FileSystem } from '../platform/file-system.js';
 import type { Snapshot } from '../raft/types.js';
 
 export const RECORDS_REQUEST_KIND = 'partition-records';
-/** The staging file of the snapshot at raft index `index`. */
-export const stagedRecordsFile = (index: number): string => `snapshot-records.${index}.staged`;
-export const isStagedRecordsFile = (name: string): boolean => /^snapshot-records\.\d+\.staged$/.test(name);
+/**
+ * The staging file a copy for the snapshot at raft index `index` starts, holding records from
+ * offset `from` on. The name says where its records begin, so a later copy (after a failure or a
+ * restart, for this snapshot or a newer one) knows whether it may continue the file.
+ */
+export const stagedRecordsFile = (index: number, from: number): string => `snapshot-records.${index}.${from}.staged`;
+/** Any staging file, also one of the older form `snapshot-records.<index>.staged`. */
+export const isStagedRecordsFile = (name: string): boolean => /^snapshot-records\.\d+(\.\d+)?\.staged$/.test(name);
+/** Where the records of a staging file a copy may continue begin; null for other names. */
+export function stagedRecordsFrom(name: string): number | null {
+  const m = /^snapshot-records\.\d+\.(\d+)\.staged$/.exec(name);
+  return m === null ? null : Number(m[1]);
+}
 /** Bytes of batches asked for per request. */
 export const RECORDS_CHUNK_BYTES = 1 << 20;
 /**
@@ -198,7 +215,8 @@ export type RecordsFetch = (node: number, req: RecordsRequest, timeoutMs: number
 interface Stage {
   readonly index: number;
   readonly term: number;
-  readonly file: string;
+  /** Chosen when the copy starts: a file a previous copy left, or a new one. */
+  file: string;
   readonly abort: AbortController;
   result: StagedRecords | null;
   /** Being moved into the log by an install: its file must stay. */
@@ -220,6 +238,8 @@ export class SnapshotStager {
   private readonly o: SnapshotStagerOptions;
   private stage: Stage | null = null;
   private closed = false;
+  /** Choosing a staging file and removing stale ones, one at a time. */
+  private files: Promise<unknown> = Promise.resolve();
 
   constructor(o: SnapshotStagerOptions) {
     this.o = o;
@@ -238,25 +258,43 @@ export class SnapshotStager {
     return r;
   }
 
-  /** The install that took the stage is over (its file is gone or no longer needed). */
+  /**
+   * The install that took the stage is over. Its file is gone or no longer needed, and so is any
+   * other staging file: the log now holds everything below the snapshot.
+   */
   release(): void {
     const s = this.stage;
     if (s === null || !s.inUse) return;
     this.stage = null;
-    this.remove(s.file);
+    const fs = this.o.fs;
+    void this.exclusive(async () => {
+      await fs.remove(s.file, false);
+      // A copy begun meanwhile has chosen its file.
+      if (this.stage !== null) return;
+      for (const name of await fs.readdir(this.o.dir)) if (isStagedRecordsFile(name)) await fs.remove(path.join(this.o.dir, name), false);
+    }).catch(() => undefined);
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.files.then(fn, fn);
+    this.files = run.catch(() => undefined);
+    return run;
   }
 
   /**
    * Starts copying [from, to) from broker `node` for `snap`; `done(true)` once the staging file
    * is complete and durable, `done(false)` if it failed (logged; the sender retries the
-   * snapshot). A no-op while another stage runs or is being installed; a completed one nobody
-   * installed (its snapshot went stale) is dropped.
+   * snapshot). A no-op while another stage runs or is being installed. A staging file that a
+   * failed or interrupted copy left, or a completed one nobody installed (its snapshot went
+   * stale), is continued when its records begin at or before `from`: what it holds is checked
+   * batch by batch (framing, CRC, order) and cut at the first that fails, and the copy goes on
+   * from there. Its records are committed ones, which every replica holds alike (up to what
+   * each one's cleaner removed), so they begin a newer snapshot's copy as well as their own.
    */
   begin(snap: Snapshot, node: number, from: number, to: number, done: (ok: boolean) => void): void {
     const prev = this.stage;
     if (this.closed || (prev !== null && (prev.result === null || prev.inUse))) return;
-    if (prev !== null) this.remove(prev.file);
-    const stage: Stage = { index: snap.index, term: snap.term, file: path.join(this.o.dir, stagedRecordsFile(snap.index)), abort: new AbortController(), result: null, inUse: false };
+    const stage: Stage = { index: snap.index, term: snap.term, file: path.join(this.o.dir, stagedRecordsFile(snap.index, from)), abort: new AbortController(), result: null, inUse: false };
     this.stage = stage;
     const started = Date.now();
     this.o.logger.info({ topic: this.o.topic, partition: this.o.partition, from, to, fromBroker: node, snapshotIndex: snap.index }, 'copying the records of a snapshot');
@@ -273,33 +311,72 @@ export class SnapshotStager {
       (err: unknown) => {
         if (this.stage === stage) this.stage = null;
         if (!stage.abort.signal.aborted) {
-          this.o.logger.warn({ err, topic: this.o.topic, partition: this.o.partition, from, to, fromBroker: node }, 'copying the records of a snapshot failed; waiting for it to be sent again');
+          this.o.logger.warn(
+            { err, topic: this.o.topic, partition: this.o.partition, from, to, fromBroker: node, file: path.basename(stage.file) },
+            'copying the records of a snapshot failed; waiting for it to be sent again (the next copy continues what is staged)',
+          );
         }
-        this.remove(stage.file);
         done(false);
       },
     );
   }
 
-  /** Stops a running copy (its file is removed); a stage being installed is left to the install. */
+  /**
+   * Stops a running copy. Its staging file stays, as does a completed one: after a restart a
+   * copy continues it (PartitionRaftStorage.open keeps such files). A stage being installed is
+   * left to the install.
+   */
   close(): void {
     this.closed = true;
     const s = this.stage;
-    if (s !== null && !s.inUse) {
-      s.abort.abort();
-      if (s.result !== null) this.remove(s.file);
+    if (s !== null && !s.inUse) s.abort.abort();
+  }
+
+  /**
+   * The staging file for a copy of records from `from`: the one a previous copy left whose
+   * records begin closest at or before `from` (continued), else a new one. Any other is removed.
+   */
+  private async pickFile(stage: Stage, from: number): Promise<{ file: string; from: number; resumed: boolean }> {
+    const fs = this.o.fs;
+    let best: { name: string; from: number } | null = null;
+    const others: string[] = [];
+    for (const name of await fs.readdir(this.o.dir)) {
+      if (!isStagedRecordsFile(name)) continue;
+      const f = stagedRecordsFrom(name);
+      if (f === null || f > from) {
+        others.push(name);
+      } else if (best === null || f > best.from) {
+        if (best !== null) others.push(best.name);
+        best = { name, from: f };
+      } else {
+        others.push(name);
+      }
     }
+    for (const name of others) await fs.remove(path.join(this.o.dir, name), false);
+    if (best === null) return { file: stage.file, from, resumed: false };
+    return { file: path.join(this.o.dir, best.name), from: best.from, resumed: true };
   }
 
-  private remove(file: string): void {
-    void this.o.fs.remove(file, false).catch(() => undefined);
-  }
-
-  private async copy(stage: Stage, node: number, from: number, to: number): Promise<StagedRecords> {
+  private async copy(stage: Stage, node: number, wantedFrom: number, to: number): Promise<StagedRecords> {
     const chunk = this.o.chunkBytes ?? RECORDS_CHUNK_BYTES;
     const fs = this.o.fs;
-    const fd = await fs.open(stage.file, 'w');
-    const file = new StagingFile(fs, fd, node, from, to);
+    const picked = await this.exclusive(() => this.pickFile(stage, wantedFrom));
+    stage.file = picked.file;
+    const from = picked.from;
+    const fd = await fs.open(stage.file, picked.resumed ? 'r+' : 'w+');
+    let file: StagingFile;
+    try {
+      file = picked.resumed ? await StagingFile.resume(fs, fd, node, from, to) : new StagingFile(fs, fd, node, from, to);
+    } catch (err) {
+      await fs.close(fd);
+      throw err;
+    }
+    if (picked.resumed) {
+      this.o.logger.info(
+        { topic: this.o.topic, partition: this.o.partition, file: path.basename(stage.file), bytes: file.bytes, offset: file.partial?.baseOffset ?? file.at, fromBroker: node },
+        'continuing the copy of the records of a snapshot from what is staged',
+      );
+    }
     try {
       let restarts = 0;
       while (file.at < to || file.partial !== null) {
@@ -351,6 +428,8 @@ class StagingFile {
   partial: PartialBatch | null = null;
   /** No batch after the last one may begin below this. */
   private expected: number;
+  /** The partial batch's first bytes came from disk (an earlier copy): a lost write may hide in them. */
+  private partialFromDisk = false;
 
   constructor(
     private readonly fs: FileSystem,
@@ -362,6 +441,45 @@ class StagingFile {
     this.start = from;
     this.at = from;
     this.expected = from;
+  }
+
+  /**
+   * The staging file an earlier copy of records from `from` left: its whole batches are checked
+   * as a reply's are (CRC read back from the file), the file is cut at the first that fails,
+   * and a batch it holds only the beginning of is continued.
+   */
+  static async resume(fs: FileSystem, fd: number, node: number, from: number, to: number): Promise<StagingFile> {
+    const f = new StagingFile(fs, fd, node, from, to);
+    const size = fs.sizeSync(fd);
+    const head = Buffer.allocUnsafe(BATCH_HEADER_SIZE);
+    let pos = 0;
+    while (pos < size) {
+      if ((await readAt(fd, head, 0, BATCH_HEADER_SIZE, pos, fs)) < BATCH_HEADER_SIZE) break;
+      const h = checkBatchHeader(head, 0, { compacted: true });
+      if (h instanceof RecordBatchError) break;
+      f.bytes = pos;
+      try {
+        f.admit(h.baseOffset, h.lastOffset);
+      } catch {
+        break;
+      }
+      const end = Math.min(size, pos + h.sizeInBytes);
+      const running = await crcOfRange(fs, fd, pos + BatchField.attributes, end);
+      if (end < pos + h.sizeInBytes) {
+        f.partial = { baseOffset: h.baseOffset, lastOffset: h.lastOffset, size: h.sizeInBytes, crc: h.crc, position: pos, have: end - pos, running };
+        f.partialFromDisk = true;
+        pos = end;
+        break;
+      }
+      if (running !== h.crc) break;
+      f.expected = h.lastOffset + 1;
+      f.at = f.expected;
+      pos = end;
+    }
+    if (f.partial === null && pos === 0) f.start = from;
+    if (pos < size) await fs.ftruncate(fd, pos);
+    f.bytes = pos;
+    return f;
   }
 
   /** The ordering checks of a batch about to be staged. */
@@ -430,14 +548,36 @@ class StagingFile {
     await this.write(b);
     part.have += b.length;
     if (part.have < part.size) return true;
+    if (part.running !== part.crc && this.partialFromDisk) {
+      // What an earlier copy wrote of it may not have reached the disk whole: take it again.
+      await this.fs.ftruncate(this.fd, part.position);
+      this.bytes = part.position;
+      this.partial = null;
+      this.partialFromDisk = false;
+      return false;
+    }
     if (part.running !== part.crc) {
       throw new Error(`broker ${this.node} sent batch ${part.baseOffset} (${part.size} bytes, in pieces) with crc ${part.crc.toString(16)}, computed ${part.running.toString(16)}`);
     }
     this.partial = null;
+    this.partialFromDisk = false;
     this.expected = part.lastOffset + 1;
     this.at = Math.max(next, this.expected);
     return true;
   }
+}
+
+/** CRC-32C of the file's bytes [start, end), read in bounded pieces. */
+async function crcOfRange(fs: FileSystem, fd: number, start: number, end: number): Promise<number> {
+  const buf = Buffer.allocUnsafe(Math.min(1 << 20, Math.max(0, end - start)));
+  let crc = 0;
+  for (let pos = start; pos < end; ) {
+    const n = await readAt(fd, buf, 0, Math.min(buf.length, end - pos), pos, fs);
+    if (n === 0) break;
+    crc = crc32cUpdate(crc, buf, 0, n);
+    pos += n;
+  }
+  return crc;
 }
 
 /** Reads a staging file back in pieces of whole batches of about `chunk` bytes. */

@@ -256,6 +256,99 @@ describe('replicated compacted partitions', () => {
     expect(fs.readdirSync(path.join(back.dir, 'c-0')).filter(isStagedRecordsFile)).toEqual([]);
   });
 
+  /**
+   * Three replicas, one killed while the leader takes small records and batches of 5 and 2.5 MiB
+   * (copied in pieces of 1 MiB) and compacts; returns the follower (down) and what the leader
+   * then stores.
+   */
+  async function compactedWithoutFollower(): Promise<{ follower: Broker; leader: Broker; compacted: ReadRecord[] }> {
+    for (const id of [0, 1, 2]) await net.start(id);
+    const first = await leaderOf(net);
+    const follower = net.running().find((b) => b !== first) as Broker;
+    await net.kill(follower.id);
+    const big = (n: number): string => randomBytes(n / 2).toString('hex');
+    for (let i = 0; i < 40; i++) {
+      const value = i % 20 === 7 ? big(5 << 20) : i % 20 === 13 ? big(2.5 * (1 << 20)) : `v${i}`.padEnd(40, '.');
+      await append(net, { key: `k${i % 9}`, value });
+    }
+    const leader = await leaderOf(net);
+    await net.until(() => net.running().every((b) => b.app.applied === leader.app.applied), 'the running replicas applied everything');
+    await net.until(() => !leader.app.isr().includes(follower.id), 'the killed follower left the ISR');
+    await compactAll(net);
+    return { follower, leader, compacted: await recordsOf(leader) };
+  }
+
+  it('a copy that failed part way continues from what the staging file holds when the snapshot comes again; a torn batch at its end is taken again', async () => {
+    const requests: RecordsRequest[] = [];
+    let failedAt = -1;
+    let stagingDir = '';
+    net = cluster({
+      maxMessageBytes: 8 << 20,
+      reply: (req, reply) => {
+        requests.push(req);
+        if (failedAt < 0 && req.skip !== undefined && req.skip >= 2 << 20) {
+          failedAt = requests.length - 1;
+          // What a power loss may leave of unsynced writes: the end of the last piece is gone.
+          const file = fs.readdirSync(stagingDir).find(isStagedRecordsFile)!;
+          const fd = fs.openSync(path.join(stagingDir, file), 'r+');
+          fs.writeSync(fd, Buffer.alloc(100), 0, 100, fs.fstatSync(fd).size - 100);
+          fs.closeSync(fd);
+          throw new Error('the sender went away');
+        }
+        return reply;
+      },
+    });
+    const { follower, leader, compacted } = await compactedWithoutFollower();
+    stagingDir = path.join(follower.dir, 'c-0');
+    const back = await net.restart(follower.id);
+    await net.until(() => back.app.applied === leader.app.applied, 'the follower caught up through a snapshot', 30_000);
+    expect(await recordsOf(back)).toEqual(compacted);
+    expect(failedAt).toBeGreaterThan(0);
+    const failed = requests[failedAt]!;
+    const start = requests[0]!;
+    const after = requests.slice(failedAt + 1);
+    // Continued where the file ended, not from the start of the copy...
+    expect(after[0]).toEqual(failed);
+    expect(after.some((r) => r.from === start.from && r.skip === 0)).toBe(false);
+    // ...and the batch whose end was torn was taken again from its start once its CRC failed.
+    const retaken = after.findIndex((r) => r.skip === 0);
+    expect(after[retaken]!.from).toBeLessThanOrEqual(failed.from);
+    expect(after.slice(1, retaken).every((r) => r.from === failed.from && r.skip! > failed.skip!)).toBe(true);
+    expect(fs.readdirSync(stagingDir).filter(isStagedRecordsFile)).toEqual([]);
+  });
+
+  it('a copy interrupted by a restart continues after it from what the staging file holds', async () => {
+    const requests: RecordsRequest[] = [];
+    let killedAt = -1;
+    let victim = -1;
+    let killed: Promise<void> = Promise.resolve();
+    net = cluster({
+      maxMessageBytes: 8 << 20,
+      reply: (req, reply) => {
+        requests.push(req);
+        if (killedAt < 0 && req.skip !== undefined && req.skip >= 3 << 20) {
+          killedAt = requests.length - 1;
+          killed = net.kill(victim);
+          throw new Error('the requester is gone');
+        }
+        return reply;
+      },
+    });
+    const { follower, leader, compacted } = await compactedWithoutFollower();
+    victim = follower.id;
+    await net.restart(follower.id);
+    await net.until(() => killedAt >= 0, 'the follower killed during its copy', 30_000);
+    await killed;
+    const staged = fs.readdirSync(path.join(follower.dir, 'c-0')).filter(isStagedRecordsFile);
+    expect(staged).toHaveLength(1);
+    const back = await net.start(follower.id, follower.dir);
+    await net.until(() => back.app.applied === leader.app.applied, 'the follower caught up through a snapshot', 30_000);
+    expect(await recordsOf(back)).toEqual(compacted);
+    const after = requests.slice(killedAt + 1);
+    expect(after[0]).toEqual(requests[killedAt]);
+    expect(after.some((r) => r.from === requests[0]!.from && r.skip === 0)).toBe(false);
+  });
+
   it('the records request refuses what is not committed and bad input, with a message naming it', async () => {
     net = cluster();
     for (const id of [0, 1, 2]) await net.start(id);
@@ -333,7 +426,7 @@ function snapshotRecord(dir: string, extra: Record<string, unknown>): void {
   );
 }
 
-const STAGED = stagedRecordsFile(12);
+const STAGED = stagedRecordsFile(12, 5);
 
 describe('a snapshot install interrupted by a crash', () => {
   // The old log: [0, 10) as entries of term 1. Staged for a snapshot at offset 40: [5, 8), then
@@ -392,11 +485,14 @@ describe('a snapshot install interrupted by a crash', () => {
     }
   });
 
-  it('before it: the staged records are a leftover and the old log stays as it was', async () => {
-    const { dataDir, dir } = await setUp();
+  it('before it: the old log stays as it was, the staged records stay for the next copy to continue (a file of the older name, which does not say where they begin, goes)', async () => {
+    const { dataDir, dir, staged } = await setUp();
+    const older = 'snapshot-records.12.staged';
+    fs.writeFileSync(path.join(dir, older), staged);
     const o = await openStorage(dataDir);
     try {
-      expect(fs.existsSync(path.join(dir, STAGED))).toBe(false);
+      expect(fs.readFileSync(path.join(dir, STAGED))).toEqual(staged);
+      expect(fs.existsSync(path.join(dir, older))).toBe(false);
       expect(o.log.logEndOffset()).toBe(10);
       expect((await readLog(o.log, 4096, 0)).records.map((r) => r.offset)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     } finally {
