@@ -379,6 +379,7 @@ export class SnapshotStager {
     }
     try {
       let restarts = 0;
+      let inPieces = false;
       while (file.at < to || file.partial !== null) {
         if (stage.abort.signal.aborted || this.closed) throw new Error('snapshot staging was abandoned');
         const p = file.partial;
@@ -386,6 +387,13 @@ export class SnapshotStager {
         const req: RecordsRequest = { topic: this.o.topic, partition: this.o.partition, from: p === null ? file.at : p.lastOffset, to, maxBytes: chunk, skip: p === null ? 0 : p.have };
         const reply = await this.o.fetch(node, req, REQUEST_TIMEOUT_MS);
         if (reply.piece !== undefined) {
+          if (!inPieces) {
+            inPieces = true;
+            this.o.logger.info(
+              { topic: this.o.topic, partition: this.o.partition, offset: reply.piece.baseOffset, bytes: reply.piece.size, staged: file.bytes, fromBroker: node },
+              'copying a batch larger than a request in pieces',
+            );
+          }
           if (!(await file.addPiece(reply.piece, reply.batches, reply.next))) {
             if (++restarts > MAX_PIECE_RESTARTS) throw new Error(`broker ${node} changed batch ${reply.piece.baseOffset} ${restarts} times while it was being copied`);
           }
