@@ -13,10 +13,21 @@ export interface Stored {
   readonly value: string | null;
 }
 
+export interface StoredBytes {
+  readonly offset: number;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+}
+
 /** The data records (no control batches) in a replica's segment files, in offset order. */
 export function storedRecords(dataDir: string, topic: string, partition: number): Stored[] {
+  return storedRecordBytes(dataDir, topic, partition).map((r) => ({ offset: r.offset, key: r.key?.toString() ?? null, value: r.value?.toString() ?? null }));
+}
+
+/** As {@link storedRecords}, keys and values as they are stored (binary ones decode from these). */
+export function storedRecordBytes(dataDir: string, topic: string, partition: number): StoredBytes[] {
   const dir = path.join(dataDir, `${topic}-${partition}`);
-  const out: Stored[] = [];
+  const out: StoredBytes[] = [];
   for (const f of readdirSync(dir).filter((n) => /^\d{20}\.log$/.test(n)).sort()) {
     const buf = readFileSync(path.join(dir, f));
     let pos = 0;
@@ -24,7 +35,7 @@ export function storedRecords(dataDir: string, topic: string, partition: number)
       const h = checkBatch(buf, pos, buf.length, { compacted: true });
       if (h instanceof RecordBatchError) break; // a tail still being written
       if (!h.isControl) {
-        for (const r of decodeRecords(buf, pos).records) out.push({ offset: r.offset, key: r.key?.toString() ?? null, value: r.value?.toString() ?? null });
+        for (const r of decodeRecords(buf, pos).records) out.push({ offset: r.offset, key: r.key === null ? null : Buffer.from(r.key), value: r.value === null ? null : Buffer.from(r.value) });
       }
       pos += h.sizeInBytes;
     }
