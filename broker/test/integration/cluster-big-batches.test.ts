@@ -139,20 +139,11 @@ describe('record batches larger than a raft frame on a three-broker cluster', ()
       // Killed once it copied the small batches and reached the first large one.
       await startAndKillAt(cluster, follower, 'copying a batch larger than a request in pieces');
       await cluster.start(follower);
-      const logs = cluster.member(follower).process.logs();
-      const continued = logs
-        .split('\n')
-        .filter((l) => l.includes('continuing the copy of the records of a snapshot'))
-        .map((l) => (JSON.parse(l) as { bytes: number }).bytes);
+      const continued = logLines<{ bytes: number }>(cluster.member(follower).process.logs(), 'continuing the copy of the records of a snapshot').map((l) => l.bytes);
       console.log(`follower killed while copying large batches in pieces; after the restart its copy continued from ${continued.join(', ') || 'nothing'} bytes staged`);
       expect(continued[0]).toBeGreaterThan(0);
       await eventually('the follower back in the ISR', async () => (await topicMetadata(admin, topic)).partitions[0]!.isr.includes(follower), 90_000);
-      const staged = cluster
-        .member(follower)
-        .process.logs()
-        .split('\n')
-        .filter((l) => l.includes('staged the records of a snapshot'))
-        .map((l) => JSON.parse(l) as { bytes: number; ms: number });
+      const staged = logLines<{ bytes: number; ms: number }>(cluster.member(follower).process.logs(), 'staged the records of a snapshot');
       console.log(`copies completed: ${staged.map((x) => `${(x.bytes / MiB).toFixed(1)} MiB in ${x.ms} ms`).join(', ')}`);
 
       let state: ReturnType<typeof sameDigests> = { same: false, records: [], counts: [] };
@@ -166,6 +157,20 @@ describe('record batches larger than a raft frame on a three-broker cluster', ()
     }
   }, 400_000);
 });
+
+/** A broker's JSON log lines with message `msg` (its stdout and stderr may interleave a line). */
+function logLines<T>(logs: string, msg: string): T[] {
+  const out: T[] = [];
+  for (const line of logs.split('\n')) {
+    if (!line.includes(`"msg":"${msg}`)) continue;
+    try {
+      out.push(JSON.parse(line) as T);
+    } catch {
+      // cut by the other stream's output
+    }
+  }
+  return out;
+}
 
 /** Every replica's records, values as digests, equal. */
 function sameDigests(c: ProcessCluster, topic: string): { same: boolean; records: { offset: number; key: string | null; value: string }[]; counts: number[] } {
