@@ -145,6 +145,11 @@ const RESCAN_EVERY_PASSES = 20;
 const LEADER_WAIT_MS = 3000;
 const OPEN_CONCURRENCY = 16;
 const SAFE_INTEGER_LIMIT = 2 ** 53;
+/**
+ * Room in a raft message beyond its largest record batch: an append carries up to the core's
+ * 1 MiB of entries before its last one, plus each entry's framing.
+ */
+const RAFT_MESSAGE_OVERHEAD = 2 * 1024 * 1024;
 
 const metadataLogConfig: LogConfig = {
   segmentBytes: 8 << 20,
@@ -314,6 +319,9 @@ class RaftClusterImpl implements RaftCluster {
       },
       openRequestKinds: [JOIN_REQUEST_KIND],
       stream: s.settings.get('chronik.raft.transport'),
+      // No record batch is larger than the Kafka request that carried it, whatever a topic's
+      // max.message.bytes allows: an append of one that size must reach the followers.
+      maxMessageBytes: Math.max(4 * 1024 * 1024, s.settings.get('socket.request.max.bytes') + RAFT_MESSAGE_OVERHEAD),
       logger: this.logger.child({ component: 'transport' }),
       ...(this.opts.registry ? { registry: this.opts.registry } : {}),
     });

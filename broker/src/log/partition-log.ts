@@ -16,10 +16,12 @@ import {
   RecordBatchError,
   checkBatch,
   decodeRecords,
+  readBatchHeader,
   readInt64,
   setBaseOffset,
   setLogAppendTime,
   setPartitionLeaderEpoch,
+  type RecordBatchHeader,
 } from '../kafka/protocol/records.js';
 import { BatchReader, type BatchStep } from './batch-reader.js';
 import { compactionSettings, deletesByRetention } from './cleanup-policy.js';
@@ -458,6 +460,41 @@ export class FilePartitionLog implements PartitionLog, Flushable {
         throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `log ${this.dir}: the batch at offset ${at} fails its CRC or framing on ${attempt} reads`);
       }
       this.logger.warn({ dir: this.dir, offset: at, attempt }, 'a stored batch read back corrupt; reading it again');
+    }
+  }
+
+  /**
+   * Bytes [skip, skip + maxBytes) of the stored batch holding `offset` (the first whose last
+   * offset is at or above it, even below the log start), and its header; null when no batch at
+   * or above `offset` is stored. For batches too large to copy whole: only headers are read on
+   * the way to it and only the asked-for bytes of it, which are not CRC-checked here (the copier
+   * checks the batch once it has all of them).
+   */
+  async readStoredPiece(offset: number, skip: number, maxBytes: number): Promise<{ header: RecordBatchHeader; bytes: Buffer } | null> {
+    if (this.closed) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `log ${this.dir} is closed`);
+    const lowest = this.segments[0]!.baseOffset;
+    if (offset < lowest) throw new KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, `offset ${offset} is below ${lowest}, the first stored in ${this.dir}`);
+    // Segments are looked up by offset after every await: a cleaner swap may replace them.
+    for (let from = offset; ; ) {
+      const seg = this.segmentHolding(from);
+      if (!seg) return null;
+      const found = await seg.withReader(async () => {
+        for (let pos = seg.offsetIndex.floor(from).position; ; ) {
+          const head = await seg.readRange(pos, BATCH_HEADER_SIZE);
+          if (head.length < BATCH_HEADER_SIZE) return null;
+          const h = readBatchHeader(head, 0);
+          if (h.sizeInBytes < BATCH_HEADER_SIZE) {
+            throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `log ${this.dir}: the batch at position ${pos} of segment ${seg.baseOffset} does not frame`);
+          }
+          if (h.lastOffset >= from) {
+            const start = Math.min(skip, h.sizeInBytes);
+            return { header: h, bytes: await seg.readRange(pos + start, Math.min(maxBytes, h.sizeInBytes - start)) };
+          }
+          pos += h.sizeInBytes;
+        }
+      });
+      if (found !== null) return found;
+      from = seg.nextOffset;
     }
   }
 

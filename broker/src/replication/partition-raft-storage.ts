@@ -36,7 +36,7 @@ import { EntryType, type ConfState, type Entry, type HardState, type Snapshot } 
 import { encodeConfEntry, entryFromBatch, isBatchEntry, isNoopEntry, noopEntry, offsetSpan as offsetSpanOf } from './control-entries.js';
 import type { HardStateJournal, LogEnd, NoopEntry } from './hard-state-journal.js';
 import { gapBatch } from '../log/batch-filter.js';
-import { isStagedRecordsFile, readStaged, type StagedRecords } from './snapshot-records.js';
+import { isStagedRecordsFile, readStaged, stagedRecordsFrom, type StagedRecords } from './snapshot-records.js';
 
 /** What the storage needs of a partition log (FilePartitionLog provides it). */
 export interface ReplicaLog {
@@ -226,9 +226,11 @@ export class PartitionRaftStorage implements WritableRaftStorage {
     if (file.installing === true && file.records !== undefined) {
       // A snapshot install stopped while moving its staged records in: do it again.
       opts.logger.warn({ dir: opts.log.dir, from: file.records.from, offset: file.offset }, 'finishing a snapshot install interrupted while moving its copied records in');
-      await copyStaged(opts.log, path.join(opts.log.dir, file.records.file), file.records.from, file.offset, file.term, opts.now?.() ?? Date.now());
+      const staged = path.join(opts.log.dir, file.records.file);
+      await copyStaged(opts.log, staged, file.records.from, file.offset, file.term, opts.now?.() ?? Date.now());
       file = { ...file, installing: undefined, records: undefined };
       await writeFileAtomic(path.join(opts.log.dir, SNAPSHOT_FILE), JSON.stringify(file), opts.log.fs);
+      await opts.log.fs.remove(staged, false);
     } else if (file.installing !== true && opts.log.logEndOffset() < file.offset && opts.recordsBelowSnapshot === true) {
       // The log lost records the snapshot stands for (a corrupt or torn segment cut at start-up):
       // they exist nowhere else here. Start over as a replica with an empty raft log where the
@@ -243,9 +245,11 @@ export class PartitionRaftStorage implements WritableRaftStorage {
       file = { ...file, installing: undefined };
       await writeFileAtomic(path.join(opts.log.dir, SNAPSHOT_FILE), JSON.stringify({ ...file, installing: undefined }), opts.log.fs);
     }
-    // Records staged for a snapshot the replica never installed: it still has its old log.
+    // Records staged for a snapshot the replica has not installed: it still has its old log, and
+    // the next copy continues the file (snapshot-records.ts), unless its name is of the older form
+    // that does not say where its records begin.
     for (const name of await opts.log.fs.readdir(opts.log.dir)) {
-      if (isStagedRecordsFile(name)) await opts.log.fs.remove(path.join(opts.log.dir, name), false);
+      if (isStagedRecordsFile(name) && stagedRecordsFrom(name) === null) await opts.log.fs.remove(path.join(opts.log.dir, name), false);
     }
     const snap: Snapshot = { index: file.index, term: file.term, conf: file.conf, data: Buffer.from(file.data, 'base64') };
     const s = new PartitionRaftStorage(opts, snap, file.offset);
@@ -332,6 +336,11 @@ export class PartitionRaftStorage implements WritableRaftStorage {
   /** The partition log's directory. */
   get dir(): string {
     return this.log.dir;
+  }
+
+  /** Where the directory lives (the staging of snapshot records writes there too). */
+  get fs(): FileSystem {
+    return this.log.fs;
   }
 
   // ------------------------------------------------------------ reads (the core's view)
@@ -886,7 +895,7 @@ async function copyStaged(log: ReplicaLog, file: string, from: number, to: numbe
   if (log.logEndOffset() >= from && log.logStartOffset() <= from) await log.truncateTo(from);
   else await log.resetTo(from);
   let first = true;
-  for await (const chunk of readStaged(file)) {
+  for await (const chunk of readStaged(log.fs, file)) {
     if (first && readInt64(chunk, BatchField.baseOffset) < from) {
       throw new Error(`${file} begins at ${readInt64(chunk, BatchField.baseOffset)}, before ${from}`);
     }

@@ -38,7 +38,7 @@ import type { PartitionLimits } from './types.js';
 import type { PartitionRaftStorage, StoredBatch } from './partition-raft-storage.js';
 import type { ProducerBatchRef } from './producer-state-port.js';
 import { decodePartitionSnapshot, encodePartitionSnapshot } from './partition-snapshot.js';
-import { cutReply, SnapshotStager, type RecordsFetch, type RecordsReply, type RecordsRequest } from './snapshot-records.js';
+import { cutReply, MAX_RECORDS_CHUNK_BYTES, SnapshotStager, type RecordsFetch, type RecordsReply, type RecordsRequest } from './snapshot-records.js';
 import { decodeConfChange } from '../raft/membership.js';
 import { ProposalCursor } from './proposal-cursor.js';
 import type { GroupMachine } from './raft-host.js';
@@ -59,6 +59,8 @@ export interface PartitionDataLog {
   advanceLogStart(offset: number): Promise<void>;
   /** Batches as stored from `offset` on, even below the log start (see FilePartitionLog). */
   readStored(offset: number, maxBytes: number): Promise<ReadResult>;
+  /** Part of the stored batch holding `offset`, and its header (see FilePartitionLog). */
+  readStoredPiece(offset: number, skip: number, maxBytes: number): Promise<{ header: RecordBatchHeader; bytes: Buffer } | null>;
 }
 
 /** The host's side of a replica: waking the loop after a proposal, raft ids of brokers. */
@@ -253,7 +255,7 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
     this.stager =
       opts.fetchRecords === undefined
         ? null
-        : new SnapshotStager({ dir: opts.storage.dir, topic: opts.topic, partition: opts.partition, fetch: opts.fetchRecords, logger: opts.logger });
+        : new SnapshotStager({ fs: opts.storage.fs, dir: opts.storage.dir, topic: opts.topic, partition: opts.partition, fetch: opts.fetchRecords, logger: opts.logger });
   }
 
   /**
@@ -803,7 +805,8 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
 
   /**
    * A peer installing a snapshot of this partition asks for the records it stands for: the
-   * committed batches of [from, to) as stored here, in pieces of about maxBytes.
+   * committed batches of [from, to) as stored here, in replies of about maxBytes (capped), a
+   * batch larger than that in pieces when the peer takes them.
    */
   async recordsFor(req: RecordsRequest): Promise<RecordsReply> {
     if (this.closed) throw this.gone();
@@ -813,8 +816,32 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
     // A log start moved on since the snapshot was taken (DeleteRecords, retention): from there.
     const from = Math.max(req.from, this.opts.log.logStartOffset());
     if (from >= req.to) return { next: req.to, batches: EMPTY };
-    const r = await this.opts.log.readStored(from, req.maxBytes);
-    return cutReply(r.records, from, req.to, req.maxBytes);
+    const maxBytes = Math.min(req.maxBytes, MAX_RECORDS_CHUNK_BYTES);
+    if (req.skip !== undefined) {
+      // The header first: a batch larger than the reply is read a piece at a time, never whole.
+      const probe = await this.opts.log.readStoredPiece(from, 0, 0);
+      if (probe === null || probe.header.lastOffset >= req.to) return { next: req.to, batches: EMPTY };
+      const h = probe.header;
+      if (req.skip > 0 || h.sizeInBytes > maxBytes) {
+        if (req.skip >= h.sizeInBytes) {
+          throw new KafkaError(ErrorCode.INVALID_REQUEST, `${this.topic}-${this.partition}: skip ${req.skip} of batch ${h.baseOffset}, which has ${h.sizeInBytes} bytes`);
+        }
+        const piece = await this.opts.log.readStoredPiece(from, req.skip, maxBytes);
+        if (piece === null || piece.header.baseOffset !== h.baseOffset || piece.header.crc !== h.crc) {
+          throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `${this.topic}-${this.partition}: batch ${h.baseOffset} changed while it was read; ask again`);
+        }
+        const done = req.skip + piece.bytes.length >= h.sizeInBytes;
+        return {
+          next: done ? h.lastOffset + 1 : from,
+          piece: { baseOffset: h.baseOffset, lastOffset: h.lastOffset, size: h.sizeInBytes, crc: h.crc, at: req.skip },
+          batches: piece.bytes,
+        };
+      }
+      const r = await this.opts.log.readStored(from, maxBytes);
+      return cutReply(r.records, from, req.to, maxBytes);
+    }
+    const r = await this.opts.log.readStored(from, maxBytes);
+    return cutReply(r.records, from, req.to, maxBytes);
   }
 
   onTick(): void {

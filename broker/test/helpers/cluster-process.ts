@@ -3,6 +3,7 @@
  * data dirs, Kafka, HTTP, Raft and admin ports, the first min(3, N) as initial metadata voters.
  * They start in parallel (a voter is ready only once the metadata group has a quorum).
  */
+import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { startBrokerProcess, type BrokerProcess, type StartBrokerOptions } from './broker-process.js';
 import { tmpDataDir } from './tmp.js';
@@ -156,4 +157,28 @@ export async function startCluster(o: ClusterOptions): Promise<ProcessCluster> {
     },
   };
   return cluster;
+}
+
+/**
+ * Starts stopped broker `nodeId` and kills it with SIGKILL as soon as its output shows `line`
+ * (a crash at that point); resolves once it is gone. The process may have been ready before it
+ * got there: then it is the member's process, and is killed too.
+ */
+export async function startAndKillAt(cluster: ProcessCluster, nodeId: number, line: string, waitMs = 90_000): Promise<void> {
+  let seen = '';
+  let killed = false;
+  const onOutput = (text: string, child: ChildProcess): void => {
+    seen += text;
+    if (!killed && seen.includes(line)) {
+      killed = true;
+      child.kill('SIGKILL');
+    }
+  };
+  await cluster.start(nodeId, { onOutput }).catch(() => undefined);
+  const until = Date.now() + waitMs;
+  while (!killed) {
+    if (Date.now() > until) throw new Error(`broker ${nodeId} never logged "${line}"`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await cluster.member(nodeId).process.kill();
 }

@@ -3,20 +3,22 @@
  * topic under idempotent acks=all load whose follower was down while its leader compacted comes
  * back (killed with kill -9 while copying the snapshot's records, and again right after staging
  * them, then started for good) and every replica ends with the same records, each key at its
- * last value; and __consumer_offsets (RF 3) is compacted on every replica and a new coordinator
- * loads the live offsets from it after the old one's broker is killed.
+ * last value; __consumer_offsets (RF 3) is compacted on every replica and a new coordinator
+ * loads the live offsets from it after the old one's broker is killed; and __transaction_state
+ * (RF 3) after many transactions of one transactional id is compacted alike, and a new
+ * coordinator serves that id's state (producer id, epoch, last outcome) and bumps it on the next
+ * InitProducerId.
  *
  * Records are read from each broker's segment files, so what is compared is what each replica
  * stores, not what one leader serves.
  */
-import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import type { ChildProcess } from 'node:child_process';
 import { Kafka, logLevel, type Admin, type ITopicMetadata } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { checkBatch, decodeRecords, RecordBatchError } from '../../src/kafka/protocol/records.js';
-import { startCluster, type ProcessCluster } from '../helpers/cluster-process.js';
+import { startAndKillAt, startCluster, type ProcessCluster } from '../helpers/cluster-process.js';
 import { RawKafkaClient, type RawBody } from '../helpers/raw-kafka-client.js';
+import { jsonField, sameEverywhere, storedRecordBytes, storedRecords } from '../helpers/stored-records.js';
+import { decodeTxnKey, decodeTxnValue, type TxnValue } from '../../src/coordinator/txn-records.js';
 
 const quiet = { logLevel: logLevel.NOTHING };
 
@@ -46,47 +48,6 @@ async function topicMetadata(admin: Admin, topic: string): Promise<ITopicMetadat
   return t;
 }
 
-interface Stored {
-  readonly offset: number;
-  readonly key: string | null;
-  readonly value: string | null;
-}
-
-/** The data records (no control batches) in a replica's segment files, in offset order. */
-function storedRecords(dataDir: string, topic: string, partition: number): Stored[] {
-  const dir = path.join(dataDir, `${topic}-${partition}`);
-  const out: Stored[] = [];
-  for (const f of readdirSync(dir).filter((n) => /^\d{20}\.log$/.test(n)).sort()) {
-    const buf = readFileSync(path.join(dir, f));
-    let pos = 0;
-    while (pos < buf.length) {
-      const h = checkBatch(buf, pos, buf.length, { compacted: true });
-      if (h instanceof RecordBatchError) break; // a tail still being written
-      if (!h.isControl) {
-        for (const r of decodeRecords(buf, pos).records) out.push({ offset: r.offset, key: r.key?.toString() ?? null, value: r.value?.toString() ?? null });
-      }
-      pos += h.sizeInBytes;
-    }
-  }
-  return out;
-}
-
-function jsonField(file: string, field: string): number {
-  try {
-    const v = (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>)[field];
-    return typeof v === 'number' ? v : -1;
-  } catch {
-    return -1;
-  }
-}
-
-/** Every replica's records equal (compared as JSON, so a difference prints). */
-function sameEverywhere(c: ProcessCluster, topic: string, partition: number): { same: boolean; records: Stored[]; counts: number[] } {
-  const all = c.members.map((m) => storedRecords(m.process.dataDir, topic, partition));
-  const first = JSON.stringify(all[0]);
-  return { same: all.every((r) => JSON.stringify(r) === first), records: all[0] as Stored[], counts: all.map((r) => r.length) };
-}
-
 describe('compaction on a three-broker cluster', () => {
   let cluster: ProcessCluster;
   let admin: Admin;
@@ -103,6 +64,8 @@ describe('compaction on a three-broker cluster', () => {
         '--config', 'replica.lag.time.max.ms=1500',
         '--config', 'offsets.topic.num.partitions=1',
         '--config', 'offsets.topic.segment.bytes=4096',
+        '--config', 'transaction.state.log.num.partitions=1',
+        '--config', 'transaction.state.log.segment.bytes=4096',
         // Replicas clean on their own: with Kafka's 0.5 one that cleaned a moment before the bound
         // moved may find too little dirty to clean again once writes stop, and keep superseded
         // records another replica dropped. Nearly any dirt makes every replica clean to the end.
@@ -186,24 +149,8 @@ describe('compaction on a three-broker cluster', () => {
 
     // Killed while it copies the snapshot's records, then right after it staged them (the
     // install moves them into the log next), then started for good.
-    const killAt = async (line: string): Promise<void> => {
-      let seen = '';
-      let killed = false;
-      const onOutput = (text: string, child: ChildProcess): void => {
-        seen += text;
-        if (!killed && seen.includes(line)) {
-          killed = true;
-          child.kill('SIGKILL');
-        }
-      };
-      await cluster.start(follower, { onOutput }).catch(() => undefined);
-      await eventually(`the follower reaching "${line}"`, () => killed, 90_000);
-      await eventually('the follower gone', () => cluster.member(follower).process.exited || !killed, 20_000);
-      // The process may have been ready before it got there: then it is the member's process now.
-      await cluster.member(follower).process.kill();
-    };
-    await killAt('copying the records of a snapshot');
-    await killAt('staged the records of a snapshot');
+    await startAndKillAt(cluster, follower, 'copying the records of a snapshot');
+    await startAndKillAt(cluster, follower, 'staged the records of a snapshot');
     await cluster.start(follower);
     const logs = cluster.member(follower).process.logs();
     console.log(
@@ -286,5 +233,112 @@ describe('compaction on a three-broker cluster', () => {
     } finally {
       await other.disconnect();
     }
+  }, 300_000);
+
+  it('__transaction_state (RF 3) is compacted on every replica after many transactions of one transactional id, and a new coordinator serves its state', async () => {
+    const topic = 'txn-source';
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 3 }] });
+    const transactionalId = 'compacted-txn';
+    const TXNS = 150;
+    const committed: string[] = [];
+    const producer = kafkaOf(cluster).producer({ transactionalId, idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    try {
+      for (let i = 0; i < TXNS; i++) {
+        const txn = await producer.transaction();
+        await txn.send({ topic, messages: [{ key: 'k', value: `t${i}` }] });
+        // Every tenth is aborted; the last one commits.
+        if (i % 10 === 4) {
+          await txn.abort();
+        } else {
+          await txn.commit();
+          committed.push(`t${i}`);
+        }
+      }
+    } finally {
+      await producer.disconnect();
+    }
+
+    const stateTopic = '__transaction_state';
+    const states = (dataDir: string): TxnValue[] =>
+      storedRecordBytes(dataDir, stateTopic, 0)
+        .filter((r) => r.key !== null && r.value !== null && decodeTxnKey(r.key) === transactionalId)
+        .map((r) => decodeTxnValue(r.value!));
+    // Every transaction wrote its id's state at least three times (ongoing, preparing, complete).
+    let state: ReturnType<typeof sameEverywhere> = { same: false, records: [], counts: [] };
+    // The last transaction completes after its EndTxn was answered (the markers go first).
+    await eventually('__transaction_state compacted, the last transaction complete, the same on every replica', () => {
+      state = sameEverywhere(cluster, stateTopic, 0);
+      return state.same && state.records.length < TXNS && states(cluster.member(0).process.dataDir).at(-1)?.state === 'CompleteCommit';
+    }, 90_000);
+    const written = Number((await admin.fetchTopicOffsets(stateTopic))[0]!.high);
+    expect(written).toBeGreaterThanOrEqual(3 * TXNS);
+    console.log(`__transaction_state: ${TXNS} transactions of one transactional id, ${written} offsets written, ${state.counts.join('/')} records stored per replica`);
+    const last = states(cluster.member(0).process.dataDir).at(-1)!;
+
+    // What its coordinator says, asked by FindCoordinator first (NOT_COORDINATOR and
+    // COORDINATOR_LOAD_IN_PROGRESS while a new one takes over).
+    const describe = async (): Promise<RawBody> => {
+      const live = cluster.members.find((m) => !m.process.exited)!;
+      const any = await RawKafkaClient.open(live.process.kafkaPort);
+      const found = ((await any.call(10, 4, { keyType: 1, coordinatorKeys: [transactionalId] }).finally(() => any.close()))['coordinators'] as RawBody[])[0]!;
+      if (found['errorCode'] !== 0) throw new Error(`FindCoordinator: error ${found['errorCode']}`);
+      const c = await RawKafkaClient.open(found['port'] as number);
+      try {
+        const d = ((await c.call(65, 0, { transactionalIds: [transactionalId] }))['transactionStates'] as RawBody[])[0]!;
+        if (d['errorCode'] !== 0) throw new Error(`DescribeTransactions: error ${d['errorCode']}`);
+        return { ...d, coordinator: found['nodeId'] };
+      } finally {
+        c.close();
+      }
+    };
+    let before: RawBody = {};
+    await eventually('the coordinator describing the transactional id', async () => {
+      before = await describe();
+      return true;
+    });
+    expect(before).toMatchObject({ transactionState: 'CompleteCommit', producerId: last.producerId, producerEpoch: last.producerEpoch });
+    const coordinator = (await topicMetadata(admin, stateTopic)).partitions[0]!.leader;
+    expect(before['coordinator']).toBe(coordinator);
+
+    await cluster.kill(coordinator);
+    let after: RawBody = {};
+    await eventually('a new coordinator describing the transactional id', async () => {
+      after = await describe();
+      return after['coordinator'] !== coordinator;
+    }, 90_000);
+    expect(after).toMatchObject({ transactionState: 'CompleteCommit', producerId: last.producerId, producerEpoch: last.producerEpoch });
+
+    // The id goes on from that state: the next producer gets the same producer id, one epoch up.
+    const kafka = new Kafka({ brokers: cluster.members.filter((m) => !m.process.exited).map((m) => m.process.bootstrap), ...quiet, retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 1000 } });
+    const next = kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1 });
+    await next.connect();
+    try {
+      const txn = await next.transaction();
+      await txn.send({ topic, messages: [{ key: 'k', value: 'after-failover' }] });
+      await txn.commit();
+      committed.push('after-failover');
+    } finally {
+      await next.disconnect();
+    }
+    // EndTxn answers once PrepareCommit is durable; the markers, then CompleteCommit, follow.
+    let bumped: RawBody = {};
+    await eventually('the new epoch described, its transaction complete', async () => {
+      bumped = await describe();
+      return bumped['producerEpoch'] === last.producerEpoch + 1 && bumped['transactionState'] === 'CompleteCommit';
+    });
+    expect(bumped['producerId']).toBe(last.producerId);
+
+    const consumer = kafka.consumer({ groupId: 'txn-compaction-reader', maxWaitTimeInMs: 200 });
+    const read: string[] = [];
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({ eachMessage: async ({ message }) => void read.push(message.value?.toString() ?? '') });
+      await eventually('read_committed reading every committed record', () => read.length >= committed.length, 60_000);
+    } finally {
+      await consumer.disconnect();
+    }
+    expect(read).toEqual(committed);
   }, 300_000);
 });

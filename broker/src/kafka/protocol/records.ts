@@ -207,6 +207,36 @@ export function checkBatch(buf: Buffer, pos: number, end = buf.length, opts: Che
       `record batch at ${pos} has crc ${stored.toString(16)}, computed ${actual.toString(16)}`,
     );
   }
+  return checkFields(buf, pos, opts);
+}
+
+/**
+ * Checks the header of a batch whose bytes are not all at hand (one copied in pieces, whose CRC
+ * is checked once the rest has arrived): the length prefix, magic, compression and counts, as
+ * {@link checkBatch} does. `buf` holds at least the header from `pos`.
+ */
+export function checkBatchHeader(buf: Buffer, pos: number, opts: CheckBatchOptions = {}): RecordBatchHeader | RecordBatchError {
+  if (buf.length - pos < BATCH_HEADER_SIZE) {
+    return new RecordBatchError(ErrorCode.CORRUPT_MESSAGE, 'batchLength', pos, `record batch header at ${pos} is truncated: ${buf.length - pos} of ${BATCH_HEADER_SIZE} bytes`);
+  }
+  const batchLength = buf.readInt32BE(pos + BatchField.batchLength);
+  if (batchLength < BATCH_HEADER_SIZE - LOG_OVERHEAD) {
+    return new RecordBatchError(
+      ErrorCode.CORRUPT_MESSAGE,
+      'batchLength',
+      pos,
+      `record batch at ${pos} has batchLength ${batchLength}, below the minimum ${BATCH_HEADER_SIZE - LOG_OVERHEAD}`,
+    );
+  }
+  const magic = buf.readInt8(pos + BatchField.magic);
+  if (magic !== CURRENT_MAGIC) {
+    return new RecordBatchError(ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT, 'magic', pos, `record batch at ${pos} has magic ${magic}; only magic 2 is supported`);
+  }
+  return checkFields(buf, pos, opts);
+}
+
+/** The checks of a batch's header fields after its framing and CRC. */
+function checkFields(buf: Buffer, pos: number, opts: CheckBatchOptions): RecordBatchHeader | RecordBatchError {
   const h = readBatchHeader(buf, pos);
   if (h.compression > Compression.zstd) {
     return new RecordBatchError(

@@ -10,7 +10,7 @@
  * zero scalars omitted); a unit test holds the two to each other, and decoding stays protobufjs's.
  */
 import type { Entry, Message, Snapshot } from '../../raft/types.js';
-import { batchEntryCost, batchHeaderSize, messageSize, varintSize, type Batch } from './codec.js';
+import { batchEntryCost, batchHeaderSize, messageSize, partBodySize, partFieldCost, varintSize, type Batch } from './codec.js';
 
 class Cursor {
   pos = 0;
@@ -114,6 +114,10 @@ function writeSnapshot(c: Cursor, s: Snapshot): void {
 function writeMessage(c: Cursor, m: Message, size: number): void {
   c.byte(0x22); // RaftBatch.messages = 4
   c.varint(size);
+  writeMessageBody(c, m, size);
+}
+
+function writeMessageBody(c: Cursor, m: Message, size: number): void {
   const end = c.pos + size;
   c.u64(0x08, m.group);
   c.byte(0x10);
@@ -153,6 +157,8 @@ export function writeBatch(b: Batch): Buffer {
     sizes[i] = size;
     total += batchEntryCost(size);
   }
+  const part = b.part ?? null;
+  if (part !== null) total += partFieldCost(part.totalBytes, part.offset, part.data.length);
   const c = new Cursor(Buffer.allocUnsafe(total));
   c.u64(0x08, b.fromNode);
   c.u64(0x10, b.toNode);
@@ -164,6 +170,26 @@ export function writeBatch(b: Batch): Buffer {
   }
   c.packed(0x32, b.quiescedGroups);
   c.packed(0x3a, b.wokenGroups);
+  if (part !== null) {
+    c.byte(0x42); // RaftBatch.part = 8
+    c.varint(partBodySize(part.totalBytes, part.offset, part.data.length));
+    c.u64(0x08, part.totalBytes);
+    c.u64(0x10, part.offset);
+    if (part.data.length > 0) c.bytes(0x1a, part.data);
+  }
   if (c.pos !== total) throw new Error(`raft transport: encoded a batch as ${c.pos} bytes, sized it as ${total}`);
+  return c.buf;
+}
+
+/**
+ * `m` encoded on its own as a RaftMessage, for a message too large for a frame: it goes in
+ * pieces (RaftBatch.part) and the receiver decodes the joined pieces. Throws if `m` cannot be
+ * encoded (see {@link messageSize}).
+ */
+export function writeMessageAlone(m: Message): Buffer {
+  const size = messageSize(m);
+  if (size < 0) throw new Error('raft transport: the message cannot be encoded');
+  const c = new Cursor(Buffer.allocUnsafe(size));
+  writeMessageBody(c, m, size);
   return c.buf;
 }

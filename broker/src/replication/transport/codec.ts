@@ -82,6 +82,12 @@ interface WireBatch {
   readonly clusterId: string;
   readonly quiescedGroups: readonly WireU64[];
   readonly wokenGroups: readonly WireU64[];
+  readonly part: WirePart | null;
+}
+interface WirePart {
+  readonly totalBytes: WireU64;
+  readonly offset: WireU64;
+  readonly data: Uint8Array | readonly number[];
 }
 interface WireAck {
   readonly sequence: WireU64;
@@ -124,6 +130,15 @@ export interface Batch extends Identity {
   readonly messages: readonly Message[];
   readonly quiescedGroups: readonly number[];
   readonly wokenGroups: readonly number[];
+  /** A piece of one message too large for a frame (see raft.proto); decoded batches always say. */
+  readonly part?: MessagePart | null;
+}
+
+/** A piece of one encoded RaftMessage (raft.proto MessagePart). */
+export interface MessagePart {
+  readonly totalBytes: number;
+  readonly offset: number;
+  readonly data: Uint8Array;
 }
 
 export interface SnapshotChunk extends Identity {
@@ -295,7 +310,17 @@ export function batchEntryCost(size: number): number {
   return lenField(size);
 }
 
-/** The size of a RaftBatch's fields other than its messages. */
+/** What a MessagePart carrying `dataBytes` of a `totalBytes` message from `offset` adds to a RaftBatch. */
+export function partFieldCost(totalBytes: number, offset: number, dataBytes: number): number {
+  return lenField(partBodySize(totalBytes, offset, dataBytes));
+}
+
+/** The encoded size of a MessagePart (without its field tag and length). */
+export function partBodySize(totalBytes: number, offset: number, dataBytes: number): number {
+  return u64Field(totalBytes) + u64Field(offset) + (dataBytes === 0 ? 0 : lenField(dataBytes));
+}
+
+/** The size of a RaftBatch's fields other than its messages and part. */
 export function batchHeaderSize(id: Identity, sequence: number, quiesced: readonly number[], woken: readonly number[]): number {
   return (
     u64Field(id.fromNode) +
@@ -349,10 +374,14 @@ export class RaftCodec {
       messages,
       quiescedGroups: u64s(w.quiescedGroups, 'quiesced_groups'),
       wokenGroups: u64s(w.wokenGroups, 'woken_groups'),
+      part:
+        w.part === null
+          ? null
+          : { totalBytes: u64(w.part.totalBytes, 'part.total_bytes'), offset: u64(w.part.offset, 'part.offset'), data: bytesOf(w.part.data) },
     };
   }
 
-  /** Encodes one message on its own (tests, and the size check of protobufjs's encoding). */
+  /** Encodes one message on its own (the reference for writeMessage, and the size check of protobufjs's encoding). */
   encodeMessage(m: Message): Buffer {
     return asBuffer(this.messageType.encode(m).finish());
   }

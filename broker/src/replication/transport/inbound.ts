@@ -7,7 +7,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { MessageType, type Message } from '../../raft/types.js';
-import type { Identity, RaftCodec } from './codec.js';
+import type { Identity, MessagePart, RaftCodec } from './codec.js';
 import type { RefuseReason, TransportMetrics } from './metrics.js';
 import { passThrough } from './outbound.js';
 import type { TransportSettings } from './settings.js';
@@ -42,6 +42,8 @@ interface InboundStream {
   lastSequence: number;
   ackDue: number;
   closed: boolean;
+  /** The pieces so far of a message too large for a frame (views of the frames that carried them). */
+  assembly: { readonly total: number; have: number; parts: Uint8Array[] } | null;
 }
 
 const noop = (): void => {};
@@ -169,7 +171,7 @@ export class InboundService {
 
   /** A stream over either wire (gRPC above, TCP in tcp-stream.ts). */
   open(channel: InboundChannel): InboundHandlers & { senderEnded(): void } {
-    const s: InboundStream = { channel, remote: channel.remote, opened: this.ctx.now(), peer: -1, lastSequence: 0, ackDue: 0, closed: false };
+    const s: InboundStream = { channel, remote: channel.remote, opened: this.ctx.now(), peer: -1, lastSequence: 0, ackDue: 0, closed: false, assembly: null };
     if (this.closed) {
       channel.fail(grpc.status.UNAVAILABLE, 'shutting down');
       return { frame: noop, closed: noop, senderEnded: noop };
@@ -222,10 +224,18 @@ export class InboundService {
       return;
     }
     s.lastSequence = batch.sequence;
+    // Checked before anything of the frame is delivered: a refusal ends the stream.
+    let joined: Message | null = null;
+    if (batch.part !== undefined && batch.part !== null) {
+      const r = this.addPart(s, batch.part);
+      if (r === 'refused') return;
+      joined = r;
+    }
     const label = String(s.peer);
     ctx.metrics.bytesReceived.labels(label).inc(buf.length);
     ctx.metrics.framesReceived.labels(label).inc();
     if (batch.messages.length > 0) ctx.deliver(s.peer, batch.messages as Message[]);
+    if (joined !== null) ctx.deliver(s.peer, [joined]);
     if (batch.quiescedGroups.length > 0 || batch.wokenGroups.length > 0) {
       ctx.signals(s.peer, { quiesced: batch.quiescedGroups, woken: batch.wokenGroups });
     }
@@ -233,6 +243,49 @@ export class InboundService {
     this.ackDue.add(s);
     // One cumulative acknowledgement per stream per turn.
     this.ackTimer ??= setImmediate(() => this.flushAcks());
+  }
+
+  /**
+   * Takes one piece of a message sent in pieces: the message once it is whole, null while more
+   * are due, 'refused' if the piece broke the rules (the stream is then ended). Only a stream
+   * that has named its sender gets here, and it holds at most one message's pieces, so what a
+   * peer can make this broker hold is bounded by maxMessageBytes per peer.
+   */
+  private addPart(s: InboundStream, p: MessagePart): Message | null | 'refused' {
+    const limit = this.ctx.settings.maxMessageBytes;
+    if (p.totalBytes > limit) {
+      this.refuse(s, { reason: 'too_large', code: grpc.status.RESOURCE_EXHAUSTED, detail: `a message of ${p.totalBytes} bytes exceeds the limit of ${limit}` });
+      return 'refused';
+    }
+    const a = s.assembly;
+    if (p.data.length === 0) return this.refusePart(s, 'an empty message part');
+    if (a === null && p.offset !== 0) return this.refusePart(s, `a message part at ${p.offset} without the ones before it`);
+    if (a !== null && (p.totalBytes !== a.total || p.offset !== a.have)) {
+      return this.refusePart(s, `a message part at ${p.offset} of ${p.totalBytes} bytes does not follow ${a.have} of ${a.total} bytes`);
+    }
+    if (p.offset + p.data.length > p.totalBytes) {
+      return this.refusePart(s, `a message part of ${p.data.length} bytes at ${p.offset} runs past its ${p.totalBytes} bytes`);
+    }
+    const cur = a ?? { total: p.totalBytes, have: 0, parts: [] };
+    cur.parts.push(p.data);
+    cur.have += p.data.length;
+    if (cur.have < cur.total) {
+      s.assembly = cur;
+      return null;
+    }
+    s.assembly = null;
+    const whole = cur.parts.length === 1 ? (cur.parts[0] as Uint8Array) : Buffer.concat(cur.parts, cur.total);
+    try {
+      return this.ctx.codec.decodeMessage(whole);
+    } catch (e) {
+      this.refuse(s, this.malformed(e, 'message in parts', cur.total));
+      return 'refused';
+    }
+  }
+
+  private refusePart(s: InboundStream, detail: string): 'refused' {
+    this.refuse(s, { reason: 'malformed', code: grpc.status.INVALID_ARGUMENT, detail });
+    return 'refused';
   }
 
   private flushAcks(): void {
@@ -257,6 +310,7 @@ export class InboundService {
 
   private forget(s: InboundStream): void {
     s.closed = true;
+    s.assembly = null;
     this.streams.delete(s);
     this.ackDue.delete(s);
     if (s.peer >= 0 && this.byPeer.get(s.peer) === s) this.byPeer.delete(s.peer);

@@ -7,7 +7,7 @@ export type DropReason =
   | 'unknown_peer'
   /** The peer's queue was full. */
   | 'queue_full'
-  /** One message larger than a frame. */
+  /** One message larger than `maxMessageBytes`. */
   | 'too_large'
   /** A message with a field that cannot be encoded (negative, fractional, unsafe, unknown type). */
   | 'invalid'
@@ -28,7 +28,9 @@ export type RefuseReason =
   /** A stream whose frames change their claimed sender. */
   | 'sender_changed'
   /** A chunked snapshot that breaks the chunking rules or exceeds the size limit. */
-  | 'bad_snapshot';
+  | 'bad_snapshot'
+  /** A message in pieces announced larger than `maxMessageBytes`. */
+  | 'too_large';
 
 export interface TransportMetrics {
   readonly registry: Registry;

@@ -13,8 +13,8 @@ import type { Logger } from 'pino';
 import type { Counter, Gauge } from 'prom-client';
 import { MessageType, type Message } from '../../raft/types.js';
 import { backoffDelay } from './backoff.js';
-import { writeBatch } from './batch-writer.js';
-import { batchEntryCost, batchHeaderSize, messageSize, type Identity, type RaftCodec } from './codec.js';
+import { writeBatch, writeMessageAlone } from './batch-writer.js';
+import { batchEntryCost, batchHeaderSize, messageSize, type Identity, type MessagePart, type RaftCodec } from './codec.js';
 import type { DropReason, TransportMetrics } from './metrics.js';
 import type { TransportSettings } from './settings.js';
 import { dialTcpStream, type FrameStream, type FrameStreamEvents } from './tcp-stream.js';
@@ -49,7 +49,20 @@ interface Queued {
   readonly message: Message;
   /** Bytes the message adds to a frame. */
   readonly cost: number;
+  /** Too large for a frame: it goes in pieces. */
+  readonly large: boolean;
 }
+
+/** A message too large for a frame, on its way in pieces (raft.proto MessagePart). */
+interface LargeSend {
+  readonly message: Message;
+  readonly bytes: Buffer;
+  /** Bytes of `bytes` written on the current stream. */
+  sent: number;
+}
+
+/** Upper bound of what a MessagePart adds to a frame beyond its data (tags, lengths, offsets). */
+const PART_OVERHEAD = 32;
 
 interface Inflight {
   readonly sequence: number;
@@ -101,6 +114,13 @@ export class PeerLink {
   private queue: Queued[] = [];
   private head = 0;
   private queueBytes = 0;
+  /** Whether a large message is queued or being sent (one at a time). */
+  private largePending = false;
+  /** Bytes of the large message not yet written on the current stream. */
+  private largeBytes = 0;
+  private sending: LargeSend | null = null;
+  /** Messages of the group in `sending` queued after it: they follow it once it is through. */
+  private held: Queued[] = [];
   private readonly quiesced = new Set<number>();
   private readonly woken = new Set<number>();
 
@@ -170,11 +190,25 @@ export class PeerLink {
       }
       const cost = batchEntryCost(size);
       if (cost + batchHeaderSize(this.identity, Number.MAX_SAFE_INTEGER, [], []) > s.maxFrameBytes) {
-        this.logThrottled(
-          `dropping a raft message (type ${m.type}, group ${m.group}) for broker ${this.peer}: ${size} bytes exceeds the frame limit of ${s.maxFrameBytes}`,
-        );
-        this.drop('too_large', m);
-        ok = false;
+        if (size > s.maxMessageBytes) {
+          this.logThrottled(
+            `dropping a raft message (type ${m.type}, group ${m.group}) for broker ${this.peer}: ${size} bytes exceeds the message limit of ${s.maxMessageBytes}`,
+          );
+          this.drop('too_large', m);
+          ok = false;
+          continue;
+        }
+        // Its encoded copy is held until it is through, so one at a time bounds what a slow
+        // peer costs; Raft sends it again.
+        if (this.largePending) {
+          this.drop('queue_full', m);
+          ok = false;
+          continue;
+        }
+        this.largePending = true;
+        this.largeBytes = size;
+        this.queue.push({ message: m, cost, large: true });
+        queued = true;
         continue;
       }
       if (this.queueBytes + cost > s.maxQueueBytesPerPeer) {
@@ -182,7 +216,7 @@ export class PeerLink {
         ok = false;
         continue;
       }
-      this.queue.push({ message: m, cost });
+      this.queue.push({ message: m, cost, large: false });
       this.queueBytes += cost;
       queued = true;
     }
@@ -207,31 +241,56 @@ export class PeerLink {
   flush(): void {
     const call = this.call;
     if (call === null || !this.connected) {
-      this.queueGauge.set(this.queueBytes);
+      this.queueGauge.set(this.queueBytes + this.largeBytes);
       return;
     }
     const s = this.ctx.settings;
     call.cork();
-    while (this.head < this.queue.length || this.quiesced.size > 0 || this.woken.size > 0) {
+    while (this.head < this.queue.length || this.sending !== null || this.quiesced.size > 0 || this.woken.size > 0) {
       if (this.inflightBytes > 0 && this.inflightBytes >= s.maxInflightBytesPerPeer) break;
+      if (this.sending === null && this.head < this.queue.length && (this.queue[this.head] as Queued).large) {
+        const q = this.queue[this.head++] as Queued;
+        this.sending = { message: q.message, bytes: writeMessageAlone(q.message), sent: 0 };
+      }
+      const sending = this.sending;
       const quiesced = [...this.quiesced];
       const woken = [...this.woken];
       this.quiesced.clear();
       this.woken.clear();
       const signalsOnly = quiesced.length > 0 || woken.length > 0;
       let size = batchHeaderSize(this.identity, this.sequence + 1, quiesced, woken);
+      // Beside a piece, other groups' messages take at most half a frame: they keep moving (one
+      // large batch must not hold up every group's heartbeats) and so does the piece.
+      const limit = sending === null ? s.maxFrameBytes : Math.floor(s.maxFrameBytes / 2);
       const messages: Message[] = [];
       while (this.head < this.queue.length) {
         const q = this.queue[this.head] as Queued;
+        if (sending !== null && q.message.group === sending.message.group) {
+          this.held.push(q);
+          this.head++;
+          continue;
+        }
+        // It starts in a frame of its own, after everything queued before it.
+        if (q.large) break;
         // The first message always fits a frame without signals (checked when queued); with
-        // signals it may not, and then the signals go alone first.
-        if (size + q.cost > s.maxFrameBytes && (messages.length > 0 || signalsOnly)) break;
+        // signals or a piece it may not, and then those go first.
+        if (size + q.cost > limit && (messages.length > 0 || signalsOnly || sending !== null)) break;
         messages.push(q.message);
         size += q.cost;
         this.queueBytes -= q.cost;
         this.head++;
       }
-      this.writeFrame(call, messages, quiesced, woken);
+      let part: MessagePart | null = null;
+      if (sending !== null) {
+        const n = Math.min(s.maxFrameBytes - size - PART_OVERHEAD, sending.bytes.length - sending.sent);
+        if (n > 0) {
+          part = { totalBytes: sending.bytes.length, offset: sending.sent, data: sending.bytes.subarray(sending.sent, sending.sent + n) };
+          sending.sent += n;
+          this.largeBytes -= n;
+        }
+      }
+      this.writeFrame(call, messages, quiesced, woken, part);
+      if (sending !== null && sending.sent === sending.bytes.length) this.largeSent();
     }
     call.uncork();
     if (this.head === this.queue.length) {
@@ -241,12 +300,31 @@ export class PeerLink {
       this.queue = this.queue.slice(this.head);
       this.head = 0;
     }
-    this.queueGauge.set(this.queueBytes);
+    this.queueGauge.set(this.queueBytes + this.largeBytes);
   }
 
-  private writeFrame(call: FrameStream, messages: Message[], quiesced: number[], woken: number[]): void {
+  /** The last piece is written: what its group queued meanwhile goes next. */
+  private largeSent(): void {
+    this.sending = null;
+    this.largePending = false;
+    this.largeBytes = 0;
+    if (this.held.length > 0) {
+      this.queue = this.held.concat(this.queue.slice(this.head));
+      this.head = 0;
+      this.held = [];
+    }
+  }
+
+  /** A stream broke: a message in pieces starts again on the next one (its receiver forgot them). */
+  private restartLarge(): void {
+    if (this.sending === null) return;
+    this.largeBytes += this.sending.sent;
+    this.sending.sent = 0;
+  }
+
+  private writeFrame(call: FrameStream, messages: Message[], quiesced: number[], woken: number[], part: MessagePart | null = null): void {
     const sequence = ++this.sequence;
-    const frame = writeBatch({ ...this.identity, sequence, messages, quiescedGroups: quiesced, wokenGroups: woken });
+    const frame = writeBatch({ ...this.identity, sequence, messages, quiescedGroups: quiesced, wokenGroups: woken, part });
     this.inflight.push({ sequence, bytes: frame.length });
     this.inflightBytes += frame.length;
     this.lastWritten = this.ctx.now();
@@ -290,6 +368,7 @@ export class PeerLink {
     this.acked = 0;
     this.inflight = [];
     this.inflightBytes = 0;
+    this.restartLarge();
     this.lastHeard = this.ctx.now();
     this.writeFrame(call, [], [], []);
   }
@@ -339,7 +418,7 @@ export class PeerLink {
       this.ctx.peerState(this.peer, true);
       this.pumpSnapshots();
     }
-    if (this.head < this.queue.length || this.quiesced.size > 0 || this.woken.size > 0) this.ctx.scheduleFlush(this);
+    if (this.head < this.queue.length || this.sending !== null || this.quiesced.size > 0 || this.woken.size > 0) this.ctx.scheduleFlush(this);
   }
 
   /** The current call is finished: report down if it was up, then redial. */
@@ -350,6 +429,7 @@ export class PeerLink {
     call.cancel();
     this.inflight = [];
     this.inflightBytes = 0;
+    this.restartLarge();
     const log = this.ctx.logger;
     const where = grpcTarget(this.address);
     if (this.connected) {
@@ -550,13 +630,17 @@ export class PeerLink {
     snapshot?.cancel();
     for (const r of this.requests) r.cancel();
     this.requests.clear();
-    const left = this.queue.length - this.head;
+    const left = this.queue.length - this.head + this.held.length + (this.sending !== null ? 1 : 0);
     if (left > 0) this.ctx.metrics.dropped.labels(this.label, dropReason).inc(left);
     if (this.pendingSnapshots.size > 0) this.ctx.metrics.dropped.labels(this.label, dropReason).inc(this.pendingSnapshots.size);
     this.pendingSnapshots.clear();
     this.queue = [];
     this.head = 0;
     this.queueBytes = 0;
+    this.held = [];
+    this.sending = null;
+    this.largePending = false;
+    this.largeBytes = 0;
     this.inflight = [];
     this.inflightBytes = 0;
     this.queueGauge.set(0);

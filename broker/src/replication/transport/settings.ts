@@ -5,6 +5,7 @@ export interface TransportSettings {
   readonly nodeId: number;
   readonly clusterId: string;
   readonly maxFrameBytes: number;
+  readonly maxMessageBytes: number;
   readonly maxQueueBytesPerPeer: number;
   readonly maxInflightBytesPerPeer: number;
   readonly snapshotChunkBytes: number;
@@ -42,6 +43,7 @@ export function resolveSettings(o: RaftTransportOptions): TransportSettings {
     throw new Error(`raft transport: listenPort must be 0..65535, got ${String(o.listenPort)}`);
   }
   const maxFrameBytes = positive('maxFrameBytes', o.maxFrameBytes, 4 * MiB, 4096);
+  const maxMessageBytes = positive('maxMessageBytes', o.maxMessageBytes, Math.max(maxFrameBytes, 128 * MiB), maxFrameBytes);
   const snapshotChunkBytes = positive('snapshotChunkBytes', o.snapshotChunkBytes, Math.min(MiB, Math.floor(maxFrameBytes / 2)));
   if (snapshotChunkBytes > maxFrameBytes / 2) {
     throw new Error(`raft transport: snapshotChunkBytes (${snapshotChunkBytes}) must be at most half of maxFrameBytes (${maxFrameBytes})`);
@@ -53,6 +55,7 @@ export function resolveSettings(o: RaftTransportOptions): TransportSettings {
     nodeId: o.nodeId,
     clusterId: o.clusterId,
     maxFrameBytes,
+    maxMessageBytes,
     maxQueueBytesPerPeer: positive('maxQueueBytesPerPeer', o.maxQueueBytesPerPeer, 16 * MiB),
     maxInflightBytesPerPeer: positive('maxInflightBytesPerPeer', o.maxInflightBytesPerPeer, 8 * MiB),
     snapshotChunkBytes,

@@ -12,6 +12,14 @@
  * - Batching. Messages handed to `send()` during one event-loop turn leave together, one frame
  *   (RaftBatch) per destination, after the turn (setImmediate). A frame is at most
  *   `maxFrameBytes`; more is split over several frames, in order.
+ * - Large messages. A message too large for a frame (an append carrying a record batch of more
+ *   than about `maxFrameBytes`), up to `maxMessageBytes`, goes in pieces over consecutive frames
+ *   (RaftBatch.part) and is delivered once, whole, when its last piece arrives. One such message
+ *   per peer is on its way at a time (another one meanwhile is dropped as `queue_full`); the
+ *   frames carrying its pieces also carry other groups' messages, while later messages of its
+ *   own group wait for it, so every group's messages keep their order. A receiver holds the
+ *   pieces of at most one message per stream, and refuses one announced above its own
+ *   `maxMessageBytes` before holding any of it.
  * - Order. The receiver hands each frame's messages to `onMessages` in one call, frames in the
  *   order the sender wrote them. Messages are not retransmitted: what was queued or in flight
  *   when a stream breaks is lost, and Raft's own retries recover. Large snapshots (see below)
@@ -35,8 +43,8 @@
  *   another node, or that does not decode; it ends that stream with a gRPC status naming the
  *   reason (which the sender logs) and logs it itself (one line per reason per 10 s). A stream
  *   that sends nothing within `peerTimeoutMs` of opening is closed. Other streams are unaffected.
- *   Keep `clusterId`, `maxFrameBytes` and `beatIntervalMs` < `peerTimeoutMs` the same on every
- *   broker.
+ *   Keep `clusterId`, `maxFrameBytes`, `maxMessageBytes` and `beatIntervalMs` < `peerTimeoutMs`
+ *   the same on every broker.
  * - Snapshots. An InstallSnapshot message whose snapshot data exceeds `snapshotChunkBytes` goes
  *   over the chunked `InstallSnapshot` call (one transfer per peer at a time; a newer snapshot for
  *   the same group replaces a waiting one) and is delivered as one InstallSnapshot message with
@@ -96,6 +104,12 @@ export interface RaftTransportOptions {
    * on its senders (gRPC refuses the larger messages), so keep it equal cluster-wide.
    */
   readonly maxFrameBytes?: number;
+  /**
+   * Largest single raft message sent or accepted (bytes), at least `maxFrameBytes`; one larger
+   * than a frame travels in pieces (see the contract). It bounds what a peer's stream can make
+   * this broker hold. Default 128 MiB.
+   */
+  readonly maxMessageBytes?: number;
   /** Messages waiting to be written to one peer (bytes). Default 16 MiB. */
   readonly maxQueueBytesPerPeer?: number;
   /** Unacknowledged frames per peer (bytes; at least one frame is always allowed). Default 8 MiB. */

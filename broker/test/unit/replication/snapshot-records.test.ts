@@ -5,6 +5,7 @@
  * and the replicas end with the same records. Three brokers' hosts in one process on real files;
  * a crash at either stage of an install, recovered at open.
  */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -28,7 +29,11 @@ import {
   encodeRecordsReply,
   encodeRecordsRequest,
   isStagedRecordsFile,
+  MAX_RECORDS_CHUNK_BYTES,
+  RECORDS_CHUNK_BYTES,
   stagedRecordsFile,
+  type RecordsReply,
+  type RecordsRequest,
 } from '../../../src/replication/snapshot-records.js';
 import { RaftNet, type NetBroker } from '../../helpers/raft-net.js';
 import { removeDir, tmpDataDir } from '../../helpers/tmp.js';
@@ -55,7 +60,13 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) removeDir(d);
 });
 
-function cluster(): RaftNet<RaftPartition> {
+interface ClusterOptions {
+  readonly maxMessageBytes?: number;
+  /** Sees every records request and may change its reply (a sender whose log changes, or a bad one). */
+  readonly reply?: (req: RecordsRequest, reply: RecordsReply) => RecordsReply;
+}
+
+function cluster(o: ClusterOptions = {}): RaftNet<RaftPartition> {
   const n: RaftNet<RaftPartition> = new RaftNet<RaftPartition>({
     cacheBytesPerGroup: 0,
     open: ({ id, host, logs, journal }) =>
@@ -69,7 +80,7 @@ function cluster(): RaftNet<RaftPartition> {
         nodeId: id,
         voters: [0, 1, 2],
         logConfig,
-        limits: () => ({ maxMessageBytes: 1 << 20, timestampType: 'CreateTime', timestampDifferenceMaxMs: Infinity }),
+        limits: () => ({ maxMessageBytes: o.maxMessageBytes ?? 1 << 20, timestampType: 'CreateTime', timestampDifferenceMaxMs: Infinity }),
         minInsyncReplicas: () => 1,
         // Short, so a killed follower leaves the ISR soon: the leader compacts for the cleaner only
         // up to what its in-sync followers have.
@@ -81,7 +92,9 @@ function cluster(): RaftNet<RaftPartition> {
         fetchRecords: async (node, req) => {
           const b = n.brokers.get(node);
           if (!b?.up) throw new Error(`broker ${node} is down`);
-          return decodeRecordsReply(encodeRecordsReply(await b.app.recordsFor(decodeRecordsRequest(encodeRecordsRequest(req)))));
+          const decoded = decodeRecordsRequest(encodeRecordsRequest(req));
+          const reply = decodeRecordsReply(encodeRecordsReply(await b.app.recordsFor(decoded)));
+          return o.reply ? o.reply(decoded, reply) : reply;
         },
       }),
     close: (p) => p.close(),
@@ -185,6 +198,157 @@ describe('replicated compacted partitions', () => {
     expect(latest).toEqual(latestByKey(written));
   });
 
+  it('batches larger than a request are copied in pieces, each checked whole; a batch that changed under the copy is taken again, a corrupt one fails the copy', async () => {
+    const MiB = 1 << 20;
+    const requests: RecordsRequest[] = [];
+    let changed = false;
+    let corrupted = false;
+    net = cluster({
+      maxMessageBytes: 8 * MiB,
+      reply: (req, reply) => {
+        requests.push(req);
+        const p = reply.piece;
+        if (p === undefined || p.at === 0) return reply;
+        // The sender's cleaner rewriting the batch between two pieces: it answers with another CRC.
+        if (!changed) {
+          changed = true;
+          return { ...reply, piece: { ...p, crc: (p.crc + 1) >>> 0 } };
+        }
+        // One flipped bit on the way: only the whole batch's CRC can tell.
+        if (!corrupted && p.at + reply.batches.length === p.size) {
+          corrupted = true;
+          const bad = Buffer.from(reply.batches);
+          bad[bad.length - 10]! ^= 0x04;
+          return { ...reply, batches: bad };
+        }
+        return reply;
+      },
+    });
+    for (const id of [0, 1, 2]) await net.start(id);
+    const first = await leaderOf(net);
+    const follower = net.running().find((b) => b !== first) as Broker;
+    await net.kill(follower.id);
+
+    const written: KeyedRecord[] = [];
+    const big = (n: number): string => randomBytes(n / 2).toString('hex');
+    for (let i = 0; i < 60; i++) {
+      // Batches of 5 and 2.5 MiB (more than a 4 MiB transport frame, more than a 1 MiB request) among small ones.
+      const value = i % 20 === 7 ? big(5 * MiB) : i % 20 === 13 ? big(2.5 * MiB) : `v${i}`.padEnd(40, '.');
+      const r: KeyedRecord = { key: `k${i % 9}`, value };
+      written.push(r);
+      await append(net, r);
+    }
+    const leader = await leaderOf(net);
+    await net.until(() => net.running().every((b) => b.app.applied === leader.app.applied), 'the running replicas applied everything');
+    await net.until(() => !leader.app.isr().includes(follower.id), 'the killed follower left the ISR');
+    await compactAll(net);
+    expect(leader.app.storage.snapshotOffset()).toBeGreaterThan(50);
+    const compacted = await recordsOf(leader);
+    expect(compacted.some((r) => (r.value?.length ?? 0) > 4 * MiB)).toBe(true);
+
+    const back = await net.restart(follower.id);
+    await net.until(() => back.app.applied === leader.app.applied, 'the follower caught up through a snapshot', 30_000);
+    expect(await recordsOf(back)).toEqual(compacted);
+    expect(changed && corrupted).toBe(true);
+    const pieces = requests.filter((r) => r.skip !== undefined && r.skip > 0);
+    expect(pieces.length).toBeGreaterThan(5);
+    expect(requests.every((r) => r.maxBytes === RECORDS_CHUNK_BYTES)).toBe(true);
+    expect(fs.readdirSync(path.join(back.dir, 'c-0')).filter(isStagedRecordsFile)).toEqual([]);
+  });
+
+  /**
+   * Three replicas, one killed while the leader takes small records and batches of 5 and 2.5 MiB
+   * (copied in pieces of 1 MiB) and compacts; returns the follower (down) and what the leader
+   * then stores.
+   */
+  async function compactedWithoutFollower(): Promise<{ follower: Broker; leader: Broker; compacted: ReadRecord[] }> {
+    for (const id of [0, 1, 2]) await net.start(id);
+    const first = await leaderOf(net);
+    const follower = net.running().find((b) => b !== first) as Broker;
+    await net.kill(follower.id);
+    const big = (n: number): string => randomBytes(n / 2).toString('hex');
+    for (let i = 0; i < 40; i++) {
+      const value = i % 20 === 7 ? big(5 << 20) : i % 20 === 13 ? big(2.5 * (1 << 20)) : `v${i}`.padEnd(40, '.');
+      await append(net, { key: `k${i % 9}`, value });
+    }
+    const leader = await leaderOf(net);
+    await net.until(() => net.running().every((b) => b.app.applied === leader.app.applied), 'the running replicas applied everything');
+    await net.until(() => !leader.app.isr().includes(follower.id), 'the killed follower left the ISR');
+    await compactAll(net);
+    return { follower, leader, compacted: await recordsOf(leader) };
+  }
+
+  it('a copy that failed part way continues from what the staging file holds when the snapshot comes again; a torn batch at its end is taken again', async () => {
+    const requests: RecordsRequest[] = [];
+    let failedAt = -1;
+    let stagingDir = '';
+    net = cluster({
+      maxMessageBytes: 8 << 20,
+      reply: (req, reply) => {
+        requests.push(req);
+        if (failedAt < 0 && req.skip !== undefined && req.skip >= 2 << 20) {
+          failedAt = requests.length - 1;
+          // What a power loss may leave of unsynced writes: the end of the last piece is gone.
+          const file = fs.readdirSync(stagingDir).find(isStagedRecordsFile)!;
+          const fd = fs.openSync(path.join(stagingDir, file), 'r+');
+          fs.writeSync(fd, Buffer.alloc(100), 0, 100, fs.fstatSync(fd).size - 100);
+          fs.closeSync(fd);
+          throw new Error('the sender went away');
+        }
+        return reply;
+      },
+    });
+    const { follower, leader, compacted } = await compactedWithoutFollower();
+    stagingDir = path.join(follower.dir, 'c-0');
+    const back = await net.restart(follower.id);
+    await net.until(() => back.app.applied === leader.app.applied, 'the follower caught up through a snapshot', 30_000);
+    expect(await recordsOf(back)).toEqual(compacted);
+    expect(failedAt).toBeGreaterThan(0);
+    const failed = requests[failedAt]!;
+    const start = requests[0]!;
+    const after = requests.slice(failedAt + 1);
+    // Continued where the file ended, not from the start of the copy...
+    expect(after[0]).toEqual(failed);
+    expect(after.some((r) => r.from === start.from && r.skip === 0)).toBe(false);
+    // ...and the batch whose end was torn was taken again from its start once its CRC failed.
+    const retaken = after.findIndex((r) => r.skip === 0);
+    expect(after[retaken]!.from).toBeLessThanOrEqual(failed.from);
+    expect(after.slice(1, retaken).every((r) => r.from === failed.from && r.skip! > failed.skip!)).toBe(true);
+    expect(fs.readdirSync(stagingDir).filter(isStagedRecordsFile)).toEqual([]);
+  });
+
+  it('a copy interrupted by a restart continues after it from what the staging file holds', async () => {
+    const requests: RecordsRequest[] = [];
+    let killedAt = -1;
+    let victim = -1;
+    let killed: Promise<void> = Promise.resolve();
+    net = cluster({
+      maxMessageBytes: 8 << 20,
+      reply: (req, reply) => {
+        requests.push(req);
+        if (killedAt < 0 && req.skip !== undefined && req.skip >= 3 << 20) {
+          killedAt = requests.length - 1;
+          killed = net.kill(victim);
+          throw new Error('the requester is gone');
+        }
+        return reply;
+      },
+    });
+    const { follower, leader, compacted } = await compactedWithoutFollower();
+    victim = follower.id;
+    await net.restart(follower.id);
+    await net.until(() => killedAt >= 0, 'the follower killed during its copy', 30_000);
+    await killed;
+    const staged = fs.readdirSync(path.join(follower.dir, 'c-0')).filter(isStagedRecordsFile);
+    expect(staged).toHaveLength(1);
+    const back = await net.start(follower.id, follower.dir);
+    await net.until(() => back.app.applied === leader.app.applied, 'the follower caught up through a snapshot', 30_000);
+    expect(await recordsOf(back)).toEqual(compacted);
+    const after = requests.slice(killedAt + 1);
+    expect(after[0]).toEqual(requests[killedAt]);
+    expect(after.some((r) => r.from === requests[0]!.from && r.skip === 0)).toBe(false);
+  });
+
   it('the records request refuses what is not committed and bad input, with a message naming it', async () => {
     net = cluster();
     for (const id of [0, 1, 2]) await net.start(id);
@@ -198,6 +362,32 @@ describe('replicated compacted partitions', () => {
     const r = await leader.app.recordsFor({ topic: 'c', partition: 0, from: 0, to: hwm, maxBytes: 1024 });
     expect(r.next).toBe(hwm);
     expect(r.batches.length).toBeGreaterThan(0);
+    expect(() => decodeRecordsRequest(encodeRecordsRequest({ topic: 'c', partition: 0, from: 0, to: 3, maxBytes: 1, skip: -1 }))).toThrow(/bad skip/);
+    const badPiece = Buffer.from(JSON.stringify({ next: 0, piece: { baseOffset: 0, lastOffset: 0, size: 100, crc: 1, at: 90 } }));
+    const reply = Buffer.concat([Buffer.from([0, 0, 0, badPiece.length]), badPiece, Buffer.alloc(20)]);
+    expect(() => decodeRecordsReply(reply)).toThrow(/bad piece/);
+  });
+
+  it('a records reply is no larger than the server allows, whatever the request asks; a piece past the batch is refused', async () => {
+    net = cluster({ maxMessageBytes: 8 << 20 });
+    for (const id of [0, 1, 2]) await net.start(id);
+    const leader = await leaderOf(net);
+    for (let i = 0; i < 12; i++) await leader.app.append(keyedBatch([{ key: `k${i}`, value: 'x'.repeat(400 * 1024) }]), -1);
+    await leader.app.append(keyedBatch([{ key: 'big', value: 'y'.repeat(3 << 20) }]), -1);
+    const hwm = leader.app.highWatermark();
+    const whole = await leader.app.recordsFor({ topic: 'c', partition: 0, from: 0, to: hwm, maxBytes: 1 << 30 });
+    expect(whole.batches.length).toBeLessThanOrEqual(MAX_RECORDS_CHUNK_BYTES);
+    expect(whole.next).toBeLessThan(hwm);
+    const bigAt = hwm - 1;
+    const piece = await leader.app.recordsFor({ topic: 'c', partition: 0, from: bigAt, to: hwm, maxBytes: 1 << 30, skip: 0 });
+    expect(piece.piece).toMatchObject({ baseOffset: bigAt, lastOffset: bigAt, at: 0 });
+    expect(piece.batches.length).toBe(MAX_RECORDS_CHUNK_BYTES);
+    expect(piece.next).toBe(bigAt);
+    const size = piece.piece!.size;
+    const rest = await leader.app.recordsFor({ topic: 'c', partition: 0, from: bigAt, to: hwm, maxBytes: 1 << 30, skip: MAX_RECORDS_CHUNK_BYTES });
+    expect(rest.batches.length).toBe(size - MAX_RECORDS_CHUNK_BYTES);
+    expect(rest.next).toBe(hwm);
+    await expect(leader.app.recordsFor({ topic: 'c', partition: 0, from: bigAt, to: hwm, maxBytes: 1024, skip: size })).rejects.toThrow(/skip \d+ of batch \d+, which has \d+ bytes/);
   });
 });
 
@@ -236,7 +426,7 @@ function snapshotRecord(dir: string, extra: Record<string, unknown>): void {
   );
 }
 
-const STAGED = stagedRecordsFile(12);
+const STAGED = stagedRecordsFile(12, 5);
 
 describe('a snapshot install interrupted by a crash', () => {
   // The old log: [0, 10) as entries of term 1. Staged for a snapshot at offset 40: [5, 8), then
@@ -295,11 +485,14 @@ describe('a snapshot install interrupted by a crash', () => {
     }
   });
 
-  it('before it: the staged records are a leftover and the old log stays as it was', async () => {
-    const { dataDir, dir } = await setUp();
+  it('before it: the old log stays as it was, the staged records stay for the next copy to continue (a file of the older name, which does not say where they begin, goes)', async () => {
+    const { dataDir, dir, staged } = await setUp();
+    const older = 'snapshot-records.12.staged';
+    fs.writeFileSync(path.join(dir, older), staged);
     const o = await openStorage(dataDir);
     try {
-      expect(fs.existsSync(path.join(dir, STAGED))).toBe(false);
+      expect(fs.readFileSync(path.join(dir, STAGED))).toEqual(staged);
+      expect(fs.existsSync(path.join(dir, older))).toBe(false);
       expect(o.log.logEndOffset()).toBe(10);
       expect((await readLog(o.log, 4096, 0)).records.map((r) => r.offset)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     } finally {

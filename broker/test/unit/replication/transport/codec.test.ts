@@ -11,7 +11,7 @@ import {
   messageSize,
   varintSize,
 } from '../../../../src/replication/transport/codec.js';
-import { writeBatch } from '../../../../src/replication/transport/batch-writer.js';
+import { writeBatch, writeMessageAlone } from '../../../../src/replication/transport/batch-writer.js';
 
 const codec = loadRaftCodec();
 
@@ -112,12 +112,17 @@ describe('transport codec', () => {
       { fromNode: 0, toNode: 2, clusterId: 'c-1', sequence: 3, messages: samples, quiescedGroups: [5, 2 ** 40], wokenGroups: [7] },
       { fromNode: 2 ** 31, toNode: 0, clusterId: '', sequence: 0, messages: [big, empty], quiescedGroups: [], wokenGroups: [] },
       { fromNode: 4, toNode: 5, clusterId: 'clüster', sequence: 2 ** 50, messages: [], quiescedGroups: [], wokenGroups: [0, 1, 2 ** 52] },
+      { fromNode: 1, toNode: 2, clusterId: 'c', sequence: 9, messages: samples.slice(0, 2), quiescedGroups: [3], wokenGroups: [], part: { totalBytes: 2 ** 40, offset: 2 ** 33, data: bytes(5000) } },
+      { fromNode: 1, toNode: 2, clusterId: 'c', sequence: 10, messages: [], quiescedGroups: [], wokenGroups: [], part: { totalBytes: 70, offset: 0, data: bytes(70) } },
     ];
     for (const b of batches) {
       const ours = writeBatch(b);
       expect(ours.equals(codec.encodeBatch(b))).toBe(true);
       expect(codec.decodeBatch(ours).messages.map(plain)).toEqual(b.messages.map(plain));
+      expect(plain(codec.decodeBatch(ours).part)).toEqual(plain(b.part ?? null));
     }
+    // A message sent in pieces is encoded on its own, as protobufjs encodes a RaftMessage.
+    for (const m of [...samples, big]) expect(writeMessageAlone(m).equals(codec.encodeMessage(m))).toBe(true);
     expect(() => writeBatch({ ...batches[0]!, messages: [message({ term: -1 })] })).toThrow(/cannot be encoded/);
   });
 

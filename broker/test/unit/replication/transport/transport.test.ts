@@ -117,19 +117,54 @@ describe('raft transport: delivery', () => {
     expect(await metric(b, 'chronik_transport_frames_received_total', { peer: '1' })).toBeGreaterThan(framesBefore);
   });
 
-  it('splits a turn larger than a frame over several frames and refuses one message larger than a frame', async () => {
-    const a = await startNode(1, { maxFrameBytes: 64 * 1024, snapshotChunkBytes: 16 * 1024 });
-    const b = await startNode(2, { maxFrameBytes: 64 * 1024, snapshotChunkBytes: 16 * 1024 });
+  it('splits a turn larger than a frame over several frames and refuses one message larger than the message limit', async () => {
+    const opts = { maxFrameBytes: 64 * 1024, maxMessageBytes: 256 * 1024, snapshotChunkBytes: 16 * 1024 };
+    const a = await startNode(1, opts);
+    const b = await startNode(2, opts);
     await upPair(a, b);
     for (let i = 1; i <= 64; i++) expect(a.transport.send(2, [append(1, i, 4096)])).toBe(true);
-    expect(a.transport.send(2, [append(1, 65, 100 * 1024)])).toBe(false);
+    expect(a.transport.send(2, [append(1, 65, 300 * 1024)])).toBe(false);
     await until(() => b.received(1).length === 64, 'delivered');
     expect(indexes(b.received(1))).toEqual(range(64));
     expect(b.deliveries.length).toBeGreaterThanOrEqual(4);
     for (const d of b.deliveries) expect(d.messages.length * 4096).toBeLessThanOrEqual(64 * 1024);
     expect(await metric(a, 'chronik_transport_dropped_messages_total', { peer: '2', reason: 'too_large' })).toBe(1);
-    expect(a.logs.some((l) => l.level === 50 && /exceeds the frame limit of 65536/.test(l.msg))).toBe(true);
+    expect(a.logs.some((l) => l.level === 50 && /exceeds the message limit of 262144/.test(l.msg))).toBe(true);
   });
+
+  for (const stream of ['grpc', 'tcp'] as const) {
+    it(`${stream}: a message larger than a frame goes in pieces; other groups' messages pass it, its own group's follow it`, async () => {
+      const opts = { maxFrameBytes: 64 * 1024, maxMessageBytes: 4 << 20, stream };
+      const a = await startNode(1, opts);
+      const b = await startNode(2, opts);
+      await upPair(a, b);
+      const big = append(1, 2, 3 << 20);
+      big.entries[0]!.data.set(pattern(3 << 20, 5));
+      expect(a.transport.send(2, [append(1, 1), big])).toBe(true);
+      // One message in pieces at a time: a second one waits for Raft to send it again.
+      expect(a.transport.send(2, [append(3, 1, 200 * 1024)])).toBe(false);
+      for (let i = 1; i <= 50; i++) expect(a.transport.send(2, [append(2, i)])).toBe(true);
+      for (let i = 3; i <= 12; i++) expect(a.transport.send(2, [append(1, i)])).toBe(true);
+      await until(() => b.received(1).length === 62, 'delivered');
+      const got = b.received(1);
+      const order = got.map((m) => `${m.group}:${m.entries[0]!.index}`);
+      expect(got.filter((m) => m.group === 1).map((m) => m.entries[0]!.index)).toEqual(range(12));
+      expect(got.filter((m) => m.group === 2).map((m) => m.entries[0]!.index)).toEqual(range(50));
+      // The other group's messages came while the pieces were on their way.
+      expect(order.indexOf('2:50')).toBeLessThan(order.indexOf('1:2'));
+      const whole = got.find((m) => m.group === 1 && m.entries[0]!.index === 2)!;
+      expect(Buffer.compare(Buffer.from(whole.entries[0]!.data), pattern(3 << 20, 5))).toBe(0);
+      expect({ ...whole, entries: [] }).toEqual({ ...big, entries: [] });
+      // Every frame stayed within the frame limit.
+      const frames = await metric(b, 'chronik_transport_frames_received_total', { peer: '1' });
+      expect(frames).toBeGreaterThan((3 << 20) / (64 * 1024));
+      expect(await metric(a, 'chronik_transport_dropped_messages_total', { peer: '2', reason: 'queue_full' })).toBe(1);
+      // Then a later large message goes too.
+      const next = append(4, 1, 1 << 20);
+      expect(a.transport.send(2, [next])).toBe(true);
+      await until(() => b.received(1).some((m) => m.group === 4), 'the next large message delivered');
+    });
+  }
 
   it('drops a message it cannot encode and says so', async () => {
     const a = await startNode(1);
@@ -373,6 +408,61 @@ describe('raft transport: refusing what does not belong', () => {
       garbage.close();
       resequenced.close();
       impostor.close();
+    }
+  });
+});
+
+describe('raft transport: messages in pieces from a peer that breaks the rules', () => {
+  const part = (fromNode: number, sequence: number, totalBytes: number, offset: number, data: Buffer): Buffer =>
+    codec.encodeBatch({ fromNode, toNode: 2, clusterId: 'test-cluster', sequence, messages: [], quiescedGroups: [], wokenGroups: [], part: { totalBytes, offset, data } });
+
+  it('refuses a message announced above the limit at its first piece, and pieces out of order; delivers none of them', async () => {
+    const b = await startNode(2, { maxFrameBytes: 64 * 1024, maxMessageBytes: 1 << 20 });
+    b.peers.set(4, { host: '127.0.0.1', port: 1 });
+    const huge = rawStream(b.port);
+    const gap = rawStream(b.port);
+    const changed = rawStream(b.port);
+    const headless = rawStream(b.port);
+    try {
+      huge.call.write(frame(4, 2, 1));
+      huge.call.write(part(4, 2, 2 ** 40, 0, Buffer.alloc(1000)));
+      expect(await huge.status).toMatchObject({ code: grpc.status.RESOURCE_EXHAUSTED, details: `a message of ${2 ** 40} bytes exceeds the limit of ${1 << 20}` });
+
+      const m = codec.encodeMessage(append(1, 1, 100_000));
+      gap.call.write(frame(4, 2, 1));
+      gap.call.write(part(4, 2, m.length, 0, m.subarray(0, 40_000)));
+      gap.call.write(part(4, 3, m.length, 50_000, m.subarray(50_000, 90_000)));
+      expect((await gap.status).details).toMatch(/a message part at 50000 of \d+ bytes does not follow 40000/);
+
+      changed.call.write(frame(4, 2, 1));
+      changed.call.write(part(4, 2, m.length, 0, m.subarray(0, 40_000)));
+      changed.call.write(part(4, 3, m.length + 1, 40_000, m.subarray(40_000)));
+      expect((await changed.status).details).toMatch(/does not follow 40000 of/);
+
+      headless.call.write(frame(4, 2, 1));
+      headless.call.write(part(4, 2, m.length, 40_000, m.subarray(40_000)));
+      expect((await headless.status).details).toMatch(/a message part at 40000 without the ones before it/);
+
+      expect(await metric(b, 'chronik_transport_refused_frames_total', { reason: 'too_large' })).toBe(1);
+      expect(await metric(b, 'chronik_transport_refused_frames_total', { reason: 'malformed' })).toBe(3);
+      expect(b.received(4)).toEqual([]);
+
+      // The same pieces in order are one message.
+      const good = rawStream(b.port);
+      try {
+        good.call.write(frame(4, 2, 1));
+        good.call.write(part(4, 2, m.length, 0, m.subarray(0, 40_000)));
+        good.call.write(part(4, 3, m.length, 40_000, m.subarray(40_000)));
+        await until(() => b.received(4).length === 1, 'the joined message delivered');
+        expect(b.received(4)[0]!.entries[0]!.data.length).toBe(100_000);
+      } finally {
+        good.close();
+      }
+    } finally {
+      huge.close();
+      gap.close();
+      changed.close();
+      headless.close();
     }
   });
 });
