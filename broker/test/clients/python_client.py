@@ -14,6 +14,10 @@ Every command prints JSON lines on stdout; the test reads them. Commands:
             (confluent only) each transaction flushed, then committed or aborted -> {"done": n}
   read      {bootstrap, topic, isolation, count, timeout_s}  (confluent only; no group commits, from earliest)
             -> {"messages": [{"partition", "offset", "key", "value"}]}
+  watch-deletion {bootstrap, topic, group, strategy, propagation_ms}  (confluent only) a group member
+            that reports when its client has dropped the topic's partitions from its metadata,
+            and closes when stdin closes -> {"event": "assigned", "partitions": [...]} /
+            {"event": "topic-gone"} / {"event": "closing"} / {"event": "closed"}
   produce-steady {bootstrap, topic, partitions, count, interval_ms}  (confluent only) idempotent
             acks=all, value "v<i>" to partition i % partitions every interval_ms
             -> {"delivered": [[partition, offset, value, seconds], ...], "errors": [...], "undelivered": n}
@@ -133,6 +137,59 @@ def confluent(command, a):
             out.append(rec)
         c.close()
         emit({"messages": out} if command == "consume" else {"event": "done"})
+        return
+
+    if command == "watch-deletion":
+        import logging
+
+        # librdkafka says at NOTICE level when Metadata no longer lists a topic's partitions:
+        # from then on they are no longer the cluster's, which is when 2.0.2's close leaks them.
+        gone = []
+
+        class Watch(logging.Handler):
+            def emit(self, record):
+                text = record.getMessage()
+                if "PARTCNT" in text and ("Topic %s " % a["topic"]) in text and text.rstrip().endswith(" to 0"):
+                    gone.append(text)
+
+        log = logging.getLogger("librdkafka")
+        log.addHandler(Watch())
+        log.setLevel(logging.INFO)
+        log.propagate = False
+        c = Consumer({
+            "bootstrap.servers": a["bootstrap"],
+            "group.id": a["group"],
+            "auto.offset.reset": "earliest",
+            "session.timeout.ms": 10000,
+            "heartbeat.interval.ms": 500,
+            "partition.assignment.strategy": a.get("strategy", "cooperative-sticky"),
+            "topic.metadata.propagation.max.ms": a.get("propagation_ms", 30000),
+            "logger": log,
+        })
+        owned = set()
+
+        def on_assign(consumer, parts):
+            owned.update(tp.partition for tp in parts)
+            emit({"event": "assigned", "partitions": sorted(owned)})
+
+        def on_revoke(consumer, parts):
+            owned.difference_update(tp.partition for tp in parts)
+            emit({"event": "revoked", "partitions": sorted(tp.partition for tp in parts)})
+
+        c.subscribe([a["topic"]], on_assign=on_assign, on_revoke=on_revoke, on_lost=on_revoke)
+        told = False
+        while not stdin_closed():
+            msg = c.poll(0.2)
+            if msg is not None and msg.error():
+                emit({"event": "error", "error": str(msg.error())})
+            elif msg is not None:
+                emit({"event": "message", "partition": msg.partition(), "offset": msg.offset()})
+            if gone and not told:
+                told = True
+                emit({"event": "topic-gone"})
+        emit({"event": "closing"})
+        c.close()
+        emit({"event": "closed"})
         return
 
     if command == "txn-produce":
