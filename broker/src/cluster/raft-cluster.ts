@@ -97,6 +97,8 @@ export interface RaftCluster extends DataCluster {
   /** Sends a request to the controller and waits until the local image has applied its effect. */
   controllerRequest(req: ControllerRequest, timeoutMs?: number): Promise<ControllerReply & { ok: true }>;
   onPartitionLeadership(l: (p: RaftPartition) => void): void;
+  /** Topics the applied image no longer has (deleted, or replaced by a new topic of the same name). */
+  onTopicsDeleted(l: (topics: readonly string[]) => void): void;
   /**
    * Serves one more request kind from other brokers over the raft transport (the admin service's
    * calls, the transaction coordinator's markers and verifications); the handler's answer goes
@@ -193,6 +195,7 @@ class RaftClusterImpl implements RaftCluster {
   private guard: LeadershipGuard | null = null;
   private readonly extraKinds = new Map<string, (payload: Uint8Array, from: number) => Promise<Uint8Array>>();
   private readonly leadershipListeners: ((p: RaftPartition) => void)[] = [];
+  private readonly deletionListeners: ((topics: readonly string[]) => void)[] = [];
   private txnVerifier: TxnVerifier | null = null;
   private byIdCache = new Map<string, TopicImage>();
   private byIdVersion = -1;
@@ -496,6 +499,16 @@ class RaftClusterImpl implements RaftCluster {
       const before = this.published;
       this.published = next;
       const delta = metadataDelta(before, next, this.nodeId);
+      if (delta.deleted.length > 0) {
+        const names = delta.deleted.map((d) => d.topic);
+        for (const l of this.deletionListeners) {
+          try {
+            l(names);
+          } catch (err) {
+            this.logger.error({ err }, 'topic deletion listener failed');
+          }
+        }
+      }
       for (const d of delta.deleted) {
         for (const p of d.localPartitions) await this.closeReplica(before.topics.get(d.topic), p, true);
       }
@@ -681,6 +694,10 @@ class RaftClusterImpl implements RaftCluster {
         this.logger.info({ topic: r.topic, partition: r.partition, to: preferred }, 'handing leadership back to the preferred replica');
       }
     }
+  }
+
+  onTopicsDeleted(l: (topics: readonly string[]) => void): void {
+    this.deletionListeners.push(l);
   }
 
   onPartitionLeadership(l: (p: RaftPartition) => void): void {

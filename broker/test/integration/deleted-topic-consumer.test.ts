@@ -1,7 +1,7 @@
 /**
  * A cooperative-sticky librdkafka consumer whose subscribed topic is deleted under it, then
  * closed, against a real broker process: close() must return (the bound is the test's timeout),
- * having left the group.
+ * having left the group. And, as with Kafka, a deleted topic's committed offsets go with it.
  *
  * Why these clients and not Debian's librdkafka 2.0.2, which the other client tests use: 2.0.2
  * itself hangs here, against Apache Kafka 3.9.1 just as against Chronik. Once Metadata stops
@@ -18,6 +18,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { confluentKafkaPython } from '../clients/python-venv.js';
 import { startDeletionWatcher, type DeletionWatcher } from '../clients/python-driver.js';
 import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
+import { eventually } from '../helpers/kafka-load.js';
+import { RawKafkaClient } from '../helpers/raw-kafka-client.js';
 
 /** confluent-kafka releases and the librdkafka each bundles. */
 const CLIENTS = [
@@ -77,5 +79,57 @@ describe.each(CLIENTS)('librdkafka $librdkafka (confluent-kafka $release)', ({ r
     // The close left the group (LeaveGroup), so nothing waits out a session timeout.
     const described = await admin.describeGroups([group]);
     expect(described.groups[0]).toMatchObject({ groupId: group, state: 'Empty', members: [] });
+  }, 120_000);
+});
+
+describe('committed offsets of a deleted topic', () => {
+  it('are deleted with it, stay deleted across a restart, and a topic created again under its name starts without them', async () => {
+    const topic = 'offsets-of-deleted';
+    const group = 'g-offsets-of-deleted';
+    // The wire itself: kafkajs refuses to ask for the offsets of a topic Metadata does not list.
+    const wire = async <T>(fn: (w: RawKafkaClient) => Promise<T>): Promise<T> => {
+      const w = await RawKafkaClient.open(broker.kafkaPort);
+      try {
+        return await fn(w);
+      } finally {
+        w.close();
+      }
+    };
+    const commit = (name: string, offsets: number[]): Promise<boolean> =>
+      wire(async (w) => {
+        const r = await w.call(8, 7, {
+          groupId: group,
+          generationIdOrMemberEpoch: -1,
+          memberId: '',
+          groupInstanceId: null,
+          topics: [{ name, partitions: offsets.map((o, i) => ({ partitionIndex: i, committedOffset: o, committedLeaderEpoch: -1, committedMetadata: '' })) }],
+        });
+        return (r.topics[0].partitions as Array<{ errorCode: number }>).every((p) => p.errorCode === 0);
+      });
+    const committed = (name: string, partitions: number): Promise<number[]> =>
+      wire(async (w) => {
+        const r = await w.call(9, 7, { groupId: group, topics: [{ name, partitionIndexes: Array.from({ length: partitions }, (_, i) => i) }], requireStable: true });
+        if (r.errorCode !== 0) throw new Error(`OffsetFetch: error ${r.errorCode}`);
+        return (r.topics[0].partitions as Array<{ committedOffset: bigint | number }>).map((p) => Number(p.committedOffset));
+      });
+    await admin.createTopics({ topics: [{ topic, numPartitions: 2 }, { topic: 'offsets-kept' }], waitForLeaders: true });
+    // As clients do, find the coordinator first: the first such request creates __consumer_offsets.
+    await eventually('the group has a coordinator', () => wire(async (w) => (await w.call(10, 2, { key: group, keyType: 0 })).errorCode === 0));
+    await eventually('the offsets are committed', () => commit(topic, [5, 7]));
+    // Another topic's offsets in the same group are not the deleted topic's business.
+    expect(await commit('offsets-kept', [3])).toBe(true);
+    expect(await committed(topic, 2)).toEqual([5, 7]);
+
+    await admin.deleteTopics({ topics: [topic] });
+    // The coordinator hears of the deletion from the metadata image, after DeleteTopics answered.
+    await eventually('the offsets are gone', async () => (await committed(topic, 2)).every((o) => o === -1));
+
+    await admin.disconnect();
+    await broker.restart();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
+    await eventually('the coordinator has loaded the group again', async () => (await committed('offsets-kept', 1)).length === 1);
+    expect(await committed(topic, 2)).toEqual([-1, -1]);
+    expect(await committed('offsets-kept', 1)).toEqual([3]);
   }, 120_000);
 });
