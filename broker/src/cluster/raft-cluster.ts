@@ -44,7 +44,7 @@ import {
   type PartitionReport,
 } from './controller-protocol.js';
 import type { Endpoint } from './metadata-records.js';
-import { metadataDelta } from './metadata-delta.js';
+import { metadataDelta, topicsGone } from './metadata-delta.js';
 import { MetadataMachine } from './metadata-machine.js';
 import { partitionGroupId, type MetadataState, type PartitionImage, type TopicImage } from './metadata-state.js';
 import { placementFor, type Placement } from './placement.js';
@@ -493,22 +493,22 @@ class RaftClusterImpl implements RaftCluster {
   // ------------------------------------------------------------ publishing the image
 
   /** Drives local replicas from each image change, in order. */
-  private publish(_prev: MetadataState, next: MetadataState): void {
+  private publish(prev: MetadataState, next: MetadataState): void {
+    // Told as the image changes, not once the replicas below are closed: from this moment a new
+    // topic of the same name may take commits, and those must queue behind the old one's cleanup.
+    const gone = this.deletionListeners.length > 0 ? topicsGone(prev, next) : [];
+    for (const l of gone.length > 0 ? this.deletionListeners : []) {
+      try {
+        l(gone);
+      } catch (err) {
+        this.logger.error({ err }, 'topic deletion listener failed');
+      }
+    }
     this.publishing = this.publishing.then(async () => {
       if (this.closed) return;
       const before = this.published;
       this.published = next;
       const delta = metadataDelta(before, next, this.nodeId);
-      if (delta.deleted.length > 0) {
-        const names = delta.deleted.map((d) => d.topic);
-        for (const l of this.deletionListeners) {
-          try {
-            l(names);
-          } catch (err) {
-            this.logger.error({ err }, 'topic deletion listener failed');
-          }
-        }
-      }
       for (const d of delta.deleted) {
         for (const p of d.localPartitions) await this.closeReplica(before.topics.get(d.topic), p, true);
       }
