@@ -18,8 +18,9 @@ await ensureSupportedNode();
 const root = fileURLToPath(new URL('..', import.meta.url));
 process.chdir(root);
 
-// python3-snappy, -lz4 and -zstandard give kafka-python its optional codecs.
-const DEBIAN_PACKAGES = ['kcat', 'python3-confluent-kafka', 'python3-kafka', 'python3-snappy', 'python3-lz4', 'python3-zstandard'];
+// python3-snappy, -lz4 and -zstandard give kafka-python its optional codecs; python3-venv lets
+// the tests that need another librdkafka install confluent-kafka releases from PyPI into venvs.
+const DEBIAN_PACKAGES = ['kcat', 'python3-confluent-kafka', 'python3-kafka', 'python3-snappy', 'python3-lz4', 'python3-zstandard', 'python3-venv'];
 
 function run(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { stdio: 'inherit', ...opts });

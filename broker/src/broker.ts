@@ -186,6 +186,7 @@ export async function startBroker(requested: BrokerConfig, options: StartBrokerO
       logger: logger.child({ component: 'coordinator' }),
       producerIdBlocks: () => raftCluster.allocateProducerIds(),
       onLeadershipChange: (listener) => raftCluster.onPartitionLeadership((p) => listener(p.topic, p.partition)),
+      onTopicsDeleted: (listener) => raftCluster.onTopicsDeleted(listener),
     });
     cleanups.push(() => coordinator.close());
     const adminHandle = await startAdmin({

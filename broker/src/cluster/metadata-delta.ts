@@ -76,6 +76,14 @@ export function isEmptyDelta(d: MetadataDelta): boolean {
   );
 }
 
+/** Topics of `prev` that `next` no longer has: deleted, or replaced by a new topic of the same name. */
+export function topicsGone(prev: MetadataState, next: MetadataState): string[] {
+  if (prev.topics === next.topics) return [];
+  const out: string[] = [];
+  for (const [name, t] of prev.topics) if (next.topics.get(name)?.topicId !== t.topicId) out.push(name);
+  return out;
+}
+
 export function metadataDelta(prev: MetadataState, next: MetadataState, localBrokerId: number): MetadataDelta {
   const open: LocalPartition[] = [];
   const close: PartitionRef[] = [];

@@ -44,7 +44,7 @@ import {
   type PartitionReport,
 } from './controller-protocol.js';
 import type { Endpoint } from './metadata-records.js';
-import { metadataDelta } from './metadata-delta.js';
+import { metadataDelta, topicsGone } from './metadata-delta.js';
 import { MetadataMachine } from './metadata-machine.js';
 import { partitionGroupId, type MetadataState, type PartitionImage, type TopicImage } from './metadata-state.js';
 import { placementFor, type Placement } from './placement.js';
@@ -97,6 +97,8 @@ export interface RaftCluster extends DataCluster {
   /** Sends a request to the controller and waits until the local image has applied its effect. */
   controllerRequest(req: ControllerRequest, timeoutMs?: number): Promise<ControllerReply & { ok: true }>;
   onPartitionLeadership(l: (p: RaftPartition) => void): void;
+  /** Topics the applied image no longer has (deleted, or replaced by a new topic of the same name). */
+  onTopicsDeleted(l: (topics: readonly string[]) => void): void;
   /**
    * Serves one more request kind from other brokers over the raft transport (the admin service's
    * calls, the transaction coordinator's markers and verifications); the handler's answer goes
@@ -207,6 +209,7 @@ class RaftClusterImpl implements RaftCluster {
   private guard: LeadershipGuard | null = null;
   private readonly extraKinds = new Map<string, (payload: Uint8Array, from: number) => Promise<Uint8Array>>();
   private readonly leadershipListeners: ((p: RaftPartition) => void)[] = [];
+  private readonly deletionListeners: ((topics: readonly string[]) => void)[] = [];
   private txnVerifier: TxnVerifier | null = null;
   private byIdCache = new Map<string, TopicImage>();
   private byIdVersion = -1;
@@ -534,7 +537,17 @@ class RaftClusterImpl implements RaftCluster {
   // ------------------------------------------------------------ publishing the image
 
   /** Drives local replicas from each image change, in order. */
-  private publish(_prev: MetadataState, next: MetadataState): void {
+  private publish(prev: MetadataState, next: MetadataState): void {
+    // Told as the image changes, not once the replicas below are closed: from this moment a new
+    // topic of the same name may take commits, and those must queue behind the old one's cleanup.
+    const gone = this.deletionListeners.length > 0 ? topicsGone(prev, next) : [];
+    for (const l of gone.length > 0 ? this.deletionListeners : []) {
+      try {
+        l(gone);
+      } catch (err) {
+        this.logger.error({ err }, 'topic deletion listener failed');
+      }
+    }
     this.publishing = this.publishing.then(async () => {
       if (this.closed) return;
       const before = this.published;
@@ -738,6 +751,10 @@ class RaftClusterImpl implements RaftCluster {
         this.logger.info({ topic: r.topic, partition: r.partition, to }, 'handing leadership back to the preferred replica');
       }
     }
+  }
+
+  onTopicsDeleted(l: (topics: readonly string[]) => void): void {
+    this.deletionListeners.push(l);
   }
 
   onPartitionLeadership(l: (p: RaftPartition) => void): void {

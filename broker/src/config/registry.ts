@@ -8,6 +8,7 @@
  * are Kafka's unless the doc line says otherwise.
  */
 import { address, bool, custom, double, int, INT32_MAX, list, LONG_MAX, long, oneOf, parseHostPort, SettingValueError, str, type SettingDef } from './setting.js';
+import { DEFAULT_MESSAGE_FORMAT_VERSION, MESSAGE_FORMAT_VERSION_PATTERN } from './kafka-versions.js';
 
 /** One founding voter of the metadata group: `id@host:port` (its raft address). */
 export interface VoterAddress {
@@ -152,6 +153,15 @@ export const BROKER_SETTINGS = [
   }),
   bool('log.message.downconversion.enable', {
     default: true, topicConfig: 'message.downconversion.enable', doc: 'Accepted for compatibility; only magic 2 batches are served.',
+  }),
+  // Deprecated in Kafka 3.0 and gone in 4.0; tools and old scripts still set it on topics they create.
+  custom<'log.message.format.version', string>('log.message.format.version', {
+    default: DEFAULT_MESSAGE_FORMAT_VERSION, topicConfig: 'message.format.version',
+    pattern: MESSAGE_FORMAT_VERSION_PATTERN,
+    allowed: 'a Kafka version that Kafka 3.9 accepts, such as 0.10.2, 2.8-IV1 or 3.0-IV1',
+    parse: (text) => text,
+    format: (v) => v,
+    doc: '[DEPRECATED] Accepted and ignored, as by Kafka 3.x with inter.broker.protocol.version 3.0 or newer: every batch is stored in message format v2.',
   }),
   long('log.message.timestamp.after.max.ms', {
     default: LONG_MAX, min: 0, topicConfig: 'message.timestamp.after.max.ms', doc: 'How far in the future a CreateTime timestamp may be.',

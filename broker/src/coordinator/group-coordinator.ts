@@ -58,6 +58,7 @@ export class GroupCoordinator {
   readonly fetchOffsets: GroupOffsets['fetchOffsets'] = (groupId, topics, requireStable, member) => this.offsets.fetchOffsets(groupId, topics, requireStable, member);
   readonly deleteOffsets: GroupOffsets['deleteOffsets'] = (groupId, partitions) => this.offsets.deleteOffsets(groupId, partitions);
   readonly expireOffsets: GroupOffsets['expireOffsets'] = () => this.offsets.expireOffsets();
+  readonly deleteOffsetsOfTopics: GroupOffsets['deleteOffsetsOfTopics'] = (topics) => this.offsets.deleteOffsetsOfTopics(topics);
 
   /** A record of a transactional offset commit read back at load: pending until its marker. */
   applyTxnRecord(producerId: number, key: CoordinatorKey, value: OffsetValue | GroupValue | ConsumerGroupValue | ConsumerMemberValue | null): void {

@@ -270,6 +270,44 @@ export class GroupOffsets {
   }
 
   /**
+   * A topic was deleted: every group coordinated here forgets its committed offsets of it (and
+   * transactional ones still pending), as Kafka does, so a topic created again under the same
+   * name is read from auto.offset.reset and not from offsets of records that are gone. An Empty
+   * group left without offsets goes too, as on expiry. Each group's work is queued under its
+   * lock at once, so a commit to a new topic of the same name, which can only come later, is
+   * never undone by it. Returns the offsets removed.
+   */
+  async deleteOffsetsOfTopics(topics: ReadonlySet<string>): Promise<number> {
+    if (topics.size === 0) return 0;
+    const ofTopics = (key: string): boolean => topics.has(parseOffsetMapKey(key).topic);
+    const work = [...this.ctx.groups.keys()].filter((groupId) => this.ctx.store.owns(groupId)).map((groupId) =>
+      this.ctx.lock.run(groupId, async () => {
+        const group = this.ctx.groups.get(groupId);
+        if (group === undefined) return 0;
+        const dead = [...group.offsets.keys()].filter(ofTopics);
+        const pending = [...group.pendingTxnOffsets.values()].some((p) => [...p.keys()].some(ofTopics));
+        if (dead.length === 0 && !pending) return 0;
+        const removeGroup = group.state === 'Empty' && group.offsets.size === dead.length && group.pendingTxnOffsets.size === 0;
+        const records = dead.map((k) => this.ctx.offsetTombstone(groupId, k));
+        if (removeGroup) records.push(this.ctx.groupTombstone(groupId));
+        if (records.length > 0) {
+          try {
+            await this.ctx.store.append(groupId, records);
+          } catch (e) {
+            this.ctx.log.warn({ groupId, err: e }, 'failed to delete the offsets of deleted topics');
+            return 0;
+          }
+        }
+        for (const k of dead) group.offsets.delete(k);
+        for (const p of group.pendingTxnOffsets.values()) for (const k of [...p.keys()]) if (ofTopics(k)) p.delete(k);
+        if (removeGroup) this.membership.dropGroup(group);
+        return dead.length;
+      }),
+    );
+    return (await Promise.all(work)).reduce((a, b) => a + b, 0);
+  }
+
+  /**
    * Deletes offsets past their retention: explicit expireTimestamp (OffsetCommit v2-4), else
    * offsets.retention of an Empty group counted from when it became Empty (or from the commit
    * for groups that never used group management). Empty groups left without offsets are removed.

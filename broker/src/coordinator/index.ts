@@ -86,6 +86,8 @@ export interface CoordinatorOptions {
   readonly producerIdBlocks?: () => Promise<{ firstProducerId: number; size: number }>;
   /** Leadership of partitions changed (the coordinator re-checks which offsets partitions it leads). */
   readonly onLeadershipChange?: (listener: (topic: string, partition: number) => void) => void;
+  /** Topics were deleted (the group coordinator drops their committed offsets). */
+  readonly onTopicsDeleted?: (listener: (topics: readonly string[]) => void) => void;
 }
 
 export interface Coordinator {
@@ -398,6 +400,15 @@ export async function createCoordinator(opts: CoordinatorOptions): Promise<Coord
   };
   opts.onLeadershipChange?.((topic) => {
     if (topic === OFFSETS_TOPIC || topic === TXN_STATE_TOPIC) reconcile();
+  });
+  opts.onTopicsDeleted?.((topics) => {
+    if (closed) return;
+    groups.deleteOffsetsOfTopics(new Set(topics)).then(
+      (n) => {
+        if (n > 0) logger.info({ topics, offsets: n }, 'deleted the committed offsets of deleted topics');
+      },
+      (err: unknown) => logger.warn({ err, topics }, 'deleting the committed offsets of deleted topics failed'),
+    );
   });
   reconcile();
   const reconciler = setInterval(reconcile, RECONCILE_EVERY_MS);

@@ -2,7 +2,8 @@
  * The Java Kafka client (kafka-clients from Maven Central, see java/pom.xml) for the tests: Maven
  * resolves its classpath (from the local repository when it has it), javac compiles
  * java/GroupMember.java into a temp dir, and each member is a JVM process whose JSON lines are
- * collected here. Needs a JDK (11+) and Maven on PATH.
+ * collected here. Needs a JDK (11+) and Maven on PATH. The same way, Kafka 3.9's tools (java/tools)
+ * run kafka-topics and a Java Admin program for topic configs.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -21,17 +22,59 @@ export interface JavaClient {
 
 /** Resolves kafka-clients and compiles the driver; throws with the tools' output when it cannot. */
 export function prepareJavaClient(): JavaClient {
+  return resolveAndCompile(DIR, ['GroupMember.java']);
+}
+
+/**
+ * Kafka 3.9's tools (java/tools/pom.xml: TopicCommand, which kafka-topics.sh runs, and
+ * kafka-clients 3.9) with java/tools/TopicConfigs.java compiled against them.
+ */
+export function prepareKafkaTools(): JavaClient {
+  return resolveAndCompile(join(DIR, 'tools'), ['TopicConfigs.java']);
+}
+
+function resolveAndCompile(pomDir: string, sources: readonly string[]): JavaClient {
   const out = tmpDataDir('chronik-java-');
   const cpFile = join(out, 'classpath.txt');
   const mvnArgs = ['-q', '-B', 'dependency:build-classpath', `-Dmdep.outputFile=${cpFile}`, '-Dmdep.includeScope=runtime'];
   // Offline first (no network when the local repository has everything), then online.
-  let mvn = spawnSync('mvn', ['-o', ...mvnArgs], { cwd: DIR, encoding: 'utf8' });
-  if (mvn.status !== 0) mvn = spawnSync('mvn', mvnArgs, { cwd: DIR, encoding: 'utf8' });
-  if (mvn.status !== 0) throw new Error(`mvn could not resolve kafka-clients (exit ${mvn.status}): ${mvn.error?.message ?? ''}${mvn.stdout}${mvn.stderr}`);
+  let mvn = spawnSync('mvn', ['-o', ...mvnArgs], { cwd: pomDir, encoding: 'utf8' });
+  if (mvn.status !== 0) mvn = spawnSync('mvn', mvnArgs, { cwd: pomDir, encoding: 'utf8' });
+  if (mvn.status !== 0) throw new Error(`mvn could not resolve ${pomDir}/pom.xml (exit ${mvn.status}): ${mvn.error?.message ?? ''}${mvn.stdout}${mvn.stderr}`);
   const deps = readFileSync(cpFile, 'utf8').trim();
-  const javac = spawnSync('javac', ['-nowarn', '-d', out, '-cp', deps, join(DIR, 'GroupMember.java')], { encoding: 'utf8' });
+  const javac = spawnSync('javac', ['-nowarn', '-d', out, '-cp', deps, ...sources.map((f) => join(pomDir, f))], { encoding: 'utf8' });
   if (javac.status !== 0) throw new Error(`javac failed (exit ${javac.status}): ${javac.error?.message ?? ''}${javac.stderr}`);
   return { classpath: `${out}:${deps}` };
+}
+
+export interface JavaRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** A main class of `client`'s classpath to its exit (SIGKILL after `timeoutMs`, then code null). */
+export function runJava(client: JavaClient, mainClass: string, args: readonly string[], timeoutMs = 120_000): Promise<JavaRun> {
+  return new Promise((resolve) => {
+    const child = spawn('java', [...JVM_FLAGS, '-cp', client.classpath, mainClass, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-8000)));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** TopicConfigs.java's one JSON line (see its header). */
+export async function topicConfigWithJava(client: JavaClient, args: readonly string[]): Promise<Record<string, unknown>> {
+  const r = await runJava(client, 'TopicConfigs', args);
+  const last = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  if (last === undefined) throw new Error(`TopicConfigs ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+  return JSON.parse(last) as Record<string, unknown>;
 }
 
 export type JavaEvent =

@@ -96,3 +96,68 @@ export function pythonDriver(lib: Lib): ClientDriver {
     },
   };
 }
+
+export type WatcherEvent =
+  | { readonly event: 'assigned' | 'revoked'; readonly partitions: readonly number[] }
+  | { readonly event: 'message'; readonly partition: number; readonly offset: number }
+  | { readonly event: 'error'; readonly error: string }
+  | { readonly event: 'topic-gone' | 'closing' | 'closed' };
+
+/** python_client.py's watch-deletion member, run by `python` (a venv's, for another librdkafka). */
+export interface DeletionWatcher {
+  readonly events: readonly WatcherEvent[];
+  /** Resolves once an event matching `pred` has arrived; rejects if the process exits first. */
+  until(what: string, pred: (e: WatcherEvent) => boolean): Promise<void>;
+  /** Closes its stdin (the consumer closes) and resolves with the exit code once it has exited. */
+  close(): Promise<number | null>;
+  /** SIGKILL if it still runs: the cleanup of a test that failed or timed out. */
+  kill(): Promise<void>;
+  stderr(): string;
+}
+
+export function startDeletionWatcher(
+  python: string,
+  args: { bootstrap: string; topic: string; group: string; strategy?: string; propagation_ms?: number },
+): DeletionWatcher {
+  const child = spawn(python, [SCRIPT, 'confluent', 'watch-deletion', JSON.stringify(args)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const events: WatcherEvent[] = [];
+  const waiters: Array<() => void> = [];
+  let stderr = '';
+  let exitCode: number | null | undefined;
+  child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-8000)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('close', (code) => {
+      exitCode = code;
+      for (const w of waiters.splice(0)) w();
+      resolve(code);
+    }),
+  );
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    if (!line.startsWith('{')) return;
+    events.push(JSON.parse(line) as WatcherEvent);
+    for (const w of waiters.splice(0)) w();
+  });
+  return {
+    events,
+    until(what, pred) {
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          if (events.some(pred)) resolve();
+          else if (exitCode !== undefined) reject(new Error(`the consumer exited (${exitCode}) before ${what}: ${stderr}`));
+          else waiters.push(check);
+        };
+        check();
+      });
+    },
+    async close() {
+      if (exitCode === undefined) child.stdin.end();
+      return exited;
+    },
+    async kill() {
+      if (exitCode !== undefined) return;
+      child.kill('SIGKILL');
+      await exited;
+    },
+    stderr: () => stderr,
+  };
+}

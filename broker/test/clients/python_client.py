@@ -10,10 +10,18 @@ Every command prints JSON lines on stdout; the test reads them. Commands:
   member    {bootstrap, topic, group, run_s}  a group member that prints events until run_s passes or stdin closes
             -> {"event": "assigned", "partitions": [...]} / {"event": "message", ...} / {"event": "done"}
   admin     {bootstrap, topic, partitions}  create, describe, add partitions, delete -> {"steps": [...]}
+  topic-config {bootstrap, topic, name, value, bad}  creates `topic` with name=value, describes it,
+            then tries name=bad on a new topic and on `topic`
+            -> {"created": err|null, "described": {"value", "source"}, "create_bad": err, "alter_bad": err}
+            (err: {"code", "message"}, or null for success)
   txn-produce  {bootstrap, topic, transactional_id, transactions: [{commit, messages: [{key, value, partition?}]}]}
             (confluent only) each transaction flushed, then committed or aborted -> {"done": n}
   read      {bootstrap, topic, isolation, count, timeout_s}  (confluent only; no group commits, from earliest)
             -> {"messages": [{"partition", "offset", "key", "value"}]}
+  watch-deletion {bootstrap, topic, group, strategy, propagation_ms}  (confluent only) a group member
+            that reports when its client has dropped the topic's partitions from its metadata,
+            and closes when stdin closes -> {"event": "assigned", "partitions": [...]} /
+            {"event": "topic-gone"} / {"event": "closing"} / {"event": "closed"}
   produce-steady {bootstrap, topic, partitions, count, interval_ms}  (confluent only) idempotent
             acks=all, value "v<i>" to partition i % partitions every interval_ms
             -> {"delivered": [[partition, offset, value, seconds], ...], "errors": [...], "undelivered": n}
@@ -133,6 +141,84 @@ def confluent(command, a):
             out.append(rec)
         c.close()
         emit({"messages": out} if command == "consume" else {"event": "done"})
+        return
+
+    if command == "watch-deletion":
+        import logging
+
+        # librdkafka says at NOTICE level when Metadata no longer lists a topic's partitions:
+        # from then on they are no longer the cluster's, which is when 2.0.2's close leaks them.
+        gone = []
+
+        class Watch(logging.Handler):
+            def emit(self, record):
+                text = record.getMessage()
+                if "PARTCNT" in text and ("Topic %s " % a["topic"]) in text and text.rstrip().endswith(" to 0"):
+                    gone.append(text)
+
+        log = logging.getLogger("librdkafka")
+        log.addHandler(Watch())
+        log.setLevel(logging.INFO)
+        log.propagate = False
+        c = Consumer({
+            "bootstrap.servers": a["bootstrap"],
+            "group.id": a["group"],
+            "auto.offset.reset": "earliest",
+            "session.timeout.ms": 10000,
+            "heartbeat.interval.ms": 500,
+            "partition.assignment.strategy": a.get("strategy", "cooperative-sticky"),
+            "topic.metadata.propagation.max.ms": a.get("propagation_ms", 30000),
+            "logger": log,
+        })
+        owned = set()
+
+        def on_assign(consumer, parts):
+            owned.update(tp.partition for tp in parts)
+            emit({"event": "assigned", "partitions": sorted(owned)})
+
+        def on_revoke(consumer, parts):
+            owned.difference_update(tp.partition for tp in parts)
+            emit({"event": "revoked", "partitions": sorted(tp.partition for tp in parts)})
+
+        c.subscribe([a["topic"]], on_assign=on_assign, on_revoke=on_revoke, on_lost=on_revoke)
+        told = False
+        while not stdin_closed():
+            msg = c.poll(0.2)
+            if msg is not None and msg.error():
+                emit({"event": "error", "error": str(msg.error())})
+            elif msg is not None:
+                emit({"event": "message", "partition": msg.partition(), "offset": msg.offset()})
+            if gone and not told:
+                told = True
+                emit({"event": "topic-gone"})
+        emit({"event": "closing"})
+        c.close()
+        emit({"event": "closed"})
+        return
+
+    if command == "topic-config":
+        from confluent_kafka import KafkaException
+
+        ad = AdminClient({"bootstrap.servers": a["bootstrap"]})
+
+        def outcome(future):
+            try:
+                future.result(15)
+                return None
+            except KafkaException as e:
+                err = e.args[0]
+                return {"code": err.name(), "message": err.str()}
+
+        t, name = a["topic"], a["name"]
+        created = outcome(ad.create_topics([NewTopic(t, num_partitions=1, replication_factor=1, config={name: a["value"]})])[t])
+        res = ad.describe_configs([ConfigResource(ConfigResource.Type.TOPIC, t)])
+        entry = list(res.values())[0].result(15)[name]
+        bad_topic = t + "-bad"
+        create_bad = outcome(ad.create_topics([NewTopic(bad_topic, num_partitions=1, replication_factor=1, config={name: a["bad"]})])[bad_topic])
+        resource = ConfigResource(ConfigResource.Type.TOPIC, t, set_config={name: a["bad"]})
+        alter_bad = outcome(list(ad.alter_configs([resource]).values())[0])
+        emit({"created": created, "described": {"value": entry.value, "source": int(entry.source)},
+              "create_bad": create_bad, "alter_bad": alter_bad})
         return
 
     if command == "txn-produce":
@@ -264,6 +350,38 @@ def kafka_python(command, a):
                 c.commit()
         c.close()
         emit({"messages": out} if command == "consume" else {"event": "done"})
+        return
+
+    if command == "topic-config":
+        from kafka.errors import KafkaError
+
+        ad = KafkaAdminClient(bootstrap_servers=a["bootstrap"], api_version_auto_timeout_ms=10000)
+
+        def outcome(call):
+            try:
+                call()
+                return None
+            except KafkaError as e:
+                return {"code": type(e).__name__, "message": str(e)}
+
+        t, name = a["topic"], a["name"]
+        created = outcome(lambda: ad.create_topics([NewTopic(t, num_partitions=1, replication_factor=1, topic_configs={name: a["value"]})]))
+        res = ad.describe_configs([ConfigResource(ConfigResourceType.TOPIC, t, configs={name: None})])
+        # (name, value, read_only, config_source, is_sensitive, synonyms) in DescribeConfigs v1+
+        entries = {e[0]: e for e in res[0].resources[0][4]}
+        create_bad = outcome(lambda: ad.create_topics([NewTopic(t + "-bad", num_partitions=1, replication_factor=1, topic_configs={name: a["bad"]})]))
+
+        def alter():
+            r = ad.alter_configs([ConfigResource(ConfigResourceType.TOPIC, t, configs={name: a["bad"]})])
+            code, message = r.resources[0][0], r.resources[0][1]
+            if code != 0:
+                from kafka.errors import for_code
+                raise for_code(code)(message)
+
+        alter_bad = outcome(alter)
+        ad.close()
+        emit({"created": created, "described": {"value": entries[name][1], "source": entries[name][3]},
+              "create_bad": create_bad, "alter_bad": alter_bad})
         return
 
     if command == "admin":

@@ -49,6 +49,7 @@ export const BROKER_SETTINGS: readonly BrokerSettingFacts[] = [
   {"name":"log.cleaner.max.compaction.lag.ms","kind":"long","min":1,"flag":null},
   {"name":"message.max.bytes","kind":"int","min":0,"max":2147483647,"flag":null},
   {"name":"log.message.downconversion.enable","kind":"boolean","oneOf":["true","false"],"flag":null},
+  {"name":"log.message.format.version","kind":"string","pattern":"(?:0\\.8\\.0|0\\.8\\.1|0\\.8\\.2|0\\.9\\.0|0\\.10\\.0-IV0|0\\.10\\.0-IV1|0\\.10\\.1-IV0|0\\.10\\.1-IV1|0\\.10\\.1-IV2|0\\.10\\.2-IV0|0\\.11\\.0-IV0|0\\.11\\.0-IV1|0\\.11\\.0-IV2|1\\.0-IV0|1\\.1-IV0|2\\.0-IV0|2\\.0-IV1|2\\.1-IV0|2\\.1-IV1|2\\.1-IV2|2\\.2-IV0|2\\.2-IV1|2\\.3-IV0|2\\.3-IV1|2\\.4-IV0|2\\.4-IV1|2\\.5-IV0|2\\.6-IV0|2\\.7-IV0|2\\.7-IV1|2\\.7-IV2|2\\.8-IV0|2\\.8-IV1|3\\.0-IV0|3\\.0-IV1|3\\.1-IV0|3\\.2-IV0|3\\.3-IV0|3\\.3-IV1|3\\.3-IV2|3\\.3-IV3|3\\.4-IV0|3\\.5-IV0|3\\.5-IV1|3\\.5-IV2|3\\.6-IV0|3\\.6-IV1|3\\.6-IV2|3\\.7-IV0|3\\.7-IV1|3\\.7-IV2|3\\.7-IV3|3\\.7-IV4|3\\.8-IV0|3\\.9-IV0|4\\.0-IV0|4\\.0-IV1|0\\.10\\.0|0\\.10\\.1|0\\.10\\.2|0\\.11\\.0|1\\.0|1\\.1|2\\.0|2\\.1|2\\.2|2\\.3|2\\.4|2\\.5|2\\.6|2\\.7|2\\.8|3\\.0|3\\.1|3\\.2|3\\.3|3\\.4|3\\.5|3\\.6|3\\.7|3\\.8|3\\.9)(?:\\..*[^.].*)?","allowed":"a Kafka version that Kafka 3.9 accepts, such as 0.10.2, 2.8-IV1 or 3.0-IV1","flag":null},
   {"name":"log.message.timestamp.after.max.ms","kind":"long","min":0,"flag":null},
   {"name":"log.message.timestamp.before.max.ms","kind":"long","min":0,"flag":null},
   {"name":"log.message.timestamp.difference.max.ms","kind":"long","min":0,"flag":null},

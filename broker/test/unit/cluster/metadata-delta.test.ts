@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { completePartitionReassignment, reassignPartition } from '../../../src/cluster/admin-commands.js';
 import { createPartitions, createTopic, deleteTopic, reportPartitionState } from '../../../src/cluster/controller-commands.js';
-import { isEmptyDelta, metadataDelta } from '../../../src/cluster/metadata-delta.js';
+import { isEmptyDelta, metadataDelta, topicsGone } from '../../../src/cluster/metadata-delta.js';
 import { imageViolations } from '../../../src/cluster/metadata-invariants.js';
 import type { MetadataRecord } from '../../../src/cluster/metadata-records.js';
 import { applyMetadataRecord, type MetadataState } from '../../../src/cluster/metadata-state.js';
@@ -70,6 +70,11 @@ describe('metadataDelta', () => {
     expect(d.deleted).toEqual([{ topic: 't', topicId: 'old', localPartitions: [0, 2] }]);
     expect(d.open.map((p) => [p.topicId, p.partition])).toEqual([['new', 0]]);
     expect(d.configsChanged).toEqual([]);
+    // What the group coordinators hear: the names whose topic is gone, replaced or not.
+    expect(topicsGone(s1, s2)).toEqual(['t']);
+    expect(topicsGone(s1, s3)).toEqual(['t']);
+    expect(topicsGone(s2, s3)).toEqual([]);
+    expect(topicsGone(s3, applyMetadataRecord(s3, report(s3, 't', 0, 1, 1)))).toEqual([]);
   });
 
   it('reports leadership changes everywhere, and elections and resignations of this broker', () => {

@@ -73,3 +73,32 @@ describe('brokerDefaultFor', () => {
     expect(brokerDefaultFor(def, BrokerSettings.defaults())).toEqual({ value: '604800000', source: ConfigSource.DEFAULT_CONFIG, name: 'log.retention.ms' });
   });
 });
+
+describe('message.format.version', () => {
+  // What Kafka 3.9.1's broker accepted and refused for this config, asked one by one.
+  const accepted = ['0.10.2', '2.8-IV1', '3.0-IV1', '0.8.0', '0.9.0.0', '1.0.0', '2.8.1', '2.8.foo', '2.8..1', '0.10.2.1', '3.0-IV1.7', '3.9', '4.0-IV0'];
+  const refused = ['bogus', '', '2.8.', '2.8..', '0.10', '0.8', '4.0', '3.10', '1.0-IV1', '2.8-IV10', 'x.y'];
+
+  it('accepts every version string Kafka 3.x accepts, and keeps it as given', () => {
+    for (const v of accepted) expect(validateTopicConfig('message.format.version', v), v).toBe(v);
+    expect(validateTopicConfig('message.format.version', ' 2.8 ')).toBe('2.8');
+  });
+  it('refuses what Kafka 3.x refuses with INVALID_CONFIG naming the config', () => {
+    for (const v of refused) {
+      try {
+        validateTopicConfig('message.format.version', v);
+        expect.fail(`${JSON.stringify(v)} was accepted`);
+      } catch (err) {
+        expect((err as KafkaError).code, v).toBe(ErrorCode.INVALID_CONFIG);
+        expect((err as KafkaError).message).toContain('message.format.version');
+      }
+    }
+  });
+  it("falls back to log.message.format.version, whose default is Kafka 3.x's 3.0-IV1", () => {
+    const def = topicConfigDefs.get('message.format.version');
+    if (!def) throw new Error('message.format.version missing');
+    expect(brokerDefaultFor(def, BrokerSettings.defaults())).toEqual({ value: '3.0-IV1', source: ConfigSource.DEFAULT_CONFIG, name: 'log.message.format.version' });
+    expect(brokerDefaultFor(def, BrokerSettings.of({ 'log.message.format.version': '2.8' })).value).toBe('2.8');
+    expect(() => BrokerSettings.of({ 'log.message.format.version': '2.8.' })).toThrow(/log\.message\.format\.version/);
+  });
+});

@@ -463,6 +463,33 @@ describe('GroupCoordinator: offsets', () => {
     await gc.expireOffsets();
     expect(gc.groupState('g')).toBeUndefined();
   });
+
+  it("forgets a deleted topic's offsets in every group, durably, and drops an Empty group left with none", async () => {
+    const { gc, scheduler, store } = setup();
+    const [a] = await formGroup(gc, scheduler, ['a']);
+    await gc.commitOffsets({ groupId: 'g', generationId: 1, memberId: a!.memberId, groupInstanceId: null, retentionTimeMs: -1, partitions: [part('t', 0, 5), part('kept', 0, 6)] });
+    await gc.commitOffsets({ groupId: 'only-t', generationId: -1, memberId: '', groupInstanceId: null, retentionTimeMs: -1, partitions: [part('t', 0, 1), part('t', 1, 2)] });
+    await gc.commitOffsets({ groupId: 'other', generationId: -1, memberId: '', groupInstanceId: null, retentionTimeMs: -1, partitions: [part('kept', 0, 3)] });
+
+    expect(await gc.deleteOffsetsOfTopics(new Set(['t']))).toBe(3);
+    expect((await gc.fetchOffsets('g', [{ name: 't', partitions: [0] }])).offsets[0]!.offset).toBe(-1);
+    expect((await gc.fetchOffsets('g', null)).offsets.map((o) => [o.topic, o.offset])).toEqual([['kept', 6]]);
+    // A group with members stays whatever it lost; an Empty one with nothing left goes.
+    expect(gc.groupState('g')).toBe('Stable');
+    expect(gc.groupState('only-t')).toBeUndefined();
+    expect((await gc.fetchOffsets('other', null)).offsets).toHaveLength(1);
+    expect(await gc.deleteOffsetsOfTopics(new Set(['t']))).toBe(0);
+
+    // The tombstones are in the store: a coordinator loading it agrees.
+    const { gc: restored } = setup();
+    for (const r of store.records) {
+      const key = decodeKey(r.key);
+      restored.applyRecord(key, r.value === null ? null : key.type === 'offset' ? decodeOffsetValue(r.value) : decodeGroupValue(r.value));
+    }
+    restored.finishLoading();
+    expect((await restored.fetchOffsets('g', null)).offsets.map((o) => o.topic)).toEqual(['kept']);
+    expect(restored.groupState('only-t')).toBeUndefined();
+  });
 });
 
 describe('GroupCoordinator: admin', () => {
