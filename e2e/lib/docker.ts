@@ -33,7 +33,11 @@ export async function ensureDocker(): Promise<void> {
   const dir = cachePath('dockerd');
   log('starting dockerd in the background');
   // Detached: it keeps serving later runs, as the system service would.
-  startedDockerd = ManagedProcess.start('dockerd', which('dockerd') ?? '/usr/sbin/dockerd', [], join(dir, 'dockerd.log'), undefined, true);
+  // It outlives this run, so none of the run's own environment: runc keeps its exec files under
+  // TMPDIR, and a test run's TMPDIR is deleted when the run ends (every `docker exec` after that
+  // failed with "open /tmp/chronik-run-.../runc-process...: no such file or directory").
+  const env: NodeJS.ProcessEnv = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: process.env['HOME'] ?? '/root', LANG: 'C.UTF-8' };
+  startedDockerd = ManagedProcess.start('dockerd', which('dockerd') ?? '/usr/sbin/dockerd', [], join(dir, 'dockerd.log'), env, true, '/');
   // Any dockerd that answers will do: installing docker.io can start one through its init script
   // at the same moment, and then ours exits on the pid file while the other serves.
   try {
