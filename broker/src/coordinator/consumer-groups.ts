@@ -221,6 +221,9 @@ export class ConsumerGroups {
       if (group.members.size > 0 || group.state !== 'Empty') {
         return this.fail(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} is not a consumer group: it has classic-protocol members`);
       }
+      if (now < group.classicRejoinUntil) {
+        return this.fail(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} is not a consumer group: its classic-protocol members are rejoining after a coordinator change`);
+      }
       if (req.memberEpoch !== 0) return this.fail(ErrorCode.UNKNOWN_MEMBER_ID, `member ${req.memberId} is not in group ${req.groupId}`);
       this.convertToConsumer(group);
     }

@@ -151,6 +151,7 @@ export class GroupCoordinator {
     group.protocolType = g.protocolType;
     group.generation = g.generation;
     group.stateTimestamp = g.stateTimestamp;
+    group.loadedSessionMs = g.members.reduce((ms, m) => Math.max(ms, m.sessionTimeoutMs), 0);
     if (g.members.length > 0) this.loadedWithMembers.add(key.group);
     else this.loadedWithMembers.delete(key.group);
   }
@@ -172,7 +173,10 @@ export class GroupCoordinator {
       }
       // A group that still had members when the broker stopped became Empty only now, so offset
       // retention counts from now; one stored as Empty keeps the time it became Empty.
-      if (this.loadedWithMembers.has(g.groupId)) g.stateTimestamp = now;
+      if (this.loadedWithMembers.has(g.groupId)) {
+        g.stateTimestamp = now;
+        g.classicRejoinUntil = now + g.loadedSessionMs;
+      }
     }
     for (const id of [...this.loadedWithMembers]) if (which(id)) this.loadedWithMembers.delete(id);
   }

@@ -83,6 +83,8 @@ export class GroupMembership {
       this.ctx.groups.set(req.groupId, group);
     }
     if (group.state === 'Dead') return joinError(req.memberId, ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    // Classic members are back: from here the group's own members keep the other protocol out.
+    group.classicRejoinUntil = 0;
     // A consumer-protocol group takes classic members only once it has none of its own.
     if (group.consumer !== null && !(this.consumerGroups?.convertToClassicIfEmpty(group) ?? false)) {
       return joinError(req.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);

@@ -120,6 +120,13 @@ export class Group {
   initialDelay: { remainingMs: number; newMemberAdded: boolean } | null = null;
   /** When the group entered its current state (offset retention counts from becoming Empty). */
   stateTimestamp: number;
+  /**
+   * A classic group loaded with members (a restart or a coordinator move) comes back Empty, but
+   * its members are still out there and rejoin: the longest of their session timeouts, stored
+   * with them, and until when (this coordinator's clock) a consumer-protocol member is refused.
+   */
+  loadedSessionMs = 0;
+  classicRejoinUntil = 0;
 
   constructor(
     readonly groupId: string,

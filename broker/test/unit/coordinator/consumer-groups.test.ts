@@ -9,7 +9,7 @@ import { ErrorCode } from '../../../src/kafka/protocol/errors.js';
 import { GroupCoordinator, type CoordinatorRecord, type GroupStore } from '../../../src/coordinator/group-coordinator.js';
 import type { ConsumerHeartbeatRequest, ConsumerHeartbeatResult, WireTopicPartitions } from '../../../src/coordinator/consumer-groups.js';
 import { rangeAssignor, uniformAssignor } from '../../../src/coordinator/assignors.js';
-import { decodeConsumerGroupValue, decodeConsumerMemberValue, decodeKey } from '../../../src/coordinator/offsets-records.js';
+import { decodeConsumerGroupValue, decodeConsumerMemberValue, decodeGroupValue, decodeKey } from '../../../src/coordinator/offsets-records.js';
 import { VirtualScheduler } from '../../helpers/virtual-scheduler.js';
 
 class MemoryStore implements GroupStore {
@@ -190,6 +190,25 @@ describe('KIP-848 consumer groups', () => {
     await hb({ memberId: 'a', memberEpoch: -1 });
     expect((await join('g')).errorCode).toBe(0);
     expect(gc.membership.list()[0]?.groupType).toBe('classic');
+  });
+
+  it('a classic group loaded with members by a new coordinator refuses a consumer-protocol member until they have had a session timeout to rejoin', async () => {
+    const first = setup();
+    const r = first.gc.join({ groupId: 'g', sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 10_000, memberId: '', groupInstanceId: null, protocolType: 'consumer', protocols: [{ name: 'range', metadata: Buffer.alloc(0) }], clientId: 'k', clientHost: 'h', requireKnownMemberId: false });
+    await first.scheduler.advance(10);
+    const joined = await r;
+    const sync = first.gc.sync({ groupId: 'g', generationId: joined.generationId, memberId: joined.memberId, groupInstanceId: null, protocolType: 'consumer', protocolName: 'range', assignments: [{ memberId: joined.memberId, assignment: Buffer.alloc(0) }] });
+    await first.scheduler.advance(10);
+    expect((await sync).errorCode).toBe(0);
+    const next = setup();
+    for (const rec of first.store.records) {
+      const key = decodeKey(rec.key);
+      if (key.type === 'group') next.gc.applyRecord(key, rec.value === null ? null : decodeGroupValue(rec.value));
+    }
+    next.gc.finishLoading();
+    expect((await next.hb({ memberId: 'a', memberEpoch: 0 })).errorCode).toBe(ErrorCode.GROUP_ID_NOT_FOUND);
+    await next.scheduler.advance(10_001);
+    expect((await next.hb({ memberId: 'a', memberEpoch: 0 })).errorCode).toBe(0);
   });
 
   it('OffsetDelete refuses the topics its members subscribe to and deletes the others', async () => {
