@@ -6,7 +6,7 @@
  * the new one until the call's deadline.
  */
 import { handOver, mayLead, successorOf, type LeaderNode } from '../cluster/leadership.js';
-import { raftId, type RaftPartition } from '../replication/raft-partition.js';
+import { nodeIdOf, raftId, type RaftPartition } from '../replication/raft-partition.js';
 import { budgetMs, isLive, sleep, type AdminContext } from './context.js';
 import { AdminError, failedPrecondition, notFound, unavailable } from './errors.js';
 import { brokerIdOf, partitionOf, targetBrokerOf, topicOf, type Request } from './fields.js';
@@ -41,7 +41,12 @@ export async function transferHere(ctx: AdminContext, req: Extract<PeerAdminRequ
   if (!r || !r.isLeader()) throw new NotLeader(`broker ${ctx.cluster.nodeId} does not lead ${req.topic}-${req.partition}`);
   const preferred = t.partitionImages[req.partition]?.replicas ?? [];
   const to = req.to >= 0 ? req.to : successorHere(ctx, r.node, preferred);
-  if (to === null) throw failedPrecondition(`${req.topic}-${req.partition} has no other live, in-sync replica to take over`);
+  if (to === null) {
+    // One that is there but not caught up yet (just restarted, or behind a failover) may be soon.
+    const others = r.node.conf.voters.map(nodeIdOf).filter((id) => canTakeOver(ctx, id));
+    if (others.length > 0) throw unavailable(`${req.topic}-${req.partition}: no other replica is caught up yet (of ${others.join(', ')}); try again`);
+    throw failedPrecondition(`${req.topic}-${req.partition} has no other live, in-sync replica to take over`);
+  }
   if (to === ctx.cluster.nodeId) return { leaderId: to, done: true };
   if (!r.node.conf.voters.includes(raftId(to))) throw failedPrecondition(`broker ${to} is not a voting replica of ${req.topic}-${req.partition}`);
   const deadline = Date.now() + req.waitMs;
