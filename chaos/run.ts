@@ -146,6 +146,7 @@ async function chaosRun(opts: ChaosOptions, runId: string, out: string, signal: 
     families: opts.nemeses,
     topic: TOPIC,
     partitions: opts.partitions,
+    corruptAlso: txn ? [{ topic: TXN_TOPIC, partitions: txnPs }] : [],
     roles: () => currentRoles(kafka, TOPIC),
     log,
   });
