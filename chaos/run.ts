@@ -24,11 +24,14 @@ import { DockerCluster, probeClusterFlags, removeStaleRuns, RUN_LABEL } from './
 import { Nemesis } from './harness/nemesis.js';
 import { OptionsError, parseOptions, type ChaosOptions } from './harness/options.js';
 import { HistoryRecorder } from './harness/recorder.js';
+import { TxnWorkload, txnPartitions } from './harness/txn-workload.js';
 import { createTopic, currentRoles, endOffsets, finalRead, hostKafka, readCommitted, Workload } from './harness/workload.js';
 
 const BUILT_IMAGE = 'chronik/broker:chaos';
 const TOPIC = 'chaos';
 const GROUP = 'chaos-group';
+const TXN_TOPIC = 'chaos-txn';
+const TXN_GROUP = 'chaos-txn-group';
 
 class RunFailure extends Error {
   constructor(
@@ -51,11 +54,11 @@ function table(rows: readonly (readonly [string, string | number])[]): string {
   return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n');
 }
 
-async function waitForEnds(kafka: ReturnType<typeof hostKafka>, timeoutMs: number): Promise<Map<number, number> | undefined> {
+async function waitForEnds(kafka: ReturnType<typeof hostKafka>, timeoutMs: number, topic = TOPIC): Promise<Map<number, number> | undefined> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     try {
-      return await endOffsets(kafka, TOPIC);
+      return await endOffsets(kafka, topic);
     } catch {
       await sleep(1000);
     }
@@ -94,6 +97,8 @@ async function chaosRun(opts: ChaosOptions, runId: string, out: string, signal: 
   }
   if (!probe.supported) log(`${image} has no cluster flags (${probe.missing.join(', ')}): running one stand-alone broker`);
   const dataRoot = join(out, 'data');
+  const txn = opts.workloads.includes('txn');
+  const idempotent = opts.workloads.includes('idempotent');
   const cluster = await DockerCluster.start({
     runId,
     image,
@@ -101,7 +106,13 @@ async function chaosRun(opts: ChaosOptions, runId: string, out: string, signal: 
     voters: opts.voters,
     dataRoot,
     clusterFlags: probe.supported,
-    config: ['offsets.topic.num.partitions=3', 'group.initial.rebalance.delay.ms=0', `default.replication.factor=${Math.min(3, opts.brokers)}`],
+    config: [
+      'offsets.topic.num.partitions=3',
+      'group.initial.rebalance.delay.ms=0',
+      `default.replication.factor=${Math.min(3, opts.brokers)}`,
+      // Three coordinator partitions, not fifty: the replica check compares every one of them.
+      ...(txn ? ['transaction.state.log.num.partitions=3'] : []),
+    ],
   });
   onCluster(cluster);
   log(`started ${opts.brokers} brokers: ${cluster.nodes.map((n) => `${n.name}=${n.ip}`).join(' ')}`);
@@ -115,9 +126,19 @@ async function chaosRun(opts: ChaosOptions, runId: string, out: string, signal: 
     throw new RunFailure(3, e instanceof Error ? e.message : String(e));
   }
   log(`topic ${TOPIC}: ${opts.partitions} partitions, replication factor ${rf}`);
+  const txnPs = txnPartitions(opts.txnProducers);
+  if (txn) {
+    try {
+      await createTopic(kafka, TXN_TOPIC, txnPs, rf, 90_000);
+    } catch (e) {
+      throw new RunFailure(3, e instanceof Error ? e.message : String(e));
+    }
+    log(`topic ${TXN_TOPIC}: ${txnPs} partitions, replication factor ${rf}, ${opts.txnProducers} transactional producers`);
+  }
 
   const rec = new HistoryRecorder(join(out, 'history.jsonl'));
-  const workload = new Workload(kafka, rec, { topic: TOPIC, partitions: opts.partitions, producers: opts.producers, consumers: opts.consumers, group: GROUP });
+  const workload = new Workload(kafka, rec, { topic: TOPIC, partitions: opts.partitions, producers: idempotent ? opts.producers : 0, consumers: idempotent ? opts.consumers : 0, group: GROUP });
+  const txnWorkload = txn ? new TxnWorkload(kafka, rec, { topic: TXN_TOPIC, producers: opts.txnProducers, consumers: 1, group: TXN_GROUP, rng: seededRandom(opts.seed + 1) }) : undefined;
   const nemesis = new Nemesis({
     cluster,
     rec,
@@ -125,6 +146,7 @@ async function chaosRun(opts: ChaosOptions, runId: string, out: string, signal: 
     families: opts.nemeses,
     topic: TOPIC,
     partitions: opts.partitions,
+    corruptAlso: txn ? [{ topic: TXN_TOPIC, partitions: txnPs }] : [],
     roles: () => currentRoles(kafka, TOPIC),
     log,
   });
@@ -133,8 +155,12 @@ async function chaosRun(opts: ChaosOptions, runId: string, out: string, signal: 
   let finalComplete = false;
   let converged = false;
   let finalRecords = 0;
+  let txnDrained = false;
+  let txnComplete = false;
+  let txnRecords = 0;
   try {
     await workload.start();
+    await txnWorkload?.start();
     await sleep(5000);
     log(`faults for ${opts.timeS} s: ${opts.nemeses.join(', ')} (seed ${opts.seed})`);
     await nemesis.runUntil(Date.now() + opts.timeS * 1000, signal);
@@ -144,18 +170,31 @@ async function chaosRun(opts: ChaosOptions, runId: string, out: string, signal: 
     if (late.length > 0) log(`not ready 60 s after the final heal: ${late.map((n) => n.name).join(', ')}`);
     await readCommitted(kafka, rec, GROUP, TOPIC, opts.partitions);
     await sleepUnlessAborted(opts.recoveryS * 1000, signal);
-    await workload.stopProducers();
+    await Promise.all([workload.stopProducers(), txnWorkload?.stopProducers()]);
     log(`producers stopped: ${workload.acknowledged} writes acknowledged`);
+    if (txnWorkload) {
+      await txnWorkload.closeTransactions();
+      const o = txnWorkload.outcomes;
+      log(`transactions: ${o.committed} committed, ${o.aborted} aborted, ${o.failed} failed, ${o.unknown} unknown`);
+    }
     const ends = await waitForEnds(kafka, 30_000);
     drained = await workload.drainConsumers(ends ?? new Map(), 30_000);
+    if (txnWorkload) txnDrained = await txnWorkload.drainConsumers((await waitForEnds(kafka, 30_000, TXN_TOPIC)) ?? new Map(), 30_000);
     await readCommitted(kafka, rec, GROUP, TOPIC, opts.partitions);
     const fr = await finalRead(kafka, rec, TOPIC, opts.partitions, `chaos-final-${runId}`, 90_000);
     finalComplete = fr.complete;
     finalRecords = fr.records;
     log(`final read: ${fr.records} records${fr.complete ? '' : ' (incomplete)'}`);
+    if (txn) {
+      const committed = await finalRead(kafka, rec, TXN_TOPIC, txnPs, `chaos-txn-final-${runId}`, 90_000, { f: 'txn-final-read', recordTopic: true });
+      const uncommitted = await finalRead(kafka, rec, TXN_TOPIC, txnPs, `chaos-txn-final-raw-${runId}`, 90_000, { f: 'txn-final-read-uncommitted', readUncommitted: true, recordTopic: true });
+      txnComplete = committed.complete && uncommitted.complete;
+      txnRecords = committed.records;
+      log(`final reads of ${TXN_TOPIC}: ${committed.records} records read_committed, ${uncommitted.records} read_uncommitted${txnComplete ? '' : ' (incomplete)'}`);
+    }
     if (opts.brokers > 1) converged = await waitForConvergence(dirs, 60_000);
   } finally {
-    await workload.stopProducers();
+    await Promise.all([workload.stopProducers(), txnWorkload?.stopProducers()]);
     await cluster.stopAll();
     await cluster.saveLogs(join(out, 'logs'));
     rec.close();
@@ -179,6 +218,15 @@ async function chaosRun(opts: ChaosOptions, runId: string, out: string, signal: 
     'final read records': finalRecords,
     'final read complete': finalComplete ? 'yes' : 'no',
     'consumers caught up': drained ? 'yes' : 'no',
+    ...(txnWorkload
+      ? {
+          workloads: opts.workloads.join(','),
+          'transactions committed / aborted / failed / unknown': `${txnWorkload.outcomes.committed} / ${txnWorkload.outcomes.aborted} / ${txnWorkload.outcomes.failed} / ${txnWorkload.outcomes.unknown}`,
+          'txn values checked (read_committed)': txnRecords,
+          'txn final reads complete': txnComplete ? 'yes' : 'no',
+          'txn consumer caught up': txnDrained ? 'yes' : 'no',
+        }
+      : {}),
     'replica files converged before stop': opts.brokers > 1 ? (converged ? 'yes' : 'no') : 'n/a',
     'duration (s)': Math.round((Date.now() - started) / 1000),
   };

@@ -7,6 +7,7 @@ import { pairOperations } from './operations.js';
 import { checkReads } from './reads.js';
 import { checkReplicas, type ReplicaDir } from './replicas.js';
 import { makeReport, type CheckResult, type Report } from './report.js';
+import { checkTransactions } from './transactions.js';
 import { checkWrites } from './writes.js';
 
 export const DEFAULT_LIVENESS_BOUND_MS = 30_000;
@@ -45,6 +46,8 @@ export function checkHistory(events: readonly HistoryEvent[], options: CheckOpti
     checkReads(ops, final),
     checkCommits(ops),
     checkLiveness(ops, options.livenessBoundMs ?? DEFAULT_LIVENESS_BOUND_MS),
+    // Rows of their own, and only when the history has transactions: an idempotent-only run's summary stays as it was.
+    ...checkTransactions(ops),
   ];
   if (options.replicas && options.replicas.length > 0) {
     const replicas = checkReplicas(options.replicas);

@@ -41,13 +41,14 @@ function toLog(partition: string, op: Operation, violations: Violation[]): Parti
   return { partition, records, byOffset, line: lineOf(op) };
 }
 
-export function finalLogs(ops: readonly Operation[]): FinalLogs {
+/** `f` names the reads: `final-read`, or the transactional workload's reads at either isolation level. */
+export function finalLogs(ops: readonly Operation[], f = 'final-read'): FinalLogs {
   const violations: Violation[] = [];
   const logs = new Map<string, PartitionLog>();
   const failures = new Map<string, string[]>();
   let reads = 0;
   for (const op of ops) {
-    if (op.f !== 'final-read') continue;
+    if (op.f !== f) continue;
     const key = partitionOf(op);
     if (op.outcome !== 'ok') {
       failures.set(key, [...(failures.get(key) ?? []), op.error ?? op.outcome]);

@@ -30,7 +30,8 @@ function lowerBound(records: PartitionLog['records'], offset: number): number {
   return a;
 }
 
-export function checkReads(ops: readonly Operation[], final: FinalLogs): CheckResult {
+/** `f` names the polls to check (the transactional workload's consumer records `txn-poll`). */
+export function checkReads(ops: readonly Operation[], final: FinalLogs, f = 'poll', name = 'consumer reads'): CheckResult {
   const violations: Violation[] = [];
   /** consumer -> partition -> last offset received in the current assignment */
   const last = new Map<string, Map<string, number>>();
@@ -43,7 +44,7 @@ export function checkReads(ops: readonly Operation[], final: FinalLogs): CheckRe
       last.delete(op.process);
       continue;
     }
-    if (op.f !== 'poll' || op.outcome !== 'ok') continue;
+    if (op.f !== f || op.outcome !== 'ok') continue;
     polls++;
     const partition = partitionOf(op);
     const log = final.logs.get(partition);
@@ -88,7 +89,7 @@ export function checkReads(ops: readonly Operation[], final: FinalLogs): CheckRe
     }
   }
   return {
-    name: 'consumer reads',
+    name,
     checked: records,
     unit: 'records polled',
     violations,

@@ -17,7 +17,13 @@ export type ViolationKind =
   | 'replica-divergence'
   | 'replica-behind'
   | 'replica-corrupt'
-  | 'liveness';
+  | 'liveness'
+  | 'aborted-read'
+  | 'txn-partial'
+  | 'txn-lost-write'
+  | 'txn-unknown-partial'
+  | 'txn-reorder'
+  | 'isolation-mismatch';
 
 export interface Violation {
   readonly kind: ViolationKind;

@@ -31,6 +31,8 @@ export interface NemesisDeps {
   readonly families: readonly NemesisFamily[];
   readonly topic: string;
   readonly partitions: number;
+  /** More topics whose partitions `corrupt` may damage (the txn workload's); none keeps old schedules as they were. */
+  readonly corruptAlso?: readonly { readonly topic: string; readonly partitions: number }[];
   readonly roles: () => Promise<Roles>;
   readonly log: (m: string) => void;
   readonly timing?: NemesisTiming;
@@ -112,7 +114,9 @@ export class Nemesis {
           if (!node) throw new Error('no broker to corrupt');
           await c.kill(node);
           // Mostly a partition's segment; sometimes the metadata log's, or the hard-state journal.
-          const dirs = Array.from({ length: this.d.partitions }, (_, p) => join(node.dataDir, `${this.d.topic}-${p}`));
+          const dirs = [{ topic: this.d.topic, partitions: this.d.partitions }, ...(this.d.corruptAlso ?? [])].flatMap((t) =>
+            Array.from({ length: t.partitions }, (_, p) => join(node.dataDir, `${t.topic}-${p}`)),
+          );
           const pick = this.d.rng();
           const damage =
             pick < 0.2

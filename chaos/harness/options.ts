@@ -7,7 +7,14 @@ import { DEFAULT_LIVENESS_BOUND_MS } from '../checker/check.js';
 export const NEMESES = ['kill', 'pause', 'partition', 'corrupt'] as const;
 export type NemesisFamily = (typeof NEMESES)[number];
 
+export const WORKLOADS = ['idempotent', 'txn'] as const;
+export type WorkloadName = (typeof WORKLOADS)[number];
+
 export interface ChaosOptions {
+  /** Which workloads run side by side, each on its own topic. */
+  readonly workloads: readonly WorkloadName[];
+  /** Transactional producers of the txn workload, one transactional.id each. */
+  readonly txnProducers: number;
   /** Seconds of fault schedule (the workload runs before, during and after it). */
   readonly timeS: number;
   readonly nemeses: readonly NemesisFamily[];
@@ -39,6 +46,9 @@ export const USAGE = `usage: npm run chaos -- [options]
   --partitions N       partitions of the workload topic (default 3)
   --producers N        idempotent acks=all producers (default 3)
   --consumers N        consumers in one group, committing offsets (default 2)
+  --workload LIST      comma-separated: ${WORKLOADS.join(', ')} (default idempotent); txn adds
+                       transactional producers on topic chaos-txn and a read_committed consumer
+  --txn-producers N    transactional producers of the txn workload, 2 partitions each (default 2)
   --seed N             seed of the fault schedule (default: random, printed)
   --liveness-bound-ms  writes must succeed this soon after the final heal (default ${DEFAULT_LIVENESS_BOUND_MS})
   --recovery S         seconds of writes after the final heal (default 20)
@@ -66,7 +76,7 @@ export function applicableNemeses(brokers: number): NemesisFamily[] {
 export function parseOptions(argv: readonly string[]): ChaosOptions {
   const raw = new Map<string, string>();
   const flags = new Set<string>();
-  const valued = new Set(['--time', '--nemesis', '--brokers', '--voters', '--partitions', '--producers', '--consumers', '--seed', '--liveness-bound-ms', '--recovery', '--out', '--image']);
+  const valued = new Set(['--time', '--nemesis', '--brokers', '--voters', '--partitions', '--producers', '--consumers', '--seed', '--liveness-bound-ms', '--recovery', '--out', '--image', '--workload', '--txn-producers']);
   const bare = new Set(['--keep-data', '--ci']);
   for (let i = 0; i < argv.length; i++) {
     let a = argv[i] ?? '';
@@ -100,8 +110,17 @@ export function parseOptions(argv: readonly string[]): ChaosOptions {
     }
     nemeses = [...new Set(asked)] as NemesisFamily[];
   }
+  let workloads: WorkloadName[] = ['idempotent'];
+  if (raw.has('--workload')) {
+    const asked = (raw.get('--workload') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    if (asked.length === 0) throw new OptionsError('--workload needs at least one of ' + WORKLOADS.join(', '));
+    for (const w of asked) if (!(WORKLOADS as readonly string[]).includes(w)) throw new OptionsError(`unknown workload ${JSON.stringify(w)}; known: ${WORKLOADS.join(', ')}`);
+    workloads = [...new Set(asked)] as WorkloadName[];
+  }
   const voters = raw.has('--voters') ? int('--voters', raw.get('--voters'), 1, brokers) : defaultVoters(brokers);
   return {
+    workloads,
+    txnProducers: raw.has('--txn-producers') ? int('--txn-producers', raw.get('--txn-producers'), 1, 16) : 2,
     timeS: raw.has('--time') ? int('--time', raw.get('--time'), 1, 24 * 3600) : ci ? 45 : 60,
     nemeses,
     brokers,

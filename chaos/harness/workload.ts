@@ -253,10 +253,30 @@ export async function readCommitted(kafka: Kafka, rec: HistoryRecorder, group: s
  * Reads every partition from its start to its high watermark with a fresh group, recorded as one
  * `final-read` per partition: ok with every record, or fail when it could not read to the end in time.
  */
-export async function finalRead(kafka: Kafka, rec: HistoryRecorder, topic: string, partitions: number, group: string, timeoutMs: number): Promise<{ records: number; complete: boolean }> {
+export interface FinalReadOptions {
+  /** The operation's name; default `final-read`. */
+  readonly f?: string;
+  /** Read with isolation read_uncommitted (kafkajs's default, and this one's, is read_committed). */
+  readonly readUncommitted?: boolean;
+  /** Name the topic in the events (the idempotent workload's history leaves it out). */
+  readonly recordTopic?: boolean;
+}
+
+export async function finalRead(
+  kafka: Kafka,
+  rec: HistoryRecorder,
+  topic: string,
+  partitions: number,
+  group: string,
+  timeoutMs: number,
+  options: FinalReadOptions = {},
+): Promise<{ records: number; complete: boolean }> {
   const deadline = Date.now() + timeoutMs;
+  const f = options.f ?? 'final-read';
+  const reader = (p: number): string => `${f === 'final-read' ? 'final-reader' : f}-${p}`;
+  const t = options.recordTopic ? { topic } : {};
   const ps = Array.from({ length: partitions }, (_, p) => p);
-  for (const p of ps) rec.record(`final-reader-${p}`, 'invoke', 'final-read', { partition: p });
+  for (const p of ps) rec.record(reader(p), 'invoke', f, { ...t, partition: p });
   let ends: Map<number, number> | undefined;
   let lastError: unknown;
   while (!ends && Date.now() < deadline) {
@@ -268,13 +288,17 @@ export async function finalRead(kafka: Kafka, rec: HistoryRecorder, topic: strin
     }
   }
   if (!ends) {
-    for (const p of ps) rec.record(`final-reader-${p}`, 'fail', 'final-read', { partition: p, error: `no high watermark: ${describeError(lastError)}` });
+    for (const p of ps) rec.record(reader(p), 'fail', f, { ...t, partition: p, error: `no high watermark: ${describeError(lastError)}` });
     return { records: 0, complete: false };
   }
   const got = new Map<number, [number, string][]>(ps.map((p) => [p, []]));
   const reached = new Map<number, number>(ps.map((p) => [p, 0]));
   const done = (p: number): boolean => (reached.get(p) ?? 0) >= (ends?.get(p) ?? 0);
-  const consumer = kafka.consumer({ groupId: group, sessionTimeout: 10_000, heartbeatInterval: 1000, maxWaitTimeInMs: 500, allowAutoTopicCreation: false });
+  const consumer = kafka.consumer({ groupId: group, sessionTimeout: 10_000, heartbeatInterval: 1000, maxWaitTimeInMs: 500, allowAutoTopicCreation: false, readUncommitted: options.readUncommitted ?? false });
+  // Fetches that held only markers or aborted records never reach eachBatch; this event still says how far they went.
+  consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
+    if (e.payload.topic === topic) reached.set(e.payload.partition, Math.max(reached.get(e.payload.partition) ?? 0, Number(e.payload.lastOffset) + 1));
+  });
   try {
     await withTimeout(consumer.connect(), 30_000, 'final reader connect');
     await consumer.subscribe({ topic, fromBeginning: true });
@@ -299,10 +323,10 @@ export async function finalRead(kafka: Kafka, rec: HistoryRecorder, topic: strin
     const list = got.get(p) ?? [];
     if (done(p)) {
       records += list.length;
-      rec.record(`final-reader-${p}`, 'ok', 'final-read', { partition: p, value: list });
+      rec.record(reader(p), 'ok', f, { ...t, partition: p, value: list });
     } else {
       const why = lastError ? `; ${describeError(lastError)}` : '';
-      rec.record(`final-reader-${p}`, 'fail', 'final-read', { partition: p, error: `read to offset ${reached.get(p)} of high watermark ${ends.get(p)} within ${timeoutMs} ms${why}` });
+      rec.record(reader(p), 'fail', f, { ...t, partition: p, error: `read to offset ${reached.get(p)} of high watermark ${ends.get(p)} within ${timeoutMs} ms${why}` });
     }
   }
   return { records, complete: ps.every(done) };

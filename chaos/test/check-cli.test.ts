@@ -39,4 +39,20 @@ describe('npm run chaos:check', () => {
     expect(check(clean.text(), '--data', 'nodir').err).toContain('--data takes NAME=DIR');
     expect(check(clean.text(), '--data', 'b0=/nonexistent/chaos').code).toBe(2);
   });
+
+  it('fails a transactional history whose read_committed read holds an aborted value, naming the row', () => {
+    const h = new HistoryBuilder().txn('tp', [[0, 'kept']], 'commit').txn('tp', [[0, 'dropped']], 'abort');
+    const ok = check(new HistoryBuilder().txn('tp', [[0, 'kept']], 'commit').txn('tp', [[0, 'dropped']], 'abort').txnRead(0, [[0, 'kept']]).text());
+    expect(ok.code).toBe(0);
+    expect(ok.out).toMatch(/txn aborted unread\s+1 values of aborted transactions\s+0\s+ok/);
+    const bad = check(
+      h.txnRead(0, [
+        [0, 'kept'],
+        [2, 'dropped'],
+      ]).text(),
+    );
+    expect(bad.code).toBe(1);
+    expect(bad.out).toMatch(/txn aborted unread\s+1 values of aborted transactions\s+1\s+FAIL/);
+    expect(bad.out).toContain('VIOLATIONS: aborted-read 1');
+  });
 });

@@ -40,6 +40,25 @@ export class HistoryBuilder {
     return this.event('reader', 'invoke', 'final-read', { partition }).event('reader', 'ok', 'final-read', { partition, value: records });
   }
 
+  /**
+   * A whole transaction of `process` on topic `topic`: ok with end commit or abort, fail (no
+   * commit sent) or info (commit sent, unanswered). Sends are acknowledged at `offsets` when given.
+   */
+  txn(process: string, writes: readonly (readonly [number, string])[], outcome: 'commit' | 'abort' | 'fail' | 'info', offsets: readonly number[] = [], topic = 'tx'): this {
+    const decision = outcome === 'abort' ? 'abort' : 'commit';
+    const base = { id: process, decision, writes };
+    const sent = offsets.map((o, i) => [writes[i]?.[0], writes[i]?.[1], o]);
+    this.event(process, 'invoke', 'txn', { topic, value: base });
+    if (outcome === 'commit' || outcome === 'abort') return this.event(process, 'ok', 'txn', { topic, value: { ...base, end: outcome, sent } });
+    if (outcome === 'fail') return this.event(process, 'fail', 'txn', { topic, value: { ...base, end: 'none', sent }, error: 'send timed out; then the abort: timed out' });
+    return this.event(process, 'info', 'txn', { topic, value: { ...base, end: 'commit', sent }, error: 'EndTxn commit did not complete' });
+  }
+
+  /** A final read of the transactional topic: `txn-final-read` (read_committed) or `txn-final-read-uncommitted`. */
+  txnRead(partition: number, records: readonly (readonly [number, string])[], f = 'txn-final-read', topic = 'tx'): this {
+    return this.event(f, 'invoke', f, { topic, partition }).event(f, 'ok', f, { topic, partition, value: records });
+  }
+
   nemesis(f: string, value: unknown): this {
     return this.event('nemesis', 'invoke', f, { value }).event('nemesis', 'ok', f, { value });
   }

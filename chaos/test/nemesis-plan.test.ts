@@ -90,6 +90,9 @@ describe('chaos options', () => {
     expect(parseOptions(['--image', 'x:y'])).toMatchObject({ image: 'x:y', build: false });
     expect(defaultVoters(1)).toBe(1);
     expect(applicableNemeses(1)).toEqual(['kill', 'pause']);
+    expect(parseOptions(['--ci'])).toMatchObject({ workloads: ['idempotent'], txnProducers: 2 });
+    expect(parseOptions(['--workload', 'idempotent,txn', '--txn-producers', '3'])).toMatchObject({ workloads: ['idempotent', 'txn'], txnProducers: 3 });
+    expect(parseOptions(['--workload=txn']).workloads).toEqual(['txn']);
   });
 
   it('refuses bad options with a message naming them', () => {
@@ -100,5 +103,7 @@ describe('chaos options', () => {
     expect(() => parseOptions(['--voters', '4'])).toThrow(/--voters must be an integer from 1 to 3/);
     expect(() => parseOptions(['--frobnicate'])).toThrow(OptionsError);
     expect(() => parseOptions(['--seed'])).toThrow(/--seed needs a value/);
+    expect(() => parseOptions(['--workload', 'txn,bank'])).toThrow(/unknown workload "bank"/);
+    expect(() => parseOptions(['--workload', ','])).toThrow(/--workload needs at least one/);
   });
 });
