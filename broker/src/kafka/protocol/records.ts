@@ -171,14 +171,7 @@ export function checkBatch(buf: Buffer, pos: number, end = buf.length, opts: Che
     );
   }
   const batchLength = buf.readInt32BE(pos + BatchField.batchLength);
-  if (batchLength < BATCH_HEADER_SIZE - LOG_OVERHEAD) {
-    return new RecordBatchError(
-      ErrorCode.CORRUPT_MESSAGE,
-      'batchLength',
-      pos,
-      `record batch at ${pos} has batchLength ${batchLength}, below the minimum ${BATCH_HEADER_SIZE - LOG_OVERHEAD}`,
-    );
-  }
+  if (batchLength < BATCH_HEADER_SIZE - LOG_OVERHEAD) return shortBatchError(pos, batchLength);
   if (batchLength + LOG_OVERHEAD > avail) {
     return new RecordBatchError(
       ErrorCode.CORRUPT_MESSAGE,
@@ -187,15 +180,8 @@ export function checkBatch(buf: Buffer, pos: number, end = buf.length, opts: Che
       `record batch at ${pos} has batchLength ${batchLength} but only ${avail - LOG_OVERHEAD} bytes follow`,
     );
   }
-  const magic = buf.readInt8(pos + BatchField.magic);
-  if (magic !== CURRENT_MAGIC) {
-    return new RecordBatchError(
-      ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT,
-      'magic',
-      pos,
-      `record batch at ${pos} has magic ${magic}; only magic 2 is supported`,
-    );
-  }
+  const magicError = checkMagic(buf, pos);
+  if (magicError !== null) return magicError;
   const batchEnd = pos + LOG_OVERHEAD + batchLength;
   const stored = buf.readUInt32BE(pos + BatchField.crc);
   const actual = crc32c(buf, pos + BatchField.attributes, batchEnd);
@@ -220,19 +206,25 @@ export function checkBatchHeader(buf: Buffer, pos: number, opts: CheckBatchOptio
     return new RecordBatchError(ErrorCode.CORRUPT_MESSAGE, 'batchLength', pos, `record batch header at ${pos} is truncated: ${buf.length - pos} of ${BATCH_HEADER_SIZE} bytes`);
   }
   const batchLength = buf.readInt32BE(pos + BatchField.batchLength);
-  if (batchLength < BATCH_HEADER_SIZE - LOG_OVERHEAD) {
-    return new RecordBatchError(
-      ErrorCode.CORRUPT_MESSAGE,
-      'batchLength',
-      pos,
-      `record batch at ${pos} has batchLength ${batchLength}, below the minimum ${BATCH_HEADER_SIZE - LOG_OVERHEAD}`,
-    );
-  }
-  const magic = buf.readInt8(pos + BatchField.magic);
-  if (magic !== CURRENT_MAGIC) {
-    return new RecordBatchError(ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT, 'magic', pos, `record batch at ${pos} has magic ${magic}; only magic 2 is supported`);
-  }
+  if (batchLength < BATCH_HEADER_SIZE - LOG_OVERHEAD) return shortBatchError(pos, batchLength);
+  const magicError = checkMagic(buf, pos);
+  if (magicError !== null) return magicError;
   return checkFields(buf, pos, opts);
+}
+
+function shortBatchError(pos: number, batchLength: number): RecordBatchError {
+  return new RecordBatchError(
+    ErrorCode.CORRUPT_MESSAGE,
+    'batchLength',
+    pos,
+    `record batch at ${pos} has batchLength ${batchLength}, below the minimum ${BATCH_HEADER_SIZE - LOG_OVERHEAD}`,
+  );
+}
+
+function checkMagic(buf: Buffer, pos: number): RecordBatchError | null {
+  const magic = buf.readInt8(pos + BatchField.magic);
+  if (magic === CURRENT_MAGIC) return null;
+  return new RecordBatchError(ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT, 'magic', pos, `record batch at ${pos} has magic ${magic}; only magic 2 is supported`);
 }
 
 /** The checks of a batch's header fields after its framing and CRC. */
