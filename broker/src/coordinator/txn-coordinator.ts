@@ -13,12 +13,13 @@
  *   caller must be the current producer, or retrying its own last bump.
  * - AddPartitionsToTxn / AddOffsetsToTxn: the producer id and epoch must be current
  *   (INVALID_PRODUCER_ID_MAPPING, PRODUCER_FENCED); the first one starts the transaction (its
- *   start time is when the timeout counts from); during PrepareCommit/PrepareAbort they get
- *   CONCURRENT_TRANSACTIONS.
+ *   start time is when the timeout counts from); during PrepareCommit/PrepareAbort they wait for
+ *   the markers (up to PREPARED_WAIT_MS) and only then get CONCURRENT_TRANSACTIONS.
  * - EndTxn: Ongoing goes to PrepareCommit/PrepareAbort, which is written, answered, and then
  *   completed in the background: markers to every partition (txn-markers.ts), then
  *   CompleteCommit/CompleteAbort. A retried EndTxn of the same outcome is answered NONE (after
- *   completion) or CONCURRENT_TRANSACTIONS (before); the other outcome is INVALID_TXN_STATE.
+ *   completion, which it waits for as AddPartitionsToTxn does) or CONCURRENT_TRANSACTIONS (when
+ *   that wait ran out); the other outcome is INVALID_TXN_STATE.
  * - A transaction Ongoing longer than its timeout is aborted by the coordinator on its own
  *   clock, fencing the producer's epoch. A coordinator that loads a partition resumes the
  *   PrepareCommit/PrepareAbort transactions it finds.
@@ -100,12 +101,23 @@ interface TxnEntry {
   meta: TxnValue;
   /** Markers of a PrepareCommit/PrepareAbort are being written. */
   completing: boolean;
+  /** Resolves when the current completion attempt ends (written or given up). */
+  completion?: Promise<void>;
 }
 
 const NO_EPOCH = -1;
 /** Kafka's limit: an epoch of Short.MAX_VALUE - 1 gets a new producer id on the next bump. */
 const EXHAUSTED_EPOCH = 32766;
 const COMPLETION_RETRY_MS = 500;
+/**
+ * How long a request that finds the previous transaction still writing its markers waits for
+ * them before it is answered CONCURRENT_TRANSACTIONS. Producers start the next transaction the
+ * moment EndTxn returns, so without the wait nearly every AddPartitionsToTxn after a commit fails
+ * once. That costs a client retry, and kafkajs retries a multi-broker send badly: a partition
+ * whose produce is still in flight to another broker is sent again with the next sequence
+ * number, which stores it twice.
+ */
+const PREPARED_WAIT_MS = 1000;
 
 const tpKey = (p: TopicPartitionRef): string => `${p.topic}\u0000${p.partition}`;
 
@@ -145,7 +157,7 @@ export class TransactionCoordinator {
     let n = 0;
     for (const [id, e] of this.txns) {
       if (e.partition !== partition) continue;
-      const fresh: TxnEntry = { ...e, coordinatorEpoch: epoch, completing: false };
+      const fresh: TxnEntry = { ...e, coordinatorEpoch: epoch, completing: false, completion: undefined };
       this.txns.set(id, fresh);
       n++;
       if (fresh.meta.state === 'PrepareCommit' || fresh.meta.state === 'PrepareAbort') this.complete(fresh);
@@ -203,6 +215,7 @@ export class TransactionCoordinator {
     if (!Number.isInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > this.opts.config.maxTimeoutMs) return fail(ErrorCode.INVALID_TRANSACTION_TIMEOUT);
     const own = this.owner(transactionalId);
     if (own !== ErrorCode.NONE) return fail(own);
+    await this.untilCompleted(transactionalId);
     return this.lock.run(transactionalId, async (): Promise<InitResult> => {
       const e = this.txns.get(transactionalId);
       const now = this.opts.scheduler.now();
@@ -304,6 +317,7 @@ export class TransactionCoordinator {
     if (transactionalId === '') return ErrorCode.INVALID_REQUEST;
     const own = this.owner(transactionalId);
     if (own !== ErrorCode.NONE) return own;
+    await this.untilCompleted(transactionalId);
     return this.lock.run(transactionalId, async () => {
       const e = this.txns.get(transactionalId);
       const refused = this.check(e, producerId, producerEpoch);
@@ -355,6 +369,8 @@ export class TransactionCoordinator {
     if (transactionalId === '') return ErrorCode.INVALID_REQUEST;
     const own = this.owner(transactionalId);
     if (own !== ErrorCode.NONE) return own;
+    // Only a retry of the same outcome is answered differently once the markers are written.
+    if (this.txns.get(transactionalId)?.meta.state === (commit ? 'PrepareCommit' : 'PrepareAbort')) await this.untilCompleted(transactionalId);
     return this.lock.run(transactionalId, async () => {
       const e = this.txns.get(transactionalId);
       if (e === undefined || e.meta.producerId !== producerId) return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
@@ -383,10 +399,29 @@ export class TransactionCoordinator {
     });
   }
 
+  /**
+   * Until `id`'s prepared transaction has been completed (or its completion given up), at most
+   * PREPARED_WAIT_MS; at once when nothing is being completed. The caller checks the state again.
+   */
+  private async untilCompleted(id: string): Promise<void> {
+    const completion = this.txns.get(id)?.completion;
+    if (completion === undefined) return;
+    let timer: unknown;
+    await Promise.race([completion, new Promise<void>((resolve) => (timer = this.opts.scheduler.setTimer(PREPARED_WAIT_MS, resolve)))]);
+    this.opts.scheduler.clearTimer(timer);
+  }
+
   /** Writes the markers of a PrepareCommit/PrepareAbort, then its Complete state (in the background). */
   private complete(e: TxnEntry): void {
     if (e.completing || this.closed) return;
     e.completing = true;
+    let ended = (): void => undefined;
+    e.completion = new Promise<void>((resolve) => (ended = resolve));
+    const finish = (): void => {
+      e.completing = false;
+      e.completion = undefined;
+      ended();
+    };
     const prepared = e.meta;
     const commit = prepared.state === 'PrepareCommit';
     const stillOurs = (): boolean => !this.closed && this.txns.get(e.id) === e && this.epochs.get(e.partition) === e.coordinatorEpoch && e.meta === prepared;
@@ -397,7 +432,7 @@ export class TransactionCoordinator {
         stillOurs,
       );
       if (!written) {
-        e.completing = false;
+        finish();
         return;
       }
       for (;;) {
@@ -409,10 +444,10 @@ export class TransactionCoordinator {
         if (code === ErrorCode.NONE || code === ErrorCode.NOT_COORDINATOR || !stillOurs()) break;
         await new Promise((r) => setTimeout(r, COMPLETION_RETRY_MS).unref());
       }
-      e.completing = false;
+      finish();
       this.opts.logger.debug({ transactionalId: e.id, commit, partitions: prepared.partitions.length }, 'transaction completed');
     })().catch((err: unknown) => {
-      e.completing = false;
+      finish();
       this.opts.logger.error({ err, transactionalId: e.id }, 'completing a transaction failed');
     });
   }

@@ -9,15 +9,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { Kafka, type Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runConfluent } from '../clients/python-driver.js';
 import { ErrorCode } from '../../src/kafka/protocol/errors.js';
 import { startCluster, type ProcessCluster } from '../helpers/cluster-process.js';
+import { quiet } from '../helpers/kafka-load.js';
 import { RawKafkaClient, type RawBody } from '../helpers/raw-kafka-client.js';
 
 const WORKER = fileURLToPath(new URL('../clients/eos_worker.py', import.meta.url));
-const quiet = { logLevel: logLevel.NOTHING };
 
 let cluster: ProcessCluster;
 let kafka: Kafka;

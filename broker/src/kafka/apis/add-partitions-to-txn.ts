@@ -11,7 +11,8 @@
  * others of that transaction then get OPERATION_NOT_ATTEMPTED, 55), INVALID_TOPIC_EXCEPTION (17)
  * for internal topics, NOT_COORDINATOR (16), COORDINATOR_LOAD_IN_PROGRESS (14), INVALID_REQUEST
  * (42) for an empty transactional id, INVALID_PRODUCER_ID_MAPPING (49), PRODUCER_FENCED (90),
- * CONCURRENT_TRANSACTIONS (51) while the previous transaction completes.
+ * CONCURRENT_TRANSACTIONS (51) when the previous transaction's markers are still being written
+ * after the coordinator waited a second for them.
  */
 import { isReservedInternalTopic } from '../../cluster/topic-names.js';
 import { ErrorCode } from '../protocol/errors.js';

@@ -1,9 +1,9 @@
 /**
  * EndTxn (26): commits or aborts the producer's transaction. Answered once the decision
  * (PrepareCommit / PrepareAbort) is durable in `__transaction_state`; the markers are written to
- * every partition of the transaction after that, and until they are the next transaction's
- * AddPartitionsToTxn gets CONCURRENT_TRANSACTIONS (clients retry). A retried EndTxn of the same
- * outcome succeeds; the other outcome is INVALID_TXN_STATE.
+ * every partition of the transaction after that; the next transaction's AddPartitionsToTxn waits
+ * for them (up to a second, then CONCURRENT_TRANSACTIONS and the client retries). A retried
+ * EndTxn of the same outcome succeeds; the other outcome is INVALID_TXN_STATE.
  *
  * Versions: 0-4 (transactions protocol v1: the epoch does not change per transaction, so v5's
  * producer id and epoch in the answer are not served). v2+ know PRODUCER_FENCED

@@ -54,15 +54,27 @@ class RecordingMarkers implements TxnMarkerWriter {
   close(): void {}
 }
 
-function clock(start = 1_000_000): Scheduler & { advance(ms: number): void } {
+/** A clock whose timers fire when it is advanced past them. */
+function clock(start = 1_000_000): Scheduler & { advance(ms: number): void; pending(): number } {
   let now = start;
+  const timers = new Set<{ at: number; fn: () => void }>();
   return {
     now: () => now,
-    setTimer: () => null,
-    clearTimer: () => undefined,
+    setTimer: (ms, fn) => {
+      const t = { at: now + ms, fn };
+      timers.add(t);
+      return t;
+    },
+    clearTimer: (t) => void timers.delete(t as { at: number; fn: () => void }),
     advance(ms: number) {
       now += ms;
+      for (const t of [...timers]) {
+        if (t.at > now) continue;
+        timers.delete(t);
+        t.fn();
+      }
     },
+    pending: () => timers.size,
   };
 }
 
@@ -109,7 +121,7 @@ describe('TransactionCoordinator', () => {
   });
 
   it('runs a transaction: add partitions (starting it), add offsets, commit through markers to Complete', async () => {
-    const { c, markers, store } = setup();
+    const { c, markers, store, time } = setup();
     const { producerId, producerEpoch } = await c.initProducerId('t', 30_000, null);
     expect(await c.addPartitions('t', producerId, producerEpoch, [tp('a', 0), tp('a', 1)])).toBe(ErrorCode.NONE);
     expect(c.stateOf('t')).toMatchObject({ state: 'Ongoing', startTimestamp: 1_000_000 });
@@ -124,14 +136,24 @@ describe('TransactionCoordinator', () => {
     markers.hold = true;
     expect(await c.endTxn('t', producerId, producerEpoch, true)).toBe(ErrorCode.NONE);
     expect(c.stateOf('t')?.state).toBe('PrepareCommit');
-    // Until the markers are written, the next transaction waits and a retry is concurrent.
-    expect(await c.addPartitions('t', producerId, producerEpoch, [tp('a', 0)])).toBe(ErrorCode.CONCURRENT_TRANSACTIONS);
-    expect(await c.endTxn('t', producerId, producerEpoch, true)).toBe(ErrorCode.CONCURRENT_TRANSACTIONS);
+    // Until the markers are written, requests wait for them; past the wait they are concurrent.
+    const early = c.addPartitions('t', producerId, producerEpoch, [tp('a', 0)]);
+    const retried = c.endTxn('t', producerId, producerEpoch, true);
+    const reinit = c.initProducerId('t', 30_000, null);
+    await settle();
+    expect(time.pending()).toBe(3);
+    time.advance(1000);
+    expect(await early).toBe(ErrorCode.CONCURRENT_TRANSACTIONS);
+    expect(await retried).toBe(ErrorCode.CONCURRENT_TRANSACTIONS);
+    expect(await reinit).toMatchObject({ errorCode: ErrorCode.CONCURRENT_TRANSACTIONS });
     expect(await c.endTxn('t', producerId, producerEpoch, false)).toBe(ErrorCode.INVALID_TXN_STATE);
-    expect(await c.initProducerId('t', 30_000, null)).toMatchObject({ errorCode: ErrorCode.CONCURRENT_TRANSACTIONS });
+    expect(c.stateOf('t')?.state).toBe('PrepareCommit');
+    // A retried commit that arrives while the markers are written is answered once they are.
+    const waiting = c.endTxn('t', producerId, producerEpoch, true);
+    await settle();
     markers.release();
-    await settle();
-    await settle();
+    expect(await waiting).toBe(ErrorCode.NONE);
+    expect(time.pending()).toBe(0);
     expect(c.stateOf('t')).toMatchObject({ state: 'CompleteCommit', partitions: [] });
     expect(markers.written).toEqual([
       { producerId, producerEpoch, coordinatorEpoch: 7, commit: true, partitions: [tp('a', 0), tp('a', 1), tp('__consumer_offsets', 0)] },
