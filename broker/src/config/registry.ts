@@ -225,7 +225,7 @@ export const BROKER_SETTINGS = [
     default: 5, min: 1, max: 86_400, doc: 'How often leaders check for a caught-up preferred replica (Kafka\'s default is 300; Chronik moves back sooner).',
   }),
   oneOf('chronik.raft.transport', ['tcp', 'grpc'], {
-    default: 'grpc',
+    default: 'tcp',
     doc: "The wire of the raft streams this broker opens to its peers: 'tcp' (length-prefixed frames on a plain connection) or 'grpc' (an HTTP/2 stream). Every broker accepts both on its raft port, so a cluster may mix them; snapshots and admin requests always go over gRPC.",
   }),
   int('chronik.raft.heartbeat.ticks', { default: 2, min: 1, max: 999, doc: 'Ticks between a leader\'s heartbeats to busy followers (idle groups go quiet).' }),

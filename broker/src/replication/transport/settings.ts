@@ -31,8 +31,8 @@ function positive(name: string, value: number | undefined, dflt: number, min = 1
 }
 
 function streamKind(v: unknown): 'tcp' | 'grpc' {
-  if (v === undefined || v === 'grpc') return 'grpc';
-  if (v === 'tcp') return 'tcp';
+  if (v === 'grpc') return 'grpc';
+  if (v === undefined || v === 'tcp') return 'tcp';
   throw new Error(`raft transport: stream must be 'tcp' or 'grpc', got ${String(v)}`);
 }
 

@@ -296,7 +296,8 @@ describe('raft transport: peers coming and going', () => {
   });
 
   it('beats keep an idle pair up; a peer that stops acknowledging is reported down and redialled', async () => {
-    const a = await startNode(1, { beatIntervalMs: 20, peerTimeoutMs: 300 });
+    // The silent peer below is a bare gRPC server, so this node dials the gRPC wire.
+    const a = await startNode(1, { beatIntervalMs: 20, peerTimeoutMs: 300, stream: 'grpc' });
     const b = await startNode(2, { beatIntervalMs: 20, peerTimeoutMs: 300 });
     await upPair(a, b);
     const before = await metric(b, 'chronik_transport_frames_received_total', { peer: '1' });
