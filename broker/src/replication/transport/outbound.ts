@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import type { Counter, Gauge } from 'prom-client';
 import { MessageType, type Message } from '../../raft/types.js';
 import { backoffDelay } from './backoff.js';
-import { writeBatch, writeMessageAlone } from './batch-writer.js';
+import { writeBatch, writeBatchParts, writeMessageAlone } from './batch-writer.js';
 import { batchEntryCost, batchHeaderSize, messageSize, type Identity, type MessagePart, type RaftCodec } from './codec.js';
 import type { DropReason, TransportMetrics } from './metrics.js';
 import type { TransportSettings } from './settings.js';
@@ -90,6 +90,10 @@ export function channelOptions(s: TransportSettings): grpc.ChannelOptions {
   };
 }
 
+function whole(frame: Buffer): { readonly parts: Buffer[]; readonly length: number } {
+  return { parts: [frame], length: frame.length };
+}
+
 function grpcStream(client: grpc.Client, events: FrameStreamEvents): FrameStream {
   const call = client.makeBidiStreamRequest<Buffer, Buffer>(STREAM_PATH, passThrough, passThrough, new grpc.Metadata(), {});
   call.on('data', (buf: Buffer) => events.ack(buf));
@@ -97,7 +101,8 @@ function grpcStream(client: grpc.Client, events: FrameStreamEvents): FrameStream
   // Failures arrive as 'status' too; without a listener an 'error' would throw.
   call.on('error', noop);
   return {
-    write: (frame) => void call.write(frame),
+    gathers: false,
+    write: (parts, length) => void call.write(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, length)),
     cork: noop,
     uncork: noop,
     cancel: () => call.cancel(),
@@ -324,13 +329,15 @@ export class PeerLink {
 
   private writeFrame(call: FrameStream, messages: Message[], quiesced: number[], woken: number[], part: MessagePart | null = null): void {
     const sequence = ++this.sequence;
-    const frame = writeBatch({ ...this.identity, sequence, messages, quiescedGroups: quiesced, wokenGroups: woken, part });
-    this.inflight.push({ sequence, bytes: frame.length });
-    this.inflightBytes += frame.length;
+    const batch = { ...this.identity, sequence, messages, quiescedGroups: quiesced, wokenGroups: woken, part };
+    const frame = call.gathers ? writeBatchParts(batch) : whole(writeBatch(batch));
+    const length = frame.length;
+    this.inflight.push({ sequence, bytes: length });
+    this.inflightBytes += length;
     this.lastWritten = this.ctx.now();
-    this.bytesSent.inc(frame.length);
+    this.bytesSent.inc(length);
     this.framesSent.inc();
-    call.write(frame);
+    call.write(frame.parts, length);
   }
 
   private drop(reason: DropReason, m: Message): void {

@@ -130,7 +130,10 @@ export class FrameReader {
 
 /** The sending half of a raft stream, whichever wire carries it. */
 export interface FrameStream {
-  write(frame: Buffer): void;
+  /** Whether write takes an encoding in pieces as it is (a writev) rather than joined first. */
+  readonly gathers: boolean;
+  /** One frame, `length` bytes in all, given as the pieces of its encoding. */
+  write(parts: readonly Buffer[], length: number): void;
   /** Writes between cork() and uncork() leave together. */
   cork(): void;
   uncork(): void;
@@ -171,10 +174,11 @@ export function dialTcpStream(address: PeerAddress, maxAckBytes: number, events:
   socket.on('close', () => finish('UNAVAILABLE: connection closed'));
   socket.write(HELLO);
   return {
-    write(frame) {
+    gathers: true,
+    write(parts, length) {
       if (done) return;
-      socket.write(header(frame.length, KIND_FRAME));
-      socket.write(frame);
+      socket.write(header(length, KIND_FRAME));
+      for (const p of parts) socket.write(p);
     },
     cork() {
       socket.cork();

@@ -11,7 +11,7 @@ import {
   messageSize,
   varintSize,
 } from '../../../../src/replication/transport/codec.js';
-import { writeBatch, writeMessageAlone } from '../../../../src/replication/transport/batch-writer.js';
+import { GATHER_MIN_BYTES, writeBatch, writeBatchParts, writeMessageAlone } from '../../../../src/replication/transport/batch-writer.js';
 
 const codec = loadRaftCodec();
 
@@ -120,6 +120,12 @@ describe('transport codec', () => {
       expect(ours.equals(codec.encodeBatch(b))).toBe(true);
       expect(codec.decodeBatch(ours).messages.map(plain)).toEqual(b.messages.map(plain));
       expect(plain(codec.decodeBatch(ours).part)).toEqual(plain(b.part ?? null));
+      // In pieces for a writev: the same bytes, long data referenced instead of copied.
+      const gathered = writeBatchParts(b);
+      expect(gathered.length).toBe(ours.length);
+      expect(Buffer.concat(gathered.parts).equals(ours)).toBe(true);
+      const long = [...b.messages.flatMap((m) => m.entries.map((e) => e.data)), ...(b.part ? [b.part.data] : [])].filter((d) => d.length >= GATHER_MIN_BYTES);
+      for (const d of long) expect(gathered.parts.some((p) => p.buffer === d.buffer && p.byteOffset === d.byteOffset && p.length === d.length)).toBe(true);
     }
     // A message sent in pieces is encoded on its own, as protobufjs encodes a RaftMessage.
     for (const m of [...samples, big]) expect(writeMessageAlone(m).equals(codec.encodeMessage(m))).toBe(true);
