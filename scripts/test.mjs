@@ -135,10 +135,10 @@ if (process.env.CHRONIK_CHAOS !== '0') {
     console.log('[test] bounded fault run: skipped (needs root for Docker)');
     totals.skipped += 1;
   } else {
-    console.log('[test] bounded fault run (npm run chaos -- --ci)');
+    console.log('[test] bounded fault run (npm run chaos -- --ci --workload idempotent,txn)');
     // Its files go outside the suites' temp dir: a failed run's history is kept for reading.
     const out = join(dirname(suiteTmp), `chronik-ci-chaos-${process.pid}`);
-    const status = run(process.execPath, ['scripts/node.mjs', '--disable-warning=TimeoutNegativeWarning', '--import', 'tsx', 'chaos/run.ts', '--ci', '--nemesis', 'kill,pause,partition,corrupt', '--out', out]);
+    const status = run(process.execPath, ['scripts/node.mjs', '--disable-warning=TimeoutNegativeWarning', '--import', 'tsx', 'chaos/run.ts', '--ci', '--workload', 'idempotent,txn', '--nemesis', 'kill,pause,partition,corrupt', '--out', out]);
     if (status === 0) {
       totals.passed += 1;
       rmSync(out, { recursive: true, force: true });
