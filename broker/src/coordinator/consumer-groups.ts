@@ -767,6 +767,11 @@ export class ConsumerGroups {
    * answered at once, as a follower (no leader: the coordinator's assignor assigns), with its
    * member epoch as the generation; its partitions come in SyncGroup.
    */
+  /** Whether a classic JoinGroup can be served inside a consumer group at all (checked before a member id is handed out). */
+  classicProtocolSupported(req: JoinRequest): boolean {
+    return req.protocolType === 'consumer' && req.protocols.some((p) => decodeSubscription(p.metadata) !== null);
+  }
+
   classicJoin(group: Group, req: JoinRequest, memberId: string, isNew: boolean): JoinResult {
     const cg = group.consumer as ConsumerGroupState;
     const refuse = (errorCode: number, why: string): JoinResult => {

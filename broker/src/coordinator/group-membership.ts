@@ -89,7 +89,7 @@ export class GroupMembership {
     // inside it (online migration), its assignment coming from the coordinator's assignor.
     if (group.consumer !== null && !(this.consumerGroups?.convertToClassicIfEmpty(group) ?? false)) {
       const cgs = this.consumerGroups;
-      if (cgs === null) return joinError(req.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+      if (cgs === null || !cgs.classicProtocolSupported(req)) return joinError(req.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
       if (req.memberId === '' && req.requireKnownMemberId) {
         const id = this.newMemberId(req.clientId);
         this.addPendingMember(group, id, req.sessionTimeoutMs);

@@ -265,6 +265,8 @@ describe('online migration between the classic and the consumer group protocols'
     const env = setup();
     await env.hb({ memberId: 'b', memberEpoch: 0 });
     expect((await env.join('', { protocolType: 'connect' })).errorCode).toBe(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    // Refused before a member id is handed out, as Kafka does.
+    expect((await env.join('', { protocolType: 'connect', requireKnownMemberId: true })).errorCode).toBe(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     expect((await env.join('', { protocols: [{ name: 'range', metadata: Buffer.alloc(0) }] })).errorCode).toBe(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
   });
 
