@@ -818,6 +818,8 @@ export class ConsumerGroups {
       }
     }
     m.classic = { sessionTimeoutMs: req.sessionTimeoutMs, protocolName: chosen.name, protocols: req.protocols };
+    // It rejoined: a rejoin deadline is met (a revocation still pending keeps its own timer).
+    if (m.state !== 'unrevoked') this.clearRebalanceTimer(m);
     m.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
     m.clientId = req.clientId;
     m.clientHost = req.clientHost;
@@ -865,7 +867,23 @@ export class ConsumerGroups {
     if (req.generationId !== m.memberEpoch) return ErrorCode.ILLEGAL_GENERATION;
     this.refreshSession(group, m);
     this.refreshTarget(group, cg);
-    return this.classicMustRejoin(cg, m) ? ErrorCode.REBALANCE_IN_PROGRESS : ErrorCode.NONE;
+    if (!this.classicMustRejoin(cg, m)) return ErrorCode.NONE;
+    // Told to rejoin, it has its rebalance timeout to do so, as Kafka does: heartbeats alone do
+    // not keep partitions others wait for.
+    if (m.rebalanceTimer === null) this.startClassicRejoinTimer(group, cg, m);
+    return ErrorCode.REBALANCE_IN_PROGRESS;
+  }
+
+  private startClassicRejoinTimer(group: Group, cg: ConsumerGroupState, m: ConsumerMember): void {
+    const timer = this.ctx.scheduler.setTimer(m.rebalanceTimeoutMs, () => {
+      void this.ctx.lock.run(group.groupId, () => {
+        if (this.ctx.groups.get(group.groupId) !== group || group.consumer !== cg || cg.members.get(m.memberId) !== m || m.rebalanceTimer !== timer) return;
+        m.rebalanceTimer = null;
+        this.removeMember(group, cg, m, 'classic member did not rejoin within its rebalance timeout');
+        this.afterRemoval(group, cg, m);
+      });
+    });
+    m.rebalanceTimer = timer;
   }
 
   /**

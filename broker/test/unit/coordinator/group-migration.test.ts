@@ -311,6 +311,23 @@ describe('online migration between the classic and the consumer group protocols'
     expect(d?.members.map((m) => m.memberId)).toEqual(['b']);
   });
 
+  it('a classic member told to rejoin that only heartbeats is removed after its rebalance timeout, and its partitions move', async () => {
+    const env = setup();
+    const classic = await classicGroup(env);
+    const b0 = await env.hb({ memberId: 'b', memberEpoch: 0 });
+    for (let i = 0; i < 4; i++) {
+      expect(await env.beat(classic.memberId, classic.generation)).toBe(ErrorCode.REBALANCE_IN_PROGRESS);
+      await env.scheduler.advance(1000);
+      await env.hb({ memberId: 'b', memberEpoch: b0.memberEpoch });
+    }
+    await env.scheduler.advance(1001);
+    const b1 = await env.hb({ memberId: 'b', memberEpoch: b0.memberEpoch, topicPartitions: [] });
+    expect(parts(b1.assignment).sort()).toEqual([0, 1, 2, 3]);
+    expect(await env.beat(classic.memberId, classic.generation)).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+    // The group has no classic member left, so it stays a consumer group.
+    expect(env.groupType()).toBe('consumer');
+  });
+
   it('a new coordinator loads the upgraded group with its classic member, which carries on with its generation', async () => {
     const env = setup();
     const classic = await classicGroup(env);
