@@ -116,6 +116,8 @@ export interface DescribedConsumerGroup {
     readonly clientHost: string;
     readonly subscribedTopicNames: readonly string[];
     readonly subscribedTopicRegex: string | null;
+    /** The member speaks the classic protocol (it is in the group since an online upgrade or joined it so). */
+    readonly classic: boolean;
     readonly assignment: DescribedAssignment;
     readonly targetAssignment: DescribedAssignment;
   }>;
@@ -994,6 +996,7 @@ export class ConsumerGroups {
               clientHost: m.clientHost,
               subscribedTopicNames: [...m.subscribedTopicNames],
               subscribedTopicRegex: m.subscribedTopicRegex,
+              classic: m.classic !== null,
               assignment: described(m.assigned),
               targetAssignment: described(cg.target.get(m.memberId) ?? new Map()),
             })),

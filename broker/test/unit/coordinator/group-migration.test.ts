@@ -175,6 +175,8 @@ describe('online migration between the classic and the consumer group protocols'
     // Both show in ConsumerGroupDescribe, and the classic member in the store keeps its protocols.
     const [described] = await env.gc.consumerGroups.describe(['g']);
     expect(described?.members.map((m) => m.memberId).sort()).toEqual(['b', classic.memberId].sort());
+    expect(described?.members.find((m) => m.memberId === classic.memberId)?.classic).toBe(true);
+    expect(described?.members.find((m) => m.memberId === 'b')?.classic).toBe(false);
     const stored = env.store.records.filter((r) => decodeKey(r.key).type === 'consumer-member' && r.value !== null).map((r) => decodeConsumerMemberValue(r.value as Buffer));
     expect(stored.some((v) => v.classic?.protocols[0]?.name === 'range')).toBe(true);
   });
