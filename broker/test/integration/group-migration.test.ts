@@ -6,7 +6,8 @@
  * it; both get partitions, and nothing committed is read again. The coordinator's broker is
  * killed: the new coordinator reloads the mixed group from __consumer_offsets and both go on.
  * Then the consumer-protocol member leaves, the group is classic again, and the classic member
- * takes everything and keeps reading.
+ * takes everything and keeps reading. The same with a cooperative (incremental) classic member,
+ * which keeps the partitions it is not asked to give up.
  */
 import { type Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,8 +27,8 @@ const live = (): string =>
     .map((m) => m.process.bootstrap)
     .join(',');
 
-function member(name: string, topic: string, group: string, protocol: 'consumer' | 'classic'): JavaMember {
-  const m = startJavaMember(java, { name, bootstrap: live(), topic, group, protocol });
+function member(name: string, topic: string, group: string, protocol: 'consumer' | 'classic', assignor?: 'cooperative-sticky'): JavaMember {
+  const m = startJavaMember(java, { name, bootstrap: live(), topic, group, protocol, ...(assignor ? { assignor } : {}) });
   members.push(m);
   return m;
 }
@@ -205,4 +206,37 @@ describe('online migration between the classic and the consumer group protocols 
     expect(classic.exitCode()).toBe(0);
     expect([classic, modern].flatMap((m) => m.events.filter((e) => e.event === 'error'))).toEqual([]);
   }, 600_000);
+
+  it('a cooperative classic member keeps what it is not asked to give up while a consumer-protocol member takes its share', async () => {
+    const topic = 'migrate-coop';
+    const group = 'migrate-coop-group';
+    await admin.createTopics({ topics: [{ topic, numPartitions: 6, replicationFactor: 3 }] });
+    await produce(topic, 6, 0, 30);
+    const coop = member('coop', topic, group, 'classic', 'cooperative-sticky');
+    await until('the cooperative member read 30', [coop], () => sorted(coop.assignment()).join() === range(6).join() && valuesOf([coop]).size === 30);
+    await until('the cooperative member committed 30', [coop], async () => (await committedOffsets(group, topic)).join() === Array(6).fill(5).join());
+    const atJoin = coop.events.length;
+
+    const modern = member('modern-coop', topic, group, 'consumer');
+    await until('both own partitions, together all six', [coop, modern], () => {
+      const [pc, pm] = [coop.assignment(), modern.assignment()];
+      return pc.length > 0 && pm.length > 0 && sorted([...pc, ...pm]).join() === range(6).join();
+    });
+    // Incremental: the cooperative member never gave up everything on the way.
+    expect(coop.events.slice(atJoin).filter((e) => e.event === 'assignment' && e.partitions.length === 0)).toEqual([]);
+    await produce(topic, 6, 30, 30);
+    await until('the two read all 60', [coop, modern], () => valuesOf([coop, modern]).size === 60);
+    expect(modern.messages().filter((m) => m.offset < 5)).toEqual([]);
+    expect(readTwice([coop, modern])).toEqual([]);
+
+    await until('the offsets of 60 committed', [coop, modern], async () => (await committedOffsets(group, topic)).join() === Array(6).fill(10).join());
+    await modern.close();
+    await until('the cooperative member owns all six', [coop], () => sorted(coop.assignment()).join() === range(6).join());
+    await describedUntil('a classic group again', group, [coop], (d) => 'type' in d && d.type === 'Classic' && d.state === 'Stable');
+    await produce(topic, 6, 60, 12);
+    await until('the cooperative member read the last 12', [coop], () => valuesOf([coop, modern]).size === 72);
+    await coop.close();
+    expect(coop.exitCode()).toBe(0);
+    expect([coop, modern].flatMap((m) => m.events.filter((e) => e.event === 'error'))).toEqual([]);
+  }, 300_000);
 });
