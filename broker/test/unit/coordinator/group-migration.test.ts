@@ -7,11 +7,12 @@
  * leaves, group.consumer.migration.policy, Kafka's refusals, and the records reloaded by a new
  * coordinator.
  */
+import { AssignerProtocol } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../../src/kafka/protocol/errors.js';
 import { GroupCoordinator, type CoordinatorRecord, type GroupStore, type JoinRequest } from '../../../src/coordinator/group-coordinator.js';
 import type { ConsumerHeartbeatRequest, ConsumerHeartbeatResult, WireTopicPartitions } from '../../../src/coordinator/consumer-groups.js';
-import { decodeAssignment, encodeAssignment, encodeSubscription } from '../../../src/coordinator/embedded-protocol.js';
+import { decodeAssignment, decodeSubscription, encodeAssignment, encodeSubscription } from '../../../src/coordinator/embedded-protocol.js';
 import {
   decodeConsumerGroupValue,
   decodeConsumerMemberValue,
@@ -348,5 +349,24 @@ describe('online migration between the classic and the consumer group protocols'
     // And the downgrade after the reload works the same.
     await next.hb({ memberId: 'b', memberEpoch: -1 });
     expect(next.groupType()).toBe('classic');
+  });
+});
+
+describe('the consumer embedded protocol as clients write it', () => {
+  it('reads kafkajs subscriptions (v0 and v1 without owned partitions) and assignments, and kafkajs reads ours', () => {
+    for (const version of [0, 1]) {
+      const meta = AssignerProtocol.MemberMetadata.encode({ version, topics: ['orders', 'audit'], userData: Buffer.from('u') });
+      expect(decodeSubscription(meta)).toEqual({ topics: ['orders', 'audit'], ownedPartitions: [] });
+    }
+    const theirs = AssignerProtocol.MemberAssignment.encode({ version: 0, assignment: { orders: [2, 0] }, userData: Buffer.alloc(0) });
+    expect(decodeAssignment(theirs)).toEqual([{ topic: 'orders', partitions: [2, 0] }]);
+    const ours = encodeAssignment([{ topic: 'orders', partitions: [1, 3] }]);
+    expect(AssignerProtocol.MemberAssignment.decode(ours)?.assignment).toEqual({ orders: [1, 3] });
+    // A v1 subscription with owned partitions, as the Java client sends it.
+    expect(decodeSubscription(encodeSubscription({ topics: ['orders'], ownedPartitions: [{ topic: 'orders', partitions: [0] }] }))).toEqual({
+      topics: ['orders'],
+      ownedPartitions: [{ topic: 'orders', partitions: [0] }],
+    });
+    expect(decodeSubscription(Buffer.from([0, 0, 0x7f, 0, 0, 0]))).toBeNull();
   });
 });
