@@ -7,7 +7,7 @@
  * killed: the new coordinator reloads the mixed group from __consumer_offsets and both go on.
  * Then the consumer-protocol member leaves, the group is classic again, and the classic member
  * takes everything and keeps reading. The same with a cooperative (incremental) classic member,
- * which keeps the partitions it is not asked to give up.
+ * which keeps the partitions it is not asked to give up, and with a kafkajs classic consumer.
  */
 import { type Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -138,7 +138,7 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-describe('online migration between the classic and the consumer group protocols (Java clients)', () => {
+describe('online migration between the classic and the consumer group protocols (Java and kafkajs clients)', () => {
   it('a consumer-protocol member joins a live classic group, both survive a coordinator kill, and the group goes back to classic when it leaves', async () => {
     const topic = 'migrate';
     const group = 'migrate-group';
@@ -238,5 +238,41 @@ describe('online migration between the classic and the consumer group protocols 
     await coop.close();
     expect(coop.exitCode()).toBe(0);
     expect([coop, modern].flatMap((m) => m.events.filter((e) => e.event === 'error'))).toEqual([]);
+  }, 300_000);
+
+  it('a kafkajs classic consumer is upgraded the same way, and owns everything again after the downgrade', async () => {
+    const topic = 'migrate-kafkajs';
+    const group = 'migrate-kafkajs-group';
+    await admin.createTopics({ topics: [{ topic, numPartitions: 4, replicationFactor: 3 }] });
+    await produce(topic, 4, 0, 20);
+    const consumer = kafkaOf(cluster).consumer({ groupId: group, maxWaitTimeInMs: 200, heartbeatInterval: 1000 });
+    const read: Array<{ partition: number; offset: number; value: string }> = [];
+    let owns: number[] = [];
+    consumer.on(consumer.events.GROUP_JOIN, (e) => void (owns = sorted(e.payload.memberAssignment[topic] ?? [])));
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({ eachMessage: async ({ partition, message }) => void read.push({ partition, offset: Number(message.offset), value: message.value?.toString() ?? '' }) });
+      await eventually('kafkajs read 20', () => read.length >= 20 && owns.length === 4, 60_000);
+      await eventually('kafkajs committed 20', async () => (await committedOffsets(group, topic)).join() === Array(4).fill(5).join(), 60_000);
+
+      const modern = member('modern-kafkajs', topic, group, 'consumer');
+      await until('kafkajs and the Java member share the partitions', [modern], () => {
+        const pm = modern.assignment();
+        return owns.length > 0 && pm.length > 0 && sorted([...owns, ...pm]).join() === range(4).join();
+      });
+      await describedUntil('a consumer group of two', group, [modern], (d) => 'type' in d && d.type === 'Consumer' && d.members.length === 2);
+      await produce(topic, 4, 20, 20);
+      await until('the two read all 40', [modern], () => new Set([...read.map((r) => r.value), ...valuesOf([modern])]).size === 40);
+      expect(modern.messages().filter((m) => m.offset < 5)).toEqual([]);
+
+      await modern.close();
+      await until('kafkajs owns all four again', [modern], () => owns.length === 4);
+      await describedUntil('a classic group again', group, [modern], (d) => 'type' in d && d.type === 'Classic' && d.state === 'Stable');
+      await produce(topic, 4, 40, 8);
+      await until('kafkajs read the last 8', [modern], () => new Set([...read.map((r) => r.value), ...valuesOf([modern])]).size === 48);
+    } finally {
+      await consumer.disconnect();
+    }
   }, 300_000);
 });
