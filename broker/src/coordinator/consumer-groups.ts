@@ -1,6 +1,7 @@
 /**
  * KIP-848 consumer groups: ConsumerGroupHeartbeat and ConsumerGroupDescribe, next to the classic
- * protocol in the same table of groups (a group is one or the other).
+ * protocol in the same table of groups (a group is one or the other; a consumer group may have
+ * classic members).
  *
  * A member joins with epoch 0 (v1: with the member id it generated; v0: the coordinator makes
  * one), then heartbeats with the epoch it was given. Whatever the assignment depends on (members,
@@ -12,10 +13,18 @@
  * epoch becomes the target's. A member that stops heartbeating for the session timeout leaves;
  * epoch -1 leaves at once, -2 (a static member) leaves its partitions waiting for its instance id.
  *
- * Conversions, as Kafka offers them for empty groups: a consumer-protocol member joining an empty
- * classic group makes it a consumer group (its committed offsets stay), and a classic JoinGroup
- * to an empty consumer group makes it classic again. A group with members of the other protocol
- * is refused (ConsumerGroupHeartbeat: GROUP_ID_NOT_FOUND; JoinGroup: INCONSISTENT_GROUP_PROTOCOL).
+ * Conversions, as Kafka 4.x offers them: a consumer-protocol member joining an empty classic
+ * group makes it a consumer group (its committed offsets stay), and a classic JoinGroup to an
+ * empty consumer group makes it classic again. Groups with members migrate online as
+ * group.consumer.migration.policy allows: a consumer-protocol member joining a classic group
+ * whose members all use the "consumer" embedded protocol upgrades it, the classic members staying
+ * in it (their subscriptions read from their JoinGroup metadata, their partitions from their
+ * assignment); the coordinator then serves their JoinGroup/SyncGroup/Heartbeat/LeaveGroup from
+ * the consumer group's state, with the server-side assignor's assignment. When the last
+ * consumer-protocol member leaves a group of classic members, it becomes classic again and
+ * rebalances. What cannot migrate is refused (ConsumerGroupHeartbeat: GROUP_ID_NOT_FOUND with the
+ * reason; JoinGroup of another protocol type or an unreadable subscription:
+ * INCONSISTENT_GROUP_PROTOCOL).
  *
  * The group's epoch and each member (subscription, epoch, assigned partitions) are stored in
  * __consumer_offsets as they change, so the coordinator elected after a failover takes the
