@@ -258,6 +258,12 @@ export class ConsumerGroups {
           return this.fail(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} is not a consumer group: it has classic-protocol members`);
         }
         if (now < group.classicRejoinUntil) {
+          // Its classic members are on their way back (their first JoinGroup ends the wait). When
+          // they may be upgraded online, the member is asked to retry (retriable for every client)
+          // rather than refused for good: it joins the group they form again.
+          if (this.upgradeAllowed() && group.protocolType === 'consumer') {
+            return this.fail(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, `Group ${req.groupId}: its classic-protocol members are rejoining after a coordinator change; retry`);
+          }
           return this.fail(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} is not a consumer group: its classic-protocol members are rejoining after a coordinator change`);
         }
         if (req.memberEpoch !== 0) return this.fail(ErrorCode.UNKNOWN_MEMBER_ID, `member ${req.memberId} is not in group ${req.groupId}`);
@@ -365,8 +371,12 @@ export class ConsumerGroups {
    * (Kafka's rules for an online upgrade: the policy allows it, every member uses the "consumer"
    * embedded protocol in a form the coordinator reads, and the group fits group.consumer.max.size).
    */
+  private upgradeAllowed(): boolean {
+    return this.policy === 'bidirectional' || this.policy === 'upgrade';
+  }
+
   private upgradeRefusal(group: Group): string | null {
-    if (this.policy !== 'bidirectional' && this.policy !== 'upgrade') {
+    if (!this.upgradeAllowed()) {
       return `it has classic-protocol members, and group.consumer.migration.policy=${this.policy} does not allow an online upgrade`;
     }
     if (group.protocolType !== 'consumer') return `its members use protocol type ${group.protocolType ?? '(none)'}, not the consumer embedded protocol`;

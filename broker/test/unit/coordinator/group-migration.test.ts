@@ -331,6 +331,24 @@ describe('online migration between the classic and the consumer group protocols'
     expect(env.groupType()).toBe('consumer');
   });
 
+  it('a classic group reloaded by a new coordinator asks a consumer-protocol member to retry until its classic member is back, then upgrades', async () => {
+    const env = setup();
+    const classic = await classicGroup(env);
+    const next = reload(env.store.records);
+    const waiting = await next.hb({ memberId: 'b', memberEpoch: 0 });
+    expect(waiting.errorCode).toBe(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+    // The classic member finds it unknown (classic members are not taken over) and rejoins.
+    expect(await next.beat(classic.memberId, classic.generation)).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+    const j = await next.join('');
+    const s = await next.sync(j.memberId, j.generationId, [{ memberId: j.memberId, assignment: encodeAssignment([{ topic: 'orders', partitions: [0, 1, 2, 3] }]) }]);
+    expect(s.errorCode).toBe(0);
+    expect((await next.hb({ memberId: 'b', memberEpoch: 0 })).errorCode).toBe(0);
+    expect(next.groupType()).toBe('consumer');
+    // With upgrades disabled the answer stays a refusal.
+    const off = reload(env.store.records, 'disabled');
+    expect((await off.hb({ memberId: 'b', memberEpoch: 0 })).errorCode).toBe(ErrorCode.GROUP_ID_NOT_FOUND);
+  });
+
   it('a new coordinator loads the upgraded group with its classic member, which carries on with its generation', async () => {
     const env = setup();
     const classic = await classicGroup(env);
