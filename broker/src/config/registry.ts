@@ -32,6 +32,10 @@ function parseVoters(text: string): VoterAddress[] {
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
 
+/** group.consumer.migration.policy's values, Kafka's names (4.0's default is bidirectional). */
+export const MIGRATION_POLICIES = ['bidirectional', 'upgrade', 'downgrade', 'disabled'] as const;
+export type MigrationPolicy = (typeof MIGRATION_POLICIES)[number];
+
 /** Longest group-commit linger used: acks wait this long at most for company (larger values are capped). */
 export const MAX_GROUP_COMMIT_LINGER_MS = 1000;
 
@@ -267,6 +271,10 @@ export const BROKER_SETTINGS = [
     doc: 'Server-side assignors of consumer-protocol groups members may ask for; the first is the default.',
   }),
   int('group.consumer.max.size', { default: INT32_MAX, min: 1, doc: 'Most members one consumer-protocol group may have.' }),
+  oneOf('group.consumer.migration.policy', MIGRATION_POLICIES, {
+    default: 'bidirectional',
+    doc: 'Online conversion of groups with members between the classic and the consumer protocol: bidirectional, upgrade (classic to consumer only), downgrade (consumer to classic only) or disabled. Empty groups convert either way regardless.',
+  }),
 
   // Transactions.
   int('transaction.state.log.num.partitions', { default: 50, min: 1, doc: 'Partitions of __transaction_state (fixed once the topic exists).' }),

@@ -5,9 +5,22 @@
  * current assignment on its way to the target. The rules are in consumer-groups.ts.
  */
 import type { Assignment, AssignorName } from './assignors.js';
+import type { MemberProtocol } from './group.js';
 
 /** Where a member stands between its current assignment and its target. */
 export type ConsumerMemberState = 'stable' | 'unrevoked' | 'unreleased';
+
+/**
+ * A member that speaks the classic protocol (JoinGroup/SyncGroup/Heartbeat) inside a consumer
+ * group, after an online upgrade: its generation is its member epoch, its subscription comes from
+ * its JoinGroup metadata, and the coordinator's assignor, not a leader, assigns its partitions.
+ */
+export interface ClassicMemberInfo {
+  sessionTimeoutMs: number;
+  /** The protocol (assignor name) its JoinGroup was answered with; SyncGroup must name it. */
+  protocolName: string;
+  protocols: readonly MemberProtocol[];
+}
 
 /** The member epoch of a static member that left for now (its partitions wait for it). */
 export const STATIC_LEAVE_EPOCH = -2;
@@ -26,6 +39,8 @@ export class ConsumerMember {
   rebalanceTimer: unknown = null;
   /** Bumped on every timer change, so a stale timer callback recognises itself. */
   timerEpoch = 0;
+  /** Set when the member uses the classic protocol. */
+  classic: ClassicMemberInfo | null = null;
 
   constructor(
     readonly memberId: string,

@@ -43,6 +43,7 @@ export class GroupCoordinator {
     };
     this.consumerGroups = new ConsumerGroups(this.ctx, cp.catalog, cp.config, () => randomUUID());
     this.membership.consumerGroups = this.consumerGroups;
+    this.consumerGroups.membership = this.membership;
     this.offsets = new GroupOffsets(this.ctx, this.membership, opts.partitionExists ?? (() => true));
     this.offsets.consumerGroups = this.consumerGroups;
   }

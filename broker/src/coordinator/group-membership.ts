@@ -85,9 +85,23 @@ export class GroupMembership {
     if (group.state === 'Dead') return joinError(req.memberId, ErrorCode.COORDINATOR_NOT_AVAILABLE);
     // Classic members are back: from here the group's own members keep the other protocol out.
     group.classicRejoinUntil = 0;
-    // A consumer-protocol group takes classic members only once it has none of its own.
+    // An empty consumer group becomes classic again; one with members serves the classic member
+    // inside it (online migration), its assignment coming from the coordinator's assignor.
     if (group.consumer !== null && !(this.consumerGroups?.convertToClassicIfEmpty(group) ?? false)) {
-      return joinError(req.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+      const cgs = this.consumerGroups;
+      if (cgs === null || !cgs.classicProtocolSupported(req)) return joinError(req.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+      if (req.memberId === '' && req.requireKnownMemberId) {
+        const id = this.newMemberId(req.clientId);
+        this.addPendingMember(group, id, req.sessionTimeoutMs);
+        return joinError(id, ErrorCode.MEMBER_ID_REQUIRED);
+      }
+      const pending = group.pendingMembers.has(req.memberId);
+      if (pending) {
+        this.ctx.scheduler.clearTimer(group.pendingMembers.get(req.memberId));
+        group.pendingMembers.delete(req.memberId);
+      }
+      const memberId = req.memberId !== '' ? req.memberId : this.newMemberId(req.clientId);
+      return cgs.classicJoin(group, req, memberId, req.memberId === '' || pending);
     }
     const joiningId = req.memberId !== '' ? req.memberId : undefined;
     if (!group.supportsProtocols(req.protocolType, req.protocols, joiningId)) {
@@ -367,6 +381,7 @@ export class GroupMembership {
     const group = this.ctx.groups.get(req.groupId);
     if (group === undefined) return syncError(ErrorCode.UNKNOWN_MEMBER_ID);
     if (group.state === 'Dead') return syncError(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    if (group.consumer !== null) return this.consumerGroups?.classicSync(group, req) ?? syncError(ErrorCode.UNKNOWN_MEMBER_ID);
     if (group.isStaticMemberFenced(req.memberId, req.groupInstanceId)) return syncError(ErrorCode.FENCED_INSTANCE_ID);
     const member = group.members.get(req.memberId);
     if (member === undefined) return syncError(ErrorCode.UNKNOWN_MEMBER_ID);
@@ -448,6 +463,7 @@ export class GroupMembership {
       const group = this.ctx.groups.get(req.groupId);
       if (group === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
       if (group.state === 'Dead') return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+      if (group.consumer !== null) return this.consumerGroups?.classicHeartbeat(group, req) ?? ErrorCode.UNKNOWN_MEMBER_ID;
       if (group.isStaticMemberFenced(req.memberId, req.groupInstanceId)) return ErrorCode.FENCED_INSTANCE_ID;
       const member = group.members.get(req.memberId);
       if (member === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
@@ -475,15 +491,18 @@ export class GroupMembership {
     }
     return this.ctx.lock.run(groupId, () => {
       const group = this.ctx.groups.get(groupId);
-      if (group?.consumer != null) {
-        return { errorCode: ErrorCode.NONE, members: leaving.map((l) => ({ memberId: l.memberId, groupInstanceId: l.groupInstanceId, errorCode: ErrorCode.UNKNOWN_MEMBER_ID })) };
-      }
+      // Checked per member: the last consumer-protocol member leaving can make the group classic.
       const results = leaving.map((l) => ({
         memberId: l.memberId,
         groupInstanceId: l.groupInstanceId,
-        errorCode: group === undefined ? ErrorCode.UNKNOWN_MEMBER_ID : this.leaveOne(group, l),
+        errorCode:
+          group === undefined
+            ? ErrorCode.UNKNOWN_MEMBER_ID
+            : group.consumer !== null
+              ? (this.consumerGroups?.classicLeave(group, l) ?? ErrorCode.UNKNOWN_MEMBER_ID)
+              : this.leaveOne(group, l),
       }));
-      if (group !== undefined && group.state !== 'Dead') {
+      if (group !== undefined && group.state !== 'Dead' && group.consumer === null) {
         if (group.state === 'Stable' || group.state === 'CompletingRebalance') {
           if (results.some((r) => r.errorCode === ErrorCode.NONE)) this.prepareRebalance(group, 'members left');
         } else if (group.state === 'PreparingRebalance') {
@@ -514,6 +533,37 @@ export class GroupMembership {
     this.ctx.log.info({ groupId: group.groupId, memberId, reason: l.reason ?? null }, 'member left the group');
     this.removeMember(group, member);
     return ErrorCode.NONE;
+  }
+
+  // ---------------------------------------------------------------- online migration
+
+  /**
+   * The group is becoming a consumer group with its members (an online upgrade): the classic
+   * side lets go of them. Timers stop, and a JoinGroup or SyncGroup under way is answered
+   * REBALANCE_IN_PROGRESS, so those members rejoin, into the consumer group.
+   */
+  detachClassic(group: Group): void {
+    this.cancelJoinTimer(group);
+    group.initialDelay = null;
+    for (const t of group.pendingMembers.values()) this.ctx.scheduler.clearTimer(t);
+    group.pendingMembers.clear();
+    for (const m of group.members.values()) {
+      this.clearSession(m);
+      m.joinWaiter?.(joinError(m.memberId, ErrorCode.REBALANCE_IN_PROGRESS));
+      m.syncWaiter?.(syncError(ErrorCode.REBALANCE_IN_PROGRESS));
+      m.joinWaiter = null;
+      m.syncWaiter = null;
+    }
+    group.members.clear();
+    group.staticMembers.clear();
+  }
+
+  /** A consumer group just became classic with members (an online downgrade): they rejoin. */
+  rebalanceDowngraded(group: Group, reason: string): void {
+    // From Stable, so the rebalance waits for the members (not the initial delay of a new group).
+    group.transition('Stable', this.ctx.scheduler.now());
+    for (const m of group.members.values()) this.refreshSession(group, m);
+    this.prepareRebalance(group, reason);
   }
 
   // ---------------------------------------------------------------- sessions

@@ -47,6 +47,7 @@ export class GroupOffsets {
       if (check !== ErrorCode.NONE) return all(check);
       const member = group.members.get(req.memberId);
       if (member !== undefined) this.membership.refreshSession(group, member);
+      else if (group.consumer !== null) this.consumerGroups?.touchClassic(group, req.memberId);
 
       const now = this.ctx.scheduler.now();
       const errors = new Map<number, number>();

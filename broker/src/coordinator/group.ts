@@ -110,7 +110,8 @@ export class Group {
   readonly pendingTxnOffsets = new Map<number, Map<string, CommittedOffset>>();
   /**
    * Set while the group uses the consumer rebalance protocol (KIP-848, consumer-groups.ts): then
-   * it has no classic members, and `state` is only Empty or Stable (for offset retention).
+   * `members` is empty (classic members of a migrated group live in the consumer state, with
+   * their classic protocol details), and `state` is only Empty or Stable (for offset retention).
    */
   consumer: ConsumerGroupState | null = null;
   /** The pending rebalance completion timer and its identity. */

@@ -217,6 +217,7 @@ export async function createCoordinator(opts: CoordinatorOptions): Promise<Coord
         heartbeatIntervalMs: s.get('group.consumer.heartbeat.interval.ms'),
         assignors: s.get('group.consumer.assignors').filter(isAssignorName),
         maxSize: s.get('group.consumer.max.size'),
+        migrationPolicy: s.get('group.consumer.migration.policy'),
       },
     },
   });

@@ -21,7 +21,10 @@
  *   key   {"version":1,"type":"consumer-member","group":G,"member":M}
  *   value {"version":1,"instanceId","rackId","clientId","clientHost","rebalanceTimeoutMs",
  *          "subscribedTopicNames":[...],"subscribedTopicRegex","serverAssignor","memberEpoch",
- *          "previousMemberEpoch","state","assigned":[{"topicId","partitions"}],"pendingRevocation":[...]}
+ *          "previousMemberEpoch","state","assigned":[{"topicId","partitions"}],"pendingRevocation":[...],
+ *          "classic":null|{"sessionTimeoutMs","protocolName","protocols":[{"name","metadata"(base64)}]}}
+ *         (classic: a classic-protocol member of the consumer group, after an online upgrade; absent
+ *         in records written before, read as null)
  * A null value (tombstone) deletes the key: a deleted offset, or a deleted group.
  */
 
@@ -71,6 +74,16 @@ export interface ConsumerMemberValue {
   readonly state: 'stable' | 'unrevoked' | 'unreleased';
   readonly assigned: readonly StoredTopicPartitions[];
   readonly pendingRevocation: readonly StoredTopicPartitions[];
+  /** Set for a member of the classic protocol in a consumer group (after an online upgrade). */
+  readonly classic: StoredClassicMember | null;
+}
+
+/** What a classic member of a consumer group needs beyond a consumer member's fields. */
+export interface StoredClassicMember {
+  readonly sessionTimeoutMs: number;
+  /** The protocol its JoinGroup was answered with (SyncGroup checks it). */
+  readonly protocolName: string;
+  readonly protocols: ReadonlyArray<{ readonly name: string; readonly metadata: Buffer }>;
 }
 
 export interface ConsumerGroupValue {
@@ -138,7 +151,31 @@ export function decodeConsumerGroupValue(buf: Buffer): ConsumerGroupValue {
 }
 
 export function encodeConsumerMemberValue(v: ConsumerMemberValue): Buffer {
-  return Buffer.from(JSON.stringify({ version: RECORD_SCHEMA_VERSION, ...v }), 'utf8');
+  const classic =
+    v.classic === null
+      ? null
+      : { ...v.classic, protocols: v.classic.protocols.map((p) => ({ name: p.name, metadata: p.metadata.toString('base64') })) };
+  return Buffer.from(JSON.stringify({ version: RECORD_SCHEMA_VERSION, ...v, classic }), 'utf8');
+}
+
+/** A member record's `classic` field; records written before online migration have none. */
+function storedClassic(o: Record<string, unknown>, what: string): StoredClassicMember | null {
+  const c = o.classic;
+  if (c === null || c === undefined) return null;
+  const w = `${what}.classic`;
+  if (typeof c !== 'object' || Array.isArray(c)) throw new CoordinatorRecordError(`${w} must be an object`);
+  const co = c as Record<string, unknown>;
+  const ps = co.protocols;
+  if (!Array.isArray(ps)) throw new CoordinatorRecordError(`${w}.protocols must be an array`);
+  return {
+    sessionTimeoutMs: int(co, 'sessionTimeoutMs', w),
+    protocolName: str(co, 'protocolName', w),
+    protocols: ps.map((p: unknown, i) => {
+      if (typeof p !== 'object' || p === null) throw new CoordinatorRecordError(`${w}.protocols[${i}] must be an object`);
+      const po = p as Record<string, unknown>;
+      return { name: str(po, 'name', `${w}.protocols[${i}]`), metadata: Buffer.from(str(po, 'metadata', `${w}.protocols[${i}]`), 'base64') };
+    }),
+  };
 }
 
 function topicPartitionsList(o: Record<string, unknown>, field: string, what: string): StoredTopicPartitions[] {
@@ -174,6 +211,7 @@ export function decodeConsumerMemberValue(buf: Buffer): ConsumerMemberValue {
     state,
     assigned: topicPartitionsList(o, 'assigned', w),
     pendingRevocation: topicPartitionsList(o, 'pendingRevocation', w),
+    classic: storedClassic(o, w),
   };
 }
 

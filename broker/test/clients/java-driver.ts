@@ -105,7 +105,7 @@ export interface JavaMember {
 
 export function startJavaMember(
   client: JavaClient,
-  o: { name: string; bootstrap: string; topic: string; group: string; protocol: 'consumer' | 'classic'; assignor?: 'uniform' | 'range' },
+  o: { name: string; bootstrap: string; topic: string; group: string; protocol: 'consumer' | 'classic'; assignor?: 'uniform' | 'range' | 'cooperative-sticky' },
 ): JavaMember {
   const child: ChildProcess = spawn('java', [...JVM_FLAGS, '-cp', client.classpath, 'GroupMember', 'member', o.bootstrap, o.topic, o.group, o.protocol, o.assignor ?? '-'], {
     stdio: ['pipe', 'pipe', 'pipe'],

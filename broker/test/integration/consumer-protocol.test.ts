@@ -3,7 +3,8 @@
  * Java client from Maven Central (group.protocol=consumer): members join and leave and the
  * server-side assignor rebalances them, they commit, and the group goes on, with its committed
  * offsets, after kill -9 of its coordinator's broker. Classic groups work beside consumer groups,
- * and a group with members of one protocol refuses the other as Kafka does. Bad heartbeats get
+ * and a group with members of another protocol type refuses a consumer-protocol member as Kafka
+ * does (online migration of classic consumer groups: group-migration.test.ts). Bad heartbeats get
  * Kafka's error codes and leave every broker serving.
  */
 import { connect } from 'node:net';
@@ -198,7 +199,7 @@ describe('the consumer group protocol (KIP-848) with the Java client', () => {
     await Promise.all([c.close(), d.close()]);
   }, 400_000);
 
-  it('classic groups work beside consumer groups; a group with members refuses the other protocol; an empty one converts with its offsets', async () => {
+  it('classic groups work beside consumer groups; a group with members of another protocol type refuses a consumer member; an empty one converts with its offsets', async () => {
     const topic = 'kip848-mixed';
     await admin.createTopics({ topics: [{ topic, numPartitions: 2, replicationFactor: 3 }] });
     await produce(topic, 2, 0, 10);
@@ -211,11 +212,25 @@ describe('the consumer group protocol (KIP-848) with the Java client', () => {
     await classic.run({ eachMessage: async ({ message }) => void readClassic.push(message.value?.toString() ?? '') });
     await eventually('kafkajs read 10', () => readClassic.length >= 10, 60_000);
 
-    // A Java consumer-protocol member cannot join it while it has classic members.
-    const intruder = member('intruder', topic, 'mixed-classic');
+    // A Java consumer-protocol member cannot join a group whose classic members use another
+    // protocol type than "consumer" (no online upgrade possible; group-migration.test.ts has the
+    // upgrade of a classic consumer group).
+    const connectCoordinator = await coordinatorOf('mixed-connect');
+    const connectMember = await withRaw(connectCoordinator, async (c) => {
+      const body = { groupId: 'mixed-connect', sessionTimeoutMs: 60_000, rebalanceTimeoutMs: 10_000, groupInstanceId: null, protocolType: 'connect', protocols: [{ name: 'default', metadata: Buffer.from('x') }] };
+      const first = await c.call(11, 5, { ...body, memberId: '' });
+      expect(first.errorCode).toBe(ErrorCode.MEMBER_ID_REQUIRED);
+      const joined = await c.call(11, 5, { ...body, memberId: first.memberId });
+      expect(joined.errorCode).toBe(0);
+      const synced = await c.call(14, 3, { groupId: 'mixed-connect', generationId: joined.generationId, memberId: joined.memberId, groupInstanceId: null, assignments: [{ memberId: joined.memberId, assignment: Buffer.from('y') }] });
+      expect(synced.errorCode).toBe(0);
+      return joined.memberId as string;
+    });
+    const intruder = member('intruder', topic, 'mixed-connect');
     await until('the intruder is refused', [intruder], () => intruder.exited());
     expect(intruder.events.find((e) => e.event === 'error')).toMatchObject({ error: 'GroupIdNotFoundException' });
     expect(intruder.exitCode()).toBe(3);
+    await withRaw(connectCoordinator, (c) => c.call(13, 3, { groupId: 'mixed-connect', members: [{ memberId: connectMember, groupInstanceId: null }] }));
 
     // A consumer group beside it, and a classic JoinGroup to that group refused.
     const modern = member('modern', topic, 'mixed-modern');

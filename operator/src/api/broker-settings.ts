@@ -95,6 +95,7 @@ export const BROKER_SETTINGS: readonly BrokerSettingFacts[] = [
   {"name":"group.consumer.heartbeat.interval.ms","kind":"int","min":1,"max":2147483647,"flag":null},
   {"name":"group.consumer.assignors","kind":"list","oneOf":["uniform","range"],"nonEmpty":true,"flag":null},
   {"name":"group.consumer.max.size","kind":"int","min":1,"max":2147483647,"flag":null},
+  {"name":"group.consumer.migration.policy","kind":"string","oneOf":["bidirectional","upgrade","downgrade","disabled"],"flag":null},
   {"name":"transaction.state.log.num.partitions","kind":"int","min":1,"max":2147483647,"flag":null},
   {"name":"transaction.state.log.replication.factor","kind":"int","min":1,"max":32767,"flag":null},
   {"name":"transaction.state.log.segment.bytes","kind":"int","min":1,"max":2147483647,"flag":null},

@@ -3,7 +3,8 @@
  * Assigning, Reconciling, Stable), group and assignment epochs, the assignor, and every member
  * with its subscription, current assignment and target assignment.
  *
- * Versions: v1 adds each member's type (1: a consumer-protocol member).
+ * Versions: v1 adds each member's type (1: a consumer-protocol member, 0: a classic member of
+ * the group, after an online upgrade).
  *
  * Errors, per group: INVALID_GROUP_ID (24), NOT_COORDINATOR (16), COORDINATOR_LOAD_IN_PROGRESS
  * (14), GROUP_ID_NOT_FOUND (69) for an unknown group or a classic one.
@@ -12,6 +13,7 @@ import { AUTHORIZED_OPERATIONS_OMITTED } from '../../coordinator/index.js';
 import { ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse } from '../protocol/messages/index.js';
 import { defineApi, type ApiServices } from './api.js';
 
+const MEMBER_TYPE_CLASSIC = 0;
 const MEMBER_TYPE_CONSUMER = 1;
 
 export const consumerGroupDescribeApi = defineApi({
@@ -25,7 +27,7 @@ export const consumerGroupDescribeApi = defineApi({
       throttleTimeMs: 0,
       groups: groups.map((g) => ({
         ...g,
-        members: g.members.map((m) => ({ ...m, memberType: MEMBER_TYPE_CONSUMER })),
+        members: g.members.map(({ classic, ...m }) => ({ ...m, memberType: classic ? MEMBER_TYPE_CLASSIC : MEMBER_TYPE_CONSUMER })),
         authorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
       })),
     };

@@ -1,7 +1,8 @@
 // The Java Kafka client as the consumer-protocol tests drive it. Prints one JSON object per line.
 //
 //   member   <bootstrap> <topic> <group> <consumer|classic> <assignor|->
-//       A group member (group.protocol as given, the server-side assignor for "consumer") that
+//       A group member (group.protocol as given, the server-side assignor for "consumer",
+//       cooperative-sticky or - (the default, eager range first) for "classic") that
 //       polls, prints each record, commits synchronously after every poll that returned records,
 //       and prints its assignment whenever it changes. It closes (leaving the group) when its
 //       stdin closes. Events: {"event":"assignment","partitions":[...]}, {"event":"message",
@@ -79,6 +80,11 @@ public final class GroupMember {
     p.put("group.id", group);
     p.put("group.protocol", protocol);
     if (protocol.equals("consumer") && !assignor.equals("-")) p.put("group.remote.assignor", assignor);
+    // A classic member's client-side assignor: cooperative-sticky makes it an incremental
+    // (cooperative) member, which keeps its partitions while it rejoins.
+    if (protocol.equals("classic") && assignor.equals("cooperative-sticky")) {
+      p.put("partition.assignment.strategy", "org.apache.kafka.clients.consumer.CooperativeStickyAssignor");
+    }
     p.put("client.id", "java-" + protocol + "-" + ProcessHandle.current().pid());
     p.put("enable.auto.commit", "false");
     p.put("auto.offset.reset", "earliest");
