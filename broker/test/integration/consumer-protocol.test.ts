@@ -14,6 +14,7 @@ import { describeWithJava, prepareJavaClient, startJavaMember, type JavaClient, 
 import { ErrorCode } from '../../src/kafka/protocol/errors.js';
 import { startCluster, type ProcessCluster } from '../helpers/cluster-process.js';
 import { eventually, kafkaOf } from '../helpers/kafka-load.js';
+import { explainMembers, groupCoordinator, liveBootstrap, produceValues, range, sorted, untilMembers, valuesOf } from '../helpers/java-group.js';
 import { RawKafkaClient, type RawBody } from '../helpers/raw-kafka-client.js';
 
 let java: JavaClient;
@@ -22,11 +23,7 @@ let kafka: Kafka;
 let admin: Admin;
 const members: JavaMember[] = [];
 
-const live = (): string =>
-  cluster.members
-    .filter((m) => !m.process.exited)
-    .map((m) => m.process.bootstrap)
-    .join(',');
+const live = (): string => liveBootstrap(cluster);
 
 function member(name: string, topic: string, group: string, protocol: 'consumer' | 'classic' = 'consumer', assignor?: 'uniform' | 'range'): JavaMember {
   const m = startJavaMember(java, { name, bootstrap: live(), topic, group, protocol, ...(assignor ? { assignor } : {}) });
@@ -47,29 +44,8 @@ async function withRaw<T>(nodeId: number, f: (c: RawKafkaClient) => Promise<T>):
   }
 }
 
-/** The node id of the coordinator of `group` (FindCoordinator on a live broker). */
-async function coordinatorOf(group: string): Promise<number> {
-  let node = -1;
-  await eventually(`the coordinator of ${group}`, async () => {
-    const asked = cluster.members.find((m) => !m.process.exited);
-    if (asked === undefined) return false;
-    const r = await withRaw(asked.nodeId, (c) => c.call(10, 4, { keyType: 0, coordinatorKeys: [group] }));
-    const k = (r.coordinators as RawBody)[0] as RawBody;
-    node = k.errorCode === 0 ? (k.nodeId as number) : -1;
-    return node >= 0;
-  });
-  return node;
-}
-
-async function produce(topic: string, partitions: number, from: number, count: number): Promise<void> {
-  const producer = kafkaOf(cluster).producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  try {
-    await producer.send({ topic, acks: -1, messages: Array.from({ length: count }, (_, i) => ({ value: `v${from + i}`, partition: (from + i) % partitions })) });
-  } finally {
-    await producer.disconnect();
-  }
-}
+const coordinatorOf = (group: string): Promise<number> => groupCoordinator(cluster, group);
+const produce = (topic: string, partitions: number, from: number, count: number): Promise<void> => produceValues(cluster, topic, partitions, from, count);
 
 /** The group's committed offsets as kafkajs's admin reads them (OffsetFetch without a member). */
 async function committedOffsets(group: string, topic: string): Promise<Map<number, number>> {
@@ -83,22 +59,9 @@ async function committedOffsets(group: string, topic: string): Promise<Map<numbe
   }
 }
 
-const sorted = (xs: readonly number[]): number[] => [...xs].sort((a, b) => a - b);
-const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
-const valuesOf = (ms: readonly JavaMember[]): Set<string> => new Set(ms.flatMap((m) => m.messages().map((x) => x.value)));
 
-/** What went wrong, for a failed wait: each member's last events and stderr. */
-function explain(ms: readonly JavaMember[]): string {
-  return ms.map((m) => `${m.name}: ${m.timeline().filter((l) => !l.includes(' message ')).slice(-10).join('; ')}\n${m.stderr().slice(-1500)}`).join('\n');
-}
-
-async function until(what: string, ms: readonly JavaMember[], cond: () => boolean | Promise<boolean>, timeoutMs = 180_000): Promise<void> {
-  try {
-    await eventually(what, cond, timeoutMs);
-  } catch (err) {
-    throw new Error(`${(err as Error).message}\n${explain(ms)}`);
-  }
-}
+const explain = (ms: readonly JavaMember[]): string => explainMembers(ms, 10);
+const until = (what: string, ms: readonly JavaMember[], cond: () => boolean | Promise<boolean>, timeoutMs = 180_000): Promise<void> => untilMembers(what, ms, cond, timeoutMs, 10);
 
 beforeAll(async () => {
   java = prepareJavaClient();

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeWithJava, prepareJavaClient, startJavaMember, type JavaClient, type JavaDescription, type JavaMember } from '../clients/java-driver.js';
 import { startCluster, type ProcessCluster } from '../helpers/cluster-process.js';
 import { eventually, kafkaOf } from '../helpers/kafka-load.js';
+import { explainMembers, groupCoordinator, liveBootstrap, produceValues, range, sorted, untilMembers, valuesOf } from '../helpers/java-group.js';
 import { RawKafkaClient, type RawBody } from '../helpers/raw-kafka-client.js';
 
 let java: JavaClient;
@@ -21,11 +22,7 @@ let cluster: ProcessCluster;
 let admin: Admin;
 const members: JavaMember[] = [];
 
-const live = (): string =>
-  cluster.members
-    .filter((m) => !m.process.exited)
-    .map((m) => m.process.bootstrap)
-    .join(',');
+const live = (): string => liveBootstrap(cluster);
 
 function member(name: string, topic: string, group: string, protocol: 'consumer' | 'classic', assignor?: 'cooperative-sticky'): JavaMember {
   const m = startJavaMember(java, { name, bootstrap: live(), topic, group, protocol, ...(assignor ? { assignor } : {}) });
@@ -33,33 +30,8 @@ function member(name: string, topic: string, group: string, protocol: 'consumer'
   return m;
 }
 
-async function coordinatorOf(group: string): Promise<number> {
-  let node = -1;
-  await eventually(`the coordinator of ${group}`, async () => {
-    const asked = cluster.members.find((m) => !m.process.exited);
-    if (asked === undefined) return false;
-    const c = await RawKafkaClient.open(asked.process.kafkaPort);
-    try {
-      const r = await c.call(10, 4, { keyType: 0, coordinatorKeys: [group] });
-      const k = (r.coordinators as RawBody)[0] as RawBody;
-      node = k.errorCode === 0 ? (k.nodeId as number) : -1;
-    } finally {
-      c.close();
-    }
-    return node >= 0;
-  });
-  return node;
-}
-
-async function produce(topic: string, partitions: number, from: number, count: number): Promise<void> {
-  const producer = kafkaOf(cluster).producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  try {
-    await producer.send({ topic, acks: -1, messages: Array.from({ length: count }, (_, i) => ({ value: `v${from + i}`, partition: (from + i) % partitions })) });
-  } finally {
-    await producer.disconnect();
-  }
-}
+const coordinatorOf = (group: string): Promise<number> => groupCoordinator(cluster, group);
+const produce = (topic: string, partitions: number, from: number, count: number): Promise<void> => produceValues(cluster, topic, partitions, from, count);
 
 async function committedOffsets(group: string, topic: string): Promise<number[]> {
   const a = kafkaOf(cluster).admin();
@@ -72,9 +44,6 @@ async function committedOffsets(group: string, topic: string): Promise<number[]>
   }
 }
 
-const sorted = (xs: readonly number[]): number[] => [...xs].sort((a, b) => a - b);
-const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
-const valuesOf = (ms: readonly JavaMember[]): Set<string> => new Set(ms.flatMap((m) => m.messages().map((x) => x.value)));
 /** Records (partition@offset) read more than once by the members, from event index `from` of each. */
 function readTwice(ms: readonly JavaMember[], from: ReadonlyMap<JavaMember, number> = new Map()): string[] {
   const seen = new Set<string>();
@@ -90,17 +59,8 @@ function readTwice(ms: readonly JavaMember[], from: ReadonlyMap<JavaMember, numb
   return twice;
 }
 
-function explain(ms: readonly JavaMember[]): string {
-  return ms.map((m) => `${m.name}: ${m.timeline().filter((l) => !l.includes(' message ')).slice(-12).join('; ')}\n${m.stderr().slice(-1500)}`).join('\n');
-}
-
-async function until(what: string, ms: readonly JavaMember[], cond: () => boolean | Promise<boolean>, timeoutMs = 120_000): Promise<void> {
-  try {
-    await eventually(what, cond, timeoutMs);
-  } catch (err) {
-    throw new Error(`${(err as Error).message}\n${explain(ms)}`);
-  }
-}
+const explain = (ms: readonly JavaMember[]): string => explainMembers(ms, 12);
+const until = (what: string, ms: readonly JavaMember[], cond: () => boolean | Promise<boolean>, timeoutMs = 120_000): Promise<void> => untilMembers(what, ms, cond, timeoutMs, 12);
 
 /** Admin.describeConsumerGroups, polled (each is a JVM) until `ok`. */
 async function describedUntil(what: string, group: string, ms: readonly JavaMember[], ok: (d: JavaDescription) => boolean): Promise<JavaDescription> {
