@@ -26,6 +26,8 @@ export interface InternalTopicOptions {
   /** segment.bytes of the topic when created here; the broker default when absent. */
   readonly segmentBytes?: number;
   readonly logger: CoordinatorLogger;
+  /** The records' timestamps (default Date.now; the system simulator's virtual clock). */
+  readonly now?: () => number;
 }
 
 /** A transactional write (the group coordinator's TxnOffsetCommit). */
@@ -148,7 +150,7 @@ export class InternalTopic {
     if (p === undefined || !p.isLeader() || !this.loaded.has(partition)) {
       throw new KafkaError(ErrorCode.NOT_COORDINATOR, `this broker does not lead ${this.opts.topic}-${partition} (key '${key}')`);
     }
-    const now = Date.now();
+    const now = this.opts.now?.() ?? Date.now();
     const batches: Buffer[] = [];
     let chunk: Array<{ key: Buffer; value: Buffer | null; timestamp: number }> = [];
     let chunkBytes = 0;
