@@ -101,7 +101,7 @@ const LIVENESS_MS = 20_000;
 const AUDIT_EVERY_MS = 1_500;
 /** When consumers start committing offsets, and the gap between their requests (virtual ms). */
 const OFFSETS_FIRST_MS = 300;
-const OFFSETS_GAP_MS = [20, 150] as const;
+const OFFSETS_GAP_MS = [50, 200] as const;
 const READ_BYTES = 16 * 1024;
 /** Errors a producer retries (the others end its stream and fail the run). */
 const RETRIABLE = new Set<number>([
