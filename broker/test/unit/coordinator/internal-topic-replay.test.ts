@@ -1,7 +1,7 @@
 /**
- * Loading a coordinator partition when a read goes wrong (found by the system simulator, seeds
- * 342 and 310 with read bit flips): the replay used to skip a batch whose CRC a flipped bit broke
- * (as if it were some client's undecodable batch) and to end at a read that came back empty (the
+ * Loading a coordinator partition when a read goes wrong (found by the system simulator: seeds
+ * 601 and 629, its REGRESSION_SEEDS, with read bit flips): the replay used to skip a batch
+ * whose CRC a flipped bit broke (as if it were some client's undecodable batch) and to end at a read that came back empty (the
  * log stops a read at a batch it finds corrupt), so a new coordinator served the partition
  * without its newest commits: an acknowledged offset commit lost. Now such a read is read again,
  * and a partition that never reads back whole fails its load instead of loading short.
