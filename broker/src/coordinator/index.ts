@@ -22,7 +22,7 @@ import { OFFSETS_TOPIC } from './group-partition.js';
 import { InternalTopic } from './internal-topic.js';
 import { isAssignorName } from './assignors.js';
 import { CoordinatorRecordError } from './offsets-records.js';
-import { OffsetsTopicStore } from './offsets-topic-store.js';
+import { groupsOfPartition, offsetsLoadHooks, OffsetsTopicStore } from './offsets-topic-store.js';
 import { PartitionLoader } from './partition-loader.js';
 import { ProducerIdAllocator } from './producer-ids.js';
 import { realScheduler } from './group-types.js';
@@ -226,30 +226,8 @@ export async function createCoordinator(opts: CoordinatorOptions): Promise<Coord
     : await ProducerIdAllocator.open(config.dataDir, config.nodeId);
   let closed = false;
 
-  const inPartition = (partition: number) => (groupId: string) => store.partitionFor(groupId) === partition;
-  const offsetsLoader = new PartitionLoader(
-    store,
-    cluster,
-    {
-      replay: (partition, end, stillLeader) =>
-        store.replayPartition(
-          partition,
-          end,
-          {
-            record: (key, value) => groups.applyRecord(key, value),
-            txnRecord: (producerId, key, value) => groups.applyTxnRecord(producerId, key, value),
-            marker: (producerId, commit) => groups.completeTransaction(producerId, commit, inPartition(partition)),
-          },
-          stillLeader,
-        ),
-      loaded: (partition) => {
-        groups.finishLoading(inPartition(partition));
-        return groups.groupCount();
-      },
-      unload: (partition) => groups.unload(inPartition(partition)),
-    },
-    logger,
-  );
+  const inPartition = (partition: number) => groupsOfPartition(store, partition);
+  const offsetsLoader = new PartitionLoader(store, cluster, offsetsLoadHooks(store, groups), logger);
 
   // ---------------------------------------------------------------- transactions
   const txnStore = new InternalTopic({

@@ -7,12 +7,23 @@
  * use, with min(configured replication factor, live brokers) replicas.
  */
 import { ErrorCode, KafkaError } from '../kafka/protocol/errors.js';
-import { buildRecordBatch, decodeRecords, readBatchHeader, BATCH_HEADER_SIZE, type DecodedRecord, type RecordBatchHeader } from '../kafka/protocol/records.js';
+import {
+  buildRecordBatch,
+  checkBatch,
+  decodeRecords,
+  readBatchHeader,
+  BATCH_HEADER_SIZE,
+  type DecodedRecord,
+  type RecordBatchHeader,
+} from '../kafka/protocol/records.js';
+import type { ReadResult } from '../log/types.js';
 import type { Cluster } from '../cluster/types.js';
 import type { CoordinatorLogger, CoordinatorRecord } from './group-types.js';
 import { partitionForKey } from './group-partition.js';
 
 const REPLAY_READ_BYTES = 4 * 1024 * 1024;
+/** Reads of one position a load tries before it gives up on a batch that fails its checksum. */
+const REPLAY_READ_ATTEMPTS = 5;
 /** Well below the default max.message.bytes (1 MiB). */
 const MAX_BATCH_BYTES = 256 * 1024;
 
@@ -26,6 +37,8 @@ export interface InternalTopicOptions {
   /** segment.bytes of the topic when created here; the broker default when absent. */
   readonly segmentBytes?: number;
   readonly logger: CoordinatorLogger;
+  /** The records' timestamps (default Date.now; the system simulator's virtual clock). */
+  readonly now?: () => number;
 }
 
 /** A transactional write (the group coordinator's TxnOffsetCommit). */
@@ -148,7 +161,7 @@ export class InternalTopic {
     if (p === undefined || !p.isLeader() || !this.loaded.has(partition)) {
       throw new KafkaError(ErrorCode.NOT_COORDINATOR, `this broker does not lead ${this.opts.topic}-${partition} (key '${key}')`);
     }
-    const now = Date.now();
+    const now = this.opts.now?.() ?? Date.now();
     const batches: Buffer[] = [];
     let chunk: Array<{ key: Buffer; value: Buffer | null; timestamp: number }> = [];
     let chunkBytes = 0;
@@ -177,14 +190,19 @@ export class InternalTopic {
    * read position or at/after `end` are left out. `stillLeader` stops a load whose leadership
    * ended. A batch whose records cannot be decoded (not ours: a compressed batch some client
    * produced) is passed with null records so the caller can skip it, never refuse to load.
+   *
+   * A batch that fails its checksum is not skipped, and a read that comes back empty below `end`
+   * does not end the replay: either would drop committed state (an acknowledged offset commit)
+   * without a trace. A flipped bit in one read is read again; a batch that stays unreadable
+   * fails the load (throws KafkaError CORRUPT_MESSAGE), and the partition is not served rather
+   * than served without it (the loader tries again on its next reconcile).
    */
   async replay(partition: number, end: number, visit: BatchVisitor, stillLeader: () => boolean): Promise<void> {
     const p = this.cluster.partition(this.opts.topic, partition);
     if (p === undefined) return;
     let offset = p.logStartOffset();
     while (offset < end && stillLeader()) {
-      const read = await p.read(offset, REPLAY_READ_BYTES, 0);
-      if (read.records.length === 0 || read.nextOffset <= offset) break;
+      const read = await this.readIntact(p, partition, offset, end);
       let pos = 0;
       while (pos + BATCH_HEADER_SIZE <= read.records.length) {
         const header = readBatchHeader(read.records, pos);
@@ -203,4 +221,42 @@ export class InternalTopic {
       offset = read.nextOffset;
     }
   }
+
+  /**
+   * One read of the partition at `offset` (below `end`) that returns something, and whose whole
+   * batches before `end` all pass their checksum. An empty read below `end` is a read that went
+   * wrong too (the log stops a read at a batch it finds corrupt): the records are there, they
+   * are committed, and ending the replay there would serve the partition without them.
+   */
+  private async readIntact(p: NonNullable<ReturnType<Cluster['partition']>>, partition: number, offset: number, end: number): Promise<ReadResult> {
+    let why = '';
+    for (let attempt = 1; attempt <= REPLAY_READ_ATTEMPTS; attempt++) {
+      const read = await p.read(offset, REPLAY_READ_BYTES, 0);
+      why = read.records.length === 0 || read.nextOffset <= offset ? `nothing read at ${offset}, below ${end}` : corruption(read.records, offset, end);
+      if (why === '') return read;
+      this.opts.logger.warn({ topic: this.opts.topic, partition, offset, attempt, err: why }, 'a read while loading came back short or corrupt; reading again');
+    }
+    this.opts.logger.error({ topic: this.opts.topic, partition, offset, err: why }, 'a coordinator partition keeps reading back short or corrupt; not loading it');
+    throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, `${this.opts.topic}-${partition} cannot be read back whole at offset ${offset}: ${why}`);
+  }
+}
+
+/**
+ * Why the read's whole batches that the replay would visit (those ending at or after `from` and
+ * starting before `end`) are not intact ('' when they are): framing and CRC. Other findings of
+ * the batch check (an unknown codec, odd counts) are left to decoding, which skips what it
+ * cannot read.
+ */
+function corruption(records: Buffer, from: number, end: number): string {
+  let pos = 0;
+  while (pos + BATCH_HEADER_SIZE <= records.length) {
+    const header = readBatchHeader(records, pos);
+    if (header.sizeInBytes <= 0 || pos + header.sizeInBytes > records.length) break;
+    if (header.lastOffset >= from && header.baseOffset < end) {
+      const checked = checkBatch(records, pos, pos + header.sizeInBytes, { compacted: true });
+      if (checked instanceof KafkaError && checked.code === ErrorCode.CORRUPT_MESSAGE) return checked.message;
+    }
+    pos += header.sizeInBytes;
+  }
+  return '';
 }

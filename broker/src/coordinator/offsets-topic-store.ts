@@ -10,9 +10,10 @@
  */
 import { parseTxnMarker } from '../kafka/protocol/txn-markers.js';
 import type { Cluster } from '../cluster/types.js';
-import type { CoordinatorLogger, CoordinatorRecord, GroupStore } from './group-coordinator.js';
+import type { CoordinatorLogger, CoordinatorRecord, GroupCoordinator, GroupStore } from './group-coordinator.js';
 import { OFFSETS_TOPIC } from './group-partition.js';
 import { InternalTopic, type TxnWriter } from './internal-topic.js';
+import type { PartitionLoadHooks } from './partition-loader.js';
 import {
   CoordinatorRecordError,
   decodeConsumerGroupValue,
@@ -38,6 +39,8 @@ export interface OffsetsTopicOptions {
   /** segment.bytes of a topic created here (offsets.topic.segment.bytes); the broker default when absent. */
   readonly segmentBytes?: number;
   readonly logger: CoordinatorLogger;
+  /** The records' timestamps (default Date.now; the system simulator's virtual clock). */
+  readonly now?: () => number;
 }
 
 /** What a load hands back, in log order. */
@@ -104,6 +107,37 @@ export class OffsetsTopicStore extends InternalTopic implements GroupStore {
     );
     return { records, skipped };
   }
+}
+
+/** Selects the groups whose coordinator key maps to `partition`. */
+export function groupsOfPartition(store: OffsetsTopicStore, partition: number): (groupId: string) => boolean {
+  return (groupId) => store.partitionFor(groupId) === partition;
+}
+
+/**
+ * How a load of an offsets partition feeds the group coordinator: records in log order,
+ * transactional ones pending until their marker, then groups of that partition come back Empty.
+ * One definition, so the system simulator loads partitions exactly as the broker does.
+ */
+export function offsetsLoadHooks(store: OffsetsTopicStore, groups: GroupCoordinator): PartitionLoadHooks {
+  return {
+    replay: (partition, end, stillLeader) =>
+      store.replayPartition(
+        partition,
+        end,
+        {
+          record: (key, value) => groups.applyRecord(key, value),
+          txnRecord: (producerId, key, value) => groups.applyTxnRecord(producerId, key, value),
+          marker: (producerId, commit) => groups.completeTransaction(producerId, commit, groupsOfPartition(store, partition)),
+        },
+        stillLeader,
+      ),
+    loaded: (partition) => {
+      groups.finishLoading(groupsOfPartition(store, partition));
+      return groups.groupCount();
+    },
+    unload: (partition) => groups.unload(groupsOfPartition(store, partition)),
+  };
 }
 
 function decodeRecord(key: Buffer | null, value: Buffer | null): [CoordinatorKey, StoredValue | null] {

@@ -9,6 +9,7 @@
  * written to it) is held and run after the replay if the replay did not already cover it.
  */
 import type { Cluster } from '../cluster/types.js';
+import { realTimers, type Timers } from '../platform/timers.js';
 import type { CoordinatorLogger } from './group-types.js';
 import type { InternalTopic } from './internal-topic.js';
 
@@ -37,6 +38,8 @@ export class PartitionLoader {
     private readonly cluster: Cluster,
     private readonly hooks: PartitionLoadHooks,
     private readonly logger: CoordinatorLogger,
+    /** The load's polling and timing (a seam for the system simulator's virtual clock). */
+    private readonly timers: Timers = realTimers,
   ) {}
 
   /** Loads what this broker leads now and forgets what it no longer leads. */
@@ -69,12 +72,12 @@ export class PartitionLoader {
   }
 
   private async load(partition: number): Promise<void> {
-    const started = Date.now();
+    const started = this.timers.now();
     this.topic.markLoading(partition);
     try {
       let p = this.cluster.partition(this.topic.name, partition);
       while (!this.closed && p !== undefined && p.isLeader() && p.highWatermark() < p.logEndOffset()) {
-        await new Promise((r) => setTimeout(r, LOAD_POLL_MS));
+        await new Promise<void>((r) => this.timers.setTimeout(r, LOAD_POLL_MS));
         p = this.cluster.partition(this.topic.name, partition);
       }
       if (this.closed || p === undefined || !p.isLeader()) throw new Error('leadership ended before loading');
@@ -88,7 +91,7 @@ export class PartitionLoader {
       this.deferred.delete(partition);
       for (const d of held) if (d.offset >= end) d.run();
       this.logger.info(
-        { topic: this.topic.name, partition, epoch, records: replayed.records, skipped: replayed.skipped, keys, ms: Date.now() - started },
+        { topic: this.topic.name, partition, epoch, records: replayed.records, skipped: replayed.skipped, keys, ms: Math.round(this.timers.now() - started) },
         'coordinator partition loaded',
       );
     } catch (err) {

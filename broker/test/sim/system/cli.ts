@@ -9,7 +9,7 @@
  *   --steps N         scripted actions per seed (default 200)
  *   --faults LIST     disk faults: crash,flips,journalFlips,recordFlips,misdirect, 'all', or
  *                     'tolerated' (the default: what the broker is known to survive)
- *   --plant BUG       ack-before-quorum | fsync-lies | metadata-diverges:
+ *   --plant BUG       ack-before-quorum | fsync-lies | metadata-diverges | offsets-lost:
  *                     a deliberate bug (a test-only switch) the run must catch
  *
  * A failure prints the seed, shrinks the script and prints the trace that replays it.
@@ -80,7 +80,7 @@ async function main(): Promise<number> {
   const failures: number[] = [];
   let events = 0;
   let virtualMs = 0;
-  const totals = { acked: 0, metadataAcked: 0, metadataApplied: 0, batchesChecked: 0, audits: 0, crashes: 0, flips: 0, tornAtCrash: 0, lostAtCrash: 0, misdirects: 0, dropped: 0, duplicated: 0, reordered: 0 };
+  const totals = { acked: 0, metadataAcked: 0, metadataApplied: 0, offsetCommits: 0, offsetCommitsAcked: 0, offsetFetches: 0, offsetsChecked: 0, batchesChecked: 0, audits: 0, crashes: 0, flips: 0, tornAtCrash: 0, lostAtCrash: 0, misdirects: 0, dropped: 0, duplicated: 0, reordered: 0 };
   for (let seed = from; seed < from + seeds; seed++) {
     const opts: SystemOptions = { ...base, seed };
     const r = await runSystemSimulation(opts);
@@ -89,6 +89,10 @@ async function main(): Promise<number> {
     totals.acked += r.stats.model.acked;
     totals.metadataAcked += r.stats.metadata.acked;
     totals.metadataApplied += r.stats.metadata.applied;
+    totals.offsetCommits += r.stats.offsets.commits;
+    totals.offsetCommitsAcked += r.stats.offsets.commitsAcked;
+    totals.offsetFetches += r.stats.offsets.fetches;
+    totals.offsetsChecked += r.stats.offsets.offsetsChecked;
     totals.batchesChecked += r.stats.model.batchesChecked;
     totals.audits += r.stats.model.audits;
     totals.crashes += r.stats.crashes;

@@ -39,6 +39,9 @@ const SAFETY = new Set([
   'acknowledged metadata lost',
   'producer ids unique',
   'metadata image consistent',
+  'acknowledged offset commit lost',
+  'committed offsets never move back',
+  'committed offset was committed',
 ]);
 
 async function firstCaught(plant: PlantedBug, steps: number): Promise<{ opts: SystemOptions; property: string; message: string } | null> {
@@ -57,6 +60,7 @@ describe('system simulation', () => {
     expect(a.ok, a.message).toBe(true);
     expect(a.stats.events).toBeGreaterThan(1000);
     expect(a.stats.model.acked).toBeGreaterThan(0);
+    expect(a.stats.offsets.commitsAcked).toBeGreaterThan(0);
     expect(b.traceHash).toBe(a.traceHash);
     expect(b.trace).toEqual(a.trace);
     const other = await runSystemSimulation({ seed: 4243, steps: STEPS });
@@ -92,15 +96,26 @@ describe('system simulation', () => {
     console.log(`metadata-diverges: seed ${opts.seed} broke '${property}'; replay: ${systemReplayCommand(opts)}`);
   }, 120_000);
 
+  it('catches a group coordinator that loads its offsets partition without the newest commit', async () => {
+    const caught = await firstCaught('offsets-lost', STEPS);
+    expect(caught, `no seed in 1..${PLANT_SEEDS} caught the planted bug`).not.toBeNull();
+    const { opts, property } = caught as NonNullable<typeof caught>;
+    expect(property).toBe('acknowledged offset commit lost');
+    console.log(`offsets-lost: seed ${opts.seed} broke '${property}'; replay: ${systemReplayCommand(opts)}`);
+  }, 120_000);
+
   /**
    * Seeds that found liveness bugs, run whatever the sweep's budget reaches: 126 (after a power
    * loss of two of three replicas in one round, each journal held that round's log end while the
    * segments lost its unsynced entries; each waited for a leader holding entries none had, and the
    * partition stayed leaderless: now such an unfinished round is told from a lost tail by the
    * journal's durable end and boot id, lost-tail.ts) and 183 (a follower a term behind that never
-   * caught up on one partition; it passes since the same change).
+   * caught up on one partition; it passes since the same change), 601 and 629 (a new group
+   * coordinator loaded __consumer_offsets short after a read bit flip: a batch with a broken CRC
+   * was skipped, and a read the log stopped at a corrupt batch ended the replay; both lost an
+   * acknowledged offset commit. InternalTopic.replay now reads again, or fails the load).
    */
-  const REGRESSION_SEEDS: readonly number[] = [126, 183];
+  const REGRESSION_SEEDS: readonly number[] = [126, 183, 601, 629];
 
   it(`keeps the Kafka model and liveness for the regression seeds ${REGRESSION_SEEDS.join(', ')}`, async () => {
     for (const seed of REGRESSION_SEEDS) {
@@ -113,6 +128,7 @@ describe('system simulation', () => {
     const started = Date.now();
     let acked = 0;
     let metadataAcked = 0;
+    let offsetsChecked = 0;
     let seed = FIRST;
     for (; seed < FIRST + SEEDS && Date.now() - started < BUDGET_MS; seed++) {
       const opts: SystemOptions = { seed, steps: STEPS };
@@ -127,14 +143,16 @@ describe('system simulation', () => {
       }
       acked += r.stats.model.acked;
       metadataAcked += r.stats.metadata.acked;
+      offsetsChecked += r.stats.offsets.offsetsChecked;
     }
     const ran = seed - FIRST;
     const secs = (Date.now() - started) / 1000;
     console.log(
       `system simulation: seeds ${FIRST}..${seed - 1} ok (${ran} seeds x ${STEPS} actions in ${secs.toFixed(1)} s, ${(ran / secs).toFixed(1)} seeds/s; ` +
-        `${acked} acknowledged writes, ${metadataAcked} metadata commits checked); next: CHRONIK_SYSSIM_FIRST_SEED=${seed}`,
+        `${acked} acknowledged writes, ${metadataAcked} metadata commits, ${offsetsChecked} fetched committed offsets checked); next: CHRONIK_SYSSIM_FIRST_SEED=${seed}`,
     );
     expect(ran).toBeGreaterThan(0);
     expect(acked).toBeGreaterThan(0);
+    expect(offsetsChecked).toBeGreaterThan(0);
   }, BUDGET_MS + 120_000);
 });

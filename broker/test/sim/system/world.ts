@@ -6,7 +6,10 @@
  * producer and consumers drive the partitions through the same calls the Kafka API handlers
  * make; crashes, restarts, partitions and bad weather come from the seed's script. The Kafka
  * model (kafka-model.ts) checks after every event, on every acknowledgement and consumer read,
- * in audits of every replica's committed log, and at the end.
+ * in audits of every replica's committed log, and at the end. Each broker also runs the real
+ * group coordinator over its replica of a replicated `__consumer_offsets` partition
+ * (sim-offsets.ts), and consumers' offset commits and fetches are checked against the offsets
+ * model (offsets-model.ts).
  *
  * After the script the faults stop: every broker restarts (liveness 'full'), or only a quorum
  * does and the rest stay down ('core'). Within a bound every partition must then have a leader
@@ -16,6 +19,7 @@ import pino, { type Logger } from 'pino';
 import { Controller } from '../../../src/cluster/controller.js';
 import type { ControllerReply, ControllerRequest } from '../../../src/cluster/controller-protocol.js';
 import { MetadataMachine } from '../../../src/cluster/metadata-machine.js';
+import { OFFSETS_TOPIC } from '../../../src/coordinator/group-partition.js';
 import { ErrorCode, KafkaError } from '../../../src/kafka/protocol/errors.js';
 import { BatchField, LOG_OVERHEAD, RecordBatchError, buildRecordBatch, checkBatch, readInt64 } from '../../../src/kafka/protocol/records.js';
 import { FileLogManager } from '../../../src/log/log-manager.js';
@@ -32,11 +36,13 @@ import { raftId, type RaftPartition } from '../../../src/replication/raft-partit
 import type { StateMachineReplica } from '../../../src/replication/state-machine-replica.js';
 import { InvariantViolation } from '../invariants.js';
 import { KafkaModel, type ModelStats } from './kafka-model.js';
+import { OffsetsModel, type OffsetsStats } from './offsets-model.js';
 import { generateSystemScenario, TOLERATED_DISK_FAULTS, type DiskFaultSet, type SystemAction, type SystemShape } from './scenario.js';
 import { SimDisk, type DiskStats } from './sim-disk.js';
 import { METADATA_GROUP, METADATA_TOPIC, MetadataModel, SIM_CLUSTER_ID, metadataRequest, seededTopicId, watchMetadataGroup, type MetadataStats } from './sim-metadata.js';
 import { NodeTimers, SimLoop } from './sim-loop.js';
 import { CALM, SimNetwork, type NetStats, type Weather } from './sim-network.js';
+import { OFFSETS_RAFT_GROUP, openOffsetsNode, type OffsetsNode } from './sim-offsets.js';
 
 /** Bugs the simulator must catch, planted on purpose by the tests that prove it has teeth. */
 export type PlantedBug =
@@ -45,9 +51,11 @@ export type PlantedBug =
   /** Segment and hard-state journal fsyncs return without making anything durable: the log acknowledges before its data is on disk. */
   | 'fsync-lies'
   /** One metadata replica skips applying one committed record (a nondeterministic state machine). */
-  | 'metadata-diverges';
+  | 'metadata-diverges'
+  /** Loading the offsets partition drops its newest offset record (a new coordinator forgets the last commit). */
+  | 'offsets-lost';
 
-export const PLANTED_BUGS: readonly PlantedBug[] = ['ack-before-quorum', 'fsync-lies', 'metadata-diverges'];
+export const PLANTED_BUGS: readonly PlantedBug[] = ['ack-before-quorum', 'fsync-lies', 'metadata-diverges', 'offsets-lost'];
 
 export interface SystemOptions {
   readonly seed: number;
@@ -69,6 +77,7 @@ export interface SystemStats {
   elections: number;
   model: ModelStats;
   metadata: MetadataStats;
+  offsets: OffsetsStats;
   net: NetStats;
   disk: DiskStats;
 }
@@ -90,6 +99,9 @@ const DATA = '/data';
 /** Virtual time after the faults stop within which the cluster must be whole again. */
 const LIVENESS_MS = 20_000;
 const AUDIT_EVERY_MS = 1_500;
+/** When consumers start committing offsets, and the gap between their requests (virtual ms). */
+const OFFSETS_FIRST_MS = 300;
+const OFFSETS_GAP_MS = [50, 200] as const;
 const READ_BYTES = 16 * 1024;
 /** Errors a producer retries (the others end its stream and fail the run). */
 const RETRIABLE = new Set<number>([
@@ -110,6 +122,8 @@ interface Broker {
   host: RaftHost | null;
   journal: HardStateJournal | null;
   readonly replicas: Map<number, RaftPartition>;
+  /** The group coordinator over this broker's replica of `__consumer_offsets`-0. */
+  offsets: OffsetsNode | null;
   machine: MetadataMachine | null;
   metadata: StateMachineReplica | null;
   controller: Controller | null;
@@ -145,6 +159,16 @@ interface Consumer {
   hwm: number;
 }
 
+/** A consumer group's client committing offsets (generation -1: no group management), one request at a time. */
+interface Committer {
+  readonly group: string;
+  /** Partitions of TOPIC it consumes, with the next offset it will commit. */
+  readonly next: Map<number, number>;
+  inFlight: boolean;
+  /** Commits acknowledged in the finale (liveness: the coordinator must come back and take one). */
+  finalAcked: boolean;
+}
+
 export function runSystemSimulation(opts: SystemOptions): Promise<SystemResult> {
   return new SystemWorld(opts).run();
 }
@@ -159,6 +183,9 @@ class SystemWorld {
   private readonly brokers: Broker[] = [];
   private readonly streams: Stream[] = [];
   private readonly consumers: Consumer[] = [];
+  private readonly committers: Committer[] = [];
+  private readonly offsetsModel = new OffsetsModel();
+  private readonly offsetsRng: SeededRandom;
   private readonly rng: SeededRandom;
   private readonly faults: DiskFaultSet;
   private readonly tracing: boolean;
@@ -167,7 +194,7 @@ class SystemWorld {
   private failure: Error | null = null;
   private calm = false;
   private nextValue = 0;
-  private readonly stats: Omit<SystemStats, 'model' | 'metadata' | 'net' | 'disk' | 'events'>;
+  private readonly stats: Omit<SystemStats, 'model' | 'metadata' | 'offsets' | 'net' | 'disk' | 'events'>;
 
   constructor(private readonly opts: SystemOptions) {
     this.faults = opts.diskFaults ?? TOLERATED_DISK_FAULTS;
@@ -189,6 +216,7 @@ class SystemWorld {
         host: null,
         journal: null,
         replicas: new Map(),
+        offsets: null,
         machine: null,
         metadata: null,
         controller: null,
@@ -203,6 +231,14 @@ class SystemWorld {
     for (let p = 0; p < this.shape.partitions; p++) {
       this.streams.push({ producerId: -1, partition: p, nextSeq: 0, pending: null });
       this.consumers.push({ position: 0, hwm: 0 });
+    }
+    // The offsets workload draws from its own generator, so the script's choices stay as they were.
+    this.offsetsRng = new SeededRandom(opts.seed ^ 0x0ff5e7);
+    const groups = 2 + this.offsetsRng.nextInt(2);
+    for (let g = 0; g < groups; g++) {
+      const next = new Map<number, number>();
+      for (let p = 0; p < this.shape.partitions; p++) if (p === g % this.shape.partitions || this.offsetsRng.chance(0.5)) next.set(p, 0);
+      this.committers.push({ group: `group-${g}`, next, inFlight: false, finalAcked: false });
     }
   }
 
@@ -222,6 +258,7 @@ class SystemWorld {
       }
       this.loop.at(calmAt, () => void this.finale().catch((err: unknown) => this.fail(toError(err))));
       this.loop.at(AUDIT_EVERY_MS, () => this.auditRound());
+      this.loop.at(OFFSETS_FIRST_MS, () => this.offsetsRound());
       await this.loop.run(calmAt + LIVENESS_MS + 30_000, () => this.check());
       if (this.failure === null && !this.done) throw new InvariantViolation('liveness', 'the run did not finish');
       if (this.failure !== null) throw this.failure;
@@ -252,6 +289,7 @@ class SystemWorld {
         events: this.loop.events,
         model: { ...this.model.stats },
         metadata: { ...this.meta.stats },
+        offsets: { ...this.offsetsModel.stats },
         net: { ...this.net.stats },
         disk: this.diskTotals(),
       },
@@ -345,6 +383,7 @@ class SystemWorld {
     b.disk = this.diskFor(b, timers);
     b.state = 'starting';
     b.replicas.clear();
+    b.offsets = null;
     b.lastRole.clear();
     b.registered = false;
     const inc = b.inc;
@@ -404,14 +443,66 @@ class SystemWorld {
       });
       b.replicas.set(p, replica);
     }
+    await this.bootOffsets(b, host, logs, journal, timers, logger);
     host.start();
     b.controller?.start();
     void this.register(b, b.inc);
     timers.setInterval(() => {
-      for (const r of b.replicas.values()) {
+      const all = b.offsets === null ? [...b.replicas.values()] : [...b.replicas.values(), b.offsets.replica];
+      for (const r of all) {
         r.applyRetention(Math.floor(this.loop.now)).catch((err: unknown) => this.note(`broker ${b.id} retention failed: ${errText(err)}`));
       }
     }, this.shape.retentionEveryMs);
+  }
+
+  /** A broker's replica of data partition `p`, or of the offsets partition for p = partitions. */
+  private replicaOf(b: Broker, p: number): RaftPartition | undefined {
+    return p < this.shape.partitions ? b.replicas.get(p) : (b.offsets?.replica ?? undefined);
+  }
+
+  /** The offsets partition's replicas: placed as one more partition after the data partitions. */
+  private offsetsReplicas(): number[] {
+    return this.replicasOf(this.shape.partitions);
+  }
+
+  /**
+   * This broker's replica of `__consumer_offsets`-0 (compacted, as the broker creates it; its
+   * cleaner is not started, as in the rest of the simulator) and the group coordinator on it.
+   */
+  private async bootOffsets(b: Broker, host: RaftHost, logs: FileLogManager, journal: HardStateJournal, timers: NodeTimers, logger: Logger): Promise<void> {
+    const replicas = this.offsetsReplicas();
+    if (!replicas.includes(b.id)) return;
+    const replica = await openReplica({
+      host,
+      logManager: logs,
+      journal,
+      topic: OFFSETS_TOPIC,
+      partition: 0,
+      group: OFFSETS_RAFT_GROUP,
+      nodeId: b.id,
+      voters: replicas,
+      logConfig: { ...this.logConfig(), retentionBytes: -1, cleanupPolicy: 'compact' },
+      limits: () => ({ maxMessageBytes: 1 << 20, timestampType: 'CreateTime', timestampDifferenceMaxMs: Infinity }),
+      minInsyncReplicas: () => this.shape.minInsync,
+      replicaLagTimeMaxMs: this.shape.replicaLagMs,
+      timing: { electionTicks: this.shape.electionTicks, heartbeatTicks: this.shape.heartbeatTicks },
+      logger,
+      compacted: () => true,
+      campaign: b.inc === 1 && replicas[0] === b.id,
+      randomSeed: (this.opts.seed * 13 + b.id * 3079 + b.inc * 41) | 0 || 1,
+      now: () => Math.floor(this.loop.now),
+      timers,
+    });
+    b.offsets = openOffsetsNode({
+      nodeId: b.id,
+      replica,
+      replicas,
+      timers,
+      now: () => Math.floor(this.loop.now),
+      logger,
+      partitionExists: (topic, partition) => topic === TOPIC && partition >= 0 && partition < this.shape.partitions,
+      dropLastOnLoad: this.opts.plant === 'offsets-lost',
+    });
   }
 
   /** The metadata group's initial voters: the first three brokers (as a cluster's seed voters would be). */
@@ -528,6 +619,7 @@ class SystemWorld {
     b.logs = null;
     b.journal = null;
     b.replicas.clear();
+    b.offsets = null;
     b.machine = null;
     b.metadata = null;
     b.controller = null;
@@ -569,9 +661,10 @@ class SystemWorld {
         return;
       }
       case 'crash-leader': {
-        const p = rng.nextInt(this.shape.partitions);
-        const leaders = up.filter((b) => b.replicas.get(p)?.isLeader() === true);
-        if (leaders.length > 0) this.crashBroker(leaders[rng.nextInt(leaders.length)] as Broker, `leader of p${p}`);
+        // Any partition's leader, the offsets partition's (the group coordinator) included.
+        const p = rng.nextInt(this.shape.partitions + 1);
+        const leaders = up.filter((b) => this.replicaOf(b, p)?.isLeader() === true);
+        if (leaders.length > 0) this.crashBroker(leaders[rng.nextInt(leaders.length)] as Broker, p < this.shape.partitions ? `leader of p${p}` : `coordinator (leader of ${OFFSETS_TOPIC}-0)`);
         return;
       }
       case 'crash-mid-write': {
@@ -640,14 +733,14 @@ class SystemWorld {
         return;
       }
       case 'transfer': {
-        const p = rng.nextInt(this.shape.partitions);
-        const leader = up.find((b) => b.replicas.get(p)?.isLeader() === true);
+        const p = rng.nextInt(this.shape.partitions + 1);
+        const leader = up.find((b) => this.replicaOf(b, p)?.isLeader() === true);
         if (leader === undefined || leader.host === null) return;
-        const replica = leader.replicas.get(p) as RaftPartition;
+        const replica = this.replicaOf(leader, p) as RaftPartition;
         const others = this.replicasOf(p).filter((id) => id !== leader.id);
         const to = others[rng.nextInt(others.length)] as number;
         const ok = replica.node.transferLeadership(raftId(to));
-        leader.host.wake(GROUP_BASE + p);
+        leader.host.wake(p < this.shape.partitions ? GROUP_BASE + p : OFFSETS_RAFT_GROUP);
         this.note(`p${p}: leader ${leader.id} transfers to ${to}${ok ? '' : ' (refused)'}`);
         return;
       }
@@ -768,6 +861,128 @@ class SystemWorld {
     c.position = Math.max(c.position, expect);
   }
 
+  // ------------------------------------------------------------------ committed offsets
+
+  /** Every so often a consumer commits, and one (maybe another) fetches its committed offsets. */
+  private offsetsRound(): void {
+    if (this.failure !== null || this.done || this.calm) return;
+    const rng = this.offsetsRng;
+    const c = this.committers[rng.nextInt(this.committers.length)] as Committer;
+    if (!c.inFlight) void this.commitOffsets(c, rng).catch((err: unknown) => this.fail(toError(err)));
+    if (rng.chance(0.5)) {
+      const f = this.committers[rng.nextInt(this.committers.length)] as Committer;
+      void this.fetchOffsets(f, rng, false).catch((err: unknown) => this.fail(toError(err)));
+    }
+    this.loop.at(this.loop.now + OFFSETS_GAP_MS[0] + rng.nextInt(OFFSETS_GAP_MS[1]), () => this.offsetsRound());
+  }
+
+  private offsetsKey(group: string, p: number): string {
+    return `${group}/${TOPIC}-${p}`;
+  }
+
+  /** Brokers whose replica of the offsets partition says it leads (the client's view of the coordinator). */
+  private offsetsLeaders(): Broker[] {
+    return this.brokers.filter((b) => b.state === 'up' && b.offsets?.replica.isLeader() === true);
+  }
+
+  /** Waits for `p` up to the client's request timeout; null when it does not answer by then. */
+  private withTimeout<T>(p: Promise<T>): Promise<T | null> {
+    return new Promise<T | null>((resolve, reject) => {
+      this.loop.at(this.loop.now + this.shape.requestTimeoutMs, () => resolve(null));
+      p.then(resolve, reject);
+    });
+  }
+
+  /**
+   * OffsetCommit of the committer's next offsets (a random non-empty subset of its partitions)
+   * at a broker that says it leads the offsets partition. Returns whether it was acknowledged.
+   */
+  private async commitOffsets(c: Committer, rng: SeededRandom): Promise<boolean> {
+    const leaders = this.offsetsLeaders();
+    if (leaders.length === 0) return false;
+    const b = leaders[rng.nextInt(leaders.length)] as Broker;
+    const node = b.offsets as OffsetsNode;
+    const inc = b.inc;
+    const parts: { topic: string; partition: number; offset: number; leaderEpoch: number; metadata: string }[] = [];
+    for (const [p, next] of c.next) {
+      if (parts.length > 0 && rng.chance(0.4)) continue;
+      parts.push({ topic: TOPIC, partition: p, offset: next, leaderEpoch: -1, metadata: '' });
+      // Offsets only grow: the next commit of this partition is for a later position.
+      c.next.set(p, next + 1 + rng.nextInt(40));
+      this.offsetsModel.attempted(this.offsetsKey(c.group, p), next);
+    }
+    c.inFlight = true;
+    this.offsetsModel.stats.commits++;
+    this.mix(60, b.id, this.offsetsModel.stats.commits);
+    const what = `${c.group} commit ${parts.map((x) => `p${x.partition}@${x.offset}`).join(',')}`;
+    this.note(`${what} -> broker ${b.id} (epoch ${node.replica.leaderEpoch()})`);
+    let reply: Awaited<ReturnType<OffsetsNode['groups']['commitOffsets']>> | null;
+    try {
+      reply = await this.withTimeout(node.groups.commitOffsets({ groupId: c.group, generationId: -1, memberId: '', groupInstanceId: null, retentionTimeMs: -1, partitions: parts }));
+    } finally {
+      c.inFlight = false;
+    }
+    // An answer from an incarnation that crashed meanwhile never reached the client.
+    if (reply === null || b.inc !== inc || b.state === 'down') {
+      this.offsetsModel.stats.commitsRefused++;
+      this.note(`${what}: no answer from broker ${b.id}`);
+      return false;
+    }
+    // The epoch the coordinator answered in: the append's or a later one, never an earlier one.
+    const epoch = node.replica.leaderEpoch();
+    let all = true;
+    for (const r of reply) {
+      const key = this.offsetsKey(c.group, r.partition);
+      const sent = parts.find((x) => x.partition === r.partition);
+      if (sent === undefined) {
+        this.fail(new InvariantViolation('offset commit answers what was asked', `${c.group}: broker ${b.id} answered partition ${r.partition}, not in the request`));
+        return false;
+      }
+      if (r.errorCode === ErrorCode.NONE) this.offsetsModel.acked(key, sent.offset, epoch, `broker ${b.id} (incarnation ${inc})`);
+      else all = false;
+    }
+    if (all) this.offsetsModel.stats.commitsAcked++;
+    else this.offsetsModel.stats.commitsRefused++;
+    this.mix(61, b.id, all ? 1 : 0);
+    this.note(`${what}: ${reply.map((r) => `p${r.partition} ${r.errorCode === ErrorCode.NONE ? 'ok' : `error ${r.errorCode}`}`).join(', ')} from broker ${b.id} (epoch ${epoch})`);
+    return all;
+  }
+
+  /**
+   * OffsetFetch of the committer's partitions at a broker that says it leads the offsets
+   * partition; an answer from a coordinator that led at one epoch from the request to the
+   * answer is held to the offsets model. Returns whether an answer was checked.
+   */
+  private async fetchOffsets(c: Committer, rng: SeededRandom, final: boolean): Promise<boolean> {
+    const leaders = this.offsetsLeaders();
+    if (leaders.length === 0) return false;
+    const b = leaders[rng.nextInt(leaders.length)] as Broker;
+    const node = b.offsets as OffsetsNode;
+    const inc = b.inc;
+    const epoch = node.replica.leaderEpoch();
+    const sentAt = this.offsetsModel.mark();
+    this.offsetsModel.stats.fetches++;
+    const reply = await this.withTimeout(node.groups.fetchOffsets(c.group, [{ name: TOPIC, partitions: [...c.next.keys()] }]));
+    if (reply === null || b.inc !== inc || b.state === 'down') return false;
+    if (reply.errorCode !== ErrorCode.NONE) {
+      this.note(`${c.group} fetch at broker ${b.id}: error ${reply.errorCode}`);
+      return false;
+    }
+    if (!node.replica.isLeader() || node.replica.leaderEpoch() !== epoch) {
+      this.note(`${c.group} fetch at broker ${b.id}: answered across a leadership change (epoch ${epoch} -> ${node.replica.leaderEpoch()}), not checked`);
+      return false;
+    }
+    const source = `broker ${b.id} (incarnation ${inc})`;
+    for (const o of reply.offsets) {
+      if (o.errorCode !== ErrorCode.NONE) continue;
+      const key = this.offsetsKey(c.group, o.partition);
+      this.offsetsModel.fetched(key, o.offset, epoch, sentAt, source);
+      if (final) this.offsetsModel.final(key, o.offset, source);
+    }
+    this.note(`${c.group} fetch at broker ${b.id} (epoch ${epoch}): ${reply.offsets.map((o) => `p${o.partition}@${o.offset}`).join(',')}`);
+    return true;
+  }
+
   // ------------------------------------------------------------------ checks
 
   /** After every event: the model's invariants over what every running replica shows. */
@@ -789,6 +1004,15 @@ class SystemWorld {
           this.note(`p${p}: broker ${b.id} is ${role}`);
         }
         if (r.isLeader()) this.model.leaderHighWatermark(b.id, node.term, p, hwm, node.termAt(node.commitIndex) === node.term);
+      }
+      const o = b.offsets;
+      if (o !== null) {
+        const role = o.replica.isLeader() ? `leader of term ${o.replica.node.term}${o.loaded() ? ' (loaded)' : ''}` : 'follower';
+        if (b.lastRole.get(-1) !== role) {
+          b.lastRole.set(-1, role);
+          if (o.replica.isLeader() && !o.loaded()) this.stats.elections++;
+          this.note(`${OFFSETS_TOPIC}-0: broker ${b.id} is ${role}`);
+        }
       }
     }
   }
@@ -932,11 +1156,29 @@ class SystemWorld {
       }
       for (const s of this.streams) if (s.pending !== null && s.producerId >= 0) this.produce(s, rng);
       for (const s of finals.values()) if (s.nextSeq === 0 || s.pending !== null) this.produce(s, rng);
+      // Every consumer group must get one fresh commit through: the coordinator is back and loaded.
+      for (const c of this.committers) {
+        if (c.finalAcked || c.inFlight) continue;
+        this.commitOffsets(c, rng).then(
+          (ok) => {
+            if (ok) c.finalAcked = true;
+          },
+          (err: unknown) => this.fail(toError(err)),
+        );
+      }
       if (finalMeta.acked && this.whole(members, finals)) break;
       if (this.loop.now > deadline) throw new InvariantViolation('liveness', this.livenessReport(members, finals));
       await this.sleep(100);
     }
-    this.note('cluster is whole again; final audits');
+    this.note('cluster is whole again; final audits and offset fetches');
+    for (const c of this.committers) {
+      for (let i = 0; ; i++) {
+        if (this.failure !== null) return;
+        if (await this.fetchOffsets(c, rng, true)) break;
+        if (this.loop.now > deadline + LIVENESS_MS) throw new InvariantViolation('liveness', `${c.group}: no coordinator answers its offset fetch after the faults stopped`);
+        await this.sleep(50);
+      }
+    }
     for (const b of members) {
       for (const p of b.replicas.keys()) {
         for (let i = 0; ; i++) {
@@ -957,7 +1199,8 @@ class SystemWorld {
       const shuffled = [...ids].sort(() => this.rng.nextFloat() - 0.5);
       const q = new Set(shuffled.slice(0, majority));
       let ok = this.metadataVoters().filter((id) => q.has(id)).length * 2 > this.metadataVoters().length;
-      for (let p = 0; p < this.shape.partitions; p++) {
+      // The data partitions and, placed after them, the offsets partition.
+      for (let p = 0; p <= this.shape.partitions; p++) {
         const rs = this.replicasOf(p);
         if (rs.filter((r) => q.has(r)).length * 2 <= rs.length) ok = false;
       }
@@ -979,6 +1222,7 @@ class SystemWorld {
     }
     if (!members.some((b) => b.controller?.active === true)) return false;
     for (const b of members) if (!b.registered || (b.metadata?.applied ?? 0) < this.meta.maxAcked) return false;
+    if (this.committers.some((c) => !c.finalAcked || c.inFlight)) return false;
     return this.streams.every((s) => s.producerId < 0 || s.pending === null);
   }
 
@@ -999,6 +1243,11 @@ class SystemWorld {
       if (m !== null) parts.push(`b${b.id}/metadata: ${m.isLeader() ? 'controller' : 'follower'} applied ${m.applied} of acked ${this.meta.maxAcked} term ${m.node.term}${b.registered ? '' : ' (not registered)'} voters ${m.node.conf.voters} learners ${m.node.conf.learners}`);
     }
     for (const s of this.streams) if (s.producerId >= 0 && s.pending !== null) parts.push(`producer ${s.producerId} p${s.partition} seq ${s.pending.seq} still unacknowledged`);
+    for (const b of members) {
+      const o = b.offsets;
+      if (o !== null) parts.push(`b${b.id}/${OFFSETS_TOPIC}-0: ${o.replica.isLeader() ? `leader${o.loaded() ? ' (loaded)' : ' (not loaded)'}` : 'follower'} hwm ${o.replica.highWatermark()} end ${o.replica.logEndOffset()} term ${o.replica.node.term}`);
+    }
+    for (const c of this.committers) if (!c.finalAcked) parts.push(`${c.group}: no offset commit acknowledged after the faults`);
     return `${LIVENESS_MS} ms after the faults stopped: ${parts.join('; ')}`;
   }
 
@@ -1019,6 +1268,12 @@ class SystemWorld {
             `offsets [${r.logStartOffset()}, ${r.logEndOffset()}) hwm ${r.highWatermark()} voters ${n.conf.voters}`,
         );
       }
+    }
+    for (const b of this.brokers) {
+      const o = b.offsets;
+      if (o === null) continue;
+      const n = o.replica.node;
+      this.note(`  broker ${b.id} ${OFFSETS_TOPIC}-0: ${ROLE[n.role]}${o.loaded() ? ' (loaded)' : ''} term ${n.term} log ${n.firstIndex}..${n.lastIndex} commit ${n.commitIndex} offsets [${o.replica.logStartOffset()}, ${o.replica.logEndOffset()}) hwm ${o.replica.highWatermark()}`);
     }
     this.note(`  blocked links: ${this.net.blockedLinks().join(' ') || 'none'}`);
   }
