@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import type { FileSystem } from '../platform/file-system.js';
+import { encodeCheckedJson, readCheckedJson } from './checked-json.js';
 import { CLEAN_SHUTDOWN_FILE, fsyncDir, writeFileAtomic } from './files.js';
 import type { Segment } from './segment.js';
 
@@ -16,28 +17,24 @@ export interface CleanMarker {
 
 export async function writeCleanMarker(dir: string, active: Segment): Promise<void> {
   const marker: CleanMarker = { activeBaseOffset: active.baseOffset, activeSize: active.size, nextOffset: active.nextOffset };
-  await writeFileAtomic(path.join(dir, CLEAN_SHUTDOWN_FILE), JSON.stringify(marker) + '\n', active.fs);
+  await writeFileAtomic(path.join(dir, CLEAN_SHUTDOWN_FILE), encodeCheckedJson(marker), active.fs);
 }
 
 /** Reads and removes the marker (durably, so a crash after this open is never taken as clean). */
 export async function takeCleanMarker(fs: FileSystem, dir: string): Promise<CleanMarker | null> {
   const file = path.join(dir, CLEAN_SHUTDOWN_FILE);
-  let text: string;
+  let v: Partial<CleanMarker> | null;
   try {
-    text = (await fs.readFile(file)).toString('utf8');
+    v = (await readCheckedJson(file, fs)) as Partial<CleanMarker> | null;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
+    if ((err as NodeJS.ErrnoException).code !== undefined) throw err;
+    v = {}; // a damaged marker counts as no marker
   }
+  if (v === null) return null;
   await fs.unlink(file);
   await fsyncDir(dir, fs);
-  try {
-    const v = JSON.parse(text) as Partial<CleanMarker>;
-    if (typeof v.activeBaseOffset === 'number' && typeof v.activeSize === 'number' && typeof v.nextOffset === 'number') {
-      return { activeBaseOffset: v.activeBaseOffset, activeSize: v.activeSize, nextOffset: v.nextOffset };
-    }
-  } catch {
-    // a damaged marker counts as no marker
+  if (typeof v === 'object' && typeof v.activeBaseOffset === 'number' && typeof v.activeSize === 'number' && typeof v.nextOffset === 'number') {
+    return { activeBaseOffset: v.activeBaseOffset, activeSize: v.activeSize, nextOffset: v.nextOffset };
   }
   return null;
 }

@@ -25,6 +25,7 @@ import {
 } from '../kafka/protocol/records.js';
 import { BatchReader, type BatchStep } from './batch-reader.js';
 import { compactionSettings, deletesByRetention } from './cleanup-policy.js';
+import { encodeCheckedJson } from './checked-json.js';
 import { CHECKPOINT_FILE, CLEANER_CHECKPOINT_FILE, fsyncDir, fsyncFd, writeFileAtomic, writeFileDurable } from './files.js';
 import type { FileFlush, FlushPlan, Flushable, GroupCommitter } from './group-committer.js';
 import { writeCleanMarker } from './clean-shutdown.js';
@@ -417,8 +418,8 @@ export class FilePartitionLog implements PartitionLog, Flushable {
 
   persistCheckpoint(): Promise<void> {
     const run = async (): Promise<void> => {
-      const body = JSON.stringify({ version: 1, logStartOffset: this.startOffset, recoveryPoint: this.recoveryPoint });
-      await writeFileAtomic(path.join(this.dir, CHECKPOINT_FILE), body + '\n', this.fs);
+      const body = encodeCheckedJson({ version: 1, logStartOffset: this.startOffset, recoveryPoint: this.recoveryPoint });
+      await writeFileAtomic(path.join(this.dir, CHECKPOINT_FILE), body, this.fs);
     };
     const next = this.checkpointChain.then(run, run);
     this.checkpointChain = next.catch(() => undefined);
@@ -1007,7 +1008,7 @@ export class FilePartitionLog implements PartitionLog, Flushable {
     this.firstDirty = offset;
     // One write at a time (they share the temp file name); each writes the latest value.
     const run = (): Promise<void> =>
-      writeFileAtomic(path.join(this.dir, CLEANER_CHECKPOINT_FILE), JSON.stringify({ version: 1, firstDirtyOffset: this.firstDirty }) + '\n', this.fs);
+      writeFileAtomic(path.join(this.dir, CLEANER_CHECKPOINT_FILE), encodeCheckedJson({ version: 1, firstDirtyOffset: this.firstDirty }), this.fs);
     const next = this.cleanerCheckpointChain.then(run, run);
     this.cleanerCheckpointChain = next.catch(() => undefined);
     return next;

@@ -11,6 +11,7 @@
  * this, a cleaner rewrite the process died in is dropped or finished (segment-rewrite.ts).
  */
 import path from 'node:path';
+import { readCheckedJsonOrNull } from './checked-json.js';
 import { nodeFileSystem, type FileSystem } from '../platform/file-system.js';
 import type { Logger } from 'pino';
 import { takeCleanMarker } from './clean-shutdown.js';
@@ -39,33 +40,20 @@ export interface PartitionCheckpoint {
 }
 
 export async function readCheckpoint(dir: string, fs: FileSystem = nodeFileSystem): Promise<PartitionCheckpoint | null> {
-  let text: string;
-  try {
-    text = (await fs.readFile(path.join(dir, CHECKPOINT_FILE))).toString('utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-  try {
-    const v = JSON.parse(text) as Partial<PartitionCheckpoint>;
-    if (typeof v.logStartOffset === 'number' && typeof v.recoveryPoint === 'number') {
-      return { logStartOffset: v.logStartOffset, recoveryPoint: v.recoveryPoint };
-    }
-  } catch {
-    // fall through: an unreadable checkpoint means "recover everything"
+  // An unreadable checkpoint means "recover everything".
+  const v = (await readCheckedJsonOrNull(dir, CHECKPOINT_FILE, fs)) as Partial<PartitionCheckpoint> | null;
+  if (v !== null && typeof v === 'object' && typeof v.logStartOffset === 'number' && typeof v.recoveryPoint === 'number') {
+    return { logStartOffset: v.logStartOffset, recoveryPoint: v.recoveryPoint };
   }
   return null;
 }
 
 /** Where the cleaner's last pass ended; 0 (everything dirty) when unknown. */
 async function readCleanerCheckpoint(fs: FileSystem, dir: string): Promise<number> {
-  try {
-    const v = JSON.parse((await fs.readFile(path.join(dir, CLEANER_CHECKPOINT_FILE))).toString('utf8')) as { firstDirtyOffset?: unknown };
-    return typeof v.firstDirtyOffset === 'number' && Number.isSafeInteger(v.firstDirtyOffset) && v.firstDirtyOffset >= 0 ? v.firstDirtyOffset : 0;
-  } catch {
-    // missing or unreadable: the next pass treats the whole log as dirty, which is only slower
-    return 0;
-  }
+  // Missing or unreadable: the next pass treats the whole log as dirty, which is only slower.
+  const v = (await readCheckedJsonOrNull(dir, CLEANER_CHECKPOINT_FILE, fs).catch(() => null)) as { firstDirtyOffset?: unknown } | null;
+  if (v === null || typeof v !== 'object') return 0;
+  return typeof v.firstDirtyOffset === 'number' && Number.isSafeInteger(v.firstDirtyOffset) && v.firstDirtyOffset >= 0 ? v.firstDirtyOffset : 0;
 }
 
 export interface OpenPartitionOptions {

@@ -90,12 +90,11 @@ export interface JournalDamage {
   readonly kept: number;
 }
 
-/** The records of one file up to the first that fails its CRC; a damaged tail is cut (and fsynced). */
-async function readRecords(fs: FileSystem, dir: string, name: string, logger: Logger): Promise<{ fd: number; records: Rec[]; size: number; damage: JournalDamage | null }> {
-  const file = path.join(dir, name);
-  const existed = fs.existsSync(file);
-  const fd = fs.openSync(file, 'a+');
-  const data = await fs.readFile(file);
+/** Reads of a journal file whose records stop short of its end before what is left is cut. */
+const JOURNAL_READ_ATTEMPTS = 4;
+
+/** The records of `data` up to the first that fails its CRC, and where they end. */
+function parseRecords(data: Buffer): { records: Rec[]; good: number } {
   const records: Rec[] = [];
   let good = 0;
   for (let at = 0; at + RECORD <= data.length; at += RECORD) {
@@ -108,6 +107,30 @@ async function readRecords(fs: FileSystem, dir: string, name: string, logger: Lo
       c: data.readDoubleBE(at + 29),
     });
     good = at + RECORD;
+  }
+  return { records, good };
+}
+
+/** The records of one file up to the first that fails its CRC; a damaged tail is cut (and fsynced). */
+async function readRecords(fs: FileSystem, dir: string, name: string, logger: Logger): Promise<{ fd: number; records: Rec[]; size: number; damage: JournalDamage | null }> {
+  const file = path.join(dir, name);
+  const existed = fs.existsSync(file);
+  const fd = fs.openSync(file, 'a+');
+  // A record that fails its CRC in one read may be a bit flipped on the way (the next read is
+  // fine) or damage on disk: the file is read again until two reads end their good records at
+  // the same place, so a flip in one read never cuts records that are there.
+  // (A flip only ever shortens a read's good records, so when no two reads agree the longest wins.)
+  let data: Buffer = Buffer.alloc(0);
+  let records: Rec[] = [];
+  let good = -1;
+  const ends: number[] = [];
+  for (let attempt = 1; ; attempt++) {
+    const read = await fs.readFile(file);
+    const parsed = parseRecords(read);
+    if (parsed.good > good) ({ data, records, good } = { data: read, ...parsed });
+    if (parsed.good === read.length || ends.includes(parsed.good) || attempt >= JOURNAL_READ_ATTEMPTS) break;
+    ends.push(parsed.good);
+    logger.warn({ file, at: parsed.good, bytes: read.length, attempt }, 'hard-state file has a record that fails its CRC; reading it again');
   }
   let damage: JournalDamage | null = null;
   if (good < data.length) {

@@ -22,6 +22,7 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { BatchField, CURRENT_MAGIC, LOG_OVERHEAD, readInt64 } from '../kafka/protocol/records.js';
+import { encodeCheckedJson, readCheckedJson } from '../log/checked-json.js';
 import { writeFileAtomic } from '../log/files.js';
 import type { AppendResult, ReadResult } from '../log/types.js';
 import type { FileSystem } from '../platform/file-system.js';
@@ -61,6 +62,8 @@ const SAMPLE_EVERY = 64;
 /** Recent entries whose offsets are kept exactly (beyond what the cache holds). */
 const DENSE_KEEP = 4096;
 const SCAN_BYTES = 4 << 20;
+/** Scans from an odd-looking batch (see scan) whose reads all differ before the open fails. */
+const SCAN_READ_ATTEMPTS = 4;
 const LOADED_WINDOWS = 4;
 const EMPTY = new Uint8Array(0);
 
@@ -130,14 +133,9 @@ function confOf(v: unknown): ConfState {
 }
 
 async function readSnapshotFile(fs: FileSystem, dir: string): Promise<SnapshotFile | null> {
-  let text: string;
-  try {
-    text = (await fs.readFile(path.join(dir, SNAPSHOT_FILE))).toString('utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-  const v = JSON.parse(text) as Partial<SnapshotFile>;
+  const read = await readCheckedJson(path.join(dir, SNAPSHOT_FILE), fs);
+  if (read === null) return null;
+  const v = (typeof read === 'object' ? read : {}) as Partial<SnapshotFile>;
   if (v.version !== 1 || !Number.isSafeInteger(v.index) || !Number.isSafeInteger(v.term) || !Number.isSafeInteger(v.offset)) {
     throw new Error(`${path.join(dir, SNAPSHOT_FILE)} is not a raft snapshot record`);
   }
@@ -221,7 +219,7 @@ export class PartitionRaftStorage implements WritableRaftStorage {
     let file = await readSnapshotFile(opts.log.fs, opts.log.dir);
     if (file === null) {
       file = { version: 1, index: 0, term: 0, conf: opts.initialConf, offset: opts.log.logEndOffset(), data: '' };
-      await writeFileAtomic(path.join(opts.log.dir, SNAPSHOT_FILE), JSON.stringify(file), opts.log.fs);
+      await writeFileAtomic(path.join(opts.log.dir, SNAPSHOT_FILE), encodeCheckedJson(file), opts.log.fs);
     }
     if (file.installing === true && file.records !== undefined) {
       // A snapshot install stopped while moving its staged records in: do it again.
@@ -229,7 +227,7 @@ export class PartitionRaftStorage implements WritableRaftStorage {
       const staged = path.join(opts.log.dir, file.records.file);
       await copyStaged(opts.log, staged, file.records.from, file.offset, file.term, opts.now?.() ?? Date.now());
       file = { ...file, installing: undefined, records: undefined };
-      await writeFileAtomic(path.join(opts.log.dir, SNAPSHOT_FILE), JSON.stringify(file), opts.log.fs);
+      await writeFileAtomic(path.join(opts.log.dir, SNAPSHOT_FILE), encodeCheckedJson(file), opts.log.fs);
       await opts.log.fs.remove(staged, false);
     } else if (file.installing !== true && opts.log.logEndOffset() < file.offset && opts.recordsBelowSnapshot === true) {
       // The log lost records the snapshot stands for (a corrupt or torn segment cut at start-up):
@@ -238,12 +236,12 @@ export class PartitionRaftStorage implements WritableRaftStorage {
       // lost-tail check keeps this replica from voting as if it had them.
       opts.logger.warn({ dir: opts.log.dir, logEnd: opts.log.logEndOffset(), snapshotOffset: file.offset }, 'the log lost records below its raft snapshot; starting over to copy them from the leader');
       file = { version: 1, index: 0, term: 0, conf: file.conf, offset: opts.log.logEndOffset(), data: '' };
-      await writeFileAtomic(path.join(opts.log.dir, SNAPSHOT_FILE), JSON.stringify(file), opts.log.fs);
+      await writeFileAtomic(path.join(opts.log.dir, SNAPSHOT_FILE), encodeCheckedJson(file), opts.log.fs);
     } else if (file.installing === true || opts.log.logEndOffset() < file.offset) {
       // A snapshot install stopped half way, or the log lost what the snapshot says precedes it.
       await opts.log.resetTo(file.offset);
       file = { ...file, installing: undefined };
-      await writeFileAtomic(path.join(opts.log.dir, SNAPSHOT_FILE), JSON.stringify({ ...file, installing: undefined }), opts.log.fs);
+      await writeFileAtomic(path.join(opts.log.dir, SNAPSHOT_FILE), encodeCheckedJson({ ...file, installing: undefined }), opts.log.fs);
     }
     // Records staged for a snapshot the replica has not installed: it still has its old log, and
     // the next copy continues the file (snapshot-records.ts), unless its name is of the older form
@@ -285,7 +283,14 @@ export class PartitionRaftStorage implements WritableRaftStorage {
     const recordedAt = (at: number): void => {
       while (k < recorded.length && (recorded[k] as NoopEntry).index === index + 1 && (recorded[k] as NoopEntry).offset === at) addNoop(recorded[k++] as NoopEntry);
     };
-    while (offset < end) {
+    // The CRC covers neither a batch's base offset nor its leader epoch, and what this scan makes
+    // of them becomes the raft index (and, for a new epoch, a durable empty entry): a batch that
+    // leaves a gap, goes back an epoch or starts one the journal does not know of is read again
+    // on its own and taken only when both reads agree (one flipped bit in one read must not drop
+    // or shift entries or invent a term); when they differ the scan goes on from it afresh.
+    let rereads = 0;
+    let rereadAt = -1;
+    scanning: while (offset < end) {
       const r = await this.log.readStored(offset, SCAN_BYTES);
       if (r.records.length === 0) break;
       let pos = 0;
@@ -296,8 +301,22 @@ export class PartitionRaftStorage implements WritableRaftStorage {
         const base = readInt64(batch, BatchField.baseOffset);
         const lastOffset = base + batch.readInt32BE(BatchField.lastOffsetDelta);
         if (base < offset) continue;
-        recordedAt(base);
         const batchEpoch = batch.readInt32BE(BatchField.partitionLeaderEpoch);
+        const odd = this.oddBatch(base, offset, batchEpoch, epoch, recorded, k, index);
+        if (odd !== null) {
+          const again = await this.log.readStored(offset, 1);
+          const first = again.records.length >= LOG_OVERHEAD ? again.records.subarray(0, again.records.readInt32BE(BatchField.batchLength) + LOG_OVERHEAD) : null;
+          if (first === null || !first.equals(batch)) {
+            rereads = rereadAt === offset ? rereads + 1 : 1;
+            rereadAt = offset;
+            if (rereads >= SCAN_READ_ATTEMPTS) {
+              throw new Error(`raft storage ${this.log.dir}: no two of ${rereads + 1} reads agree on the batch after offset ${offset} (${odd})`);
+            }
+            this.logger.warn({ dir: this.log.dir, offset, why: odd }, 'a stored batch read differently twice at start-up; scanning from it again');
+            continue scanning;
+          }
+        }
+        recordedAt(base);
         if (batchEpoch > epoch) {
           const derived: NoopEntry = { term: batchEpoch, index: index + 1, offset: base };
           this.journal.putNoop(this.group, derived);
@@ -331,6 +350,26 @@ export class PartitionRaftStorage implements WritableRaftStorage {
     this.nextOffset = end;
     if (this.cache.length === 0) this.cacheStart = index + 1;
     this.trimDense();
+  }
+
+  /**
+   * Why a scanned batch needs a second read, or null: it leaves a gap after `next` (compaction
+   * makes real ones), carries an older epoch than the entry before it, or a newer one no empty
+   * entry recorded in the journal at that place stands for.
+   */
+  private oddBatch(base: number, next: number, batchEpoch: number, epoch: number, recorded: readonly NoopEntry[], k: number, index: number): string | null {
+    if (base !== next) return `starts at ${base} where ${next} was next`;
+    if (batchEpoch < epoch) return `carries epoch ${batchEpoch} after ${epoch}`;
+    if (batchEpoch > epoch) {
+      let known = false;
+      for (let i = k; i < recorded.length && !known; i++) {
+        const n = recorded[i] as NoopEntry;
+        if (n.offset !== base) break;
+        known = n.term === batchEpoch && n.index >= index + 1;
+      }
+      if (!known) return `starts epoch ${batchEpoch} (after ${epoch}) with no empty entry recorded for it`;
+    }
+    return null;
   }
 
   /** The partition log's directory. */
@@ -668,17 +707,17 @@ export class PartitionRaftStorage implements WritableRaftStorage {
     };
     const where = path.join(this.log.dir, SNAPSHOT_FILE);
     if (keep) {
-      await writeFileAtomic(where, JSON.stringify(file), this.log.fs);
+      await writeFileAtomic(where, encodeCheckedJson(file), this.log.fs);
       this.dropThrough(snap.index);
     } else {
       const moving = records !== null && records.from < offset;
       const marker = moving ? { records: { from: records.from, file: path.basename(records.file) } } : {};
-      await writeFileAtomic(where, JSON.stringify({ ...file, installing: true, ...marker }), this.log.fs);
+      await writeFileAtomic(where, encodeCheckedJson({ ...file, installing: true, ...marker }), this.log.fs);
       this.journal.truncateNoops(this.group, 0);
       this.noops.clear();
       if (moving) await copyStaged(this.log, records.file, records.from, offset, snap.term, this.now());
       else await this.log.resetTo(offset);
-      await writeFileAtomic(where, JSON.stringify(file), this.log.fs);
+      await writeFileAtomic(where, encodeCheckedJson(file), this.log.fs);
       this.last = snap.index;
       this.nextOffset = offset;
       this.terms = [];
@@ -717,7 +756,7 @@ export class PartitionRaftStorage implements WritableRaftStorage {
     const term = this.term(index);
     const offset = this.offsetAfter(index) ?? (await this.locate(index + 1));
     const file: SnapshotFile = { version: 1, index, term, conf, offset, data: Buffer.from(data).toString('base64') };
-    await writeFileAtomic(path.join(this.log.dir, SNAPSHOT_FILE), JSON.stringify(file), this.log.fs);
+    await writeFileAtomic(path.join(this.log.dir, SNAPSHOT_FILE), encodeCheckedJson(file), this.log.fs);
     this.snap = { index, term, conf, data };
     this.snapOffset = offset;
     this.dropThrough(index);

@@ -69,7 +69,17 @@ export class FlippingFileSystem implements FileSystem {
   removeSync = (target: string): void => nodeFileSystem.removeSync(target);
   remove = (target: string, recursive: boolean): Promise<void> => nodeFileSystem.remove(target, recursive);
   rename = (from: string, to: string): Promise<void> => nodeFileSystem.rename(from, to);
-  readFile = (file: string): Promise<Buffer> => nodeFileSystem.readFile(file);
+  async readFile(file: string): Promise<Buffer> {
+    const data = await nodeFileSystem.readFile(file);
+    const t = this.target;
+    if (t !== null && file.endsWith(t.suffix) && t.position < data.length) {
+      data[t.position] = (data[t.position] as number) ^ t.mask;
+      this.flipped++;
+      if (--t.times <= 0) this.target = null;
+    }
+    return data;
+  }
+
   readdir = (dir: string): Promise<string[]> => nodeFileSystem.readdir(dir);
   mkdirs = (dir: string): Promise<string | undefined> => nodeFileSystem.mkdirs(dir);
   fsyncDir = (dir: string): Promise<void> => nodeFileSystem.fsyncDir(dir);

@@ -6,6 +6,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { checkBatch, decodeRecords, RecordBatchError } from '../../src/kafka/protocol/records.js';
 import type { ProcessCluster } from './cluster-process.js';
+import { decodeCheckedJson } from '../../src/log/checked-json.js';
 
 export interface Stored {
   readonly offset: number;
@@ -46,7 +47,8 @@ export function storedRecordBytes(dataDir: string, topic: string, partition: num
 /** A number field of a JSON file in a data dir (-1 while it is absent or being replaced). */
 export function jsonField(file: string, field: string): number {
   try {
-    const v = (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>)[field];
+    const r = decodeCheckedJson(readFileSync(file));
+    const v = 'value' in r ? (r.value as Record<string, unknown>)[field] : undefined;
     return typeof v === 'number' ? v : -1;
   } catch {
     return -1;

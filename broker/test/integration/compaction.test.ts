@@ -15,6 +15,7 @@ import kafkajsPkg, { type Kafka as KafkaClient } from 'kafkajs';
 import SnappyCodec from 'kafkajs-snappy';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
+import { decodeCheckedJson } from '../../src/log/checked-json.js';
 
 const { CompressionCodecs, CompressionTypes, Kafka, logLevel } = kafkajsPkg;
 (CompressionCodecs as Record<number, unknown>)[CompressionTypes.Snappy] = SnappyCodec;
@@ -68,7 +69,7 @@ function segmentBases(topic: string): number[] {
 
 function cleanedTo(topic: string): number {
   try {
-    return (JSON.parse(fs.readFileSync(path.join(partitionDir(topic), 'cleaner.checkpoint'), 'utf8')) as { firstDirtyOffset: number }).firstDirtyOffset;
+    return ((decodeCheckedJson(fs.readFileSync(path.join(partitionDir(topic), 'cleaner.checkpoint'))) as { value: { firstDirtyOffset: number } }).value).firstDirtyOffset;
   } catch {
     return -1;
   }

@@ -7,8 +7,9 @@
  *   npm run sim:system -- --seed 42 --trace              replay one seed with its event trace
  *   npm run sim:system -- --seed 42 --keep 0,5,9 --trace replay a shrunk failure
  *   --steps N         scripted actions per seed (default 200)
- *   --faults LIST     disk faults: crash,flips,journalFlips,recordFlips,misdirect, 'all', or
- *                     'tolerated' (the default: what the broker is known to survive)
+ *   --faults LIST     disk faults: crash,flips,headerFlips,journalFlips,recordFlips,misdirect,
+ *                     'all', 'none', or 'tolerated' (the default: all but misdirect, what the
+ *                     broker is known to survive)
  *   --plant BUG       ack-before-quorum | fsync-lies | metadata-diverges | offsets-lost:
  *                     a deliberate bug (a test-only switch) the run must catch
  *

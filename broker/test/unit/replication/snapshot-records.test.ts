@@ -38,6 +38,7 @@ import {
 import { RaftNet, type NetBroker } from '../../helpers/raft-net.js';
 import { removeDir, tmpDataDir } from '../../helpers/tmp.js';
 import { keyedBatch, latestByKey, readLog, type KeyedRecord, type ReadRecord } from '../log/compaction-helpers.js';
+import { decodeCheckedJson } from '../../../src/log/checked-json.js';
 
 const logConfig: LogConfig = {
   segmentBytes: 2048,
@@ -468,7 +469,7 @@ describe('a snapshot install interrupted by a crash', () => {
       // The entries after the snapshot begin a segment of their own, as on the leader.
       expect(o.log.segmentBaseOffsets().at(-1)).toBe(40);
       expect(fs.existsSync(path.join(dir, STAGED))).toBe(false);
-      expect(JSON.parse(fs.readFileSync(path.join(dir, SNAPSHOT_FILE), 'utf8')).installing).toBeUndefined();
+      expect(((decodeCheckedJson(fs.readFileSync(path.join(dir, SNAPSHOT_FILE))) as { value: { installing?: boolean } }).value).installing).toBeUndefined();
       const stored = (await o.log.readStored(0, 1 << 20)).records;
       // Old [0, 5), then the staged batches byte for byte, then a gap marker up to 40.
       const head = stamped(0, 5, 1);
