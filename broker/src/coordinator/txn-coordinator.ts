@@ -188,6 +188,19 @@ export class TransactionCoordinator {
     return this.epochs.has(this.opts.store.partitionFor(transactionalId)) ? ErrorCode.NONE : ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
   }
 
+  /**
+   * Runs `fn` under the id's lock once this broker still coordinates it there: the wait for the
+   * lock (or for a prepared transaction's markers) may outlast this broker's leadership, and an
+   * id unloaded meanwhile must be answered NOT_COORDINATOR (the client asks the new coordinator),
+   * never INVALID_PRODUCER_ID_MAPPING as if it were unknown.
+   */
+  private whileOwned<T>(transactionalId: string, refuse: (code: number) => T, fn: () => Promise<T>): Promise<T> {
+    return this.lock.run(transactionalId, () => {
+      const own = this.owner(transactionalId);
+      return own !== ErrorCode.NONE ? Promise.resolve(refuse(own)) : fn();
+    });
+  }
+
   /** Writes `next` for `e` (or a new id) and adopts it; the error code when that failed. */
   private async persist(id: string, e: TxnEntry | undefined, next: TxnValue): Promise<{ code: number; entry?: TxnEntry }> {
     const partition = this.opts.store.partitionFor(id);
@@ -216,7 +229,7 @@ export class TransactionCoordinator {
     const own = this.owner(transactionalId);
     if (own !== ErrorCode.NONE) return fail(own);
     await this.untilCompleted(transactionalId);
-    return this.lock.run(transactionalId, async (): Promise<InitResult> => {
+    return this.whileOwned(transactionalId, fail, async (): Promise<InitResult> => {
       const e = this.txns.get(transactionalId);
       const now = this.opts.scheduler.now();
       const m: TxnValue = e?.meta ?? {
@@ -318,7 +331,7 @@ export class TransactionCoordinator {
     const own = this.owner(transactionalId);
     if (own !== ErrorCode.NONE) return own;
     await this.untilCompleted(transactionalId);
-    return this.lock.run(transactionalId, async () => {
+    return this.whileOwned(transactionalId, (code) => code, async () => {
       const e = this.txns.get(transactionalId);
       const refused = this.check(e, producerId, producerEpoch);
       if (refused !== null || e === undefined) return refused ?? ErrorCode.INVALID_PRODUCER_ID_MAPPING;
@@ -371,7 +384,7 @@ export class TransactionCoordinator {
     if (own !== ErrorCode.NONE) return own;
     // Only a retry of the same outcome is answered differently once the markers are written.
     if (this.txns.get(transactionalId)?.meta.state === (commit ? 'PrepareCommit' : 'PrepareAbort')) await this.untilCompleted(transactionalId);
-    return this.lock.run(transactionalId, async () => {
+    return this.whileOwned(transactionalId, (code) => code, async () => {
       const e = this.txns.get(transactionalId);
       if (e === undefined || e.meta.producerId !== producerId) return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
       if (e.meta.producerEpoch !== producerEpoch) return ErrorCode.PRODUCER_FENCED;

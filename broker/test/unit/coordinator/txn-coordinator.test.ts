@@ -258,6 +258,29 @@ describe('TransactionCoordinator', () => {
     expect(await c.addPartitions('t', p.producerId, p.producerEpoch, [tp('a', 0)])).toBe(ErrorCode.COORDINATOR_NOT_AVAILABLE);
   });
 
+  it('a request that waited for the previous transaction while leadership moved away answers NOT_COORDINATOR, not an unknown producer id', async () => {
+    // A loaded CI run: the preferred replica took __transaction_state back while the next
+    // transaction's AddPartitionsToTxn and EndTxn waited behind the previous one's completion;
+    // the unload forgot the id and the waiting calls then found no state: kafkajs got
+    // INVALID_PRODUCER_ID_MAPPING, which ends a transactional producer.
+    const { c, markers, store } = setup();
+    const p = await c.initProducerId('t', 30_000, null);
+    await c.addPartitions('t', p.producerId, p.producerEpoch, [tp('a', 0)]);
+    markers.hold = true;
+    expect(await c.endTxn('t', p.producerId, p.producerEpoch, true)).toBe(ErrorCode.NONE);
+    expect(c.stateOf('t')?.state).toBe('PrepareCommit');
+    const add = c.addPartitions('t', p.producerId, p.producerEpoch, [tp('a', 0)]);
+    const retry = c.endTxn('t', p.producerId, p.producerEpoch, true);
+    const init = c.initProducerId('t', 30_000, { producerId: p.producerId, producerEpoch: p.producerEpoch });
+    await settle();
+    store.owned = false;
+    c.unload(0);
+    markers.release();
+    expect(await add).toBe(ErrorCode.NOT_COORDINATOR);
+    expect(await retry).toBe(ErrorCode.NOT_COORDINATOR);
+    expect(await init).toMatchObject({ errorCode: ErrorCode.NOT_COORDINATOR });
+  });
+
   it('expires idle transactional ids and lists and describes the rest', async () => {
     const { c, time, store } = setup({ idExpirationMs: 10_000 });
     const a = await c.initProducerId('idle', 30_000, null);
