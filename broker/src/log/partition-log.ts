@@ -1059,12 +1059,14 @@ function badStep(step: BatchStep): string | null {
   return checked instanceof RecordBatchError ? `${checked.field}: ${checked.message}` : null;
 }
 
-/** Position of the first whole batch in `buf` whose CRC does not match, or -1. */
+/** Position of the first whole batch in `buf` whose magic or CRC does not match, or -1. */
 function firstBadCrc(buf: Buffer): number {
   let pos = 0;
   while (pos + BATCH_HEADER_SIZE <= buf.length) {
     const end = pos + LOG_OVERHEAD + buf.readInt32BE(pos + BatchField.batchLength);
     if (end > buf.length || end < pos + BATCH_HEADER_SIZE) return pos;
+    // The CRC starts after the magic byte: a flipped magic passes it, and travels to followers.
+    if (buf.readInt8(pos + BatchField.magic) !== CURRENT_MAGIC) return pos;
     if (crc32c(buf, pos + BatchField.attributes, end) !== buf.readUInt32BE(pos + BatchField.crc)) return pos;
     pos = end;
   }

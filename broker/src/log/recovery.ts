@@ -76,7 +76,16 @@ async function ensureDir(fs: FileSystem, dir: string): Promise<void> {
 
 async function tryLoadIndexes(seg: Segment): Promise<boolean> {
   try {
-    const [idxBuf, timeBuf] = await Promise.all([seg.fs.readFile(seg.indexPath), seg.fs.readFile(seg.timeIndexPath)]);
+    // The indexes carry no checksum and a flipped position still looks ordered, so each file is
+    // read twice: reads that differ mean the bytes cannot be trusted, and the indexes are rebuilt
+    // from the segment (they only save that scan).
+    const [idxBuf, timeBuf, idxAgain, timeAgain] = await Promise.all([
+      seg.fs.readFile(seg.indexPath),
+      seg.fs.readFile(seg.timeIndexPath),
+      seg.fs.readFile(seg.indexPath),
+      seg.fs.readFile(seg.timeIndexPath),
+    ]);
+    if (!idxBuf.equals(idxAgain) || !timeBuf.equals(timeAgain)) return false;
     const idx = OffsetIndex.parse(seg.baseOffset, idxBuf, seg.size);
     const time = TimeIndex.parse(seg.baseOffset, timeBuf);
     if (!idx || !time) return false;

@@ -153,6 +153,9 @@ async function readSnapshotFile(fs: FileSystem, dir: string): Promise<SnapshotFi
   };
 }
 
+/** A read of raft entries whose uncovered batch fields disagree with the storage (see readEntries). */
+class OddRead extends Error {}
+
 function spanOf(e: Entry): number {
   if (!isBatchEntry(e)) return 1;
   const d = e.data;
@@ -847,8 +850,24 @@ export class PartitionRaftStorage implements WritableRaftStorage {
     return found;
   }
 
-  /** Reads entries from `lo` (up to about maxBytes, at least one) from the segment files. */
+  /**
+   * Reads entries from `lo` (up to about maxBytes, at least one) from the segment files. The
+   * batch fields no CRC covers are checked against what the storage knows of each index (its
+   * term, and its base offset where that is in memory): a read with one of them flipped is taken
+   * again, since its bytes would become an entry that differs from every other replica's.
+   */
   private async readEntries(lo: number, maxBytes: number, stopAtOffset = Infinity): Promise<{ entries: Entry[]; offset: number | null }> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.readEntriesOnce(lo, maxBytes, stopAtOffset);
+      } catch (err) {
+        if (!(err instanceof OddRead) || attempt >= SCAN_READ_ATTEMPTS) throw err;
+        this.logger.warn({ dir: this.log.dir, lo, why: err.message, attempt }, 'a raft entry read back unlike the storage knows it; reading it again');
+      }
+    }
+  }
+
+  private async readEntriesOnce(lo: number, maxBytes: number, stopAtOffset: number): Promise<{ entries: Entry[]; offset: number | null }> {
     const start = this.sampleFloor(lo);
     let index = start.index;
     let offset = start.offset;
@@ -879,6 +898,12 @@ export class PartitionRaftStorage implements WritableRaftStorage {
         const base = readInt64(batch, BatchField.baseOffset);
         if (base < offset) continue;
         if (base > stopAtOffset) return { entries: out, offset: firstOffset };
+        const knownBase = this.baseOffsetOf(index);
+        const knownTerm = this.term(index);
+        const epoch = batch.readInt32BE(BatchField.partitionLeaderEpoch);
+        if ((knownBase !== null && base !== knownBase) || (knownTerm >= 0 && epoch !== knownTerm)) {
+          throw new OddRead(`entry ${index} read as the batch at ${base} of epoch ${epoch}; the storage has it at ${knownBase ?? '?'} in term ${knownTerm}`);
+        }
         offset = base + batch.readInt32BE(BatchField.lastOffsetDelta) + 1;
         if (index >= lo) {
           if (firstOffset === null) firstOffset = base;

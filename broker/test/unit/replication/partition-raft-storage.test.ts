@@ -192,6 +192,28 @@ describe('partition raft storage', () => {
     expect(shape(c.s)).toEqual(before);
   });
 
+  it('entries read back from the segments with a flipped leader epoch are read again, not handed to the core', async () => {
+    const dir = tmpDataDir();
+    const entries = [noop(1, 1), data(1, 2, 0, 2), data(1, 3, 2, 3), noop(3, 4), data(3, 5, 5, 1)];
+    const disk = new FlippingFileSystem();
+    const a = await storage(dir, disk);
+    a.s.append(entries);
+    await a.s.sync();
+    const at3 = entries.filter((e) => e.index < 3).reduce((n, e) => n + e.data.length, 0);
+    a.s.trimCache(6);
+    disk.flipOnce('.log', at3 + BatchField.partitionLeaderEpoch + 3, 0x02);
+    expect(a.s.entries(2, 6, Infinity)).toBe(ENTRIES_UNAVAILABLE);
+    await new Promise<void>((resolve) => (a.s.onAvailable = resolve));
+    const read = a.s.entries(2, 6, Infinity);
+    expect(disk.flipped).toBe(1);
+    expect(Array.isArray(read) ? read.map((e) => [e.index, e.term, Buffer.from(e.data).equals(Buffer.from((entries[e.index - 1] as Entry).data))]) : read).toEqual([
+      [2, 1, true],
+      [3, 1, true],
+      [4, 3, true],
+      [5, 3, true],
+    ]);
+  });
+
   it('a hard-state journal record that fails its CRC in one read is read again, not cut', async () => {
     const dir = tmpDataDir();
     const a = await storage(dir);
