@@ -120,12 +120,13 @@ describe('system simulation', () => {
    * index no longer matched the segments: the partition's next append failed for good), 168 (a
    * flipped leader epoch read by the start-up scan became a durable empty entry of a term nobody
    * led), 240 and 342 (a read flip in the raft snapshot record of the metadata still parsed, and
-   * the broker came back with another metadata image).
+   * the broker came back with another metadata image), 1033 (a flipped magic byte, outside the
+   * CRC's range, passed the raft read and a metadata replica applied an entry unlike its peers').
    */
   const CRASH_AND_SEGMENT_FLIPS: DiskFaultSet = { crash: true, flips: true, headerFlips: false, journalFlips: false, recordFlips: false, misdirect: false };
   const REGRESSION_SEEDS: readonly { seed: number; diskFaults?: DiskFaultSet }[] = [
     ...[126, 183, 601, 629].map((seed) => ({ seed, diskFaults: CRASH_AND_SEGMENT_FLIPS })),
-    ...[12, 168, 240, 342].map((seed) => ({ seed })),
+    ...[12, 168, 240, 342, 1033].map((seed) => ({ seed })),
   ];
 
   it(`keeps the Kafka model and liveness for the regression seeds ${REGRESSION_SEEDS.map((r) => r.seed).join(', ')}`, async () => {
