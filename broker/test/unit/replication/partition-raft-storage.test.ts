@@ -25,12 +25,7 @@ const logConfig: LogConfig = {
 };
 
 const open: { logs: FileLogManager; journal: HardStateJournal }[] = [];
-afterEach(async () => {
-  for (const o of open.splice(0)) {
-    await o.logs.close();
-    o.journal.close();
-  }
-});
+afterEach(closeAll);
 
 /** `beforeScan` runs once the partition log is open, before the raft storage reads it. */
 async function storage(dir: string, fs?: FileSystem, beforeScan?: () => void): Promise<{ s: PartitionRaftStorage; journal: HardStateJournal; logs: FileLogManager }> {
@@ -60,6 +55,24 @@ function shape(s: PartitionRaftStorage): unknown {
   const ents = s.entries(1, s.lastIndex() + 1, Infinity);
   if (!Array.isArray(ents)) throw new Error('entries not in memory');
   return { last: s.lastIndex(), end: s.endOffset(), entries: ents.map((e) => [e.index, e.term, e.data.length > 0]), terms: s.termHistory() };
+}
+
+/** Writes `entries` to a fresh storage and closes it; the directory and the storage's shape before closing. */
+async function written(entries: Entry[]): Promise<{ dir: string; before: unknown }> {
+  const dir = tmpDataDir();
+  const a = await storage(dir);
+  a.s.append(entries);
+  await a.s.sync();
+  const before = shape(a.s);
+  await closeAll();
+  return { dir, before };
+}
+
+async function closeAll(): Promise<void> {
+  for (const o of open.splice(0)) {
+    await o.logs.close();
+    o.journal.close();
+  }
 }
 
 describe('partition raft storage', () => {
@@ -93,14 +106,7 @@ describe('partition raft storage', () => {
   });
 
   it('a term\'s empty entry lost with a torn journal tail is derived again from its first batch', async () => {
-    const dir = tmpDataDir();
-    const a = await storage(dir);
-    a.s.append(history());
-    await a.s.sync();
-    const before = shape(a.s);
-    await a.logs.close();
-    a.journal.close();
-    open.length = 0;
+    const { dir, before } = await written(history());
     // The journal's last record (term 3's empty entry) is cut; its batch is on disk.
     const file = path.join(dir, 'raft', 'hardstate.journal');
     truncateSync(file, statSync(file).size - 41);
@@ -163,15 +169,8 @@ describe('partition raft storage', () => {
     // System simulator seeds 12 and 168 (header flips): the scan took a flipped epoch for a new
     // term (a durable empty entry of a term nobody led) and a flipped base offset for the end of
     // the log, so the raft index stopped short of the segments and the next append failed.
-    const dir = tmpDataDir();
     const entries = [noop(1, 1), data(1, 2, 0, 2), data(1, 3, 2, 3), noop(3, 4), data(3, 5, 5, 1), data(3, 6, 6, 2)];
-    const a = await storage(dir);
-    a.s.append(entries);
-    await a.s.sync();
-    const before = shape(a.s);
-    await a.logs.close();
-    a.journal.close();
-    open.length = 0;
+    const { dir, before } = await written(entries);
     const at = (index: number): number => entries.filter((e) => e.index < index).reduce((n, e) => n + e.data.length, 0);
     const flips: [string, number, number][] = [
       ['epoch of the batch at 2', at(3) + BatchField.partitionLeaderEpoch + 2, 0x40],
@@ -184,9 +183,7 @@ describe('partition raft storage', () => {
       const b = await storage(dir, disk, () => disk.flipOnce('.log', position, mask));
       expect(disk.flipped, what).toBe(1);
       expect(shape(b.s), what).toEqual(before);
-      await b.logs.close();
-      b.journal.close();
-      open.length = 0;
+      await closeAll();
     }
     const c = await storage(dir);
     expect(shape(c.s)).toEqual(before);
@@ -215,14 +212,7 @@ describe('partition raft storage', () => {
   });
 
   it('a hard-state journal record that fails its CRC in one read is read again, not cut', async () => {
-    const dir = tmpDataDir();
-    const a = await storage(dir);
-    a.s.append(history());
-    await a.s.sync();
-    const before = shape(a.s);
-    await a.logs.close();
-    a.journal.close();
-    open.length = 0;
+    const { dir, before } = await written(history());
     const file = path.join(dir, 'raft', 'hardstate.journal');
     const size = statSync(file).size;
     const disk = new FlippingFileSystem();
@@ -234,22 +224,13 @@ describe('partition raft storage', () => {
   });
 
   it('the raft snapshot record carries a checksum: a flipped read of it is read again, a damaged file fails the open', async () => {
-    const dir = tmpDataDir();
-    const a = await storage(dir);
-    a.s.append(history());
-    await a.s.sync();
-    const before = shape(a.s);
-    await a.logs.close();
-    a.journal.close();
-    open.length = 0;
+    const { dir, before } = await written(history());
     const disk = new FlippingFileSystem();
     disk.flipOnce('raft-snapshot.json', 12, 0x01);
     const b = await storage(dir, disk);
     expect(disk.flipped).toBe(1);
     expect(shape(b.s)).toEqual(before);
-    await b.logs.close();
-    b.journal.close();
-    open.length = 0;
+    await closeAll();
     const always = new FlippingFileSystem();
     always.flipAlways('raft-snapshot.json', 12, 0x01);
     await expect(storage(dir, always)).rejects.toThrow(/raft-snapshot\.json fails its checksum on 4 reads/);
