@@ -33,7 +33,7 @@ import {
 import type { CommandResult } from './controller-commands.js';
 import type { AdminRequest, ControllerReply } from './controller-protocol.js';
 import { handOver, successorOf } from './leadership.js';
-import type { MetadataRecord, RebalanceProgress } from './metadata-records.js';
+import type { MetadataRecord, RunningRebalanceMove, RebalanceProgress } from './metadata-records.js';
 import { applyMetadataRecord, reassignmentInProgress, targetReplicas, type MetadataState } from './metadata-state.js';
 import { beginReassignment, cancelReassignment } from './reassignment.js';
 import { planRebalance } from './rebalance-plan.js';
@@ -62,11 +62,7 @@ export interface AdminOperationsOptions {
   readonly logger: Logger;
 }
 
-interface RunningMove {
-  readonly topic: string;
-  readonly topicId: string;
-  readonly partition: number;
-}
+type RunningMove = RunningRebalanceMove;
 
 function keyOf(topic: string, topicId: string, partition: number): string {
   return `${topicId}/${topic}/${partition}`;
@@ -251,17 +247,21 @@ export class AdminOperations {
     const r = image.rebalance;
     if (!r || r.finished) return;
     if (this.runningFor !== r.id) {
-      this.running = reassignmentsInProgress(image);
+      // The run's own list when it has one: a move that finished since the last count is still
+      // on it, and is counted below.
+      this.running = r.moving ? new Map(r.moving.map((m) => [keyOf(m.topic, m.topicId, m.partition), m])) : reassignmentsInProgress(image);
       this.runningFor = r.id;
       this.o.logger.info({ id: r.id, planned: r.planned, done: r.done, moving: this.running.size }, 'continuing a rebalance started by an earlier controller');
     }
     let planned = r.planned;
     let done = r.done;
-    for (const [key, m] of [...this.running]) {
+    // Counted into a copy: a commit that fails leaves `running` as the record still has it.
+    const stillRunning = new Map(this.running);
+    for (const [key, m] of this.running) {
       const t = image.topics.get(m.topic);
       const p = t?.topicId === m.topicId ? t.partitionImages[m.partition] : undefined;
       if (!p || !reassignmentInProgress(p)) {
-        this.running.delete(key);
+        stillRunning.delete(key);
         done = Math.min(planned, done + 1);
       }
     }
@@ -283,12 +283,16 @@ export class AdminOperations {
       if (m.kind === 'move-replicas') started.push([keyOf(m.topic, m.topicId, m.partition), { topic: m.topic, topicId: m.topicId, partition: m.partition }]);
       else done++;
     }
-    const finished = records.length === 0 && this.running.size === 0 && !anyReassignment(image);
-    if (records.length === 0 && !finished && planned === r.planned && done === r.done) return;
+    const finished = records.length === 0 && stillRunning.size === 0 && !anyReassignment(image);
+    if (records.length === 0 && !finished && planned === r.planned && done === r.done) {
+      this.running = stillRunning;
+      return;
+    }
+    for (const [key, m] of started) stillRunning.set(key, m);
     // The round's moves and the counters that include them commit in one entry.
-    records.push({ type: 'set-rebalance', progress: { ...r, planned, done, finished } });
+    records.push({ type: 'set-rebalance', progress: { ...r, planned, done, finished, moving: [...stillRunning.values()] } });
     await this.o.commit(records);
-    for (const [key, m] of started) this.running.set(key, m);
+    this.running = stillRunning;
     if (finished) this.o.logger.info({ id: r.id, moves: planned }, 'rebalance done');
     else if (started.length > 0 || records.length > 1) this.o.logger.info({ id: r.id, moves: plan.moves.length, planned, done }, 'rebalance round planned');
   }

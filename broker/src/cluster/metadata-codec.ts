@@ -19,7 +19,7 @@ import {
   stringMap,
   type Obj,
 } from './json-shape.js';
-import { BROKER_STATES, METADATA_RECORD_TYPES, type Endpoint, type MetadataRecord, type RebalanceProgress } from './metadata-records.js';
+import { BROKER_STATES, METADATA_RECORD_TYPES, type Endpoint, type MetadataRecord, type RunningRebalanceMove, type RebalanceProgress } from './metadata-records.js';
 import { imageViolations } from './metadata-invariants.js';
 import type { BrokerRegistration, MetadataState, PartitionImage, TopicImage } from './metadata-state.js';
 
@@ -104,13 +104,27 @@ const RECORD_KEYS: { readonly [K in MetadataRecord['type']]: readonly string[] }
   'set-rebalance': ['progress'],
 };
 
-const PROGRESS_KEYS = ['id', 'leadersOnly', 'maxMoves', 'planned', 'done', 'finished'];
+const PROGRESS_KEYS = ['id', 'leadersOnly', 'maxMoves', 'planned', 'done', 'finished', 'moving'];
+const MOVE_KEYS = ['topic', 'topicId', 'partition'];
+
+function rebalanceMove(v: unknown, p: string): RunningRebalanceMove {
+  const o = obj(v, p, MOVE_KEYS);
+  return {
+    topic: read(o, p, 'topic', name),
+    topicId: read(o, p, 'topicId', name),
+    partition: read(o, p, 'partition', partitionIndex),
+  };
+}
 
 function rebalanceProgress(v: unknown, p: string): RebalanceProgress {
   const o = obj(v, p, PROGRESS_KEYS);
   const planned = read(o, p, 'planned', (x, q) => int(x, q, 0));
   const done = read(o, p, 'done', (x, q) => int(x, q, 0));
   if (done > planned) throw new ShapeError(field(p, 'done'), `${done} moves done of ${planned} planned`);
+  const moving = o.moving === undefined ? undefined : read(o, p, 'moving', (x, q) => arrayOf(x, q, rebalanceMove));
+  if (moving && done + moving.length > planned) {
+    throw new ShapeError(field(p, 'moving'), `${moving.length} moves running and ${done} done of ${planned} planned`);
+  }
   return {
     id: read(o, p, 'id', (x, q) => str(x, q, { nonEmpty: true })),
     leadersOnly: read(o, p, 'leadersOnly', bool),
@@ -118,11 +132,13 @@ function rebalanceProgress(v: unknown, p: string): RebalanceProgress {
     planned,
     done,
     finished: read(o, p, 'finished', bool),
+    ...(moving ? { moving } : {}),
   };
 }
 
 function progressJson(r: RebalanceProgress): RebalanceProgress {
-  return { id: r.id, leadersOnly: r.leadersOnly, maxMoves: r.maxMoves, planned: r.planned, done: r.done, finished: r.finished };
+  const out: RebalanceProgress = { id: r.id, leadersOnly: r.leadersOnly, maxMoves: r.maxMoves, planned: r.planned, done: r.done, finished: r.finished };
+  return r.moving ? { ...out, moving: r.moving.map((m) => ({ topic: m.topic, topicId: m.topicId, partition: m.partition })) } : out;
 }
 
 const name = (v: unknown, p: string): string => str(v, p, { nonEmpty: true });

@@ -125,6 +125,20 @@ export interface RebalanceProgress {
   readonly planned: number;
   readonly done: number;
   readonly finished: boolean;
+  /**
+   * The replica moves of this run started and not yet counted done. A controller taking the run
+   * over counts those that finished in between from this list; without it, a move that completed
+   * after the old controller's last count would stay planned and never done. Absent in records
+   * written before it existed.
+   */
+  readonly moving?: readonly RunningRebalanceMove[];
+}
+
+/** A partition a rebalance is moving, named so that a recreated topic of the same name is not it. */
+export interface RunningRebalanceMove {
+  readonly topic: string;
+  readonly topicId: string;
+  readonly partition: number;
 }
 
 export interface SetRebalanceRecord {

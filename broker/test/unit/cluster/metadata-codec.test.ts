@@ -38,6 +38,10 @@ const samples: readonly MetadataRecord[] = [
   { type: 'partition-state', topic: 'orders', topicId: 'x', partition: 0, leader: -1, leaderEpoch: 0, isr: [] },
   { type: 'producer-id-block', nodeId: 2, firstProducerId: 2 ** 40, size: 1000 },
   { type: 'set-rebalance', progress: { id: 'r-1', leadersOnly: false, maxMoves: 4, planned: 7, done: 3, finished: false } },
+  {
+    type: 'set-rebalance',
+    progress: { id: 'r-1', leadersOnly: false, maxMoves: 4, planned: 7, done: 3, finished: false, moving: [{ topic: 'orders', topicId: 'x', partition: 2 }] },
+  },
 ];
 
 function errorOf(fn: () => unknown): MetadataCodecError {
@@ -85,6 +89,9 @@ describe('metadata record codec', () => {
     const progress = { id: 'r', leadersOnly: true, maxMoves: 1, planned: 1, done: 1, finished: true };
     expect(bad({ type: 'set-rebalance', progress: { ...progress, maxMoves: 0 } }).field).toBe('progress.maxMoves');
     expect(bad({ type: 'set-rebalance', progress: { ...progress, done: 2 } }).message).toMatch(/progress.done: 2 moves done of 1 planned/);
+    const move = { topic: 't', topicId: 'x', partition: 0 };
+    expect(bad({ type: 'set-rebalance', progress: { ...progress, moving: [move] } }).message).toMatch(/progress.moving: 1 moves running and 1 done of 1 planned/);
+    expect(bad({ type: 'set-rebalance', progress: { ...progress, done: 0, moving: [{ ...move, partition: -1 }] } }).field).toBe('progress.moving[0].partition');
     expect(bad([1, 2]).message).toMatch(/expected an object/);
   });
 
