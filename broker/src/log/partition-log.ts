@@ -750,8 +750,12 @@ export class FilePartitionLog implements PartitionLog, Flushable {
    * believing in entries the log no longer has.
    */
   private async cutPoint(seg: Segment, offset: number): Promise<{ position: number; nextOffset: number }> {
-    let position = seg.offsetIndex.floor(offset).position;
+    const floor = seg.offsetIndex.floor(offset);
+    let position = floor.position;
     let reader = new BatchReader(seg, position);
+    // The offset the next batch should start at; one that does not (a gap compaction left, or a
+    // flipped base offset) is read again before it counts.
+    let expected = floor.offset;
     for (;;) {
       let step = await reader.next();
       let bad = badStep(step);
@@ -765,7 +769,12 @@ export class FilePartitionLog implements PartitionLog, Flushable {
         throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `log ${this.dir}: cannot truncate to ${offset}: the batch at position ${position} of segment ${seg.baseOffset} fails on ${STORED_READ_ATTEMPTS} reads (${bad})`);
       }
       if (step.kind !== 'batch') return { position: step.position, nextOffset: seg.nextOffset };
-      const h = step.header;
+      let h = step.header;
+      // The CRC does not cover the base offset: the batch the cut is decided on, and one that
+      // leaves a gap or goes back, is read until two reads agree, so a base offset flipped in one
+      // read can neither move the cut onto its batch nor walk the cut past the right one.
+      if (h.lastOffset >= offset || h.baseOffset !== expected) h = await this.agreedHeader(seg, step.position, step.bytes, offset);
+      expected = h.lastOffset + 1;
       if (h.lastOffset >= offset) {
         if (h.baseOffset < offset) {
           throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `log ${this.dir}: cannot truncate to ${offset}: it falls inside the batch [${h.baseOffset}, ${h.lastOffset}]; only batch boundaries can be cut`);
@@ -774,6 +783,20 @@ export class FilePartitionLog implements PartitionLog, Flushable {
       }
       position = reader.nextPosition;
     }
+  }
+
+  /** The header of the batch at `position` once two reads return the same bytes (`first` is one). */
+  private async agreedHeader(seg: Segment, position: number, first: Buffer, offset: number): Promise<RecordBatchHeader> {
+    let prev = Buffer.from(first);
+    for (let attempt = 1; attempt <= STORED_READ_ATTEMPTS; attempt++) {
+      const step = await new BatchReader(seg, position).next();
+      if (step.kind === 'batch' && badStep(step) === null) {
+        if (step.bytes.equals(prev)) return step.header;
+        prev = Buffer.from(step.bytes);
+      }
+      this.logger.warn({ dir: this.dir, position, attempt }, 'two reads of the batch a truncation is decided on differ; reading it again');
+    }
+    throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `log ${this.dir}: cannot truncate to ${offset}: no two reads of the batch at position ${position} of segment ${seg.baseOffset} agree`);
   }
 
   /** See `deletionFloor`; Infinity removes the constraint. */

@@ -121,12 +121,14 @@ describe('system simulation', () => {
    * flipped leader epoch read by the start-up scan became a durable empty entry of a term nobody
    * led), 240 and 342 (a read flip in the raft snapshot record of the metadata still parsed, and
    * the broker came back with another metadata image), 1033 (a flipped magic byte, outside the
-   * CRC's range, passed the raft read and a metadata replica applied an entry unlike its peers').
+   * CRC's range, passed the raft read and a metadata replica applied an entry unlike its peers'),
+   * 495 (a base offset, also outside the CRC, flipped in a read of the batch a follower's
+   * truncation was decided on: the cut went a batch early and the raft group gave up).
    */
   const CRASH_AND_SEGMENT_FLIPS: DiskFaultSet = { crash: true, flips: true, headerFlips: false, journalFlips: false, recordFlips: false, misdirect: false };
   const REGRESSION_SEEDS: readonly { seed: number; diskFaults?: DiskFaultSet }[] = [
     ...[126, 183, 601, 629].map((seed) => ({ seed, diskFaults: CRASH_AND_SEGMENT_FLIPS })),
-    ...[12, 168, 240, 342, 1033].map((seed) => ({ seed })),
+    ...[12, 168, 240, 342, 495, 1033].map((seed) => ({ seed })),
   ];
 
   it(`keeps the Kafka model and liveness for the regression seeds ${REGRESSION_SEEDS.map((r) => r.seed).join(', ')}`, async () => {

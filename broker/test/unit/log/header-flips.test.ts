@@ -52,6 +52,31 @@ describe('segment walks under a flipped read', () => {
     ]);
   });
 
+  it('truncation reads a base offset (outside the CRC) flipped above the cut: it still cuts where it was asked', async () => {
+    // System simulator seed 495: the batch at 42 read as starting past 51, so a cut at 51 went to
+    // 42 and the raft group gave up ("left the log ending at 42").
+    const disk = new FlippingFileSystem();
+    const { log, positions } = await fourBatches(disk);
+    disk.flipOnce('.log', positions[1]! + BatchField.baseOffset + 7, 0x08); // the batch at 3 reads as at 11
+    await log.truncateTo(9);
+    expect(disk.flipped).toBe(1);
+    expect(log.logEndOffset()).toBe(9);
+  });
+
+  it('truncation reads a base offset flipped below the cut: it does not walk past the batch to cut at', async () => {
+    const disk = new FlippingFileSystem();
+    const { log, positions } = await fourBatches(disk);
+    disk.flipOnce('.log', positions[2]! + BatchField.baseOffset + 7, 0x04); // the batch at 6 reads as at 2
+    await log.truncateTo(6);
+    expect(disk.flipped).toBe(1);
+    expect(log.logEndOffset()).toBe(6);
+    const r = await log.readStored(0, 1 << 20);
+    expect(validateBatches(r.records).map((b) => [b.baseOffset, b.lastOffset])).toEqual([
+      [0, 2],
+      [3, 5],
+    ]);
+  });
+
   it('a raft read does not leave out a batch whose lastOffsetDelta reads negative', async () => {
     const disk = new FlippingFileSystem();
     const { log, positions } = await fourBatches(disk);
