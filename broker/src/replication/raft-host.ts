@@ -337,15 +337,18 @@ export class RaftHost {
   private tick(): void {
     for (const g of this.groups.values()) {
       if (g.failed || g.quiesced) continue;
-      // Checked before ticking, so the heartbeat of the previous tick is the group's last message.
-      if (g.role === Role.Leader && this.maybeQuiesce(g)) continue;
-      g.node.tick();
-      if (g.node.recovering) this.noteLeaderless(g);
+      // The machine's hook runs before a leader may go quiet: a partition's ISR is what it saw
+      // last, and frozen without the followers a produce refuses (NOT_ENOUGH_REPLICAS) before
+      // proposing anything, so nothing would ever wake the group again.
       try {
         g.machine.onTick?.();
       } catch (err) {
         this.opts.logger.error({ err, group: g.id }, 'raft group tick hook failed');
       }
+      // Checked before ticking, so the heartbeat of the previous tick is the group's last message.
+      if (g.role === Role.Leader && this.maybeQuiesce(g)) continue;
+      g.node.tick();
+      if (g.node.recovering) this.noteLeaderless(g);
       this.markDirty(g);
     }
   }
@@ -548,6 +551,8 @@ export class RaftHost {
       if (!w.sentEarly) this.send(g, rd.messages);
       if (rd.softState !== null) {
         if (rd.softState.role === Role.Leader && g.role !== Role.Leader) this.metrics?.elections.inc();
+        // Idle ticks counted in an earlier leadership do not count toward quiescing this one.
+        if (rd.softState.role !== g.role) g.idleTicks = 0;
         g.role = rd.softState.role;
         g.machine.onSoftState(rd.softState);
       }

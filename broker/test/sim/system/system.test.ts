@@ -123,12 +123,15 @@ describe('system simulation', () => {
    * the broker came back with another metadata image), 1033 (a flipped magic byte, outside the
    * CRC's range, passed the raft read and a metadata replica applied an entry unlike its peers'),
    * 495 (a base offset, also outside the CRC, flipped in a read of the batch a follower's
-   * truncation was decided on: the cut went a batch early and the raft group gave up).
+   * truncation was decided on: the cut went a batch early and the raft group gave up), 2631 (a
+   * leader elected with idle ticks left from its previous leadership went quiet on its first
+   * tick, before its ISR saw the followers: every acks=all produce was refused NOT_ENOUGH_REPLICAS
+   * without proposing anything, so nothing woke the group again).
    */
   const CRASH_AND_SEGMENT_FLIPS: DiskFaultSet = { crash: true, flips: true, headerFlips: false, journalFlips: false, recordFlips: false, misdirect: false };
   const REGRESSION_SEEDS: readonly { seed: number; diskFaults?: DiskFaultSet }[] = [
     ...[126, 183, 601, 629].map((seed) => ({ seed, diskFaults: CRASH_AND_SEGMENT_FLIPS })),
-    ...[12, 168, 240, 342, 495, 1033].map((seed) => ({ seed })),
+    ...[12, 168, 240, 342, 495, 1033, 2631].map((seed) => ({ seed })),
   ];
 
   it(`keeps the Kafka model and liveness for the regression seeds ${REGRESSION_SEEDS.map((r) => r.seed).join(', ')}`, async () => {
