@@ -103,6 +103,8 @@ const AUDIT_EVERY_MS = 1_500;
 const OFFSETS_FIRST_MS = 300;
 const OFFSETS_GAP_MS = [50, 200] as const;
 const READ_BYTES = 16 * 1024;
+/** Reads of one stretch of a replica's log before the audit calls it corrupt (see readVerified). */
+const AUDIT_READ_ATTEMPTS = 8;
 /** Errors a producer retries (the others end its stream and fail the run). */
 const RETRIABLE = new Set<number>([
   ErrorCode.NOT_LEADER_OR_FOLLOWER,
@@ -1079,13 +1081,15 @@ class SystemWorld {
 
   /**
    * Reads whole batches (each with a good CRC) until two reads agree on them byte for byte, up
-   * to five reads: a bit flipped in one read is the disk's (and may sit in the header fields no
-   * CRC covers), what every read returns is what the replica holds. 'corrupt' when no two reads
-   * agree, 'moved' when the read fails (the replica went on: retention, snapshot, closing).
+   * to eight reads: a bit flipped in one read is the disk's (and may sit in the header fields no
+   * CRC covers), what two reads return is what the replica holds. Any two agreeing reads count,
+   * not only consecutive ones: one audit read spans many disk reads, so at the highest flip rate
+   * most audit reads carry a flip somewhere. 'corrupt' when no two reads agree, 'moved' when the
+   * read fails (the replica went on: retention, snapshot, closing).
    */
   private async readVerified(read: () => Promise<ReadResult>, where: string): Promise<Buffer[] | 'corrupt' | 'moved'> {
-    let prev: Buffer[] | null = null;
-    for (let attempt = 0; attempt < 5; attempt++) {
+    const reads: Buffer[][] = [];
+    for (let attempt = 0; attempt < AUDIT_READ_ATTEMPTS; attempt++) {
       let r: ReadResult;
       try {
         r = await read();
@@ -1108,16 +1112,16 @@ class SystemWorld {
       }
       if (why !== '') this.note(`read of ${where}: ${why} (reading again)`);
       if (out.length === 0) continue;
-      if (prev !== null) {
+      for (const prev of reads) {
         const n = Math.min(prev.length, out.length);
         let same = true;
         for (let i = 0; i < n && same; i++) same = (prev[i] as Buffer).equals(out[i] as Buffer);
         if (same) return out.slice(0, n);
-        this.note(`read of ${where}: two reads differ (reading again)`);
       }
-      prev = out;
+      if (reads.length > 0) this.note(`read of ${where}: no earlier read agrees (reading again)`);
+      reads.push(out);
     }
-    return prev === null ? [] : 'corrupt';
+    return reads.length === 0 ? [] : 'corrupt';
   }
 
   // ------------------------------------------------------------------ the end
@@ -1265,7 +1269,8 @@ class SystemWorld {
         const n = r.node;
         this.note(
           `    p${p}: ${ROLE[n.role]} term ${n.term} lead ${n.leader} log ${n.firstIndex}..${n.lastIndex} commit ${n.commitIndex} applied ${n.appliedIndex} ` +
-            `offsets [${r.logStartOffset()}, ${r.logEndOffset()}) hwm ${r.highWatermark()} voters ${n.conf.voters}`,
+            `offsets [${r.logStartOffset()}, ${r.logEndOffset()}) hwm ${r.highWatermark()} voters ${n.conf.voters}` +
+            (r.isLeader() ? ` isr ${r.isr()} match ${n.conf.voters.map((v) => `${v}:${n.progressOf(v)?.match ?? '-'}`).join(',')}` : ''),
         );
       }
     }
