@@ -891,8 +891,10 @@ class RaftClusterImpl implements RaftCluster {
       // A replica hears of a new leader with its first message; the metadata a report and a
       // commit later. A client just told NOT_LEADER here (a drain, a transfer) asks for metadata
       // next: naming the old leader again would cost it a second error for the same send.
-      const known = local.leader();
-      if (known !== null && known.epoch > p.leaderEpoch && this.live(known.nodeId)) {
+      // What the core has heard, not what the host has stored yet: a replica behind on fsyncs
+      // would otherwise name the old leader for as long as its disk is busy.
+      const known = local.heardLeader() ?? local.leader();
+      if (known !== null && known.epoch > p.leaderEpoch && (known.nodeId === this.nodeId || this.live(known.nodeId))) {
         return { leader: known.nodeId, leaderEpoch: known.epoch, replicas: p.replicas, isr: p.isr, offline };
       }
       if (known === null && p.leader === this.nodeId) return { leader: -1, leaderEpoch: p.leaderEpoch, replicas: p.replicas, isr: p.isr, offline };

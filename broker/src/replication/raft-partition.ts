@@ -351,6 +351,15 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
     return this.soft.term;
   }
 
+  /**
+   * The leader this replica's core has heard from, before the host has stored the term and
+   * published it (`leader()`): true, so Metadata may name it, but nothing here acts on it.
+   */
+  heardLeader(): { nodeId: number; epoch: number } | null {
+    const l = this.node.leader;
+    return l === NONE ? null : { nodeId: nodeIdOf(l), epoch: this.node.term };
+  }
+
   /** Raft ids of the voters, as node ids. */
   replicas(): number[] {
     return this.node.conf.voters.map(nodeIdOf);
@@ -411,6 +420,17 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
     return new Promise<T>((_, reject) => this.onceLeaderKnown(() => reject(this.closed ? this.gone() : this.notLeader())));
   }
 
+  /** As refuseOnceLeaderKnown, but a replica that has become the leader meanwhile takes the append. */
+  private appendOnceLeaderKnown(batches: Buffer, acks: Acks, opts: AppendOptions): Promise<AppendResult> {
+    return new Promise<AppendResult>((resolve, reject) =>
+      this.onceLeaderKnown(() => {
+        if (this.closed) reject(this.gone());
+        else if (this.isLeader()) this.append(batches, acks, opts).then(resolve, reject);
+        else reject(this.notLeader());
+      }),
+    );
+  }
+
   private onceLeaderKnown(then: () => void): void {
     if (this.closed || (this.soft.leader !== NONE && this.soft.role !== Role.Leader)) {
       then();
@@ -438,7 +458,7 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
 
   append(batches: Buffer, acks: Acks, opts: AppendOptions = {}): Promise<AppendResult> {
     if (this.closed) return Promise.reject(this.gone());
-    if (!this.isLeader()) return this.refuseOnceLeaderKnown();
+    if (!this.isLeader()) return this.appendOnceLeaderKnown(batches, acks, opts);
     let split: RecordBatchHeader[];
     try {
       split = validateBatches(batches);

@@ -76,8 +76,9 @@ export const produceApi = defineApi({
       try {
         const partition = cluster.partition(topic, index);
         if (!partition) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Partition ${index} of topic '${topic}' does not exist`);
-        if (!partition.isLeader()) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `This broker does not lead ${topic}-${index}`);
         if (!records || records.length === 0) throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, `Produce to ${topic}-${index} carries no records`);
+        // A replica that does not lead refuses in append, once it knows who does (or leads itself
+        // by then): refused at once mid-election, a client would ask for metadata too early.
         const r = await withTimeout(partition.append(records, acks, { transactionalId }), timeoutMs, `Produce to ${topic}-${index}`);
         return {
           index,

@@ -9,7 +9,7 @@ import { ErrorCode, KafkaError } from '../../../src/kafka/protocol/errors.js';
 import { buildRecordBatch, decodeRecords } from '../../../src/kafka/protocol/records.js';
 import type { LogConfig } from '../../../src/log/types.js';
 import { silentLogger } from '../../../src/observability/logger.js';
-import { MessageType, type Message } from '../../../src/raft/types.js';
+import { MessageType, Role, type Message } from '../../../src/raft/types.js';
 import { openReplica } from '../../../src/replication/open-replica.js';
 import type { RaftPartition } from '../../../src/replication/raft-partition.js';
 import { RaftNet, type NetBroker } from '../../helpers/raft-net.js';
@@ -201,6 +201,29 @@ describe('raft-replicated partition', () => {
     }
     expect(during).toBeInstanceOf(KafkaError);
     expect(leader.replica.leader()?.nodeId).toBe(target.id);
+  });
+
+  it('a replica whose election is under way holds a produce and takes it once it has won, rather than refusing it', async () => {
+    net = new Net();
+    for (const id of [0, 1, 2]) await net.start(id, [0, 1, 2]);
+    const leader = await net.leader();
+    await leader.replica.append(batch(['x']), -1);
+    const target = [...net.brokers.values()].find((b) => b !== leader) as Broker;
+    await net.until(() => (leader.replica.node.progressOf(target.id + 1)?.match ?? 0) === leader.replica.node.lastIndex, 'the target caught up');
+    // The votes for it are held back: it stays a candidate that knows no leader until they arrive.
+    const held: [number, Message][] = [];
+    let holding = true;
+    net.drop = (from, to, m) => holding && to === target.id && m.type === MessageType.VoteResponse && held.push([from, m]) > 0;
+    expect(leader.replica.node.transferLeadership(target.id + 1)).toBe(true);
+    leader.host.wake(7);
+    await net.until(() => target.replica.node.role === Role.Candidate && target.replica.leader() === null && held.length > 0, 'the target campaigning');
+    const during = target.replica.append(batch(['y']), -1);
+    holding = false;
+    for (const [from, m] of held.splice(0)) target.host.receive(from, [m]);
+    const r = await during;
+    expect(target.replica.isLeader()).toBe(true);
+    expect(r.baseOffset).toBe(1);
+    expect(await readAll(target.replica)).toEqual(['x', 'y']);
   });
 
   it('survives the loss of the leader: a new leader keeps every acknowledged record and an idempotent retry is deduplicated', async () => {
