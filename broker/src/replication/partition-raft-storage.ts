@@ -540,7 +540,11 @@ export class PartitionRaftStorage implements WritableRaftStorage {
     for (let i = 0; i < this.terms.length; i++) if ((this.terms[i] as TermStart).term <= epoch) found = i;
     if (found < 0) {
       if (this.snap.term <= epoch && this.snap.index > 0) return { epoch: this.snap.term, endOffset: this.snapOffset };
-      return null;
+      // Older than every epoch this log knows (retention took it, or it never led here): as Kafka
+      // answers, the epoch asked and where the earliest known one starts. Unknown (-1/-1) would
+      // send a validating consumer to its reset policy, to read again what it had read.
+      const first = this.snap.index > 0 ? this.snapOffset : this.terms[0]?.offset;
+      return epoch >= 0 && first !== undefined ? { epoch, endOffset: first } : null;
     }
     const next = this.terms[found + 1];
     return { epoch: (this.terms[found] as TermStart).term, endOffset: next === undefined ? this.nextOffset : next.offset };

@@ -3,7 +3,8 @@
  * detect truncation. Leader epochs are the partition's raft terms. For the current epoch the end
  * offset is the log end (for replicas) or the high watermark (for consumers); an older epoch ends
  * where the next epoch the log holds begins (the term history), answered with the largest epoch
- * at or below the one asked; a later or negative epoch is unknown and answered with -1 / -1, as
+ * at or below the one asked; one older than every epoch the log holds is answered with itself and
+ * the earliest epoch's start; a later or negative epoch is unknown and answered with -1 / -1, as
  * Kafka answers an epoch it has never seen.
  *
  * Versions: v2+ checks the current leader epoch; v3+ says who asks (replicaId, -1 for consumers).

@@ -85,6 +85,8 @@ describe('partition raft storage', () => {
     expect(a.s.offsetAfter(2)).toBe(2);
     expect(a.s.offsetAfter(4)).toBe(2);
     expect(a.s.endOffsetForEpoch(2)).toEqual({ epoch: 2, endOffset: 2 });
+    // Older than every epoch the log holds: the epoch asked, ending where the earliest begins.
+    expect(a.s.endOffsetForEpoch(0)).toEqual({ epoch: 0, endOffset: 0 });
     const before = shape(a.s);
     await a.logs.close();
     a.journal.close();
