@@ -328,7 +328,11 @@ export async function createCoordinator(opts: CoordinatorOptions): Promise<Coord
 
   /** KIP-890: asks the coordinator of `transactionalId`, wherever it is, about one partition. */
   const verifyTransaction: TxnVerifier = async (transactionalId, producerId, producerEpoch, topic, partition) => {
-    if (!txnStore.exists()) return { code: ErrorCode.INVALID_PRODUCER_ID_MAPPING, message: `no transactional id '${transactionalId}' is known` };
+    // A transactional batch means the producer's InitProducerId created the topic: an image here
+    // without it is behind, so the producer is told to retry, not that its id is unknown.
+    if (!txnStore.exists()) {
+      return { code: ErrorCode.NOT_ENOUGH_REPLICAS, message: `this broker has not yet heard of ${TXN_STATE_TOPIC}; the transaction of '${transactionalId}' cannot be verified now` };
+    }
     const leader = cluster.partitionLeader(TXN_STATE_TOPIC, txnStore.partitionFor(transactionalId));
     let answer: { code: number; message: string };
     if (leader === cluster.nodeId) {
