@@ -24,6 +24,7 @@ import type { FileLogManager } from '../log/log-manager.js';
 import type { LogConfig } from '../log/types.js';
 import { HardStateJournal } from '../replication/hard-state-journal.js';
 import { openReplica, openStateMachineReplica, type RaftTiming } from '../replication/open-replica.js';
+import { ReplicaRevival, reopenReplica } from '../replication/replica-revival.js';
 import { RaftHost } from '../replication/raft-host.js';
 import { raftId, type RaftPartition, type TxnVerifier } from '../replication/raft-partition.js';
 import type { StateMachineReplica } from '../replication/state-machine-replica.js';
@@ -195,6 +196,7 @@ class RaftClusterImpl implements RaftCluster {
   private replaying = true;
   private readonly incarnationId = randomUUID();
   private closed = false;
+  private readonly revival: ReplicaRevival;
   private reports = new Map<number, PartitionReport>();
   private reportPasses = 0;
   private reportTimer: NodeJS.Timeout | null = null;
@@ -232,6 +234,35 @@ class RaftClusterImpl implements RaftCluster {
           this.transport.signal(to, { quiesced: groups });
         },
       },
+    });
+    this.revival = new ReplicaRevival({ logger: opts.logger.child({ component: 'revival' }) });
+    this.host.onGroupFailed = (group, err) => this.reviveLater(group, err);
+  }
+
+  /**
+   * A partition replica whose raft group failed here is opened again from disk after a pause
+   * (replica-revival.ts), in turn with the image's changes to local replicas. The metadata and
+   * coordinator groups are not: they stay out, logged, until the broker restarts.
+   */
+  private reviveLater(group: number, err: Error): void {
+    const failed = this.replicas.get(group);
+    if (!failed) return;
+    this.revival.schedule(group, err, () => {
+      const run = this.publishing.then(async () => {
+        if (this.closed || this.replicas.get(group) !== failed) return;
+        const t = this.published.topics.get(failed.topic);
+        const image = t?.partitionImages[failed.partition];
+        if (!t || !image || partitionGroupId(t, failed.partition) !== group) return;
+        this.replicas.delete(group);
+        await reopenReplica(failed, err, this.host, this.logger, async () => {
+          await this.openLocalReplica(t, failed.partition, image, false, true);
+          const again = this.replicas.get(group);
+          if (!again) throw new Error(`${failed.topic}-${failed.partition} did not open again`);
+          return again;
+        });
+      });
+      this.publishing = run.catch(() => undefined);
+      return run;
     });
   }
 
@@ -582,7 +613,7 @@ class RaftClusterImpl implements RaftCluster {
     return this.opts.logManager.openLogs().find((l) => l.dir.endsWith(`${path.sep}${t.name}-${p}`));
   }
 
-  private async openLocalReplica(t: TopicImage, partition: number, image: PartitionImage, isNew: boolean): Promise<void> {
+  private async openLocalReplica(t: TopicImage, partition: number, image: PartitionImage, isNew: boolean, reopened = false): Promise<void> {
     const group = partitionGroupId(t, partition);
     if (this.replicas.has(group)) return;
     try {
@@ -609,6 +640,7 @@ class RaftClusterImpl implements RaftCluster {
         // The preferred leader of a new partition campaigns at once: leadership lands where
         // placement spread it, without waiting out an election timeout.
         campaign: isNew && image.replicas[0] === this.nodeId && this.machine.state.brokers.get(this.nodeId)?.maintenance !== true,
+        reopened,
       });
       replica.onStateChange = (p) => this.onReplicaState(p, t);
       replica.txnVerifier = this.txnVerifier;
@@ -621,6 +653,7 @@ class RaftClusterImpl implements RaftCluster {
   private async closeReplica(t: TopicImage | undefined, partition: number, deleteData: boolean): Promise<void> {
     if (!t) return;
     const group = partitionGroupId(t, partition);
+    this.revival.cancel(group);
     const r = this.replicas.get(group);
     if (!r) return;
     this.replicas.delete(group);
@@ -669,6 +702,17 @@ class RaftClusterImpl implements RaftCluster {
           let n = 0;
           for (const r of replicas()) if (r.isLeader() && r.isr().length < r.replicas().length) n++;
           this.set(n);
+        },
+      });
+    }
+    const revival = this.revival;
+    if (!registry.getSingleMetric('chronik_raft_replica_revivals')) {
+      new Gauge({
+        name: 'chronik_raft_replica_revivals',
+        help: 'Partition replicas opened again from disk after their raft group failed here, since the broker started',
+        registers: [registry],
+        collect() {
+          this.set(revival.revived);
         },
       });
     }
@@ -1075,6 +1119,7 @@ class RaftClusterImpl implements RaftCluster {
     this.driver?.stop();
     this.guard?.stop();
     this.controller.stop();
+    this.revival.close();
     await this.publishing;
     await this.host.stop();
     for (const r of this.replicas.values()) r.close();

@@ -8,6 +8,7 @@ import type { FileSystem } from '../platform/file-system.js';
 import type { Logger } from 'pino';
 import { crc32c } from '../kafka/protocol/crc32c.js';
 import { ErrorCode, KafkaError } from '../kafka/protocol/errors.js';
+import { CorruptStoredBatch } from './corrupt-stored-batch.js';
 import {
   BATCH_HEADER_SIZE,
   BatchField,
@@ -88,6 +89,8 @@ export class FilePartitionLog implements PartitionLog, Flushable {
   private startOffset: number;
   private flushed: number;
   private recoveryPoint: number;
+  /** Set by rescanOnClose: the close leaves the log to be scanned from here at the next open. */
+  private rescanFrom: number | null = null;
   /** Sealed segments whose last bytes or index files are not yet durable. */
   private sealedPending: Segment[] = [];
   private dirty = false;
@@ -458,7 +461,8 @@ export class FilePartitionLog implements PartitionLog, Flushable {
       if (bad < 0) return r;
       const at = r.records.length === 0 ? offset : readInt64(r.records, bad + BatchField.baseOffset);
       if (attempt >= STORED_READ_ATTEMPTS) {
-        throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `log ${this.dir}: the batch at offset ${at} fails its CRC or framing on ${attempt} reads`);
+        // Where the good batches end, not the bad one's own base offset: that field may be the damage.
+        throw new CorruptStoredBatch(this.dir, goodPrefixEnd(r.records, bad, offset), `log ${this.dir}: the batch at offset ${at} fails its CRC or framing on ${attempt} reads`);
       }
       this.logger.warn({ dir: this.dir, offset: at, attempt }, 'a stored batch read back corrupt; reading it again');
     }
@@ -862,12 +866,29 @@ export class FilePartitionLog implements PartitionLog, Flushable {
   }
 
   /** Flushes, persists indexes and writes the clean-shutdown marker (see recovery.ts). */
+  /**
+   * Makes the next close leave the log as after a crash, with its recovery point at or below the
+   * segment holding `offset`: the open after it scans every batch from there and cuts at the
+   * first that fails its CRC or framing (recovery.ts). For a replica that found durable corruption
+   * in its log while running, which it then recovers from its peers.
+   */
+  rescanOnClose(offset: number): void {
+    const seg = this.segments[this.findSegmentIndex(Math.max(offset, this.segments[0]!.baseOffset))]!;
+    this.rescanFrom = Math.min(this.rescanFrom ?? Infinity, seg.baseOffset);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     await this.stopCleaning();
     await this.mutex.run(async () => {
       if (this.closed) return;
-      if (!this.failed) {
+      if (!this.failed && this.rescanFrom !== null) {
+        await this.quiesce();
+        this.recoveryPoint = Math.min(this.recoveryPoint, this.rescanFrom);
+        // No clean marker (open took it): the next open recovers from the checkpoint's point.
+        await this.persistCheckpoint();
+        this.logger.warn({ dir: this.dir, from: this.recoveryPoint }, 'closed for a rescan: the next open checks every batch from here');
+      } else if (!this.failed) {
         await this.quiesce();
         const seg = this.active;
         seg.finalizeTimeIndex();
@@ -1080,6 +1101,16 @@ function badStep(step: BatchStep): string | null {
   if (step.kind === 'torn') return step.reason;
   const checked = checkBatch(step.bytes, 0, step.bytes.length, { compacted: true });
   return checked instanceof RecordBatchError ? `${checked.field}: ${checked.message}` : null;
+}
+
+/** The offset after the last whole batch in `buf` before position `bad` (`from` when none). */
+function goodPrefixEnd(buf: Buffer, bad: number, from: number): number {
+  let end = from;
+  for (let pos = 0; pos + BATCH_HEADER_SIZE <= bad; ) {
+    end = Math.max(end, readInt64(buf, pos + BatchField.baseOffset) + buf.readInt32BE(pos + BatchField.lastOffsetDelta) + 1);
+    pos += LOG_OVERHEAD + buf.readInt32BE(pos + BatchField.batchLength);
+  }
+  return end;
 }
 
 /** Position of the first whole batch in `buf` whose magic or CRC does not match, or -1. */

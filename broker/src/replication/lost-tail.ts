@@ -61,6 +61,8 @@ export async function checkLostTail(
   journal: HardStateJournal,
   logger: Logger,
   where: Record<string, unknown>,
+  /** Opened again after its group failed while running (replica-revival.ts), not at start-up. */
+  reopened = false,
 ): Promise<ReplicaRecovery> {
   const now = storage.end();
   const recorded = journal.logEnd(group);
@@ -72,7 +74,8 @@ export async function checkLostTail(
   if (recorded !== null && (now.index < recorded.index || (now.index === recorded.index && now.term !== recorded.term))) {
     lost = { index: recorded.index, term: recorded.term };
     const durable = journal.durableEnd(group);
-    if (journal.rebooted && durable !== null && now.index < recorded.index && now.index >= durable.index && now.term >= durable.term) {
+    // Only for the first open after the power loss: a replica opened again later cut its log itself.
+    if (!reopened && journal.rebooted && durable !== null && now.index < recorded.index && now.index >= durable.index && now.term >= durable.term) {
       logger.warn(
         { ...where, group, logEnd: now.index, durableEnd: durable.index, recordedEnd: recorded.index },
         'after a power loss the log ends between where it was last durable and the last round written: that round never finished, so nothing in it was acknowledged',

@@ -54,6 +54,8 @@ export interface OpenReplicaOptions {
   readonly now?: () => number;
   /** Long-poll timers (default: Node's). */
   readonly timers?: Timers;
+  /** Opened again after its raft group failed (replica-revival.ts): its log was cut while running. */
+  readonly reopened?: boolean;
 }
 
 /** A group whose only voter is this broker need not wait for an election timeout. */
@@ -80,7 +82,7 @@ export async function openReplica(o: OpenReplicaOptions): Promise<RaftPartition>
   });
   log.setDeletionFloor(storage.snapshotOffset());
   const where = { topic: o.topic, partition: o.partition };
-  const recovery = await checkLostTail(o.group, raftId(o.nodeId), storage, o.journal, o.logger, where);
+  const recovery = await checkLostTail(o.group, raftId(o.nodeId), storage, o.journal, o.logger, where, o.reopened === true);
   const node = new RaftNode({
     id: raftId(o.nodeId),
     group: o.group,

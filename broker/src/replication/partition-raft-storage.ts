@@ -23,6 +23,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { BatchField, CURRENT_MAGIC, LOG_OVERHEAD, readInt64 } from '../kafka/protocol/records.js';
 import { encodeCheckedJson, readCheckedJson } from '../log/checked-json.js';
+import { CorruptStoredBatch } from '../log/corrupt-stored-batch.js';
 import { writeFileAtomic } from '../log/files.js';
 import type { AppendResult, ReadResult } from '../log/types.js';
 import type { FileSystem } from '../platform/file-system.js';
@@ -168,6 +169,11 @@ function asBuffer(d: Uint8Array): Buffer {
 
 export class PartitionRaftStorage implements WritableRaftStorage {
   readonly group: number;
+  /**
+   * Called when entries cannot be read because a stored batch is damaged for good (it fails on
+   * every read): the replica must stop serving from this log (see replica-revival.ts).
+   */
+  onCorrupt: ((err: CorruptStoredBatch) => void) | null = null;
   /** Called when entries that answered ENTRIES_UNAVAILABLE can be read; the host wakes the core. */
   onAvailable: () => void = () => undefined;
 
@@ -599,7 +605,11 @@ export class PartitionRaftStorage implements WritableRaftStorage {
         bytes = asBuffer(e.data);
         const stamped = readInt64(bytes, BatchField.baseOffset);
         if (stamped !== base || bytes.readInt8(BatchField.magic) !== CURRENT_MAGIC) {
-          throw new Error(`raft storage ${this.log.dir}: entry ${e.index} carries offset ${stamped}, the log continues at ${base}`);
+          // The leader's entries before this one match ours by term, yet end elsewhere: a stored
+          // batch here is not what it was (a misdirected write left another valid batch in its
+          // place). What this term wrote here is cut and fetched again (replica-revival.ts).
+          const prev = this.termStartFor(e.index - 1);
+          throw new DivergedEntry(this.log.dir, Math.max(this.snapOffset, prev?.offset ?? this.snapOffset), `raft storage ${this.log.dir}: entry ${e.index} carries offset ${stamped}, the log continues at ${base}`);
         }
         if (bytes.readInt32BE(BatchField.batchLength) + LOG_OVERHEAD !== bytes.length) {
           throw new Error(`raft storage ${this.log.dir}: entry ${e.index} is not exactly one record batch`);
@@ -940,6 +950,7 @@ export class PartitionRaftStorage implements WritableRaftStorage {
       (err: unknown) => {
         this.loading.delete(lo);
         this.logger.error({ err, dir: this.log.dir, lo }, 'reading raft entries from disk failed');
+        if (err instanceof CorruptStoredBatch && !this.closed) this.onCorrupt?.(err);
       },
     );
   }
@@ -950,6 +961,22 @@ export class PartitionRaftStorage implements WritableRaftStorage {
 
   /** Placeholder data of a snapshot nothing has been compacted into yet. */
   static readonly NO_DATA = EMPTY;
+}
+
+/**
+ * An entry from the leader does not continue this replica's log where the entries before it,
+ * matching by term, say it should: this log's copy of them differs. `offset` is where the cut
+ * that removes the differing copy goes (the start of the term before the entry).
+ */
+export class DivergedEntry extends Error {
+  constructor(
+    readonly dir: string,
+    readonly offset: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DivergedEntry';
+  }
 }
 
 /**

@@ -643,10 +643,25 @@ export class RaftHost {
     if (k > 0) list.splice(0, k);
   }
 
+  /**
+   * Told once of each group that fails (a write, a read of its storage, its core): the group
+   * no longer takes part here until its replica is opened again (replica-revival.ts).
+   */
+  onGroupFailed: ((group: number, err: Error) => void) | null = null;
+
+  /** Stops a group whose machine found its storage unusable (durable damage), as a failed write does. */
+  failGroup(id: number, err: Error): void {
+    const g = this.groups.get(id);
+    if (g) this.fail(g, err);
+  }
+
   private fail(g: HostedGroup, err: Error): void {
     if (g.failed) return;
     g.failed = err;
     this.opts.logger.error({ err, group: g.id }, 'raft group failed; it no longer takes part');
+    const listener = this.onGroupFailed;
+    // Told on a later turn: the listener closes the group, which waits for the turn failing it.
+    if (listener) queueMicrotask(() => listener(g.id, err));
   }
 }
 

@@ -47,6 +47,11 @@ import type { Acks, IsolationLevel, ReplicatedPartition } from './types.js';
 /** What the partition needs of its log beyond the raft storage (reads, timestamps, log start). */
 export interface PartitionDataLog {
   logStartOffset(): number;
+  logEndOffset(): number;
+  /** The next close leaves the log to be scanned, batch by batch, from here (FilePartitionLog). */
+  rescanOnClose(offset: number): void;
+  truncateTo(offset: number): Promise<void>;
+  close(): Promise<void>;
   /** Base offset of the oldest segment retention would keep (see FilePartitionLog). */
   retentionTarget(now: number): number;
   setDeletionFloor(offset: number): void;
@@ -68,6 +73,8 @@ export interface ReplicaHostPort {
   wake(group: number): void;
   /** Hands messages from broker `from` to their groups' cores (RaftHost.receive). */
   receive?(from: number, messages: readonly Message[]): number;
+  /** Stops the group: its storage is damaged (RaftHost.failGroup). */
+  failGroup?(group: number, err: Error): void;
 }
 
 export interface RaftPartitionOptions {
@@ -244,6 +251,8 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
     this.group = opts.group;
     this.node = opts.node;
     this.storage = opts.storage;
+    // A log that cannot give back a stored entry must not go on leading or voting as if whole.
+    opts.storage.onCorrupt = (err) => opts.host.failGroup?.(opts.group, err);
     this.now = opts.now ?? Date.now;
     this.selfId = raftId(opts.nodeId);
     this.appliedIndex = opts.node.appliedIndex;
@@ -1076,6 +1085,11 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
   }
 
   /** Stops serving: pending produces fail with NOT_LEADER_OR_FOLLOWER, long polls wake. */
+  /** This replica's log (replica-revival.ts closes it to open the replica again). */
+  get dataLog(): PartitionDataLog {
+    return this.opts.log;
+  }
+
   close(deleted = false): void {
     if (this.closed) return;
     this.closed = true;

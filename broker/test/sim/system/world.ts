@@ -30,7 +30,8 @@ import type { FileSystem } from '../../../src/platform/file-system.js';
 import { SeededRandom } from '../../../src/raft/random.js';
 import { Role } from '../../../src/raft/types.js';
 import { HardStateJournal } from '../../../src/replication/hard-state-journal.js';
-import { openReplica, openStateMachineReplica } from '../../../src/replication/open-replica.js';
+import { openReplica, openStateMachineReplica, type OpenReplicaOptions } from '../../../src/replication/open-replica.js';
+import { ReplicaRevival, reopenReplica } from '../../../src/replication/replica-revival.js';
 import { RaftHost, type GroupMachine } from '../../../src/replication/raft-host.js';
 import { raftId, type RaftPartition } from '../../../src/replication/raft-partition.js';
 import type { StateMachineReplica } from '../../../src/replication/state-machine-replica.js';
@@ -75,6 +76,8 @@ export interface SystemStats {
   restarts: number;
   startFailures: number;
   elections: number;
+  /** Failed partition replicas opened again from disk (replica-revival.ts). */
+  revivals: number;
   model: ModelStats;
   metadata: MetadataStats;
   offsets: OffsetsStats;
@@ -206,7 +209,7 @@ class SystemWorld {
     this.net = new SimNetwork(this.loop, opts.seed ^ 0x68e31da4);
     this.model = new KafkaModel(this.shape.partitions);
     this.tracing = opts.trace === true;
-    this.stats = { actions: 0, produced: 0, crashes: 0, restarts: 0, startFailures: 0, elections: 0 };
+    this.stats = { actions: 0, produced: 0, crashes: 0, restarts: 0, startFailures: 0, elections: 0, revivals: 0 };
     for (let id = 0; id < this.shape.brokers; id++) {
       this.brokers.push({
         id,
@@ -420,31 +423,47 @@ class SystemWorld {
     b.host = host;
     this.net.attach(b.id, host, timers, this.brokers.map((x) => x.id));
     await this.bootMetadata(b, host, logs, journal, timers, logger);
+    const partitionOptions = (p: number, replicas: number[], campaign: boolean): OpenReplicaOptions => ({
+      host,
+      logManager: logs,
+      journal,
+      topic: TOPIC,
+      partition: p,
+      group: GROUP_BASE + p,
+      nodeId: b.id,
+      voters: replicas,
+      logConfig: this.logConfig(),
+      limits: () => ({ maxMessageBytes: 1 << 20, timestampType: 'CreateTime', timestampDifferenceMaxMs: Infinity }),
+      minInsyncReplicas: () => this.shape.minInsync,
+      replicaLagTimeMaxMs: this.shape.replicaLagMs,
+      timing: { electionTicks: this.shape.electionTicks, heartbeatTicks: this.shape.heartbeatTicks },
+      logger,
+      campaign,
+      randomSeed: (this.opts.seed * 7 + b.id * 1013 + b.inc * 37 + p) | 0 || 1,
+      now: () => Math.floor(this.loop.now),
+      timers,
+    });
     for (let p = 0; p < this.shape.partitions; p++) {
       const replicas = this.replicasOf(p);
       if (!replicas.includes(b.id)) continue;
-      const replica = await openReplica({
-        host,
-        logManager: logs,
-        journal,
-        topic: TOPIC,
-        partition: p,
-        group: GROUP_BASE + p,
-        nodeId: b.id,
-        voters: replicas,
-        logConfig: this.logConfig(),
-        limits: () => ({ maxMessageBytes: 1 << 20, timestampType: 'CreateTime', timestampDifferenceMaxMs: Infinity }),
-        minInsyncReplicas: () => this.shape.minInsync,
-        replicaLagTimeMaxMs: this.shape.replicaLagMs,
-        timing: { electionTicks: this.shape.electionTicks, heartbeatTicks: this.shape.heartbeatTicks },
-        logger,
-        campaign: b.inc === 1 && replicas[0] === b.id,
-        randomSeed: (this.opts.seed * 7 + b.id * 1013 + b.inc * 37 + p) | 0 || 1,
-        now: () => Math.floor(this.loop.now),
-        timers,
-      });
-      b.replicas.set(p, replica);
+      b.replicas.set(p, await openReplica(partitionOptions(p, replicas, b.inc === 1 && replicas[0] === b.id)));
     }
+    // A data partition's group that fails is opened again from disk, as the broker does.
+    const revival = new ReplicaRevival({ logger, timers });
+    const inc = b.inc;
+    host.onGroupFailed = (group, err) => {
+      const p = group - GROUP_BASE;
+      const failed = b.replicas.get(p);
+      if (p < 0 || p >= this.shape.partitions || failed === undefined) return;
+      this.note(`broker ${b.id} p${p}: raft group failed (${err.message}); opening it again`);
+      revival.schedule(group, err, async () => {
+        if (b.inc !== inc || b.state !== 'up' || b.replicas.get(p) !== failed) return;
+        const again = await reopenReplica(failed, err, host, logger, () => openReplica({ ...partitionOptions(p, this.replicasOf(p), false), reopened: true }));
+        if (b.inc !== inc) return;
+        b.replicas.set(p, again);
+        this.stats.revivals++;
+      });
+    };
     await this.bootOffsets(b, host, logs, journal, timers, logger);
     host.start();
     b.controller?.start();

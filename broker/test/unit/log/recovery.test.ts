@@ -185,3 +185,32 @@ describe('recovery', () => {
     expect(fs.readdirSync(dir).filter((f) => f.endsWith('.index')).length).toBe(log.segmentBaseOffsets().length);
   });
 });
+
+describe('rescanOnClose', () => {
+  it('a batch damaged in an old, sealed segment is found by the next open only after rescanOnClose, which cuts the log there', async () => {
+    const dir = tmpDir();
+    let log = await open(dir);
+    for (let i = 0; i < 200; i++) log.append(batch(2, 1000 + i, 'r', 40), 0, 0);
+    await log.sync();
+    const segments = log.segmentBaseOffsets();
+    expect(segments.length).toBeGreaterThan(2);
+    const leo = log.logEndOffset();
+    // Damage the records of the third batch of the first segment, behind the log's back.
+    const first = path.join(dir, `${'0'.padStart(20, '0')}.log`);
+    const bytes = fs.readFileSync(first);
+    const third = validateBatches(bytes)[2]!;
+    bytes.fill(0x5a, third.position + third.sizeInBytes - 6, third.position + third.sizeInBytes);
+    fs.writeFileSync(first, bytes);
+    // A clean close and open trust the sealed segment: the damage stays unseen.
+    await log.close();
+    log = await open(dir);
+    expect(log.logEndOffset()).toBe(leo);
+    log.rescanOnClose(third.baseOffset);
+    await log.close();
+    log = await open(dir);
+    expect(log.logEndOffset()).toBe(third.baseOffset);
+    expect(log.segmentBaseOffsets()).toEqual([0]);
+    expect(await readAllBatches(log)).toEqual([0, 2]);
+    await log.close();
+  });
+});

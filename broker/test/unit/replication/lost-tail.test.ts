@@ -207,6 +207,14 @@ describe('after a power loss', () => {
     expect(await checkLostTail(GROUP, SELF, r.s, r.journal, silentLogger(), {})).toEqual({ incarnation: 0, recoverTo: null });
   });
 
+  it('the same log in a replica opened again after its group failed (its own cut, not the power loss) lost acknowledged entries', async () => {
+    const dir = tmpDataDir();
+    await twoRounds(dir, 10);
+    const r = await replica(dir, [1, 2, 3], booted('boot-2'));
+    expect(r.journal.rebooted).toBe(true);
+    expect(await checkLostTail(GROUP, SELF, r.s, r.journal, silentLogger(), {}, true)).toEqual({ incarnation: 1, recoverTo: { index: 13, term: 2 } });
+  });
+
   it('the same log after a process crash (same boot id) lost acknowledged entries', async () => {
     const dir = tmpDataDir();
     await twoRounds(dir, 10);

@@ -10,7 +10,7 @@ import type { FileSystem } from '../../../src/platform/file-system.js';
 import { EntryType, type Entry } from '../../../src/raft/types.js';
 import { ENTRIES_UNAVAILABLE } from '../../../src/raft/storage.js';
 import { HardStateJournal } from '../../../src/replication/hard-state-journal.js';
-import { PartitionRaftStorage } from '../../../src/replication/partition-raft-storage.js';
+import { DivergedEntry, PartitionRaftStorage } from '../../../src/replication/partition-raft-storage.js';
 import { FlippingFileSystem } from '../../helpers/flipping-fs.js';
 import { tmpDataDir } from '../../helpers/tmp.js';
 
@@ -76,6 +76,22 @@ async function closeAll(): Promise<void> {
 }
 
 describe('partition raft storage', () => {
+  it('an entry from the leader that does not continue the log where its predecessors end is a DivergedEntry naming where that term starts', async () => {
+    const a = await storage(tmpDataDir());
+    a.s.append(history());
+    // Term 3 began at offset 2 (its no-op, then a record at 2): the leader's next entry says the
+    // log should end at 4, this one ends at 3.
+    let err: unknown;
+    try {
+      a.s.append([data(3, 6, 4, 1)]);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(DivergedEntry);
+    expect((err as DivergedEntry).offset).toBe(2);
+    expect((err as DivergedEntry).message).toMatch(/entry 6 carries offset 4, the log continues at 3/);
+  });
+
   it('empty leader entries take no offset, and come back after a restart where they are', async () => {
     const dir = tmpDataDir();
     const a = await storage(dir);
