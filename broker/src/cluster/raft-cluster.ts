@@ -24,6 +24,7 @@ import type { FileLogManager } from '../log/log-manager.js';
 import type { LogConfig } from '../log/types.js';
 import { HardStateJournal } from '../replication/hard-state-journal.js';
 import { openReplica, openStateMachineReplica, type RaftTiming } from '../replication/open-replica.js';
+import { LogScrubber } from '../replication/log-scrubber.js';
 import { ReplicaRevival, reopenReplica } from '../replication/replica-revival.js';
 import { RaftHost } from '../replication/raft-host.js';
 import { raftId, type RaftPartition, type TxnVerifier } from '../replication/raft-partition.js';
@@ -197,6 +198,7 @@ class RaftClusterImpl implements RaftCluster {
   private readonly incarnationId = randomUUID();
   private closed = false;
   private readonly revival: ReplicaRevival;
+  private scrubber: LogScrubber | null = null;
   private reports = new Map<number, PartitionReport>();
   private reportPasses = 0;
   private reportTimer: NodeJS.Timeout | null = null;
@@ -385,6 +387,12 @@ class RaftClusterImpl implements RaftCluster {
     this.reportTimer.unref();
     this.retentionTimer = setInterval(() => void this.applyRetention(), s.settings.get('log.retention.check.interval.ms'));
     this.retentionTimer.unref();
+    this.scrubber = new LogScrubber({
+      bytesPerSecond: s.settings.get('chronik.log.scrub.bytes.per.second'),
+      replicas: () => [...this.replicas.values()],
+      logger: this.logger.child({ component: 'scrub' }),
+    });
+    this.scrubber.start();
     if (s.settings.get('auto.leader.rebalance.enable')) {
       this.balanceTimer = setInterval(() => void this.preferLeaders(), s.settings.get('leader.imbalance.check.interval.seconds') * 1000);
       this.balanceTimer.unref();
@@ -1120,6 +1128,7 @@ class RaftClusterImpl implements RaftCluster {
     this.guard?.stop();
     this.controller.stop();
     this.revival.close();
+    this.scrubber?.stop();
     await this.publishing;
     await this.host.stop();
     for (const r of this.replicas.values()) r.close();

@@ -215,6 +215,11 @@ export const BROKER_SETTINGS = [
     default: false, topicConfig: 'unclean.leader.election.enable', doc: 'Accepted for compatibility; Raft never elects an out-of-date leader.',
   }),
   long('log.retention.check.interval.ms', { default: 300_000, min: 1, doc: 'How often retention runs over every partition.' }),
+  long('chronik.log.scrub.bytes.per.second', {
+    default: 4_194_304,
+    min: 0,
+    doc: 'Committed log data each broker reads back from disk per second, partition after partition, checking every batch: a batch damaged for good (a misdirected write, decayed media) makes the replica cut its log there and recover the rest from its peers. 0 turns it off.',
+  }),
 
   // Replication.
   long('replica.lag.time.max.ms', { default: 30_000, min: 1, max: INT32_MAX, doc: 'A follower that has not caught up with its leader for this long leaves the ISR.' }),

@@ -26,6 +26,7 @@ import type { Logger } from 'pino';
 import { ErrorCode, KafkaError } from '../kafka/protocol/errors.js';
 import { BatchField, readInt64, setLogAppendTime, validateBatches, type RecordBatchHeader } from '../kafka/protocol/records.js';
 import { ProducerStateTable, type TxnMarkerRef } from '../coordinator/producer-state.js';
+import { CorruptStoredBatch } from '../log/corrupt-stored-batch.js';
 import type { AppendResult, ReadResult } from '../log/types.js';
 import { realTimers, type Timers } from '../platform/timers.js';
 import type { AbortedTxn, AbortedTxnIndex } from '../log/txn-index.js';
@@ -48,6 +49,7 @@ import type { Acks, IsolationLevel, ReplicatedPartition } from './types.js';
 export interface PartitionDataLog {
   logStartOffset(): number;
   logEndOffset(): number;
+  readonly dir: string;
   /** The next close leaves the log to be scanned, batch by batch, from here (FilePartitionLog). */
   rescanOnClose(offset: number): void;
   truncateTo(offset: number): Promise<void>;
@@ -231,6 +233,10 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
   private lastIndexHistory: { at: number; index: number }[] = [];
   private caughtUpAt = new Map<number, number>();
   private isrValue: number[] = [];
+  /** Where the next scrub read starts (see scrub). */
+  private scrubNext = 0;
+  /** Damage a lone replica's scrub has already reported (it keeps finding it). */
+  private scrubDamage = -1;
   private closed = false;
   private deleted = false;
   /** Copies the records of snapshots that stand for records (null: none are made or taken). */
@@ -875,6 +881,62 @@ export class RaftPartition implements ReplicatedPartition, GroupMachine {
 
   onTick(): void {
     this.updateIsr();
+  }
+
+  /**
+   * Reads the next `maxBytes` of this replica's committed log back from disk (readStored checks
+   * every batch's framing and CRC, reading a bad one again), and that offsets only go forward.
+   * Damage that every read shows fails the group, whose replica is then opened again and cuts its
+   * log there (replica-revival.ts). Passes run from the oldest stored offset to the high
+   * watermark and start over; returns the bytes read.
+   */
+  async scrub(maxBytes: number, at?: number): Promise<number> {
+    if (this.closed) return 0;
+    const first = this.opts.log.segmentBaseOffsets()[0] ?? 0;
+    const end = this.hwm;
+    if (at !== undefined) this.scrubNext = at;
+    if (this.scrubNext < first || this.scrubNext >= end) this.scrubNext = first;
+    const from = this.scrubNext;
+    if (from >= end) return 0;
+    // Only compaction leaves gaps between batches; in any other log a gap is a batch gone.
+    const gapsAllowed = this.opts.compacted() || from < this.opts.log.logStartOffset();
+    try {
+      const r = await this.opts.log.readStored(from, maxBytes);
+      if (this.closed) return 0;
+      let expect = from;
+      let firstBatch = true;
+      for (const h of validateBatches(r.records)) {
+        if (h.lastOffset < from) continue;
+        const back = h.baseOffset < expect && !firstBatch;
+        const gap = h.baseOffset > expect && !gapsAllowed && h.baseOffset < end;
+        if (back || gap) {
+          throw new CorruptStoredBatch(this.opts.log.dir, expect, `log ${this.opts.log.dir}: the batch at ${h.baseOffset} ${back ? 'goes back before' : 'leaves out'} ${expect}`);
+        }
+        firstBatch = false;
+        expect = h.lastOffset + 1;
+      }
+      this.scrubNext = r.records.length === 0 ? first : Math.max(expect, r.nextOffset);
+      return r.records.length;
+    } catch (err) {
+      if (err instanceof CorruptStoredBatch) {
+        if (this.closed) return 0;
+        if (this.node.conf.voters.length <= 1) {
+          // No peer holds a copy: cutting would only lose the good batches after the damage.
+          if (this.scrubDamage !== err.offset) {
+            this.opts.logger.error({ err, topic: this.topic, partition: this.partition }, 'scrub found a stored batch damaged for good, and no other replica to recover it from');
+          }
+          this.scrubDamage = err.offset;
+        } else {
+          this.opts.logger.error({ err, topic: this.topic, partition: this.partition }, 'scrub found a stored batch damaged for good: the replica recovers its log from there');
+          this.opts.host.failGroup?.(this.group, err);
+        }
+      } else if (!(err instanceof KafkaError)) {
+        throw err;
+      }
+      // Moved on meanwhile (retention, truncation, closing): the next pass starts over.
+      this.scrubNext = first;
+      return 0;
+    }
   }
 
   /**

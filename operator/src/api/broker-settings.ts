@@ -70,6 +70,7 @@ export const BROKER_SETTINGS: readonly BrokerSettingFacts[] = [
   {"name":"log.roll.hours","kind":"int","min":1,"max":2147483647,"flag":null},
   {"name":"unclean.leader.election.enable","kind":"boolean","oneOf":["true","false"],"flag":null},
   {"name":"log.retention.check.interval.ms","kind":"long","min":1,"flag":null},
+  {"name":"chronik.log.scrub.bytes.per.second","kind":"long","min":0,"flag":null},
   {"name":"replica.lag.time.max.ms","kind":"long","min":1,"max":2147483647,"flag":null},
   {"name":"chronik.raft.tick.ms","kind":"int","min":1,"max":10000,"flag":null},
   {"name":"chronik.raft.election.ticks","kind":"int","min":2,"max":1000,"flag":null},

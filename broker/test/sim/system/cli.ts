@@ -81,7 +81,7 @@ async function main(): Promise<number> {
   const failures: number[] = [];
   let events = 0;
   let virtualMs = 0;
-  const totals = { acked: 0, metadataAcked: 0, metadataApplied: 0, offsetCommits: 0, offsetCommitsAcked: 0, offsetFetches: 0, offsetsChecked: 0, batchesChecked: 0, audits: 0, crashes: 0, revivals: 0, flips: 0, tornAtCrash: 0, lostAtCrash: 0, misdirects: 0, dropped: 0, duplicated: 0, reordered: 0 };
+  const totals = { acked: 0, metadataAcked: 0, metadataApplied: 0, offsetCommits: 0, offsetCommitsAcked: 0, offsetFetches: 0, offsetsChecked: 0, batchesChecked: 0, audits: 0, crashes: 0, revivals: 0, scrubFinds: 0, flips: 0, tornAtCrash: 0, lostAtCrash: 0, misdirects: 0, dropped: 0, duplicated: 0, reordered: 0 };
   for (let seed = from; seed < from + seeds; seed++) {
     const opts: SystemOptions = { ...base, seed };
     const r = await runSystemSimulation(opts);
@@ -98,6 +98,7 @@ async function main(): Promise<number> {
     totals.audits += r.stats.model.audits;
     totals.crashes += r.stats.crashes;
     totals.revivals += r.stats.revivals;
+    totals.scrubFinds += r.stats.scrubFinds;
     totals.flips += r.stats.disk.flips;
     totals.tornAtCrash += r.stats.disk.tornAtCrash;
     totals.lostAtCrash += r.stats.disk.lostAtCrash;

@@ -78,6 +78,8 @@ export interface SystemStats {
   elections: number;
   /** Failed partition replicas opened again from disk (replica-revival.ts). */
   revivals: number;
+  /** Damage the audit found that the replica's scrub found too (it then recovers). */
+  scrubFinds: number;
   model: ModelStats;
   metadata: MetadataStats;
   offsets: OffsetsStats;
@@ -137,6 +139,8 @@ interface Broker {
   /** Why the last start failed, if it did. */
   startError: string | null;
   lastRole: Map<number, string>;
+  /** Times each partition's replica was opened again in this incarnation (replica-revival.ts). */
+  readonly revived: Map<number, number>;
 }
 
 interface Attempt {
@@ -197,6 +201,8 @@ class SystemWorld {
   private readonly trace: string[] = [];
   private traceHash = 0x811c9dc5;
   private failure: Error | null = null;
+  /** Replicas (`broker/partition`) recovering from damage their scrub found (see scrubFinds). */
+  private readonly healing = new Set<string>();
   private calm = false;
   private nextValue = 0;
   private readonly stats: Omit<SystemStats, 'model' | 'metadata' | 'offsets' | 'net' | 'disk' | 'events'>;
@@ -209,7 +215,7 @@ class SystemWorld {
     this.net = new SimNetwork(this.loop, opts.seed ^ 0x68e31da4);
     this.model = new KafkaModel(this.shape.partitions);
     this.tracing = opts.trace === true;
-    this.stats = { actions: 0, produced: 0, crashes: 0, restarts: 0, startFailures: 0, elections: 0, revivals: 0 };
+    this.stats = { actions: 0, produced: 0, crashes: 0, restarts: 0, startFailures: 0, elections: 0, revivals: 0, scrubFinds: 0 };
     for (let id = 0; id < this.shape.brokers; id++) {
       this.brokers.push({
         id,
@@ -228,6 +234,7 @@ class SystemWorld {
         registered: false,
         startError: null,
         lastRole: new Map(),
+        revived: new Map(),
       });
     }
     for (let k = 0; k < this.shape.producers; k++) {
@@ -388,6 +395,7 @@ class SystemWorld {
     b.disk = this.diskFor(b, timers);
     b.state = 'starting';
     b.replicas.clear();
+    b.revived.clear();
     b.offsets = null;
     b.lastRole.clear();
     b.registered = false;
@@ -461,6 +469,7 @@ class SystemWorld {
         const again = await reopenReplica(failed, err, host, logger, () => openReplica({ ...partitionOptions(p, this.replicasOf(p), false), reopened: true }));
         if (b.inc !== inc) return;
         b.replicas.set(p, again);
+        b.revived.set(p, (b.revived.get(p) ?? 0) + 1);
         this.stats.revivals++;
       });
     };
@@ -1013,7 +1022,8 @@ class SystemWorld {
       if (b.state === 'down') continue;
       for (const [p, r] of b.replicas) {
         const hwm = r.highWatermark();
-        this.model.highWatermark(b.id, b.inc, p, hwm);
+        // A replica opened again after its group failed starts over, as after a restart.
+        this.model.highWatermark(b.id, b.inc * 1000 + (b.revived.get(p) ?? 0), p, hwm);
         const node = r.node;
         const role = node.role === Role.Leader ? `leader of term ${node.term}` : 'follower';
         if (b.lastRole.get(p) !== role) {
@@ -1072,15 +1082,18 @@ class SystemWorld {
       if (b.inc !== inc || b.state !== 'up') return false;
       if (chunk === 'moved') return false;
       if (chunk === 'corrupt') {
+        if (await this.scrubFinds(b, p, replica, offset, 'a corrupt committed batch')) return false;
         throw new InvariantViolation('acknowledged write lost', `p${p}: ${source} has a corrupt committed batch at ${offset} (no two reads agree on a good batch)`);
       }
       if (chunk.length === 0) {
+        if (await this.scrubFinds(b, p, replica, offset, 'nothing readable')) return false;
         throw new InvariantViolation('offsets dense', `p${p}: ${source} committed through ${hwm} but its log has nothing at ${offset}`);
       }
       for (const batch of chunk) {
         const base = readInt64(batch, BatchField.baseOffset);
         const last = base + batch.readInt32BE(BatchField.lastOffsetDelta);
         if (first ? base > offset || last < offset : base !== offset) {
+          if (await this.scrubFinds(b, p, replica, offset, `a batch at ${base}`)) return false;
           throw new InvariantViolation('offsets dense', `p${p}: ${source} has a batch at ${base} where ${offset} was next`);
         }
         first = false;
@@ -1095,6 +1108,25 @@ class SystemWorld {
     if (b.inc !== inc || b.state !== 'up') return false;
     this.model.auditComplete(p, source, start, hwm, seen);
     if (final) this.note(`final audit p${p} ${source}: [${start}, ${hwm}) ok`);
+    return true;
+  }
+
+  /**
+   * The audit found damage in a replica's committed log at `offset` (durable: every read shows
+   * it). The broker reads its committed data back in the background (log-scrubber.ts); this is
+   * that scrub reaching the spot now. It must see the damage too and fail the replica's group,
+   * which then reopens, cuts its log there and recovers it from its peers; the replica is audited
+   * again once it has (the final audit waits for it). False when the scrub misses the damage.
+   */
+  private async scrubFinds(b: Broker, p: number, replica: RaftPartition, offset: number, what: string): Promise<boolean> {
+    const host = b.host;
+    if (host === null) return false;
+    const failed = (): boolean => host.group(GROUP_BASE + p)?.failed != null;
+    if (!failed()) await replica.scrub(READ_BYTES, offset);
+    if (!failed()) return false;
+    this.healing.add(`${b.id}/${p}`);
+    this.stats.scrubFinds++;
+    this.note(`audit of p${p} on broker ${b.id} at ${offset}: ${what}; the replica's scrub finds the damage and it recovers`);
     return true;
   }
 
@@ -1206,8 +1238,11 @@ class SystemWorld {
       for (const p of b.replicas.keys()) {
         for (let i = 0; ; i++) {
           if (await this.audit(b, p, true)) break;
-          if (i > 5) throw new InvariantViolation('liveness', `p${p}: broker ${b.id} keeps moving under the final audit`);
-          await this.sleep(50);
+          // A replica recovering from damage its scrub found gets until the liveness bound.
+          const healing = this.healing.has(`${b.id}/${p}`);
+          if (i > 5 && !healing) throw new InvariantViolation('liveness', `p${p}: broker ${b.id} keeps moving under the final audit`);
+          if (this.loop.now > deadline + LIVENESS_MS) throw new InvariantViolation('liveness', `p${p}: broker ${b.id} has not recovered from the damage its scrub found`);
+          await this.sleep(healing ? 250 : 50);
         }
       }
     }

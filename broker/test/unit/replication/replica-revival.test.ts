@@ -11,6 +11,7 @@ import { BatchField, LOG_OVERHEAD, buildRecordBatch, decodeRecords } from '../..
 import { silentLogger } from '../../../src/observability/logger.js';
 import { openReplica, type OpenReplicaOptions } from '../../../src/replication/open-replica.js';
 import type { RaftPartition } from '../../../src/replication/raft-partition.js';
+import { LogScrubber } from '../../../src/replication/log-scrubber.js';
 import { ReplicaRevival, reopenReplica } from '../../../src/replication/replica-revival.js';
 import { RaftNet, type OpenContext } from '../../helpers/raft-net.js';
 
@@ -90,26 +91,30 @@ function damageBatch(dir: string, n: number): void {
   writeFileSync(file, bytes);
 }
 
+function revivingNet(): RaftNet<Replica> {
+  return new RaftNet<Replica>({
+    // A tiny entry cache: a follower catching up is served from the segments.
+    cacheBytesPerGroup: 1,
+    open: async (ctx) => {
+      const holder: Replica = { current: await openReplica(options(ctx)), revival: new ReplicaRevival({ logger: silentLogger(), firstDelayMs: 50 }) };
+      ctx.host.onGroupFailed = (group, err) => {
+        if (group !== GROUP) return;
+        holder.revival.schedule(group, err, async () => {
+          holder.current = await reopenReplica(holder.current, err, ctx.host, silentLogger(), () => openReplica({ ...options(ctx), reopened: true }));
+        });
+      };
+      return holder;
+    },
+    close: (r) => {
+      r.revival.close();
+      r.current.close();
+    },
+  });
+}
+
 describe('replica revival', () => {
   it('a leader that finds a batch of its log damaged for good steps out, is opened again, cuts there and recovers the entries from its peers', async () => {
-    net = new RaftNet<Replica>({
-      // A tiny entry cache: a follower catching up is served from the segments.
-      cacheBytesPerGroup: 1,
-      open: async (ctx) => {
-        const holder: Replica = { current: await openReplica(options(ctx)), revival: new ReplicaRevival({ logger: silentLogger(), firstDelayMs: 50 }) };
-        ctx.host.onGroupFailed = (group, err) => {
-          if (group !== GROUP) return;
-          holder.revival.schedule(group, err, async () => {
-            holder.current = await reopenReplica(holder.current, err, ctx.host, silentLogger(), () => openReplica({ ...options(ctx), reopened: true }));
-          });
-        };
-        return holder;
-      },
-      close: (r) => {
-        r.revival.close();
-        r.current.close();
-      },
-    });
+    net = revivingNet();
     for (const id of [0, 1, 2]) await net.start(id);
     await net.until(() => net!.running().filter((b) => b.app.current.isLeader()).length === 1, 'a leader');
     const leader = net.running().find((b) => b.app.current.isLeader())!;
@@ -138,5 +143,33 @@ describe('replica revival', () => {
     const reference = readFileSync(segmentFile(other.dir));
     expect(readFileSync(segmentFile(leader.dir)).equals(reference)).toBe(true);
     expect(readFileSync(segmentFile(back.dir)).equals(reference)).toBe(true);
+  }, 60_000);
+
+  it('a follower whose log went bad where nothing reads it is found by the scrub, opened again and made whole from the leader', async () => {
+    net = revivingNet();
+    for (const id of [0, 1, 2]) await net.start(id);
+    await net.until(() => net!.running().filter((b) => b.app.current.isLeader()).length === 1, 'a leader');
+    const leader = net.running().find((b) => b.app.current.isLeader())!;
+    const values = Array.from({ length: 20 }, (_, i) => `v${i}`);
+    for (const v of values) await leader.app.current.append(batch(v), -1);
+    await net.until(() => net!.running().every((b) => b.app.current.highWatermark() === 20), 'every replica has everything');
+    const follower = net.running().find((b) => b !== leader)!;
+    await follower.app.current.storage.sync();
+    damageBatch(follower.dir, 5);
+    // The leader serves from memory and nobody reads the follower's copy: only a scrub looks.
+    const scrubber = new LogScrubber({ bytesPerSecond: 1 << 20, replicas: () => [follower.app.current], logger: silentLogger() });
+    await scrubber.round();
+    await net.until(() => follower.app.revival.revived === 1, 'the follower opened again', 20_000);
+    await net.until(() => follower.app.current.highWatermark() === 20 && follower.app.current.storage.lastIndex() === leader.app.current.storage.lastIndex(), 'the follower whole again', 20_000);
+    await follower.app.current.storage.sync();
+    await leader.app.current.storage.sync();
+    expect(readFileSync(segmentFile(follower.dir)).equals(readFileSync(segmentFile(leader.dir)))).toBe(true);
+    // A whole log scrubs clean, pass after pass.
+    const again = new LogScrubber({ bytesPerSecond: 1 << 20, replicas: () => [follower.app.current], logger: silentLogger() });
+    let read = 0;
+    for (let i = 0; i < 3; i++) read += await again.round();
+    expect(read).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(follower.app.revival.revived).toBe(1);
   }, 60_000);
 });
