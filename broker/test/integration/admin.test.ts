@@ -443,9 +443,16 @@ describe('a three-broker cluster', () => {
     );
     expect((await c.call('GetClusterStatus')).brokers.find((b) => b.brokerId === controller)?.state).toBe('BROKER_STATE_OFFLINE');
     console.log(`during the controller failover: ${[...seen].map(([k, v]) => `${k} -> ${[...v].join('/')}`).join('; ')}`);
-    const after = await c.call('GetClusterStatus');
-    expect(after.controllerId).not.toBe(controller);
-    expect(after.controllerId).toBeGreaterThanOrEqual(0);
+    // The new controller may hand the role on once more: a broker drained by the test before
+    // holds leadership away for a check interval and passes on what it wins meanwhile.
+    await eventually(
+      'a controller other than the killed one',
+      async () => {
+        const id = (await c.call('GetClusterStatus')).controllerId;
+        return id >= 0 && id !== controller;
+      },
+      30_000,
+    );
   });
 
   it('drains a broker, then kill -9 of it fails no send of producers allowed one quick retry, and loses nothing', async () => {
