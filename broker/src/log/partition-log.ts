@@ -873,7 +873,7 @@ export class FilePartitionLog implements PartitionLog, Flushable {
    * in its log while running, which it then recovers from its peers.
    */
   rescanOnClose(offset: number): void {
-    const seg = this.segments[this.findSegmentIndex(Math.max(offset, this.segments[0]!.baseOffset))]!;
+    const seg = this.segments[this.findSegmentIndex(offset)]!;
     this.rescanFrom = Math.min(this.rescanFrom ?? Infinity, seg.baseOffset);
   }
 
@@ -882,19 +882,20 @@ export class FilePartitionLog implements PartitionLog, Flushable {
     await this.stopCleaning();
     await this.mutex.run(async () => {
       if (this.closed) return;
-      if (!this.failed && this.rescanFrom !== null) {
+      if (!this.failed) {
         await this.quiesce();
-        this.recoveryPoint = Math.min(this.recoveryPoint, this.rescanFrom);
-        // No clean marker (open took it): the next open recovers from the checkpoint's point.
-        await this.persistCheckpoint();
-        this.logger.warn({ dir: this.dir, from: this.recoveryPoint }, 'closed for a rescan: the next open checks every batch from here');
-      } else if (!this.failed) {
-        await this.quiesce();
-        const seg = this.active;
-        seg.finalizeTimeIndex();
-        await writeIndexFiles(seg);
-        await this.persistCheckpoint();
-        await writeCleanMarker(this.dir, seg);
+        if (this.rescanFrom !== null) {
+          this.recoveryPoint = Math.min(this.recoveryPoint, this.rescanFrom);
+          // No clean marker (open took it): the next open recovers from the checkpoint's point.
+          await this.persistCheckpoint();
+          this.logger.warn({ dir: this.dir, from: this.recoveryPoint }, 'closed for a rescan: the next open checks every batch from here');
+        } else {
+          const seg = this.active;
+          seg.finalizeTimeIndex();
+          await writeIndexFiles(seg);
+          await this.persistCheckpoint();
+          await writeCleanMarker(this.dir, seg);
+        }
       }
       this.closed = true;
       for (const s of this.segments) s.close();

@@ -4,7 +4,7 @@
  * produces go on, with the leaving broker leading at first.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildRecordBatch, decodeRecords } from '../../../src/kafka/protocol/records.js';
+import { buildRecordBatch } from '../../../src/kafka/protocol/records.js';
 import type { LogConfig } from '../../../src/log/types.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { openReplica } from '../../../src/replication/open-replica.js';
@@ -12,6 +12,7 @@ import type { RaftPartition } from '../../../src/replication/raft-partition.js';
 import { planMembershipStep, ReassignmentDriver, type CompletedReassignment, type MembershipView } from '../../../src/cluster/reassignment-driver.js';
 import type { PartitionImage } from '../../../src/cluster/metadata-state.js';
 import { RaftNet } from '../../helpers/raft-net.js';
+import { committedValues } from '../../helpers/partition-values.js';
 
 function view(over: Partial<MembershipView> & Pick<MembershipView, 'conf' | 'target'>): MembershipView {
   return { self: 1, inProgress: true, caughtUp: () => true, ...over };
@@ -52,22 +53,6 @@ const logConfig: LogConfig = {
   cleanupPolicy: 'delete',
   timestampType: 'CreateTime',
 };
-
-async function valuesOf(p: RaftPartition): Promise<string[]> {
-  const out: string[] = [];
-  let offset = p.logStartOffset();
-  while (offset < p.highWatermark()) {
-    const r = await p.read(offset, 1 << 20, 0);
-    if (r.records.length === 0) break;
-    for (let pos = 0; pos < r.records.length; ) {
-      const d = decodeRecords(r.records, pos);
-      if (!d.header.isControl) for (const rec of d.records) if (rec.offset >= offset) out.push(rec.value?.toString() ?? '');
-      pos += d.header.sizeInBytes;
-    }
-    offset = r.nextOffset;
-  }
-  return out;
-}
 
 let net: RaftNet<RaftPartition> | null = null;
 const drivers: ReassignmentDriver[] = [];
@@ -171,7 +156,7 @@ describe('ReassignmentDriver on a real partition', () => {
     expect(leader.node.conf).toEqual({ voters: [2, 3, 4], learners: [] });
     // Every acknowledged record is in the log, in order (a send that failed while leadership
     // moved may have landed too), and the new replica holds the same.
-    const log = await valuesOf(leader);
+    const log = await committedValues(leader);
     expect(log.filter((v) => acked.includes(v))).toEqual(acked);
     const newcomer = net.brokers.get(3)?.app as RaftPartition;
     // A follower learns the high watermark from the leader's next message, which may come a

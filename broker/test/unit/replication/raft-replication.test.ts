@@ -6,13 +6,14 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode, KafkaError } from '../../../src/kafka/protocol/errors.js';
-import { buildRecordBatch, decodeRecords } from '../../../src/kafka/protocol/records.js';
+import { buildRecordBatch } from '../../../src/kafka/protocol/records.js';
 import type { LogConfig } from '../../../src/log/types.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { MessageType, Role, type Message } from '../../../src/raft/types.js';
 import { openReplica } from '../../../src/replication/open-replica.js';
 import type { RaftPartition } from '../../../src/replication/raft-partition.js';
 import { RaftNet, type NetBroker } from '../../helpers/raft-net.js';
+import { committedValues } from '../../helpers/partition-values.js';
 
 const logConfig: LogConfig = {
   segmentBytes: 64 * 1024,
@@ -109,23 +110,6 @@ function batch(values: string[], producer?: { id: number; epoch: number; seq: nu
   });
 }
 
-async function readAll(p: RaftPartition): Promise<string[]> {
-  const out: string[] = [];
-  let offset = p.logStartOffset();
-  while (offset < p.highWatermark()) {
-    const r = await p.read(offset, 1 << 20, 0);
-    if (r.records.length === 0) break;
-    let pos = 0;
-    while (pos < r.records.length) {
-      const d = decodeRecords(r.records, pos);
-      if (!d.header.isControl) for (const rec of d.records) if (rec.offset >= offset) out.push(rec.value?.toString() ?? '');
-      pos += d.header.sizeInBytes;
-    }
-    offset = r.nextOffset;
-  }
-  return out;
-}
-
 /** Flips a byte near the end of the last batch of the newest segment, as the fault suite's corrupt nemesis does. */
 function corruptLastBatch(dir: string): void {
   const pdir = path.join(dir, 't-0');
@@ -157,7 +141,7 @@ describe('raft-replicated partition', () => {
     // The leader's empty first entry takes no offset: data starts at 0.
     expect(results.map((r) => r.baseOffset)).toEqual(results.map((_, i) => i));
     expect(leader.replica.highWatermark()).toBe(50);
-    expect(await readAll(leader.replica)).toEqual(results.map((_, i) => `v${i}`));
+    expect(await committedValues(leader.replica)).toEqual(results.map((_, i) => `v${i}`));
     for (const b of net.brokers.values()) {
       await net.until(() => b.replica.storage.lastIndex() === leader.replica.storage.lastIndex() && b.replica.applied === leader.replica.applied, `broker ${b.id} caught up`);
     }
@@ -223,7 +207,7 @@ describe('raft-replicated partition', () => {
     const r = await during;
     expect(target.replica.isLeader()).toBe(true);
     expect(r.baseOffset).toBe(1);
-    expect(await readAll(target.replica)).toEqual(['x', 'y']);
+    expect(await committedValues(target.replica)).toEqual(['x', 'y']);
   });
 
   it('survives the loss of the leader: a new leader keeps every acknowledged record and an idempotent retry is deduplicated', async () => {
@@ -250,7 +234,7 @@ describe('raft-replicated partition', () => {
     expect(again.baseOffset).toBe(r.baseOffset);
     await second.replica.append(batch(['a21'], { ...producer, seq: 21 }), -1);
     acked.push('a21');
-    const seen = await readAll(second.replica);
+    const seen = await committedValues(second.replica);
     expect(seen).toEqual(acked);
     expect(second.replica.leaderEpoch()).toBeGreaterThan(1);
   });
@@ -300,7 +284,7 @@ describe('raft-replicated partition', () => {
     const outcomes = await Promise.all(lost);
     for (const o of outcomes) expect((o as KafkaError).code).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
     await net.until(() => old.replica.applied === fresh.replica.applied && old.replica.storage.lastIndex() === fresh.replica.storage.lastIndex(), 'old leader converged');
-    expect(await readAll(fresh.replica)).toEqual(['before', 'after']);
+    expect(await committedValues(fresh.replica)).toEqual(['before', 'after']);
     for (const b of net.brokers.values()) await b.replica.storage.sync();
     const reference = segmentBytes(fresh.dir);
     for (const b of net.brokers.values()) expect(segmentBytes(b.dir).equals(reference)).toBe(true);
@@ -341,7 +325,7 @@ describe('raft-replicated partition', () => {
     await net.until(() => old.replica.isLeader(), 'broker 0 leads again');
     const retried = await old.replica.append(batch(['p1'], { ...producer, seq: 1 }), -1);
     expect(retried.baseOffset).not.toBe(other.baseOffset);
-    expect(await readAll(old.replica)).toEqual(['p0', 'q0', 'p1']);
+    expect(await committedValues(old.replica)).toEqual(['p0', 'q0', 'p1']);
   });
 
   it('an idle group goes quiet on every replica and wakes up for a leader failure', async () => {
@@ -362,7 +346,7 @@ describe('raft-replicated partition', () => {
     const next = await net.leader();
     expect(next.id).not.toBe(leader.id);
     await next.replica.append(batch(['y']), -1);
-    expect(await readAll(next.replica)).toEqual(['x', 'y']);
+    expect(await committedValues(next.replica)).toEqual(['x', 'y']);
   });
 
   it('a follower that needs what retention deleted gets a snapshot, continues after it, and still dedupes retries', async () => {
@@ -447,7 +431,7 @@ describe('raft-replicated partition', () => {
     for (const id of [0, 1, 2]) await net.restart(id, [0, 1, 2]);
     const again = await net.leader();
     await net.until(() => again.replica.highWatermark() >= 30, 'high watermark restored');
-    expect(await readAll(again.replica)).toEqual(acked);
+    expect(await committedValues(again.replica)).toEqual(acked);
   });
 
   it('acks=1 answers after the leader fsync, acks=0 at once, and min.insync.replicas is enforced', async () => {

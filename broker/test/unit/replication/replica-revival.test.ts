@@ -7,13 +7,15 @@
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BatchField, LOG_OVERHEAD, buildRecordBatch, decodeRecords } from '../../../src/kafka/protocol/records.js';
+import { BatchField, LOG_OVERHEAD, buildRecordBatch } from '../../../src/kafka/protocol/records.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { openReplica, type OpenReplicaOptions } from '../../../src/replication/open-replica.js';
 import type { RaftPartition } from '../../../src/replication/raft-partition.js';
 import { LogScrubber } from '../../../src/replication/log-scrubber.js';
 import { ReplicaRevival, reopenReplica } from '../../../src/replication/replica-revival.js';
 import { RaftNet, type OpenContext } from '../../helpers/raft-net.js';
+import { config } from '../log/helpers.js';
+import { committedValues } from '../../helpers/partition-values.js';
 
 const GROUP = 7;
 
@@ -32,15 +34,7 @@ function options(ctx: OpenContext): OpenReplicaOptions {
     group: GROUP,
     nodeId: ctx.id,
     voters: [0, 1, 2],
-    logConfig: {
-      segmentBytes: 1 << 20,
-      segmentMs: 7 * 24 * 3600_000,
-      retentionMs: -1,
-      retentionBytes: -1,
-      indexIntervalBytes: 4096,
-      cleanupPolicy: 'delete',
-      timestampType: 'CreateTime',
-    },
+    logConfig: config({ indexIntervalBytes: 4096 }),
     limits: () => ({ maxMessageBytes: 1 << 20, timestampType: 'CreateTime', timestampDifferenceMaxMs: Infinity }),
     minInsyncReplicas: () => 1,
     replicaLagTimeMaxMs: 10_000,
@@ -57,22 +51,6 @@ afterEach(async () => {
 
 function batch(value: string): Buffer {
   return buildRecordBatch({ records: [{ value, timestamp: 1_700_000_000_000 }] });
-}
-
-async function readAll(p: RaftPartition): Promise<string[]> {
-  const out: string[] = [];
-  let offset = p.logStartOffset();
-  while (offset < p.highWatermark()) {
-    const r = await p.read(offset, 1 << 20, 0);
-    if (r.records.length === 0) break;
-    for (let pos = 0; pos < r.records.length; ) {
-      const d = decodeRecords(r.records, pos);
-      for (const rec of d.records) if (rec.offset >= offset) out.push(rec.value?.toString() ?? '');
-      pos += d.header.sizeInBytes;
-    }
-    offset = r.nextOffset;
-  }
-  return out;
 }
 
 function segmentFile(dir: string): string {
@@ -136,7 +114,7 @@ describe('replica revival', () => {
     );
     const nowLeading = net.running().find((b) => b.app.current.isLeader())!;
     expect(nowLeading.id).not.toBe(leader.id);
-    expect(await readAll(nowLeading.app.current)).toEqual(values);
+    expect(await committedValues(nowLeading.app.current)).toEqual(values);
     // The revived replica holds the same bytes as the others again, the damaged batch included.
     for (const b of [leader, back]) await b.app.current.storage.sync();
     await other.app.current.storage.sync();
